@@ -1,0 +1,103 @@
+package io.sluice.cli;
+
+import io.sluice.server.ServerConfig;
+import io.sluice.server.SluiceServer;
+import io.sluice.server.Version;
+import io.sluice.store.Attributes;
+import io.sluice.telemetry.Logging;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/**
+ * {@code sluice serve}: runs the broker until SIGTERM or SIGINT, then stops gracefully and exits 0.
+ * Every flag also reads an environment variable, named in {@code --help}.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Run the broker. Every option also reads the environment variable shown.")
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--host", defaultValue = "${env:SLUICE_HOST:-0.0.0.0}", paramLabel = "ADDR",
+            description = "Address to listen on (env SLUICE_HOST, default ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "${env:SLUICE_PORT:-50051}", paramLabel = "PORT",
+            description = "gRPC port; 0 picks a free one (env SLUICE_PORT, default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--metrics-port", defaultValue = "${env:SLUICE_METRICS_PORT:-9090}", paramLabel = "PORT",
+            description = "Prometheus endpoint port (/metrics); 0 turns it off "
+                    + "(env SLUICE_METRICS_PORT, default ${DEFAULT-VALUE}).")
+    int metricsPort;
+
+    @Option(names = "--data-dir", defaultValue = "${env:SLUICE_DATA_DIR:-./sluice-data}", paramLabel = "DIR",
+            description = "Directory of the database (env SLUICE_DATA_DIR, default ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--log-level", defaultValue = "${env:SLUICE_LOG_LEVEL:-info}", paramLabel = "LEVEL",
+            description = "One of " + Logging.LEVELS + " (env SLUICE_LOG_LEVEL, default ${DEFAULT-VALUE}).")
+    String logLevel;
+
+    @Option(names = "--max-message-bytes", defaultValue = "${env:SLUICE_MAX_MESSAGE_BYTES:-4194304}",
+            paramLabel = "BYTES", description = "Largest payload accepted "
+                    + "(env SLUICE_MAX_MESSAGE_BYTES, default ${DEFAULT-VALUE}).")
+    int maxMessageBytes;
+
+    @Option(names = "--max-batch-bytes", defaultValue = "${env:SLUICE_MAX_BATCH_BYTES:-16777216}",
+            paramLabel = "BYTES", description = "Largest BatchPublish, payloads and attributes together "
+                    + "(env SLUICE_MAX_BATCH_BYTES, default ${DEFAULT-VALUE}).")
+    int maxBatchBytes;
+
+    @Option(names = "--writer-queue", defaultValue = "${env:SLUICE_WRITER_QUEUE:-8192}", paramLabel = "N",
+            description = "Writes that may wait for the writer before publishers block "
+                    + "(env SLUICE_WRITER_QUEUE, default ${DEFAULT-VALUE}).")
+    int writerQueue;
+
+    @Option(names = "--heartbeat", defaultValue = "${env:SLUICE_HEARTBEAT:-10s}", paramLabel = "DURATION",
+            converter = Durations.class, description = "Heartbeat interval on idle subscriptions, e.g. 10s, 500ms "
+                    + "(env SLUICE_HEARTBEAT, default ${DEFAULT-VALUE}).")
+    Duration heartbeat;
+
+    @Option(names = "--shutdown-grace", defaultValue = "${env:SLUICE_SHUTDOWN_GRACE:-10s}", paramLabel = "DURATION",
+            converter = Durations.class, description = "How long calls in flight may finish at shutdown "
+                    + "(env SLUICE_SHUTDOWN_GRACE, default ${DEFAULT-VALUE}).")
+    Duration shutdownGrace;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Logging.configure(logLevel);
+        var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
+                writerQueue, heartbeat, shutdownGrace);
+        var stop = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+
+        long started = System.nanoTime();
+        SluiceServer server = SluiceServer.start(config);
+        // Any other way out (SIGHUP, System.exit elsewhere) still closes the database cleanly.
+        Thread hook = Thread.ofPlatform().name("sluice-shutdown").unstarted(server::close);
+        Runtime.getRuntime().addShutdownHook(hook);
+        System.out.println(banner(server, (System.nanoTime() - started) / 1_000_000));
+        System.out.flush();
+
+        stop.await();
+        server.close();
+        return 0;
+    }
+
+    private static String banner(SluiceServer server, long startMillis) {
+        ServerConfig c = server.config();
+        String metrics = c.metricsPort() == 0 ? "metrics off"
+                : "metrics on http://" + c.host() + ":" + c.metricsPort() + "/metrics";
+        return "sluice " + Version.get() + " serving gRPC on " + c.host() + ":" + server.port()
+                + ", " + metrics
+                + ", data in " + server.store().file().getParent()
+                + ", limits: message " + c.maxMessageBytes() + " B, batch " + c.maxBatchBytes()
+                + " B, attributes " + Attributes.MAX_TOTAL_BYTES + " B, writer queue " + c.writerQueue()
+                + " (started in " + startMillis + " ms)";
+    }
+}

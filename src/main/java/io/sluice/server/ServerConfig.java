@@ -1,0 +1,67 @@
+package io.sluice.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Everything the broker is started with. Defaults: gRPC on 0.0.0.0:50051, metrics on 9090 (0 turns
+ * the endpoint off), data in {@code ./sluice-data}, 4 MiB payloads, 16 MiB batch requests.
+ */
+public record ServerConfig(String host, int port, int metricsPort, Path dataDir, int maxMessageBytes,
+                           int maxBatchBytes, int writerQueue, Duration heartbeat, Duration shutdownGrace) {
+
+    public static final int DEFAULT_PORT = 50051;
+    public static final int DEFAULT_METRICS_PORT = 9090;
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+    public static final int DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
+    public ServerConfig {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be 0-65535, not " + port);
+        }
+        if (metricsPort < 0 || metricsPort > 65535) {
+            throw new IllegalArgumentException("metrics port must be 0-65535 (0 = off), not " + metricsPort);
+        }
+        if (maxMessageBytes < 1) {
+            throw new IllegalArgumentException("max message bytes must be positive, not " + maxMessageBytes);
+        }
+        if (maxBatchBytes < maxMessageBytes) {
+            throw new IllegalArgumentException("max batch bytes (" + maxBatchBytes
+                    + ") must be at least max message bytes (" + maxMessageBytes + ")");
+        }
+        if (writerQueue < 1) {
+            throw new IllegalArgumentException("writer queue must hold at least 1 operation, not " + writerQueue);
+        }
+    }
+
+    /** The defaults, with data in {@code dataDir}. */
+    public static ServerConfig defaults(Path dataDir) {
+        return new ServerConfig("0.0.0.0", DEFAULT_PORT, DEFAULT_METRICS_PORT, dataDir, DEFAULT_MAX_MESSAGE_BYTES,
+                DEFAULT_MAX_BATCH_BYTES, 8192, Duration.ofSeconds(10), Duration.ofSeconds(10));
+    }
+
+    public ServerConfig withPorts(int grpcPort, int metrics) {
+        return new ServerConfig(host, grpcPort, metrics, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
+                heartbeat, shutdownGrace);
+    }
+
+    public ServerConfig withHost(String newHost) {
+        return new ServerConfig(newHost, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
+                heartbeat, shutdownGrace);
+    }
+
+    public ServerConfig withLimits(int messageBytes, int batchBytes) {
+        return new ServerConfig(host, port, metricsPort, dataDir, messageBytes, batchBytes, writerQueue, heartbeat,
+                shutdownGrace);
+    }
+
+    public ServerConfig withHeartbeat(Duration interval) {
+        return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
+                interval, shutdownGrace);
+    }
+
+    /** The largest request the transport accepts: the batch limit plus room for framing and attributes. */
+    int maxInboundBytes() {
+        return (int) Math.min(Integer.MAX_VALUE, (long) maxBatchBytes + (2L << 20));
+    }
+}

@@ -1,0 +1,156 @@
+package io.sluice.server;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.sluice.store.SqliteStore;
+import io.sluice.store.Store;
+import io.sluice.telemetry.BrokerMetrics;
+import io.sluice.telemetry.Telemetry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The broker: wires and owns the store, telemetry and the gRPC server. Start order: store (open,
+ * migrate, check) → writer → telemetry → gRPC server; {@link #close()} stops them in reverse.
+ */
+public final class SluiceServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(SluiceServer.class.getName());
+
+    private final ServerConfig config;
+    private final SqliteStore store;
+    private final Telemetry telemetry;
+    private final ExecutorService calls;
+    private final HealthStatusManager health;
+    private final Server grpc;
+    private boolean closed;   // guarded by this
+
+    private SluiceServer(ServerConfig config, SqliteStore store, Telemetry telemetry, ExecutorService calls,
+                         HealthStatusManager health, Server grpc) {
+        this.config = config;
+        this.store = store;
+        this.telemetry = telemetry;
+        this.calls = calls;
+        this.health = health;
+        this.grpc = grpc;
+    }
+
+    /** Opens the store and starts serving. Throws with a clear message when the data or a port is unusable. */
+    public static SluiceServer start(ServerConfig config) {
+        var options = SqliteStore.Options.defaults();
+        options = new SqliteStore.Options(config.writerQueue(), options.maxBatch(), options.readers(),
+                options.maxQueuedBytes());
+        Telemetry telemetry = null;
+        SqliteStore store = null;
+        ExecutorService calls = null;
+        try {
+            telemetry = Telemetry.start(config.host(), config.metricsPort(), Version.get());
+            BrokerMetrics metrics = telemetry.metrics();
+            store = SqliteStore.open(config.dataDir(), options,
+                    (ops, messages, nanos) -> metrics.committed(messages, nanos));
+            SqliteStore s = store;
+            metrics.gauge("sluice.writer.queue.depth", "Operations waiting for the writer", "{operation}",
+                    s::queueDepth);
+            metrics.gauge("sluice.database.size", "Size of the database file", "By", () -> s.fileSizes()[0]);
+            metrics.gauge("sluice.wal.size", "Size of the write-ahead log", "By", () -> s.fileSizes()[1]);
+
+            var publisher = new Publisher(store, metrics, config.maxMessageBytes(), config.maxBatchBytes());
+            var health = new HealthStatusManager();
+            calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
+            Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
+                    .executor(calls)
+                    .maxInboundMessageSize(config.maxInboundBytes())
+                    .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                    .permitKeepAliveWithoutCalls(true)
+                    .addService(new SluiceService(store, publisher))
+                    .addService(health.getHealthService())
+                    .addService(ProtoReflectionServiceV1.newInstance())
+                    .addService(reflectionV1Alpha())
+                    .build();
+            grpc.start();
+            health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+            health.setStatus("sluice.v1.Sluice", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+            return new SluiceServer(config, store, telemetry, calls, health, grpc);
+        } catch (IOException e) {
+            closeAll(store, telemetry, calls);
+            throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
+                    + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeAll(store, telemetry, calls);
+            throw e;
+        }
+    }
+
+    @SuppressWarnings("deprecation")
+    private static io.grpc.BindableService reflectionV1Alpha() {
+        // grpcurl and older tools still ask the v1alpha reflection service.
+        return ProtoReflectionService.newInstance();
+    }
+
+    private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls) {
+        if (calls != null) {
+            calls.shutdownNow();
+        }
+        if (store != null) {
+            store.close();
+        }
+        if (telemetry != null) {
+            telemetry.close();
+        }
+    }
+
+    /** The port gRPC listens on (the real one when configured with 0). */
+    public int port() {
+        return grpc.getPort();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public SqliteStore store() {
+        return store;
+    }
+
+    public Telemetry telemetry() {
+        return telemetry;
+    }
+
+    /**
+     * Stops accepting, lets calls in flight finish within the grace period, commits everything
+     * queued, closes the database, then telemetry. Idempotent; called by the signal handler.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        long started = System.nanoTime();
+        LOG.log(Level.INFO, "shutting down: no new calls accepted");
+        health.enterTerminalState();
+        grpc.shutdown();
+        try {
+            if (!grpc.awaitTermination(config.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.log(Level.WARNING, "calls still running after " + config.shutdownGrace().toSeconds()
+                        + " s; cancelling them");
+                grpc.shutdownNow();
+                grpc.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            grpc.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        calls.shutdown();
+        store.close();
+        telemetry.close();
+        LOG.log(Level.INFO, "stopped in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+    }
+}

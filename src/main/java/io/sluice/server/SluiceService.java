@@ -1,0 +1,183 @@
+package io.sluice.server;
+
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.sluice.proto.BatchMessage;
+import io.sluice.proto.BatchPublishRequest;
+import io.sluice.proto.BatchPublishResponse;
+import io.sluice.proto.ConsumerGroupStats;
+import io.sluice.proto.DeleteConsumerGroupRequest;
+import io.sluice.proto.DeleteConsumerGroupResponse;
+import io.sluice.proto.DeleteTopicRequest;
+import io.sluice.proto.DeleteTopicResponse;
+import io.sluice.proto.GetTopicStatsRequest;
+import io.sluice.proto.GetTopicStatsResponse;
+import io.sluice.proto.ListTopicsRequest;
+import io.sluice.proto.ListTopicsResponse;
+import io.sluice.proto.PublishRequest;
+import io.sluice.proto.PublishResponse;
+import io.sluice.proto.PublishResult;
+import io.sluice.proto.ResetCursorRequest;
+import io.sluice.proto.ResetCursorResponse;
+import io.sluice.proto.SluiceGrpc;
+import io.sluice.proto.Topic;
+import io.sluice.proto.TopicStats;
+import io.sluice.store.Appended;
+import io.sluice.store.Names;
+import io.sluice.store.Pending;
+import io.sluice.store.SluiceException;
+import io.sluice.store.Store;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The unary RPCs of the {@code sluice.v1.Sluice} service. Each runs on its own virtual thread and
+ * simply blocks until its answer is committed or read.
+ */
+final class SluiceService extends SluiceGrpc.SluiceImplBase {
+    private final Store store;
+    private final Publisher publisher;
+
+    /** A handler body that may block and fail with a broker failure. */
+    private interface Call<T> {
+        T run() throws InterruptedException;
+    }
+
+    SluiceService(Store store, Publisher publisher) {
+        this.store = store;
+        this.publisher = publisher;
+    }
+
+    @Override
+    public void publish(PublishRequest request, StreamObserver<PublishResponse> out) {
+        answer(out, "publishing", () -> {
+            Appended a = publisher.publish(request.getTopic(), request.getPayload(), request.getAttributesMap());
+            return PublishResponse.newBuilder()
+                    .setMessageId(a.id().toString())
+                    .setSequence(a.sequence())
+                    .setTimestamp(a.timestamp())
+                    .build();
+        });
+    }
+
+    @Override
+    public void batchPublish(BatchPublishRequest request, StreamObserver<BatchPublishResponse> out) {
+        answer(out, "publishing a batch", () -> {
+            var items = new ArrayList<Publisher.Item>(request.getMessagesCount());
+            for (BatchMessage m : request.getMessagesList()) {
+                items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap()));
+            }
+            List<Appended> stored = publisher.publishBatch(request.getTopic(), items);
+            var response = BatchPublishResponse.newBuilder().setTimestamp(stored.getFirst().timestamp());
+            for (Appended a : stored) {
+                response.addResults(PublishResult.newBuilder()
+                        .setMessageId(a.id().toString())
+                        .setSequence(a.sequence()));
+            }
+            return response.build();
+        });
+    }
+
+    @Override
+    public void listTopics(ListTopicsRequest request, StreamObserver<ListTopicsResponse> out) {
+        answer(out, "listing topics", () -> {
+            var response = ListTopicsResponse.newBuilder();
+            for (var t : store.topics()) {
+                response.addTopics(Topic.newBuilder().setName(t.name()).setCreatedAt(t.createdAt()));
+            }
+            return response.build();
+        });
+    }
+
+    @Override
+    public void getTopicStats(GetTopicStatsRequest request, StreamObserver<GetTopicStatsResponse> out) {
+        answer(out, "reading topic stats", () -> {
+            request.getTopicsList().forEach(Names::topic);
+            var response = GetTopicStatsResponse.newBuilder();
+            for (var s : store.stats(request.getTopicsList())) {
+                var stats = TopicStats.newBuilder()
+                        .setTopic(s.topic())
+                        .setTotalMessages(s.totalMessages())
+                        .setFirstSequence(s.firstSequence())
+                        .setLastSequence(s.lastSequence())
+                        .setFirstMessageTimestamp(s.firstTimestamp())
+                        .setLastMessageTimestamp(s.lastTimestamp())
+                        .setCreatedAt(s.createdAt());
+                for (var g : s.groups()) {
+                    stats.addConsumerGroups(ConsumerGroupStats.newBuilder()
+                            .setGroupName(g.group())
+                            .setCursorSequence(g.cursor())
+                            .setPendingCount(g.pending())
+                            .setLastAckTimestamp(g.lastAckAt()));
+                }
+                response.addStats(stats);
+            }
+            return response.build();
+        });
+    }
+
+    @Override
+    public void deleteTopic(DeleteTopicRequest request, StreamObserver<DeleteTopicResponse> out) {
+        answer(out, "deleting a topic", () -> {
+            String topic = Names.topic(request.getTopic());
+            var pending = new Pending<Boolean>();
+            store.deleteTopic(topic, pending);
+            return DeleteTopicResponse.newBuilder().setDeleted(pending.await()).build();
+        });
+    }
+
+    @Override
+    public void deleteConsumerGroup(DeleteConsumerGroupRequest request,
+                                    StreamObserver<DeleteConsumerGroupResponse> out) {
+        answer(out, "deleting a consumer group", () -> {
+            String topic = Names.topic(request.getTopic());
+            String group = Names.group(request.getConsumerGroup());
+            var pending = new Pending<Boolean>();
+            store.deleteGroup(topic, group, pending);
+            return DeleteConsumerGroupResponse.newBuilder().setDeleted(pending.await()).build();
+        });
+    }
+
+    @Override
+    public void resetCursor(ResetCursorRequest request, StreamObserver<ResetCursorResponse> out) {
+        answer(out, "resetting a cursor", () -> {
+            String topic = Names.topic(request.getTopic());
+            String group = Names.group(request.getConsumerGroup());
+            long sequence = request.getSequence();
+            long last = store.lastSequence(topic);
+            if (!store.exists(topic)) {
+                throw new SluiceException.NotFound("topic " + topic + " does not exist");
+            }
+            if (sequence < 0 || sequence > last) {
+                throw new SluiceException.InvalidArgument("sequence " + Long.toUnsignedString(sequence)
+                        + " is beyond the last sequence of topic " + topic + " (" + last + ")");
+            }
+            var pending = new Pending<Boolean>();
+            store.resetCursor(topic, group, sequence, pending);
+            if (!pending.await()) {
+                throw new SluiceException.NotFound("topic " + topic + " does not exist");
+            }
+            return ResetCursorResponse.newBuilder().setUpdated(true).build();
+        });
+    }
+
+    /** Runs a handler body and sends its answer, or the status its failure maps to. */
+    private static <T> void answer(StreamObserver<T> out, String doing, Call<T> call) {
+        T response;
+        try {
+            response = call.run();
+        } catch (SluiceException e) {
+            out.onError(Statuses.of(e));
+            return;
+        } catch (InterruptedException e) {
+            out.onError(Status.UNAVAILABLE.withDescription("interrupted while " + doing + "; the broker is stopping")
+                    .asRuntimeException());
+            return;
+        } catch (RuntimeException e) {
+            out.onError(Statuses.unexpected(doing, e));
+            return;
+        }
+        out.onNext(response);
+        out.onCompleted();
+    }
+}

@@ -1,0 +1,12 @@
+package io.sluice.store;
+
+/**
+ * What the writer calls once the transaction holding an operation has committed, or failed.
+ * Both run on the writer thread, after the commit returns: implementations only hand the result
+ * on (complete a latch, enqueue a response) and never block.
+ */
+public interface Completion<T> {
+    void committed(T result);
+
+    void failed(SluiceException error);
+}

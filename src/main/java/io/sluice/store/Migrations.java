@@ -1,0 +1,102 @@
+package io.sluice.store;
+
+import java.lang.System.Logger.Level;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * Versioned, forward-only schema migrations. Each runs once, in its own transaction, recorded in
+ * {@code schema_migrations}. Never edit a released migration: add the next one.
+ */
+final class Migrations {
+    private static final System.Logger LOG = System.getLogger(Migrations.class.getName());
+
+    record Migration(int version, String description, List<String> statements) {
+    }
+
+    static final List<Migration> ALL = List.of(
+            new Migration(1, "topics, messages, consumer groups, broker state", List.of(
+                    """
+                    CREATE TABLE topics (
+                        id         INTEGER PRIMARY KEY,
+                        name       TEXT    NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL
+                    )""",
+                    // seq is the rowid; mid is the 16-byte UUIDv7; crc is CRC32C(payload || attrs).
+                    """
+                    CREATE TABLE messages (
+                        seq      INTEGER PRIMARY KEY,
+                        topic_id INTEGER NOT NULL,
+                        mid      BLOB    NOT NULL,
+                        ts       INTEGER NOT NULL,
+                        payload  BLOB    NOT NULL,
+                        attrs    BLOB    NOT NULL,
+                        crc      INTEGER NOT NULL
+                    )""",
+                    // An index on topic_id holds the rowid too, so it orders by (topic_id, seq).
+                    "CREATE INDEX messages_by_topic ON messages (topic_id)",
+                    """
+                    CREATE TABLE consumer_groups (
+                        topic_id    INTEGER NOT NULL,
+                        name        TEXT    NOT NULL,
+                        cursor_seq  INTEGER NOT NULL,
+                        created_at  INTEGER NOT NULL,
+                        last_ack_at INTEGER NOT NULL,
+                        PRIMARY KEY (topic_id, name)
+                    ) WITHOUT ROWID""",
+                    """
+                    CREATE TABLE broker_state (
+                        id       INTEGER PRIMARY KEY CHECK (id = 1),
+                        last_seq INTEGER NOT NULL,
+                        last_ts  INTEGER NOT NULL
+                    )""",
+                    "INSERT INTO broker_state (id, last_seq, last_ts) VALUES (1, 0, 0)")));
+
+    private Migrations() {
+    }
+
+    static int latest() {
+        return ALL.getLast().version();
+    }
+
+    /** Brings the schema to the latest version; refuses a database written by a newer Sluice. */
+    static void apply(Connection c, String where) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.executeUpdate("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    + "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+            c.commit();
+            int current;
+            try (var rs = st.executeQuery("SELECT coalesce(max(version), 0) FROM schema_migrations")) {
+                rs.next();
+                current = rs.getInt(1);
+            }
+            if (current > latest()) {
+                throw new SluiceException.StorageFailure("the database in " + where + " has schema version "
+                        + current + ", newer than this build knows (" + latest()
+                        + "): run a newer Sluice on it", null);
+            }
+            for (Migration m : ALL) {
+                if (m.version() <= current) {
+                    continue;
+                }
+                for (String sql : m.statements()) {
+                    st.executeUpdate(sql);
+                }
+                try (var insert = c.prepareStatement(
+                        "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)")) {
+                    insert.setInt(1, m.version());
+                    insert.setString(2, m.description());
+                    insert.setLong(3, System.currentTimeMillis());
+                    insert.executeUpdate();
+                }
+                c.commit();
+                LOG.log(Level.INFO, "schema migrated to version " + m.version() + " (" + m.description() + ")");
+            }
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        }
+    }
+}

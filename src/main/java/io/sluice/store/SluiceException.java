@@ -1,0 +1,61 @@
+package io.sluice.store;
+
+/**
+ * The domain failures of the broker. Each kind maps to one gRPC status in {@code Statuses.of};
+ * messages name the problem in the user's terms, never SQL.
+ */
+public abstract sealed class SluiceException extends RuntimeException {
+
+    SluiceException(String message, Throwable cause) {
+        super(message, cause, false, cause != null);
+    }
+
+    /** A bad name, bad attributes, or a request that breaks the protocol. */
+    public static final class InvalidArgument extends SluiceException {
+        public InvalidArgument(String message) {
+            super(message, null);
+        }
+    }
+
+    /** A payload or request above a configured size limit. */
+    public static final class TooLarge extends SluiceException {
+        public TooLarge(String message) {
+            super(message, null);
+        }
+    }
+
+    /** The disk holding the data directory is full; retrying after space is freed succeeds. */
+    public static final class DiskFull extends SluiceException {
+        public DiskFull(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** The broker is stopping, or storage refuses writes until a restart. */
+    public static final class Unavailable extends SluiceException {
+        public Unavailable(String message) {
+            super(message, null);
+        }
+    }
+
+    /** A storage failure that is neither a full disk nor damaged data. */
+    public static final class StorageFailure extends SluiceException {
+        public StorageFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** Stored data failed its checksum or the database is damaged. */
+    public static final class Corrupted extends SluiceException {
+        public Corrupted(String message) {
+            super(message, null);
+        }
+    }
+
+    /** A topic or consumer group that does not exist. */
+    public static final class NotFound extends SluiceException {
+        public NotFound(String message) {
+            super(message, null);
+        }
+    }
+}

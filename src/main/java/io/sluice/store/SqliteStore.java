@@ -1,0 +1,367 @@
+package io.sluice.store;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteOpenMode;
+
+/**
+ * The SQLite store: one database file in the data directory, in WAL mode with
+ * {@code synchronous=FULL}, one writer thread with group commit and a small pool of read-only
+ * connections. Opening it applies migrations and checks the database; a damaged one is refused.
+ */
+public final class SqliteStore implements Store {
+    private static final System.Logger LOG = System.getLogger(SqliteStore.class.getName());
+    public static final String FILE_NAME = "sluice.db";
+
+    /** Settings of the store. {@code maxQueuedBytes} bounds the payload bytes waiting for the writer. */
+    public record Options(int queueCapacity, int maxBatch, int readers, long maxQueuedBytes) {
+        public static Options defaults() {
+            return new Options(8192, 4096, 4, Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4));
+        }
+    }
+
+    private final Path file;
+    private final ConcurrentHashMap<String, TopicRow> topics;
+    private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
+    private final Connection writeConnection;
+    private final Writer writer;
+    private final ReadPool reads;
+    private final Semaphore queuedKiB;
+    private final int maxQueuedKiB;
+    private volatile boolean closed;
+
+    private SqliteStore(Path file, Connection writeConnection, ConcurrentHashMap<String, TopicRow> topics,
+                        WriteTx tx, Options options, CommitObserver observer) throws SQLException {
+        this.file = file;
+        this.topics = topics;
+        this.writeConnection = writeConnection;
+        this.maxQueuedKiB = (int) Math.min(Integer.MAX_VALUE, Math.max(1, options.maxQueuedBytes() >> 10));
+        this.queuedKiB = new Semaphore(maxQueuedKiB);
+        StoreListener fanOut = new StoreListener() {
+            @Override
+            public void appended(String topic, long lastSequence) {
+                listeners.forEach(l -> l.appended(topic, lastSequence));
+            }
+
+            @Override
+            public void topicDeleted(String topic) {
+                listeners.forEach(l -> l.topicDeleted(topic));
+            }
+
+            @Override
+            public void cursorReset(String topic, String group, long cursor) {
+                listeners.forEach(l -> l.cursorReset(topic, group, cursor));
+            }
+        };
+        this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer);
+        this.reads = new ReadPool(options.readers(), () -> openReadOnly(file));
+    }
+
+    /**
+     * Opens (creating if needed) the database in {@code dataDir}: applies migrations, checks
+     * integrity, loads topics and starts the writer. Throws {@link SluiceException} with a message
+     * naming the file and the problem when the database is damaged or unusable.
+     */
+    public static SqliteStore open(Path dataDir, Options options, CommitObserver observer) {
+        Path file = dataDir.resolve(FILE_NAME).toAbsolutePath();
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            throw new SluiceException.StorageFailure("cannot create the data directory " + dataDir.toAbsolutePath()
+                    + ": " + e, e);
+        }
+        Connection c = null;
+        try {
+            c = openWriter(file);
+            check(c, file);
+            Migrations.apply(c, file.toString());
+            long[] state = loadState(c);
+            var topics = loadTopics(c);
+            var tx = new WriteTx(c, topics, state[0], state[1]);
+            var store = new SqliteStore(file, c, topics, tx, options, observer);
+            store.writer.start();
+            return store;
+        } catch (SQLException e) {
+            closeQuietly(c);
+            int code = StorageErrors.primaryCode(e);
+            if (code == StorageErrors.SQLITE_CORRUPT || code == StorageErrors.SQLITE_NOTADB) {
+                throw new SluiceException.Corrupted(file + " is damaged or not a Sluice database ("
+                        + StorageErrors.describe(e) + "); move it aside or restore it from a backup");
+            }
+            throw new SluiceException.StorageFailure("cannot open " + file + ": " + StorageErrors.describe(e), e);
+        } catch (RuntimeException e) {
+            closeQuietly(c);
+            throw e;
+        }
+    }
+
+    /** Overload without commit figures. */
+    public static SqliteStore open(Path dataDir, Options options) {
+        return open(dataDir, options, (ops, msgs, nanos) -> { });
+    }
+
+    /** The database file. */
+    public Path file() {
+        return file;
+    }
+
+    private static Connection openWriter(Path file) throws SQLException {
+        var config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
+        config.setBusyTimeout(5000);
+        config.setTempStore(SQLiteConfig.TempStore.MEMORY);
+        config.setOpenMode(SQLiteOpenMode.NOMUTEX);
+        Connection c = DriverManager.getConnection("jdbc:sqlite:" + file, config.toProperties());
+        c.setAutoCommit(false);
+        return c;
+    }
+
+    private static Connection openReadOnly(Path file) {
+        var config = new SQLiteConfig();
+        config.setReadOnly(true);
+        config.setBusyTimeout(5000);
+        config.setOpenMode(SQLiteOpenMode.NOMUTEX);
+        try {
+            return DriverManager.getConnection("jdbc:sqlite:" + file, config.toProperties());
+        } catch (SQLException e) {
+            throw StorageErrors.map(e, "opening a read connection");
+        }
+    }
+
+    /** Runs SQLite's quick check; any answer but "ok" refuses the start, naming what is wrong. */
+    private static void check(Connection c, Path file) throws SQLException {
+        long started = System.nanoTime();
+        var problems = new ArrayList<String>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("PRAGMA quick_check(20)")) {
+            while (rs.next()) {
+                String line = rs.getString(1);
+                if (!"ok".equalsIgnoreCase(line)) {
+                    problems.add(line);
+                }
+            }
+        }
+        c.commit();
+        if (!problems.isEmpty()) {
+            throw new SluiceException.Corrupted(file + " is damaged: " + String.join("; ", problems)
+                    + "; Sluice will not serve from it: move it aside or restore it from a backup");
+        }
+        LOG.log(Level.DEBUG, () -> "integrity check passed in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+    }
+
+    private static long[] loadState(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("""
+                     SELECT max(s.last_seq, coalesce((SELECT max(seq) FROM messages), 0)),
+                            max(s.last_ts, coalesce((SELECT ts FROM messages ORDER BY seq DESC LIMIT 1), 0))
+                     FROM broker_state s WHERE s.id = 1""")) {
+            if (!rs.next()) {
+                throw new SluiceException.Corrupted("the broker state row is missing from the database");
+            }
+            long[] state = {rs.getLong(1), rs.getLong(2)};
+            c.commit();
+            return state;
+        }
+    }
+
+    private static ConcurrentHashMap<String, TopicRow> loadTopics(Connection c) throws SQLException {
+        var topics = new ConcurrentHashMap<String, TopicRow>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("""
+                     SELECT t.id, t.name, t.created_at,
+                            coalesce((SELECT max(seq) FROM messages m WHERE m.topic_id = t.id), 0)
+                     FROM topics t""")) {
+            while (rs.next()) {
+                var row = new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(4));
+                topics.put(row.name, row);
+            }
+        }
+        c.commit();
+        return topics;
+    }
+
+    @Override
+    public void append(String topic, List<NewMessage> messages, Completion<List<Appended>> done)
+            throws InterruptedException {
+        long bytes = 0;
+        for (NewMessage m : messages) {
+            bytes += m.payload().size() + Attributes.size(m.attributes());
+        }
+        int kib = (int) Math.min(maxQueuedKiB, (bytes >> 10) + 1);
+        queuedKiB.acquire(kib);   // bounds the heap held by queued payloads: publishers wait here
+        writer.submit(new WriteOp.Append(topic, messages, releasing(kib, done)));
+    }
+
+    private <T> Completion<T> releasing(int kib, Completion<T> done) {
+        return new Completion<>() {
+            @Override
+            public void committed(T result) {
+                queuedKiB.release(kib);
+                done.committed(result);
+            }
+
+            @Override
+            public void failed(SluiceException error) {
+                queuedKiB.release(kib);
+                done.failed(error);
+            }
+        };
+    }
+
+    @Override
+    public void ensureTopic(String topic, Completion<TopicInfo> done) throws InterruptedException {
+        writer.submit(new WriteOp.EnsureTopic(topic, done));
+    }
+
+    @Override
+    public void openGroup(String topic, String group, StartPosition start, Completion<Long> done)
+            throws InterruptedException {
+        writer.submit(new WriteOp.OpenGroup(topic, group, start, done));
+    }
+
+    @Override
+    public void ack(String topic, String group, long sequence, Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new WriteOp.Ack(topic, group, sequence, done));
+    }
+
+    @Override
+    public void resetCursor(String topic, String group, long cursor, Completion<Boolean> done)
+            throws InterruptedException {
+        writer.submit(new WriteOp.ResetCursor(topic, group, cursor, done));
+    }
+
+    @Override
+    public void deleteGroup(String topic, String group, Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new WriteOp.DeleteGroup(topic, group, done));
+    }
+
+    @Override
+    public void deleteTopic(String topic, Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new WriteOp.DeleteTopic(topic, done));
+    }
+
+    @Override
+    public List<StoredMessage> read(String topic, long after, int limit) {
+        TopicRow row = topics.get(topic);
+        if (row == null || limit <= 0 || after >= row.lastSequence) {
+            return List.of();
+        }
+        return reads.query("reading topic " + topic, c -> c.range(row, after, limit));
+    }
+
+    @Override
+    public OptionalLong resolve(String topic, String messageId) {
+        TopicRow row = topics.get(topic);
+        var id = MessageIds.parse(messageId);
+        OptionalLong seq = MessageIds.sequenceOf(messageId);
+        if (row == null || seq.isEmpty() || seq.getAsLong() > row.lastSequence) {
+            return OptionalLong.empty();
+        }
+        byte[] bytes = MessageIds.toBytes(id);
+        boolean held = reads.query("looking up message " + messageId, c -> c.holds(row, seq.getAsLong(), bytes));
+        return held ? seq : OptionalLong.empty();
+    }
+
+    @Override
+    public long lastSequence(String topic) {
+        TopicRow row = topics.get(topic);
+        return row == null ? 0 : row.lastSequence;
+    }
+
+    @Override
+    public boolean exists(String topic) {
+        return topics.containsKey(topic);
+    }
+
+    @Override
+    public List<TopicInfo> topics() {
+        return topics.values().stream().map(TopicRow::info).sorted(Comparator.comparing(TopicInfo::name)).toList();
+    }
+
+    @Override
+    public List<TopicStats> stats(List<String> names) {
+        var rows = new ArrayList<TopicRow>();
+        if (names.isEmpty()) {
+            rows.addAll(topics.values());
+        } else {
+            for (String n : names) {
+                TopicRow row = topics.get(n);
+                if (row != null) {
+                    rows.add(row);
+                }
+            }
+        }
+        rows.sort(Comparator.comparing(r -> r.name));
+        var out = new ArrayList<TopicStats>(rows.size());
+        for (TopicRow row : rows) {
+            out.add(reads.query("reading stats of topic " + row.name, c -> c.stats(row)));
+        }
+        return out;
+    }
+
+    @Override
+    public void listen(StoreListener listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public int queueDepth() {
+        return writer.queueDepth();
+    }
+
+    /** Size in bytes of the database file and its WAL. */
+    public long[] fileSizes() {
+        return new long[] {sizeOf(file), sizeOf(Path.of(file + "-wal"))};
+    }
+
+    private static long sizeOf(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            writer.close();
+            reads.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            closeQuietly(writeConnection);
+        }
+        LOG.log(Level.INFO, "storage closed: " + file);
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (SQLException e) {
+            LOG.log(Level.WARNING, "closing the database: " + StorageErrors.describe(e));
+        }
+    }
+}

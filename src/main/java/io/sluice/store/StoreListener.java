@@ -1,0 +1,19 @@
+package io.sluice.store;
+
+/**
+ * Told by the writer thread what each commit changed, after the commit returned and its callers
+ * were completed. Implementations only signal waiting threads; they never block or write.
+ */
+public interface StoreListener {
+    /** Messages up to {@code lastSequence} are now readable in {@code topic}. */
+    default void appended(String topic, long lastSequence) {
+    }
+
+    /** The topic, its messages and its groups are gone. */
+    default void topicDeleted(String topic) {
+    }
+
+    /** The group's cursor was set by an operator (reset or delete), not by an ack. */
+    default void cursorReset(String topic, String group, long cursor) {
+    }
+}

@@ -1,0 +1,285 @@
+package io.sluice.store;
+
+import com.google.protobuf.ByteString;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+
+/**
+ * One change queued to the writer. {@link #apply} runs inside the writer's transaction and
+ * computes the result; {@link #complete} or {@link #fail} hands it on after the commit or rollback.
+ * Everything here runs on the writer thread.
+ */
+abstract sealed class WriteOp<T> {
+    private final Completion<T> done;
+    private T result;
+
+    WriteOp(Completion<T> done) {
+        this.done = done;
+    }
+
+    final void run(WriteTx tx) throws SQLException {
+        result = apply(tx);
+    }
+
+    abstract T apply(WriteTx tx) throws SQLException;
+
+    /** How many messages this operation adds, for the batch figures. */
+    int messageCount() {
+        return 0;
+    }
+
+    final void complete() {
+        done.committed(result);
+    }
+
+    final void fail(SluiceException e) {
+        result = null;
+        done.failed(e);
+    }
+
+    /** The checksum stored with each row: CRC32C over payload and stored attributes. */
+    static long checksum(byte[] payload, byte[] attrs) {
+        CRC32C crc = new CRC32C();
+        crc.update(payload);
+        crc.update(attrs);
+        return crc.getValue();
+    }
+
+    /** Appends messages to one topic (created if absent) with contiguous sequences and one timestamp. */
+    static final class Append extends WriteOp<List<Appended>> {
+        private final String topic;
+        private final List<NewMessage> messages;
+
+        Append(String topic, List<NewMessage> messages, Completion<List<Appended>> done) {
+            super(done);
+            this.topic = topic;
+            this.messages = messages;
+        }
+
+        @Override
+        int messageCount() {
+            return messages.size();
+        }
+
+        @Override
+        List<Appended> apply(WriteTx tx) throws SQLException {
+            TopicRow row = tx.findOrCreate(topic);
+            var results = new ArrayList<Appended>(messages.size());
+            var insert = tx.insertMessage;
+            long seq = 0;
+            for (NewMessage m : messages) {
+                seq = tx.nextSequence();
+                UUID id = MessageIds.create(tx.now, seq);
+                byte[] payload = bytesOf(m.payload());
+                byte[] attrs = Attributes.encode(m.attributes());
+                insert.setLong(1, seq);
+                insert.setLong(2, row.id);
+                insert.setBytes(3, MessageIds.toBytes(id));
+                insert.setLong(4, tx.now);
+                insert.setBytes(5, payload);
+                insert.setBytes(6, attrs);
+                insert.setLong(7, checksum(payload, attrs));
+                insert.executeUpdate();
+                results.add(new Appended(id, seq, tx.now));
+            }
+            tx.appended.put(row, seq);
+            return results;
+        }
+
+        private static byte[] bytesOf(ByteString payload) {
+            return payload.toByteArray();   // JDBC binds arrays only: the one copy on the write path
+        }
+    }
+
+    /** Creates the topic if absent; answers its description. */
+    static final class EnsureTopic extends WriteOp<TopicInfo> {
+        private final String topic;
+
+        EnsureTopic(String topic, Completion<TopicInfo> done) {
+            super(done);
+            this.topic = topic;
+        }
+
+        @Override
+        TopicInfo apply(WriteTx tx) throws SQLException {
+            return tx.findOrCreate(topic).info();
+        }
+    }
+
+    /**
+     * Opens a consumer group on a topic (both created if absent). A group without a cursor gets
+     * the one the start position gives, persisted now; an existing cursor wins. Answers the cursor:
+     * the last sequence considered consumed.
+     */
+    static final class OpenGroup extends WriteOp<Long> {
+        private final String topic;
+        private final String group;
+        private final StartPosition start;
+
+        OpenGroup(String topic, String group, StartPosition start, Completion<Long> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.start = start;
+        }
+
+        @Override
+        Long apply(WriteTx tx) throws SQLException {
+            TopicRow row = tx.findOrCreate(topic);
+            var select = tx.selectCursor;
+            select.setLong(1, row.id);
+            select.setString(2, group);
+            try (ResultSet rs = select.executeQuery()) {
+                if (rs.next()) {
+                    return rs.getLong(1);
+                }
+            }
+            long cursor = start.cursor(tx.lastSequenceOf(row));
+            var insert = tx.insertGroupIfAbsent;
+            insert.setLong(1, row.id);
+            insert.setString(2, group);
+            insert.setLong(3, cursor);
+            insert.setLong(4, tx.now);
+            insert.executeUpdate();
+            return cursor;
+        }
+    }
+
+    /** Moves a group's cursor forward to {@code sequence} (never back): a cumulative ack. */
+    static final class Ack extends WriteOp<Boolean> {
+        private final String topic;
+        private final String group;
+        private final long sequence;
+
+        Ack(String topic, String group, long sequence, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.sequence = sequence;
+        }
+
+        @Override
+        Boolean apply(WriteTx tx) throws SQLException {
+            TopicRow row = tx.find(topic);
+            if (row == null) {
+                return false;
+            }
+            var upsert = tx.upsertCursorMax;
+            upsert.setLong(1, row.id);
+            upsert.setString(2, group);
+            upsert.setLong(3, sequence);
+            upsert.setLong(4, tx.now);
+            upsert.setLong(5, tx.now);
+            upsert.executeUpdate();
+            return true;
+        }
+    }
+
+    /** Sets a group's cursor to any sequence, creating the group if absent; false when the topic is absent. */
+    static final class ResetCursor extends WriteOp<Boolean> {
+        private final String topic;
+        private final String group;
+        private final long cursor;
+
+        ResetCursor(String topic, String group, long cursor, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.cursor = cursor;
+        }
+
+        @Override
+        Boolean apply(WriteTx tx) throws SQLException {
+            TopicRow row = tx.find(topic);
+            if (row == null) {
+                return false;
+            }
+            var set = tx.setCursor;
+            set.setLong(1, row.id);
+            set.setString(2, group);
+            set.setLong(3, cursor);
+            set.setLong(4, tx.now);
+            set.executeUpdate();
+            tx.cursorReset(topic, group, cursor);
+            return true;
+        }
+    }
+
+    /** Removes a group and its cursor; false when there was none. */
+    static final class DeleteGroup extends WriteOp<Boolean> {
+        private final String topic;
+        private final String group;
+
+        DeleteGroup(String topic, String group, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+        }
+
+        @Override
+        Boolean apply(WriteTx tx) throws SQLException {
+            TopicRow row = tx.find(topic);
+            if (row == null) {
+                return false;
+            }
+            var delete = tx.deleteGroup;
+            delete.setLong(1, row.id);
+            delete.setString(2, group);
+            boolean deleted = delete.executeUpdate() > 0;
+            if (deleted) {
+                tx.cursorReset(topic, group, -1);
+            }
+            return deleted;
+        }
+    }
+
+    /** Removes a topic with its messages and groups; false when there was none. */
+    static final class DeleteTopic extends WriteOp<Boolean> {
+        private final String topic;
+
+        DeleteTopic(String topic, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+        }
+
+        @Override
+        Boolean apply(WriteTx tx) throws SQLException {
+            TopicRow row = tx.find(topic);
+            if (row == null) {
+                return false;
+            }
+            tx.deleteTopicMessages.setLong(1, row.id);
+            tx.deleteTopicMessages.executeUpdate();
+            tx.deleteTopicGroups.setLong(1, row.id);
+            tx.deleteTopicGroups.executeUpdate();
+            tx.deleteTopicRow.setLong(1, row.id);
+            tx.deleteTopicRow.executeUpdate();
+            tx.topicDeleted(row);
+            return true;
+        }
+    }
+
+    /** Marks the end of the queue at shutdown: the writer stops after the operations before it. */
+    static final class Stop extends WriteOp<Void> {
+        Stop() {
+            super(new Completion<>() {
+                @Override
+                public void committed(Void result) {
+                }
+
+                @Override
+                public void failed(SluiceException error) {
+                }
+            });
+        }
+
+        @Override
+        Void apply(WriteTx tx) {
+            return null;
+        }
+    }
+}

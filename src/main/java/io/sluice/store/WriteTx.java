@@ -1,0 +1,193 @@
+package io.sluice.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
+
+/**
+ * The writer's view of the database during one transaction: prepared statements reused across
+ * transactions, the next sequence and timestamp, and the topic changes not yet committed. Used
+ * only by the writer thread.
+ */
+final class WriteTx implements AutoCloseable {
+    private final Connection connection;
+    private final ConcurrentMap<String, TopicRow> topics;
+    final PreparedStatement insertMessage;
+    final PreparedStatement insertTopic;
+    final PreparedStatement saveState;
+    final PreparedStatement upsertCursorMax;
+    final PreparedStatement insertGroupIfAbsent;
+    final PreparedStatement selectCursor;
+    final PreparedStatement setCursor;
+    final PreparedStatement deleteGroup;
+    final PreparedStatement deleteTopicMessages;
+    final PreparedStatement deleteTopicGroups;
+    final PreparedStatement deleteTopicRow;
+
+    private long lastSequence;      // the highest sequence committed or allocated in this transaction
+    private long lastTimestamp;     // never goes back, whatever the wall clock does
+    private long committedSequence;
+    private long committedTimestamp;
+    /** Topics created (a row) or deleted (null) in this transaction, by name. */
+    private final Map<String, TopicRow> changedTopics = new HashMap<>();
+    /** The last sequence appended to each topic in this transaction. */
+    final Map<TopicRow, Long> appended = new LinkedHashMap<>();
+    final Map<String, Boolean> deletedTopics = new LinkedHashMap<>();
+    final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
+    long now;
+
+    WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long lastSequence, long lastTimestamp)
+            throws SQLException {
+        this.connection = connection;
+        this.topics = topics;
+        this.lastSequence = lastSequence;
+        this.committedSequence = lastSequence;
+        this.lastTimestamp = lastTimestamp;
+        this.committedTimestamp = lastTimestamp;
+        insertMessage = connection.prepareStatement(
+                "INSERT INTO messages (seq, topic_id, mid, ts, payload, attrs, crc) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        insertTopic = connection.prepareStatement("INSERT INTO topics (name, created_at) VALUES (?, ?)");
+        saveState = connection.prepareStatement("UPDATE broker_state SET last_seq = ?, last_ts = ? WHERE id = 1");
+        upsertCursorMax = connection.prepareStatement("""
+                INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (topic_id, name) DO UPDATE
+                SET cursor_seq = max(cursor_seq, excluded.cursor_seq), last_ack_at = excluded.last_ack_at""");
+        insertGroupIfAbsent = connection.prepareStatement("""
+                INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
+                VALUES (?, ?, ?, ?, 0) ON CONFLICT (topic_id, name) DO NOTHING""");
+        selectCursor = connection.prepareStatement(
+                "SELECT cursor_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
+        setCursor = connection.prepareStatement("""
+                INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
+                VALUES (?, ?, ?, ?, 0)
+                ON CONFLICT (topic_id, name) DO UPDATE SET cursor_seq = excluded.cursor_seq""");
+        deleteGroup = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ? AND name = ?");
+        deleteTopicMessages = connection.prepareStatement("DELETE FROM messages WHERE topic_id = ?");
+        deleteTopicGroups = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
+        deleteTopicRow = connection.prepareStatement("DELETE FROM topics WHERE id = ?");
+    }
+
+    /** Starts a transaction's bookkeeping; the wall clock is read once per transaction. */
+    void begin() {
+        now = Math.max(System.currentTimeMillis(), lastTimestamp);
+        lastTimestamp = now;
+    }
+
+    long nextSequence() {
+        return ++lastSequence;
+    }
+
+    /** The topic's row as this transaction sees it, or null. */
+    TopicRow find(String name) {
+        if (changedTopics.containsKey(name)) {
+            return changedTopics.get(name);
+        }
+        return topics.get(name);
+    }
+
+    /** The topic's row, created in this transaction when it does not exist. */
+    TopicRow findOrCreate(String name) throws SQLException {
+        TopicRow row = find(name);
+        if (row != null) {
+            return row;
+        }
+        insertTopic.setString(1, name);
+        insertTopic.setLong(2, now);
+        insertTopic.executeUpdate();
+        long id;
+        try (var st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT last_insert_rowid()")) {
+            rs.next();
+            id = rs.getLong(1);
+        }
+        row = new TopicRow(id, name, now, 0);
+        changedTopics.put(name, row);
+        return row;
+    }
+
+    /** The last sequence of the topic including this transaction's appends. */
+    long lastSequenceOf(TopicRow row) {
+        Long pending = appended.get(row);
+        return pending != null ? pending : row.lastSequence;
+    }
+
+    void topicDeleted(TopicRow row) {
+        changedTopics.put(row.name, null);
+        appended.remove(row);
+        deletedTopics.put(row.name, Boolean.TRUE);
+    }
+
+    void cursorReset(String topic, String group, long cursor) {
+        resetCursors.computeIfAbsent(topic, t -> new LinkedHashMap<>()).put(group, cursor);
+    }
+
+    /** Writes the sequence and clock high-water marks inside the transaction, when messages were added. */
+    void saveState() throws SQLException {
+        if (lastSequence != committedSequence) {
+            saveState.setLong(1, lastSequence);
+            saveState.setLong(2, lastTimestamp);
+            saveState.executeUpdate();
+        }
+    }
+
+    /**
+     * After a commit: publishes this transaction's topic changes to readers and answers what the
+     * listener must be told, in order (appends, cursor resets, then deletions).
+     */
+    List<Consumer<StoreListener>> committed() {
+        var events = new ArrayList<Consumer<StoreListener>>();
+        for (var e : changedTopics.entrySet()) {
+            if (e.getValue() == null) {
+                topics.remove(e.getKey());
+            } else {
+                topics.put(e.getKey(), e.getValue());
+            }
+        }
+        for (var e : appended.entrySet()) {
+            TopicRow row = e.getKey();
+            long last = e.getValue();
+            row.lastSequence = last;
+            events.add(l -> l.appended(row.name, last));
+        }
+        resetCursors.forEach((topic, groups) -> groups.forEach(
+                (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
+        for (String topic : deletedTopics.keySet()) {
+            events.add(l -> l.topicDeleted(topic));
+        }
+        committedSequence = lastSequence;
+        committedTimestamp = lastTimestamp;
+        clear();
+        return events;
+    }
+
+    /** After a rollback: forget everything this transaction did. */
+    void rolledBack() {
+        lastSequence = committedSequence;
+        lastTimestamp = committedTimestamp;
+        clear();
+    }
+
+    private void clear() {
+        changedTopics.clear();
+        appended.clear();
+        deletedTopics.clear();
+        resetCursors.clear();
+    }
+
+    @Override
+    public void close() throws SQLException {
+        for (var st : new PreparedStatement[] {insertMessage, insertTopic, saveState, upsertCursorMax,
+                insertGroupIfAbsent, selectCursor, setCursor, deleteGroup, deleteTopicMessages, deleteTopicGroups,
+                deleteTopicRow}) {
+            st.close();
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package io.sluice.store;
+
+import java.lang.System.Logger.Level;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * The one platform thread, {@code sluice-writer}, that owns the write connection. It takes one
+ * operation, drains whatever else is queued (up to a cap), applies all of it in one transaction,
+ * commits, and only then completes every caller and tells the listener; if anything fails it rolls
+ * back and fails every caller of that transaction. Group commit is sized by what is queued: no
+ * waiting for a batch to fill.
+ *
+ * <p>Threading: {@link #submit} is called by any thread and blocks while the queue is full (that is
+ * the backpressure on publishers). Completions and listener calls run on the writer thread.
+ */
+final class Writer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Writer.class.getName());
+
+    private final Connection connection;
+    private final WriteTx tx;
+    private final BlockingQueue<WriteOp<?>> queue;
+    private final int maxBatch;
+    private final StoreListener listener;
+    private final CommitObserver observer;
+    private final Thread thread;
+    private volatile boolean accepting = true;
+    private volatile boolean stopped;
+    private volatile String refusal;   // set after a failure that makes further writes unsafe
+
+    Writer(Connection connection, WriteTx tx, int queueCapacity, int maxBatch, StoreListener listener,
+           CommitObserver observer) {
+        this.connection = connection;
+        this.tx = tx;
+        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.maxBatch = maxBatch;
+        this.listener = listener;
+        this.observer = observer;
+        this.thread = Thread.ofPlatform().name("sluice-writer").unstarted(this::run);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Queues an operation; blocks while the queue is full. Fails the operation when the writer has stopped. */
+    void submit(WriteOp<?> op) throws InterruptedException {
+        if (!accepting) {
+            op.fail(new SluiceException.Unavailable("the broker is shutting down"));
+            return;
+        }
+        String refused = refusal;
+        if (refused != null) {
+            op.fail(new SluiceException.Unavailable(refused));
+            return;
+        }
+        queue.put(op);
+        // Lost a race with close(): the writer may already have drained its last batch.
+        if (stopped && queue.remove(op)) {
+            op.fail(new SluiceException.Unavailable("the broker is shutting down"));
+        }
+    }
+
+    /** How many operations wait for the writer now. */
+    int queueDepth() {
+        return queue.size();
+    }
+
+    private void run() {
+        var batch = new ArrayList<WriteOp<?>>(maxBatch);
+        try {
+            while (true) {
+                batch.add(queue.take());
+                queue.drainTo(batch, maxBatch - 1);
+                int stopAt = indexOfStop(batch);
+                if (stopAt >= 0) {
+                    execute(batch.subList(0, stopAt));
+                    return;
+                }
+                execute(batch);
+                batch.clear();
+            }
+        } catch (InterruptedException e) {
+            LOG.log(Level.ERROR, "writer interrupted; operations still queued are failed");
+        } finally {
+            stopped = true;
+            failRemaining();
+        }
+    }
+
+    private static int indexOfStop(List<WriteOp<?>> batch) {
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.get(i) instanceof WriteOp.Stop) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void execute(List<WriteOp<?>> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        int messages = 0;
+        long started = System.nanoTime();
+        try {
+            tx.begin();
+            for (WriteOp<?> op : batch) {
+                op.run(tx);
+                messages += op.messageCount();
+            }
+            tx.saveState();
+            connection.commit();
+        } catch (SQLException | RuntimeException e) {
+            rollback();
+            tx.rolledBack();
+            SluiceException failure = e instanceof SQLException sql
+                    ? StorageErrors.map(sql, "committing " + batch.size() + " writes")
+                    : new SluiceException.StorageFailure("the writer failed: " + e, e);
+            onFailure(failure, e);
+            for (WriteOp<?> op : batch) {
+                op.fail(failure);
+            }
+            return;
+        }
+        long commitNanos = System.nanoTime() - started;
+        var events = tx.committed();
+        for (WriteOp<?> op : batch) {
+            op.complete();
+        }
+        for (var event : events) {
+            event.accept(listener);
+        }
+        observer.committed(batch.size(), messages, commitNanos);
+        LOG.log(Level.TRACE, () -> "committed " + batch.size() + " writes in " + commitNanos / 1000 + " us");
+    }
+
+    private void onFailure(SluiceException failure, Exception cause) {
+        if (failure instanceof SluiceException.DiskFull) {
+            LOG.log(Level.WARNING, failure.getMessage());
+            return;
+        }
+        if (cause instanceof SQLException sql && StorageErrors.primaryCode(sql) == StorageErrors.SQLITE_IOERR) {
+            // After a failed write or fsync the file's state is unknown: the kernel may have dropped
+            // the dirty pages. Acknowledging anything more would be a lie; refuse until a restart
+            // reopens the database and lets SQLite recover from its journal.
+            refusal = "storage refuses writes after an I/O error (" + StorageErrors.describe(sql)
+                    + "); restart the broker to recover";
+            LOG.log(Level.ERROR, "I/O error while committing; refusing writes until restart", cause);
+            return;
+        }
+        LOG.log(Level.ERROR, failure.getMessage(), cause);
+    }
+
+    private void rollback() {
+        try {
+            connection.rollback();
+        } catch (SQLException e) {
+            LOG.log(Level.ERROR, "rollback failed: " + StorageErrors.describe(e));
+        }
+    }
+
+    private void failRemaining() {
+        var left = new ArrayList<WriteOp<?>>();
+        queue.drainTo(left);
+        for (WriteOp<?> op : left) {
+            op.fail(new SluiceException.Unavailable("the broker is shutting down"));
+        }
+    }
+
+    /** Stops accepting, commits everything already queued, and joins the thread. Idempotent. */
+    @Override
+    public void close() throws InterruptedException {
+        if (!accepting) {
+            thread.join();
+            return;
+        }
+        accepting = false;
+        if (thread.isAlive()) {
+            queue.put(new WriteOp.Stop());
+            thread.join();
+        }
+        stopped = true;
+        failRemaining();
+    }
+}

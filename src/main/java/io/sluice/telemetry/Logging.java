@@ -1,0 +1,101 @@
+package io.sluice.telemetry;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/**
+ * One logging facility for the broker and its libraries (gRPC, the OpenTelemetry SDK and
+ * sqlite-jdbc all log to java.util.logging): one line per event on stderr, at the chosen level.
+ */
+public final class Logging {
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
+            .withZone(ZoneOffset.UTC);
+
+    private Logging() {
+    }
+
+    /** The level names accepted by {@code --log-level}. */
+    public static final String LEVELS = "error, warn, info, debug, trace";
+
+    /** Sends every log record at {@code level} or above to stderr, one line each. */
+    public static void configure(String level) {
+        Level jul = parse(level);
+        LogManager.getLogManager().reset();
+        Logger root = Logger.getLogger("");
+        Handler handler = new ConsoleHandler();
+        handler.setLevel(jul);
+        handler.setFormatter(new OneLine());
+        root.addHandler(handler);
+        root.setLevel(jul);
+        // Libraries are chatty below INFO; our own code follows the chosen level.
+        Level libraries = jul.intValue() < Level.INFO.intValue() ? Level.INFO : jul;
+        Logger.getLogger("io.grpc").setLevel(libraries);
+        Logger.getLogger("io.opentelemetry").setLevel(libraries);
+        Logger.getLogger("org.sqlite").setLevel(libraries);
+        Logger.getLogger("io.sluice").setLevel(jul);
+    }
+
+    /** Parses a level name; throws IllegalArgumentException naming the accepted ones. */
+    public static Level parse(String level) {
+        return switch (level.toLowerCase(Locale.ROOT)) {
+            case "error" -> Level.SEVERE;
+            case "warn", "warning" -> Level.WARNING;
+            case "info" -> Level.INFO;
+            case "debug" -> Level.FINE;
+            case "trace" -> Level.FINEST;
+            default -> throw new IllegalArgumentException("unknown log level '" + level + "'; use one of " + LEVELS);
+        };
+    }
+
+    /** {@code time LEVEL logger: message}, and a cause's stack only when the record carries one. */
+    static final class OneLine extends Formatter {
+        @Override
+        public String format(LogRecord r) {
+            var b = new StringBuilder(128);
+            b.append(TIME.format(Instant.ofEpochMilli(r.getMillis()))).append(' ')
+                    .append(levelName(r.getLevel())).append(' ')
+                    .append(shortName(r.getLoggerName())).append(": ")
+                    .append(formatMessage(r).replace('\n', ' '))
+                    .append(System.lineSeparator());
+            if (r.getThrown() != null) {
+                var sw = new StringWriter();
+                r.getThrown().printStackTrace(new PrintWriter(sw));
+                b.append(sw);
+            }
+            return b.toString();
+        }
+
+        private static String levelName(Level l) {
+            int v = l.intValue();
+            if (v >= Level.SEVERE.intValue()) {
+                return "ERROR";
+            }
+            if (v >= Level.WARNING.intValue()) {
+                return "WARN ";
+            }
+            if (v >= Level.INFO.intValue()) {
+                return "INFO ";
+            }
+            return v >= Level.FINE.intValue() ? "DEBUG" : "TRACE";
+        }
+
+        private static String shortName(String name) {
+            if (name == null) {
+                return "-";
+            }
+            int dot = name.lastIndexOf('.');
+            return dot < 0 ? name : name.substring(dot + 1);
+        }
+    }
+}
