@@ -1,0 +1,93 @@
+package io.sluice.server;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.sluice.proto.SluiceGrpc;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+/**
+ * A real broker for tests: the real server on an ephemeral port with its database in a temporary
+ * directory, reached through real gRPC channels. Close it in {@code @AfterEach}.
+ */
+public final class TestBroker implements AutoCloseable {
+    private final Path dataDir;
+    private final UnaryOperator<ServerConfig> adjust;
+    private final List<ManagedChannel> channels = new ArrayList<>();
+    private SluiceServer server;
+
+    private TestBroker(Path dataDir, UnaryOperator<ServerConfig> adjust) {
+        this.dataDir = dataDir;
+        this.adjust = adjust;
+        start();
+    }
+
+    /** A broker on a free port, metrics off, data in {@code dataDir}. */
+    public static TestBroker start(Path dataDir) {
+        return new TestBroker(dataDir, c -> c);
+    }
+
+    /** A broker whose configuration {@code adjust} changes from the test defaults. */
+    public static TestBroker start(Path dataDir, UnaryOperator<ServerConfig> adjust) {
+        return new TestBroker(dataDir, adjust);
+    }
+
+    private void start() {
+        ServerConfig config = ServerConfig.defaults(dataDir).withHost("127.0.0.1").withPorts(0, 0)
+                .withHeartbeat(Duration.ofSeconds(1));
+        server = SluiceServer.start(adjust.apply(config));
+    }
+
+    /** Stops the server (channels stay open) and starts it again on the same data, on a new port. */
+    public void restart() {
+        server.close();
+        start();
+    }
+
+    public SluiceServer server() {
+        return server;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    /** A new channel to the broker, closed with it. */
+    public ManagedChannel channel() {
+        ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+                .usePlaintext()
+                .maxInboundMessageSize(64 << 20)
+                .build();
+        channels.add(c);
+        return c;
+    }
+
+    /** A blocking stub on a new channel with a deadline of 30 s per call. */
+    public SluiceGrpc.SluiceBlockingStub blocking() {
+        return SluiceGrpc.newBlockingStub(channel()).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    /** An async stub on a new channel. */
+    public SluiceGrpc.SluiceStub async() {
+        return SluiceGrpc.newStub(channel());
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (ManagedChannel c : channels) {
+            c.shutdownNow();
+        }
+        for (ManagedChannel c : channels) {
+            c.awaitTermination(5, TimeUnit.SECONDS);
+        }
+        server.close();
+    }
+}
