@@ -4,6 +4,7 @@ import io.sluice.server.ServerConfig;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.Version;
 import io.sluice.store.Attributes;
+import io.sluice.store.SqliteStore;
 import io.sluice.telemetry.Logging;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,7 +72,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         Logging.configure(logLevel);
         var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
-                writerQueue, heartbeat, shutdownGrace);
+                writerQueue, heartbeat, shutdownGrace, SqliteStore.Options.defaults());
         var stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());

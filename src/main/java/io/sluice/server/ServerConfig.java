@@ -1,5 +1,6 @@
 package io.sluice.server;
 
+import io.sluice.store.SqliteStore;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -8,7 +9,8 @@ import java.time.Duration;
  * the endpoint off), data in {@code ./sluice-data}, 4 MiB payloads, 16 MiB batch requests.
  */
 public record ServerConfig(String host, int port, int metricsPort, Path dataDir, int maxMessageBytes,
-                           int maxBatchBytes, int writerQueue, Duration heartbeat, Duration shutdownGrace) {
+                           int maxBatchBytes, int writerQueue, Duration heartbeat, Duration shutdownGrace,
+                           SqliteStore.Options storeOptions) {
 
     public static final int DEFAULT_PORT = 50051;
     public static final int DEFAULT_METRICS_PORT = 9090;
@@ -32,32 +34,41 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
         if (writerQueue < 1) {
             throw new IllegalArgumentException("writer queue must hold at least 1 operation, not " + writerQueue);
         }
+        if (heartbeat.isNegative() || heartbeat.isZero()) {
+            throw new IllegalArgumentException("heartbeat interval must be positive, not " + heartbeat);
+        }
     }
 
     /** The defaults, with data in {@code dataDir}. */
     public static ServerConfig defaults(Path dataDir) {
         return new ServerConfig("0.0.0.0", DEFAULT_PORT, DEFAULT_METRICS_PORT, dataDir, DEFAULT_MAX_MESSAGE_BYTES,
-                DEFAULT_MAX_BATCH_BYTES, 8192, Duration.ofSeconds(10), Duration.ofSeconds(10));
+                DEFAULT_MAX_BATCH_BYTES, 8192, Duration.ofSeconds(10), Duration.ofSeconds(10),
+                SqliteStore.Options.defaults());
     }
 
     public ServerConfig withPorts(int grpcPort, int metrics) {
         return new ServerConfig(host, grpcPort, metrics, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace);
+                heartbeat, shutdownGrace, storeOptions);
     }
 
     public ServerConfig withHost(String newHost) {
         return new ServerConfig(newHost, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace);
+                heartbeat, shutdownGrace, storeOptions);
     }
 
     public ServerConfig withLimits(int messageBytes, int batchBytes) {
         return new ServerConfig(host, port, metricsPort, dataDir, messageBytes, batchBytes, writerQueue, heartbeat,
-                shutdownGrace);
+                shutdownGrace, storeOptions);
     }
 
     public ServerConfig withHeartbeat(Duration interval) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                interval, shutdownGrace);
+                interval, shutdownGrace, storeOptions);
+    }
+
+    public ServerConfig withStoreOptions(SqliteStore.Options options) {
+        return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
+                heartbeat, shutdownGrace, options);
     }
 
     /** The largest request the transport accepts: the batch limit plus room for framing and attributes. */

@@ -44,9 +44,7 @@ public final class SluiceServer implements AutoCloseable {
 
     /** Opens the store and starts serving. Throws with a clear message when the data or a port is unusable. */
     public static SluiceServer start(ServerConfig config) {
-        var options = SqliteStore.Options.defaults();
-        options = new SqliteStore.Options(config.writerQueue(), options.maxBatch(), options.readers(),
-                options.maxQueuedBytes());
+        var options = config.storeOptions().withQueueCapacity(config.writerQueue());
         Telemetry telemetry = null;
         SqliteStore store = null;
         ExecutorService calls = null;

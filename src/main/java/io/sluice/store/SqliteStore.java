@@ -28,10 +28,22 @@ public final class SqliteStore implements Store {
     private static final System.Logger LOG = System.getLogger(SqliteStore.class.getName());
     public static final String FILE_NAME = "sluice.db";
 
-    /** Settings of the store. {@code maxQueuedBytes} bounds the payload bytes waiting for the writer. */
-    public record Options(int queueCapacity, int maxBatch, int readers, long maxQueuedBytes) {
+    /**
+     * Settings of the store. {@code maxQueuedBytes} bounds the payload bytes waiting for the writer;
+     * {@code maxPageCount} (0 = SQLite's default) caps the database size in pages, which makes a
+     * full disk reproducible.
+     */
+    public record Options(int queueCapacity, int maxBatch, int readers, long maxQueuedBytes, long maxPageCount) {
         public static Options defaults() {
-            return new Options(8192, 4096, 4, Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4));
+            return new Options(8192, 4096, 4, Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4), 0);
+        }
+
+        public Options withQueueCapacity(int capacity) {
+            return new Options(capacity, maxBatch, readers, maxQueuedBytes, maxPageCount);
+        }
+
+        public Options withMaxPageCount(long pages) {
+            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, pages);
         }
     }
 
@@ -87,7 +99,7 @@ public final class SqliteStore implements Store {
         }
         Connection c = null;
         try {
-            c = openWriter(file);
+            c = openWriter(file, options.maxPageCount());
             check(c, file);
             Migrations.apply(c, file.toString());
             long[] state = loadState(c);
@@ -120,7 +132,7 @@ public final class SqliteStore implements Store {
         return file;
     }
 
-    private static Connection openWriter(Path file) throws SQLException {
+    private static Connection openWriter(Path file, long maxPageCount) throws SQLException {
         var config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
         config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
@@ -128,6 +140,11 @@ public final class SqliteStore implements Store {
         config.setTempStore(SQLiteConfig.TempStore.MEMORY);
         config.setOpenMode(SQLiteOpenMode.NOMUTEX);
         Connection c = DriverManager.getConnection("jdbc:sqlite:" + file, config.toProperties());
+        if (maxPageCount > 0) {
+            try (Statement st = c.createStatement()) {
+                st.execute("PRAGMA max_page_count = " + maxPageCount);
+            }
+        }
         c.setAutoCommit(false);
         return c;
     }
