@@ -5,6 +5,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.sluice.delivery.Delivery;
 import io.sluice.store.SqliteStore;
 import io.sluice.store.Store;
 import io.sluice.telemetry.BrokerMetrics;
@@ -18,24 +19,28 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The broker: wires and owns the store, telemetry and the gRPC server. Start order: store (open,
- * migrate, check) → writer → telemetry → gRPC server; {@link #close()} stops them in reverse.
+ * The broker: wires and owns the store, delivery, telemetry and the gRPC server. Start order:
+ * telemetry → store (open, migrate, check, writer) → delivery → gRPC server; {@link #close()}
+ * stops accepting calls, ends streams with SHUTTING_DOWN, lets calls in flight finish, commits
+ * what is queued, closes the database, then telemetry.
  */
 public final class SluiceServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SluiceServer.class.getName());
 
     private final ServerConfig config;
     private final SqliteStore store;
+    private final Delivery delivery;
     private final Telemetry telemetry;
     private final ExecutorService calls;
     private final HealthStatusManager health;
     private final Server grpc;
     private boolean closed;   // guarded by this
 
-    private SluiceServer(ServerConfig config, SqliteStore store, Telemetry telemetry, ExecutorService calls,
-                         HealthStatusManager health, Server grpc) {
+    private SluiceServer(ServerConfig config, SqliteStore store, Delivery delivery, Telemetry telemetry,
+                         ExecutorService calls, HealthStatusManager health, Server grpc) {
         this.config = config;
         this.store = store;
+        this.delivery = delivery;
         this.telemetry = telemetry;
         this.calls = calls;
         this.health = health;
@@ -60,6 +65,10 @@ public final class SluiceServer implements AutoCloseable {
             metrics.gauge("sluice.wal.size", "Size of the write-ahead log", "By", () -> s.fileSizes()[1]);
 
             var publisher = new Publisher(store, metrics, config.maxMessageBytes(), config.maxBatchBytes());
+            var delivery = new Delivery(store, config.heartbeat(),
+                    e -> io.grpc.Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()));
+            metrics.gauge("sluice.streams.active", "Subscribe streams open now", "{stream}",
+                    delivery::activeStreams);
             var health = new HealthStatusManager();
             calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
@@ -67,7 +76,7 @@ public final class SluiceServer implements AutoCloseable {
                     .maxInboundMessageSize(config.maxInboundBytes())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(new SluiceService(store, publisher))
+                    .addService(new SluiceService(store, publisher, delivery))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .addService(reflectionV1Alpha())
@@ -75,7 +84,7 @@ public final class SluiceServer implements AutoCloseable {
             grpc.start();
             health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
             health.setStatus("sluice.v1.Sluice", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-            return new SluiceServer(config, store, telemetry, calls, health, grpc);
+            return new SluiceServer(config, store, delivery, telemetry, calls, health, grpc);
         } catch (IOException e) {
             closeAll(store, telemetry, calls);
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
@@ -117,6 +126,10 @@ public final class SluiceServer implements AutoCloseable {
         return store;
     }
 
+    public Delivery delivery() {
+        return delivery;
+    }
+
     public Telemetry telemetry() {
         return telemetry;
     }
@@ -135,6 +148,7 @@ public final class SluiceServer implements AutoCloseable {
         LOG.log(Level.INFO, "shutting down: no new calls accepted");
         health.enterTerminalState();
         grpc.shutdown();
+        delivery.close(config.shutdownGrace());
         try {
             if (!grpc.awaitTermination(config.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.log(Level.WARNING, "calls still running after " + config.shutdownGrace().toSeconds()

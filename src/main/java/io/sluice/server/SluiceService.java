@@ -2,6 +2,7 @@ package io.sluice.server;
 
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import io.sluice.delivery.Delivery;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
 import io.sluice.proto.BatchPublishResponse;
@@ -20,6 +21,8 @@ import io.sluice.proto.PublishResult;
 import io.sluice.proto.ResetCursorRequest;
 import io.sluice.proto.ResetCursorResponse;
 import io.sluice.proto.SluiceGrpc;
+import io.sluice.proto.SubscribeDownstream;
+import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.Topic;
 import io.sluice.proto.TopicStats;
 import io.sluice.store.Appended;
@@ -31,21 +34,28 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The unary RPCs of the {@code sluice.v1.Sluice} service. Each runs on its own virtual thread and
- * simply blocks until its answer is committed or read.
+ * The {@code sluice.v1.Sluice} service. Each unary RPC runs on its own virtual thread and simply
+ * blocks until its answer is committed or read; Subscribe hands each stream to {@link Delivery}.
  */
 final class SluiceService extends SluiceGrpc.SluiceImplBase {
     private final Store store;
     private final Publisher publisher;
+    private final Delivery delivery;
 
     /** A handler body that may block and fail with a broker failure. */
     private interface Call<T> {
         T run() throws InterruptedException;
     }
 
-    SluiceService(Store store, Publisher publisher) {
+    SluiceService(Store store, Publisher publisher, Delivery delivery) {
         this.store = store;
         this.publisher = publisher;
+        this.delivery = delivery;
+    }
+
+    @Override
+    public StreamObserver<SubscribeUpstream> subscribe(StreamObserver<SubscribeDownstream> responses) {
+        return new SubscribeHandler(delivery, responses);
     }
 
     @Override

@@ -35,6 +35,7 @@ final class Migrations {
                         attrs    BLOB    NOT NULL,
                         crc      INTEGER NOT NULL
                     )""",
+                    // cursor_seq: last acknowledged; delivered_seq: highest ever delivered (for delivery counts).
                     // An index on topic_id holds the rowid too, so it orders by (topic_id, seq).
                     "CREATE INDEX messages_by_topic ON messages (topic_id)",
                     """
@@ -42,6 +43,7 @@ final class Migrations {
                         topic_id    INTEGER NOT NULL,
                         name        TEXT    NOT NULL,
                         cursor_seq  INTEGER NOT NULL,
+                        delivered_seq INTEGER NOT NULL DEFAULT 0,
                         created_at  INTEGER NOT NULL,
                         last_ack_at INTEGER NOT NULL,
                         PRIMARY KEY (topic_id, name)

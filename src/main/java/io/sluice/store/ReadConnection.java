@@ -36,13 +36,14 @@ final class ReadConnection {
     }
 
     /** Up to {@code limit} messages of the topic after {@code after}, in order, checksums verified. */
-    List<StoredMessage> range(TopicRow topic, long after, int limit) throws SQLException {
+    List<StoredMessage> range(TopicRow topic, long after, int limit, long maxBytes) throws SQLException {
+        long bytes = 0;
         range.setLong(1, topic.id);
         range.setLong(2, after);
         range.setInt(3, limit);
         var out = new ArrayList<StoredMessage>(Math.min(limit, 1024));
         try (ResultSet rs = range.executeQuery()) {
-            while (rs.next()) {
+            while (bytes < maxBytes && rs.next()) {
                 long seq = rs.getLong(1);
                 byte[] payload = rs.getBytes(4);
                 byte[] attrs = rs.getBytes(5);
@@ -52,6 +53,7 @@ final class ReadConnection {
                 if (attrs == null) {
                     attrs = new byte[0];
                 }
+                bytes += payload.length + attrs.length;
                 if (WriteOp.checksum(payload, attrs) != rs.getLong(6)) {
                     throw damaged(topic, seq, "its checksum does not match its contents");
                 }

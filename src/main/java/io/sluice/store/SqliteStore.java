@@ -246,9 +246,15 @@ public final class SqliteStore implements Store {
     }
 
     @Override
-    public void openGroup(String topic, String group, StartPosition start, Completion<Long> done)
+    public void openGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done)
             throws InterruptedException {
         writer.submit(new WriteOp.OpenGroup(topic, group, start, done));
+    }
+
+    @Override
+    public void markDelivered(String topic, String group, long sequence, Completion<Void> done)
+            throws InterruptedException {
+        writer.submit(new WriteOp.MarkDelivered(topic, group, sequence, done));
     }
 
     @Override
@@ -273,12 +279,12 @@ public final class SqliteStore implements Store {
     }
 
     @Override
-    public List<StoredMessage> read(String topic, long after, int limit) {
+    public List<StoredMessage> read(String topic, long after, int limit, long maxBytes) {
         TopicRow row = topics.get(topic);
         if (row == null || limit <= 0 || after >= row.lastSequence) {
             return List.of();
         }
-        return reads.query("reading topic " + topic, c -> c.range(row, after, limit));
+        return reads.query("reading topic " + topic, c -> c.range(row, after, limit, maxBytes));
     }
 
     @Override

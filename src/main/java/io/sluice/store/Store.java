@@ -21,8 +21,11 @@ public interface Store extends AutoCloseable {
     void ensureTopic(String topic, Completion<TopicInfo> done) throws InterruptedException;
 
     /** Creates the group (and topic) when absent, its cursor set from {@code start}; answers the cursor. */
-    void openGroup(String topic, String group, StartPosition start, Completion<Long> done)
+    void openGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done)
             throws InterruptedException;
+
+    /** Records that messages up to {@code sequence} were delivered to the group (for delivery counts). */
+    void markDelivered(String topic, String group, long sequence, Completion<Void> done) throws InterruptedException;
 
     /** Moves the group's cursor forward to {@code sequence}; answers false when the topic is gone. */
     void ack(String topic, String group, long sequence, Completion<Boolean> done) throws InterruptedException;
@@ -36,8 +39,16 @@ public interface Store extends AutoCloseable {
     /** Removes the topic, its messages and groups; answers false when it did not exist. */
     void deleteTopic(String topic, Completion<Boolean> done) throws InterruptedException;
 
-    /** Up to {@code limit} messages of the topic after sequence {@code after}, in order; empty for an unknown topic. */
-    List<StoredMessage> read(String topic, long after, int limit);
+    /**
+     * Up to {@code limit} messages of the topic after sequence {@code after}, in order, stopping
+     * once {@code maxBytes} of payload are read (always at least one); empty for an unknown topic.
+     */
+    List<StoredMessage> read(String topic, long after, int limit, long maxBytes);
+
+    /** Up to {@code limit} messages of the topic after sequence {@code after}, whatever their size. */
+    default List<StoredMessage> read(String topic, long after, int limit) {
+        return read(topic, after, limit, Long.MAX_VALUE);
+    }
 
     /** The sequence of the message with this id in this topic, or empty when there is none. */
     OptionalLong resolve(String topic, String messageId);

@@ -115,12 +115,12 @@ abstract sealed class WriteOp<T> {
      * the one the start position gives, persisted now; an existing cursor wins. Answers the cursor:
      * the last sequence considered consumed.
      */
-    static final class OpenGroup extends WriteOp<Long> {
+    static final class OpenGroup extends WriteOp<GroupPosition> {
         private final String topic;
         private final String group;
         private final StartPosition start;
 
-        OpenGroup(String topic, String group, StartPosition start, Completion<Long> done) {
+        OpenGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done) {
             super(done);
             this.topic = topic;
             this.group = group;
@@ -128,14 +128,14 @@ abstract sealed class WriteOp<T> {
         }
 
         @Override
-        Long apply(WriteTx tx) throws SQLException {
+        GroupPosition apply(WriteTx tx) throws SQLException {
             TopicRow row = tx.findOrCreate(topic);
             var select = tx.selectCursor;
             select.setLong(1, row.id);
             select.setString(2, group);
             try (ResultSet rs = select.executeQuery()) {
                 if (rs.next()) {
-                    return rs.getLong(1);
+                    return new GroupPosition(rs.getLong(1), rs.getLong(2));
                 }
             }
             long cursor = start.cursor(tx.lastSequenceOf(row));
@@ -145,7 +145,7 @@ abstract sealed class WriteOp<T> {
             insert.setLong(3, cursor);
             insert.setLong(4, tx.now);
             insert.executeUpdate();
-            return cursor;
+            return new GroupPosition(cursor, cursor);
         }
     }
 
@@ -176,6 +176,33 @@ abstract sealed class WriteOp<T> {
             upsert.setLong(5, tx.now);
             upsert.executeUpdate();
             return true;
+        }
+    }
+
+    /** Records the highest sequence delivered to a group, so redeliveries after a restart are counted. */
+    static final class MarkDelivered extends WriteOp<Void> {
+        private final String topic;
+        private final String group;
+        private final long sequence;
+
+        MarkDelivered(String topic, String group, long sequence, Completion<Void> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.sequence = sequence;
+        }
+
+        @Override
+        Void apply(WriteTx tx) throws SQLException {
+            TopicRow row = tx.find(topic);
+            if (row != null) {
+                var update = tx.markDelivered;
+                update.setLong(1, sequence);
+                update.setLong(2, row.id);
+                update.setString(3, group);
+                update.executeUpdate();
+            }
+            return null;
         }
     }
 

@@ -26,6 +26,7 @@ final class WriteTx implements AutoCloseable {
     final PreparedStatement upsertCursorMax;
     final PreparedStatement insertGroupIfAbsent;
     final PreparedStatement selectCursor;
+    final PreparedStatement markDelivered;
     final PreparedStatement setCursor;
     final PreparedStatement deleteGroup;
     final PreparedStatement deleteTopicMessages;
@@ -65,11 +66,14 @@ final class WriteTx implements AutoCloseable {
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
                 VALUES (?, ?, ?, ?, 0) ON CONFLICT (topic_id, name) DO NOTHING""");
         selectCursor = connection.prepareStatement(
-                "SELECT cursor_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
+                "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
+        markDelivered = connection.prepareStatement(
+                "UPDATE consumer_groups SET delivered_seq = max(delivered_seq, ?) WHERE topic_id = ? AND name = ?");
         setCursor = connection.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
                 VALUES (?, ?, ?, ?, 0)
-                ON CONFLICT (topic_id, name) DO UPDATE SET cursor_seq = excluded.cursor_seq""");
+                ON CONFLICT (topic_id, name) DO UPDATE
+                SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq""");
         deleteGroup = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ? AND name = ?");
         deleteTopicMessages = connection.prepareStatement("DELETE FROM messages WHERE topic_id = ?");
         deleteTopicGroups = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
@@ -185,7 +189,7 @@ final class WriteTx implements AutoCloseable {
     @Override
     public void close() throws SQLException {
         for (var st : new PreparedStatement[] {insertMessage, insertTopic, saveState, upsertCursorMax,
-                insertGroupIfAbsent, selectCursor, setCursor, deleteGroup, deleteTopicMessages, deleteTopicGroups,
+                insertGroupIfAbsent, selectCursor, markDelivered, setCursor, deleteGroup, deleteTopicMessages, deleteTopicGroups,
                 deleteTopicRow}) {
             st.close();
         }

@@ -1,0 +1,205 @@
+package io.sluice.delivery;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.sluice.proto.SubscribeDownstream;
+import io.sluice.store.Completion;
+import io.sluice.store.SluiceException;
+import io.sluice.store.Store;
+import io.sluice.store.StoreListener;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * All subscription streams: opens them, routes each commit to the streams of its topic, enforces one
+ * active stream per consumer group (takeover), remembers each group's delivery counts, and ends
+ * every stream at shutdown. Listener calls come from the writer thread and only signal.
+ */
+public final class Delivery implements StoreListener, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Delivery.class.getName());
+
+    private final Store store;
+    private final long heartbeatNanos;
+    private final Function<SluiceException, Status> statusOf;
+    private final AtomicLong ids = new AtomicLong();
+    private final Map<String, Set<Subscription>> byTopic = new ConcurrentHashMap<>();
+    private final Map<SubscriptionSpec.GroupKey, Subscription> activeGroups = new ConcurrentHashMap<>();
+    private final Map<SubscriptionSpec.GroupKey, GroupState> groups = new ConcurrentHashMap<>();
+    private final Map<SubscriptionSpec.GroupKey, Boolean> marking = new ConcurrentHashMap<>();
+    private final Set<Subscription> all = ConcurrentHashMap.newKeySet();
+    private volatile boolean closing;
+
+    public Delivery(Store store, Duration heartbeat, Function<SluiceException, Status> statusOf) {
+        this.store = store;
+        this.heartbeatNanos = heartbeat.toNanos();
+        this.statusOf = statusOf;
+        store.listen(this);
+    }
+
+    /**
+     * Opens a stream for {@code spec} writing to {@code out} and starts its thread. Called on the
+     * inbound thread when init arrives; the caller wires cancel and readiness to the result.
+     */
+    public Subscription open(SubscriptionSpec spec, ServerCallStreamObserver<SubscribeDownstream> out) {
+        if (closing) {
+            throw new SluiceException.Unavailable("the broker is shutting down");
+        }
+        GroupState group = spec.browse() ? new GroupState() : groups.computeIfAbsent(spec.key(), k -> new GroupState());
+        var sub = new Subscription(ids.incrementAndGet(), spec, store, this, group, out, heartbeatNanos);
+        all.add(sub);
+        sub.start();
+        return sub;
+    }
+
+    /** The number of streams open now. */
+    public int activeStreams() {
+        return all.size();
+    }
+
+    Status statusOf(SluiceException e) {
+        return statusOf.apply(e);
+    }
+
+    void register(Subscription sub) {
+        byTopic.computeIfAbsent(sub.spec().topic(), t -> ConcurrentHashMap.newKeySet()).add(sub);
+        if (closing) {
+            sub.end(End.SHUTTING_DOWN);
+        }
+    }
+
+    /** Makes {@code sub} the group's active stream; a previous one stops taking acks and ends TAKEN_OVER. */
+    void takeOverGroup(Subscription sub) {
+        Subscription previous = activeGroups.put(sub.spec().key(), sub);
+        if (previous != null && previous != sub) {
+            LOG.log(Level.INFO, "group " + sub.spec().group() + " on " + sub.spec().topic()
+                    + ": a new stream takes over");
+            previous.takeOver();
+        }
+    }
+
+    void unregister(Subscription sub) {
+        all.remove(sub);
+        Set<Subscription> subs = byTopic.get(sub.spec().topic());
+        if (subs != null) {
+            subs.remove(sub);
+            if (subs.isEmpty()) {
+                byTopic.remove(sub.spec().topic(), subs);
+            }
+        }
+        if (!sub.spec().browse()) {
+            activeGroups.remove(sub.spec().key(), sub);
+        }
+    }
+
+    /** Queues a cumulative ack to the writer (inbound thread; blocks while the writer queue is full). */
+    void ack(SubscriptionSpec spec, long sequence) throws InterruptedException {
+        store.ack(spec.topic(), spec.group(), sequence,
+                Subscription.logFailure("ack of " + spec.topic() + "/" + spec.group() + " up to " + sequence));
+    }
+
+    /** Records the group's delivered mark, one write in flight per group at a time. */
+    void markDelivered(SubscriptionSpec spec, long sequence) {
+        var key = spec.key();
+        if (marking.putIfAbsent(key, Boolean.TRUE) != null) {
+            return;
+        }
+        try {
+            store.markDelivered(spec.topic(), spec.group(), sequence, new Completion<>() {
+                @Override
+                public void committed(Void result) {
+                    marking.remove(key);
+                }
+
+                @Override
+                public void failed(SluiceException error) {
+                    marking.remove(key);
+                }
+            });
+        } catch (InterruptedException e) {
+            marking.remove(key);
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void appended(String topic, long lastSequence) {
+        Set<Subscription> subs = byTopic.get(topic);
+        if (subs != null) {
+            for (Subscription s : subs) {
+                s.committed(lastSequence);
+            }
+        }
+    }
+
+    @Override
+    public void topicDeleted(String topic) {
+        Set<Subscription> subs = byTopic.get(topic);
+        if (subs != null) {
+            for (Subscription s : subs) {
+                s.end(End.TOPIC_DELETED);
+            }
+        }
+        groups.keySet().removeIf(k -> k.topic().equals(topic));
+    }
+
+    @Override
+    public void cursorReset(String topic, String group, long cursor) {
+        var key = new SubscriptionSpec.GroupKey(topic, group);
+        if (cursor < 0) {
+            groups.remove(key);   // the group was deleted; a live stream recreates it with its next ack
+            return;
+        }
+        GroupState state = groups.get(key);
+        if (state != null) {
+            state.reset(cursor);
+        }
+        Subscription active = activeGroups.get(key);
+        if (active != null) {
+            active.reposition(cursor);
+        }
+    }
+
+    /** Ends every stream with SHUTTING_DOWN and waits (up to {@code grace}) for their threads. Idempotent. */
+    public void close(Duration grace) {
+        closing = true;
+        List<Subscription> open = List.copyOf(all);
+        for (Subscription s : open) {
+            s.end(End.SHUTTING_DOWN);
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (Subscription s : open) {
+            Thread t = s.thread();
+            long left = deadline - System.nanoTime();
+            if (t == null || left <= 0) {
+                continue;
+            }
+            try {
+                t.join(Duration.ofNanos(left));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (!all.isEmpty()) {
+            LOG.log(Level.WARNING, all.size() + " subscription threads still running after "
+                    + TimeUnit.NANOSECONDS.toMillis(grace.toNanos()) + " ms; interrupting them");
+            all.forEach(s -> {
+                if (s.thread() != null) {
+                    s.thread().interrupt();
+                }
+            });
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+}

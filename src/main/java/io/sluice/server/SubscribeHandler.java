@@ -1,0 +1,131 @@
+package io.sluice.server;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.sluice.delivery.Delivery;
+import io.sluice.delivery.End;
+import io.sluice.delivery.Subscription;
+import io.sluice.delivery.SubscriptionSpec;
+import io.sluice.proto.SubscribeDownstream;
+import io.sluice.proto.SubscribeUpstream;
+import io.sluice.proto.SubscriptionInit;
+import io.sluice.store.Names;
+import io.sluice.store.SluiceException;
+import io.sluice.store.StartPosition;
+
+/**
+ * The inbound side of one Subscribe call. The first message must be {@code init}: it opens the
+ * subscription, whose own thread then does all the writing. Later messages are handed to it as
+ * they arrive; they only update its state and wake it. A client half-close keeps the stream open
+ * (deliveries continue on the credit already granted) until the client cancels.
+ */
+final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
+    /** Longest consumer id accepted in init. */
+    static final int MAX_CONSUMER_ID = 255;
+
+    private final Delivery delivery;
+    private final ServerCallStreamObserver<SubscribeDownstream> out;
+    private volatile Subscription subscription;
+    private boolean failed;
+
+    SubscribeHandler(Delivery delivery, StreamObserver<SubscribeDownstream> responses) {
+        this.delivery = delivery;
+        this.out = (ServerCallStreamObserver<SubscribeDownstream>) responses;
+        // Both handlers must be set before the service method returns.
+        out.setOnReadyHandler(() -> {
+            Subscription s = subscription;
+            if (s != null) {
+                s.wake();
+            }
+        });
+        out.setOnCancelHandler(() -> {
+            Subscription s = subscription;
+            if (s != null) {
+                s.end(End.CANCELLED);
+            }
+        });
+    }
+
+    @Override
+    public void onNext(SubscribeUpstream message) {
+        if (failed) {
+            return;
+        }
+        Subscription s = subscription;
+        if (s == null) {
+            open(message);
+            return;
+        }
+        try {
+            s.receive(message);
+        } catch (InterruptedException e) {
+            s.end(End.SHUTTING_DOWN);
+        }
+    }
+
+    private void open(SubscribeUpstream message) {
+        if (!message.hasInit()) {
+            fail(Status.INVALID_ARGUMENT.withDescription("the first message of a Subscribe stream must be init, not "
+                    + describe(message)));
+            return;
+        }
+        try {
+            subscription = delivery.open(spec(message.getInit()), out);
+            if (out.isCancelled()) {
+                subscription.end(End.CANCELLED);
+            }
+        } catch (SluiceException e) {
+            fail(Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()));
+        }
+    }
+
+    static SubscriptionSpec spec(SubscriptionInit init) {
+        String topic = Names.topic(init.getTopic());
+        if (init.getConsumerId().length() > MAX_CONSUMER_ID) {
+            throw new SluiceException.InvalidArgument("consumer_id is " + init.getConsumerId().length()
+                    + " characters long; the limit is " + MAX_CONSUMER_ID);
+        }
+        StartPosition start = switch (init.getInitialPosition()) {
+            case LATEST -> StartPosition.latest();
+            case EARLIEST -> StartPosition.earliest();
+            case OFFSET -> StartPosition.at(init.getOffset());
+            case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("initial_position "
+                    + init.getInitialPositionValue() + " is not LATEST (0), EARLIEST (1) or OFFSET (2)");
+        };
+        String group = switch (init.getMode()) {
+            case CONSUMER_GROUP -> Names.group(init.getConsumerGroup());
+            case BROWSE -> null;
+            case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("mode " + init.getModeValue()
+                    + " is not CONSUMER_GROUP (0) or BROWSE (1)");
+        };
+        return new SubscriptionSpec(topic, group, start, init.getConsumerId());
+    }
+
+    private static String describe(SubscribeUpstream message) {
+        return message.getRequestCase() == SubscribeUpstream.RequestCase.REQUEST_NOT_SET
+                ? "an empty message" : message.getRequestCase().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private void fail(Status status) {
+        failed = true;
+        try {
+            out.onError(status.asRuntimeException());
+        } catch (RuntimeException ignored) {
+            // the call was cancelled meanwhile
+        }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        Subscription s = subscription;
+        if (s != null) {
+            s.end(End.CANCELLED);
+        }
+    }
+
+    @Override
+    public void onCompleted() {
+        // Half-close: the client sends nothing more but may still read what its credit allows.
+    }
+}
