@@ -131,7 +131,9 @@ public final class StreamClient implements AutoCloseable {
 
     /** The next delivery, skipping heartbeats; fails on a StreamError or timeout. */
     public MessageDelivery delivery() throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
+            assertTrue(System.nanoTime() < deadline, "no delivery within " + WAIT);
             SubscribeDownstream m = next();
             if (m.hasDelivery()) {
                 return m.getDelivery();
@@ -147,7 +149,9 @@ public final class StreamClient implements AutoCloseable {
      * the server has seen those messages and chose not to deliver them.
      */
     public void expectHeartbeatWithoutDelivery(long latestAtLeast) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
+            assertTrue(System.nanoTime() < deadline, "no heartbeat reporting " + latestAtLeast + " within " + WAIT);
             SubscribeDownstream m = next();
             if (m.hasDelivery()) {
                 fail("unexpected delivery of sequence " + m.getDelivery().getSequence());
@@ -163,7 +167,9 @@ public final class StreamClient implements AutoCloseable {
 
     /** The next StreamError, skipping heartbeats; fails on a delivery. */
     public String streamError() throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
+            assertTrue(System.nanoTime() < deadline, "no stream error within " + WAIT);
             SubscribeDownstream m = next();
             if (m.hasError()) {
                 return m.getError().getCode();

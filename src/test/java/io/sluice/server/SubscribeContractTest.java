@@ -1,0 +1,421 @@
+package io.sluice.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.sluice.proto.BatchMessage;
+import io.sluice.proto.BatchPublishRequest;
+import io.sluice.proto.ConsumerGroupStats;
+import io.sluice.proto.CreditGrant;
+import io.sluice.proto.DeleteTopicRequest;
+import io.sluice.proto.GetTopicStatsRequest;
+import io.sluice.proto.InitialPosition;
+import io.sluice.proto.MessageDelivery;
+import io.sluice.proto.PublishRequest;
+import io.sluice.proto.PublishResponse;
+import io.sluice.proto.ResetCursorRequest;
+import io.sluice.proto.SluiceGrpc;
+import io.sluice.proto.SubscribeUpstream;
+import io.sluice.proto.SubscriptionInit;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Subscribe contract of SPEC §3 against a real broker, through real gRPC streams. */
+class SubscribeContractTest {
+    @TempDir
+    Path dir;
+
+    private TestBroker broker;
+    private SluiceGrpc.SluiceBlockingStub client;
+    private final List<StreamClient> streams = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        broker = TestBroker.start(dir);
+        client = broker.blocking();
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        streams.forEach(StreamClient::close);
+        broker.close();
+    }
+
+    private StreamClient track(StreamClient s) {
+        streams.add(s);
+        return s;
+    }
+
+    private List<PublishResponse> publish(String topic, int n) {
+        var out = new ArrayList<PublishResponse>();
+        for (int i = 0; i < n; i++) {
+            out.add(client.publish(PublishRequest.newBuilder().setTopic(topic)
+                    .setPayload(ByteString.copyFromUtf8(topic + "-" + i)).putAttributes("i", "" + i).build()));
+        }
+        return out;
+    }
+
+    private StreamClient group(String topic, String group, InitialPosition start) {
+        return track(StreamClient.group(broker.async(), topic, group, start));
+    }
+
+    private long cursorOf(String topic, String group) {
+        var stats = client.getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(topic).build());
+        return stats.getStats(0).getConsumerGroupsList().stream()
+                .filter(g -> g.getGroupName().equals(group))
+                .mapToLong(ConsumerGroupStats::getCursorSequence).findFirst().orElse(-1);
+    }
+
+    /** Waits (with a deadline) until the group's persisted cursor reaches {@code sequence}. */
+    private void awaitCursor(String topic, String group, long sequence) throws InterruptedException {
+        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
+        while (cursorOf(topic, group) < sequence) {
+            assertTrue(System.nanoTime() < deadline, "cursor never reached " + sequence);
+            Thread.onSpinWait();
+            Thread.sleep(5);   // polling a persisted value; no timing is asserted
+        }
+    }
+
+    @Test
+    void nothingIsDeliveredWithoutCredit() throws InterruptedException {
+        var sent = publish("orders", 5);
+        var s = group("orders", "g", InitialPosition.EARLIEST);
+        s.expectHeartbeatWithoutDelivery(sent.getLast().getSequence());
+    }
+
+    @Test
+    void exactlyNCreditsDeliverNMessagesInOrder() throws InterruptedException {
+        var sent = publish("orders", 10);
+        var s = group("orders", "g", InitialPosition.EARLIEST);
+        s.credit(3);
+        for (int i = 0; i < 3; i++) {
+            MessageDelivery d = s.delivery();
+            assertEquals(sent.get(i).getSequence(), d.getSequence());
+            assertEquals(sent.get(i).getMessageId(), d.getMessageId());
+            assertEquals("orders-" + i, d.getPayload().toStringUtf8());
+            assertEquals("" + i, d.getAttributesMap().get("i"));
+            assertEquals(sent.get(i).getTimestamp(), d.getTimestamp());
+            assertEquals(1, d.getDeliveryCount());
+        }
+        s.expectHeartbeatWithoutDelivery(sent.getLast().getSequence());
+        s.credit(0);   // a no-op
+        s.credit(2);
+        assertEquals(sent.get(3).getSequence(), s.delivery().getSequence());
+        assertEquals(sent.get(4).getSequence(), s.delivery().getSequence());
+        s.expectHeartbeatWithoutDelivery(sent.getLast().getSequence());
+    }
+
+    @Test
+    void creditsSaturateInsteadOfWrapping() throws InterruptedException {
+        var sent = publish("t", 3);
+        var s = group("t", "g", InitialPosition.EARLIEST);
+        s.credit(-1);   // uint32 max
+        s.credit(-1);
+        s.credit(-1);
+        for (var p : sent) {
+            assertEquals(p.getSequence(), s.delivery().getSequence());
+        }
+    }
+
+    @Test
+    void liveMessagesArriveAfterSubscribing() throws InterruptedException {
+        var s = group("live", "g", InitialPosition.LATEST);
+        s.credit(100);
+        s.expectHeartbeatWithoutDelivery(0);
+        var sent = publish("live", 3);
+        for (var p : sent) {
+            assertEquals(p.getSequence(), s.delivery().getSequence());
+        }
+    }
+
+    @Test
+    void earliestStartsAtTheOldestMessage() throws InterruptedException {
+        var sent = publish("e", 4);
+        var s = group("e", "g", InitialPosition.EARLIEST);
+        s.credit(1);
+        assertEquals(sent.getFirst().getSequence(), s.delivery().getSequence());
+    }
+
+    @Test
+    void latestSkipsTheBacklogAndIsPersistedAtEstablishment() throws InterruptedException {
+        var old = publish("l", 3);
+        var first = group("l", "g", InitialPosition.LATEST);
+        first.expectHeartbeatWithoutDelivery(old.getLast().getSequence());
+        first.cancel();
+        var later = publish("l", 2);
+        // Reconnecting before any ack must not skip what was published in between.
+        var second = group("l", "g", InitialPosition.LATEST);
+        second.credit(10);
+        assertEquals(later.get(0).getSequence(), second.delivery().getSequence());
+        assertEquals(later.get(1).getSequence(), second.delivery().getSequence());
+    }
+
+    @Test
+    void offsetStartsAtTheGivenSequence() throws InterruptedException {
+        var sent = publish("o", 5);
+        var s = track(StreamClient.groupAt(broker.async(), "o", "g", sent.get(2).getSequence()));
+        s.credit(10);
+        assertEquals(sent.get(2).getSequence(), s.delivery().getSequence());
+        assertEquals(sent.get(3).getSequence(), s.delivery().getSequence());
+    }
+
+    @Test
+    void anExistingCursorWinsOverThePosition() throws InterruptedException {
+        var sent = publish("c", 5);
+        var s = group("c", "g", InitialPosition.EARLIEST);
+        s.credit(2);
+        s.delivery();
+        s.ack(s.delivery().getMessageId());
+        awaitCursor("c", "g", sent.get(1).getSequence());
+        s.cancel();
+        var again = group("c", "g", InitialPosition.LATEST);
+        again.credit(1);
+        assertEquals(sent.get(2).getSequence(), again.delivery().getSequence());
+    }
+
+    @Test
+    void ackThenReconnectResumesAfterTheAckedMessage() throws InterruptedException {
+        var sent = publish("a", 6);
+        var s = group("a", "g", InitialPosition.EARLIEST);
+        s.credit(3);
+        var d1 = s.delivery();
+        var d2 = s.delivery();
+        s.delivery();
+        s.ack(d2.getMessageId());   // cumulative: d1 is acknowledged too
+        awaitCursor("a", "g", d2.getSequence());
+        s.cancel();
+        var again = group("a", "g", InitialPosition.EARLIEST);
+        again.credit(10);
+        var next = again.delivery();
+        assertEquals(sent.get(2).getSequence(), next.getSequence());
+        assertEquals(2, next.getDeliveryCount(), "delivered once before, never acked");
+        assertEquals(sent.get(3).getSequence(), again.delivery().getSequence());
+        assertTrue(d1.getSequence() < d2.getSequence());
+    }
+
+    @Test
+    void unackedMessagesAreRedeliveredWithAHigherCount() throws InterruptedException {
+        var sent = publish("r", 2);
+        var s = group("r", "g", InitialPosition.EARLIEST);
+        s.credit(2);
+        assertEquals(1, s.delivery().getDeliveryCount());
+        assertEquals(1, s.delivery().getDeliveryCount());
+        s.cancel();
+        var again = group("r", "g", InitialPosition.EARLIEST);
+        again.credit(2);
+        var d = again.delivery();
+        assertEquals(sent.get(0).getSequence(), d.getSequence());
+        assertEquals(2, d.getDeliveryCount());
+        again.cancel();
+        var third = group("r", "g", InitialPosition.EARLIEST);
+        third.credit(1);
+        assertEquals(3, third.delivery().getDeliveryCount());
+    }
+
+    @Test
+    void duplicateAndUnknownAcksAreHarmless() throws InterruptedException {
+        var sent = publish("d", 4);
+        var s = group("d", "g", InitialPosition.EARLIEST);
+        s.credit(2);
+        var d1 = s.delivery();
+        var d2 = s.delivery();
+        s.ack(d2.getMessageId());
+        s.ack(d2.getMessageId());
+        s.ack(d1.getMessageId());   // older than the cursor: no move back
+        s.ack("not-an-id");
+        s.ack(UUID.randomUUID().toString());
+        s.ack(sent.get(3).getMessageId().substring(0, 35) + "0");
+        s.batchAck(List.of("garbage", "\u0000"));
+        s.credit(1);
+        assertEquals(sent.get(2).getSequence(), s.delivery().getSequence(), "the stream goes on");
+        awaitCursor("d", "g", d2.getSequence());
+        assertEquals(d2.getSequence(), cursorOf("d", "g"));
+    }
+
+    @Test
+    void batchAckMovesTheCursorToTheHighestId() throws InterruptedException {
+        publish("b", 5);
+        var s = group("b", "g", InitialPosition.EARLIEST);
+        s.credit(5);
+        var ids = new ArrayList<String>();
+        long highest = 0;
+        for (int i = 0; i < 4; i++) {
+            var d = s.delivery();
+            ids.add(d.getMessageId());
+            highest = d.getSequence();
+        }
+        s.batchAck(List.of(ids.get(3), ids.get(0), ids.get(2)));
+        awaitCursor("b", "g", highest);
+    }
+
+    @Test
+    void nackRedeliversOnlyThatMessageWhileOthersKeepFlowing() throws InterruptedException {
+        var sent = publish("n", 4);
+        var s = group("n", "g", InitialPosition.EARLIEST);
+        s.credit(2);
+        var first = s.delivery();
+        s.delivery();
+        s.nack(first.getMessageId(), 300);
+        s.credit(3);
+        // The other messages keep coming; the nacked one comes back after its delay, counted again.
+        var seen = new ArrayList<MessageDelivery>();
+        while (seen.size() < 3) {
+            seen.add(s.delivery());
+        }
+        var redelivered = seen.stream().filter(d -> d.getSequence() == first.getSequence()).toList();
+        assertEquals(1, redelivered.size(), () -> "seen " + seen);
+        assertEquals(2, redelivered.getFirst().getDeliveryCount());
+        assertTrue(seen.stream().anyMatch(d -> d.getSequence() == sent.get(2).getSequence()));
+        assertTrue(seen.stream().anyMatch(d -> d.getSequence() == sent.get(3).getSequence()));
+    }
+
+    @Test
+    void aSecondStreamOfTheGroupTakesOver() throws InterruptedException {
+        var sent = publish("to", 6);
+        var first = group("to", "g", InitialPosition.EARLIEST);
+        first.credit(3);
+        first.delivery();
+        first.delivery();
+        var third = first.delivery();
+        first.ack(third.getMessageId());
+        var second = group("to", "g", InitialPosition.EARLIEST);
+        assertEquals("TAKEN_OVER", first.streamError());
+        first.expectClosedWith(Status.Code.ABORTED);
+        second.credit(10);
+        // Continues after the first stream's committed ack.
+        assertEquals(sent.get(3).getSequence(), second.delivery().getSequence());
+    }
+
+    @Test
+    void browseNeitherMovesTheCursorNorTakesOver() throws InterruptedException {
+        var sent = publish("br", 3);
+        var member = group("br", "g", InitialPosition.EARLIEST);
+        member.credit(1);
+        member.ack(member.delivery().getMessageId());
+        awaitCursor("br", "g", sent.getFirst().getSequence());
+
+        var browser = track(StreamClient.browse(broker.async(), "br", InitialPosition.EARLIEST, 0));
+        browser.credit(3);
+        for (var p : sent) {
+            var d = browser.delivery();
+            assertEquals(p.getSequence(), d.getSequence());
+            browser.ack(d.getMessageId());
+        }
+        member.credit(1);
+        assertEquals(sent.get(1).getSequence(), member.delivery().getSequence(), "the group stream is untouched");
+        assertEquals(sent.getFirst().getSequence(), cursorOf("br", "g"));
+    }
+
+    @Test
+    void theFirstMessageMustBeInit() throws InterruptedException {
+        var s = track(StreamClient.open(broker.async()));
+        s.send(SubscribeUpstream.newBuilder().setCredit(CreditGrant.newBuilder().setCredits(5)).build());
+        var status = s.awaitClose();
+        assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode());
+        assertTrue(status.getDescription().contains("init"), status.getDescription());
+    }
+
+    @Test
+    void aSecondInitEndsTheStream() throws InterruptedException {
+        var s = group("twice", "g", InitialPosition.EARLIEST);
+        s.send(SubscribeUpstream.newBuilder().setInit(SubscriptionInit.newBuilder().setTopic("twice")).build());
+        s.expectClosedWith(Status.Code.INVALID_ARGUMENT);
+    }
+
+    @Test
+    void aBadTopicNameInInitIsRefused() throws InterruptedException {
+        var s = group("no spaces", "g", InitialPosition.EARLIEST);
+        var status = s.awaitClose();
+        assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode());
+        assertTrue(status.getDescription().contains("topic name"), status.getDescription());
+        var g = group("fine", "bad/group", InitialPosition.EARLIEST);
+        g.expectClosedWith(Status.Code.INVALID_ARGUMENT);
+    }
+
+    @Test
+    void subscribingCreatesTheTopic() throws InterruptedException {
+        var s = group("fresh", "g", InitialPosition.EARLIEST);
+        s.expectHeartbeatWithoutDelivery(0);
+        assertTrue(client.listTopics(io.sluice.proto.ListTopicsRequest.getDefaultInstance()).getTopicsList()
+                .stream().anyMatch(t -> t.getName().equals("fresh")));
+    }
+
+    @Test
+    void deletingTheTopicEndsItsStreams() throws InterruptedException {
+        publish("gone", 1);
+        var s = group("gone", "g", InitialPosition.EARLIEST);
+        s.expectHeartbeatWithoutDelivery(1);
+        assertTrue(client.deleteTopic(DeleteTopicRequest.newBuilder().setTopic("gone").build()).getDeleted());
+        assertEquals("TOPIC_DELETED", s.streamError());
+        s.expectClosedWith(Status.Code.NOT_FOUND);
+    }
+
+    @Test
+    void resetCursorRepositionsALiveStream() throws InterruptedException {
+        var sent = publish("rc", 5);
+        var s = group("rc", "g", InitialPosition.EARLIEST);
+        s.credit(5);
+        for (int i = 0; i < 5; i++) {
+            s.delivery();
+        }
+        client.resetCursor(ResetCursorRequest.newBuilder().setTopic("rc").setConsumerGroup("g")
+                .setSequence(sent.get(1).getSequence()).build());
+        s.credit(1);
+        assertEquals(sent.get(2).getSequence(), s.delivery().getSequence());
+    }
+
+    @Test
+    void statsShowEachGroupsCursorAndPending() throws InterruptedException {
+        var sent = publish("st", 5);
+        var s = group("st", "g", InitialPosition.EARLIEST);
+        s.credit(2);
+        s.delivery();
+        s.ack(s.delivery().getMessageId());
+        awaitCursor("st", "g", sent.get(1).getSequence());
+        var stats = client.getTopicStats(GetTopicStatsRequest.newBuilder().addTopics("st").build()).getStats(0);
+        assertEquals(5, stats.getTotalMessages());
+        assertEquals(sent.getLast().getSequence(), stats.getLastSequence());
+        var g = stats.getConsumerGroups(0);
+        assertEquals("g", g.getGroupName());
+        assertEquals(3, g.getPendingCount());
+        assertTrue(g.getLastAckTimestamp() > 0);
+    }
+
+    @Test
+    void aConsumerWithOneCreditDoesNotStopAProducer() throws InterruptedException {
+        var s = group("slow", "g", InitialPosition.EARLIEST);
+        s.credit(1);
+        int total = 20_000;
+        int batch = 500;
+        for (int i = 0; i < total / batch; i++) {
+            var request = BatchPublishRequest.newBuilder().setTopic("slow");
+            for (int j = 0; j < batch; j++) {
+                request.addMessages(BatchMessage.newBuilder()
+                        .setPayload(ByteString.copyFrom("m" + (i * batch + j), StandardCharsets.UTF_8)));
+            }
+            client.batchPublish(request.build());
+        }
+        var stats = client.getTopicStats(GetTopicStatsRequest.newBuilder().addTopics("slow").build()).getStats(0);
+        assertEquals(total, stats.getTotalMessages());
+        assertEquals(1, s.delivery().getSequence() > 0 ? 1 : 0);
+        s.expectHeartbeatWithoutDelivery(stats.getLastSequence());
+    }
+
+    @Test
+    void shutdownEndsStreamsWithShuttingDown() throws InterruptedException {
+        var s = group("sd", "g", InitialPosition.EARLIEST);
+        s.expectHeartbeatWithoutDelivery(0);
+        broker.server().close();
+        assertEquals("SHUTTING_DOWN", s.streamError());
+        s.expectClosedWith(Status.Code.UNAVAILABLE);
+    }
+}
