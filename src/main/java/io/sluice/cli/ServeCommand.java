@@ -68,11 +68,16 @@ final class ServeCommand implements Callable<Integer> {
                     + "(env SLUICE_SHUTDOWN_GRACE, default ${DEFAULT-VALUE}).")
     Duration shutdownGrace;
 
+    @Option(names = "--otel-endpoint", defaultValue = "${env:OTEL_EXPORTER_OTLP_ENDPOINT}", paramLabel = "URL",
+            description = "OTLP/HTTP collector base URL, e.g. http://localhost:4318: metrics and traces are also "
+                    + "pushed there (env OTEL_EXPORTER_OTLP_ENDPOINT, default off).")
+    String otlpEndpoint;
+
     @Override
     public Integer call() throws InterruptedException {
         Logging.configure(logLevel);
         var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
-                writerQueue, heartbeat, shutdownGrace, SqliteStore.Options.defaults());
+                writerQueue, heartbeat, shutdownGrace, SqliteStore.Options.defaults(), otlpEndpoint);
         var stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());

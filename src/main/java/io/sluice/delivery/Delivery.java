@@ -7,6 +7,8 @@ import io.sluice.store.Completion;
 import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
 import io.sluice.store.StoreListener;
+import io.sluice.telemetry.BrokerMetrics;
+import io.sluice.telemetry.Tracing;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.List;
@@ -26,6 +28,8 @@ public final class Delivery implements StoreListener, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Delivery.class.getName());
 
     private final Store store;
+    private final BrokerMetrics metrics;
+    private final Tracing tracing;
     private final long heartbeatNanos;
     private final Function<SluiceException, Status> statusOf;
     private final AtomicLong ids = new AtomicLong();
@@ -36,8 +40,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
     private final Set<Subscription> all = ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
 
-    public Delivery(Store store, Duration heartbeat, Function<SluiceException, Status> statusOf) {
+    public Delivery(Store store, Duration heartbeat, Function<SluiceException, Status> statusOf,
+                    BrokerMetrics metrics, Tracing tracing) {
         this.store = store;
+        this.metrics = metrics;
+        this.tracing = tracing;
         this.heartbeatNanos = heartbeat.toNanos();
         this.statusOf = statusOf;
         store.listen(this);
@@ -65,6 +72,30 @@ public final class Delivery implements StoreListener, AutoCloseable {
 
     Status statusOf(SluiceException e) {
         return statusOf.apply(e);
+    }
+
+    BrokerMetrics metrics() {
+        return metrics;
+    }
+
+    Tracing tracing() {
+        return tracing;
+    }
+
+    /**
+     * For each (topic, group) with an open stream: 1 when a stream has no credit while messages wait
+     * for it, else 0. Browsing streams report under {@link BrokerMetrics#BROWSE}.
+     */
+    public List<BrokerMetrics.GroupValue> backpressure() {
+        var flags = new java.util.TreeMap<String, java.util.TreeMap<String, Long>>();
+        for (Subscription s : all) {
+            String group = s.spec().browse() ? BrokerMetrics.BROWSE : s.spec().group();
+            flags.computeIfAbsent(s.spec().topic(), t -> new java.util.TreeMap<>())
+                    .merge(group, s.starved() ? 1L : 0L, Math::max);
+        }
+        var out = new java.util.ArrayList<BrokerMetrics.GroupValue>();
+        flags.forEach((topic, groups) -> groups.forEach((g, v) -> out.add(new BrokerMetrics.GroupValue(topic, g, v))));
+        return out;
     }
 
     void register(Subscription sub) {
@@ -147,6 +178,7 @@ public final class Delivery implements StoreListener, AutoCloseable {
             }
         }
         groups.keySet().removeIf(k -> k.topic().equals(topic));
+        metrics.topicDeleted(topic);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.sluice.delivery;
 
 import io.grpc.Status;
+import io.opentelemetry.api.trace.Span;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.sluice.proto.Heartbeat;
 import io.sluice.proto.MessageDelivery;
@@ -73,8 +74,8 @@ public final class Subscription {
     private final ReentrantLock inbound = new ReentrantLock();
     private boolean acceptingInbound = true;                            // guarded by inbound
 
-    // Loop-only state.
-    private long position;          // the last sequence sent (or the cursor at the start)
+    // Loop-only state (position is read by metrics, hence volatile).
+    private volatile long position;   // the last sequence sent (or the cursor at the start)
     private long lastSentNanos = System.nanoTime();
     private Thread thread;
 
@@ -221,20 +222,26 @@ public final class Subscription {
             }
             return;
         }
-        boolean sent = false;
+        int sent = 0;
+        int again = 0;
         for (StoredMessage m : batch) {
-            if (end != null || (sent && !out.isReady())) {
+            if (end != null || (sent > 0 && !out.isReady())) {
                 break;   // the rest is read again later: a client that stops reading holds the loop, not the heap
             }
             if (!spend(m)) {
                 break;
             }
-            send(delivery(m, group.deliver(m.sequence())));
+            int count = group.deliver(m.sequence());
+            deliver(m, count);
             position = m.sequence();
-            sent = true;
+            sent++;
+            again += count > 1 ? 1 : 0;
         }
-        if (sent && !spec.browse()) {
-            owner.markDelivered(spec, group.delivered());
+        if (sent > 0) {
+            owner.metrics().delivered(spec.topic(), spec.group(), sent, again);
+            if (!spec.browse()) {
+                owner.markDelivered(spec, group.delivered());
+            }
         }
     }
 
@@ -272,7 +279,8 @@ public final class Subscription {
         }
         StoredMessage m = found.getFirst();
         if (spend(m)) {
-            send(delivery(m, group.deliver(m.sequence())));
+            deliver(m, group.deliver(m.sequence()));
+            owner.metrics().delivered(spec.topic(), spec.group(), 1, 1);
         }
     }
 
@@ -289,9 +297,21 @@ public final class Subscription {
                 .build());
     }
 
-    private static SubscribeDownstream delivery(StoredMessage m, int count) {
+    /** Sends one message inside its delivery span (a no-op span when tracing is off). */
+    private void deliver(StoredMessage m, int count) {
+        String messageId = m.id().toString();
+        Span span = owner.tracing().startDelivery(spec.topic(), spec.group(), messageId, m.sequence(), count,
+                m.attributes());
+        try {
+            send(delivery(m, messageId, count));
+        } finally {
+            span.end();
+        }
+    }
+
+    private static SubscribeDownstream delivery(StoredMessage m, String messageId, int count) {
         return SubscribeDownstream.newBuilder().setDelivery(MessageDelivery.newBuilder()
-                        .setMessageId(m.id().toString())
+                        .setMessageId(messageId)
                         .setSequence(m.sequence())
                         .setPayload(m.payload())
                         .putAllAttributes(m.attributes())
@@ -390,6 +410,16 @@ public final class Subscription {
         return end != null;
     }
 
+    /** True when messages wait for this stream but it has no credit: the consumer holds delivery back. */
+    boolean starved() {
+        lock.lock();
+        try {
+            return end == null && credit.available() == 0 && (latest > position || !redeliveries.isEmpty());
+        } finally {
+            lock.unlock();
+        }
+    }
+
     // ---- inbound (the call's inbound thread) ----
 
     /** Handles one upstream message after init: credit, ack, nack or batch ack. */
@@ -457,6 +487,7 @@ public final class Subscription {
         }
         group.acked(highest);
         owner.ack(spec, highest);
+        owner.metrics().acked(spec.topic(), spec.group());
     }
 
     private void nack(String messageId, int delayMs) {
@@ -474,6 +505,7 @@ public final class Subscription {
         } finally {
             lock.unlock();
         }
+        owner.metrics().nacked(spec.topic(), spec.group());
     }
 
     /** The sequence of a message id of this topic: from the ids in flight, else from the store. */

@@ -8,7 +8,9 @@ import io.sluice.store.NewMessage;
 import io.sluice.store.Pending;
 import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
+import io.opentelemetry.api.trace.Span;
 import io.sluice.telemetry.BrokerMetrics;
+import io.sluice.telemetry.Tracing;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +22,14 @@ import java.util.Map;
 final class Publisher {
     private final Store store;
     private final BrokerMetrics metrics;
+    private final Tracing tracing;
     private final int maxMessageBytes;
     private final int maxBatchBytes;
 
-    Publisher(Store store, BrokerMetrics metrics, int maxMessageBytes, int maxBatchBytes) {
+    Publisher(Store store, BrokerMetrics metrics, Tracing tracing, int maxMessageBytes, int maxBatchBytes) {
         this.store = store;
         this.metrics = metrics;
+        this.tracing = tracing;
         this.maxMessageBytes = maxMessageBytes;
         this.maxBatchBytes = maxBatchBytes;
     }
@@ -36,11 +40,9 @@ final class Publisher {
         Names.topic(topic);
         checkPayload(payload, -1);
         Attributes.check(attributes);
-        var pending = new Pending<List<Appended>>();
-        store.append(topic, List.of(new NewMessage(payload, attributes)), pending);
-        Appended stored = pending.await().getFirst();
+        List<Appended> stored = store(topic, List.of(new NewMessage(payload, attributes)));
         metrics.published(topic, 1, System.nanoTime() - started);
-        return stored;
+        return stored.getFirst();
     }
 
     /** A message of a batch, as received. */
@@ -71,11 +73,33 @@ final class Publisher {
             throw new SluiceException.TooLarge("the batch holds " + total + " bytes of payloads and attributes; "
                     + "the limit is " + maxBatchBytes + " bytes (--max-batch-bytes)");
         }
-        var pending = new Pending<List<Appended>>();
-        store.append(topic, messages, pending);
-        List<Appended> stored = pending.await();
+        List<Appended> stored = store(topic, messages);
         metrics.published(topic, stored.size(), System.nanoTime() - started);
         return stored;
+    }
+
+    /** Appends and waits for the commit, each message inside its publish span when tracing is on. */
+    private List<Appended> store(String topic, List<NewMessage> messages) throws InterruptedException {
+        var pending = new Pending<List<Appended>>();
+        if (!tracing.enabled()) {
+            store.append(topic, messages, pending);
+            return pending.await();
+        }
+        var spans = new ArrayList<Span>(messages.size());
+        for (NewMessage m : messages) {
+            spans.add(tracing.startPublish(topic, m.attributes()));
+        }
+        try {
+            store.append(topic, messages, pending);
+            List<Appended> stored = pending.await();
+            for (int i = 0; i < stored.size(); i++) {
+                Tracing.published(spans.get(i), stored.get(i).id().toString(), stored.get(i).sequence());
+            }
+            return stored;
+        } catch (RuntimeException | InterruptedException e) {
+            spans.forEach(s -> Tracing.failed(s, e));
+            throw e;
+        }
     }
 
     private void checkPayload(ByteString payload, int index) {

@@ -6,11 +6,12 @@ import java.time.Duration;
 
 /**
  * Everything the broker is started with. Defaults: gRPC on 0.0.0.0:50051, metrics on 9090 (0 turns
- * the endpoint off), data in {@code ./sluice-data}, 4 MiB payloads, 16 MiB batch requests.
+ * the endpoint off), data in {@code ./sluice-data}, 4 MiB payloads, 16 MiB batch requests, no OTLP
+ * export ({@code otlpEndpoint} null).
  */
 public record ServerConfig(String host, int port, int metricsPort, Path dataDir, int maxMessageBytes,
                            int maxBatchBytes, int writerQueue, Duration heartbeat, Duration shutdownGrace,
-                           SqliteStore.Options storeOptions) {
+                           SqliteStore.Options storeOptions, String otlpEndpoint) {
 
     public static final int DEFAULT_PORT = 50051;
     public static final int DEFAULT_METRICS_PORT = 9090;
@@ -43,32 +44,37 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
     public static ServerConfig defaults(Path dataDir) {
         return new ServerConfig("0.0.0.0", DEFAULT_PORT, DEFAULT_METRICS_PORT, dataDir, DEFAULT_MAX_MESSAGE_BYTES,
                 DEFAULT_MAX_BATCH_BYTES, 8192, Duration.ofSeconds(10), Duration.ofSeconds(10),
-                SqliteStore.Options.defaults());
+                SqliteStore.Options.defaults(), null);
     }
 
     public ServerConfig withPorts(int grpcPort, int metrics) {
         return new ServerConfig(host, grpcPort, metrics, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint);
     }
 
     public ServerConfig withHost(String newHost) {
         return new ServerConfig(newHost, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint);
     }
 
     public ServerConfig withLimits(int messageBytes, int batchBytes) {
         return new ServerConfig(host, port, metricsPort, dataDir, messageBytes, batchBytes, writerQueue, heartbeat,
-                shutdownGrace, storeOptions);
+                shutdownGrace, storeOptions, otlpEndpoint);
     }
 
     public ServerConfig withHeartbeat(Duration interval) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                interval, shutdownGrace, storeOptions);
+                interval, shutdownGrace, storeOptions, otlpEndpoint);
     }
 
     public ServerConfig withStoreOptions(SqliteStore.Options options) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, options);
+                heartbeat, shutdownGrace, options, otlpEndpoint);
+    }
+
+    public ServerConfig withOtlpEndpoint(String endpoint) {
+        return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
+                heartbeat, shutdownGrace, storeOptions, endpoint);
     }
 
     /** The largest request the transport accepts: the batch limit plus room for framing and attributes. */

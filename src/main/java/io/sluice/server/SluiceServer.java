@@ -5,6 +5,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.sluice.delivery.Delivery;
 import io.sluice.store.SqliteStore;
 import io.sluice.store.Store;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -49,12 +51,18 @@ public final class SluiceServer implements AutoCloseable {
 
     /** Opens the store and starts serving. Throws with a clear message when the data or a port is unusable. */
     public static SluiceServer start(ServerConfig config) {
+        return start(config, List.of());
+    }
+
+    /** As {@link #start(ServerConfig)}, with extra span processors (tests record the broker's spans). */
+    public static SluiceServer start(ServerConfig config, List<SpanProcessor> spanProcessors) {
         var options = config.storeOptions().withQueueCapacity(config.writerQueue());
         Telemetry telemetry = null;
         SqliteStore store = null;
         ExecutorService calls = null;
         try {
-            telemetry = Telemetry.start(config.host(), config.metricsPort(), Version.get());
+            telemetry = Telemetry.start(new Telemetry.Settings(config.host(), config.metricsPort(),
+                    config.otlpEndpoint(), spanProcessors), Version.get());
             BrokerMetrics metrics = telemetry.metrics();
             store = SqliteStore.open(config.dataDir(), options,
                     (ops, messages, nanos) -> metrics.committed(messages, nanos));
@@ -64,9 +72,17 @@ public final class SluiceServer implements AutoCloseable {
             metrics.gauge("sluice.database.size", "Size of the database file", "By", () -> s.fileSizes()[0]);
             metrics.gauge("sluice.wal.size", "Size of the write-ahead log", "By", () -> s.fileSizes()[1]);
 
-            var publisher = new Publisher(store, metrics, config.maxMessageBytes(), config.maxBatchBytes());
+            var publisher = new Publisher(store, metrics, telemetry.tracing(), config.maxMessageBytes(),
+                    config.maxBatchBytes());
             var delivery = new Delivery(store, config.heartbeat(),
-                    e -> io.grpc.Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()));
+                    e -> io.grpc.Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()),
+                    metrics, telemetry.tracing());
+            metrics.groupGauge("sluice.subscription.lag",
+                    "Topic's last sequence minus the group's cursor, for every group", "{sequence}",
+                    () -> lag(s));
+            metrics.groupGauge("sluice.backpressure.active",
+                    "1 when a group's stream has no credit while messages wait for it", "",
+                    delivery::backpressure);
             metrics.gauge("sluice.streams.active", "Subscribe streams open now", "{stream}",
                     delivery::activeStreams);
             var health = new HealthStatusManager();
@@ -93,6 +109,13 @@ public final class SluiceServer implements AutoCloseable {
             closeAll(store, telemetry, calls);
             throw e;
         }
+    }
+
+    private static List<BrokerMetrics.GroupValue> lag(Store store) {
+        return store.groupCursors().stream()
+                .map(g -> new BrokerMetrics.GroupValue(g.topic(), g.group(),
+                        Math.max(0, store.lastSequence(g.topic()) - g.cursor())))
+                .toList();
     }
 
     @SuppressWarnings("deprecation")

@@ -113,6 +113,19 @@ final class ReadConnection {
         return new TopicStats(topic.name, total, first, last, firstTs, lastTs, topic.createdAt, groupStats);
     }
 
+    List<GroupCursor> groupCursors() throws SQLException {
+        var out = new ArrayList<GroupCursor>();
+        try (var st = connection.prepareStatement("""
+                SELECT t.name, g.name, g.cursor_seq FROM consumer_groups g JOIN topics t ON t.id = g.topic_id
+                ORDER BY t.name, g.name""");
+             ResultSet rs = st.executeQuery()) {
+            while (rs.next()) {
+                out.add(new GroupCursor(rs.getString(1), rs.getString(2), rs.getLong(3)));
+            }
+        }
+        return out;
+    }
+
     private long timestampOf(long seq) throws SQLException {
         try (var st = connection.prepareStatement("SELECT ts FROM messages WHERE seq = ?")) {
             st.setLong(1, seq);

@@ -338,6 +338,11 @@ public final class SqliteStore implements Store {
     }
 
     @Override
+    public List<GroupCursor> groupCursors() {
+        return reads.query("reading group cursors", ReadConnection::groupCursors);
+    }
+
+    @Override
     public void listen(StoreListener listener) {
         listeners.add(listener);
     }

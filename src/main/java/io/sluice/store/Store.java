@@ -65,6 +65,9 @@ public interface Store extends AutoCloseable {
     /** Stats of the named topics (all when empty), ordered by name; unknown names are skipped. */
     List<TopicStats> stats(List<String> topics);
 
+    /** Every consumer group's persisted cursor. */
+    List<GroupCursor> groupCursors();
+
     /** Registers who is told what each commit changed. Call before the first write. */
     void listen(StoreListener listener);
 

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The broker's meters. Names are OpenTelemetry's; the Prometheus exporter turns {@code sluice.publish}
@@ -21,6 +22,13 @@ import java.util.function.LongSupplier;
  */
 public final class BrokerMetrics implements AutoCloseable {
     static final AttributeKey<String> TOPIC = AttributeKey.stringKey("topic");
+    static final AttributeKey<String> GROUP = AttributeKey.stringKey("group");
+    /** The group label of browsing streams: parentheses never occur in group names. */
+    public static final String BROWSE = "(browse)";
+
+    /** One value of a gauge labelled by topic and group. */
+    public record GroupValue(String topic, String group, long value) {
+    }
     private static final List<Double> LATENCY_BUCKETS = List.of(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
             0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0);
     private static final List<Long> BATCH_BUCKETS = List.of(1L, 2L, 4L, 8L, 16L, 32L, 64L, 128L, 256L, 512L,
@@ -31,7 +39,12 @@ public final class BrokerMetrics implements AutoCloseable {
     private final DoubleHistogram publishLatency;
     private final LongHistogram batchSize;
     private final DoubleHistogram commitLatency;
+    private final LongCounter delivered;
+    private final LongCounter redelivered;
+    private final LongCounter acked;
+    private final LongCounter nacked;
     private final Map<String, Attributes> topicLabels = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Attributes>> groupLabels = new ConcurrentHashMap<>();
     private final List<AutoCloseable> callbacks = new ArrayList<>();
 
     BrokerMetrics(Meter meter) {
@@ -51,6 +64,22 @@ public final class BrokerMetrics implements AutoCloseable {
                 .ofLongs()
                 .setExplicitBucketBoundariesAdvice(BATCH_BUCKETS)
                 .build();
+        delivered = meter.counterBuilder("sluice.delivered")
+                .setDescription("Messages sent to subscribers, first deliveries and redeliveries")
+                .setUnit("{message}")
+                .build();
+        redelivered = meter.counterBuilder("sluice.redelivered")
+                .setDescription("Deliveries of messages delivered before (after a reconnect or a nack)")
+                .setUnit("{message}")
+                .build();
+        acked = meter.counterBuilder("sluice.acked")
+                .setDescription("Acks that moved a group's cursor")
+                .setUnit("{ack}")
+                .build();
+        nacked = meter.counterBuilder("sluice.nacked")
+                .setDescription("Nacks accepted (each schedules one redelivery)")
+                .setUnit("{nack}")
+                .build();
         commitLatency = meter.histogramBuilder("sluice.writer.commit.latency")
                 .setDescription("Time to write and commit (fsync) one writer transaction")
                 .setUnit("s")
@@ -67,6 +96,50 @@ public final class BrokerMetrics implements AutoCloseable {
         Attributes labels = topic(topic);
         published.add(count, labels);
         publishLatency.record(nanos / 1e9, labels);
+    }
+
+    Attributes group(String topic, String group) {
+        String g = group == null ? BROWSE : group;
+        return groupLabels.computeIfAbsent(topic, t -> new ConcurrentHashMap<>())
+                .computeIfAbsent(g, x -> Attributes.of(TOPIC, topic, GROUP, x));
+    }
+
+    /** {@code count} messages were sent to a stream of the group (null = browsing), {@code again} of them redeliveries. */
+    public void delivered(String topic, String group, int count, int again) {
+        Attributes labels = group(topic, group);
+        delivered.add(count, labels);
+        if (again > 0) {
+            redelivered.add(again, labels);
+        }
+    }
+
+    /** An ack moved the group's cursor. */
+    public void acked(String topic, String group) {
+        acked.add(1, group(topic, group));
+    }
+
+    /** A nack was accepted. */
+    public void nacked(String topic, String group) {
+        nacked.add(1, group(topic, group));
+    }
+
+    /** Forgets the labels of a deleted topic. */
+    public void topicDeleted(String topic) {
+        topicLabels.remove(topic);
+        groupLabels.remove(topic);
+    }
+
+    /** A gauge labelled by topic and group, read at each scrape. */
+    public void groupGauge(String name, String description, String unit, Supplier<List<GroupValue>> values) {
+        ObservableLongGauge g = meter.gaugeBuilder(name).setDescription(description).setUnit(unit).ofLongs()
+                .buildWithCallback(m -> {
+                    for (GroupValue v : values.get()) {
+                        m.record(v.value(), Attributes.of(TOPIC, v.topic(), GROUP, v.group()));
+                    }
+                });
+        synchronized (callbacks) {
+            callbacks.add(g);
+        }
     }
 
     /** One writer commit of {@code messages} messages took {@code nanos}. */
