@@ -34,13 +34,26 @@ final class Publisher {
         this.maxBatchBytes = maxBatchBytes;
     }
 
-    /** Stores one message; returns once it is committed. */
-    Appended publish(String topic, ByteString payload, Map<String, String> attributes) throws InterruptedException {
-        long started = System.nanoTime();
+    BrokerMetrics metrics() {
+        return metrics;
+    }
+
+    Tracing tracing() {
+        return tracing;
+    }
+
+    /** Checks one message against the name rule and limits; throws the failure that refuses it. */
+    NewMessage check(String topic, ByteString payload, Map<String, String> attributes) {
         Names.topic(topic);
         checkPayload(payload, -1);
         Attributes.check(attributes);
-        List<Appended> stored = store(topic, List.of(new NewMessage(payload, attributes)));
+        return new NewMessage(payload, attributes);
+    }
+
+    /** Stores one message; returns once it is committed. */
+    Appended publish(String topic, ByteString payload, Map<String, String> attributes) throws InterruptedException {
+        long started = System.nanoTime();
+        List<Appended> stored = store(topic, List.of(check(topic, payload, attributes)));
         metrics.published(topic, 1, System.nanoTime() - started);
         return stored.getFirst();
     }

@@ -1,6 +1,9 @@
 package io.sluice.server;
 
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.sluice.proto.SluiceGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
@@ -16,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -89,6 +93,7 @@ public final class SluiceServer implements AutoCloseable {
             calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                     .executor(calls)
+                    .callExecutor(SluiceServer::executorFor)
                     .maxInboundMessageSize(config.maxInboundBytes())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
@@ -109,6 +114,14 @@ public final class SluiceServer implements AutoCloseable {
             closeAll(store, telemetry, calls);
             throw e;
         }
+    }
+
+    /**
+     * PublishStream runs where its messages arrive (they are only checked and queued, never
+     * blocking), so no message pays a thread hop; every other call runs on a virtual thread.
+     */
+    private static Executor executorFor(ServerCall<?, ?> call, Metadata headers) {
+        return call.getMethodDescriptor().equals(SluiceGrpc.getPublishStreamMethod()) ? Runnable::run : null;
     }
 
     private static List<BrokerMetrics.GroupValue> lag(Store store) {

@@ -18,6 +18,8 @@ import io.sluice.proto.ListTopicsResponse;
 import io.sluice.proto.PublishRequest;
 import io.sluice.proto.PublishResponse;
 import io.sluice.proto.PublishResult;
+import io.sluice.proto.PublishStreamRequest;
+import io.sluice.proto.PublishStreamResponse;
 import io.sluice.proto.ResetCursorRequest;
 import io.sluice.proto.ResetCursorResponse;
 import io.sluice.proto.SluiceGrpc;
@@ -51,6 +53,11 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
         this.store = store;
         this.publisher = publisher;
         this.delivery = delivery;
+    }
+
+    @Override
+    public StreamObserver<PublishStreamRequest> publishStream(StreamObserver<PublishStreamResponse> responses) {
+        return new PublishStreamHandler(store, publisher, responses);
     }
 
     @Override

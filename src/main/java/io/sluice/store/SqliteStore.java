@@ -224,6 +224,11 @@ public final class SqliteStore implements Store {
         writer.submit(new WriteOp.Append(topic, messages, releasing(kib, done)));
     }
 
+    @Override
+    public void appendPaced(String topic, NewMessage message, Completion<List<Appended>> done) {
+        writer.submitPaced(new WriteOp.Append(topic, List.of(message), done));
+    }
+
     private <T> Completion<T> releasing(int kib, Completion<T> done) {
         return new Completion<>() {
             @Override

@@ -17,6 +17,12 @@ public interface Store extends AutoCloseable {
     void append(String topic, List<NewMessage> messages, Completion<List<Appended>> done)
             throws InterruptedException;
 
+    /**
+     * Queues one message without waiting for queue capacity, for callers that bound what they
+     * have in flight themselves (a PublishStream's window). Never blocks.
+     */
+    void appendPaced(String topic, NewMessage message, Completion<List<Appended>> done);
+
     /** Creates the topic when absent. */
     void ensureTopic(String topic, Completion<TopicInfo> done) throws InterruptedException;
 

@@ -16,6 +16,8 @@ import java.util.zip.CRC32C;
 abstract sealed class WriteOp<T> {
     private final Completion<T> done;
     private T result;
+    /** True while the operation holds one of the writer queue's slots (writer-internal). */
+    boolean holdsSlot;
 
     WriteOp(Completion<T> done) {
         this.done = done;

@@ -5,8 +5,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 
 /**
  * The one platform thread, {@code sluice-writer}, that owns the write connection. It takes one
@@ -15,15 +16,18 @@ import java.util.concurrent.BlockingQueue;
  * back and fails every caller of that transaction. Group commit is sized by what is queued: no
  * waiting for a batch to fill.
  *
- * <p>Threading: {@link #submit} is called by any thread and blocks while the queue is full (that is
- * the backpressure on publishers). Completions and listener calls run on the writer thread.
+ * <p>Threading: {@link #submit} is called by any thread and blocks while the queue holds its
+ * capacity of such operations (that is the backpressure on publishers); {@link #submitPaced} never
+ * blocks, for callers that bound what they have in flight themselves (a stream's window).
+ * Completions and listener calls run on the writer thread.
  */
 final class Writer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Writer.class.getName());
 
     private final Connection connection;
     private final WriteTx tx;
-    private final BlockingQueue<WriteOp<?>> queue;
+    private final BlockingQueue<WriteOp<?>> queue = new LinkedBlockingQueue<>();
+    private final Semaphore slots;   // capacity left for blocking submitters
     private final int maxBatch;
     private final StoreListener listener;
     private final CommitObserver observer;
@@ -36,7 +40,7 @@ final class Writer implements AutoCloseable {
            CommitObserver observer) {
         this.connection = connection;
         this.tx = tx;
-        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.slots = new Semaphore(queueCapacity);
         this.maxBatch = maxBatch;
         this.listener = listener;
         this.observer = observer;
@@ -58,10 +62,38 @@ final class Writer implements AutoCloseable {
             op.fail(new SluiceException.Unavailable(refused));
             return;
         }
-        queue.put(op);
+        slots.acquire();
+        op.holdsSlot = true;
+        enqueue(op);
+    }
+
+    /** Queues an operation without waiting for capacity; the caller bounds how many it has queued. */
+    void submitPaced(WriteOp<?> op) {
+        if (!accepting) {
+            op.fail(new SluiceException.Unavailable("the broker is shutting down"));
+            return;
+        }
+        String refused = refusal;
+        if (refused != null) {
+            op.fail(new SluiceException.Unavailable(refused));
+            return;
+        }
+        enqueue(op);
+    }
+
+    private void enqueue(WriteOp<?> op) {
+        queue.add(op);
         // Lost a race with close(): the writer may already have drained its last batch.
         if (stopped && queue.remove(op)) {
+            release(op);
             op.fail(new SluiceException.Unavailable("the broker is shutting down"));
+        }
+    }
+
+    private void release(WriteOp<?> op) {
+        if (op.holdsSlot) {
+            op.holdsSlot = false;
+            slots.release();
         }
     }
 
@@ -76,6 +108,9 @@ final class Writer implements AutoCloseable {
             while (true) {
                 batch.add(queue.take());
                 queue.drainTo(batch, maxBatch - 1);
+                for (WriteOp<?> op : batch) {
+                    release(op);   // taken off the queue: blocking submitters may add more meanwhile
+                }
                 int stopAt = indexOfStop(batch);
                 if (stopAt >= 0) {
                     execute(batch.subList(0, stopAt));
@@ -168,6 +203,7 @@ final class Writer implements AutoCloseable {
         var left = new ArrayList<WriteOp<?>>();
         queue.drainTo(left);
         for (WriteOp<?> op : left) {
+            release(op);
             op.fail(new SluiceException.Unavailable("the broker is shutting down"));
         }
     }
