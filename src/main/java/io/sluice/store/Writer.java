@@ -79,6 +79,11 @@ final class Writer implements AutoCloseable {
                 int stopAt = indexOfStop(batch);
                 if (stopAt >= 0) {
                     execute(batch.subList(0, stopAt));
+                    // Writes that lost the race with close() were drained behind the stop marker:
+                    // they are out of the queue now, so failRemaining() would never see them.
+                    for (WriteOp<?> late : batch.subList(stopAt + 1, batch.size())) {
+                        late.fail(new SluiceException.Unavailable("the broker is shutting down"));
+                    }
                     return;
                 }
                 execute(batch);
