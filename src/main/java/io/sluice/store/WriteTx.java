@@ -175,6 +175,21 @@ final class WriteTx implements AutoCloseable {
         clear();
     }
 
+    /**
+     * After a rollback: this one closed, a new one at the last committed state with its statements
+     * prepared again. sqlite-jdbc finalizes a statement whose step fails with anything but BUSY,
+     * LOCKED, CONSTRAINT or MISUSE (a full disk, an I/O error): reusing it would fail every later
+     * write with "statement is not executing".
+     */
+    WriteTx prepareAgain() throws SQLException {
+        try {
+            close();
+        } catch (SQLException ignored) {
+            // a finalized statement may refuse to close; closing the connection reclaims it
+        }
+        return new WriteTx(connection, topics, committedSequence, committedTimestamp);
+    }
+
     private void clear() {
         changedTopics.clear();
         appended.clear();
