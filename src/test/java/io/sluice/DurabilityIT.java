@@ -185,6 +185,13 @@ class DurabilityIT {
             assertTrue(entry.contains("env " + expected[0]), flag + " names " + expected[0] + ": " + entry);
             assertTrue(entry.contains("default " + expected[1]), flag + " shows default " + expected[1] + ": " + entry);
         });
+        // Any other flag, present or added later, follows the same rule.
+        entries.forEach((flag, entry) -> {
+            if (!flag.equals("--help") && !flag.equals("--version")) {
+                assertTrue(entry.matches(".*\\(env [A-Z_]+, default [^)]+\\)\\.?$"),
+                        flag + " ends with (env NAME, default VALUE): " + entry);
+            }
+        });
     }
 
     @Test
