@@ -22,10 +22,12 @@ final class ReadPool implements AutoCloseable {
     }
 
     private final BlockingQueue<ReadConnection> idle;
-    private final List<ReadConnection> all = new ArrayList<>();
+    private final List<ReadConnection> all = new ArrayList<>();   // guarded by itself
+    private final Supplier<Connection> open;
     private volatile boolean closed;
 
     ReadPool(int size, Supplier<Connection> open) throws SQLException {
+        this.open = open;
         idle = new ArrayBlockingQueue<>(size);
         for (int i = 0; i < size; i++) {
             var c = new ReadConnection(open.get());
@@ -42,10 +44,22 @@ final class ReadPool implements AutoCloseable {
         try {
             return query.run(c);
         } catch (SQLException e) {
+            // sqlite-jdbc finalizes a statement whose step failed (damage, I/O error): this
+            // connection's prepared statements are dead, so it is replaced by a fresh one.
+            c = replace(c);
             throw StorageErrors.map(e, doing);
         } finally {
             idle.add(c);
         }
+    }
+
+    private ReadConnection replace(ReadConnection broken) {
+        broken.closeQuietly();
+        var fresh = new ReadConnection(open.get());
+        synchronized (all) {
+            all.set(all.indexOf(broken), fresh);
+        }
+        return fresh;
     }
 
     private ReadConnection borrow(String doing) {

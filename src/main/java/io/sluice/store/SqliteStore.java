@@ -221,7 +221,12 @@ public final class SqliteStore implements Store {
         }
         int kib = (int) Math.min(maxQueuedKiB, (bytes >> 10) + 1);
         queuedKiB.acquire(kib);   // bounds the heap held by queued payloads: publishers wait here
-        writer.submit(new WriteOp.Append(topic, messages, releasing(kib, done)));
+        try {
+            writer.submit(new WriteOp.Append(topic, messages, releasing(kib, done)));
+        } catch (InterruptedException | RuntimeException e) {
+            queuedKiB.release(kib);
+            throw e;
+        }
     }
 
     @Override

@@ -144,7 +144,8 @@ final class WriteTx implements AutoCloseable {
 
     /**
      * After a commit: publishes this transaction's topic changes to readers and answers what the
-     * listener must be told, in order (appends, cursor resets, then deletions).
+     * listener must be told, in order: deletions first (a topic deleted and created again in one
+     * transaction is then seen deleted, then appended to), appends, cursor resets.
      */
     List<Consumer<StoreListener>> committed() {
         var events = new ArrayList<Consumer<StoreListener>>();
@@ -155,6 +156,9 @@ final class WriteTx implements AutoCloseable {
                 topics.put(e.getKey(), e.getValue());
             }
         }
+        for (String topic : deletedTopics.keySet()) {
+            events.add(l -> l.topicDeleted(topic));
+        }
         for (var e : appended.entrySet()) {
             TopicRow row = e.getKey();
             long last = e.getValue();
@@ -163,9 +167,6 @@ final class WriteTx implements AutoCloseable {
         }
         resetCursors.forEach((topic, groups) -> groups.forEach(
                 (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
-        for (String topic : deletedTopics.keySet()) {
-            events.add(l -> l.topicDeleted(topic));
-        }
         committedSequence = lastSequence;
         committedTimestamp = lastTimestamp;
         clear();
@@ -177,6 +178,21 @@ final class WriteTx implements AutoCloseable {
         lastSequence = committedSequence;
         lastTimestamp = committedTimestamp;
         clear();
+    }
+
+    /**
+     * After a rollback: this one closed, a new one at the last committed state with its statements
+     * prepared again. sqlite-jdbc finalizes a statement whose step fails with anything but BUSY,
+     * LOCKED, CONSTRAINT or MISUSE (a full disk, an I/O error): reusing it would fail every later
+     * write with "statement is not executing".
+     */
+    WriteTx prepareAgain() throws SQLException {
+        try {
+            close();
+        } catch (SQLException ignored) {
+            // a finalized statement may refuse to close; closing the connection reclaims it
+        }
+        return new WriteTx(connection, topics, committedSequence, committedTimestamp);
     }
 
     private void clear() {

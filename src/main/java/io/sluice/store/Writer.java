@@ -3,6 +3,7 @@ package io.sluice.store;
 import java.lang.System.Logger.Level;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -25,7 +26,7 @@ final class Writer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Writer.class.getName());
 
     private final Connection connection;
-    private final WriteTx tx;
+    private WriteTx tx;   // replaced after a failed transaction; writer thread only
     private final BlockingQueue<WriteOp<?>> queue = new LinkedBlockingQueue<>();
     private final Semaphore slots;   // capacity left for blocking submitters
     private final int maxBatch;
@@ -114,6 +115,11 @@ final class Writer implements AutoCloseable {
                 int stopAt = indexOfStop(batch);
                 if (stopAt >= 0) {
                     execute(batch.subList(0, stopAt));
+                    // Writes that lost the race with close() were drained behind the stop marker:
+                    // they are out of the queue now, so failRemaining() would never see them.
+                    for (WriteOp<?> late : batch.subList(stopAt + 1, batch.size())) {
+                        late.fail(new SluiceException.Unavailable("the broker is shutting down"));
+                    }
                     return;
                 }
                 execute(batch);
@@ -152,7 +158,7 @@ final class Writer implements AutoCloseable {
             connection.commit();
         } catch (SQLException | RuntimeException e) {
             rollback();
-            tx.rolledBack();
+            resetAfterRollback();
             SluiceException failure = e instanceof SQLException sql
                     ? StorageErrors.map(sql, "committing " + batch.size() + " writes")
                     : new SluiceException.StorageFailure("the writer failed: " + e, e);
@@ -191,11 +197,33 @@ final class Writer implements AutoCloseable {
         LOG.log(Level.ERROR, failure.getMessage(), cause);
     }
 
+    private void resetAfterRollback() {
+        tx.rolledBack();
+        try {
+            tx = tx.prepareAgain();
+        } catch (SQLException e) {
+            refusal = "storage refuses writes: its statements cannot be prepared again after a failed commit ("
+                    + StorageErrors.describe(e) + "); restart the broker to recover";
+            LOG.log(Level.ERROR, refusal, e);
+        }
+    }
+
     private void rollback() {
         try {
             connection.rollback();
         } catch (SQLException e) {
-            LOG.log(Level.ERROR, "rollback failed: " + StorageErrors.describe(e));
+            // SQLite rolls the transaction back by itself on some errors (a full disk, an I/O
+            // error); sqlite-jdbc's rollback then fails before it begins the next transaction, and
+            // every later write would commit one statement at a time. Begin it here.
+            try (Statement st = connection.createStatement()) {
+                st.execute("BEGIN");
+            } catch (SQLException again) {
+                // A transaction is still open after a failed rollback: its changes must never be
+                // committed by a later batch.
+                refusal = "storage refuses writes: a failed transaction could not be rolled back ("
+                        + StorageErrors.describe(e) + "); restart the broker to recover";
+                LOG.log(Level.ERROR, refusal);
+            }
         }
     }
 

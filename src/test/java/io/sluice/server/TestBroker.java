@@ -64,6 +64,7 @@ public final class TestBroker implements AutoCloseable {
     public ManagedChannel channel() {
         ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
                 .usePlaintext()
+                .directExecutor()   // test callbacks only enqueue; no client thread pool to count
                 .maxInboundMessageSize(64 << 20)
                 .build();
         channels.add(c);
