@@ -57,12 +57,7 @@ import org.junit.jupiter.api.io.TempDir;
  * command line (flags, environment, refusal of a damaged database) behaves as SPEC section 4 says.
  */
 class DurabilityIT {
-    private static final String JAVA = System.getProperty("sluice.java",
-            ProcessHandle.current().info().command().orElse("java"));
-    private static final String JAR = System.getProperty("sluice.jar", "target/sluice.jar");
     private static final Path FIXTURES = Path.of(System.getProperty("basedir", ".")).resolve("test-data");
-    private static final Pattern BANNER = Pattern.compile("^sluice (\\S+) serving gRPC on (\\S+):(\\d+), (.*)$");
-    private static final Duration START = Duration.ofSeconds(30);
     private static final Duration EXIT = Duration.ofSeconds(30);
     private static final List<String> TOPICS = List.of("orders", "events", "audit");
     private static final int PUBLISHERS = 8;
@@ -75,13 +70,13 @@ class DurabilityIT {
     Path dir;
 
     /** Every child this test started: killed after it, and their output shown when it fails. */
-    private final List<Child> children = new CopyOnWriteArrayList<>();
+    private final List<BrokerProcess> children = new CopyOnWriteArrayList<>();
 
     @RegisterExtension
     final TestWatcher dumpChildrenOnFailure = new TestWatcher() {
         @Override
         public void testFailed(ExtensionContext context, Throwable cause) {
-            for (Child c : children) {
+            for (BrokerProcess c : children) {
                 System.err.println(c.transcript());
             }
         }
@@ -89,7 +84,7 @@ class DurabilityIT {
 
     @AfterEach
     void killChildren() throws InterruptedException {
-        for (Child c : children) {
+        for (BrokerProcess c : children) {
             c.kill();
         }
     }
@@ -106,7 +101,7 @@ class DurabilityIT {
         var perCycle = new ArrayList<String>();
 
         for (int cycle = 0; cycle < kills; cycle++) {
-            Child child = serve(data);
+            BrokerProcess child = serve(data);
             try (var load = new Load(child.port(), cycle, ledger, KILLED)) {
                 // The load before the kill is counted in acknowledgements, not slept for: every
                 // cycle does real work however fast the machine is, and the kill lands mid-stream.
@@ -120,7 +115,7 @@ class DurabilityIT {
             }
         }
 
-        Child last = serve(data);
+        BrokerProcess last = serve(data);
         try (var load = new Load(last.port(), kills, ledger, STOPPED)) {
             load.awaitAcks(100);
             load.stopAndAwait();
@@ -141,7 +136,7 @@ class DurabilityIT {
     void sigtermWhilePublishingExitsZeroAndKeepsEveryAcknowledgedMessage() throws Exception {
         Path data = dir.resolve("data");
         var ledger = new Ledger();
-        Child child = serve(data);
+        BrokerProcess child = serve(data);
         Load.Outcome outcome;
         try (var load = new Load(child.port(), 0, ledger, STOPPED)) {
             load.awaitAcks(300);
@@ -163,7 +158,7 @@ class DurabilityIT {
 
     @Test
     void serveHelpListsEveryFlagWithItsEnvironmentVariableAndDefault() throws Exception {
-        Child help = start(List.of("serve", "--help"), Map.of());
+        BrokerProcess help = start(List.of("serve", "--help"), Map.of());
         assertEquals(0, help.awaitExit(EXIT), "exit code of serve --help");
         String text = help.stdout();
 
@@ -205,7 +200,7 @@ class DurabilityIT {
                 "SLUICE_MAX_BATCH_BYTES", "4096",
                 "SLUICE_LOG_LEVEL", "warn");
         // SLUICE_PORT is unset; the batch limit is given both ways and the flag must win.
-        Child child = start(List.of("serve", "--port", "0", "--max-batch-bytes", "65536"), env);
+        BrokerProcess child = start(List.of("serve", "--port", "0", "--max-batch-bytes", "65536"), env);
         String banner = child.awaitBanner();
 
         assertTrue(banner.contains("data in " + data), "banner names the data directory: " + banner);
@@ -231,14 +226,14 @@ class DurabilityIT {
         Files.copy(FIXTURES.resolve("damaged-btree.db"), file);
         file.toFile().setWritable(true);
 
-        Child child = start(List.of("serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1",
+        BrokerProcess child = start(List.of("serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1",
                 "--data-dir", data.toString(), "--log-level", "warn"), Map.of());
         int code = child.awaitExit(EXIT);
 
         assertNotEquals(0, code, "exit code on a damaged database");
         assertTrue(child.stderr().contains(file.toAbsolutePath().toString()),
                 "the refusal names " + file + ":\n" + child.stderr());
-        assertTrue(child.stdout().lines().noneMatch(l -> BANNER.matcher(l).matches()), "it never served");
+        assertTrue(child.stdout().lines().noneMatch(l -> BrokerProcess.BANNER.matcher(l).matches()), "it never served");
     }
 
     // ---- verification ----
@@ -464,108 +459,17 @@ class DurabilityIT {
     // ---- child processes ----
 
     /** {@code serve} on a free port, loopback only, metrics off; waits for its banner. */
-    private Child serve(Path data) throws IOException {
-        Child child = start(List.of("serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1",
-                "--data-dir", data.toString(), "--log-level", "warn"), Map.of());
-        child.awaitBanner();
-        return child;
-    }
-
-    /** Starts {@code java -Xmx128m -jar sluice.jar args...} with no SLUICE_ or OTEL_ variables but {@code env}. */
-    private Child start(List<String> args, Map<String, String> env) throws IOException {
-        var command = new ArrayList<>(List.of(JAVA, "-Xmx128m", "-jar", JAR));
-        command.addAll(args);
-        var builder = new ProcessBuilder(command).directory(dir.toFile());
-        builder.environment().keySet().removeIf(k -> k.startsWith("SLUICE_") || k.startsWith("OTEL_"));
-        builder.environment().putAll(env);
-        Child child = new Child(builder.start(), String.join(" ", command));
+    private BrokerProcess serve(Path data) throws IOException {
+        BrokerProcess child = BrokerProcess.serve(dir, data, List.of());
         children.add(child);
         return child;
     }
 
-    /** A child process whose stdout and stderr are drained on their own threads, so it never blocks on a pipe. */
-    private static final class Child {
-        final Process process;
-        private final String command;
-        private final List<String> out = new CopyOnWriteArrayList<>();
-        private final List<String> err = new CopyOnWriteArrayList<>();
-        private final CompletableFuture<Matcher> banner = new CompletableFuture<>();
-        private final Thread outDrain;
-        private final Thread errDrain;
-
-        Child(Process process, String command) {
-            this.process = process;
-            this.command = command;
-            outDrain = drain(process.getInputStream(), out, "out", true);
-            errDrain = drain(process.getErrorStream(), err, "err", false);
-        }
-
-        private Thread drain(InputStream stream, List<String> lines, String name, boolean watchBanner) {
-            return Thread.ofPlatform().daemon().name("child-" + process.pid() + "-" + name).start(() -> {
-                try (var reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
-                    for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-                        lines.add(line);
-                        Matcher m = BANNER.matcher(line);
-                        if (watchBanner && m.matches()) {
-                            banner.complete(m);
-                        }
-                    }
-                } catch (IOException e) {
-                    lines.add("(reading the child's std" + name + " failed: " + e + ")");
-                } finally {
-                    if (watchBanner) {
-                        banner.completeExceptionally(new IllegalStateException("stdout ended without a banner"));
-                    }
-                }
-            });
-        }
-
-        /** The banner line; fails the test, showing stderr, when the child ends or stalls before it. */
-        String awaitBanner() {
-            try {
-                return banner.get(START.toSeconds(), TimeUnit.SECONDS).group(0);
-            } catch (ExecutionException | TimeoutException e) {
-                throw new AssertionError("no banner from `" + command + "`: " + e.getMessage() + "\n" + transcript());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-
-        int port() {
-            awaitBanner();
-            return Integer.parseInt(banner.join().group(3));
-        }
-
-        /** The exit code, once the process has ended and its output is drained. */
-        int awaitExit(Duration timeout) throws InterruptedException {
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                fail("`" + command + "` still running after " + timeout + "\n" + transcript());
-            }
-            outDrain.join(TimeUnit.SECONDS.toMillis(10));
-            errDrain.join(TimeUnit.SECONDS.toMillis(10));
-            return process.exitValue();
-        }
-
-        String stdout() {
-            return String.join("\n", out);
-        }
-
-        String stderr() {
-            return String.join("\n", err);
-        }
-
-        String transcript() {
-            return "--- `" + command + "` (pid " + process.pid() + (process.isAlive() ? ", alive" : ", exit "
-                    + process.exitValue()) + ")\n--- stdout:\n" + stdout() + "\n--- stderr:\n" + stderr() + "\n---";
-        }
-
-        void kill() throws InterruptedException {
-            if (process.isAlive()) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        }
+    /** Starts {@code java -Xmx128m -jar sluice.jar args...} with no SLUICE_ or OTEL_ variables but {@code env}. */
+    private BrokerProcess start(List<String> args, Map<String, String> env) throws IOException {
+        BrokerProcess child = BrokerProcess.start(dir, List.of("-Xmx128m"), args, env);
+        children.add(child);
+        return child;
     }
 
     /**
