@@ -54,13 +54,7 @@ final class Writer implements AutoCloseable {
 
     /** Queues an operation; blocks while the queue is full. Fails the operation when the writer has stopped. */
     void submit(WriteOp<?> op) throws InterruptedException {
-        if (!accepting) {
-            op.fail(new SluiceException.Unavailable("the broker is shutting down"));
-            return;
-        }
-        String refused = refusal;
-        if (refused != null) {
-            op.fail(new SluiceException.Unavailable(refused));
+        if (refused(op)) {
             return;
         }
         slots.acquire();
@@ -70,16 +64,19 @@ final class Writer implements AutoCloseable {
 
     /** Queues an operation without waiting for capacity; the caller bounds how many it has queued. */
     void submitPaced(WriteOp<?> op) {
-        if (!accepting) {
-            op.fail(new SluiceException.Unavailable("the broker is shutting down"));
-            return;
+        if (!refused(op)) {
+            enqueue(op);
         }
-        String refused = refusal;
-        if (refused != null) {
-            op.fail(new SluiceException.Unavailable(refused));
-            return;
+    }
+
+    /** Fails the operation at once when the writer is stopping or refuses writes; true when it did. */
+    private boolean refused(WriteOp<?> op) {
+        String why = !accepting ? "the broker is shutting down" : refusal;
+        if (why == null) {
+            return false;
         }
-        enqueue(op);
+        op.fail(new SluiceException.Unavailable(why));
+        return true;
     }
 
     private void enqueue(WriteOp<?> op) {
