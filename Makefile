@@ -8,6 +8,10 @@ export JAVA_HOME
 MVN := ./mvnw -B -ntp
 JAR := target/sluice.jar
 ARGS ?=
+# make bench BENCH_ARGS="--quick" (see docs/bench.md); BENCH_JVM is for the load generator's own JVM.
+BENCH_ARGS ?=
+BENCH_JVM ?= -Xms256m -Xmx1g
+BENCH_CP := target/bench-classpath.txt
 
 .PHONY: run test jar bench soak clean
 
@@ -21,6 +25,16 @@ jar: $(JAR)
 
 $(JAR): pom.xml $(shell find proto src/main -type f 2>/dev/null)
 	$(MVN) -DskipTests package
+
+# The load generator compiles with the tests (src/bench/java) and runs on the test classpath, never
+# from the shipped jar; it starts brokers from $(JAR) with the same JDK.
+bench: $(JAR) $(BENCH_CP)
+	$(JAVA_HOME)/bin/java $(BENCH_JVM) -cp target/test-classes:target/classes:$$(cat $(BENCH_CP)) \
+		io.sluice.bench.Bench --jar $(JAR) --java $(JAVA_HOME)/bin/java $(BENCH_ARGS)
+
+$(BENCH_CP): pom.xml $(JAR) $(shell find src/bench src/test -type f 2>/dev/null)
+	$(MVN) -q -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test \
+		-Dmdep.outputFile=$(BENCH_CP)
 
 clean:
 	$(MVN) clean
