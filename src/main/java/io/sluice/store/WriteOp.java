@@ -29,6 +29,14 @@ abstract sealed class WriteOp<T> {
 
     abstract T apply(WriteTx tx) throws SQLException;
 
+    /**
+     * True when the acks queued before this operation may be written after it: appends and other
+     * acks. Anything else (a cursor reset, a deletion) sees them written first.
+     */
+    boolean commutesWithAcks() {
+        return false;
+    }
+
     /** How many messages this operation adds, for the batch figures. */
     int messageCount() {
         return 0;
@@ -65,6 +73,11 @@ abstract sealed class WriteOp<T> {
         @Override
         int messageCount() {
             return messages.size();
+        }
+
+        @Override
+        boolean commutesWithAcks() {
+            return true;
         }
 
         @Override
@@ -165,18 +178,17 @@ abstract sealed class WriteOp<T> {
         }
 
         @Override
-        Boolean apply(WriteTx tx) throws SQLException {
+        Boolean apply(WriteTx tx) {
             TopicRow row = tx.find(topic);
             if (row == null) {
                 return false;
             }
-            var upsert = tx.upsertCursorMax;
-            upsert.setLong(1, row.id);
-            upsert.setString(2, group);
-            upsert.setLong(3, sequence);
-            upsert.setLong(4, tx.now);
-            upsert.setLong(5, tx.now);
-            upsert.executeUpdate();
+            tx.ack(row, group, sequence);   // written once per group per commit, see WriteTx.flushAcks
+            return true;
+        }
+
+        @Override
+        boolean commutesWithAcks() {
             return true;
         }
     }

@@ -42,6 +42,8 @@ final class WriteTx implements AutoCloseable {
     /** The last sequence appended to each topic in this transaction. */
     final Map<TopicRow, Long> appended = new LinkedHashMap<>();
     final Map<String, Boolean> deletedTopics = new LinkedHashMap<>();
+    /** The highest ack per (topic row, group) in this transaction, not yet written. */
+    private final Map<TopicRow, Map<String, Long>> pendingAcks = new HashMap<>();
     final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
     long now;
 
@@ -123,6 +125,29 @@ final class WriteTx implements AutoCloseable {
         return pending != null ? pending : row.lastSequence;
     }
 
+    /** Records a cumulative ack; only the highest per group is written, once per commit. */
+    void ack(TopicRow row, String group, long sequence) {
+        pendingAcks.computeIfAbsent(row, r -> new HashMap<>()).merge(group, sequence, Math::max);
+    }
+
+    /** Writes the acks recorded since the last flush: one upsert per group, the cursor only moving forward. */
+    void flushAcks() throws SQLException {
+        if (pendingAcks.isEmpty()) {
+            return;
+        }
+        for (var byRow : pendingAcks.entrySet()) {
+            for (var byGroup : byRow.getValue().entrySet()) {
+                upsertCursorMax.setLong(1, byRow.getKey().id);
+                upsertCursorMax.setString(2, byGroup.getKey());
+                upsertCursorMax.setLong(3, byGroup.getValue());
+                upsertCursorMax.setLong(4, now);
+                upsertCursorMax.setLong(5, now);
+                upsertCursorMax.executeUpdate();
+            }
+        }
+        pendingAcks.clear();
+    }
+
     void topicDeleted(TopicRow row) {
         changedTopics.put(row.name, null);
         appended.remove(row);
@@ -196,6 +221,7 @@ final class WriteTx implements AutoCloseable {
     }
 
     private void clear() {
+        pendingAcks.clear();
         changedTopics.clear();
         appended.clear();
         deletedTopics.clear();

@@ -148,9 +148,13 @@ final class Writer implements AutoCloseable {
         try {
             tx.begin();
             for (WriteOp<?> op : batch) {
+                if (!op.commutesWithAcks()) {
+                    tx.flushAcks();
+                }
                 op.run(tx);
                 messages += op.messageCount();
             }
+            tx.flushAcks();
             tx.saveState();
             connection.commit();
         } catch (SQLException | RuntimeException e) {
