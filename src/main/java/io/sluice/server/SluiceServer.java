@@ -65,9 +65,11 @@ public final class SluiceServer implements AutoCloseable {
         SqliteStore store = null;
         ExecutorService calls = null;
         try {
+            long t0 = System.nanoTime();
             telemetry = Telemetry.start(new Telemetry.Settings(config.host(), config.metricsPort(),
                     config.otlpEndpoint(), spanProcessors), Version.get());
             BrokerMetrics metrics = telemetry.metrics();
+            long t1 = System.nanoTime();
             store = SqliteStore.open(config.dataDir(), options,
                     (ops, messages, nanos) -> metrics.committed(messages, nanos));
             SqliteStore s = store;
@@ -102,7 +104,11 @@ public final class SluiceServer implements AutoCloseable {
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .addService(reflectionV1Alpha())
                     .build();
+            long t2 = System.nanoTime();
             grpc.start();
+            long t3 = System.nanoTime();
+            LOG.log(Level.DEBUG, () -> "start: telemetry " + (t1 - t0) / 1_000_000 + " ms, storage "
+                    + (t2 - t1) / 1_000_000 + " ms, gRPC " + (t3 - t2) / 1_000_000 + " ms");
             health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
             health.setStatus("sluice.v1.Sluice", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
             return new SluiceServer(config, store, delivery, telemetry, calls, health, grpc);
