@@ -1,31 +1,63 @@
 package io.sluice.cli;
 
 import io.sluice.server.Version;
+import io.sluice.telemetry.Logging;
+import java.io.InputStream;
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code sluice} command: {@code serve} runs the broker. */
+/**
+ * The {@code sluice} command: {@code serve} runs the broker; the other subcommands are clients of a
+ * running broker ({@code --target HOST:PORT}, env {@code SLUICE_TARGET}). Exit codes: 0 on success,
+ * 1 when a command fails (one line on stderr, {@code sluice: <problem>}), 2 on a usage error.
+ */
 @Command(name = "sluice", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Sluice, a durable gRPC message broker: acknowledged means on disk.",
-        subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, PublishCommand.class, SubscribeCommand.class, TopicsCommand.class,
+                StatsCommand.class, DeleteTopicCommand.class, DeleteGroupCommand.class, ResetCursorCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // A client command reports its failure in one line; gRPC's own warnings (with stacks) would bury it.
+        // serve configures logging from its --log-level.
+        Logging.configure("error");
         System.exit(run(args));
     }
 
     /** Runs the command line and answers its exit code. */
     public static int run(String... args) {
-        return new CommandLine(new Main())
+        return commandLine(System.in).execute(args);
+    }
+
+    /** Runs the command line reading {@code in} and writing to {@code out} and {@code err}; answers its exit code. */
+    public static int run(InputStream in, PrintWriter out, PrintWriter err, String... args) {
+        try {
+            return commandLine(in).setOut(out).setErr(err).execute(args);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private static CommandLine commandLine(InputStream in) {
+        CommandLine.IFactory defaults = CommandLine.defaultFactory();
+        CommandLine.IFactory factory = new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> type) throws Exception {
+                return type == PublishCommand.class ? type.cast(new PublishCommand(in)) : defaults.create(type);
+            }
+        };
+        return new CommandLine(new Main(), factory)
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     cmd.getErr().println("sluice: " + oneLine(e));
                     return 1;
-                })
-                .execute(args);
+                });
     }
 
     static String oneLine(Throwable e) {
@@ -35,7 +67,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
     static final class VersionProvider implements CommandLine.IVersionProvider {

@@ -37,7 +37,11 @@ public final class TestBroker implements AutoCloseable {
     }
 
     private void start() {
-        ServerConfig config = ServerConfig.defaults(dataDir).withHost("127.0.0.1").withPorts(0, 0)
+        start(0);
+    }
+
+    private void start(int port) {
+        ServerConfig config = ServerConfig.defaults(dataDir).withHost("127.0.0.1").withPorts(port, 0)
                 .withHeartbeat(Duration.ofSeconds(1));
         server = SluiceServer.start(adjust.apply(config));
     }
@@ -46,6 +50,13 @@ public final class TestBroker implements AutoCloseable {
     public void restart() {
         server.close();
         start();
+    }
+
+    /** Stops the server and starts it again on the same data and the same port, as an operator would. */
+    public void restartOnSamePort() {
+        int port = server.port();
+        server.close();
+        start(port);
     }
 
     public SluiceServer server() {

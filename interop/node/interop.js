@@ -1,0 +1,247 @@
+'use strict';
+// Drives a running Sluice broker through the wire contract, loading proto/sluice/v1/sluice.proto at
+// run time: publish, batch publish, list, subscribe with credits, ack, reconnect and resume after the
+// ack, takeover, stats and a refused name. Prints each check; exits 1 on the first mismatch.
+//
+//   node interop.js [HOST:PORT]        (default: $SLUICE_TARGET, else 127.0.0.1:50051)
+
+const path = require('node:path');
+const crypto = require('node:crypto');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const PROTO = path.resolve(__dirname, '../../proto/sluice/v1/sluice.proto');
+const TARGET = process.argv[2] || process.env.SLUICE_TARGET || '127.0.0.1:50051';
+const WAIT_MS = 20000;   // per awaited message or call; the broker's heartbeat is 10 s by default
+
+const definition = protoLoader.loadSync(PROTO, {
+  keepCase: true, longs: String, enums: String, defaults: true, oneofs: true,
+});
+const sluice = grpc.loadPackageDefinition(definition).sluice.v1;
+const client = new sluice.Sluice(TARGET, grpc.credentials.createInsecure());
+
+let passed = 0;
+
+function check(ok, what, detail) {
+  if (!ok) {
+    throw new Error(`${what}${detail === undefined ? '' : ` (got ${detail})`}`);
+  }
+  passed += 1;
+  console.log(`interop: ok ${passed} - ${what}`);
+}
+
+function unary(method, request) {
+  return new Promise((resolve, reject) => {
+    client[method](request, { deadline: Date.now() + WAIT_MS }, (err, response) => {
+      if (err) reject(err); else resolve(response);
+    });
+  });
+}
+
+function deadline(ms, what) {
+  let timer;
+  const p = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`nothing within ${ms} ms: ${what}`)), ms);
+  });
+  return { p, clear: () => clearTimeout(timer) };
+}
+
+/** One Subscribe call: downstream messages queue up; next() waits for the next one, with a deadline. */
+class Stream {
+  constructor(init) {
+    this.queue = [];
+    this.waiting = null;
+    this.status = null;
+    this.call = client.Subscribe();
+    this.call.on('data', (m) => this.push({ message: m }));
+    this.call.on('error', (e) => { this.status = e; this.push({ end: e }); });
+    this.call.on('end', () => this.push({ end: this.status || { code: grpc.status.OK } }));
+    this.call.write({ init });
+  }
+
+  push(item) {
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = null;
+      w(item);
+    } else {
+      this.queue.push(item);
+    }
+  }
+
+  async next(what) {
+    if (this.queue.length > 0) return this.queue.shift();
+    const d = deadline(WAIT_MS, what);
+    try {
+      return await Promise.race([new Promise((resolve) => { this.waiting = resolve; }), d.p]);
+    } finally {
+      d.clear();
+    }
+  }
+
+  credit(n) { this.call.write({ credit: { credits: n } }); }
+
+  ack(id) { this.call.write({ ack: { message_id: id } }); }
+
+  /** The next delivery, skipping heartbeats. */
+  async delivery() {
+    for (;;) {
+      const item = await this.next('a delivery');
+      if (item.end) throw new Error(`the stream ended instead of delivering: ${item.end.code} ${item.end.details}`);
+      const m = item.message;
+      if (m.response === 'delivery') return m.delivery;
+      if (m.response === 'error') throw new Error(`stream error instead of a delivery: ${m.error.code}`);
+    }
+  }
+
+  /** Fails on a delivery before a heartbeat reports latest_seq >= latest: the broker holds them back. */
+  async heartbeatWithoutDelivery(latest) {
+    for (;;) {
+      const item = await this.next(`a heartbeat reporting ${latest}`);
+      if (item.end) throw new Error(`the stream ended: ${item.end.code}`);
+      const m = item.message;
+      if (m.response === 'delivery') return m.delivery;
+      if (m.response === 'heartbeat' && BigInt(m.heartbeat.latest_seq) >= latest) return null;
+    }
+  }
+
+  /** The StreamError code and then the final status code. */
+  async ending() {
+    let code = null;
+    for (;;) {
+      const item = await this.next('the end of the stream');
+      if (item.end) return { code, status: item.end.code };
+      if (item.message.response === 'error') code = item.message.error.code;
+    }
+  }
+
+  cancel() { this.call.cancel(); }
+}
+
+async function groupStats(topic, group) {
+  const r = await unary('GetTopicStats', { topics: [topic] });
+  const stats = r.stats[0];
+  return { stats, group: stats && stats.consumer_groups.find((g) => g.group_name === group) };
+}
+
+/** Polls GetTopicStats until the group's committed cursor reaches `sequence` (acks have no reply). */
+async function awaitCursor(topic, group, sequence) {
+  const until = Date.now() + WAIT_MS;
+  for (;;) {
+    const { group: g } = await groupStats(topic, group);
+    if (g && BigInt(g.cursor_sequence) >= sequence) return g;
+    if (Date.now() > until) throw new Error(`cursor of ${group} never reached ${sequence}`);
+    await new Promise((resolve) => { setTimeout(resolve, 20); });
+  }
+}
+
+async function main() {
+  const topic = `interop-node-${crypto.randomBytes(4).toString('hex')}`;
+  const group = 'node';
+  console.log(`interop: Node ${process.version}, @grpc/grpc-js ${require('@grpc/grpc-js/package.json').version}, `
+    + `broker ${TARGET}, topic ${topic}`);
+
+  // Publish
+  const one = await unary('Publish', { topic, payload: Buffer.from('hello from node'), attributes: { lang: 'js' } });
+  check(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(one.message_id),
+    'Publish answers a UUIDv7 message_id', one.message_id);
+  check(BigInt(one.sequence) > 0n, 'Publish answers a positive sequence', one.sequence);
+  check(Math.abs(Number(one.timestamp) - Date.now()) < 5 * 60 * 1000, 'Publish answers a timestamp in Unix ms',
+    one.timestamp);
+
+  // BatchPublish
+  const batch = await unary('BatchPublish', {
+    topic,
+    messages: [1, 2, 3].map((i) => ({ payload: Buffer.from(`batch ${i}`), attributes: { i: String(i) } })),
+  });
+  const seqs = batch.results.map((r) => BigInt(r.sequence));
+  check(batch.results.length === 3, 'BatchPublish answers one result per message', batch.results.length);
+  check(seqs[0] > BigInt(one.sequence) && seqs[1] === seqs[0] + 1n && seqs[2] === seqs[0] + 2n,
+    'BatchPublish stores contiguous sequences in order after the single publish', seqs.join(','));
+  check(Number(batch.timestamp) > 0, 'BatchPublish answers one timestamp', batch.timestamp);
+  const all = [{ id: one.message_id, seq: BigInt(one.sequence), payload: 'hello from node', attributes: { lang: 'js' } },
+    ...batch.results.map((r, i) => ({
+      id: r.message_id, seq: seqs[i], payload: `batch ${i + 1}`, attributes: { i: String(i + 1) },
+    }))];
+
+  // ListTopics
+  const topics = await unary('ListTopics', {});
+  check(topics.topics.some((t) => t.name === topic), 'ListTopics lists the new topic');
+
+  // Subscribe with credits
+  const first = new Stream({ topic, consumer_group: group, initial_position: 'EARLIEST', mode: 'CONSUMER_GROUP' });
+  first.credit(2);
+  for (const expected of all.slice(0, 2)) {
+    const d = await first.delivery();
+    check(d.message_id === expected.id && BigInt(d.sequence) === expected.seq
+      && d.payload.toString() === expected.payload && JSON.stringify(d.attributes) === JSON.stringify(expected.attributes)
+      && d.delivery_count === 1,
+    `2 credits: delivery of sequence ${expected.seq} with its payload, attributes and delivery_count 1`,
+    JSON.stringify({ ...d, payload: d.payload.toString() }));
+  }
+  const early = await first.heartbeatWithoutDelivery(all[3].seq);
+  check(early === null, 'no third delivery without credit (a heartbeat reports the newer messages instead)',
+    early && early.sequence);
+  first.credit(2);
+  for (const expected of all.slice(2)) {
+    const d = await first.delivery();
+    check(BigInt(d.sequence) === expected.seq, `2 more credits: delivery of sequence ${expected.seq}`, d.sequence);
+  }
+
+  // Ack (cumulative), then reconnect and resume after it
+  first.ack(all[1].id);
+  const afterAck = await awaitCursor(topic, group, all[1].seq);
+  check(BigInt(afterAck.cursor_sequence) === all[1].seq && afterAck.pending_count === '2',
+    'Ack moves the group cursor to the acked sequence; 2 pending', JSON.stringify(afterAck));
+  first.cancel();
+
+  const second = new Stream({ topic, consumer_group: group, initial_position: 'EARLIEST', mode: 'CONSUMER_GROUP' });
+  second.credit(10);
+  for (const expected of all.slice(2)) {
+    const d = await second.delivery();
+    check(BigInt(d.sequence) === expected.seq && d.delivery_count === 2,
+      `after reconnecting: sequence ${expected.seq} comes again with delivery_count 2`,
+      `${d.sequence} x${d.delivery_count}`);
+  }
+  second.ack(all[3].id);
+  await awaitCursor(topic, group, all[3].seq);
+
+  // Takeover: a new stream of the group ends the old one
+  const third = new Stream({ topic, consumer_group: group, initial_position: 'EARLIEST', mode: 'CONSUMER_GROUP' });
+  const ended = await second.ending();
+  check(ended.code === 'TAKEN_OVER' && ended.status === grpc.status.ABORTED,
+    'a second stream of the group takes over: StreamError TAKEN_OVER, then ABORTED', JSON.stringify(ended));
+  third.cancel();
+
+  // Stats
+  const { stats, group: g } = await groupStats(topic, group);
+  check(stats.total_messages === '4' && BigInt(stats.first_sequence) === all[0].seq
+    && BigInt(stats.last_sequence) === all[3].seq,
+  'GetTopicStats counts 4 messages from the first to the last sequence', JSON.stringify(stats));
+  check(g && BigInt(g.cursor_sequence) === all[3].seq && g.pending_count === '0' && Number(g.last_ack_timestamp) > 0,
+    'GetTopicStats shows the group at the last sequence with nothing pending', JSON.stringify(g));
+
+  // A refused name
+  const refused = await unary('Publish', { topic: 'not a topic', payload: Buffer.from('x') }).then(() => null, (e) => e);
+  check(refused && refused.code === grpc.status.INVALID_ARGUMENT && /topic name/.test(refused.details),
+    'an invalid topic name is INVALID_ARGUMENT naming the rule', refused && `${refused.code} ${refused.details}`);
+
+  const deleted = await unary('DeleteTopic', { topic });
+  check(deleted.deleted === true, 'DeleteTopic removes the topic');
+}
+
+const guard = setTimeout(() => {
+  console.error('interop: not ok - gave up after 120 s');
+  process.exit(1);
+}, 120000);
+guard.unref();
+
+main().then(() => {
+  console.log(`interop: all ${passed} checks passed against ${TARGET}`);
+  client.close();
+  process.exit(0);
+}, (err) => {
+  console.error(`interop: not ok ${passed + 1} - ${err.message}`);
+  client.close();
+  process.exit(1);
+});

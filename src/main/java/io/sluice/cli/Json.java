@@ -1,0 +1,53 @@
+package io.sluice.cli;
+
+import io.sluice.client.Message;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Writes the few JSON objects the CLI prints; no dependency needed for flat objects of strings and numbers. */
+final class Json {
+    private Json() {
+    }
+
+    /** One delivered message as a one-line object; the payload as UTF-8 text. */
+    static String message(Message m) {
+        var b = new StringBuilder(128);
+        b.append("{\"id\":").append(string(m.id()))
+                .append(",\"sequence\":").append(Long.toUnsignedString(m.sequence()))
+                .append(",\"timestamp\":").append(m.timestamp())
+                .append(",\"delivery_count\":").append(Integer.toUnsignedString(m.deliveryCount()))
+                .append(",\"attributes\":{");
+        boolean first = true;
+        for (Map.Entry<String, String> e : new TreeMap<>(m.attributes()).entrySet()) {
+            if (!first) {
+                b.append(',');
+            }
+            first = false;
+            b.append(string(e.getKey())).append(':').append(string(e.getValue()));
+        }
+        return b.append("},\"payload\":").append(string(m.payloadText())).append('}').toString();
+    }
+
+    /** A JSON string literal: quotes, backslashes and control characters escaped. */
+    static String string(String s) {
+        var b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == 0x2028 || c == 0x2029) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+}

@@ -1,0 +1,170 @@
+package io.sluice.cli;
+
+import io.sluice.client.Message;
+import io.sluice.client.SluiceClient;
+import io.sluice.client.Subscription;
+import io.sluice.client.SubscriptionOptions;
+import io.sluice.client.SubscriptionOptions.Position;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code sluice subscribe}: prints the messages of a topic as they arrive, one per line, until
+ * {@code --count} messages came, {@code --timeout} passed without one, or Ctrl-C. The main thread
+ * blocks in {@link Subscription#receive()}; a shutdown hook closes the subscription on Ctrl-C so
+ * its last acks reach the broker.
+ */
+@Command(name = "subscribe", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Print the messages of TOPIC as they arrive: the payload as text, one per line, or with "
+                + "--json one object per line.",
+                "Runs until --count messages came, --timeout passed without a message, or Ctrl-C."})
+final class SubscribeCommand implements Callable<Integer> {
+
+    /** Where to start: {@code earliest}, {@code latest} or a sequence. */
+    record StartAt(Position position, long sequence) {
+    }
+
+    static final class StartAtConverter implements CommandLine.ITypeConverter<StartAt> {
+        @Override
+        public StartAt convert(String value) {
+            String v = value.trim().toLowerCase(Locale.ROOT);
+            if (v.equals("earliest")) {
+                return new StartAt(Position.EARLIEST, 0);
+            }
+            if (v.equals("latest")) {
+                return new StartAt(Position.LATEST, 0);
+            }
+            try {
+                long sequence = Long.parseLong(v);
+                if (sequence >= 0) {
+                    return new StartAt(Position.OFFSET, sequence);
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new CommandLine.TypeConversionException("'" + value + "' is not earliest, latest or a sequence");
+        }
+    }
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    TargetOption target;
+
+    @Parameters(index = "0", paramLabel = "TOPIC", description = "Topic to read (created if absent).")
+    String topic;
+
+    @Option(names = {"-g", "--group"}, defaultValue = SubscriptionOptions.DEFAULT_GROUP, paramLabel = "GROUP",
+            description = "Consumer group; its cursor remembers what was acknowledged (default ${DEFAULT-VALUE}).")
+    String group;
+
+    @Option(names = "--from", defaultValue = "latest", paramLabel = "earliest|latest|SEQUENCE",
+            converter = StartAtConverter.class,
+            description = "Where a group without a cursor (or a browse) starts (default ${DEFAULT-VALUE}); "
+                    + "a group with a cursor resumes after it.")
+    StartAt from;
+
+    @Option(names = "--credits", defaultValue = "" + SubscriptionOptions.DEFAULT_CREDIT_WINDOW, paramLabel = "N",
+            description = "Credit window: most messages the broker sends ahead of printing (default ${DEFAULT-VALUE}).")
+    int credits;
+
+    @Option(names = "--ack", description = "Acknowledge each message after printing it (moves the group's cursor).")
+    boolean ack;
+
+    @Option(names = "--browse", description = "Read without a consumer group: no cursor is read or moved.")
+    boolean browse;
+
+    @Option(names = {"-n", "--count"}, defaultValue = "0", paramLabel = "N",
+            description = "Exit after N messages (0, the default, means no limit).")
+    int count;
+
+    @Option(names = "--json", description = "Print one JSON object per message: id, sequence, timestamp, "
+            + "delivery_count, attributes, payload.")
+    boolean json;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class,
+            description = "Stop after DURATION without a message, e.g. 5s (an error when --count is not reached).")
+    Duration timeout;
+
+    @Option(names = "--reconnect-for", defaultValue = "10s", paramLabel = "DURATION", converter = Durations.class,
+            description = "How long to keep reconnecting when the broker is unreachable (default ${DEFAULT-VALUE}).")
+    Duration reconnectFor;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        CommandLine cl = spec.commandLine();
+        if (browse && ack) {
+            throw new CommandLine.ParameterException(cl, "--ack and --browse do not go together: a browse has no cursor");
+        }
+        if (credits < 1 || credits > SubscriptionOptions.MAX_CREDIT_WINDOW) {
+            throw new CommandLine.ParameterException(cl, "--credits must be 1-" + SubscriptionOptions.MAX_CREDIT_WINDOW
+                    + ", not " + credits);
+        }
+        if (count < 0) {
+            throw new CommandLine.ParameterException(cl, "--count must not be negative: " + count);
+        }
+        PrintWriter out = cl.getOut();
+        try (SluiceClient client = target.connect(); Subscription subscription = client.subscribe(options())) {
+            Thread hook = Thread.ofPlatform().name("sluice-subscribe-close").unstarted(subscription::close);
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                return receive(subscription, out);
+            } finally {
+                removeHook(hook);
+            }
+        }
+    }
+
+    private SubscriptionOptions options() {
+        // With --count, the broker is never asked for more than will be printed: the rest stays undelivered.
+        var options = SubscriptionOptions.of(topic).withGroup(group).withCreditWindow(credits)
+                .withMaxMessages(count).withReconnectFor(reconnectFor);
+        options = from.position() == Position.OFFSET ? options.fromOffset(from.sequence()) : options.from(from.position());
+        return browse ? options.browsing() : options;
+    }
+
+    private int receive(Subscription subscription, PrintWriter out) throws InterruptedException {
+        int received = 0;
+        try {
+            while (count == 0 || received < count) {
+                Optional<Message> next = timeout == null ? Optional.of(subscription.receive())
+                        : subscription.receive(timeout);
+                if (next.isEmpty()) {
+                    if (count > 0) {
+                        throw new CommandFailure("received " + received + " of " + count + " messages; none came for "
+                                + timeout.toMillis() + " ms");
+                    }
+                    break;
+                }
+                Message m = next.get();
+                out.println(json ? Json.message(m) : m.payloadText());
+                out.flush();
+                if (ack) {
+                    subscription.ack(m);
+                }
+                received++;
+            }
+        } catch (IllegalStateException e) {
+            // closed by the shutdown hook (Ctrl-C): a normal end
+        }
+        return 0;
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down; the hook runs
+        }
+    }
+}

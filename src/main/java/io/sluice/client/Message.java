@@ -1,0 +1,78 @@
+package io.sluice.client;
+
+import io.sluice.proto.MessageDelivery;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * A message delivered to a {@link Subscription}. {@link #deliveryCount()} is 1 on the first delivery
+ * to a consumer group and higher when the message comes again (after a reconnect without its ack, or
+ * a nack). Immutable; {@link #payload()} returns a copy.
+ */
+public final class Message {
+    private final String id;
+    private final long sequence;
+    private final long timestamp;
+    private final int deliveryCount;
+    private final byte[] payload;
+    private final Map<String, String> attributes;
+
+    private Message(String id, long sequence, long timestamp, int deliveryCount, byte[] payload,
+                    Map<String, String> attributes) {
+        this.id = id;
+        this.sequence = sequence;
+        this.timestamp = timestamp;
+        this.deliveryCount = deliveryCount;
+        this.payload = payload;
+        this.attributes = attributes;
+    }
+
+    static Message of(MessageDelivery d) {
+        return new Message(d.getMessageId(), d.getSequence(), d.getTimestamp(), d.getDeliveryCount(),
+                d.getPayload().toByteArray(), Map.copyOf(d.getAttributesMap()));
+    }
+
+    /** The message id (a UUIDv7 chosen by the broker); acks and nacks name it. */
+    public String id() {
+        return id;
+    }
+
+    /** The broker-wide sequence: increasing within a topic, in delivery order. */
+    public long sequence() {
+        return sequence;
+    }
+
+    /** When the broker stored it, in Unix milliseconds. */
+    public long timestamp() {
+        return timestamp;
+    }
+
+    /** How many times this message was delivered to the group, this time included. */
+    public int deliveryCount() {
+        return deliveryCount;
+    }
+
+    /** True when this delivery is not the first. */
+    public boolean isRedelivery() {
+        return deliveryCount > 1;
+    }
+
+    public byte[] payload() {
+        return payload.clone();
+    }
+
+    /** The payload decoded as UTF-8 (malformed bytes become U+FFFD). */
+    public String payloadText() {
+        return new String(payload, StandardCharsets.UTF_8);
+    }
+
+    public Map<String, String> attributes() {
+        return attributes;
+    }
+
+    @Override
+    public String toString() {
+        return "Message[id=" + id + ", sequence=" + sequence + ", deliveryCount=" + deliveryCount
+                + ", " + payload.length + " bytes]";
+    }
+}

@@ -1,0 +1,282 @@
+package io.sluice.client;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import io.sluice.proto.BatchMessage;
+import io.sluice.proto.BatchPublishRequest;
+import io.sluice.proto.BatchPublishResponse;
+import io.sluice.proto.ConsumerGroupStats;
+import io.sluice.proto.DeleteConsumerGroupRequest;
+import io.sluice.proto.DeleteTopicRequest;
+import io.sluice.proto.GetTopicStatsRequest;
+import io.sluice.proto.ListTopicsRequest;
+import io.sluice.proto.PublishRequest;
+import io.sluice.proto.PublishResponse;
+import io.sluice.proto.PublishResult;
+import io.sluice.proto.ResetCursorRequest;
+import io.sluice.proto.SluiceGrpc;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * A client of one Sluice broker, over one plaintext gRPC channel that it owns.
+ * <pre>{@code
+ * try (var client = SluiceClient.connect("127.0.0.1:50051")) {
+ *     Published p = client.publish("orders", "hello".getBytes(UTF_8), Map.of("kind", "greeting"));
+ *     try (Subscription s = client.subscribe(SubscriptionOptions.of("orders").from(Position.EARLIEST))) {
+ *         Message m = s.receive();
+ *         s.ack(m);
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: any thread may call any method. The unary calls ({@code publish}, {@code topics},
+ * {@code stats}, ...) block the calling thread until the broker answers or the call deadline passes;
+ * a publish is answered only once the message is on disk. They are not retried: a failure is thrown
+ * as a {@link SluiceClientException} keeping the gRPC status (a publish that failed with UNAVAILABLE
+ * may or may not have been stored); after UNAVAILABLE the next call tries to connect at once. {@link #publishAsync} does not block; its future completes on a
+ * gRPC callback thread, so do not block inside callbacks chained to it. Each {@link Subscription}
+ * has its own thread. {@link #close()} closes the open subscriptions, then the channel.
+ */
+public final class SluiceClient implements AutoCloseable {
+    /** Where the broker listens by default. */
+    public static final String DEFAULT_TARGET = "127.0.0.1:50051";
+    /** The deadline of each unary call unless another is given. */
+    public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
+    /** Largest message accepted from the broker: room for the biggest payloads it can be configured for. */
+    private static final int MAX_INBOUND_BYTES = 64 << 20;
+
+    private final String target;
+    private final Duration callTimeout;
+    private final ManagedChannel channel;
+    private final SluiceGrpc.SluiceBlockingStub blocking;
+    private final SluiceGrpc.SluiceStub async;
+    private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+
+    private SluiceClient(String target, Duration callTimeout) {
+        Target parsed = Target.parse(target);
+        this.target = parsed.toString();
+        this.callTimeout = callTimeout;
+        this.channel = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(),
+                        InsecureChannelCredentials.create())
+                .maxInboundMessageSize(MAX_INBOUND_BYTES)
+                // Finds a dead connection under an idle stream; the broker permits pings every 10 s.
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
+                .build();
+        this.blocking = SluiceGrpc.newBlockingStub(channel);
+        this.async = SluiceGrpc.newStub(channel);
+    }
+
+    /**
+     * A client of the broker at {@code target}, {@code HOST:PORT} (e.g. {@code 127.0.0.1:50051},
+     * {@code [::1]:50051}). Connecting is lazy: an unreachable broker shows on the first call.
+     *
+     * @throws IllegalArgumentException when the target is not {@code HOST:PORT}
+     */
+    public static SluiceClient connect(String target) {
+        return new SluiceClient(target, DEFAULT_CALL_TIMEOUT);
+    }
+
+    /** Like {@link #connect(String)}, with {@code callTimeout} as the deadline of each unary call. */
+    public static SluiceClient connect(String target, Duration callTimeout) {
+        if (callTimeout.isNegative() || callTimeout.isZero()) {
+            throw new IllegalArgumentException("the call timeout must be positive, not " + callTimeout);
+        }
+        return new SluiceClient(target, callTimeout);
+    }
+
+    /** The broker's address, {@code HOST:PORT}. */
+    public String target() {
+        return target;
+    }
+
+    // ---- publishing ----
+
+    /** Stores one message; answers once it is committed to disk. */
+    public Published publish(String topic, byte[] payload, Map<String, String> attributes) {
+        PublishResponse r = call(() -> stub().publish(publishRequest(topic, payload, attributes)));
+        return new Published(r.getMessageId(), r.getSequence(), r.getTimestamp());
+    }
+
+    /** Stores one message without attributes. */
+    public Published publish(String topic, byte[] payload) {
+        return publish(topic, payload, Map.of());
+    }
+
+    /**
+     * Stores one message without blocking. The future completes with the answer once the message is
+     * committed, or exceptionally with a {@link SluiceClientException}.
+     */
+    public CompletableFuture<Published> publishAsync(String topic, byte[] payload, Map<String, String> attributes) {
+        var result = new CompletableFuture<Published>();
+        async.withDeadlineAfter(callTimeout.toNanos(), TimeUnit.NANOSECONDS)
+                .publish(publishRequest(topic, payload, attributes), new StreamObserver<>() {
+                    @Override
+                    public void onNext(PublishResponse r) {
+                        result.complete(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        result.completeExceptionally(failure(t));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        // the answer came in onNext
+                    }
+                });
+        return result;
+    }
+
+    /**
+     * Stores all {@code messages} in one transaction, all or none, with contiguous sequences in
+     * order; answers one {@link Published} per message (they share one timestamp).
+     */
+    public List<Published> publishBatch(String topic, List<OutboundMessage> messages) {
+        var request = BatchPublishRequest.newBuilder().setTopic(topic);
+        for (OutboundMessage m : messages) {
+            request.addMessages(BatchMessage.newBuilder()
+                    .setPayload(ByteString.copyFrom(m.payloadUnsafe()))
+                    .putAllAttributes(m.attributes()));
+        }
+        BatchPublishResponse r = call(() -> stub().batchPublish(request.build()));
+        var out = new ArrayList<Published>(r.getResultsCount());
+        for (PublishResult p : r.getResultsList()) {
+            out.add(new Published(p.getMessageId(), p.getSequence(), r.getTimestamp()));
+        }
+        return out;
+    }
+
+    private static PublishRequest publishRequest(String topic, byte[] payload, Map<String, String> attributes) {
+        return PublishRequest.newBuilder().setTopic(topic).setPayload(ByteString.copyFrom(payload))
+                .putAllAttributes(attributes).build();
+    }
+
+    // ---- admin ----
+
+    /** All topics, ordered by name. */
+    public List<TopicInfo> topics() {
+        return call(() -> stub().listTopics(ListTopicsRequest.getDefaultInstance())).getTopicsList().stream()
+                .map(t -> new TopicInfo(t.getName(), t.getCreatedAt()))
+                .toList();
+    }
+
+    /** Figures of the named topics, or of all topics when none is named; unknown names are left out. */
+    public List<TopicStats> stats(String... topics) {
+        var request = GetTopicStatsRequest.newBuilder().addAllTopics(List.of(topics)).build();
+        return call(() -> stub().getTopicStats(request)).getStatsList().stream()
+                .map(SluiceClient::stats)
+                .toList();
+    }
+
+    private static TopicStats stats(io.sluice.proto.TopicStats s) {
+        var groups = new ArrayList<TopicStats.GroupStats>();
+        for (ConsumerGroupStats g : s.getConsumerGroupsList()) {
+            groups.add(new TopicStats.GroupStats(g.getGroupName(), g.getCursorSequence(), g.getPendingCount(),
+                    g.getLastAckTimestamp()));
+        }
+        return new TopicStats(s.getTopic(), s.getTotalMessages(), s.getFirstSequence(), s.getLastSequence(),
+                s.getFirstMessageTimestamp(), s.getLastMessageTimestamp(), s.getCreatedAt(), groups);
+    }
+
+    /** Deletes the topic, its messages and groups, ending its subscriptions; false when it did not exist. */
+    public boolean deleteTopic(String topic) {
+        return call(() -> stub().deleteTopic(DeleteTopicRequest.newBuilder().setTopic(topic).build())).getDeleted();
+    }
+
+    /** Deletes a consumer group of a topic; false when it did not exist. */
+    public boolean deleteGroup(String topic, String group) {
+        return call(() -> stub().deleteConsumerGroup(DeleteConsumerGroupRequest.newBuilder()
+                .setTopic(topic).setConsumerGroup(group).build())).getDeleted();
+    }
+
+    /**
+     * Sets the group's cursor to {@code sequence} (creating the group): delivery resumes after it,
+     * also on an open stream of the group.
+     *
+     * @throws SluiceClientException.NotFound        when the topic does not exist
+     * @throws SluiceClientException.InvalidArgument when {@code sequence} is beyond the topic's last one
+     */
+    public void resetCursor(String topic, String group, long sequence) {
+        call(() -> stub().resetCursor(ResetCursorRequest.newBuilder()
+                .setTopic(topic).setConsumerGroup(group).setSequence(sequence).build()));
+    }
+
+    // ---- subscribing ----
+
+    /**
+     * Opens a subscription; it connects in the background, so a refused request (a bad name) shows
+     * on the first {@link Subscription#receive()}. Close it, or close this client.
+     */
+    public Subscription subscribe(SubscriptionOptions options) {
+        Subscription s = Subscription.open(options, target, async, channel, this::cursorOf, subscriptions::remove);
+        subscriptions.add(s);
+        return s;
+    }
+
+    private OptionalLong cursorOf(String topic, String group) {
+        var request = GetTopicStatsRequest.newBuilder().addTopics(topic).build();
+        var response = call(() -> blocking.withDeadlineAfter(1, TimeUnit.SECONDS).getTopicStats(request));
+        return response.getStatsList().stream()
+                .flatMap(s -> s.getConsumerGroupsList().stream())
+                .filter(g -> g.getGroupName().equals(group))
+                .mapToLong(ConsumerGroupStats::getCursorSequence)
+                .findFirst();
+    }
+
+    // ---- plumbing ----
+
+    private SluiceGrpc.SluiceBlockingStub stub() {
+        return blocking.withDeadlineAfter(callTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private <T> T call(Supplier<T> rpc) {
+        try {
+            return rpc.get();
+        } catch (StatusRuntimeException e) {
+            throw failure(e);
+        }
+    }
+
+    private SluiceClientException failure(Throwable t) {
+        SluiceClientException e = SluiceClientException.of(t, target);
+        if (e instanceof SluiceClientException.Unavailable) {
+            // The channel would wait out its own backoff (up to minutes) before trying the broker again;
+            // the caller decides when to retry, so the next call connects at once.
+            channel.resetConnectBackoff();
+        }
+        return e;
+    }
+
+    /** Closes the open subscriptions, then the channel (waiting up to 5 s for calls in flight). Idempotent. */
+    @Override
+    public void close() {
+        for (Subscription s : List.copyOf(subscriptions)) {
+            s.close();
+        }
+        channel.shutdown();
+        try {
+            if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+                channel.shutdownNow();
+                channel.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            channel.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,495 @@
+package io.sluice.client;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.sluice.proto.InitialPosition;
+import io.sluice.proto.SluiceGrpc;
+import io.sluice.proto.SubscribeUpstream;
+import io.sluice.proto.SubscriptionInit;
+import io.sluice.proto.SubscriptionMode;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * A subscription to one topic, opened by {@link SluiceClient#subscribe}. It hides the credit protocol:
+ * the broker may deliver up to {@link SubscriptionOptions#creditWindow()} messages ahead of the
+ * application, and the credit for messages handed out is granted back, in chunks of about half the
+ * window, when the application asks for its next message. A consumer that stops asking therefore
+ * stops the flow, and at most a window of messages waits in memory.
+ *
+ * <p>When the stream is lost (the broker restarts, shuts down, or the connection breaks) the
+ * subscription opens a new one after a pause that doubles per failed attempt, with jitter, and the
+ * consumer group resumes after its persisted cursor: messages delivered but not acknowledged come
+ * again with {@link Message#deliveryCount()} above 1, and the ones still waiting in memory from the
+ * lost stream are dropped (they come again too). It gives up with {@link SluiceClientException.Unavailable}
+ * after {@link SubscriptionOptions#reconnectFor()} without a working stream. A takeover by another
+ * stream of the group, a deleted topic, or a refused request (a bad name) end it for good; the next
+ * {@link #receive()} throws that failure.
+ *
+ * <p>Threads: one virtual thread per subscription ({@code sluice-subscription-<topic>}) opens the
+ * streams and waits for each to end; it blocks only on that and on the reconnect pause, and
+ * {@link #close()} wakes it. gRPC's callback thread puts deliveries into a queue. The application
+ * calls {@link #receive()} (blocks on the queue), {@link #ack}, {@link #nack} and {@link #close()}
+ * from any thread; none of the sends blocks. Acks are cumulative on the broker: acking a message
+ * acknowledges every earlier one of the topic for the group.
+ */
+public final class Subscription implements AutoCloseable, Iterable<Message> {
+    private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
+    /** How long {@link #close()} waits for the broker to show the last ack committed. */
+    private static final Duration ACK_CONFIRM_WAIT = Duration.ofSeconds(2);
+    private static final Duration JOIN_WAIT = Duration.ofSeconds(5);
+
+    /** Reads a group's committed cursor from the broker. */
+    interface CursorProbe {
+        OptionalLong cursor(String topic, String group);
+    }
+
+    private final SubscriptionOptions options;
+    private final String target;
+    private final SluiceGrpc.SluiceStub stub;
+    private final ManagedChannel channel;
+    private final CursorProbe probe;
+    private final Consumer<Subscription> onClose;
+    private final Backoff backoff;
+    private final Inbox inbox;
+    private final AtomicInteger reconnects = new AtomicInteger();
+    private final Thread thread;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition wake = lock.newCondition();
+    private Stream current;              // guarded by lock
+    private boolean closing;             // guarded by lock
+    private Message unsentAck;           // guarded by lock: acked while no stream was open
+    private long lastAckSent = -1;       // guarded by lock: highest sequence acked on a stream
+    private volatile SluiceClientException failure;
+
+    private Subscription(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
+                         ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose) {
+        this.options = options;
+        this.target = target;
+        this.stub = stub;
+        this.channel = channel;
+        this.probe = probe;
+        this.onClose = onClose;
+        this.backoff = new Backoff(options.initialBackoff(), options.maxBackoff());
+        this.inbox = new Inbox(options.creditWindow());
+        this.thread = Thread.ofVirtual().name("sluice-subscription-" + options.topic()).unstarted(this::run);
+    }
+
+    static Subscription open(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
+                             ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose) {
+        var s = new Subscription(options, target, stub, channel, probe, onClose);
+        s.thread.start();
+        return s;
+    }
+
+    public SubscriptionOptions options() {
+        return options;
+    }
+
+    /** How many times a lost stream was replaced by a new one. */
+    public int reconnects() {
+        return reconnects.get();
+    }
+
+    /** False once the subscription is closed or has failed. */
+    public boolean isOpen() {
+        lock.lock();
+        try {
+            return !closing && failure == null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- receiving (application threads) ----
+
+    /**
+     * The next message; blocks until one arrives.
+     *
+     * @throws SluiceClientException  the failure that ended the subscription (taken over, topic
+     *                                deleted, a bad name, or no broker for too long)
+     * @throws IllegalStateException  when the subscription was closed
+     * @throws InterruptedException   when the waiting thread is interrupted
+     */
+    public Message receive() throws InterruptedException {
+        Inbox.Inbound in = take(-1);
+        if (in == Inbox.END) {
+            throw ended();
+        }
+        return in.message();
+    }
+
+    /**
+     * The next message, or empty when none arrives within {@code timeout}. Throws like {@link #receive()}.
+     */
+    public Optional<Message> receive(Duration timeout) throws InterruptedException {
+        Inbox.Inbound in = take(Math.max(0, timeout.toNanos()));
+        if (in == Inbox.END) {
+            throw ended();
+        }
+        return in == null ? Optional.empty() : Optional.of(in.message());
+    }
+
+    /**
+     * The messages as they arrive: {@code hasNext()} blocks like {@link #receive()} and answers false
+     * once the subscription is closed; it throws the failure that ended it, and a
+     * {@link SluiceClientException} with status CANCELLED (the interrupt flag set again) when interrupted.
+     */
+    @Override
+    public Iterator<Message> iterator() {
+        return new Iterator<>() {
+            private Message next;
+
+            @Override
+            public boolean hasNext() {
+                if (next != null) {
+                    return true;
+                }
+                Inbox.Inbound in;
+                try {
+                    in = take(-1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw SluiceClientException.of(Status.CANCELLED
+                            .withDescription("interrupted while waiting for a message"), null, target);
+                }
+                if (in == Inbox.END) {
+                    if (failure != null) {
+                        throw failure;
+                    }
+                    return false;
+                }
+                next = in.message();
+                return true;
+            }
+
+            @Override
+            public Message next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException("the subscription is closed");
+                }
+                Message m = next;
+                next = null;
+                return m;
+            }
+        };
+    }
+
+    /** The next inbound item, END once ended, null on timeout ({@code timeoutNanos < 0}: no timeout). */
+    private Inbox.Inbound take(long timeoutNanos) throws InterruptedException {
+        Stream s;
+        lock.lock();
+        try {
+            s = current;
+        } finally {
+            lock.unlock();
+        }
+        if (s != null) {
+            s.refill();
+        }
+        return inbox.take(timeoutNanos);
+    }
+
+    private RuntimeException ended() {
+        SluiceClientException f = failure;
+        return f != null ? f : new IllegalStateException("the subscription to " + options.topic() + " is closed");
+    }
+
+    /** From gRPC's callback thread: queues a delivery unless the window is already full. */
+    private boolean accept(Stream from, Message message) {
+        if (inbox.accept(from, message)) {
+            return true;
+        }
+        LOG.log(Level.WARNING, "the broker at " + target + " sent more messages than the credit granted on "
+                + options.topic() + "; reopening the stream");
+        return false;
+    }
+
+    // ---- acknowledging (application threads) ----
+
+    /**
+     * Acknowledges {@code message} and, cumulatively, every earlier message of the topic for this
+     * group. Never blocks. An ack made while the subscription is reconnecting is sent on the next
+     * stream; one lost with a broken stream means the messages come again (at-least-once).
+     *
+     * @throws IllegalStateException on a browse subscription, or once closed
+     */
+    public void ack(Message message) {
+        if (options.browse()) {
+            throw new IllegalStateException("a browse subscription has no cursor to acknowledge");
+        }
+        lock.lock();
+        try {
+            if (closing) {
+                throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
+            }
+            if (current != null && current.ack(message.id())) {
+                lastAckSent = Math.max(lastAckSent, message.sequence());
+            } else if (unsentAck == null || message.sequence() > unsentAck.sequence()) {
+                unsentAck = message;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Asks the broker to deliver {@code message} again on this stream after {@code delay}, with its
+     * delivery count one higher. Never blocks. While reconnecting it does nothing: an unacknowledged
+     * message comes again on the next stream anyway.
+     */
+    public void nack(Message message, Duration delay) {
+        lock.lock();
+        try {
+            if (closing) {
+                throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
+            }
+            if (current != null) {
+                current.nack(message.id(), Math.max(0, delay.toMillis()));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- the connection loop (its own thread) ----
+
+    private void run() {
+        long lostSince = System.nanoTime();
+        int attempt = 0;
+        SluiceClientException fatal = null;
+        try {
+            for (boolean first = true; ; first = false) {
+                Stream s = openStream(first);
+                if (s == null) {
+                    break;
+                }
+                s.awaitEnd();
+                detach(s);
+                if (isClosing()) {
+                    break;
+                }
+                if (!s.retryable()) {
+                    fatal = SluiceClientException.of(s.status(), s.streamError(), target);
+                    break;
+                }
+                if (s.wasLive()) {
+                    attempt = 0;
+                    lostSince = s.endedNanos();
+                }
+                long down = System.nanoTime() - lostSince;
+                if (down >= options.reconnectFor().toNanos()) {
+                    fatal = gaveUp(s.status());
+                    break;
+                }
+                long pause = Math.min(backoff.pauseNanos(attempt++), options.reconnectFor().toNanos() - down);
+                Status why = s.status();
+                LOG.log(Level.DEBUG, () -> "subscription to " + options.topic() + " lost its stream ("
+                        + SluiceClientException.describe(why, target) + "); reconnecting in "
+                        + TimeUnit.NANOSECONDS.toMillis(pause) + " ms");
+                if (!pause(pause)) {
+                    break;
+                }
+                channel.resetConnectBackoff();   // our backoff paces reconnects, not the channel's
+            }
+        } catch (InterruptedException e) {
+            fatal = SluiceClientException.of(Status.CANCELLED.withDescription("the subscription thread was interrupted"),
+                    null, target);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "subscription to " + options.topic() + " failed", e);
+            fatal = SluiceClientException.of(Status.INTERNAL.withDescription("the subscription failed: " + e)
+                    .withCause(e), null, target);
+        }
+        lock.lock();
+        try {
+            if (!closing) {
+                failure = fatal;
+            }
+        } finally {
+            lock.unlock();
+        }
+        inbox.end();
+    }
+
+    /** Opens a stream: init, any ack made while there was none, then the window's credit. Null once closing. */
+    private Stream openStream(boolean first) {
+        lock.lock();
+        try {
+            if (closing) {
+                return null;
+            }
+            if (!first) {
+                reconnects.incrementAndGet();
+            }
+            long budget = options.maxMessages() == 0 ? Long.MAX_VALUE
+                    : Math.max(0, options.maxMessages() - inbox.handedOut());
+            var s = new Stream(this::accept, options.creditWindow(), budget);
+            stub.subscribe(s);
+            s.send(SubscribeUpstream.newBuilder().setInit(init()).build());
+            if (unsentAck != null && s.ack(unsentAck.id())) {
+                lastAckSent = Math.max(lastAckSent, unsentAck.sequence());
+                unsentAck = null;
+            }
+            s.open(options.creditWindow());
+            current = s;
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private SubscriptionInit init() {
+        var init = SubscriptionInit.newBuilder().setTopic(options.topic()).setConsumerId(options.consumerId());
+        long resumeAt = inbox.lastSequence() + 1;
+        if (options.browse() && resumeAt > 0) {
+            // A browse has no cursor: a new stream goes on after the last message handed out.
+            return init.setMode(SubscriptionMode.BROWSE).setInitialPosition(InitialPosition.OFFSET)
+                    .setOffset(resumeAt).build();
+        }
+        init.setMode(options.browse() ? SubscriptionMode.BROWSE : SubscriptionMode.CONSUMER_GROUP);
+        if (!options.browse()) {
+            init.setConsumerGroup(options.group());
+        }
+        return switch (options.position()) {
+            case LATEST -> init.setInitialPosition(InitialPosition.LATEST).build();
+            case EARLIEST -> init.setInitialPosition(InitialPosition.EARLIEST).build();
+            case OFFSET -> init.setInitialPosition(InitialPosition.OFFSET).setOffset(options.offset()).build();
+        };
+    }
+
+    /** Forgets an ended stream and drops its deliveries not yet handed out: they come again. */
+    private void detach(Stream s) {
+        lock.lock();
+        try {
+            if (current == s) {
+                current = null;
+            }
+        } finally {
+            lock.unlock();
+        }
+        inbox.dropFrom(s);
+    }
+
+    private boolean isClosing() {
+        lock.lock();
+        try {
+            return closing;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits {@code nanos} before the next attempt; false when closed meanwhile. */
+    private boolean pause(long nanos) throws InterruptedException {
+        long deadline = System.nanoTime() + nanos;
+        lock.lock();
+        try {
+            while (!closing) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return true;
+                }
+                wake.awaitNanos(left);
+            }
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private SluiceClientException gaveUp(Status last) {
+        long millis = options.reconnectFor().toMillis();
+        String after = millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+        return SluiceClientException.of(Status.UNAVAILABLE.withDescription("gave up reconnecting after " + after
+                + ": " + SluiceClientException.detail(last, target)), null, target);
+    }
+
+    // ---- closing ----
+
+    /**
+     * Closes the subscription: waits (up to 2 s) until the broker shows the last ack sent committed,
+     * since the protocol has no ack confirmation and a cancel could otherwise overtake it, then
+     * cancels the stream and stops the connection thread. Receivers waiting get
+     * {@link IllegalStateException} (the iterator ends). Idempotent.
+     */
+    @Override
+    public void close() {
+        Stream s;
+        lock.lock();
+        try {
+            if (closing) {
+                return;
+            }
+            closing = true;
+            s = current;
+            wake.signalAll();
+            if (unsentAck != null) {
+                LOG.log(Level.WARNING, "closing the subscription to " + options.topic() + " before its ack of "
+                        + unsentAck.sequence() + " reached the broker: later messages will come again");
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (s != null) {
+            confirmAcks();
+            s.cancel("the subscription was closed");
+        }
+        try {
+            if (!thread.join(JOIN_WAIT)) {
+                LOG.log(Level.WARNING, "the subscription thread for " + options.topic() + " did not stop in "
+                        + JOIN_WAIT.toSeconds() + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        inbox.end();
+        onClose.accept(this);
+    }
+
+    /** Asks GetTopicStats, with growing pauses, until the group's cursor covers the last ack sent. */
+    private void confirmAcks() {
+        long acked;
+        lock.lock();
+        try {
+            acked = lastAckSent;
+        } finally {
+            lock.unlock();
+        }
+        if (options.browse() || acked < 0) {
+            return;
+        }
+        long deadline = System.nanoTime() + ACK_CONFIRM_WAIT.toNanos();
+        long pauseMillis = 2;
+        try {
+            while (true) {
+                OptionalLong cursor = probe.cursor(options.topic(), options.group());
+                if (cursor.isPresent() && cursor.getAsLong() >= acked) {
+                    return;
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    LOG.log(Level.WARNING, "the cursor of group " + options.group() + " on " + options.topic()
+                            + " is " + (cursor.isPresent() ? cursor.getAsLong() : "unknown")
+                            + ", below the last ack sent (" + acked + "), after " + ACK_CONFIRM_WAIT.toSeconds()
+                            + " s: the ack did not reach the broker, or the cursor was reset meanwhile");
+                    return;
+                }
+                TimeUnit.MILLISECONDS.sleep(pauseMillis);
+                pauseMillis = Math.min(pauseMillis * 2, 100);
+            }
+        } catch (SluiceClientException e) {
+            LOG.log(Level.DEBUG, () -> "could not confirm the last ack: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

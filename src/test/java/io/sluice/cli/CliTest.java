@@ -1,0 +1,314 @@
+package io.sluice.cli;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sluice.client.Message;
+import io.sluice.client.SluiceClient;
+import io.sluice.client.Subscription;
+import io.sluice.client.SubscriptionOptions;
+import io.sluice.client.TopicStats;
+import io.sluice.server.TestBroker;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sluice CLI run in-process through Main.run against a real broker: output and exit codes. */
+class CliTest {
+    private static final Pattern PUBLISHED = Pattern.compile("id=([0-9a-f-]{36}) sequence=(\\d+)");
+
+    @TempDir
+    Path dir;
+
+    private TestBroker broker;
+    private SluiceClient client;
+    private String target;
+
+    record Result(int exit, String out, String err) {
+        List<String> lines() {
+            return out.isEmpty() ? List.of() : List.of(out.split("\n"));
+        }
+
+        long sequence(int line) {
+            Matcher m = PUBLISHED.matcher(lines().get(line));
+            assertTrue(m.matches(), lines().get(line));
+            return Long.parseLong(m.group(2));
+        }
+    }
+
+    @BeforeEach
+    void start() {
+        broker = TestBroker.start(dir.resolve("data"));
+        target = "127.0.0.1:" + broker.port();
+        client = SluiceClient.connect(target);
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        client.close();
+        broker.close();
+    }
+
+    private Result sluiceWithInput(String stdin, String... args) {
+        var out = new StringWriter();
+        var err = new StringWriter();
+        int exit = Main.run(new ByteArrayInputStream(stdin.getBytes(UTF_8)), new PrintWriter(out, true),
+                new PrintWriter(err, true), args);
+        return new Result(exit, out.toString().replace("\r\n", "\n"), err.toString().replace("\r\n", "\n"));
+    }
+
+    /** Runs {@code sluice ARGS --target <the test broker>}. */
+    private Result sluice(String... args) {
+        return sluiceWithInput("", Stream.concat(Arrays.stream(args), Stream.of("--target", target))
+                .toArray(String[]::new));
+    }
+
+    private static void assertOk(Result r) {
+        assertEquals(0, r.exit(), () -> "exit " + r.exit() + ", stderr: " + r.err());
+        assertEquals("", r.err());
+    }
+
+    /** A failure: the given exit code and exactly one stderr line, {@code sluice: <start>...}. */
+    private static void assertFails(Result r, String start) {
+        assertEquals(1, r.exit(), () -> "stdout: " + r.out() + " stderr: " + r.err());
+        assertTrue(r.err().startsWith("sluice: " + start), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+    }
+
+    private TopicStats.GroupStats group(String topic, String name) {
+        return client.stats(topic).getFirst().groups().stream().filter(g -> g.group().equals(name)).findFirst()
+                .orElseThrow();
+    }
+
+    @Test
+    void publishPrintsIdAndSequenceAndStoresAttributes() throws InterruptedException {
+        Result r = sluice("publish", "orders", "hello world", "-a", "kind=greeting", "-a", "n=1");
+        assertOk(r);
+        assertEquals(1, r.lines().size());
+        long sequence = r.sequence(0);
+
+        try (Subscription s = client.subscribe(SubscriptionOptions.of("orders")
+                .from(SubscriptionOptions.Position.EARLIEST))) {
+            Message m = s.receive(Duration.ofSeconds(20)).orElseThrow();
+            assertEquals(sequence, m.sequence());
+            assertEquals("hello world", m.payloadText());
+            assertEquals(Map.of("kind", "greeting", "n", "1"), m.attributes());
+        }
+    }
+
+    @Test
+    void publishTakesThePayloadFromAFileOrStdin() throws IOException {
+        Path file = dir.resolve("payload.bin");
+        Files.write(file, new byte[] {0, 1, 2, (byte) 0xff});
+        assertOk(sluice("publish", "files", "--file", file.toString()));
+        assertOk(sluiceWithInput("piped\n", "publish", "files", "--target", target));
+
+        var stats = client.stats("files").getFirst();
+        assertEquals(2, stats.totalMessages());
+    }
+
+    @Test
+    void publishBatchPublishesOneMessagePerLine() throws IOException {
+        Path lines = dir.resolve("lines.txt");
+        Files.writeString(lines, "one\ntwo\n\nthree\n");
+        Result r = sluice("publish", "batch", "--batch", lines.toString(), "-a", "source=file");
+        assertOk(r);
+        assertEquals(3, r.lines().size(), r.out());
+        assertEquals(r.sequence(0) + 1, r.sequence(1));
+        assertEquals(r.sequence(0) + 2, r.sequence(2));
+
+        Result piped = sluiceWithInput("four\nfive", "publish", "batch", "--batch", "-", "--target", target);
+        assertOk(piped);
+        assertEquals(2, piped.lines().size());
+        assertEquals(5, client.stats("batch").getFirst().totalMessages());
+    }
+
+    @Test
+    void publishRefusesTwoPayloadsAsAUsageError() {
+        Result r = sluice("publish", "orders", "text", "--file", "x");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().startsWith("give the payload as an argument, with --file, or with --batch"), r.err());
+    }
+
+    @Test
+    void subscribePrintsPayloadsAcksAndStopsAfterCount() {
+        sluiceWithInput("a\nb\nc\nd\n", "publish", "orders", "--batch", "-", "--target", target);
+
+        Result first = sluice("subscribe", "orders", "--group", "billing", "--from", "earliest", "--count", "2", "--ack");
+        assertOk(first);
+        assertEquals(List.of("a", "b"), first.lines());
+        var g = group("orders", "billing");
+        assertEquals(2, g.pending(), "the cursor is after b: c and d remain");
+
+        // The broker was asked for only 2: c comes for the first time.
+        Result second = sluice("subscribe", "orders", "--group", "billing", "--count", "1", "--json");
+        assertOk(second);
+        String json = second.lines().getFirst();
+        assertTrue(json.matches("\\{\"id\":\"[0-9a-f-]{36}\",\"sequence\":\\d+,\"timestamp\":\\d+,"
+                + "\"delivery_count\":1,\"attributes\":\\{},\"payload\":\"c\"}"), json);
+        assertEquals(2, group("orders", "billing").pending(), "without --ack the cursor stays");
+
+        Result again = sluice("subscribe", "orders", "--group", "billing", "--count", "1", "--json");
+        assertTrue(again.out().contains("\"delivery_count\":2"), again.out());
+    }
+
+    @Test
+    void subscribeJsonEscapesAttributesAndPayload() {
+        assertOk(sluice("publish", "json", "line1\n\"quoted\" \\ tab\t", "-a", "k=v=w", "-a", "a=é"));
+        Result r = sluice("subscribe", "json", "--from", "earliest", "--count", "1", "--json");
+        assertOk(r);
+        assertTrue(r.out().contains("\"attributes\":{\"a\":\"é\",\"k\":\"v=w\"},"
+                + "\"payload\":\"line1\\n\\\"quoted\\\" \\\\ tab\\t\"}"), r.out());
+    }
+
+    @Test
+    void subscribeFromASequenceAndBrowseLeaveTheCursorAlone() {
+        Result published = sluiceWithInput("a\nb\nc\n", "publish", "t", "--batch", "-", "--target", target);
+        long b = published.sequence(1);
+        client.resetCursor("t", "g", published.sequence(0));
+
+        Result browse = sluice("subscribe", "t", "--browse", "--from", Long.toString(b), "--count", "2");
+        assertOk(browse);
+        assertEquals(List.of("b", "c"), browse.lines());
+        assertEquals(published.sequence(0), group("t", "g").cursor());
+
+        Result offset = sluice("subscribe", "t", "--group", "fresh", "--from", Long.toString(b + 1), "--count", "1");
+        assertEquals(List.of("c"), offset.lines());
+
+        assertEquals(2, sluice("subscribe", "t", "--browse", "--ack").exit());
+        assertEquals(2, sluice("subscribe", "t", "--from", "yesterday").exit());
+    }
+
+    @Test
+    void subscribeTimesOutWithAnErrorOnlyWhenTheCountIsNotReached() {
+        assertOk(sluice("subscribe", "quiet", "--timeout", "200ms"));
+        assertFails(sluice("subscribe", "quiet", "--timeout", "200ms", "--count", "1"),
+                "received 0 of 1 messages; none came for 200 ms");
+    }
+
+    @Test
+    void topicsListsTheNamesInOrder() {
+        assertOk(sluice("publish", "zeta", "z"));
+        assertOk(sluice("publish", "alpha", "a"));
+        Result r = sluice("topics");
+        assertOk(r);
+        assertEquals(List.of("alpha", "zeta"), r.lines());
+    }
+
+    @Test
+    void statsShowsEachGroupsCursorAndLag() {
+        Result published = sluiceWithInput("1\n2\n3\n", "publish", "orders", "--batch", "-", "--target", target);
+        assertOk(sluice("publish", "empty-ish", "x"));
+        assertOk(sluice("reset-cursor", "orders", "billing", Long.toString(published.sequence(0))));
+        assertOk(sluice("reset-cursor", "orders", "audit", Long.toString(published.sequence(2))));
+
+        Result r = sluice("stats");
+        assertOk(r);
+        String first = Long.toString(published.sequence(0));
+        String last = Long.toString(published.sequence(2));
+        assertEquals(List.of(
+                List.of("TOPIC", "MESSAGES", "FIRST", "LAST", "GROUP", "CURSOR", "LAG"),
+                List.of("empty-ish", "1", r.lines().get(1).split("\\s+")[2], r.lines().get(1).split("\\s+")[3],
+                        "-", "-", "-"),
+                List.of("orders", "3", first, last, "audit", last, "0"),
+                List.of("orders", "3", first, last, "billing", first, "2")),
+                r.lines().stream().map(l -> List.of(l.trim().split("\\s+"))).toList());
+
+        Result one = sluice("stats", "orders");
+        assertOk(one);
+        assertEquals(3, one.lines().size());
+        Result missing = sluice("stats", "orders", "nope");
+        assertEquals(3, missing.lines().size(), "the found topic is still shown");
+        assertFails(missing, "no topic named nope");
+    }
+
+    @Test
+    void resetCursorRepositionsAGroup() {
+        Result published = sluiceWithInput("a\nb\nc\n", "publish", "t", "--batch", "-", "--target", target);
+        assertOk(sluice("subscribe", "t", "--group", "g", "--from", "earliest", "--count", "3", "--ack"));
+
+        Result reset = sluice("reset-cursor", "t", "g", Long.toString(published.sequence(0)));
+        assertOk(reset);
+        assertEquals("cursor of group g on topic t set to " + published.sequence(0) + "; delivery resumes after it",
+                reset.out().strip());
+        assertEquals(List.of("b", "c"), sluice("subscribe", "t", "--group", "g", "--count", "2").lines());
+
+        assertFails(sluice("reset-cursor", "missing", "g", "0"), "NOT_FOUND: topic missing does not exist");
+        assertFails(sluice("reset-cursor", "t", "g", Long.toString(published.sequence(2) + 1)),
+                "INVALID_ARGUMENT: sequence " + (published.sequence(2) + 1) + " is beyond the last sequence");
+        assertEquals(2, sluice("reset-cursor", "t", "g", "soon").exit());
+    }
+
+    @Test
+    void deleteGroupAndDeleteTopicSayWhatTheyDidAndFailWhenNothingIsThere() {
+        assertOk(sluice("publish", "t", "x"));
+        assertOk(sluice("reset-cursor", "t", "g", "0"));
+
+        Result group = sluice("delete-group", "t", "g");
+        assertOk(group);
+        assertEquals("deleted group g of topic t", group.out().strip());
+        assertFails(sluice("delete-group", "t", "g"), "group g of topic t does not exist");
+
+        Result topic = sluice("delete-topic", "t");
+        assertOk(topic);
+        assertEquals("deleted topic t", topic.out().strip());
+        assertFails(sluice("delete-topic", "t"), "topic t does not exist");
+        assertEquals(List.of(), sluice("topics").lines());
+    }
+
+    @Test
+    void anInvalidTopicFailsWithOneLineNamingTheRule() {
+        for (String command : List.of("publish", "subscribe", "delete-topic", "stats")) {
+            Result r = command.equals("publish") ? sluice(command, "bad topic", "x")
+                    : command.equals("subscribe") ? sluice(command, "bad topic", "--count", "1")
+                    : sluice(command, "bad topic");
+            assertFails(r, "INVALID_ARGUMENT: topic name \"bad topic\" has the character ' ' at position 3; "
+                    + "names are 1-255 characters of A-Z a-z 0-9 . _ -");
+            assertEquals("", r.out(), command);
+        }
+        assertFails(sluice("subscribe", "ok", "--group", "bad/group", "--count", "1"),
+                "INVALID_ARGUMENT: consumer group name \"bad/group\"");
+    }
+
+    @Test
+    void anUnreachableTargetFailsWithOneLineNamingIt() throws IOException {
+        int port;
+        try (var socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        String nowhere = "127.0.0.1:" + port;
+        assertFails(sluiceWithInput("", "publish", "orders", "x", "--target", nowhere),
+                "UNAVAILABLE: cannot reach the broker at " + nowhere + ": ");
+        assertFails(sluiceWithInput("", "topics", "--target", nowhere),
+                "UNAVAILABLE: cannot reach the broker at " + nowhere + ": ");
+        assertFails(sluiceWithInput("", "subscribe", "orders", "--reconnect-for", "300ms", "--target", nowhere),
+                "UNAVAILABLE: gave up reconnecting after 300 ms: cannot reach the broker at " + nowhere);
+        assertFails(sluiceWithInput("", "topics", "--target", "nowhere"), "target 'nowhere' is not HOST:PORT");
+    }
+
+    @Test
+    void usageErrorsExitWithTwo() {
+        assertEquals(2, sluice("publish").exit());
+        assertEquals(2, sluice("subscribe", "t", "--credits", "0").exit());
+        assertEquals(2, sluice("frobnicate").exit());
+        Result help = sluice("subscribe", "--help");
+        assertOk(help);
+        assertTrue(help.out().contains("--target=HOST:PORT"), help.out());
+    }
+}

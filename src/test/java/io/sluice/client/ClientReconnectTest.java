@@ -1,0 +1,211 @@
+package io.sluice.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sluice.client.SubscriptionOptions.Position;
+import io.sluice.server.TestBroker;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A Subscription across a broker restart on the same port and data, and when no broker comes back. */
+class ClientReconnectTest {
+    static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path dir;
+
+    private TestBroker broker;
+    private SluiceClient client;
+
+    @BeforeEach
+    void start() {
+        broker = TestBroker.start(dir);
+        client = SluiceClient.connect("127.0.0.1:" + broker.port());
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        client.close();
+        broker.close();
+    }
+
+    private List<Published> publish(SluiceClient via, String topic, int n, String prefix) {
+        var batch = new ArrayList<OutboundMessage>();
+        for (int i = 0; i < n; i++) {
+            batch.add(OutboundMessage.of(prefix + i));
+        }
+        return via.publishBatch(topic, batch);
+    }
+
+    private static Message next(Subscription s) throws InterruptedException {
+        return s.receive(WAIT).orElseThrow(() -> new AssertionError("no message within " + WAIT));
+    }
+
+    private long cursorOf(String topic, String group) {
+        return client.stats(topic).getFirst().groups().stream().filter(g -> g.group().equals(group))
+                .mapToLong(TopicStats.GroupStats::cursor).findFirst().orElse(-1);
+    }
+
+    /** Waits (with a deadline) until the group's committed cursor reaches {@code sequence}. */
+    private void awaitCursor(String topic, String group, long sequence) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (cursorOf(topic, group) < sequence) {
+            assertTrue(System.nanoTime() < deadline, "cursor never reached " + sequence);
+            Thread.sleep(5);   // polling a persisted value; no timing is asserted
+        }
+    }
+
+    private static void record(Map<Long, List<Integer>> counts, Message m) {
+        counts.computeIfAbsent(m.sequence(), k -> new ArrayList<>()).add(m.deliveryCount());
+    }
+
+    private static SubscriptionOptions resilient(String topic, String group) {
+        return SubscriptionOptions.of(topic).withGroup(group).from(Position.EARLIEST)
+                .withCreditWindow(8).withBackoff(Duration.ofMillis(20), Duration.ofMillis(200))
+                .withReconnectFor(Duration.ofSeconds(30));
+    }
+
+    /**
+     * Handles 100 of the messages, acknowledging only the first 90, and waits until that ack is
+     * committed; messages 91-100 stay delivered but unacknowledged.
+     */
+    private void handleHundredAckNinety(Subscription s, List<Published> sent, Map<Long, List<Integer>> counts,
+                                        String topic, String group) throws InterruptedException {
+        for (int i = 0; i < 100; i++) {
+            Message m = next(s);
+            assertEquals(sent.get(i).sequence(), m.sequence());
+            record(counts, m);
+            if (i == 89) {
+                s.ack(m);
+            }
+        }
+        awaitCursor(topic, group, sent.get(89).sequence());
+    }
+
+    /** Receives and acknowledges until {@code last} has come. */
+    private static void drainTo(Subscription s, long last, Map<Long, List<Integer>> counts)
+            throws InterruptedException {
+        long highest = 0;
+        while (highest < last) {
+            Message m = next(s);
+            record(counts, m);
+            highest = Math.max(highest, m.sequence());
+            s.ack(m);
+        }
+    }
+
+    /**
+     * Messages whose ack was committed came once; the unacknowledged 91-100 came again; every other
+     * message came at least once (an ack on a stream that was breaking may be lost: at-least-once).
+     */
+    private static void assertNothingLostAndAckedNotRedelivered(List<Published> sent,
+                                                                Map<Long, List<Integer>> counts) {
+        for (int i = 0; i < sent.size(); i++) {
+            List<Integer> seen = counts.getOrDefault(sent.get(i).sequence(), List.of());
+            if (i < 90) {
+                assertEquals(1, seen.size(), "acked message " + i + " came once: " + seen);
+            } else if (i < 100) {
+                assertTrue(seen.size() >= 2, "unacked message " + i + " came again: " + seen);
+            } else {
+                assertTrue(seen.size() >= 1, "message " + i + " came: " + seen);
+            }
+        }
+    }
+
+    @Test
+    void aSubscriptionSurvivesABrokerRestartWithoutLosingAcknowledgedMessages() throws Exception {
+        List<Published> sent = new ArrayList<>(publish(client, "orders", 200, "before-"));
+        Map<Long, List<Integer>> counts = new HashMap<>();
+        try (Subscription s = client.subscribe(resilient("orders", "billing"))) {
+            handleHundredAckNinety(s, sent, counts, "orders", "billing");
+
+            broker.restartOnSamePort();   // the stream ends with SHUTTING_DOWN; the port refuses meanwhile
+            try (var producer = SluiceClient.connect(client.target())) {
+                sent.addAll(publish(producer, "orders", 100, "after-"));
+            }
+            drainTo(s, sent.getLast().sequence(), counts);
+            assertTrue(s.reconnects() >= 1, "the subscription reconnected");
+        }
+
+        var expected = new TreeSet<Long>();
+        sent.forEach(p -> expected.add(p.sequence()));
+        assertEquals(expected, new TreeSet<>(counts.keySet()), "every stored message was received");
+        assertNothingLostAndAckedNotRedelivered(sent, counts);
+        assertEquals(sent.getLast().sequence(), cursorOf("orders", "billing"));
+        assertEquals(0, client.stats("orders").getFirst().groups().getFirst().pending());
+    }
+
+    @Test
+    @Disabled("broker bug: Delivery.markDelivered drops a delivered mark while another is in flight and never "
+            + "writes it later, so after a restart redeliveries can come with delivery_count 1")
+    void redeliveriesAfterABrokerRestartAreMarked() throws Exception {
+        List<Published> sent = publish(client, "orders", 80, "m-");
+        try (Subscription s = client.subscribe(resilient("orders", "billing").withCreditWindow(4))) {
+            for (int i = 0; i < sent.size(); i++) {
+                assertEquals(1, next(s).deliveryCount());   // handled, never acknowledged
+            }
+            broker.restartOnSamePort();
+            var unmarked = new ArrayList<Long>();
+            for (int i = 0; i < sent.size(); i++) {
+                Message m = next(s);
+                if (m.deliveryCount() < 2) {
+                    unmarked.add(m.sequence());
+                }
+            }
+            assertEquals(List.of(), unmarked, "delivered before the restart, redelivered with delivery_count 1");
+        }
+    }
+
+    @Test
+    void aSubscriptionSurvivesALostConnectionAndRedeliveriesAreMarked() throws Exception {
+        try (var proxy = new TcpProxy(broker.port());
+             var viaProxy = SluiceClient.connect("127.0.0.1:" + proxy.port())) {
+            List<Published> sent = new ArrayList<>(publish(client, "events", 150, "m-"));
+            Map<Long, List<Integer>> counts = new HashMap<>();
+            try (Subscription s = viaProxy.subscribe(resilient("events", "g"))) {
+                handleHundredAckNinety(s, sent, counts, "events", "g");
+
+                proxy.cutAll();   // the broker keeps running; only the connection is gone
+                drainTo(s, sent.getLast().sequence(), counts);
+                assertTrue(s.reconnects() >= 1, "the subscription reconnected");
+            }
+            assertNothingLostAndAckedNotRedelivered(sent, counts);
+            counts.forEach((sequence, seen) -> {
+                for (int k = 1; k < seen.size(); k++) {
+                    assertTrue(seen.get(k) > seen.get(k - 1), "each redelivery of " + sequence + " is marked: " + seen);
+                }
+            });
+            assertEquals(sent.getLast().sequence(), cursorOf("events", "g"));
+        }
+    }
+
+    @Test
+    void aSubscriptionGivesUpWithUnavailableWhenNoBrokerComesBack() throws IOException, InterruptedException {
+        int port;
+        try (var socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        try (var nowhere = SluiceClient.connect("127.0.0.1:" + port);
+             Subscription s = nowhere.subscribe(SubscriptionOptions.of("orders")
+                     .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
+                     .withReconnectFor(Duration.ofMillis(300)))) {
+            var e = assertThrows(SluiceClientException.Unavailable.class, () -> s.receive(WAIT));
+            assertTrue(e.getMessage().contains("127.0.0.1:" + port), e.getMessage());
+            assertTrue(s.reconnects() >= 1, "it tried again before giving up");
+        }
+    }
+}

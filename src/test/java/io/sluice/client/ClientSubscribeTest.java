@@ -1,0 +1,265 @@
+package io.sluice.client;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sluice.client.SubscriptionOptions.Position;
+import io.sluice.server.TestBroker;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Subscription against a real broker: credit refill, acks, nacks, takeover, browse, ends. */
+class ClientSubscribeTest {
+    static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path dir;
+
+    private TestBroker broker;
+    private SluiceClient client;
+
+    @BeforeEach
+    void start() {
+        broker = TestBroker.start(dir);
+        client = SluiceClient.connect("127.0.0.1:" + broker.port());
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        client.close();
+        broker.close();
+    }
+
+    private List<Published> publish(String topic, int n) {
+        var batch = new ArrayList<OutboundMessage>();
+        for (int i = 0; i < n; i++) {
+            batch.add(OutboundMessage.of(topic + "-" + i));
+        }
+        var out = new ArrayList<Published>();
+        for (int from = 0; from < n; from += 500) {
+            out.addAll(client.publishBatch(topic, batch.subList(from, Math.min(n, from + 500))));
+        }
+        return out;
+    }
+
+    private Message next(Subscription s) throws InterruptedException {
+        return s.receive(WAIT).orElseThrow(() -> new AssertionError("no message within " + WAIT));
+    }
+
+    private SubscriptionOptions earliest(String topic, String group) {
+        return SubscriptionOptions.of(topic).withGroup(group).from(Position.EARLIEST);
+    }
+
+    private long cursorOf(String topic, String group) {
+        return client.stats(topic).getFirst().groups().stream().filter(g -> g.group().equals(group))
+                .mapToLong(TopicStats.GroupStats::cursor).findFirst().orElse(-1);
+    }
+
+    @Test
+    void aSmallWindowDrainsALongBacklogThroughAutomaticCreditRefill() throws InterruptedException {
+        List<Published> sent = publish("long", 2000);
+        try (Subscription s = client.subscribe(earliest("long", "g").withCreditWindow(4))) {
+            for (int i = 0; i < sent.size(); i++) {
+                Message m = next(s);
+                assertEquals(sent.get(i).sequence(), m.sequence(), "message " + i);
+                assertEquals("long-" + i, m.payloadText());
+                assertEquals(1, m.deliveryCount());
+                if (i % 100 == 99) {
+                    s.ack(m);
+                }
+            }
+            assertEquals(0, s.reconnects(), "the broker never had to be asked again: no credit overrun");
+        }
+        assertEquals(sent.getLast().sequence(), cursorOf("long", "g"), "close waits for the last ack");
+    }
+
+    @Test
+    void maxMessagesAsksTheBrokerForNoMoreThanThat() throws InterruptedException {
+        List<Published> sent = publish("limited", 5);
+        try (Subscription s = client.subscribe(earliest("limited", "g").withMaxMessages(2))) {
+            assertEquals(sent.get(0).sequence(), next(s).sequence());
+            assertEquals(sent.get(1).sequence(), next(s).sequence());
+            assertTrue(s.receive(Duration.ofMillis(100)).isEmpty());
+        }
+        try (Subscription s = client.subscribe(earliest("limited", "g"))) {
+            Message m = next(s);
+            assertEquals(sent.get(0).sequence(), m.sequence());
+            assertEquals(2, m.deliveryCount());
+            assertEquals(2, next(s).deliveryCount());
+            assertEquals(1, next(s).deliveryCount(), "the third was never delivered before");
+        }
+    }
+
+    @Test
+    void theIteratorYieldsMessagesAndEndsWhenClosed() throws InterruptedException {
+        publish("iter", 3);
+        Subscription s = client.subscribe(earliest("iter", "g").withCreditWindow(1));
+        var seen = new ArrayList<String>();
+        var done = new CountDownLatch(1);
+        Thread reader = Thread.ofVirtual().start(() -> {
+            for (Message m : s) {
+                seen.add(m.payloadText());
+                if (seen.size() == 3) {
+                    done.countDown();
+                }
+            }
+        });
+        assertTrue(done.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+        s.close();
+        assertTrue(reader.join(WAIT));
+        assertEquals(List.of("iter-0", "iter-1", "iter-2"), seen);
+        assertFalse(s.isOpen());
+        assertThrows(IllegalStateException.class, s::receive);
+    }
+
+    @Test
+    void receiveWithATimeoutAnswersEmptyWhenNothingComes() throws InterruptedException {
+        try (Subscription s = client.subscribe(SubscriptionOptions.of("quiet"))) {
+            assertTrue(s.receive(Duration.ofMillis(50)).isEmpty());
+            Published p = client.publish("quiet", "late".getBytes(UTF_8));
+            assertEquals(p.id(), next(s).id());
+        }
+    }
+
+    @Test
+    void ackedMessagesAreNotDeliveredAgainAndUnackedOnesComeBackMarked() throws InterruptedException {
+        List<Published> sent = publish("acks", 5);
+        try (Subscription s = client.subscribe(earliest("acks", "g").withCreditWindow(2))) {
+            next(s);
+            s.ack(next(s));                            // cumulative: the first two
+            assertEquals(sent.get(2).sequence(), next(s).sequence());   // delivered, never acked
+        }
+        assertEquals(sent.get(1).sequence(), cursorOf("acks", "g"));
+        try (Subscription s = client.subscribe(earliest("acks", "g"))) {
+            Message again = next(s);
+            assertEquals(sent.get(2).sequence(), again.sequence());
+            assertTrue(again.isRedelivery());
+            assertEquals(2, again.deliveryCount());
+        }
+    }
+
+    @Test
+    void nackRedeliversOnTheSameStreamWithAHigherCount() throws InterruptedException {
+        List<Published> sent = publish("nacks", 3);
+        try (Subscription s = client.subscribe(earliest("nacks", "g").withCreditWindow(8))) {
+            Message first = next(s);
+            s.nack(first, Duration.ofMillis(10));
+            var later = new ArrayList<Message>();
+            for (int i = 0; i < 3; i++) {
+                later.add(next(s));
+            }
+            Message redelivered = later.stream().filter(m -> m.id().equals(first.id())).findFirst().orElseThrow();
+            assertEquals(2, redelivered.deliveryCount());
+            assertEquals(sent.stream().map(Published::id).toList().subList(1, 3),
+                    later.stream().filter(m -> !m.id().equals(first.id())).map(Message::id).toList());
+        }
+    }
+
+    @Test
+    void aSecondSubscriptionOfTheGroupTakesOverAndTheFirstFailsTyped() throws InterruptedException {
+        publish("shared", 1);
+        Subscription first = client.subscribe(earliest("shared", "g"));
+        next(first);
+        try (Subscription second = client.subscribe(earliest("shared", "g"))) {
+            var e = assertThrows(SluiceClientException.TakenOver.class, first::receive);
+            assertEquals(io.grpc.Status.Code.ABORTED, e.code());
+            assertFalse(first.isOpen());
+            assertEquals(2, next(second).deliveryCount());
+        } finally {
+            first.close();
+        }
+    }
+
+    @Test
+    void deletingTheTopicEndsItsSubscriptionWithTopicDeleted() throws InterruptedException {
+        publish("doomed", 1);
+        try (Subscription s = client.subscribe(earliest("doomed", "g"))) {
+            next(s);
+            assertTrue(client.deleteTopic("doomed"));
+            var e = assertThrows(SluiceClientException.NotFound.class, s::receive);
+            assertInstanceOf(SluiceClientException.TopicDeleted.class, e);
+        }
+    }
+
+    @Test
+    void aBadTopicNameFailsTheFirstReceiveWithInvalidArgument() throws InterruptedException {
+        try (Subscription s = client.subscribe(SubscriptionOptions.of("bad topic"))) {
+            var e = assertThrows(SluiceClientException.InvalidArgument.class, s::receive);
+            assertTrue(e.getMessage().startsWith("INVALID_ARGUMENT: topic name \"bad topic\""), e.getMessage());
+            assertEquals(0, s.reconnects());
+        }
+    }
+
+    @Test
+    void browsingReadsFromItsOffsetWithoutTouchingTheCursor() throws InterruptedException {
+        List<Published> sent = publish("browse", 4);
+        client.resetCursor("browse", "g", sent.get(0).sequence());
+        try (Subscription s = client.subscribe(SubscriptionOptions.of("browse").fromOffset(sent.get(2).sequence())
+                .browsing())) {
+            Message m = next(s);
+            assertEquals(sent.get(2).sequence(), m.sequence());
+            assertThrows(IllegalStateException.class, () -> s.ack(m));
+            assertEquals(sent.get(3).sequence(), next(s).sequence());
+        }
+        assertEquals(sent.get(0).sequence(), cursorOf("browse", "g"));
+    }
+
+    @Test
+    void resetCursorRepositionsAnOpenSubscription() throws InterruptedException {
+        List<Published> sent = publish("rewind", 3);
+        try (Subscription s = client.subscribe(earliest("rewind", "g").withCreditWindow(1))) {
+            for (int i = 0; i < 3; i++) {
+                s.ack(next(s));
+            }
+            client.resetCursor("rewind", "g", sent.get(0).sequence());
+            Message again = next(s);
+            assertEquals(sent.get(1).sequence(), again.sequence());
+            s.ack(again);
+            s.ack(next(s));
+        }
+        assertEquals(sent.get(2).sequence(), cursorOf("rewind", "g"));
+    }
+
+    @Test
+    void aReceiverBlockedInAnotherThreadWakesOnClose() throws InterruptedException {
+        Subscription s = client.subscribe(SubscriptionOptions.of("idle"));
+        var thrown = new AtomicReference<Throwable>();
+        var started = new CountDownLatch(1);
+        Thread reader = Thread.ofVirtual().start(() -> {
+            started.countDown();
+            try {
+                s.receive();
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        });
+        assertTrue(started.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+        s.close();
+        assertTrue(reader.join(WAIT));
+        assertInstanceOf(IllegalStateException.class, thrown.get());
+    }
+
+    @Test
+    void closingTheClientClosesItsSubscriptions() throws InterruptedException {
+        var other = SluiceClient.connect(client.target());
+        Subscription s = other.subscribe(SubscriptionOptions.of("closing").withGroup("g"));
+        other.close();
+        assertFalse(s.isOpen());
+        assertThrows(IllegalStateException.class, () -> s.receive(Duration.ofSeconds(1)));
+        client.publish("closing", "x".getBytes(UTF_8), Map.of());
+    }
+}
