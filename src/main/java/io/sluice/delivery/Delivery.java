@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
@@ -36,7 +37,7 @@ public final class Delivery implements StoreListener, AutoCloseable {
     private final Map<String, Set<Subscription>> byTopic = new ConcurrentHashMap<>();
     private final Map<SubscriptionSpec.GroupKey, Subscription> activeGroups = new ConcurrentHashMap<>();
     private final Map<SubscriptionSpec.GroupKey, GroupState> groups = new ConcurrentHashMap<>();
-    private final Map<SubscriptionSpec.GroupKey, Boolean> marking = new ConcurrentHashMap<>();
+    private final Map<SubscriptionSpec.GroupKey, DeliveredMark> marks = new ConcurrentHashMap<>();
     private final Set<Subscription> all = ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
 
@@ -137,25 +138,47 @@ public final class Delivery implements StoreListener, AutoCloseable {
 
     /** Records the group's delivered mark, one write in flight per group at a time. */
     void markDelivered(SubscriptionSpec spec, long sequence) {
-        var key = spec.key();
-        if (marking.putIfAbsent(key, Boolean.TRUE) != null) {
+        DeliveredMark mark = marks.computeIfAbsent(spec.key(), k -> new DeliveredMark());
+        mark.wanted.accumulateAndGet(sequence, Math::max);
+        writeMark(spec, mark);
+    }
+
+    /**
+     * Writes the group's newest delivered mark unless a write is in flight; when that write commits,
+     * a newer mark requested meanwhile is written next, so the stored mark never stays behind.
+     */
+    private void writeMark(SubscriptionSpec spec, DeliveredMark mark) {
+        if (!mark.writing.compareAndSet(false, true)) {
             return;
         }
-        try {
-            store.markDelivered(spec.topic(), spec.group(), sequence, new Completion<>() {
-                @Override
-                public void committed(Void result) {
-                    marking.remove(key);
-                }
+        long sequence = mark.wanted.get();
+        store.markDelivered(spec.topic(), spec.group(), sequence, new Completion<>() {
+            @Override
+            public void committed(Void result) {
+                next();
+            }
 
-                @Override
-                public void failed(SluiceException error) {
-                    marking.remove(key);
+            @Override
+            public void failed(SluiceException error) {
+                mark.writing.set(false);   // shutting down or failing: the next delivery asks again
+            }
+
+            private void next() {
+                mark.writing.set(false);
+                if (mark.wanted.get() > sequence) {
+                    writeMark(spec, mark);
                 }
-            });
-        } catch (InterruptedException e) {
-            marking.remove(key);
-            Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    /** The highest sequence delivered to a group that should be stored, and whether a write is in flight. */
+    private static final class DeliveredMark {
+        final AtomicLong wanted = new AtomicLong();
+        final AtomicBoolean writing = new AtomicBoolean();
+
+        boolean settled() {
+            return !writing.get();
         }
     }
 
@@ -178,6 +201,7 @@ public final class Delivery implements StoreListener, AutoCloseable {
             }
         }
         groups.keySet().removeIf(k -> k.topic().equals(topic));
+        marks.keySet().removeIf(k -> k.topic().equals(topic));
         metrics.topicDeleted(topic);
     }
 
@@ -186,6 +210,7 @@ public final class Delivery implements StoreListener, AutoCloseable {
         var key = new SubscriptionSpec.GroupKey(topic, group);
         if (cursor < 0) {
             groups.remove(key);   // the group was deleted; a live stream recreates it with its next ack
+            marks.remove(key);
             return;
         }
         GroupState state = groups.get(key);
@@ -218,6 +243,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             }
+        }
+        // Let the last delivered marks reach the writer's final commit (bounded by the grace period).
+        while (!marks.values().stream().allMatch(DeliveredMark::settled) && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+            Thread.yield();
         }
         if (!all.isEmpty()) {
             LOG.log(Level.WARNING, all.size() + " subscription threads still running after "

@@ -122,7 +122,8 @@ public final class Subscription {
             end(End.SHUTTING_DOWN);
         } catch (SluiceException e) {
             end(End.failed(owner.statusOf(e)));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // The thread's top frame: whatever happened, the stream still gets its status and leaves the registries.
             LOG.log(Level.ERROR, "subscription " + id + " on " + spec.topic() + " failed", e);
             end(End.failed(Status.INTERNAL.withDescription("the subscription failed: " + e)));
         }

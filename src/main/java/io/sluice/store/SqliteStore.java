@@ -262,9 +262,8 @@ public final class SqliteStore implements Store {
     }
 
     @Override
-    public void markDelivered(String topic, String group, long sequence, Completion<Void> done)
-            throws InterruptedException {
-        writer.submit(new WriteOp.MarkDelivered(topic, group, sequence, done));
+    public void markDelivered(String topic, String group, long sequence, Completion<Void> done) {
+        writer.submitPaced(new WriteOp.MarkDelivered(topic, group, sequence, done));
     }
 
     @Override

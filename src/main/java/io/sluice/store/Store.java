@@ -30,8 +30,11 @@ public interface Store extends AutoCloseable {
     void openGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done)
             throws InterruptedException;
 
-    /** Records that messages up to {@code sequence} were delivered to the group (for delivery counts). */
-    void markDelivered(String topic, String group, long sequence, Completion<Void> done) throws InterruptedException;
+    /**
+     * Records that messages up to {@code sequence} were delivered to the group (for delivery counts).
+     * Never blocks (callers keep at most one in flight per group); may be called from a completion.
+     */
+    void markDelivered(String topic, String group, long sequence, Completion<Void> done);
 
     /** Moves the group's cursor forward to {@code sequence}; answers false when the topic is gone. */
     void ack(String topic, String group, long sequence, Completion<Boolean> done) throws InterruptedException;

@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -150,8 +149,6 @@ class ClientReconnectTest {
     }
 
     @Test
-    @Disabled("broker bug: Delivery.markDelivered drops a delivered mark while another is in flight and never "
-            + "writes it later, so after a restart redeliveries can come with delivery_count 1")
     void redeliveriesAfterABrokerRestartAreMarked() throws Exception {
         List<Published> sent = publish(client, "orders", 80, "m-");
         try (Subscription s = client.subscribe(resilient("orders", "billing").withCreditWindow(4))) {
