@@ -5,6 +5,9 @@ ifeq ($(JAVA_HOME),)
 $(error no JDK 21 or newer found: set JAVA_HOME to one, or install one under /usr/lib/jvm)
 endif
 export JAVA_HOME
+# JDK 23+ warns on every start that protobuf uses sun.misc.Unsafe; the flag silences it there only.
+JAVA_RUN_OPTS := $(shell $(JAVA_HOME)/bin/java --sun-misc-unsafe-memory-access=allow -version >/dev/null 2>&1 \
+	&& echo --sun-misc-unsafe-memory-access=allow)
 MVN := ./mvnw -B -ntp
 JAR := target/sluice.jar
 ARGS ?=
@@ -16,7 +19,7 @@ BENCH_CP := target/bench-classpath.txt
 .PHONY: run test jar bench soak clean
 
 run: $(JAR)
-	$(JAVA_HOME)/bin/java -jar $(JAR) serve $(ARGS)
+	$(JAVA_HOME)/bin/java $(JAVA_RUN_OPTS) -jar $(JAR) serve $(ARGS)
 
 test:
 	$(MVN) verify
