@@ -14,15 +14,19 @@ import io.sluice.telemetry.BrokerMetrics;
 import io.sluice.telemetry.Tracing;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One PublishStream call: pipelined durable publishes. Requests are handled where they arrive (the
  * transport thread: this method runs on a direct executor) and only validated and queued to the
- * writer; each answer is sent once its message is committed, in request order, by whichever thread
- * completes the head of the line (the writer thread, or the transport thread for a request refused
- * outright). A bad request fails alone: its answer carries the status code and message.
+ * writer. The writer only marks each one committed (or failed) and, once per commit, asks a
+ * virtual thread to send the answers now complete at the head of the line, in request order: the
+ * writer never builds or sends a response and goes on to its next commit at once. A bad request
+ * fails alone: its answer carries the status code and message.
  *
  * <p>Flow control is manual: the stream asks gRPC for more requests only while fewer than
  * {@link #WINDOW} messages and {@link #MAX_IN_FLIGHT_BYTES} bytes are waiting for their commit, so a
@@ -41,17 +45,23 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     private final BrokerMetrics metrics;
     private final Tracing tracing;
     private final ServerCallStreamObserver<PublishStreamResponse> out;
+    private final Executor sender;
+    private final AtomicBoolean flushScheduled = new AtomicBoolean();
 
 
     private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock sendLock = new ReentrantLock();   // one sender pass at a time, in order
+    private volatile boolean cancelled;
     private final ArrayDeque<Entry> line = new ArrayDeque<>();   // guarded by lock: answers in request order
     private long inFlightBytes;                                  // guarded by lock
     private int outstanding;                                     // guarded by lock: requested, not yet received
     private boolean halfClosed;                                  // guarded by lock
     private boolean finished;                                    // guarded by lock
 
-    PublishStreamHandler(Store store, Publisher publisher, StreamObserver<PublishStreamResponse> responses) {
+    PublishStreamHandler(Store store, Publisher publisher, Executor sender,
+                         StreamObserver<PublishStreamResponse> responses) {
         this.store = store;
+        this.sender = sender;
         this.publisher = publisher;
         this.metrics = publisher.metrics();
         this.tracing = publisher.tracing();
@@ -66,14 +76,18 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
     }
 
-    /** One request on its way to an answer. Completed by the writer thread. */
+    /** One request on its way to an answer. Completed by the writer thread, answered by the sender. */
     private final class Entry implements Completion<List<Appended>> {
         final long requestId;
         final String topic;
         final long bytes;
         final long startedNanos = System.nanoTime();
         Span span = Span.getInvalid();
-        PublishStreamResponse response;   // guarded by lock; null until answered
+        // Written before the entry is marked done (a volatile write), read after seeing it done.
+        Appended stored;
+        SluiceException refused;
+        long committedNanos;
+        volatile boolean done;
 
         Entry(long requestId, String topic, long bytes) {
             this.requestId = requestId;
@@ -83,22 +97,38 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
 
         @Override
         public void committed(List<Appended> result) {
-            Appended a = result.getFirst();
-            String id = a.id().toString();
-            Tracing.published(span, id, a.sequence());
-            metrics.published(topic, 1, System.nanoTime() - startedNanos);
-            answer(this, PublishStreamResponse.newBuilder()
-                    .setRequestId(requestId)
-                    .setMessageId(id)
-                    .setSequence(a.sequence())
-                    .setTimestamp(a.timestamp())
-                    .build());
+            stored = result.getFirst();
+            committedNanos = System.nanoTime();
+            done = true;
+            scheduleFlush();
         }
 
         @Override
         public void failed(SluiceException error) {
-            Tracing.failed(span, error);
-            answer(this, refusal(requestId, error));
+            refuse(error);
+        }
+
+        void refuse(SluiceException error) {
+            refused = error;
+            done = true;
+            scheduleFlush();
+        }
+
+        /** The answer; only once done. */
+        PublishStreamResponse response() {
+            if (refused != null) {
+                Tracing.failed(span, refused);
+                return refusal(requestId, refused);
+            }
+            String id = stored.id().toString();
+            Tracing.published(span, id, stored.sequence());
+            metrics.published(topic, 1, committedNanos - startedNanos);
+            return PublishStreamResponse.newBuilder()
+                    .setRequestId(requestId)
+                    .setMessageId(id)
+                    .setSequence(stored.sequence())
+                    .setTimestamp(stored.timestamp())
+                    .build();
         }
     }
 
@@ -121,7 +151,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         try {
             message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
         } catch (SluiceException e) {
-            answer(entry, refusal(request.getRequestId(), e));
+            entry.refuse(e);
             return;
         }
         entry.span = tracing.startPublish(request.getTopic(), request.getAttributesMap());
@@ -136,31 +166,55 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
                 .build();
     }
 
-    /** Records an answer and sends every answer now complete at the head of the line. */
-    private void answer(Entry entry, PublishStreamResponse response) {
-        lock.lock();
+    /** Asks the sender to send what is complete, unless it is already asked. */
+    private void scheduleFlush() {
+        if (flushScheduled.compareAndSet(false, true)) {
+            sender.execute(this::flush);
+        }
+    }
+
+    /**
+     * Sends every answer now complete at the head of the line (the sender's virtual thread). The
+     * line lock is held only to take the answers off it, so the transport thread adding requests
+     * never waits for sending; the send lock keeps passes in order.
+     */
+    private void flush() {
+        flushScheduled.set(false);   // completions from now on schedule another pass
+        sendLock.lock();
         try {
-            entry.response = response;
-            inFlightBytes -= entry.bytes;
-            Entry head;
-            while ((head = line.peek()) != null && head.response != null) {
-                line.poll();
-                if (!finished) {
-                    out.onNext(head.response);
+            var ready = new ArrayList<Entry>();
+            boolean complete;
+            lock.lock();
+            try {
+                Entry head;
+                while ((head = line.peek()) != null && head.done) {
+                    ready.add(line.poll());
+                    inFlightBytes -= head.bytes;
+                }
+                complete = !finished && halfClosed && line.isEmpty();
+                if (complete) {
+                    finished = true;
+                } else {
+                    requestMore();
+                }
+            } finally {
+                lock.unlock();
+            }
+            for (Entry e : ready) {
+                PublishStreamResponse response = e.response();
+                if (!cancelled) {
+                    out.onNext(response);
                 }
             }
-            if (!finished && halfClosed && line.isEmpty()) {
-                finished = true;
+            if (complete && !cancelled) {
                 out.onCompleted();
-                return;
             }
-            requestMore();
         } catch (RuntimeException e) {
             // The call ended under us (cancelled): nothing more can be sent.
-            finished = true;
+            cancelled();
             LOG.log(Level.DEBUG, () -> "publish stream closed while answering: " + e);
         } finally {
-            lock.unlock();
+            sendLock.unlock();
         }
     }
 
@@ -183,6 +237,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     }
 
     private void cancelled() {
+        cancelled = true;
         lock.lock();
         try {
             finished = true;
@@ -196,14 +251,9 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         lock.lock();
         try {
             halfClosed = true;
-            if (!finished && line.isEmpty()) {
-                finished = true;
-                out.onCompleted();
-            }
-        } catch (RuntimeException e) {
-            finished = true;
         } finally {
             lock.unlock();
         }
+        scheduleFlush();   // the sender completes the call once every answer is out
     }
 }

@@ -34,6 +34,7 @@ import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 
 /**
  * The {@code sluice.v1.Sluice} service. Each unary RPC runs on its own virtual thread and simply
@@ -43,21 +44,23 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
     private final Store store;
     private final Publisher publisher;
     private final Delivery delivery;
+    private final Executor senders;
 
     /** A handler body that may block and fail with a broker failure. */
     private interface Call<T> {
         T run() throws InterruptedException;
     }
 
-    SluiceService(Store store, Publisher publisher, Delivery delivery) {
+    SluiceService(Store store, Publisher publisher, Delivery delivery, Executor senders) {
         this.store = store;
+        this.senders = senders;
         this.publisher = publisher;
         this.delivery = delivery;
     }
 
     @Override
     public StreamObserver<PublishStreamRequest> publishStream(StreamObserver<PublishStreamResponse> responses) {
-        return new PublishStreamHandler(store, publisher, responses);
+        return new PublishStreamHandler(store, publisher, senders, responses);
     }
 
     @Override

@@ -30,10 +30,10 @@ abstract sealed class WriteOp<T> {
     abstract T apply(WriteTx tx) throws SQLException;
 
     /**
-     * True when the acks queued before this operation may be written after it: appends and other
-     * acks. Anything else (a cursor reset, a deletion) sees them written first.
+     * True when the inserts and acks batched before this operation may be written after it:
+     * appends and acks. Anything else (a cursor reset, a deletion) sees them written first.
      */
-    boolean commutesWithAcks() {
+    boolean commutesWithPendingWrites() {
         return false;
     }
 
@@ -76,7 +76,7 @@ abstract sealed class WriteOp<T> {
         }
 
         @Override
-        boolean commutesWithAcks() {
+        boolean commutesWithPendingWrites() {
             return true;
         }
 
@@ -98,9 +98,10 @@ abstract sealed class WriteOp<T> {
                 insert.setBytes(5, payload);
                 insert.setBytes(6, attrs);
                 insert.setLong(7, checksum(payload, attrs));
-                insert.executeUpdate();
+                insert.addBatch();   // executed with every other append of this commit, see WriteTx.flush
                 results.add(new Appended(id, seq, tx.now));
             }
+            tx.insertsBatched(messages.size());
             tx.appended.put(row, seq);
             return results;
         }
@@ -188,7 +189,7 @@ abstract sealed class WriteOp<T> {
         }
 
         @Override
-        boolean commutesWithAcks() {
+        boolean commutesWithPendingWrites() {
             return true;
         }
     }

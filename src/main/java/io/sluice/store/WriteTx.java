@@ -44,6 +44,8 @@ final class WriteTx implements AutoCloseable {
     final Map<String, Boolean> deletedTopics = new LinkedHashMap<>();
     /** The highest ack per (topic row, group) in this transaction, not yet written. */
     private final Map<TopicRow, Map<String, Long>> pendingAcks = new HashMap<>();
+    /** Message rows added to the insert statement's batch, not yet executed. */
+    private int pendingInserts;
     final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
     long now;
 
@@ -130,8 +132,21 @@ final class WriteTx implements AutoCloseable {
         pendingAcks.computeIfAbsent(row, r -> new HashMap<>()).merge(group, sequence, Math::max);
     }
 
-    /** Writes the acks recorded since the last flush: one upsert per group, the cursor only moving forward. */
-    void flushAcks() throws SQLException {
+    /** Counts rows added to the insert batch (see {@link #flush}). */
+    void insertsBatched(int rows) {
+        pendingInserts += rows;
+    }
+
+    /**
+     * Writes what appends and acks batched since the last flush: all message rows in one
+     * executeBatch (one pass through the driver instead of a round trip per row), then one cursor
+     * upsert per group, the cursor only moving forward.
+     */
+    void flush() throws SQLException {
+        if (pendingInserts > 0) {
+            pendingInserts = 0;
+            insertMessage.executeBatch();
+        }
         if (pendingAcks.isEmpty()) {
             return;
         }
@@ -222,6 +237,7 @@ final class WriteTx implements AutoCloseable {
 
     private void clear() {
         pendingAcks.clear();
+        pendingInserts = 0;
         changedTopics.clear();
         appended.clear();
         deletedTopics.clear();

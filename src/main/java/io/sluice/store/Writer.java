@@ -148,13 +148,13 @@ final class Writer implements AutoCloseable {
         try {
             tx.begin();
             for (WriteOp<?> op : batch) {
-                if (!op.commutesWithAcks()) {
-                    tx.flushAcks();
+                if (!op.commutesWithPendingWrites()) {
+                    tx.flush();
                 }
                 op.run(tx);
                 messages += op.messageCount();
             }
-            tx.flushAcks();
+            tx.flush();
             tx.saveState();
             connection.commit();
         } catch (SQLException | RuntimeException e) {
