@@ -10,16 +10,25 @@ JAVA_RUN_OPTS := $(shell $(JAVA_HOME)/bin/java --sun-misc-unsafe-memory-access=a
 	&& echo --sun-misc-unsafe-memory-access=allow)
 MVN := ./mvnw -B -ntp
 JAR := target/sluice.jar
+# The JDK's ahead-of-time cache (JDK 25+), trained by scripts/aot-train: the broker then starts
+# with its classes already loaded and linked. Absent on older JDKs, where the broker starts without.
+AOT := target/sluice.aot
+AOT_OPTS = $(if $(wildcard $(AOT)),-XX:AOTCache=$(AOT))
 ARGS ?=
 # make bench BENCH_ARGS="--quick" (see docs/bench.md); BENCH_JVM is for the load generator's own JVM.
 BENCH_ARGS ?=
 BENCH_JVM ?= -Xms256m -Xmx1g
 BENCH_CP := target/bench-classpath.txt
 
-.PHONY: run test jar bench soak clean
+.PHONY: run test jar aot bench soak clean
 
-run: $(JAR)
-	$(JAVA_HOME)/bin/java $(JAVA_RUN_OPTS) -jar $(JAR) serve $(ARGS)
+run: $(JAR) $(AOT)
+	$(JAVA_HOME)/bin/java $(JAVA_RUN_OPTS) $(AOT_OPTS) -jar $(JAR) serve $(ARGS)
+
+aot: $(AOT)
+
+$(AOT): $(JAR)
+	scripts/aot-train $(JAVA_HOME)/bin/java $(JAR) $(AOT)
 
 test:
 	$(MVN) verify
