@@ -55,6 +55,17 @@ public final class Ledger {
         }
     }
 
+    /** Forgets the acknowledgements of messages deleted on purpose (a deleted topic). */
+    public void forget(java.util.function.Predicate<String> keys) {
+        acked.values().removeIf(a -> {
+            boolean drop = keys.test(a.key());
+            if (drop) {
+                sequences.remove(a.sequence(), a.key());
+            }
+            return drop;
+        });
+    }
+
     public int size() {
         return acked.size();
     }

@@ -16,6 +16,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
+import java.util.function.LongSupplier;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteOpenMode;
 
@@ -31,19 +32,39 @@ public final class SqliteStore implements Store {
     /**
      * Settings of the store. {@code maxQueuedBytes} bounds the payload bytes waiting for the writer;
      * {@code maxPageCount} (0 = SQLite's default) caps the database size in pages, which makes a
-     * full disk reproducible.
+     * full disk reproducible. Two seams exist for tests and are left at their defaults in
+     * production: {@code beforeCommit} (null: none, see {@link BeforeCommit}) and {@code clock}, the
+     * wall clock the writer stamps messages with ({@code System::currentTimeMillis}).
      */
-    public record Options(int queueCapacity, int maxBatch, int readers, long maxQueuedBytes, long maxPageCount) {
+    public record Options(int queueCapacity, int maxBatch, int readers, long maxQueuedBytes, long maxPageCount,
+                          BeforeCommit beforeCommit, LongSupplier clock) {
         public static Options defaults() {
-            return new Options(8192, 4096, 4, Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4), 0);
+            return new Options(8192, 4096, 4, Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4), 0,
+                    null, System::currentTimeMillis);
         }
 
         public Options withQueueCapacity(int capacity) {
-            return new Options(capacity, maxBatch, readers, maxQueuedBytes, maxPageCount);
+            return new Options(capacity, maxBatch, readers, maxQueuedBytes, maxPageCount, beforeCommit, clock);
+        }
+
+        /** At most {@code writes} operations per transaction. */
+        public Options withMaxBatch(int writes) {
+            return new Options(queueCapacity, writes, readers, maxQueuedBytes, maxPageCount, beforeCommit, clock);
         }
 
         public Options withMaxPageCount(long pages) {
-            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, pages);
+            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, pages, beforeCommit, clock);
+        }
+
+        /** Test seam: {@code hook} runs before every commit and may fail it (see {@link BeforeCommit}). */
+        public Options withBeforeCommit(BeforeCommit hook) {
+            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, maxPageCount, hook, clock);
+        }
+
+        /** Test seam: the wall clock (Unix ms) the writer reads once per transaction. */
+        public Options withClock(LongSupplier wallClockMillis) {
+            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, maxPageCount, beforeCommit,
+                    wallClockMillis);
         }
     }
 
@@ -80,7 +101,8 @@ public final class SqliteStore implements Store {
                 listeners.forEach(l -> l.cursorReset(topic, group, cursor));
             }
         };
-        this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer);
+        this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer,
+                options.beforeCommit());
         this.reads = new ReadPool(options.readers(), () -> openReadOnly(file));
     }
 
@@ -104,7 +126,7 @@ public final class SqliteStore implements Store {
             Migrations.apply(c, file.toString());
             long[] state = loadState(c);
             var topics = loadTopics(c);
-            var tx = new WriteTx(c, topics, state[0], state[1]);
+            var tx = new WriteTx(c, topics, state[0], state[1], options.clock());
             var store = new SqliteStore(file, c, topics, tx, options, observer);
             store.writer.start();
             return store;
@@ -360,6 +382,22 @@ public final class SqliteStore implements Store {
     @Override
     public int queueDepth() {
         return writer.queueDepth();
+    }
+
+    /**
+     * Sets SQLite's page limit while the broker runs, as freeing disk space would: writes refused
+     * as "disk full" under the old limit fit again, with no restart. Runs on the writer thread
+     * between transactions; blocks until it has. SQLite never sets the limit below the database's
+     * current size; the limit in force is returned. It lasts until the store is closed (the
+     * configured {@link Options#maxPageCount()} applies again at the next start).
+     */
+    public long setMaxPageCount(long pages) throws InterruptedException {
+        if (pages < 1) {
+            throw new IllegalArgumentException("the page limit must be positive, not " + pages);
+        }
+        var done = new Pending<Long>();
+        writer.submit(new WriteOp.SetMaxPageCount(writeConnection, pages, done));
+        return done.await();
     }
 
     /** Size in bytes of the database file and its WAL. */

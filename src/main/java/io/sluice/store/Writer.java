@@ -32,19 +32,21 @@ final class Writer implements AutoCloseable {
     private final int maxBatch;
     private final StoreListener listener;
     private final CommitObserver observer;
+    private final BeforeCommit beforeCommit;   // test seam; null in production
     private final Thread thread;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     private volatile String refusal;   // set after a failure that makes further writes unsafe
 
     Writer(Connection connection, WriteTx tx, int queueCapacity, int maxBatch, StoreListener listener,
-           CommitObserver observer) {
+           CommitObserver observer, BeforeCommit beforeCommit) {
         this.connection = connection;
         this.tx = tx;
         this.slots = new Semaphore(queueCapacity);
         this.maxBatch = maxBatch;
         this.listener = listener;
         this.observer = observer;
+        this.beforeCommit = beforeCommit;
         this.thread = Thread.ofPlatform().name("sluice-writer").unstarted(this::run);
     }
 
@@ -155,6 +157,9 @@ final class Writer implements AutoCloseable {
                 messages += op.messageCount();
             }
             tx.saveState();
+            if (beforeCommit != null) {
+                beforeCommit.beforeCommit(batch.size());
+            }
             connection.commit();
         } catch (SQLException | RuntimeException e) {
             rollback();
