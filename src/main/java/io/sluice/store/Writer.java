@@ -148,6 +148,13 @@ final class Writer implements AutoCloseable {
         if (batch.isEmpty()) {
             return;
         }
+        String refused = refusal;
+        if (refused != null) {
+            // Queued before the failure that made writes unsafe: they are no safer than later ones.
+            var failure = new SluiceException.Unavailable(refused);
+            batch.forEach(op -> op.fail(failure));
+            return;
+        }
         int messages = 0;
         long started = System.nanoTime();
         try {
