@@ -175,6 +175,9 @@ final class Writer implements AutoCloseable {
                     ? StorageErrors.map(sql, "committing " + batch.size() + " writes")
                     : new SluiceException.StorageFailure("the writer failed: " + e, e);
             onFailure(failure, e);
+            if (failure instanceof SluiceException.DiskFull && retryWithoutAppends(batch, failure)) {
+                return;
+            }
             for (WriteOp<?> op : batch) {
                 op.fail(failure);
             }
@@ -190,6 +193,31 @@ final class Writer implements AutoCloseable {
         }
         observer.committed(batch.size(), messages, commitNanos);
         LOG.log(Level.TRACE, () -> "committed " + batch.size() + " writes in " + commitNanos / 1000 + " us");
+    }
+
+    /**
+     * A full disk refuses new messages, not the small writes that keep consumers going and let an
+     * operator free space (group opens, acks, deletions): when a failed transaction mixed both, its
+     * appends fail and the rest is tried again in a transaction of its own (once: that one holds no
+     * appends). Answers false when there was nothing to separate.
+     */
+    private boolean retryWithoutAppends(List<WriteOp<?>> batch, SluiceException failure) {
+        var others = new ArrayList<WriteOp<?>>();
+        for (WriteOp<?> op : batch) {
+            if (!(op instanceof WriteOp.Append)) {
+                others.add(op);
+            }
+        }
+        if (others.isEmpty() || others.size() == batch.size()) {
+            return false;
+        }
+        for (WriteOp<?> op : batch) {
+            if (op instanceof WriteOp.Append) {
+                op.fail(failure);
+            }
+        }
+        execute(others);
+        return true;
     }
 
     private void onFailure(SluiceException failure, Exception cause) {

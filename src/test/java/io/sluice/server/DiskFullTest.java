@@ -21,6 +21,9 @@ import io.sluice.store.SqliteStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -117,6 +120,80 @@ class DiskFullTest {
                 stored, BIG, PAGES, refusals, full.getStatus().getDescription(), limit, ledger.size());
         Figures.row("disk full (page limit)").cycles(1).acknowledged(ledger.size()).lost(v.lost().size())
                 .inputs(refusals);
+    }
+
+    @Test
+    void subscribersConnectAndAckAndADeletionFreesSpaceWhilePublishersKeepHittingAFullDisk() throws Exception {
+        broker = TestBroker.start(dir, c -> c.withStoreOptions(SqliteStore.Options.defaults().withMaxPageCount(PAGES)));
+        var client = broker.blocking();
+        for (int i = 0; i < 6; i++) {
+            publish(client, "scratch-" + i, BIG, "scratch");   // the topic an operator will delete
+        }
+        for (int i = 0; ; i++) {
+            try {
+                publish(client, "fill-" + i, BIG);
+            } catch (StatusRuntimeException e) {
+                assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+                break;
+            }
+        }
+        long lastFill = stats().getLastSequence();
+        // Publishers keep retrying into the full disk while subscribers come, read, ack and go.
+        var stop = new AtomicBoolean();
+        var refused = new AtomicInteger();
+        var publishers = new ArrayList<Thread>();
+        for (int t = 0; t < 4; t++) {
+            var stub = SluiceGrpc.newBlockingStub(broker.channel()).withDeadlineAfter(60, TimeUnit.SECONDS);
+            int id = t;
+            publishers.add(Thread.ofVirtual().start(() -> {
+                for (int n = 0; !stop.get(); n++) {
+                    try {
+                        publish(stub, "retry-" + id + "-" + n, BIG);
+                    } catch (StatusRuntimeException e) {
+                        assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
+                        refused.incrementAndGet();
+                    }
+                }
+            }));
+        }
+        try {
+            awaitRefusals(refused, 50);
+            int rounds = 6;
+            for (int round = 0; round < rounds; round++) {
+                try (var s = StreamClient.group(broker.async(), TOPIC, "g" + round % 2, InitialPosition.EARLIEST)) {
+                    s.credit(1);
+                    MessageDelivery d = s.delivery();
+                    s.ack(d.getMessageId());
+                    awaitCursor("g" + round % 2, d.getSequence());
+                }
+            }
+            assertEquals(2, stats().getConsumerGroupsCount(), "both groups were stored");
+            assertTrue(lastFill > 0);
+            // An operator frees space by deleting a topic: publishing works again, with no restart.
+            assertTrue(broker.blocking().deleteTopic(io.sluice.proto.DeleteTopicRequest.newBuilder()
+                    .setTopic("scratch").build()).getDeleted(), "the deletion went through a full disk");
+            publish(client, "after-delete", BIG);
+        } finally {
+            stop.set(true);
+            for (Thread t : publishers) {
+                t.join(TimeUnit.SECONDS.toMillis(30));
+            }
+        }
+        ledger.forget(k -> k.startsWith("scratch-"));   // deleted on purpose
+        Ledger.Verdict v = ledger.verify(Contents.served(broker.channel()));
+        v.assertNothingLost(ledger);
+        System.out.printf("DiskFullTest under failing publishers (%d refused): subscribers opened, read and acked "
+                + "6 times; DeleteTopic freed space and publishing resumed%n", refused.get());
+        Figures.row("disk full (page limit)").cycles(1).acknowledged(ledger.size()).lost(v.lost().size())
+                .inputs(refused.get());
+    }
+
+    private static void awaitRefusals(AtomicInteger refused, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
+        while (refused.get() < n) {
+            assertTrue(System.nanoTime() < deadline, "the publishers hit the full disk");
+            Thread.sleep(5);   // waiting for the load to be in place; no timing is asserted
+        }
     }
 
     private int refusedAsFull(Runnable call) {
