@@ -316,7 +316,43 @@ public final class SqliteStore implements Store {
         if (row == null || limit <= 0 || after >= row.lastSequence) {
             return List.of();
         }
-        return reads.query("reading topic " + topic, c -> c.range(row, after, limit, maxBytes));
+        try {
+            return reads.query("reading topic " + topic, c -> c.range(row, after, limit, maxBytes));
+        } catch (SluiceException.Corrupted damage) {
+            return intactBefore(row, after, limit, maxBytes, damage);
+        }
+    }
+
+    /**
+     * A read met a damaged message: answers the intact messages before it, read one at a time, so
+     * a reader gets everything up to the damage; the next read, starting at the damaged message,
+     * throws. Runs only when damage was found.
+     */
+    private List<StoredMessage> intactBefore(TopicRow row, long after, int limit, long maxBytes,
+                                             SluiceException.Corrupted damage) {
+        var intact = new ArrayList<StoredMessage>();
+        long bytes = 0;
+        long position = after;
+        while (intact.size() < limit && bytes < maxBytes) {
+            long from = position;
+            List<StoredMessage> one;
+            try {
+                one = reads.query("reading topic " + row.name, c -> c.range(row, from, 1, Long.MAX_VALUE));
+            } catch (SluiceException.Corrupted e) {
+                break;
+            }
+            if (one.isEmpty()) {
+                break;
+            }
+            StoredMessage m = one.getFirst();
+            intact.add(m);
+            bytes += m.payload().size();
+            position = m.sequence();
+        }
+        if (intact.isEmpty()) {
+            throw damage;
+        }
+        return intact;
     }
 
     @Override

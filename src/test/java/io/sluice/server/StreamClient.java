@@ -198,6 +198,14 @@ public final class StreamClient implements AutoCloseable {
     public record Ended(List<MessageDelivery> deliveries, io.sluice.proto.StreamError error) {
     }
 
+    /** Waits for the stream to close; answers what it received and did not hand over yet (deliveries, heartbeats). */
+    public List<SubscribeDownstream> awaitCloseCollecting() throws InterruptedException {
+        awaitClose();
+        var rest = new java.util.ArrayList<SubscribeDownstream>();
+        received.drainTo(rest);
+        return rest;
+    }
+
     /** Waits for the stream to close and returns its status. */
     public Status awaitClose() throws InterruptedException {
         assertTrue(closed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "stream did not close within " + WAIT);
