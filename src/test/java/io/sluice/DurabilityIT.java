@@ -38,6 +38,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The built jar as a child process: acknowledged publishes survive SIGKILL (20 cycles in
@@ -293,21 +295,44 @@ class DurabilityIT {
         assertTrue(Files.exists(data.resolve(SqliteStore.FILE_NAME)), "the database is where SLUICE_DATA_DIR says");
     }
 
-    @Test
-    void startingOnADamagedDatabaseExitsNonZeroNamingTheFile() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"damaged b-tree page", "crash image without its -wal", "crash image with its -wal cut"})
+    void startingOnADamagedDatabaseExitsNonZeroNamingTheFile(String damage) throws Exception {
         Path data = Files.createDirectories(dir.resolve("damaged"));
         Path file = data.resolve(SqliteStore.FILE_NAME);
-        Files.copy(FIXTURES.resolve("damaged-btree.db"), file);
-        file.toFile().setWritable(true);
+        Path named = file;
+        switch (damage) {
+            case "damaged b-tree page" -> Files.copy(FIXTURES.resolve("damaged-btree.db"), file);
+            default -> {
+                Path image = FIXTURES.resolve("crash-image");
+                for (String name : List.of(SqliteStore.FILE_NAME, SqliteStore.FILE_NAME + "-wal",
+                        SqliteStore.FILE_NAME + "-shm")) {
+                    Files.copy(image.resolve(name), data.resolve(name));
+                }
+                named = data.resolve(SqliteStore.FILE_NAME + "-wal");
+                if (damage.contains("without")) {
+                    Files.delete(named);
+                } else {
+                    try (var wal = new java.io.RandomAccessFile(named.toFile(), "rw")) {
+                        wal.setLength(wal.length() / 2);
+                    }
+                }
+            }
+        }
+        try (var files = Files.list(data)) {
+            files.forEach(f -> f.toFile().setWritable(true));
+        }
 
         BrokerProcess child = start(List.of("serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1",
                 "--data-dir", data.toString(), "--log-level", "warn"), Map.of());
         int code = child.awaitExit(EXIT);
 
         assertNotEquals(0, code, "exit code on a damaged database");
-        assertTrue(child.stderr().contains(file.toAbsolutePath().toString()),
-                "the refusal names " + file + ":\n" + child.stderr());
+        assertTrue(child.stderr().contains(named.toAbsolutePath().toString()),
+                "the refusal names " + named + ":\n" + child.stderr());
         assertTrue(child.stdout().lines().noneMatch(l -> BrokerProcess.BANNER.matcher(l).matches()), "it never served");
+        System.out.printf("DurabilityIT %s: serve exits %d: %s%n", damage, code, child.stderr().strip());
+        Figures.row("corruption: refused at start (jar)").cycles(1).corruptions(1);
     }
 
     private static PublishRequest request(String topic, byte[] payload) {

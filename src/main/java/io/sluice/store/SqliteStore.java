@@ -119,6 +119,7 @@ public final class SqliteStore implements Store {
             throw new SluiceException.StorageFailure("cannot create the data directory " + dataDir.toAbsolutePath()
                     + ": " + e, e);
         }
+        WalCheck.requireIntactLog(file);   // before SQLite rebuilds the wal-index from what is left of the log
         Connection c = null;
         try {
             c = openWriter(file, options.maxPageCount());
