@@ -104,6 +104,10 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
 
     @Override
     public void onNext(PublishStreamRequest request) {
+        if (request == null) {   // a message that did not parse (RequestParsing): the stream ends with its status
+            refuseStream(RequestParsing.malformed());
+            return;
+        }
         long bytes = request.getPayload().size();
         var entry = new Entry(request.getRequestId(), request.getTopic(), bytes);
         lock.lock();
@@ -126,6 +130,23 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
         entry.span = tracing.startPublish(request.getTopic(), request.getAttributesMap());
         store.appendPaced(request.getTopic(), message, entry);
+    }
+
+    /** Ends the stream with {@code status}; answers still pending are not sent (their writes may be stored). */
+    private void refuseStream(io.grpc.Status status) {
+        lock.lock();
+        try {
+            outstanding--;
+            if (finished) {
+                return;
+            }
+            finished = true;
+            out.onError(status.asRuntimeException());
+        } catch (RuntimeException e) {
+            finished = true;   // the call ended under us
+        } finally {
+            lock.unlock();
+        }
     }
 
     private static PublishStreamResponse refusal(long requestId, SluiceException e) {

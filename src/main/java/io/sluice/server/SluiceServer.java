@@ -97,7 +97,7 @@ public final class SluiceServer implements AutoCloseable {
                     .maxInboundMessageSize(config.maxInboundBytes())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(new SluiceService(store, publisher, delivery))
+                    .addService(RequestParsing.strict(new SluiceService(store, publisher, delivery).bindService()))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .addService(reflectionV1Alpha())
