@@ -160,16 +160,21 @@ class DurabilityIT {
 
             long stopMillis;
             PublishLoad.Outcome outcome;
-            try (var load = new PublishLoad(child.port(), 0, 2 * PUBLISHERS, 2, ledger, PublishLoad.STOPPED)) {
+            Status piped;
+            try (var load = new PublishLoad(child.port(), 0, 2 * PUBLISHERS, 2, ledger, PublishLoad.STOPPED);
+                 var pipelined = new PipelinedPublisher(channel.get(), PublishLoad.TOPICS.get(1), "s", ledger)) {
                 load.awaitAcks(2000);   // every publisher busy, subscribers reading
+                pipelined.awaitAnswered(500);
                 long signalled = System.nanoTime();
                 child.process.destroy();   // SIGTERM while the publishers keep going
                 assertEquals(0, child.awaitExit(DRAIN_BOUND), "exit code after SIGTERM");
                 stopMillis = (System.nanoTime() - signalled) / 1_000_000;
                 load.awaitStopped();
                 outcome = load.outcome();
+                piped = pipelined.awaitEnd();
             }
             assertTrue(outcome.unexpected().isEmpty(), "failures other than UNAVAILABLE: " + outcome.unexpected());
+            assertEquals(Status.Code.UNAVAILABLE, piped.getCode(), "the PublishStream held open: " + piped);
 
             int delivered = 0;
             for (StreamClient s : streams) {
@@ -191,9 +196,9 @@ class DurabilityIT {
             Ledger.Verdict v = ledger.verify(Contents.ofDataDir(data));
             System.out.printf("DurabilityIT sigterm at peak load: exited 0 in %d ms (bound %s with --shutdown-grace "
                             + "%s); acknowledged=%d found=%d lost=%d unanswered=%d stored-without-answer=%d; "
-                            + "%d streams ended SHUTTING_DOWN/UNAVAILABLE after %d deliveries%n",
+                            + "%d streams ended SHUTTING_DOWN/UNAVAILABLE after %d deliveries; the PublishStream %s%n",
                     stopMillis, DRAIN_BOUND, GRACE, ledger.size(), v.found(), v.lost().size(), outcome.failed(),
-                    v.storedWithoutAnswer(), streams.size(), delivered);
+                    v.storedWithoutAnswer(), streams.size(), delivered, piped);
             Figures.row("drain: SIGTERM at peak load").cycles(1).acknowledged(ledger.size()).lost(v.lost().size())
                     .stop(stopMillis);
             v.assertNothingLost(ledger);

@@ -15,6 +15,7 @@ import io.sluice.telemetry.Tracing;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -48,16 +49,24 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     private long inFlightBytes;                                  // guarded by lock
     private int outstanding;                                     // guarded by lock: requested, not yet received
     private boolean halfClosed;                                  // guarded by lock
+    private boolean stopping;                                    // guarded by lock: the broker is shutting down
     private boolean finished;                                    // guarded by lock
 
-    PublishStreamHandler(Store store, Publisher publisher, StreamObserver<PublishStreamResponse> responses) {
+    /** {@code open} holds the streams open now: this one adds itself and leaves when its call ends. */
+    PublishStreamHandler(Store store, Publisher publisher, StreamObserver<PublishStreamResponse> responses,
+                         Set<PublishStreamHandler> open) {
         this.store = store;
         this.publisher = publisher;
         this.metrics = publisher.metrics();
         this.tracing = publisher.tracing();
         this.out = (ServerCallStreamObserver<PublishStreamResponse>) responses;
         out.disableAutoRequest();
-        out.setOnCancelHandler(this::cancelled);
+        out.setOnCancelHandler(() -> {
+            open.remove(this);
+            cancelled();
+        });
+        out.setOnCloseHandler(() -> open.remove(this));
+        open.add(this);
         lock.lock();
         try {
             requestMore();
@@ -110,6 +119,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
         long bytes = request.getPayload().size();
         var entry = new Entry(request.getRequestId(), request.getTopic(), bytes);
+        boolean refused;
         lock.lock();
         try {
             outstanding--;
@@ -118,8 +128,13 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             }
             line.add(entry);
             inFlightBytes += bytes;
+            refused = stopping;
         } finally {
             lock.unlock();
+        }
+        if (refused) {
+            answer(entry, refusal(request.getRequestId(), new SluiceException.Unavailable("the broker is shutting down")));
+            return;
         }
         NewMessage message;
         try {
@@ -175,6 +190,11 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
                 out.onCompleted();
                 return;
             }
+            if (!finished && stopping && line.isEmpty()) {
+                finished = true;
+                out.onError(Statuses.shuttingDown());
+                return;
+            }
             requestMore();
         } catch (RuntimeException e) {
             // The call ended under us (cancelled): nothing more can be sent.
@@ -187,7 +207,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
 
     /** Asks for more requests while the window and byte budget allow; in chunks, so not once per message. */
     private void requestMore() {
-        if (finished || halfClosed || inFlightBytes >= MAX_IN_FLIGHT_BYTES) {
+        if (finished || halfClosed || stopping || inFlightBytes >= MAX_IN_FLIGHT_BYTES) {
             return;
         }
         int waiting = line.size() + outstanding;
@@ -195,6 +215,26 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         if (room >= WINDOW / 8 || (waiting == 0 && room > 0)) {
             outstanding += room;
             out.request(room);
+        }
+    }
+
+    /**
+     * The broker is shutting down (called by the closing thread): requests already taken are
+     * answered as their commits complete, any that still arrive are refused with UNAVAILABLE, no
+     * more are asked for, and once none is waiting the stream ends with UNAVAILABLE.
+     */
+    void shutDown() {
+        lock.lock();
+        try {
+            stopping = true;
+            if (!finished && line.isEmpty()) {
+                finished = true;
+                out.onError(Statuses.shuttingDown());
+            }
+        } catch (RuntimeException e) {
+            finished = true;   // the call ended under us
+        } finally {
+            lock.unlock();
         }
     }
 
