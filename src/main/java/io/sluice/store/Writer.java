@@ -234,6 +234,14 @@ final class Writer implements AutoCloseable {
             LOG.log(Level.ERROR, "I/O error while committing; refusing writes until restart", cause);
             return;
         }
+        if (failure instanceof SluiceException.Corrupted) {
+            // Writing on into a b-tree SQLite found damaged can spread the damage; the check at the
+            // next start says whether the file is sound.
+            refusal = "storage refuses writes: the database reported damage (" + failure.getMessage()
+                    + "); restart the broker, which checks the database before serving";
+            LOG.log(Level.ERROR, "the database reported damage while committing; refusing writes until restart", cause);
+            return;
+        }
         LOG.log(Level.ERROR, failure.getMessage(), cause);
     }
 

@@ -136,6 +136,32 @@ class CommitFaultTest {
     }
 
     @Test
+    void damageReportedAtCommitFailsItsBatchWithDataLossAndWritesAreRefusedUntilRestart() throws Exception {
+        startBroker();
+        var client = broker.blocking();
+        publish(client, "before");
+
+        List<Answer> answers = failTheCommitAfterAHeldOne(SQLiteErrorCode.SQLITE_CORRUPT);
+
+        for (Answer a : answers) {
+            assertTrue(!a.ok(), a.key() + " was answered OK after SQLite reported damage: " + a.status());
+        }
+        long dataLoss = answers.stream().filter(a -> a.status().getCode() == Status.Code.DATA_LOSS).count();
+        assertEquals(MAX_BATCH, dataLoss, "the writers of the failed transaction get DATA_LOSS: " + answers);
+        StatusRuntimeException later = refused(() -> publish(client, "after-the-damage"));
+        assertEquals(Status.Code.UNAVAILABLE, later.getStatus().getCode(), later.getStatus().toString());
+        assertTrue(later.getStatus().getDescription().contains("damage"), later.getStatus().toString());
+
+        broker.restart();   // the database is intact (the damage was injected): the check passes
+        publish(broker.blocking(), "after-restart");
+        Ledger.Verdict v = ledger.verify(Contents.served(broker.channel()));
+        v.assertNothingLost(ledger);
+        assertEquals(0, v.storedWithoutAnswer(), "nothing refused was stored");
+        Figures.row("commit error: sqlite_corrupt").cycles(1).acknowledged(ledger.size()).lost(v.lost().size())
+                .inputs(answers.size()).corruptions(1);
+    }
+
+    @Test
     void aFullDiskAtCommitFailsOnlyItsBatchAndWritesGoOnWithoutRestart() throws Exception {
         startBroker();
         var client = broker.blocking();
