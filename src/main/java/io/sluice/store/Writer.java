@@ -37,6 +37,7 @@ final class Writer implements AutoCloseable {
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     private volatile String refusal;   // set after a failure that makes further writes unsafe
+    private boolean diskFull;          // writer thread only: a full disk was logged; no message stored since
 
     Writer(Connection connection, WriteTx tx, int queueCapacity, int maxBatch, StoreListener listener,
            CommitObserver observer, BeforeCommit beforeCommit) {
@@ -184,6 +185,10 @@ final class Writer implements AutoCloseable {
             return;
         }
         long commitNanos = System.nanoTime() - started;
+        if (diskFull && messages > 0) {
+            diskFull = false;
+            LOG.log(Level.INFO, "the data directory has room again: messages are stored");
+        }
         var events = tx.committed();
         for (WriteOp<?> op : batch) {
             op.complete();
@@ -222,7 +227,11 @@ final class Writer implements AutoCloseable {
 
     private void onFailure(SluiceException failure, Exception cause) {
         if (failure instanceof SluiceException.DiskFull) {
-            LOG.log(Level.WARNING, failure.getMessage());
+            if (!diskFull) {   // once per episode: publishers retrying into a full disk would flood the log
+                diskFull = true;
+                LOG.log(Level.WARNING, failure.getMessage() + "; refusals are not logged again until a message "
+                        + "is stored");
+            }
             return;
         }
         if (cause instanceof SQLException sql && StorageErrors.primaryCode(sql) == StorageErrors.SQLITE_IOERR) {
