@@ -113,6 +113,10 @@ class DurabilityIT {
                     // The kill is placed by acknowledgements, not by sleeping: it lands mid-stream
                     // however fast the machine is. Each cycle is short; the count of cycles is the point.
                     load.awaitAcks(30 + random.nextInt(300));
+                    if (!child.process.isAlive()) {
+                        Figures.row("crash: SIGKILL under load").crashes(1);
+                    }
+                    assertTrue(child.process.isAlive(), "the broker was alive until the kill");
                     child.process.destroyForcibly();           // SIGKILL, publishes in flight
                     assertTrue(child.process.waitFor(EXIT.toSeconds(), TimeUnit.SECONDS), "the child died");
                     load.awaitStopped();

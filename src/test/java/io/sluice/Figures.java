@@ -122,19 +122,22 @@ public final class Figures implements BeforeAllCallback {
     }
 
     static synchronized String render() {
-        String format = "| %-36s | %6s | %12s | %4s | %11s | %8s | %7s | %-28s | %-16s |%n";
+        String format = "| %-40s | %6s | %12s | %5s | %11s | %8s | %7s | %-28s | %-15s |%n";
         var b = new StringBuilder();
         b.append(String.format("%nSluice fault suite (%s)%n", SOAK ? "make soak" : "make test"));
         b.append(String.format(format, "area", "cycles", "acknowledged", "lost", "corruptions", "inputs",
                 "crashes", "start to 1st publish ms", "SIGTERM to exit"));
-        b.append(String.format(format, "-".repeat(36), "-".repeat(6), "-".repeat(12), "-".repeat(4), "-".repeat(11),
-                "-".repeat(8), "-".repeat(7), "-".repeat(28), "-".repeat(16)));
+        b.append(String.format(format, "-".repeat(40), "-".repeat(6), "-".repeat(12), "-".repeat(5), "-".repeat(11),
+                "-".repeat(8), "-".repeat(7), "-".repeat(28), "-".repeat(15)));
         for (Row r : ROWS.values()) {
             b.append(String.format(format, r.area, r.cycles, r.acknowledged, r.lost, r.corruptions, r.inputs,
                     r.crashes, spread(r.recoveryMillis), spread(r.stopMillis)));
         }
-        b.append("corruptions = damage the broker detected and reported; crashes = unplanned deaths or lost health; ")
-                .append("times are min / median / max (n)").append(System.lineSeparator());
+        b.append("lost = acknowledged messages missing afterwards (rows marked \"limit\" show what SQLite drops ")
+                .append("undetectably, see README); corruptions = damage the broker detected and reported;")
+                .append(System.lineSeparator())
+                .append("crashes = times the broker died or stopped answering health checks unplanned (each also ")
+                .append("fails its test); times are min / median / max (n)").append(System.lineSeparator());
         return b.toString();
     }
 

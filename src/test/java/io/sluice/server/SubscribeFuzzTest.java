@@ -244,8 +244,12 @@ class SubscribeFuzzTest {
     }
 
     private void assertHealthyAndWorking() throws InterruptedException {
-        assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(broker.channel())
-                .check(HealthCheckRequest.getDefaultInstance()).getStatus());
+        var status = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+                .check(HealthCheckRequest.getDefaultInstance()).getStatus();
+        if (status != HealthCheckResponse.ServingStatus.SERVING) {
+            Figures.row("fuzz: Subscribe upstream sequences").crashes(1);
+        }
+        assertEquals(HealthCheckResponse.ServingStatus.SERVING, status);
         PublishResponse r = broker.blocking().publish(PublishRequest.newBuilder().setTopic("after-fuzz")
                 .setPayload(ByteString.copyFromUtf8("still works")).build());
         try (var s = StreamClient.group(broker.async(), "after-fuzz", "check", InitialPosition.EARLIEST)) {
