@@ -44,7 +44,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The built jar as a child process: acknowledged publishes survive SIGKILL (20 cycles in
  * {@code make test}, 200 in {@code make soak}, each restart checked through the broker) and a SIGTERM
- * at peak load drains cleanly; the command line (flags, environment, refusal of a damaged database) behaves as SPEC section 4 says.
+ * at peak load drains cleanly; the command line (flags, environment, refusal of a damaged database)
+ * behaves as SPEC section 4 says.
  */
 @ExtendWith(Figures.class)
 class DurabilityIT {

@@ -34,7 +34,8 @@ public final class PipelinedPublisher implements AutoCloseable {
     private volatile ClientCallStreamObserver<PublishStreamRequest> requests;
 
     public PipelinedPublisher(Channel channel, String topic, String prefix, Ledger ledger) {
-        SluiceGrpc.newStub(channel).publishStream(new ClientResponseObserver<PublishStreamRequest, PublishStreamResponse>() {
+        SluiceGrpc.newStub(channel).publishStream(new ClientResponseObserver<PublishStreamRequest,
+                PublishStreamResponse>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<PublishStreamRequest> r) {
                 requests = r;

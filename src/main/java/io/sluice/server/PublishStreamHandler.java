@@ -133,7 +133,8 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             lock.unlock();
         }
         if (refused) {
-            answer(entry, refusal(request.getRequestId(), new SluiceException.Unavailable("the broker is shutting down")));
+            answer(entry, refusal(request.getRequestId(),
+                    new SluiceException.Unavailable("the broker is shutting down")));
             return;
         }
         NewMessage message;

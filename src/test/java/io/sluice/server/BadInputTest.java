@@ -104,7 +104,8 @@ class BadInputTest {
         cases.put("64 KiB of random bytes", noise);
         cases.put("an HTTP/1.1 request", "GET / HTTP/1.1\r\nHost: sluice\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         cases.put("half a client preface", java.util.Arrays.copyOf(preface, 10));
-        cases.put("a SETTINGS frame cut short", concat(preface, java.util.Arrays.copyOf(frame(4, 0, 0, new byte[36]), 20)));
+        cases.put("a SETTINGS frame cut short",
+                concat(preface, java.util.Arrays.copyOf(frame(4, 0, 0, new byte[36]), 20)));
         cases.put("a frame header announcing 100 bytes", concat(preface, settings(),
                 java.util.Arrays.copyOf(frame(1, 4, 1, new byte[100]), 9)));
         cases.put("HEADERS with a garbage HPACK block", concat(preface, settings(),
@@ -156,7 +157,8 @@ class BadInputTest {
         sluice.publish(publish("exists", "x"));
         var cases = new ArrayList<Case>();
         // Publish
-        cases.add(refused("Publish, empty topic", () -> sluice.publish(publish("", "x")), Status.Code.INVALID_ARGUMENT, "empty"));
+        cases.add(refused("Publish, empty topic", () -> sluice.publish(publish("", "x")),
+                Status.Code.INVALID_ARGUMENT, "empty"));
         cases.add(refused("Publish, 256-character topic", () -> sluice.publish(publish("t".repeat(256), "x")),
                 Status.Code.INVALID_ARGUMENT, "256 characters"));
         cases.add(refused("Publish, 1 MiB topic", () -> sluice.publish(publish(huge, "x")),
@@ -270,17 +272,19 @@ class BadInputTest {
         cases.add(stream("an empty first message", List.of(SubscribeUpstream.getDefaultInstance()),
                 "must be init, not an empty message"));
         cases.add(stream("init twice", List.of(init("subs", "g"), credit(1), init("subs", "g")), "already sent"));
-        cases.add(stream("an empty message after init", List.of(init("subs", "g"), SubscribeUpstream.getDefaultInstance()),
-                "must carry init, credit"));
+        cases.add(stream("an empty message after init",
+                List.of(init("subs", "g"), SubscribeUpstream.getDefaultInstance()), "must carry init, credit"));
         cases.add(stream("init with an empty topic", List.of(init("", "g")), "empty"));
         cases.add(stream("init with a 1 MiB topic", List.of(init("t".repeat(1 << 20), "g")), "1048576"));
         cases.add(stream("init with NUL in the group", List.of(init("subs", "g\0")), "U+0000"));
         cases.add(stream("init with a 256-character consumer id", List.of(SubscribeUpstream.newBuilder()
-                .setInit(SubscriptionInit.newBuilder().setTopic("subs").setConsumerId("c".repeat(256))).build()), "255"));
+                .setInit(SubscriptionInit.newBuilder().setTopic("subs").setConsumerId("c".repeat(256))).build()),
+                "255"));
         cases.add(stream("init with mode 7", List.of(SubscribeUpstream.newBuilder().setInit(SubscriptionInit
                 .newBuilder().setTopic("subs").setModeValue(7)).build()), "mode 7"));
         cases.add(stream("init with initial_position 9", List.of(SubscribeUpstream.newBuilder().setInit(
-                SubscriptionInit.newBuilder().setTopic("subs").setInitialPositionValue(9)).build()), "initial_position 9"));
+                SubscriptionInit.newBuilder().setTopic("subs").setInitialPositionValue(9)).build()),
+                "initial_position 9"));
         byte[] validInit = init("subs", "raw").toByteArray();
         cases.add(rawStream("a first message that is not protobuf", List.of(new byte[] {(byte) 0xFF, 0x01}),
                 "not a valid protobuf message"));
@@ -358,7 +362,8 @@ class BadInputTest {
             assertEquals(0, answers.getFirst().getErrorCode());
         }
         if (answers.size() > 1) {
-            assertEquals(Status.Code.INVALID_ARGUMENT.value(), answers.get(1).getErrorCode(), answers.get(1).toString());
+            assertEquals(Status.Code.INVALID_ARGUMENT.value(), answers.get(1).getErrorCode(),
+                    answers.get(1).toString());
         }
         inputs += 3;
         System.out.printf("BadInputTest PublishStream: %d answers before it ended with %s%n", answers.size(),

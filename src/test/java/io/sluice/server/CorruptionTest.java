@@ -79,7 +79,7 @@ class CorruptionTest {
     void aByteFlippedInTheDatabaseFileIsReportedAfterARestart() throws Exception {
         broker = TestBroker.start(dir);
         List<PublishResponse> sent = publishAll(5, 0);
-        broker.server().close();   // a clean stop copies everything into sluice.db
+        broker.close();   // a clean stop copies everything into sluice.db (and closes this broker's channels)
         Path file = dir.resolve(SqliteStore.FILE_NAME);
         byte[] bytes = Files.readAllBytes(file);
         byte[] mark = "message-3|".getBytes(StandardCharsets.US_ASCII);

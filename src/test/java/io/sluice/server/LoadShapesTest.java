@@ -334,7 +334,8 @@ class LoadShapesTest {
 
     private void awaitCursor(String topic, String group, long sequence) throws InterruptedException {
         long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (client.withDeadlineAfter(30, TimeUnit.SECONDS).getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(topic).build())
+        while (client.withDeadlineAfter(30, TimeUnit.SECONDS)
+                .getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(topic).build())
                 .getStats(0).getConsumerGroupsList().stream().filter(g -> g.getGroupName().equals(group))
                 .mapToLong(ConsumerGroupStats::getCursorSequence).findFirst().orElse(-1) < sequence) {
             assertTrue(System.nanoTime() < deadline, "the ack of " + sequence + " was never stored");

@@ -156,7 +156,7 @@ class SubscribeFuzzTest {
         Figures.row("fuzz: Subscribe upstream sequences").cycles(iterations).inputs(sent);
     }
 
-    /** Valid messages with random bytes flipped, after a valid init and before a second one: INVALID_ARGUMENT, always. */
+    /** Valid messages with random bits flipped, between a valid init and a second one: INVALID_ARGUMENT, always. */
     private int mutatedMessages(Random random, int iterations) throws InterruptedException {
         String method = io.sluice.proto.SluiceGrpc.getSubscribeMethod().getFullMethodName();
         byte[] init = message(Kind.INIT, random).toByteArray();

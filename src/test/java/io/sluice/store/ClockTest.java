@@ -71,12 +71,13 @@ class ClockTest {
         Figures.row("clock stepped back").cycles(4).acknowledged(appended.size());
     }
 
-    /** Sequences strictly increase; timestamps and the ids' embedded milliseconds never decrease; ids sort like sequences. */
+    /** Sequences strictly increase; timestamps and the ids' milliseconds never decrease; ids sort like sequences. */
     static void assertMonotonic(List<Appended> appended) {
         for (int i = 1; i < appended.size(); i++) {
             Appended before = appended.get(i - 1);
             Appended now = appended.get(i);
-            assertTrue(now.sequence() > before.sequence(), "sequence " + now.sequence() + " after " + before.sequence());
+            assertTrue(now.sequence() > before.sequence(), "sequence " + now.sequence() + " after "
+                    + before.sequence());
             assertTrue(now.timestamp() >= before.timestamp(), "timestamp " + now.timestamp() + " after "
                     + before.timestamp());
             assertTrue(millisOf(now.id()) >= millisOf(before.id()), "id time " + now.id() + " after " + before.id());
