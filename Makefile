@@ -33,6 +33,10 @@ $(AOT): $(JAR)
 test:
 	$(MVN) verify
 
+# The fault suite scaled up (200 SIGKILL cycles, 10,000 fuzzed streams, ...); ends with a table of figures.
+soak:
+	$(MVN) verify -Psoak
+
 jar: $(JAR)
 
 $(JAR): pom.xml $(shell find proto src/main -type f 2>/dev/null)

@@ -1,5 +1,6 @@
 package io.sluice.server;
 
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.Span;
@@ -16,6 +17,7 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
@@ -56,10 +58,12 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     private long inFlightBytes;                                  // guarded by lock
     private int outstanding;                                     // guarded by lock: requested, not yet received
     private boolean halfClosed;                                  // guarded by lock
+    private boolean stopping;                                    // guarded by lock: the broker is shutting down
     private boolean finished;                                    // guarded by lock
 
+    /** {@code open} holds the streams open now: this one adds itself and leaves when its call ends. */
     PublishStreamHandler(Store store, Publisher publisher, Executor sender,
-                         StreamObserver<PublishStreamResponse> responses) {
+                         StreamObserver<PublishStreamResponse> responses, Set<PublishStreamHandler> open) {
         this.store = store;
         this.sender = sender;
         this.publisher = publisher;
@@ -67,7 +71,12 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         this.tracing = publisher.tracing();
         this.out = (ServerCallStreamObserver<PublishStreamResponse>) responses;
         out.disableAutoRequest();
-        out.setOnCancelHandler(this::cancelled);
+        out.setOnCancelHandler(() -> {
+            open.remove(this);
+            cancelled();
+        });
+        out.setOnCloseHandler(() -> open.remove(this));
+        open.add(this);
         lock.lock();
         try {
             requestMore();
@@ -134,8 +143,13 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
 
     @Override
     public void onNext(PublishStreamRequest request) {
+        if (request == null) {   // a message that did not parse (RequestParsing): the stream ends with its status
+            refuseStream(RequestParsing.malformed());
+            return;
+        }
         long bytes = request.getPayload().size();
         var entry = new Entry(request.getRequestId(), request.getTopic(), bytes);
+        boolean refused;
         lock.lock();
         try {
             outstanding--;
@@ -144,8 +158,13 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             }
             line.add(entry);
             inFlightBytes += bytes;
+            refused = stopping;
         } finally {
             lock.unlock();
+        }
+        if (refused) {
+            entry.refuse(new SluiceException.Unavailable("the broker is shutting down"));
+            return;
         }
         NewMessage message;
         try {
@@ -156,6 +175,28 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
         entry.span = tracing.startPublish(request.getTopic(), request.getAttributesMap());
         store.appendPaced(request.getTopic(), message, entry);
+    }
+
+    /** Ends the stream with {@code status}; answers still pending are not sent (their writes may be stored). */
+    private void refuseStream(Status status) {
+        sendLock.lock();
+        try {
+            lock.lock();
+            try {
+                outstanding--;
+                if (finished) {
+                    return;
+                }
+                finished = true;
+            } finally {
+                lock.unlock();
+            }
+            out.onError(status.asRuntimeException());
+        } catch (RuntimeException e) {
+            cancelled();   // the call ended under us
+        } finally {
+            sendLock.unlock();
+        }
     }
 
     private static PublishStreamResponse refusal(long requestId, SluiceException e) {
@@ -184,6 +225,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         try {
             var ready = new ArrayList<Entry>();
             boolean complete;
+            boolean shutDown;
             lock.lock();
             try {
                 Entry head;
@@ -191,12 +233,13 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
                     ready.add(line.poll());
                     inFlightBytes -= head.bytes;
                 }
-                complete = !finished && halfClosed && line.isEmpty();
+                complete = !finished && (halfClosed || stopping) && line.isEmpty();
                 if (complete) {
                     finished = true;
                 } else {
                     requestMore();
                 }
+                shutDown = complete && stopping && !halfClosed;
             } finally {
                 lock.unlock();
             }
@@ -207,7 +250,11 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
                 }
             }
             if (complete && !cancelled) {
-                out.onCompleted();
+                if (shutDown) {
+                    out.onError(Statuses.shuttingDown());
+                } else {
+                    out.onCompleted();
+                }
             }
         } catch (RuntimeException e) {
             // The call ended under us (cancelled): nothing more can be sent.
@@ -220,7 +267,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
 
     /** Asks for more requests while the window and byte budget allow; in chunks, so not once per message. */
     private void requestMore() {
-        if (finished || halfClosed || inFlightBytes >= MAX_IN_FLIGHT_BYTES) {
+        if (finished || halfClosed || stopping || inFlightBytes >= MAX_IN_FLIGHT_BYTES) {
             return;
         }
         int waiting = line.size() + outstanding;
@@ -229,6 +276,21 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             outstanding += room;
             out.request(room);
         }
+    }
+
+    /**
+     * The broker is shutting down (called by the closing thread): requests already taken are
+     * answered as their commits complete, any that still arrive are refused with UNAVAILABLE, no
+     * more are asked for, and once none is waiting the stream ends with UNAVAILABLE.
+     */
+    void shutDown() {
+        lock.lock();
+        try {
+            stopping = true;
+        } finally {
+            lock.unlock();
+        }
+        scheduleFlush();
     }
 
     @Override

@@ -39,17 +39,19 @@ public final class SluiceServer implements AutoCloseable {
     private final Telemetry telemetry;
     private final ExecutorService calls;
     private final HealthStatusManager health;
+    private final SluiceService service;
     private final Server grpc;
     private boolean closed;   // guarded by this
 
     private SluiceServer(ServerConfig config, SqliteStore store, Delivery delivery, Telemetry telemetry,
-                         ExecutorService calls, HealthStatusManager health, Server grpc) {
+                         ExecutorService calls, HealthStatusManager health, SluiceService service, Server grpc) {
         this.config = config;
         this.store = store;
         this.delivery = delivery;
         this.telemetry = telemetry;
         this.calls = calls;
         this.health = health;
+        this.service = service;
         this.grpc = grpc;
     }
 
@@ -93,13 +95,14 @@ public final class SluiceServer implements AutoCloseable {
                     delivery::activeStreams);
             var health = new HealthStatusManager();
             calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
+            var service = new SluiceService(store, publisher, delivery, calls);
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                     .executor(calls)
                     .callExecutor(SluiceServer::executorFor)
                     .maxInboundMessageSize(config.maxInboundBytes())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(new SluiceService(store, publisher, delivery, calls))
+                    .addService(RequestParsing.strict(service.bindService()))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .addService(reflectionV1Alpha())
@@ -111,7 +114,7 @@ public final class SluiceServer implements AutoCloseable {
                     + (t2 - t1) / 1_000_000 + " ms, gRPC " + (t3 - t2) / 1_000_000 + " ms");
             health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
             health.setStatus("sluice.v1.Sluice", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-            return new SluiceServer(config, store, delivery, telemetry, calls, health, grpc);
+            return new SluiceServer(config, store, delivery, telemetry, calls, health, service, grpc);
         } catch (IOException e) {
             closeAll(store, telemetry, calls);
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
@@ -190,6 +193,7 @@ public final class SluiceServer implements AutoCloseable {
         LOG.log(Level.INFO, "shutting down: no new calls accepted");
         health.enterTerminalState();
         grpc.shutdown();
+        service.shutDownPublishStreams();
         delivery.close(config.shutdownGrace());
         try {
             if (!grpc.awaitTermination(config.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {

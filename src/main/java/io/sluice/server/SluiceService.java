@@ -34,6 +34,8 @@ import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 
 /**
@@ -45,6 +47,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
     private final Publisher publisher;
     private final Delivery delivery;
     private final Executor senders;
+    private final Set<PublishStreamHandler> publishStreams = ConcurrentHashMap.newKeySet();
 
     /** A handler body that may block and fail with a broker failure. */
     private interface Call<T> {
@@ -60,7 +63,15 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
 
     @Override
     public StreamObserver<PublishStreamRequest> publishStream(StreamObserver<PublishStreamResponse> responses) {
-        return new PublishStreamHandler(store, publisher, senders, responses);
+        return new PublishStreamHandler(store, publisher, senders, responses, publishStreams);
+    }
+
+    /**
+     * Shutdown: every open PublishStream answers what it took, refuses the rest and ends with
+     * UNAVAILABLE, so a client holding its stream open does not hold the shutdown for the grace period.
+     */
+    void shutDownPublishStreams() {
+        List.copyOf(publishStreams).forEach(PublishStreamHandler::shutDown);
     }
 
     @Override

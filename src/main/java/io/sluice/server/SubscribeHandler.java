@@ -53,6 +53,14 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
             return;
         }
         Subscription s = subscription;
+        if (message == null) {   // a message that did not parse (RequestParsing): the stream ends with its status
+            if (s == null) {
+                fail(RequestParsing.malformed());
+            } else {
+                s.end(End.failed(RequestParsing.malformed()));
+            }
+            return;
+        }
         if (s == null) {
             open(message);
             return;

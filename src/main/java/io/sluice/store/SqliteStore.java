@@ -16,6 +16,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
+import java.util.function.LongSupplier;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteOpenMode;
 
@@ -31,19 +32,39 @@ public final class SqliteStore implements Store {
     /**
      * Settings of the store. {@code maxQueuedBytes} bounds the payload bytes waiting for the writer;
      * {@code maxPageCount} (0 = SQLite's default) caps the database size in pages, which makes a
-     * full disk reproducible.
+     * full disk reproducible. Two seams exist for tests and are left at their defaults in
+     * production: {@code beforeCommit} (null: none, see {@link BeforeCommit}) and {@code clock}, the
+     * wall clock the writer stamps messages with ({@code System::currentTimeMillis}).
      */
-    public record Options(int queueCapacity, int maxBatch, int readers, long maxQueuedBytes, long maxPageCount) {
+    public record Options(int queueCapacity, int maxBatch, int readers, long maxQueuedBytes, long maxPageCount,
+                          BeforeCommit beforeCommit, LongSupplier clock) {
         public static Options defaults() {
-            return new Options(8192, 4096, 4, Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4), 0);
+            return new Options(8192, 4096, 4, Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4), 0,
+                    null, System::currentTimeMillis);
         }
 
         public Options withQueueCapacity(int capacity) {
-            return new Options(capacity, maxBatch, readers, maxQueuedBytes, maxPageCount);
+            return new Options(capacity, maxBatch, readers, maxQueuedBytes, maxPageCount, beforeCommit, clock);
+        }
+
+        /** At most {@code writes} operations per transaction. */
+        public Options withMaxBatch(int writes) {
+            return new Options(queueCapacity, writes, readers, maxQueuedBytes, maxPageCount, beforeCommit, clock);
         }
 
         public Options withMaxPageCount(long pages) {
-            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, pages);
+            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, pages, beforeCommit, clock);
+        }
+
+        /** Test seam: {@code hook} runs before every commit and may fail it (see {@link BeforeCommit}). */
+        public Options withBeforeCommit(BeforeCommit hook) {
+            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, maxPageCount, hook, clock);
+        }
+
+        /** Test seam: the wall clock (Unix ms) the writer reads once per transaction. */
+        public Options withClock(LongSupplier wallClockMillis) {
+            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, maxPageCount, beforeCommit,
+                    wallClockMillis);
         }
     }
 
@@ -80,7 +101,8 @@ public final class SqliteStore implements Store {
                 listeners.forEach(l -> l.cursorReset(topic, group, cursor));
             }
         };
-        this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer);
+        this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer,
+                options.beforeCommit());
         this.reads = new ReadPool(options.readers(), () -> openReadOnly(file));
     }
 
@@ -97,6 +119,7 @@ public final class SqliteStore implements Store {
             throw new SluiceException.StorageFailure("cannot create the data directory " + dataDir.toAbsolutePath()
                     + ": " + e, e);
         }
+        WalCheck.requireIntactLog(file);   // before SQLite rebuilds the wal-index from what is left of the log
         Connection c = null;
         try {
             c = openWriter(file, options.maxPageCount());
@@ -104,7 +127,7 @@ public final class SqliteStore implements Store {
             Migrations.apply(c, file.toString());
             long[] state = loadState(c);
             var topics = loadTopics(c);
-            var tx = new WriteTx(c, topics, state[0], state[1]);
+            var tx = new WriteTx(c, topics, state[0], state[1], options.clock());
             var store = new SqliteStore(file, c, topics, tx, options, observer);
             store.writer.start();
             return store;
@@ -293,7 +316,43 @@ public final class SqliteStore implements Store {
         if (row == null || limit <= 0 || after >= row.lastSequence) {
             return List.of();
         }
-        return reads.query("reading topic " + topic, c -> c.range(row, after, limit, maxBytes));
+        try {
+            return reads.query("reading topic " + topic, c -> c.range(row, after, limit, maxBytes));
+        } catch (SluiceException.Corrupted damage) {
+            return intactBefore(row, after, limit, maxBytes, damage);
+        }
+    }
+
+    /**
+     * A read met a damaged message: answers the intact messages before it, read one at a time, so
+     * a reader gets everything up to the damage; the next read, starting at the damaged message,
+     * throws. Runs only when damage was found.
+     */
+    private List<StoredMessage> intactBefore(TopicRow row, long after, int limit, long maxBytes,
+                                             SluiceException.Corrupted damage) {
+        var intact = new ArrayList<StoredMessage>();
+        long bytes = 0;
+        long position = after;
+        while (intact.size() < limit && bytes < maxBytes) {
+            long from = position;
+            List<StoredMessage> one;
+            try {
+                one = reads.query("reading topic " + row.name, c -> c.range(row, from, 1, Long.MAX_VALUE));
+            } catch (SluiceException.Corrupted e) {
+                break;
+            }
+            if (one.isEmpty()) {
+                break;
+            }
+            StoredMessage m = one.getFirst();
+            intact.add(m);
+            bytes += m.payload().size();
+            position = m.sequence();
+        }
+        if (intact.isEmpty()) {
+            throw damage;
+        }
+        return intact;
     }
 
     @Override
@@ -359,6 +418,22 @@ public final class SqliteStore implements Store {
     @Override
     public int queueDepth() {
         return writer.queueDepth();
+    }
+
+    /**
+     * Sets SQLite's page limit while the broker runs, as freeing disk space would: writes refused
+     * as "disk full" under the old limit fit again, with no restart. Runs on the writer thread
+     * between transactions; blocks until it has. SQLite never sets the limit below the database's
+     * current size; the limit in force is returned. It lasts until the store is closed (the
+     * configured {@link Options#maxPageCount()} applies again at the next start).
+     */
+    public long setMaxPageCount(long pages) throws InterruptedException {
+        if (pages < 1) {
+            throw new IllegalArgumentException("the page limit must be positive, not " + pages);
+        }
+        var done = new Pending<Long>();
+        writer.submit(new WriteOp.SetMaxPageCount(writeConnection, pages, done));
+        return done.await();
     }
 
     /** Size in bytes of the database file and its WAL. */

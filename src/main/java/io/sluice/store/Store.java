@@ -51,6 +51,8 @@ public interface Store extends AutoCloseable {
     /**
      * Up to {@code limit} messages of the topic after sequence {@code after}, in order, stopping
      * once {@code maxBytes} of payload are read (always at least one); empty for an unknown topic.
+     * A damaged message ends the answer: the intact messages before it are answered, and a read
+     * starting at it throws {@link SluiceException.Corrupted} naming it. Never an altered message.
      */
     List<StoredMessage> read(String topic, long after, int limit, long maxBytes);
 

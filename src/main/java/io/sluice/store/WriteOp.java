@@ -1,8 +1,10 @@
 package io.sluice.store;
 
 import com.google.protobuf.ByteString;
+import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -302,6 +304,29 @@ abstract sealed class WriteOp<T> {
             tx.deleteTopicRow.executeUpdate();
             tx.topicDeleted(row);
             return true;
+        }
+    }
+
+    /**
+     * Sets SQLite's page limit on the write connection (the writer's, used here on its thread);
+     * answers the limit in force. Not transactional: it holds even if its batch fails.
+     */
+    static final class SetMaxPageCount extends WriteOp<Long> {
+        private final Connection connection;
+        private final long pages;
+
+        SetMaxPageCount(Connection connection, long pages, Completion<Long> done) {
+            super(done);
+            this.connection = connection;
+            this.pages = pages;
+        }
+
+        @Override
+        Long apply(WriteTx tx) throws SQLException {
+            try (Statement st = connection.createStatement();
+                 ResultSet rs = st.executeQuery("PRAGMA max_page_count = " + pages)) {
+                return rs.next() ? rs.getLong(1) : -1L;
+            }
         }
     }
 

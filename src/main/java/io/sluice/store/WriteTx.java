@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * The writer's view of the database during one transaction: prepared statements reused across
@@ -20,6 +21,7 @@ import java.util.function.Consumer;
 final class WriteTx implements AutoCloseable {
     private final Connection connection;
     private final ConcurrentMap<String, TopicRow> topics;
+    private final LongSupplier clock;   // Unix ms; System::currentTimeMillis but in tests
     final PreparedStatement insertMessage;
     final PreparedStatement insertTopic;
     final PreparedStatement saveState;
@@ -49,10 +51,11 @@ final class WriteTx implements AutoCloseable {
     final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
     long now;
 
-    WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long lastSequence, long lastTimestamp)
-            throws SQLException {
+    WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long lastSequence, long lastTimestamp,
+            LongSupplier clock) throws SQLException {
         this.connection = connection;
         this.topics = topics;
+        this.clock = clock;
         this.lastSequence = lastSequence;
         this.committedSequence = lastSequence;
         this.lastTimestamp = lastTimestamp;
@@ -86,7 +89,7 @@ final class WriteTx implements AutoCloseable {
 
     /** Starts a transaction's bookkeeping; the wall clock is read once per transaction. */
     void begin() {
-        now = Math.max(System.currentTimeMillis(), lastTimestamp);
+        now = Math.max(clock.getAsLong(), lastTimestamp);
         lastTimestamp = now;
     }
 
@@ -232,7 +235,7 @@ final class WriteTx implements AutoCloseable {
         } catch (SQLException ignored) {
             // a finalized statement may refuse to close; closing the connection reclaims it
         }
-        return new WriteTx(connection, topics, committedSequence, committedTimestamp);
+        return new WriteTx(connection, topics, committedSequence, committedTimestamp, clock);
     }
 
     private void clear() {

@@ -32,19 +32,22 @@ final class Writer implements AutoCloseable {
     private final int maxBatch;
     private final StoreListener listener;
     private final CommitObserver observer;
+    private final BeforeCommit beforeCommit;   // test seam; null in production
     private final Thread thread;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     private volatile String refusal;   // set after a failure that makes further writes unsafe
+    private boolean diskFull;          // writer thread only: a full disk was logged; no message stored since
 
     Writer(Connection connection, WriteTx tx, int queueCapacity, int maxBatch, StoreListener listener,
-           CommitObserver observer) {
+           CommitObserver observer, BeforeCommit beforeCommit) {
         this.connection = connection;
         this.tx = tx;
         this.slots = new Semaphore(queueCapacity);
         this.maxBatch = maxBatch;
         this.listener = listener;
         this.observer = observer;
+        this.beforeCommit = beforeCommit;
         this.thread = Thread.ofPlatform().name("sluice-writer").unstarted(this::run);
     }
 
@@ -143,6 +146,13 @@ final class Writer implements AutoCloseable {
         if (batch.isEmpty()) {
             return;
         }
+        String refused = refusal;
+        if (refused != null) {
+            // Queued before the failure that made writes unsafe: they are no safer than later ones.
+            var failure = new SluiceException.Unavailable(refused);
+            batch.forEach(op -> op.fail(failure));
+            return;
+        }
         int messages = 0;
         long started = System.nanoTime();
         try {
@@ -156,6 +166,9 @@ final class Writer implements AutoCloseable {
             }
             tx.flush();
             tx.saveState();
+            if (beforeCommit != null) {
+                beforeCommit.beforeCommit(batch.size());
+            }
             connection.commit();
         } catch (SQLException | RuntimeException e) {
             rollback();
@@ -164,12 +177,19 @@ final class Writer implements AutoCloseable {
                     ? StorageErrors.map(sql, "committing " + batch.size() + " writes")
                     : new SluiceException.StorageFailure("the writer failed: " + e, e);
             onFailure(failure, e);
+            if (failure instanceof SluiceException.DiskFull && retryWithoutAppends(batch, failure)) {
+                return;
+            }
             for (WriteOp<?> op : batch) {
                 op.fail(failure);
             }
             return;
         }
         long commitNanos = System.nanoTime() - started;
+        if (diskFull && messages > 0) {
+            diskFull = false;
+            LOG.log(Level.INFO, "the data directory has room again: messages are stored");
+        }
         var events = tx.committed();
         for (WriteOp<?> op : batch) {
             op.complete();
@@ -181,9 +201,38 @@ final class Writer implements AutoCloseable {
         LOG.log(Level.TRACE, () -> "committed " + batch.size() + " writes in " + commitNanos / 1000 + " us");
     }
 
+    /**
+     * A full disk refuses new messages, not the small writes that keep consumers going and let an
+     * operator free space (group opens, acks, deletions): when a failed transaction mixed both, its
+     * appends fail and the rest is tried again in a transaction of its own (once: that one holds no
+     * appends). Answers false when there was nothing to separate.
+     */
+    private boolean retryWithoutAppends(List<WriteOp<?>> batch, SluiceException failure) {
+        var others = new ArrayList<WriteOp<?>>();
+        for (WriteOp<?> op : batch) {
+            if (!(op instanceof WriteOp.Append)) {
+                others.add(op);
+            }
+        }
+        if (others.isEmpty() || others.size() == batch.size()) {
+            return false;
+        }
+        for (WriteOp<?> op : batch) {
+            if (op instanceof WriteOp.Append) {
+                op.fail(failure);
+            }
+        }
+        execute(others);
+        return true;
+    }
+
     private void onFailure(SluiceException failure, Exception cause) {
         if (failure instanceof SluiceException.DiskFull) {
-            LOG.log(Level.WARNING, failure.getMessage());
+            if (!diskFull) {   // once per episode: publishers retrying into a full disk would flood the log
+                diskFull = true;
+                LOG.log(Level.WARNING, failure.getMessage() + "; refusals are not logged again until a message "
+                        + "is stored");
+            }
             return;
         }
         if (cause instanceof SQLException sql && StorageErrors.primaryCode(sql) == StorageErrors.SQLITE_IOERR) {
@@ -193,6 +242,14 @@ final class Writer implements AutoCloseable {
             refusal = "storage refuses writes after an I/O error (" + StorageErrors.describe(sql)
                     + "); restart the broker to recover";
             LOG.log(Level.ERROR, "I/O error while committing; refusing writes until restart", cause);
+            return;
+        }
+        if (failure instanceof SluiceException.Corrupted) {
+            // Writing on into a b-tree SQLite found damaged can spread the damage; the check at the
+            // next start says whether the file is sound.
+            refusal = "storage refuses writes: the database reported damage (" + failure.getMessage()
+                    + "); restart the broker, which checks the database before serving";
+            LOG.log(Level.ERROR, "the database reported damage while committing; refusing writes until restart", cause);
             return;
         }
         LOG.log(Level.ERROR, failure.getMessage(), cause);

@@ -178,6 +178,34 @@ public final class StreamClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Everything delivered before the stream's StreamError, skipping heartbeats; the error comes
+     * last. Fails when no StreamError comes in time.
+     */
+    public Ended untilStreamError() throws InterruptedException {
+        var deliveries = new java.util.ArrayList<MessageDelivery>();
+        while (true) {
+            SubscribeDownstream m = next();
+            if (m.hasDelivery()) {
+                deliveries.add(m.getDelivery());
+            } else if (m.hasError()) {
+                return new Ended(deliveries, m.getError());
+            }
+        }
+    }
+
+    /** The deliveries of a stream and the StreamError that ended it. */
+    public record Ended(List<MessageDelivery> deliveries, io.sluice.proto.StreamError error) {
+    }
+
+    /** Waits for the stream to close; answers what it received and did not hand over yet (deliveries, heartbeats). */
+    public List<SubscribeDownstream> awaitCloseCollecting() throws InterruptedException {
+        awaitClose();
+        var rest = new java.util.ArrayList<SubscribeDownstream>();
+        received.drainTo(rest);
+        return rest;
+    }
+
     /** Waits for the stream to close and returns its status. */
     public Status awaitClose() throws InterruptedException {
         assertTrue(closed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "stream did not close within " + WAIT);

@@ -167,8 +167,10 @@ class SqliteStoreTest {
             }
         }
 
-        var e = assertThrows(SluiceException.Corrupted.class, () -> store.read("t", 0, 10),
-                "a read over the altered message must not serve it");
+        assertEquals(List.of(before.sequence()), sequences(store.read("t", 0, 10)),
+                "a read over the altered message answers the intact ones before it, and stops there");
+        var e = assertThrows(SluiceException.Corrupted.class, () -> store.read("t", before.sequence(), 10),
+                "a read starting at the altered message must not serve it");
         assertTrue(e.getMessage().contains("message " + victim.sequence()), "names the sequence: " + e.getMessage());
         assertEquals(List.of(before.sequence()), sequences(store.read("t", 0, 1)), "messages before it still read");
         assertEquals(List.of(after.sequence()), sequences(store.read("t", victim.sequence(), 10)),

@@ -1,0 +1,222 @@
+package io.sluice.server;
+
+import io.grpc.Attributes;
+import io.grpc.Context;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.SecurityLevel;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
+import java.io.InputStream;
+import java.util.ArrayList;
+
+/**
+ * Binds a service so that a request which is not a valid protobuf message of its type (bytes that
+ * do not parse, a string field that is not UTF-8) is answered INVALID_ARGUMENT naming the problem.
+ * Left to itself, grpc-java answers a request its marshaller cannot parse with UNKNOWN
+ * "Application error processing RPC" and logs a stack trace at SEVERE for every such request.
+ *
+ * <p>Each method is re-bound with a request marshaller that never throws: it answers the parsed
+ * message, or a {@link Malformed} holding the status. A unary call, or a stream whose first
+ * message is malformed, is closed here before its handler saw anything. A later message of a
+ * stream is handed to the handler as {@code null} with the status in {@link #MALFORMED}, because
+ * only the handler knows which thread may write to its call; it ends the stream with that status.
+ * The method descriptors keep their names and schema descriptors, so reflection is unchanged.
+ */
+final class RequestParsing {
+    /** Set (in the call's context) while a handler's {@code onNext(null)} reports a malformed message. */
+    static final Context.Key<Status> MALFORMED = Context.key("sluice-malformed-request");
+
+    /** A request that did not parse. */
+    private record Malformed(Status status) {
+    }
+
+    private RequestParsing() {
+    }
+
+    /** The status of the malformed message being handed over as null, or INVALID_ARGUMENT when called otherwise. */
+    static Status malformed() {
+        Status s = MALFORMED.get();
+        return s != null ? s : Status.INVALID_ARGUMENT.withDescription("a request message is missing");
+    }
+
+    static ServerServiceDefinition strict(ServerServiceDefinition service) {
+        var methods = new ArrayList<ServerMethodDefinition<?, ?>>();
+        var descriptor = ServiceDescriptor.newBuilder(service.getServiceDescriptor().getName())
+                .setSchemaDescriptor(service.getServiceDescriptor().getSchemaDescriptor());
+        for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
+            ServerMethodDefinition<?, ?> strict = strict(method);
+            methods.add(strict);
+            descriptor.addMethod(strict.getMethodDescriptor());
+        }
+        var out = ServerServiceDefinition.builder(descriptor.build());
+        methods.forEach(out::addMethod);
+        return out.build();
+    }
+
+    private static <Q, R> ServerMethodDefinition<Object, R> strict(ServerMethodDefinition<Q, R> definition) {
+        MethodDescriptor<Q, R> original = definition.getMethodDescriptor();
+        MethodDescriptor.Marshaller<Q> parser = original.getRequestMarshaller();
+        String type = original.getFullMethodName();
+        var lenient = new MethodDescriptor.Marshaller<Object>() {
+            @Override
+            @SuppressWarnings("unchecked")
+            public InputStream stream(Object value) {
+                return parser.stream((Q) value);
+            }
+
+            @Override
+            public Object parse(InputStream stream) {
+                try {
+                    return parser.parse(stream);
+                } catch (RuntimeException e) {
+                    Throwable cause = e.getCause() != null ? e.getCause() : e;
+                    return new Malformed(Status.INVALID_ARGUMENT.withDescription("a request to " + type
+                            + " is not a valid protobuf message of its type: " + cause.getMessage()));
+                }
+            }
+        };
+        MethodDescriptor<Object, R> rebound = original.toBuilder(lenient, original.getResponseMarshaller()).build();
+        ServerCallHandler<Q, R> handler = definition.getServerCallHandler();
+        return ServerMethodDefinition.create(rebound, (call, headers) -> {
+            var listener = handler.startCall(new Unwrapped<>(call, original), headers);
+            return new Listener<>(call, listener);
+        });
+    }
+
+    /** Hands parsed messages on; refuses a malformed one. Runs on the call's serialized listener thread. */
+    private static final class Listener<Q, R> extends ServerCall.Listener<Object> {
+        private final ServerCall<Object, R> call;
+        private final ServerCall.Listener<Q> delegate;
+        private boolean received;   // a message reached the handler
+        private boolean refused;    // closed here: the handler hears nothing more but the end
+
+        Listener(ServerCall<Object, R> call, ServerCall.Listener<Q> delegate) {
+            this.call = call;
+            this.delegate = delegate;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public void onMessage(Object message) {
+            if (refused) {
+                return;
+            }
+            if (!(message instanceof Malformed bad)) {
+                received = true;
+                delegate.onMessage((Q) message);
+                return;
+            }
+            if (!received || call.getMethodDescriptor().getType().clientSendsOneMessage()) {
+                refused = true;   // nothing of this call reached the handler: nobody else writes to it
+                call.close(bad.status(), new Metadata());
+                return;
+            }
+            Context.current().withValue(MALFORMED, bad.status()).run(() -> delegate.onMessage(null));
+        }
+
+        @Override
+        public void onHalfClose() {
+            if (!refused) {
+                delegate.onHalfClose();
+            }
+        }
+
+        @Override
+        public void onCancel() {
+            delegate.onCancel();
+        }
+
+        @Override
+        public void onComplete() {
+            delegate.onComplete();
+        }
+
+        @Override
+        public void onReady() {
+            if (!refused) {
+                delegate.onReady();
+            }
+        }
+    }
+
+    /** The call as the handler expects it: its own request type and method descriptor. */
+    private static final class Unwrapped<Q, R> extends ServerCall<Q, R> {
+        private final ServerCall<Object, R> call;
+        private final MethodDescriptor<Q, R> method;
+
+        Unwrapped(ServerCall<Object, R> call, MethodDescriptor<Q, R> method) {
+            this.call = call;
+            this.method = method;
+        }
+
+        @Override
+        public void request(int numMessages) {
+            call.request(numMessages);
+        }
+
+        @Override
+        public void sendHeaders(Metadata headers) {
+            call.sendHeaders(headers);
+        }
+
+        @Override
+        public void sendMessage(R message) {
+            call.sendMessage(message);
+        }
+
+        @Override
+        public boolean isReady() {
+            return call.isReady();
+        }
+
+        @Override
+        public void close(Status status, Metadata trailers) {
+            call.close(status, trailers);
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return call.isCancelled();
+        }
+
+        @Override
+        public void setMessageCompression(boolean enabled) {
+            call.setMessageCompression(enabled);
+        }
+
+        @Override
+        public void setCompression(String compressor) {
+            call.setCompression(compressor);
+        }
+
+        @Override
+        public void setOnReadyThreshold(int numBytes) {
+            call.setOnReadyThreshold(numBytes);
+        }
+
+        @Override
+        public SecurityLevel getSecurityLevel() {
+            return call.getSecurityLevel();
+        }
+
+        @Override
+        public Attributes getAttributes() {
+            return call.getAttributes();
+        }
+
+        @Override
+        public String getAuthority() {
+            return call.getAuthority();
+        }
+
+        @Override
+        public MethodDescriptor<Q, R> getMethodDescriptor() {
+            return method;
+        }
+    }
+}
