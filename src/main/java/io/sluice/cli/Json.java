@@ -4,8 +4,11 @@ import io.sluice.client.Message;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Writes the few JSON objects the CLI prints; no dependency needed for flat objects of strings and numbers. */
-final class Json {
+/**
+ * Writes the few JSON objects the CLI prints; no dependency needed for flat objects of strings and
+ * numbers. The string escaping is shared with the load generator's report.
+ */
+public final class Json {
     private Json() {
     }
 
@@ -29,7 +32,7 @@ final class Json {
     }
 
     /** A JSON string literal: quotes, backslashes and control characters escaped. */
-    static String string(String s) {
+    public static String string(String s) {
         var b = new StringBuilder(s.length() + 2).append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

@@ -511,14 +511,15 @@ public final class Subscription {
 
     /** The sequence of a message id of this topic: from the ids in flight, else from the store. */
     private OptionalLong resolve(String messageId) {
-        OptionalLong seq = MessageIds.sequenceOf(messageId);
+        UUID id = MessageIds.parse(messageId);   // parsed once: the sequence and the comparison
+        OptionalLong seq = MessageIds.sequenceOf(id);
         if (seq.isEmpty()) {
             return seq;
         }
         lock.lock();
         try {
             UUID known = inFlight.get(seq.getAsLong());
-            if (known != null && known.equals(MessageIds.parse(messageId))) {
+            if (known != null && known.equals(id)) {
                 return seq;
             }
         } finally {

@@ -26,7 +26,11 @@ public final class MessageIds {
 
     /** The sequence an id names, or empty when the text is not a Sluice message id. */
     public static OptionalLong sequenceOf(String id) {
-        UUID uuid = parse(id);
+        return sequenceOf(parse(id));
+    }
+
+    /** The sequence a parsed id names, or empty when it is null or not a Sluice message id. */
+    public static OptionalLong sequenceOf(UUID uuid) {
         if (uuid == null || uuid.version() != 7 || uuid.variant() != 2) {
             return OptionalLong.empty();
         }
