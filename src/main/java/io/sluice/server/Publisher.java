@@ -5,33 +5,45 @@ import io.sluice.store.Appended;
 import io.sluice.store.Attributes;
 import io.sluice.store.Names;
 import io.sluice.store.NewMessage;
-import io.sluice.store.Pending;
+import io.sluice.store.Completion;
 import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
 import io.opentelemetry.api.trace.Span;
 import io.sluice.telemetry.BrokerMetrics;
 import io.sluice.telemetry.Tracing;
+import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
- * Checks a publish against the rules and limits and stores it, blocking the calling (virtual)
- * thread until the writer has committed it.
+ * Checks a publish against the rules and limits and queues it to the writer without blocking, so a
+ * unary publish runs where it arrives (the transport thread) and pays no thread hop. Once the commit
+ * is known the outcome is handed to the executor the caller names (its transport thread), where
+ * metrics and spans are recorded and the answer is sent: the writer only hands it on. When the
+ * writer's queue is full the publish waits for room on a virtual thread instead.
  */
 final class Publisher {
+    private static final System.Logger LOG = System.getLogger(Publisher.class.getName());
+
     private final Store store;
     private final BrokerMetrics metrics;
     private final Tracing tracing;
     private final int maxMessageBytes;
     private final int maxBatchBytes;
+    private final Executor waiting;
 
-    Publisher(Store store, BrokerMetrics metrics, Tracing tracing, int maxMessageBytes, int maxBatchBytes) {
+    /** {@code waiting} runs the publishes that must wait for room in the writer's queue (threads that may block). */
+    Publisher(Store store, BrokerMetrics metrics, Tracing tracing, int maxMessageBytes, int maxBatchBytes,
+              Executor waiting) {
         this.store = store;
         this.metrics = metrics;
         this.tracing = tracing;
         this.maxMessageBytes = maxMessageBytes;
         this.maxBatchBytes = maxBatchBytes;
+        this.waiting = waiting;
     }
 
     BrokerMetrics metrics() {
@@ -50,21 +62,21 @@ final class Publisher {
         return new NewMessage(payload, attributes);
     }
 
-    /** Stores one message; returns once it is committed. */
-    Appended publish(String topic, ByteString payload, Map<String, String> attributes) throws InterruptedException {
-        long started = System.nanoTime();
-        List<Appended> stored = store(topic, List.of(check(topic, payload, attributes)));
-        metrics.published(topic, 1, System.nanoTime() - started);
-        return stored.getFirst();
+    /**
+     * Checks and queues one message; {@code done} runs on {@code answerOn} once it is committed or
+     * has failed. Throws, queuing nothing, the failure that refuses it.
+     */
+    void publish(String topic, ByteString payload, Map<String, String> attributes, Executor answerOn,
+                 Completion<List<Appended>> done) {
+        store(topic, List.of(check(topic, payload, attributes)), answerOn, done);
     }
 
     /** A message of a batch, as received. */
     record Item(ByteString payload, Map<String, String> attributes) {
     }
 
-    /** Stores all messages in one transaction, all or none; returns once committed. */
-    List<Appended> publishBatch(String topic, List<Item> items) throws InterruptedException {
-        long started = System.nanoTime();
+    /** As {@link #publish}, for a batch stored in one transaction, all or none. */
+    void publishBatch(String topic, List<Item> items, Executor answerOn, Completion<List<Appended>> done) {
         Names.topic(topic);
         if (items.isEmpty()) {
             throw new SluiceException.InvalidArgument("the batch has no messages");
@@ -86,32 +98,79 @@ final class Publisher {
             throw new SluiceException.TooLarge("the batch holds " + total + " bytes of payloads and attributes; "
                     + "the limit is " + maxBatchBytes + " bytes (--max-batch-bytes)");
         }
-        List<Appended> stored = store(topic, messages);
-        metrics.published(topic, stored.size(), System.nanoTime() - started);
-        return stored;
+        store(topic, messages, answerOn, done);
     }
 
-    /** Appends and waits for the commit, each message inside its publish span when tracing is on. */
-    private List<Appended> store(String topic, List<NewMessage> messages) throws InterruptedException {
-        var pending = new Pending<List<Appended>>();
-        if (!tracing.enabled()) {
-            store.append(topic, messages, pending);
-            return pending.await();
+    private void store(String topic, List<NewMessage> messages, Executor answerOn, Completion<List<Appended>> done) {
+        var publish = new Publish(topic, messages, answerOn, done);
+        if (!store.tryAppend(topic, messages, publish)) {
+            waiting.execute(publish::appendWaiting);
         }
-        var spans = new ArrayList<Span>(messages.size());
-        for (NewMessage m : messages) {
-            spans.add(tracing.startPublish(topic, m.attributes()));
-        }
-        try {
-            store.append(topic, messages, pending);
-            List<Appended> stored = pending.await();
-            for (int i = 0; i < stored.size(); i++) {
-                Tracing.published(spans.get(i), stored.get(i).id().toString(), stored.get(i).sequence());
+    }
+
+    /** One publish on its way to the writer and back, each message inside its span when tracing is on. */
+    private final class Publish implements Completion<List<Appended>> {
+        private final long started = System.nanoTime();
+        private final String topic;
+        private final List<NewMessage> messages;
+        private final Executor answerOn;
+        private final Completion<List<Appended>> done;
+        private final List<Span> spans;
+
+        Publish(String topic, List<NewMessage> messages, Executor answerOn, Completion<List<Appended>> done) {
+            this.topic = topic;
+            this.messages = messages;
+            this.answerOn = answerOn;
+            this.done = done;
+            if (tracing.enabled()) {
+                spans = new ArrayList<>(messages.size());
+                for (NewMessage m : messages) {
+                    spans.add(tracing.startPublish(topic, m.attributes()));
+                }
+            } else {
+                spans = List.of();
             }
-            return stored;
-        } catch (RuntimeException | InterruptedException e) {
-            spans.forEach(s -> Tracing.failed(s, e));
-            throw e;
+        }
+
+        /** The writer's queue was full: waits for room (on a thread that may block). */
+        void appendWaiting() {
+            try {
+                store.append(topic, messages, this);
+            } catch (InterruptedException e) {
+                failed(new SluiceException.Unavailable("interrupted while waiting for room in the writer's queue; "
+                        + "the broker is stopping"));
+            } catch (SluiceException e) {
+                failed(e);
+            }
+        }
+
+        @Override
+        public void committed(List<Appended> stored) {
+            long nanos = System.nanoTime() - started;
+            handOn(() -> {
+                metrics.published(topic, stored.size(), nanos);
+                for (int i = 0; i < spans.size(); i++) {
+                    Tracing.published(spans.get(i), stored.get(i).id().toString(), stored.get(i).sequence());
+                }
+                done.committed(stored);
+            });
+        }
+
+        @Override
+        public void failed(SluiceException error) {
+            handOn(() -> {
+                spans.forEach(s -> Tracing.failed(s, error));
+                done.failed(error);
+            });
+        }
+
+        private void handOn(Runnable answer) {
+            try {
+                answerOn.execute(answer);
+            } catch (RejectedExecutionException e) {
+                // The transport has stopped: the call is gone and no answer can be sent.
+                LOG.log(Level.DEBUG, () -> "publish to " + topic + " finished after its transport stopped");
+            }
         }
     }
 

@@ -67,6 +67,12 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
                 interval, shutdownGrace, storeOptions, otlpEndpoint);
     }
 
+    /** At most {@code operations} writes queued for the writer before publishers wait. */
+    public ServerConfig withWriterQueue(int operations) {
+        return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, operations,
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint);
+    }
+
     public ServerConfig withStoreOptions(SqliteStore.Options options) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
                 heartbeat, shutdownGrace, options, otlpEndpoint);

@@ -3,6 +3,7 @@ package io.sluice.server;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.sluice.proto.SluiceGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -19,6 +20,7 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -38,18 +40,21 @@ public final class SluiceServer implements AutoCloseable {
     private final Delivery delivery;
     private final Telemetry telemetry;
     private final ExecutorService calls;
+    private final Transport transport;
     private final HealthStatusManager health;
     private final SluiceService service;
     private final Server grpc;
     private boolean closed;   // guarded by this
 
     private SluiceServer(ServerConfig config, SqliteStore store, Delivery delivery, Telemetry telemetry,
-                         ExecutorService calls, HealthStatusManager health, SluiceService service, Server grpc) {
+                         ExecutorService calls, Transport transport, HealthStatusManager health,
+                         SluiceService service, Server grpc) {
         this.config = config;
         this.store = store;
         this.delivery = delivery;
         this.telemetry = telemetry;
         this.calls = calls;
+        this.transport = transport;
         this.health = health;
         this.service = service;
         this.grpc = grpc;
@@ -66,6 +71,7 @@ public final class SluiceServer implements AutoCloseable {
         Telemetry telemetry = null;
         SqliteStore store = null;
         ExecutorService calls = null;
+        Transport transport = null;
         try {
             long t0 = System.nanoTime();
             telemetry = Telemetry.start(new Telemetry.Settings(config.host(), config.metricsPort(),
@@ -80,8 +86,10 @@ public final class SluiceServer implements AutoCloseable {
             metrics.gauge("sluice.database.size", "Size of the database file", "By", () -> s.fileSizes()[0]);
             metrics.gauge("sluice.wal.size", "Size of the write-ahead log", "By", () -> s.fileSizes()[1]);
 
+            calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
+            transport = Transport.create();
             var publisher = new Publisher(store, metrics, telemetry.tracing(), config.maxMessageBytes(),
-                    config.maxBatchBytes());
+                    config.maxBatchBytes(), calls);
             var delivery = new Delivery(store, config.heartbeat(),
                     e -> io.grpc.Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()),
                     metrics, telemetry.tracing());
@@ -94,11 +102,11 @@ public final class SluiceServer implements AutoCloseable {
             metrics.gauge("sluice.streams.active", "Subscribe streams open now", "{stream}",
                     delivery::activeStreams);
             var health = new HealthStatusManager();
-            calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
-            var service = new SluiceService(store, publisher, delivery, calls);
-            Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
-                    .executor(calls)
-                    .callExecutor(SluiceServer::executorFor)
+            var service = new SluiceService(store, publisher, delivery, calls, transport);
+            Server grpc = transport.configure(
+                            NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port())))
+                    .directExecutor()   // finding a call's method and handler: on its transport thread
+                    .callExecutor(executors(calls))
                     .maxInboundMessageSize(config.maxInboundBytes())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
@@ -114,24 +122,34 @@ public final class SluiceServer implements AutoCloseable {
                     + (t2 - t1) / 1_000_000 + " ms, gRPC " + (t3 - t2) / 1_000_000 + " ms");
             health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
             health.setStatus("sluice.v1.Sluice", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-            return new SluiceServer(config, store, delivery, telemetry, calls, health, service, grpc);
+            return new SluiceServer(config, store, delivery, telemetry, calls, transport, health, service, grpc);
         } catch (IOException e) {
-            closeAll(store, telemetry, calls);
+            closeAll(store, telemetry, calls, transport);
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
                     + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeAll(store, telemetry, calls);
+            closeAll(store, telemetry, calls, transport);
             throw e;
         }
     }
 
     /**
-     * PublishStream runs where its messages arrive (they are only checked and queued, never
+     * The publishes run where their messages arrive (they are only checked and queued, never
      * blocking), so no message pays a thread hop; every other call runs on a virtual thread.
      */
-    private static Executor executorFor(ServerCall<?, ?> call, Metadata headers) {
-        return call.getMethodDescriptor().equals(SluiceGrpc.getPublishStreamMethod()) ? Runnable::run : null;
+    private static ServerCallExecutorSupplier executors(Executor calls) {
+        return new ServerCallExecutorSupplier() {
+            @Override
+            public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata headers) {
+                return DIRECT.contains(call.getMethodDescriptor().getFullMethodName()) ? null : calls;
+            }
+        };
     }
+
+    private static final Set<String> DIRECT = Set.of(
+            SluiceGrpc.getPublishMethod().getFullMethodName(),
+            SluiceGrpc.getBatchPublishMethod().getFullMethodName(),
+            SluiceGrpc.getPublishStreamMethod().getFullMethodName());
 
     private static List<BrokerMetrics.GroupValue> lag(Store store) {
         return store.groupCursors().stream()
@@ -146,12 +164,15 @@ public final class SluiceServer implements AutoCloseable {
         return ProtoReflectionService.newInstance();
     }
 
-    private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls) {
+    private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls, Transport transport) {
         if (calls != null) {
             calls.shutdownNow();
         }
         if (store != null) {
             store.close();
+        }
+        if (transport != null) {
+            transport.close();
         }
         if (telemetry != null) {
             telemetry.close();
@@ -208,6 +229,7 @@ public final class SluiceServer implements AutoCloseable {
         }
         calls.shutdown();
         store.close();
+        transport.close();   // after the store: the last commits' answers are handed to it
         telemetry.close();
         LOG.log(Level.INFO, "stopped in " + (System.nanoTime() - started) / 1_000_000 + " ms");
     }

@@ -29,24 +29,31 @@ import io.sluice.proto.Topic;
 import io.sluice.proto.TopicStats;
 import io.sluice.store.Appended;
 import io.sluice.store.Names;
+import io.sluice.store.Completion;
 import io.sluice.store.Pending;
 import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
+import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 
 /**
- * The {@code sluice.v1.Sluice} service. Each unary RPC runs on its own virtual thread and simply
- * blocks until its answer is committed or read; Subscribe hands each stream to {@link Delivery}.
+ * The {@code sluice.v1.Sluice} service. Publish and BatchPublish run on their transport thread:
+ * they are checked and queued to the writer there, never blocking, and answered there once
+ * committed. Every other unary RPC runs on its own virtual thread and simply blocks until its
+ * answer is committed or read; Subscribe hands each stream to {@link Delivery}.
  */
 final class SluiceService extends SluiceGrpc.SluiceImplBase {
+    private static final System.Logger LOG = System.getLogger(SluiceService.class.getName());
     private final Store store;
     private final Publisher publisher;
     private final Delivery delivery;
     private final Executor senders;
+    private final Transport transport;
     private final Set<PublishStreamHandler> publishStreams = ConcurrentHashMap.newKeySet();
 
     /** A handler body that may block and fail with a broker failure. */
@@ -54,9 +61,11 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
         T run() throws InterruptedException;
     }
 
-    SluiceService(Store store, Publisher publisher, Delivery delivery, Executor senders) {
+    /** {@code senders} runs what may block (every call but the publishes); {@code transport} finds a call's thread. */
+    SluiceService(Store store, Publisher publisher, Delivery delivery, Executor senders, Transport transport) {
         this.store = store;
         this.senders = senders;
+        this.transport = transport;
         this.publisher = publisher;
         this.delivery = delivery;
     }
@@ -81,32 +90,79 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
 
     @Override
     public void publish(PublishRequest request, StreamObserver<PublishResponse> out) {
-        answer(out, "publishing", () -> {
-            Appended a = publisher.publish(request.getTopic(), request.getPayload(), request.getAttributesMap());
-            return PublishResponse.newBuilder()
-                    .setMessageId(a.id().toString())
-                    .setSequence(a.sequence())
-                    .setTimestamp(a.timestamp())
-                    .build();
-        });
+        answerOnCommit(out, "publishing",
+                (answerOn, done) -> publisher.publish(request.getTopic(), request.getPayload(),
+                        request.getAttributesMap(), answerOn, done),
+                stored -> {
+                    Appended a = stored.getFirst();
+                    return PublishResponse.newBuilder()
+                            .setMessageId(a.id().toString())
+                            .setSequence(a.sequence())
+                            .setTimestamp(a.timestamp())
+                            .build();
+                });
     }
 
     @Override
     public void batchPublish(BatchPublishRequest request, StreamObserver<BatchPublishResponse> out) {
-        answer(out, "publishing a batch", () -> {
-            var items = new ArrayList<Publisher.Item>(request.getMessagesCount());
-            for (BatchMessage m : request.getMessagesList()) {
-                items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap()));
-            }
-            List<Appended> stored = publisher.publishBatch(request.getTopic(), items);
-            var response = BatchPublishResponse.newBuilder().setTimestamp(stored.getFirst().timestamp());
-            for (Appended a : stored) {
-                response.addResults(PublishResult.newBuilder()
-                        .setMessageId(a.id().toString())
-                        .setSequence(a.sequence()));
-            }
-            return response.build();
-        });
+        answerOnCommit(out, "publishing a batch",
+                (answerOn, done) -> {
+                    var items = new ArrayList<Publisher.Item>(request.getMessagesCount());
+                    for (BatchMessage m : request.getMessagesList()) {
+                        items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap()));
+                    }
+                    publisher.publishBatch(request.getTopic(), items, answerOn, done);
+                },
+                stored -> {
+                    var response = BatchPublishResponse.newBuilder().setTimestamp(stored.getFirst().timestamp());
+                    for (Appended a : stored) {
+                        response.addResults(PublishResult.newBuilder()
+                                .setMessageId(a.id().toString())
+                                .setSequence(a.sequence()));
+                    }
+                    return response.build();
+                });
+    }
+
+    /** Queues a publish: throws the failure that refuses it, or later tells {@code done}, on {@code answerOn}. */
+    private interface Queuing {
+        void queue(Executor answerOn, Completion<List<Appended>> done);
+    }
+
+    /**
+     * Runs a publish where it arrived (its transport thread: Publish and BatchPublish run on a
+     * direct executor and never block) and answers it there once its commit is known, or with the
+     * status its failure maps to.
+     */
+    private <T> void answerOnCommit(StreamObserver<T> out, String doing, Queuing queuing,
+                                    Function<List<Appended>, T> response) {
+        Executor answerOn = transport.current(senders);
+        try {
+            queuing.queue(answerOn, new Completion<>() {
+                @Override
+                public void committed(List<Appended> stored) {
+                    try {
+                        out.onNext(response.apply(stored));
+                        out.onCompleted();
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.DEBUG, () -> "call ended before its answer while " + doing + ": " + e);
+                    }
+                }
+
+                @Override
+                public void failed(SluiceException error) {
+                    try {
+                        out.onError(Statuses.of(error));
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.DEBUG, () -> "call ended before its answer while " + doing + ": " + e);
+                    }
+                }
+            });
+        } catch (SluiceException e) {
+            out.onError(Statuses.of(e));
+        } catch (RuntimeException e) {
+            out.onError(Statuses.unexpected(doing, e));
+        }
     }
 
     @Override

@@ -238,11 +238,7 @@ public final class SqliteStore implements Store {
     @Override
     public void append(String topic, List<NewMessage> messages, Completion<List<Appended>> done)
             throws InterruptedException {
-        long bytes = 0;
-        for (NewMessage m : messages) {
-            bytes += m.payload().size() + Attributes.size(m.attributes());
-        }
-        int kib = (int) Math.min(maxQueuedKiB, (bytes >> 10) + 1);
+        int kib = queuedKiB(messages);
         queuedKiB.acquire(kib);   // bounds the heap held by queued payloads: publishers wait here
         try {
             writer.submit(new WriteOp.Append(topic, messages, releasing(kib, done)));
@@ -250,6 +246,33 @@ public final class SqliteStore implements Store {
             queuedKiB.release(kib);
             throw e;
         }
+    }
+
+    @Override
+    public boolean tryAppend(String topic, List<NewMessage> messages, Completion<List<Appended>> done) {
+        int kib = queuedKiB(messages);
+        if (!queuedKiB.tryAcquire(kib)) {
+            return false;
+        }
+        try {
+            if (writer.trySubmit(new WriteOp.Append(topic, messages, releasing(kib, done)))) {
+                return true;
+            }
+        } catch (RuntimeException e) {
+            queuedKiB.release(kib);
+            throw e;
+        }
+        queuedKiB.release(kib);
+        return false;
+    }
+
+    /** What the messages count against the queued-bytes budget, in KiB (at least 1, at most all of it). */
+    private int queuedKiB(List<NewMessage> messages) {
+        long bytes = 0;
+        for (NewMessage m : messages) {
+            bytes += m.payload().size() + Attributes.size(m.attributes());
+        }
+        return (int) Math.min(maxQueuedKiB, (bytes >> 10) + 1);
     }
 
     @Override

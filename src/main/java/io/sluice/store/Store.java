@@ -18,6 +18,13 @@ public interface Store extends AutoCloseable {
             throws InterruptedException;
 
     /**
+     * As {@link #append}, for callers that must not block (a transport thread): queues the messages
+     * when the queue has room now and answers true; answers false, having queued nothing, when it is
+     * full (the caller then waits with {@link #append} on a thread that may block).
+     */
+    boolean tryAppend(String topic, List<NewMessage> messages, Completion<List<Appended>> done);
+
+    /**
      * Queues one message without waiting for queue capacity, for callers that bound what they
      * have in flight themselves (a PublishStream's window). Never blocks.
      */

@@ -65,6 +65,22 @@ final class Writer implements AutoCloseable {
         enqueue(op);
     }
 
+    /**
+     * Queues an operation when the queue has room now: true when it was taken (or failed at once
+     * because the writer refuses writes), false, queuing nothing, when the queue is full.
+     */
+    boolean trySubmit(WriteOp<?> op) {
+        if (refused(op)) {
+            return true;
+        }
+        if (!slots.tryAcquire()) {
+            return false;
+        }
+        op.holdsSlot = true;
+        enqueue(op);
+        return true;
+    }
+
     /** Queues an operation without waiting for capacity; the caller bounds how many it has queued. */
     void submitPaced(WriteOp<?> op) {
         if (!refused(op)) {

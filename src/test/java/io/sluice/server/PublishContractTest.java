@@ -46,11 +46,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -180,6 +182,64 @@ class PublishContractTest {
                     .map(StoredMessage::sequence).toList();
             assertEquals(stored.stream().sorted().toList(), stored, "topic t" + t + " reads in sequence order");
         }
+    }
+
+    @Test
+    void publishesBeyondTheWritersQueueWaitForRoomAndAreAllStored() throws Exception {
+        // A queue of 2 operations and commits slowed to 10 ms: most of the 300 calls find it full
+        // and wait on a thread that may block, while the transport thread goes on reading.
+        startBroker(c -> c.withWriterQueue(2).withStoreOptions(c.storeOptions()
+                .withBeforeCommit(writes -> sleep(10))));
+        var stub = broker.async();
+        var sequences = ConcurrentHashMap.<Long>newKeySet();
+        var failures = new ConcurrentLinkedQueue<Throwable>();
+        int singles = 250;
+        int batches = 50;
+        var done = new CountDownLatch(singles + batches);
+        for (int i = 0; i < singles; i++) {
+            stub.publish(PublishRequest.newBuilder().setTopic("full").setPayload(ByteString.copyFromUtf8("s" + i))
+                    .build(), observer(r -> sequences.add(r.getSequence()), failures, done));
+        }
+        for (int i = 0; i < batches; i++) {
+            var batch = BatchPublishRequest.newBuilder().setTopic("full")
+                    .addMessages(BatchMessage.newBuilder().setPayload(ByteString.copyFromUtf8("b" + i + ".0")))
+                    .addMessages(BatchMessage.newBuilder().setPayload(ByteString.copyFromUtf8("b" + i + ".1")));
+            stub.batchPublish(batch.build(), observer(
+                    r -> r.getResultsList().forEach(x -> sequences.add(x.getSequence())), failures, done));
+        }
+        assertTrue(done.await(60, TimeUnit.SECONDS), "every call answered");
+        assertTrue(failures.isEmpty(), "no call failed: " + failures);
+        assertEquals(singles + 2 * batches, sequences.size(), "every message got its own sequence");
+        assertEquals(singles + 2L * batches, sluice.getTopicStats(GetTopicStatsRequest.newBuilder()
+                .addTopics("full").build()).getStats(0).getTotalMessages(), "every answered message is stored once");
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static <T> StreamObserver<T> observer(Consumer<T> onAnswer, ConcurrentLinkedQueue<Throwable> failures, CountDownLatch done) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(T value) {
+                onAnswer.accept(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                failures.add(t);
+                done.countDown();
+            }
+
+            @Override
+            public void onCompleted() {
+                done.countDown();
+            }
+        };
     }
 
     @Test

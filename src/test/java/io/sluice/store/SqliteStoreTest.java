@@ -228,6 +228,36 @@ class SqliteStoreTest {
     }
 
     @Test
+    void tryAppendQueuesWhileThereIsRoomAndRefusesWithoutQueuingWhenFull() throws Exception {
+        SqliteStore store = open(dir, SqliteStore.Options.defaults().withQueueCapacity(3), (o, m, n) -> { });
+        var gate = new WriterGate("gate");
+        store.listen(gate);
+        gate.arm();
+        append(store, "gate", message("holds the writer"));
+        gate.awaitHeld();
+
+        var taken = new ArrayList<Outcome<List<Appended>>>();
+        for (int i = 0; i < 3; i++) {
+            var o = new Outcome<List<Appended>>();
+            assertTrue(store.tryAppend("t", List.of(message("m" + i)), o), "room for write " + i);
+            taken.add(o);
+        }
+        var refused = new Outcome<List<Appended>>();
+        assertFalse(store.tryAppend("t", List.of(message("no room")), refused), "a full queue refuses");
+        assertEquals(3, store.queueDepth(), "the refused write was not queued");
+        gate.release();
+
+        for (var o : taken) {
+            o.value();
+        }
+        assertFalse(refused.await(Duration.ofMillis(200)), "the refused write is never answered: it was not taken");
+        var later = new Outcome<List<Appended>>();
+        assertTrue(store.tryAppend("t", List.of(message("m3")), later), "room again once the writer drained");
+        later.value();
+        assertEquals(List.of("m0", "m1", "m2", "m3"), payloads(store.read("t", 0, 10)));
+    }
+
+    @Test
     void closedStoreRefusesWritesAndReadsAsUnavailable() {
         SqliteStore store = open(dir);
         append(store, "t", message("before close"));
