@@ -70,6 +70,10 @@ public final class Bench {
         } finally {
             warm.close();
         }
+        if (options.target() == null && options.brokerJvmArgs().stream().anyMatch(a -> a.startsWith(AOT_CACHE))
+                && !Thread.currentThread().isInterrupted()) {
+            timePlainStart();
+        }
         running.set(null);
         Report report = new Report(header(), rows, brokers);
         report.print(System.out);
@@ -82,6 +86,26 @@ public final class Bench {
         }
         boolean errors = rows.stream().anyMatch(r -> r.errors() > 0);
         return failures > 0 || errors ? 1 : 0;
+    }
+
+    private static final String AOT_CACHE = "-XX:AOTCache=";
+
+    /**
+     * The brokers above started with the JDK's AOT cache, as {@code make run} starts one; this starts
+     * one more without it (a plain {@code java -jar}), only to time its start, and reports it apart.
+     */
+    private void timePlainStart() {
+        progress("start-up without the AOT cache (plain java -jar)");
+        var plain = options.withBrokerJvmArgs(options.brokerJvmArgs().stream()
+                .filter(a -> !a.startsWith(AOT_CACHE)).toList());
+        try {
+            BrokerProcess broker = BrokerProcess.start(plain, runId + "-plain", options.out().resolve("logs"));
+            running.set(broker);
+            brokers.add(new Report.BrokerRun(0, broker.startup(), broker.stop(), broker.log().toString()));
+        } catch (IOException | RuntimeException e) {
+            failures++;
+            progress("  the broker did not start without the AOT cache: " + e.getMessage());
+        }
     }
 
     private void runScenario(int scenario) {
@@ -109,6 +133,12 @@ public final class Bench {
                  var probe = broker == null ? new Probe(metricsUrl, null, null)
                          : new Probe(metricsUrl, broker.handle(), broker.jcmd())) {
                 var session = new Session(options, clients, probe, "bench." + runId + ".", this::done);
+                if (broker != null) {
+                    String warm = BrokerWarmup.run(session);
+                    if (warm != null) {
+                        progress("  the broker's warm-up did not complete: " + warm);
+                    }
+                }
                 switch (scenario) {
                     case 1 -> PublishScenarios.unary(session);
                     case 2 -> PublishScenarios.batch(session);
@@ -189,15 +219,17 @@ public final class Bench {
         h.put("title", String.format(Locale.ROOT, "Sluice bench %s UTC, %s; java %s, %d CPUs; data on %s; git %s",
                 runId, broker, System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), fs,
                 git()));
-        h.put("settings", String.format(Locale.ROOT, "runs of %s after %s warmup; fixed rate %,d msg/s for %s; "
-                        + "backlog %,d; %d client channels%s", human(options.duration()), human(options.warmup()),
-                options.rate(), human(options.fixedDuration()), options.backlog(), options.channels(),
+        h.put("settings", String.format(Locale.ROOT, "each new broker warmed up for %s; runs of %s after %s warmup; "
+                        + "fixed rate %,d msg/s for %s; backlog %,d; %d client channels%s",
+                options.target() != null ? "0 s (a --target is not warmed)" : human(options.brokerWarmup()),
+                human(options.duration()), human(options.warmup()), options.rate(), human(options.fixedDuration()), options.backlog(), options.channels(),
                 options.quick() ? "; --quick (smoke test: figures are indicative only)" : ""));
         h.put("run", runId);
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("scenarios", new ArrayList<>(options.scenarios()));
         o.put("duration_s", options.duration().toMillis() / 1000.0);
         o.put("warmup_s", options.warmup().toMillis() / 1000.0);
+        o.put("broker_warmup_s", options.target() != null ? 0 : options.brokerWarmup().toMillis() / 1000.0);
         o.put("fixed_duration_s", options.fixedDuration().toMillis() / 1000.0);
         o.put("rate", options.rate());
         o.put("backlog", options.backlog());

@@ -12,8 +12,8 @@ import java.util.TreeSet;
  * The command line of {@code make bench}. {@code --quick} shortens whatever was not given explicitly,
  * whatever the order of the flags.
  */
-record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration warmup, Duration fixedDuration,
-                    int rate, int backlog, boolean quick, String target, String metricsUrl, Path jar, Path java,
+record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration warmup, Duration brokerWarmup,
+                    Duration fixedDuration, int rate, int backlog, boolean quick, String target, String metricsUrl, Path jar, Path java,
                     Path out, Path dataRoot, int channels, List<String> brokerArgs, List<String> brokerJvmArgs) {
 
     static final String USAGE = """
@@ -22,10 +22,13 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                                    sampled during every run; 6 also runs 5, its baseline)
               --duration D         measured time of each throughput run (default 10s; e.g. 10s, 500ms, 1m)
               --warmup D           unmeasured time before each run (default 2s)
+              --broker-warmup D    unmeasured load on each new broker before its scenario, to bring its JIT
+                                   to steady state: half unary publishes, half a drain (default 10s; 0 = none)
               --fixed-duration D   measured time of the fixed-rate runs, scenarios 5 and 6 (default 30s)
               --rate N             fixed-rate publish rate in msg/s (default 5000)
               --backlog N          messages the end-to-end drain reads (default 1000000)
-              --quick              smoke test: 1s runs, 0.5s warmup, 3s fixed-rate runs, 50000 backlog
+              --quick              smoke test: 1s runs, 0.5s warmup, 1s broker warmup, 3s fixed-rate runs,
+                                   50000 backlog
               --target HOST:PORT   use a running broker instead of starting one (no RSS, heap or threads)
               --metrics URL        with --target: its Prometheus endpoint, for commits/s and msg/commit
               --jar PATH           broker jar to start (default target/sluice.jar)
@@ -42,6 +45,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
         SortedSet<Integer> scenarios = null;
         Duration duration = null;
         Duration warmup = null;
+        Duration brokerWarmup = null;
         Duration fixed = null;
         Integer backlog = null;
         int rate = 5000;
@@ -80,6 +84,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                 case "--scenarios" -> scenarios = scenarios(value);
                 case "--duration" -> duration = duration(flag, value);
                 case "--warmup" -> warmup = duration(flag, value);
+                case "--broker-warmup" -> brokerWarmup = duration(flag, value);
                 case "--fixed-duration" -> fixed = duration(flag, value);
                 case "--rate" -> rate = positive(flag, value);
                 case "--backlog" -> backlog = positive(flag, value);
@@ -107,10 +112,17 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
         return new BenchOptions(scenarios,
                 duration != null ? duration : quick ? Duration.ofSeconds(1) : Duration.ofSeconds(10),
                 warmup != null ? warmup : quick ? Duration.ofMillis(500) : Duration.ofSeconds(2),
+                brokerWarmup != null ? brokerWarmup : quick ? Duration.ofSeconds(1) : Duration.ofSeconds(10),
                 fixed != null ? fixed : quick ? Duration.ofSeconds(3) : Duration.ofSeconds(30),
                 rate, backlog != null ? backlog : quick ? 50_000 : 1_000_000, quick, target, metrics, jar, java,
                 out, dataRoot != null ? dataRoot : out.resolve("tmp"), channels, List.copyOf(brokerArgs),
                 List.copyOf(brokerJvmArgs));
+    }
+
+    /** The same options with other extra JVM arguments for the broker. */
+    BenchOptions withBrokerJvmArgs(List<String> args) {
+        return new BenchOptions(scenarios, duration, warmup, brokerWarmup, fixedDuration, rate, backlog, quick,
+                target, metricsUrl, jar, java, out, dataRoot, channels, brokerArgs, List.copyOf(args));
     }
 
     private static SortedSet<Integer> scenarios(String list) {
@@ -153,7 +165,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
             } else {
                 d = Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
             }
-            if (d.isNegative() || (d.isZero() && !flag.equals("--warmup"))) {
+            if (d.isNegative() || (d.isZero() && !flag.endsWith("warmup"))) {
                 throw new Usage(flag + " must be positive, not " + value);
             }
             return d;

@@ -1,0 +1,70 @@
+package io.sluice.bench;
+
+import io.sluice.proto.PublishRequest;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Brings a freshly started broker to steady state before its scenario is measured: a JVM runs its hot
+ * paths interpreted, then compiled once and again, for its first seconds under load, and a broker that
+ * has been serving for a while is past that. For half of {@code --broker-warmup}, 64 closed-loop
+ * publishers publish 100 B messages to a warm-up topic; for the other half, at most, one subscriber
+ * drains what they stored. Nothing of it is measured; the table's header says how long it ran.
+ */
+final class BrokerWarmup {
+    private static final int PUBLISHERS = 64;
+
+    private BrokerWarmup() {
+    }
+
+    /** Null when the warm-up ran (or is off), else what failed; a failed warm-up is noted, not fatal. */
+    static String run(Session s) throws InterruptedException {
+        Duration total = s.options().brokerWarmup();
+        if (total.isZero()) {
+            return null;
+        }
+        String topic = s.topic("warmup");
+        long publishUntil = System.nanoTime() + total.toNanos() / 2;
+        var request = PublishRequest.newBuilder().setTopic(topic).setPayload(PublishScenarios.payload(100)).build();
+        var published = new LongAdder();
+        var failure = new AtomicReference<String>();
+        var stopped = new CountDownLatch(PUBLISHERS);
+        for (int w = 0; w < PUBLISHERS; w++) {
+            publish(s, w, request, publishUntil, published, failure, stopped);
+        }
+        if (!stopped.await(total.toNanos() / 2 + TimeUnit.SECONDS.toNanos(30), TimeUnit.NANOSECONDS)) {
+            return "the warm-up publishes were not answered within 30 s of their end";
+        }
+        if (failure.get() != null) {
+            return "a warm-up publish failed: " + failure.get();
+        }
+        var consumer = new Consumer(topic, "warmup", EndToEndScenario.WINDOW, EndToEndScenario.ACK_EVERY, null)
+                .start(s.clients().subscriberStub());
+        try {
+            consumer.awaitReceived(published.sum(), EndToEndScenario.STALL, System.nanoTime() + total.toNanos() / 2);
+        } finally {
+            consumer.close();
+        }
+        return null;
+    }
+
+    private static void publish(Session s, int worker, PublishRequest request, long until, LongAdder published,
+                                AtomicReference<String> failure, CountDownLatch stopped) {
+        s.clients().stub(worker).publish(request, new Answer<>((messages, error) -> {
+            if (error != null) {
+                failure.compareAndSet(null, ClosedLoop.describe(error));
+                stopped.countDown();
+            } else {
+                published.increment();
+                if (System.nanoTime() - until < 0 && failure.get() == null) {
+                    publish(s, worker, request, until, published, failure, stopped);
+                } else {
+                    stopped.countDown();
+                }
+            }
+        }, 1));
+    }
+}
