@@ -5,9 +5,8 @@ ifeq ($(JAVA_HOME),)
 $(error no JDK 21 or newer found: set JAVA_HOME to one, or install one under /usr/lib/jvm)
 endif
 export JAVA_HOME
-# JDK 23+ warns on every start that protobuf uses sun.misc.Unsafe; the flag silences it there only.
-JAVA_RUN_OPTS := $(shell $(JAVA_HOME)/bin/java --sun-misc-unsafe-memory-access=allow -version >/dev/null 2>&1 \
-	&& echo --sun-misc-unsafe-memory-access=allow)
+# The JVM options Sluice runs with (the collector; on JDK 23+ no Unsafe warning): see scripts/jvm-opts.
+JAVA_RUN_OPTS := $(shell scripts/jvm-opts $(JAVA_HOME)/bin/java)
 MVN := ./mvnw -B -ntp
 JAR := target/sluice.jar
 # The JDK's ahead-of-time cache (JDK 25+), trained by scripts/aot-train: the broker then starts
