@@ -34,6 +34,7 @@ final class FixedRateScenario {
     private volatile boolean senderDone;
     private volatile long sent;
     private volatile long maxLagNanos;
+    private final Latency senderLag = new Latency();
     private volatile boolean overloaded;
 
     private FixedRateScenario(Session s, String topic) {
@@ -98,6 +99,9 @@ final class FixedRateScenario {
                 if (now - intended > maxLagNanos) {
                     maxLagNanos = now - intended;
                 }
+                if (intended - measureFrom >= 0) {
+                    senderLag.record(now - intended);
+                }
                 if (inFlight.get() >= cap) {
                     overloaded = true;
                     break;
@@ -113,6 +117,7 @@ final class FixedRateScenario {
             }
         });
         sleepUntil(measureFrom);
+        senderLag.restart();
         long begun = System.nanoTime();
         long storedBefore = stored.sum();
         Probe.Window window = s.probe().begin();
@@ -120,6 +125,7 @@ final class FixedRateScenario {
         long answered = stored.sum() - storedBefore;
         double seconds = (System.nanoTime() - begun) / 1e9;
         Resources resources = window.end();
+        Latency.Summary lag = senderLag.take();
         sender.join();
         if (!drained.await(30, TimeUnit.SECONDS)) {
             notes.add(inFlight.get() + " calls still unanswered 30 s after the run (cancelled)");
@@ -141,9 +147,9 @@ final class FixedRateScenario {
             notes.add(String.format("answered %,.0f msg/s of the %,d offered: calls queued, latency grew with "
                     + "the queue", answered / seconds, rate));
         }
-        if (maxLagNanos > TimeUnit.MILLISECONDS.toNanos(1)) {
-            notes.add(String.format("the sender started a call up to %.1f ms late (counted in the latency)",
-                    maxLagNanos / 1e6));
+        if (lag.count() > 0) {
+            notes.add(String.format("the sender started calls late by p50 %.3f, p99 %.2f, at most %.1f ms "
+                    + "(counted in the latency)", lag.p50(), lag.p99(), lag.max()));
         }
         resources = resources.withHeapAfterGc(s.probe().heapAfterGcKb());
         return Row.of(scenario, name, new Measured(answered, seconds, lat, errors.sum(), resources, notes));
