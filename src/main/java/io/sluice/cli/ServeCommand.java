@@ -1,5 +1,6 @@
 package io.sluice.cli;
 
+import io.grpc.netty.shaded.io.netty.util.ResourceLeakDetector;
 import io.sluice.server.ServerConfig;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.Version;
@@ -76,6 +77,9 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         Logging.configure(logLevel);
+        // Netty's default leak detection captures a stack trace for one buffer in 128: a few hundred
+        // a second under load, for buffers the broker never handles itself (gRPC owns them all).
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
                 writerQueue, heartbeat, shutdownGrace, SqliteStore.Options.defaults(), otlpEndpoint);
         var stop = new CountDownLatch(1);

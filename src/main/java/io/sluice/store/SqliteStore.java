@@ -162,6 +162,10 @@ public final class SqliteStore implements Store {
         config.setBusyTimeout(5000);
         config.setTempStore(SQLiteConfig.TempStore.MEMORY);
         config.setOpenMode(SQLiteOpenMode.NOMUTEX);
+        // Left on, sqlite-jdbc follows every INSERT it runs with a freshly prepared
+        // "SELECT last_insert_rowid()" for getGeneratedKeys(): a statement per write on the
+        // writer's hot path. The one place that needs a new rowid asks for it itself.
+        config.setGetGeneratedKeys(false);
         Connection c = DriverManager.getConnection("jdbc:sqlite:" + file, config.toProperties());
         if (maxPageCount > 0) {
             try (Statement st = c.createStatement()) {
