@@ -376,7 +376,12 @@ public final class Subscription {
         try {
             if (lastSequence > latest) {
                 latest = lastSequence;
-                changed.signalAll();
+                if (credit.available() > 0) {
+                    // Without credit there is nothing to send: the next grant wakes the loop, which
+                    // then finds the new messages. A consumer that has spent its credit is not woken
+                    // by every commit of a busy topic.
+                    changed.signalAll();
+                }
             }
         } finally {
             lock.unlock();
