@@ -57,6 +57,9 @@ public final class Bench {
             if (b != null) {
                 b.stop();   // interrupted: never leave a broker behind
             }
+            // A broker still starting (spawned, not yet serving) is not "running" yet: SIGTERM every
+            // child process left, so an interrupted run leaves none behind either.
+            ProcessHandle.current().children().forEach(ProcessHandle::destroy);
         }, "bench-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         ClientWarmup warm = ClientWarmup.run();
