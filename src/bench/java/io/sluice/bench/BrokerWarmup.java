@@ -2,9 +2,6 @@ package io.sluice.bench;
 
 import io.sluice.proto.PublishRequest;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -27,19 +24,15 @@ final class BrokerWarmup {
             return null;
         }
         String topic = s.topic("warmup");
-        long publishUntil = System.nanoTime() + total.toNanos() / 2;
         var request = PublishRequest.newBuilder().setTopic(topic).setPayload(PublishScenarios.payload(100)).build();
         var published = new LongAdder();
-        var failure = new AtomicReference<String>();
-        var stopped = new CountDownLatch(PUBLISHERS);
-        for (int w = 0; w < PUBLISHERS; w++) {
-            publish(s, w, request, publishUntil, published, failure, stopped);
-        }
-        if (!stopped.await(total.toNanos() / 2 + TimeUnit.SECONDS.toNanos(30), TimeUnit.NANOSECONDS)) {
-            return "the warm-up publishes were not answered within 30 s of their end";
-        }
-        if (failure.get() != null) {
-            return "a warm-up publish failed: " + failure.get();
+        String failure = CountedLoop.runFor(PUBLISHERS, total.dividedBy(2),
+                (w, done) -> s.clients().stub(w).publish(request, new Answer<>((messages, error) -> {
+                    published.add(messages);
+                    done.done(messages, error);
+                }, 1)));
+        if (failure != null) {
+            return "the warm-up publishes failed: " + failure;
         }
         var consumer = new Consumer(topic, "warmup", EndToEndScenario.WINDOW, EndToEndScenario.ACK_EVERY, null)
                 .start(s.clients().subscriberStub());
@@ -49,22 +42,5 @@ final class BrokerWarmup {
             consumer.close();
         }
         return null;
-    }
-
-    private static void publish(Session s, int worker, PublishRequest request, long until, LongAdder published,
-                                AtomicReference<String> failure, CountDownLatch stopped) {
-        s.clients().stub(worker).publish(request, new Answer<>((messages, error) -> {
-            if (error != null) {
-                failure.compareAndSet(null, ClosedLoop.describe(error));
-                stopped.countDown();
-            } else {
-                published.increment();
-                if (System.nanoTime() - until < 0 && failure.get() == null) {
-                    publish(s, worker, request, until, published, failure, stopped);
-                } else {
-                    stopped.countDown();
-                }
-            }
-        }, 1));
     }
 }

@@ -141,18 +141,21 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
             queuing.queue(answerOn, new Completion<>() {
                 @Override
                 public void committed(List<Appended> stored) {
-                    try {
+                    send(() -> {
                         out.onNext(response.apply(stored));
                         out.onCompleted();
-                    } catch (RuntimeException e) {
-                        LOG.log(Level.DEBUG, () -> "call ended before its answer while " + doing + ": " + e);
-                    }
+                    });
                 }
 
                 @Override
                 public void failed(SluiceException error) {
+                    send(() -> out.onError(Statuses.of(error)));
+                }
+
+                /** A call cancelled meanwhile refuses its answer: nobody is left to tell. */
+                private void send(Runnable answer) {
                     try {
-                        out.onError(Statuses.of(error));
+                        answer.run();
                     } catch (RuntimeException e) {
                         LOG.log(Level.DEBUG, () -> "call ended before its answer while " + doing + ": " + e);
                     }

@@ -24,6 +24,8 @@ final class Transport implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Class<? extends ServerChannel> channelType;
+    /** Each thread's own loop, found once per thread rather than once per call (null off the loops). */
+    private final ThreadLocal<Executor> own = ThreadLocal.withInitial(this::findOwn);
 
     private Transport(IoHandlerFactory io, Class<? extends ServerChannel> channelType) {
         this.boss = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-accept", true), io);
@@ -47,12 +49,17 @@ final class Transport implements AutoCloseable {
      * the thread of its connection); {@code elsewhere} when the caller is not a transport thread.
      */
     Executor current(Executor elsewhere) {
+        Executor loop = own.get();
+        return loop != null ? loop : elsewhere;
+    }
+
+    private Executor findOwn() {
         for (EventExecutor loop : workers) {
             if (loop.inEventLoop()) {
                 return loop;
             }
         }
-        return elsewhere;
+        return null;
     }
 
     /** Stops the threads; call once the server has terminated. */

@@ -51,7 +51,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -222,7 +221,9 @@ class PublishContractTest {
         }
     }
 
-    private static <T> StreamObserver<T> observer(Consumer<T> onAnswer, ConcurrentLinkedQueue<Throwable> failures, CountDownLatch done) {
+    /** Hands each answer to {@code onAnswer}, each failure to {@code failures}; counts {@code done} down at the end. */
+    private static <T> StreamObserver<T> observer(Consumer<T> onAnswer, ConcurrentLinkedQueue<Throwable> failures,
+                                                  CountDownLatch done) {
         return new StreamObserver<>() {
             @Override
             public void onNext(T value) {
@@ -841,31 +842,15 @@ class PublishContractTest {
     /** One server-reflection exchange: sends the request, half-closes, collects every response. */
     private List<ServerReflectionResponse> reflect(ServerReflectionRequest request) throws InterruptedException {
         var responses = new CopyOnWriteArrayList<ServerReflectionResponse>();
-        var error = new AtomicReference<Throwable>();
+        var errors = new ConcurrentLinkedQueue<Throwable>();
         var done = new CountDownLatch(1);
         StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(broker.channel())
                 .withDeadlineAfter(30, TimeUnit.SECONDS)
-                .serverReflectionInfo(new StreamObserver<>() {
-                    @Override
-                    public void onNext(ServerReflectionResponse value) {
-                        responses.add(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        error.set(t);
-                        done.countDown();
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        done.countDown();
-                    }
-                });
+                .serverReflectionInfo(observer(responses::add, errors, done));
         requests.onNext(request);
         requests.onCompleted();
         assertTrue(done.await(30, TimeUnit.SECONDS), "reflection answered");
-        assertNull(error.get(), "reflection failed");
+        assertNull(errors.peek(), "reflection failed");
         assertEquals(1, responses.size(), "one response per request");
         assertFalse(responses.getFirst().hasErrorResponse(), "error: " + responses.getFirst().getErrorResponse());
         return responses;
