@@ -161,10 +161,8 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                     }
                 }
             });
-        } catch (SluiceException e) {
-            out.onError(Statuses.of(e));
         } catch (RuntimeException e) {
-            out.onError(Statuses.unexpected(doing, e));
+            out.onError(Statuses.of(e, doing));
         }
     }
 
@@ -256,15 +254,12 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
         T response;
         try {
             response = call.run();
-        } catch (SluiceException e) {
-            out.onError(Statuses.of(e));
-            return;
         } catch (InterruptedException e) {
             out.onError(Status.UNAVAILABLE.withDescription("interrupted while " + doing + "; the broker is stopping")
                     .asRuntimeException());
             return;
         } catch (RuntimeException e) {
-            out.onError(Statuses.unexpected(doing, e));
+            out.onError(Statuses.of(e, doing));
             return;
         }
         out.onNext(response);

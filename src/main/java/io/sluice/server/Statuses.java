@@ -29,6 +29,11 @@ public final class Statuses {
         return Status.fromCode(codeOf(e)).withDescription(e.getMessage()).asRuntimeException();
     }
 
+    /** The status of a handler's failure: a broker failure's own, else INTERNAL (see {@link #unexpected}). */
+    public static StatusRuntimeException of(RuntimeException e, String doing) {
+        return e instanceof SluiceException s ? of(s) : unexpected(doing, e);
+    }
+
     /** The status for anything a handler did not expect: INTERNAL, logged once with its cause. */
     public static StatusRuntimeException unexpected(String doing, Throwable t) {
         LOG.log(Level.ERROR, "unexpected failure " + doing, t);
