@@ -176,9 +176,15 @@ final class WriteTx implements AutoCloseable {
         resetCursors.computeIfAbsent(topic, t -> new LinkedHashMap<>()).put(group, cursor);
     }
 
-    /** Writes the sequence and clock high-water marks inside the transaction, when messages were added. */
-    void saveState() throws SQLException {
-        if (lastSequence != committedSequence) {
+    /**
+     * Writes the sequence and clock high-water marks inside a transaction that deletes messages.
+     * Appends need not: at start-up the marks are read back from the newest stored message as well
+     * as from this row, so an append's commit rewrites no extra page. A deletion may remove that
+     * newest message, and then only this row keeps a restarted broker from reusing its sequence or
+     * stamping an earlier time.
+     */
+    void saveStateIfDeleting() throws SQLException {
+        if (!deletedTopics.isEmpty()) {
             saveState.setLong(1, lastSequence);
             saveState.setLong(2, lastTimestamp);
             saveState.executeUpdate();

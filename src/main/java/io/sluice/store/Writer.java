@@ -181,7 +181,7 @@ final class Writer implements AutoCloseable {
                 messages += op.messageCount();
             }
             tx.flush();
-            tx.saveState();
+            tx.saveStateIfDeleting();
             if (beforeCommit != null) {
                 beforeCommit.beforeCommit(batch.size());
             }

@@ -71,6 +71,27 @@ class ClockTest {
         Figures.row("clock stepped back").cycles(4).acknowledged(appended.size());
     }
 
+    @Test
+    void deletingTheTopicWithTheNewestMessageStillNeverReusesItsSequenceOrTime() throws InterruptedException {
+        SqliteStore store = open();
+        var appended = new ArrayList<Appended>();
+        appended.addAll(append(store, "kept", 2));
+        wall.set(T0 + HOUR);
+        appended.addAll(append(store, "doomed", 3));   // the newest sequence and the latest time
+        var deleted = new Pending<Boolean>();
+        store.deleteTopic("doomed", deleted);
+        assertTrue(deleted.await());
+        store.close();
+
+        wall.set(T0 - HOUR);                       // restarted on a clock behind both
+        SqliteStore reopened = open();
+        appended.addAll(append(reopened, "kept", 1));
+
+        assertEquals(T0 + HOUR, appended.getLast().timestamp(), "the deleted message's time still holds");
+        assertMonotonic(appended);
+        Figures.row("newest topic deleted, then restarted").cycles(1).acknowledged(appended.size());
+    }
+
     /** Sequences strictly increase; timestamps and the ids' milliseconds never decrease; ids sort like sequences. */
     static void assertMonotonic(List<Appended> appended) {
         for (int i = 1; i < appended.size(); i++) {
