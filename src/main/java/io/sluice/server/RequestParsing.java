@@ -26,6 +26,10 @@ import java.util.ArrayList;
  * stream is handed to the handler as {@code null} with the status in {@link #MALFORMED}, because
  * only the handler knows which thread may write to its call; it ends the stream with that status.
  * The method descriptors keep their names and schema descriptors, so reflection is unchanged.
+ *
+ * <p>{@link #closing} binds a service whose handlers answer only from their listener thread
+ * (grpc-java's health and reflection services): there a malformed message at any point closes the
+ * call here, and its handler hears nothing more but the end.
  */
 final class RequestParsing {
     /** Set (in the call's context) while a handler's {@code onNext(null)} reports a malformed message. */
@@ -44,12 +48,22 @@ final class RequestParsing {
         return s != null ? s : Status.INVALID_ARGUMENT.withDescription("a request message is missing");
     }
 
+    /** Our own services: a malformed later message of a stream is handed to the handler as null (above). */
     static ServerServiceDefinition strict(ServerServiceDefinition service) {
+        return rebind(service, false);
+    }
+
+    /** Services that cannot take a null message: any malformed message closes the call here. */
+    static ServerServiceDefinition closing(ServerServiceDefinition service) {
+        return rebind(service, true);
+    }
+
+    private static ServerServiceDefinition rebind(ServerServiceDefinition service, boolean closeOnAny) {
         var methods = new ArrayList<ServerMethodDefinition<?, ?>>();
         var descriptor = ServiceDescriptor.newBuilder(service.getServiceDescriptor().getName())
                 .setSchemaDescriptor(service.getServiceDescriptor().getSchemaDescriptor());
         for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
-            ServerMethodDefinition<?, ?> strict = strict(method);
+            ServerMethodDefinition<?, ?> strict = rebind(method, closeOnAny);
             methods.add(strict);
             descriptor.addMethod(strict.getMethodDescriptor());
         }
@@ -58,7 +72,8 @@ final class RequestParsing {
         return out.build();
     }
 
-    private static <Q, R> ServerMethodDefinition<Object, R> strict(ServerMethodDefinition<Q, R> definition) {
+    private static <Q, R> ServerMethodDefinition<Object, R> rebind(ServerMethodDefinition<Q, R> definition,
+                                                                   boolean closeOnAny) {
         MethodDescriptor<Q, R> original = definition.getMethodDescriptor();
         MethodDescriptor.Marshaller<Q> parser = original.getRequestMarshaller();
         String type = original.getFullMethodName();
@@ -84,7 +99,7 @@ final class RequestParsing {
         ServerCallHandler<Q, R> handler = definition.getServerCallHandler();
         return ServerMethodDefinition.create(rebound, (call, headers) -> {
             var listener = handler.startCall(new Unwrapped<>(call, original), headers);
-            return new Listener<>(call, listener);
+            return new Listener<>(call, listener, closeOnAny);
         });
     }
 
@@ -92,12 +107,14 @@ final class RequestParsing {
     private static final class Listener<Q, R> extends ServerCall.Listener<Object> {
         private final ServerCall<Object, R> call;
         private final ServerCall.Listener<Q> delegate;
+        private final boolean closeOnAny;
         private boolean received;   // a message reached the handler
         private boolean refused;    // closed here: the handler hears nothing more but the end
 
-        Listener(ServerCall<Object, R> call, ServerCall.Listener<Q> delegate) {
+        Listener(ServerCall<Object, R> call, ServerCall.Listener<Q> delegate, boolean closeOnAny) {
             this.call = call;
             this.delegate = delegate;
+            this.closeOnAny = closeOnAny;
         }
 
         @Override
@@ -111,8 +128,10 @@ final class RequestParsing {
                 delegate.onMessage((Q) message);
                 return;
             }
-            if (!received || call.getMethodDescriptor().getType().clientSendsOneMessage()) {
-                refused = true;   // nothing of this call reached the handler: nobody else writes to it
+            if (closeOnAny || !received || call.getMethodDescriptor().getType().clientSendsOneMessage()) {
+                // Nothing of this call reached the handler, or the handler writes only from this thread:
+                // nobody else writes to it now.
+                refused = true;
                 call.close(bad.status(), new Metadata());
                 return;
             }

@@ -111,9 +111,9 @@ public final class SluiceServer implements AutoCloseable {
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
                     .addService(RequestParsing.strict(service.bindService()))
-                    .addService(health.getHealthService())
-                    .addService(ProtoReflectionServiceV1.newInstance())
-                    .addService(reflectionV1Alpha())
+                    .addService(RequestParsing.closing(health.getHealthService().bindService()))
+                    .addService(RequestParsing.closing(ProtoReflectionServiceV1.newInstance().bindService()))
+                    .addService(RequestParsing.closing(reflectionV1Alpha().bindService()))
                     .build();
             long t2 = System.nanoTime();
             grpc.start();

@@ -262,6 +262,33 @@ class BadInputTest {
         System.out.printf("BadInputTest RPCs: %s%n", report);
     }
 
+    @Test
+    void healthAndReflectionAnswerMalformedRequestsWithInvalidArgument() throws Exception {
+        byte[] garbage = {(byte) 0xFF, 0x01};
+        byte[] listServices = new RawGrpc.Proto().string(7, "").build();
+        var answers = new java.util.LinkedHashMap<String, RawGrpc.Ended>();
+        answers.put("Health/Check", new RawGrpc.Ended(List.of(),
+                RawGrpc.unary(broker.channel(), "grpc.health.v1.Health/Check", garbage)));
+        answers.put("Health/Watch", RawGrpc.bidi(broker.channel(), "grpc.health.v1.Health/Watch", List.of(garbage)));
+        for (String version : List.of("v1", "v1alpha")) {
+            String method = "grpc.reflection." + version + ".ServerReflection/ServerReflectionInfo";
+            answers.put(version + " reflection, first message", RawGrpc.bidi(broker.channel(), method,
+                    List.of(garbage)));
+            answers.put(version + " reflection, after a good one", RawGrpc.bidi(broker.channel(), method,
+                    List.of(listServices, garbage)));
+        }
+        answers.forEach((name, ended) -> {
+            Status s = ended.status();
+            assertTrue(s != null, name + ": the call was ended");
+            assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode(), name + ": " + s);
+            assertTrue(s.getDescription().contains("not a valid protobuf message"), name + " names the problem: " + s);
+            inputs++;
+        });
+        assertEquals(1, answers.get("v1 reflection, after a good one").responses().size(),
+                "the good request was answered before the bad one ended the stream");
+        // (After each test: the broker is still healthy, serves a publish and logged no error.)
+    }
+
     // ---- Subscribe ----
 
     @Test
