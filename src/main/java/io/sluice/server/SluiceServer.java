@@ -6,6 +6,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallExecutorSupplier;
 import io.sluice.proto.SluiceGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -13,6 +14,7 @@ import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.sluice.delivery.Delivery;
 import io.sluice.store.SqliteStore;
 import io.sluice.store.Store;
+import io.sluice.store.StoreListener;
 import io.sluice.telemetry.BrokerMetrics;
 import io.sluice.telemetry.Telemetry;
 import java.io.IOException;
@@ -115,13 +117,20 @@ public final class SluiceServer implements AutoCloseable {
                     .addService(RequestParsing.closing(ProtoReflectionServiceV1.newInstance().bindService()))
                     .addService(RequestParsing.closing(reflectionV1Alpha().bindService()))
                     .build();
+            // A broker that refuses every write until it restarts says so to probes: restarting is its
+            // recovery (reads are still served meanwhile, to whoever still asks).
+            setHealth(health, ServingStatus.SERVING);
+            store.listen(new StoreListener() {
+                @Override
+                public void refusingWrites(String reason) {
+                    setHealth(health, ServingStatus.NOT_SERVING);
+                }
+            });
             long t2 = System.nanoTime();
             grpc.start();
             long t3 = System.nanoTime();
             LOG.log(Level.DEBUG, () -> "start: telemetry " + (t1 - t0) / 1_000_000 + " ms, storage "
                     + (t2 - t1) / 1_000_000 + " ms, gRPC " + (t3 - t2) / 1_000_000 + " ms");
-            health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-            health.setStatus("sluice.v1.Sluice", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
             return new SluiceServer(config, store, delivery, telemetry, calls, transport, health, service, grpc);
         } catch (IOException e) {
             closeAll(store, telemetry, calls, transport);
@@ -150,6 +159,12 @@ public final class SluiceServer implements AutoCloseable {
             SluiceGrpc.getPublishMethod().getFullMethodName(),
             SluiceGrpc.getBatchPublishMethod().getFullMethodName(),
             SluiceGrpc.getPublishStreamMethod().getFullMethodName());
+
+    /** The broker as a whole ("") and its service. */
+    private static void setHealth(HealthStatusManager health, ServingStatus status) {
+        health.setStatus("", status);
+        health.setStatus(SluiceGrpc.SERVICE_NAME, status);
+    }
 
     private static List<BrokerMetrics.GroupValue> lag(Store store) {
         return store.groupCursors().stream()

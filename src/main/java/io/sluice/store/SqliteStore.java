@@ -100,6 +100,11 @@ public final class SqliteStore implements Store {
             public void cursorReset(String topic, String group, long cursor) {
                 listeners.forEach(l -> l.cursorReset(topic, group, cursor));
             }
+
+            @Override
+            public void refusingWrites(String reason) {
+                listeners.forEach(l -> l.refusingWrites(reason));
+            }
         };
         this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer,
                 options.beforeCommit());

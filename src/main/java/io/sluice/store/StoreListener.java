@@ -16,4 +16,8 @@ public interface StoreListener {
     /** The group's cursor was set by an operator (reset or delete), not by an ack. */
     default void cursorReset(String topic, String group, long cursor) {
     }
+
+    /** Every write fails from now on, with {@code reason}, until the broker restarts; reads go on. */
+    default void refusingWrites(String reason) {
+    }
 }

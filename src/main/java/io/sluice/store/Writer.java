@@ -255,20 +255,29 @@ final class Writer implements AutoCloseable {
             // After a failed write or fsync the file's state is unknown: the kernel may have dropped
             // the dirty pages. Acknowledging anything more would be a lie; refuse until a restart
             // reopens the database and lets SQLite recover from its journal.
-            refusal = "storage refuses writes after an I/O error (" + StorageErrors.describe(sql)
-                    + "); restart the broker to recover";
+            refuse("storage refuses writes after an I/O error (" + StorageErrors.describe(sql)
+                    + "); restart the broker to recover");
             LOG.log(Level.ERROR, "I/O error while committing; refusing writes until restart", cause);
             return;
         }
         if (failure instanceof SluiceException.Corrupted) {
             // Writing on into a b-tree SQLite found damaged can spread the damage; the check at the
             // next start says whether the file is sound.
-            refusal = "storage refuses writes: the database reported damage (" + failure.getMessage()
-                    + "); restart the broker, which checks the database before serving";
+            refuse("storage refuses writes: the database reported damage (" + failure.getMessage()
+                    + "); restart the broker, which checks the database before serving");
             LOG.log(Level.ERROR, "the database reported damage while committing; refusing writes until restart", cause);
             return;
         }
         LOG.log(Level.ERROR, failure.getMessage(), cause);
+    }
+
+    /** From now on every write fails with {@code reason}, until a restart; the listener hears it once. */
+    private void refuse(String reason) {
+        boolean first = refusal == null;
+        refusal = reason;
+        if (first) {
+            listener.refusingWrites(reason);
+        }
     }
 
     private void resetAfterRollback() {
@@ -276,8 +285,8 @@ final class Writer implements AutoCloseable {
         try {
             tx = tx.prepareAgain();
         } catch (SQLException e) {
-            refusal = "storage refuses writes: its statements cannot be prepared again after a failed commit ("
-                    + StorageErrors.describe(e) + "); restart the broker to recover";
+            refuse("storage refuses writes: its statements cannot be prepared again after a failed commit ("
+                    + StorageErrors.describe(e) + "); restart the broker to recover");
             LOG.log(Level.ERROR, refusal, e);
         }
     }
@@ -294,8 +303,8 @@ final class Writer implements AutoCloseable {
             } catch (SQLException again) {
                 // A transaction is still open after a failed rollback: its changes must never be
                 // committed by a later batch.
-                refusal = "storage refuses writes: a failed transaction could not be rolled back ("
-                        + StorageErrors.describe(e) + "); restart the broker to recover";
+                refuse("storage refuses writes: a failed transaction could not be rolled back ("
+                        + StorageErrors.describe(e) + "); restart the broker to recover");
                 LOG.log(Level.ERROR, refusal);
             }
         }

@@ -120,9 +120,13 @@ class CommitFaultTest {
                 .build()).getStats(0).getTotalMessages(), "the 20 messages and the held one are readable");
         assertEquals("gate", Ledger.key(subscriber.delivery().getPayload()), "the held commit went through");
         subscriber.expectHeartbeatWithoutDelivery(21);
-        assertEquals(HealthCheckResponse.ServingStatus.SERVING, health(), "reads are still served");
+        for (String service : List.of("", "sluice.v1.Sluice")) {
+            assertEquals(HealthCheckResponse.ServingStatus.NOT_SERVING, health(service),
+                    "probes hear that only a restart recovers (\"" + service + "\")");
+        }
 
         broker.restart();
+        assertEquals(HealthCheckResponse.ServingStatus.SERVING, health("sluice.v1.Sluice"), "serving after the restart");
         var again = broker.blocking();
         publish(again, "after-restart");
         Ledger.Verdict v = ledger.verify(Contents.served(broker.channel()));
@@ -258,9 +262,9 @@ class CommitFaultTest {
         return fail("the call was expected to be refused");
     }
 
-    private HealthCheckResponse.ServingStatus health() {
+    private HealthCheckResponse.ServingStatus health(String service) {
         return HealthGrpc.newBlockingStub(broker.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.newBuilder().setService("sluice.v1.Sluice").build()).getStatus();
+                .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
     }
 
     private StreamClient track(StreamClient s) {
