@@ -54,7 +54,16 @@ final class Migrations {
                         last_seq INTEGER NOT NULL,
                         last_ts  INTEGER NOT NULL
                     )""",
-                    "INSERT INTO broker_state (id, last_seq, last_ts) VALUES (1, 0, 0)")));
+                    "INSERT INTO broker_state (id, last_seq, last_ts) VALUES (1, 0, 0)")),
+            // A deleted topic's messages are removed a chunk per writer transaction after its row is
+            // gone; its id stays here until the last of them is, so no new topic is given that id.
+            new Migration(2, "deleted topics whose messages are still being purged", List.of(
+                    """
+                    CREATE TABLE purges (
+                        topic_id   INTEGER PRIMARY KEY,
+                        name       TEXT    NOT NULL,
+                        deleted_at INTEGER NOT NULL
+                    )""")));
 
     private Migrations() {
     }

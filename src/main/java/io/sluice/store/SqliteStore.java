@@ -79,7 +79,8 @@ public final class SqliteStore implements Store {
     private volatile boolean closed;
 
     private SqliteStore(Path file, Connection writeConnection, ConcurrentHashMap<String, TopicRow> topics,
-                        WriteTx tx, Options options, CommitObserver observer) throws SQLException {
+                        WriteTx tx, Options options, CommitObserver observer, List<TopicRow> unfinishedPurges)
+            throws SQLException {
         this.file = file;
         this.topics = topics;
         this.writeConnection = writeConnection;
@@ -107,7 +108,7 @@ public final class SqliteStore implements Store {
             }
         };
         this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer,
-                options.beforeCommit());
+                options.beforeCommit(), unfinishedPurges);
         this.reads = new ReadPool(options.readers(), () -> openReadOnly(file));
     }
 
@@ -132,8 +133,12 @@ public final class SqliteStore implements Store {
             Migrations.apply(c, file.toString());
             long[] state = loadState(c);
             var topics = loadTopics(c);
-            var tx = new WriteTx(c, topics, state[0], state[1], options.clock());
-            var store = new SqliteStore(file, c, topics, tx, options, observer);
+            var unfinishedPurges = loadPurges(c);
+            long nextTopicId = 1 + Math.max(
+                    topics.values().stream().mapToLong(t -> t.id).max().orElse(0),
+                    unfinishedPurges.stream().mapToLong(t -> t.id).max().orElse(0));
+            var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options.clock());
+            var store = new SqliteStore(file, c, topics, tx, options, observer, unfinishedPurges);
             store.writer.start();
             return store;
         } catch (SQLException e) {
@@ -242,6 +247,19 @@ public final class SqliteStore implements Store {
         }
         c.commit();
         return topics;
+    }
+
+    /** Deleted topics whose messages were not all purged when the broker last stopped. */
+    private static List<TopicRow> loadPurges(Connection c) throws SQLException {
+        var purges = new ArrayList<TopicRow>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT topic_id, name, deleted_at FROM purges ORDER BY topic_id")) {
+            while (rs.next()) {
+                purges.add(new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), 0));
+            }
+        }
+        c.commit();
+        return purges;
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.sluice.store;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,7 +30,9 @@ final class WriteTx implements AutoCloseable {
     final PreparedStatement markDelivered;
     final PreparedStatement setCursor;
     final PreparedStatement deleteGroup;
-    final PreparedStatement deleteTopicMessages;
+    final PreparedStatement insertPurge;
+    final PreparedStatement purgeChunk;
+    final PreparedStatement endPurge;
     final PreparedStatement deleteTopicGroups;
     final PreparedStatement deleteTopicRow;
 
@@ -39,11 +40,14 @@ final class WriteTx implements AutoCloseable {
     private long lastTimestamp;     // never goes back, whatever the wall clock does
     private long committedSequence;
     private long committedTimestamp;
+    private long nextTopicId;       // ids are given here, never one a deleted topic's messages still hold
     /** Topics created (a row) or deleted (null) in this transaction, by name. */
     private final Map<String, TopicRow> changedTopics = new HashMap<>();
     /** The last sequence appended to each topic in this transaction. */
     final Map<TopicRow, Long> appended = new LinkedHashMap<>();
     final Map<String, Boolean> deletedTopics = new LinkedHashMap<>();
+    /** Topics deleted in this transaction whose messages are left for the writer to purge. */
+    final List<TopicRow> purgesStarted = new ArrayList<>();
     /** The highest ack per (topic row, group) in this transaction, not yet written. */
     private final Map<TopicRow, Map<String, Long>> pendingAcks = new HashMap<>();
     /** Message rows added to the insert statement's batch, not yet executed. */
@@ -51,18 +55,19 @@ final class WriteTx implements AutoCloseable {
     final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
     long now;
 
-    WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long lastSequence, long lastTimestamp,
-            LongSupplier clock) throws SQLException {
+    WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long nextTopicId, long lastSequence,
+            long lastTimestamp, LongSupplier clock) throws SQLException {
         this.connection = connection;
         this.topics = topics;
         this.clock = clock;
+        this.nextTopicId = nextTopicId;
         this.lastSequence = lastSequence;
         this.committedSequence = lastSequence;
         this.lastTimestamp = lastTimestamp;
         this.committedTimestamp = lastTimestamp;
         insertMessage = connection.prepareStatement(
                 "INSERT INTO messages (seq, topic_id, mid, ts, payload, attrs, crc) VALUES (?, ?, ?, ?, ?, ?, ?)");
-        insertTopic = connection.prepareStatement("INSERT INTO topics (name, created_at) VALUES (?, ?)");
+        insertTopic = connection.prepareStatement("INSERT INTO topics (id, name, created_at) VALUES (?, ?, ?)");
         saveState = connection.prepareStatement("UPDATE broker_state SET last_seq = ?, last_ts = ? WHERE id = 1");
         upsertCursorMax = connection.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
@@ -82,7 +87,10 @@ final class WriteTx implements AutoCloseable {
                 ON CONFLICT (topic_id, name) DO UPDATE
                 SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq""");
         deleteGroup = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ? AND name = ?");
-        deleteTopicMessages = connection.prepareStatement("DELETE FROM messages WHERE topic_id = ?");
+        insertPurge = connection.prepareStatement("INSERT INTO purges (topic_id, name, deleted_at) VALUES (?, ?, ?)");
+        purgeChunk = connection.prepareStatement(
+                "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE topic_id = ? ORDER BY seq LIMIT ?)");
+        endPurge = connection.prepareStatement("DELETE FROM purges WHERE topic_id = ?");
         deleteTopicGroups = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
         deleteTopicRow = connection.prepareStatement("DELETE FROM topics WHERE id = ?");
     }
@@ -111,14 +119,11 @@ final class WriteTx implements AutoCloseable {
         if (row != null) {
             return row;
         }
-        insertTopic.setString(1, name);
-        insertTopic.setLong(2, now);
+        long id = nextTopicId++;   // not given back after a rollback: a gap in ids is harmless
+        insertTopic.setLong(1, id);
+        insertTopic.setString(2, name);
+        insertTopic.setLong(3, now);
         insertTopic.executeUpdate();
-        long id;
-        try (var st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT last_insert_rowid()")) {
-            rs.next();
-            id = rs.getLong(1);
-        }
         row = new TopicRow(id, name, now, 0);
         changedTopics.put(name, row);
         return row;
@@ -241,7 +246,7 @@ final class WriteTx implements AutoCloseable {
         } catch (SQLException ignored) {
             // a finalized statement may refuse to close; closing the connection reclaims it
         }
-        return new WriteTx(connection, topics, committedSequence, committedTimestamp, clock);
+        return new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, clock);
     }
 
     private void clear() {
@@ -250,14 +255,15 @@ final class WriteTx implements AutoCloseable {
         changedTopics.clear();
         appended.clear();
         deletedTopics.clear();
+        purgesStarted.clear();
         resetCursors.clear();
     }
 
     @Override
     public void close() throws SQLException {
         for (var st : new PreparedStatement[] {insertMessage, insertTopic, saveState, upsertCursorMax,
-                insertGroupIfAbsent, selectCursor, markDelivered, setCursor, deleteGroup, deleteTopicMessages, deleteTopicGroups,
-                deleteTopicRow}) {
+                insertGroupIfAbsent, selectCursor, markDelivered, setCursor, deleteGroup, deleteTopicGroups, deleteTopicRow,
+                insertPurge, purgeChunk, endPurge}) {
             st.close();
         }
     }

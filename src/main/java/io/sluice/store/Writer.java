@@ -4,11 +4,13 @@ import java.lang.System.Logger.Level;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The one platform thread, {@code sluice-writer}, that owns the write connection. It takes one
@@ -21,13 +23,27 @@ import java.util.concurrent.Semaphore;
  * capacity of such operations (that is the backpressure on publishers); {@link #submitPaced} never
  * blocks, for callers that bound what they have in flight themselves (a stream's window).
  * Completions and listener calls run on the writer thread.
+ *
+ * <p>A deleted topic's messages are removed {@link #PURGE_CHUNK} per transaction: the first chunk
+ * (all of a small topic) with the deletion; while any are left after it, every transaction the
+ * writer runs begins with one more chunk besides what was queued, and the writer does not wait for
+ * work. A purge cut short by a stop resumes at the next start.
  */
 final class Writer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Writer.class.getName());
+    /**
+     * Messages of a deleted topic removed per transaction: about 2 ms of the writer's time (a topic
+     * of a million messages is purged in about 1.7 s, publishes meanwhile wait 2-7 ms).
+     */
+    static final int PURGE_CHUNK = 1_000;
+    private static final long PURGE_REPORT_NANOS = 10_000_000_000L;
+    private static final long PURGE_RETRY_NANOS = 1_000_000_000L;
 
     private final Connection connection;
     private WriteTx tx;   // replaced after a failed transaction; writer thread only
     private final BlockingQueue<WriteOp<?>> queue = new LinkedBlockingQueue<>();
+    private final ArrayDeque<WriteOp.Purge> purges = new ArrayDeque<>();   // writer thread only, once started
+    private long purgesPausedUntil = System.nanoTime();   // after a failed chunk; writer thread only
     private final Semaphore slots;   // capacity left for blocking submitters
     private final int maxBatch;
     private final StoreListener listener;
@@ -40,7 +56,7 @@ final class Writer implements AutoCloseable {
     private boolean diskFull;          // writer thread only: a full disk was logged; no message stored since
 
     Writer(Connection connection, WriteTx tx, int queueCapacity, int maxBatch, StoreListener listener,
-           CommitObserver observer, BeforeCommit beforeCommit) {
+           CommitObserver observer, BeforeCommit beforeCommit, List<TopicRow> unfinishedPurges) {
         this.connection = connection;
         this.tx = tx;
         this.slots = new Semaphore(queueCapacity);
@@ -49,6 +65,41 @@ final class Writer implements AutoCloseable {
         this.observer = observer;
         this.beforeCommit = beforeCommit;
         this.thread = Thread.ofPlatform().name("sluice-writer").unstarted(this::run);
+        for (TopicRow deleted : unfinishedPurges) {
+            LOG.log(Level.INFO, "resuming the purge of deleted topic " + deleted.name + "'s messages");
+            purge(deleted);
+        }
+    }
+
+    /** Queues the removal of a deleted topic's messages, a chunk per transaction; reports progress and the end. */
+    private void purge(TopicRow deleted) {
+        long started = System.nanoTime();
+        purges.add(new WriteOp.Purge(deleted.id, deleted.name, PURGE_CHUNK, new Completion<>() {
+            private long removed;
+            private long reported = started;
+
+            @Override
+            public void committed(Integer chunk) {
+                removed += chunk;
+                long now = System.nanoTime();
+                if (chunk < PURGE_CHUNK) {
+                    purges.removeIf(p -> p.topicId == deleted.id);
+                    LOG.log(Level.INFO, String.format("purged deleted topic %s: %,d messages in %.1f s",
+                            deleted.name, removed, (now - started) / 1e9));
+                } else if (now - reported >= PURGE_REPORT_NANOS) {
+                    reported = now;
+                    LOG.log(Level.INFO, String.format("purging deleted topic %s: %,d messages removed so far",
+                            deleted.name, removed));
+                }
+            }
+
+            @Override
+            public void failed(SluiceException error) {
+                // The writer has logged why; a second later it is tried again (not at all once
+                // writes are refused: then it resumes at the next start).
+                purgesPausedUntil = System.nanoTime() + PURGE_RETRY_NANOS;
+            }
+        }));
     }
 
     void start() {
@@ -123,8 +174,11 @@ final class Writer implements AutoCloseable {
         var batch = new ArrayList<WriteOp<?>>(maxBatch);
         try {
             while (true) {
-                batch.add(queue.take());
-                queue.drainTo(batch, maxBatch - 1);
+                WriteOp<?> first = next();
+                if (first != null) {
+                    batch.add(first);
+                    queue.drainTo(batch, maxBatch - 1);
+                }
                 for (WriteOp<?> op : batch) {
                     release(op);   // taken off the queue: blocking submitters may add more meanwhile
                 }
@@ -138,6 +192,9 @@ final class Writer implements AutoCloseable {
                     }
                     return;
                 }
+                if (purgeDue()) {
+                    batch.addFirst(purges.peek());   // first: the appends after it may take the pages it frees
+                }
                 execute(batch);
                 batch.clear();
             }
@@ -147,6 +204,19 @@ final class Writer implements AutoCloseable {
             stopped = true;
             failRemaining();
         }
+    }
+
+    /** The next queued operation, waiting for one only while no purge is due (then null when none is queued). */
+    private WriteOp<?> next() throws InterruptedException {
+        if (purges.isEmpty() || refusal != null) {
+            return queue.take();
+        }
+        long wait = purgesPausedUntil - System.nanoTime();
+        return wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+    }
+
+    private boolean purgeDue() {
+        return !purges.isEmpty() && refusal == null && System.nanoTime() - purgesPausedUntil >= 0;
     }
 
     private static int indexOfStop(List<WriteOp<?>> batch) {
@@ -205,6 +275,11 @@ final class Writer implements AutoCloseable {
         if (diskFull && messages > 0) {
             diskFull = false;
             LOG.log(Level.INFO, "the data directory has room again: messages are stored");
+        }
+        for (TopicRow deleted : tx.purgesStarted) {
+            LOG.log(Level.INFO, String.format("deleted topic %s: its messages are purged in the background, %,d per "
+                    + "transaction", deleted.name, PURGE_CHUNK));
+            purge(deleted);
         }
         var events = tx.committed();
         for (WriteOp<?> op : batch) {

@@ -387,6 +387,71 @@ class SqliteStoreTest {
         assertArrayEquals(original, Files.readAllBytes(file), "a refused database is not modified");
     }
 
+    // ---- deleting a topic ----
+
+    @Test
+    void deletingABigTopicAnswersAtOnceAndItsMessagesGoAChunkPerTransaction() throws Exception {
+        SqliteStore store = open(dir);
+        appendMany(store, "big", 60_000);
+        Appended kept = append(store, "kept", message("stays")).getFirst();
+
+        var deleted = new Outcome<Boolean>();
+        store.deleteTopic("big", deleted);
+        assertTrue(deleted.value());
+        assertEquals(List.of("kept"), store.topics().stream().map(TopicInfo::name).toList(), "gone at once");
+        append(store, "kept", message("published while the purge runs"));
+        long left = orphans(store.file());
+        assertTrue(left > 0 && left % Writer.PURGE_CHUNK == 0, "a publish after the delete did not wait for the "
+                + "whole purge, which goes a chunk at a time (" + left + " messages left when it was answered)");
+
+        Appended again = append(store, "big", message("a new topic of the same name")).getFirst();
+        assertEquals(List.of("a new topic of the same name"), payloads(store.read("big", 0, 100)),
+                "a topic created again sees none of the old messages");
+        assertTrue(again.sequence() > kept.sequence());
+        awaitPurged(store.file());
+        assertEquals(List.of("stays", "published while the purge runs"), payloads(store.read("kept", 0, 10)));
+    }
+
+    @Test
+    void aPurgeCutShortByAStopResumesAtTheNextStartAndNoNewTopicTakesItsId() throws Exception {
+        SqliteStore first = open(dir);
+        append(first, "early", message("one"));
+        appendMany(first, "doomed", 20_000);   // the newest topic: the highest id
+        var deleted = new Outcome<Boolean>();
+        first.deleteTopic("doomed", deleted);
+        assertTrue(deleted.value());
+        first.close();
+        Path file = dir.resolve(SqliteStore.FILE_NAME);
+        assertTrue(orphans(file) > 0, "the stop came before the purge ended");
+
+        SqliteStore second = open(dir);
+        append(second, "fresh", message("new"));
+        assertEquals(List.of("new"), payloads(second.read("fresh", 0, 100)),
+                "a topic created meanwhile does not take the deleted topic's id, so not its messages either");
+        awaitPurged(file);
+        assertEquals(List.of("new"), payloads(second.read("fresh", 0, 100)));
+        assertEquals(List.of("one"), payloads(second.read("early", 0, 100)));
+    }
+
+    @Test
+    void aDatabaseOfSchemaVersionOneIsUpgradedAndDeletesTopicsTheNewWay() throws Exception {
+        SqliteStore first = open(dir);
+        append(first, "t", message("from version 1"));
+        Path file = first.file();
+        first.close();
+        try (Connection c = plainConnection(file); Statement st = c.createStatement()) {
+            st.executeUpdate("DROP TABLE purges");
+            st.executeUpdate("DELETE FROM schema_migrations WHERE version = 2");
+        }
+
+        SqliteStore second = open(dir);
+        assertEquals(List.of("from version 1"), payloads(second.read("t", 0, 10)));
+        var deleted = new Outcome<Boolean>();
+        second.deleteTopic("t", deleted);
+        assertTrue(deleted.value());
+        awaitPurged(file);
+    }
+
     // ---- migrations ----
 
     @Test
@@ -415,7 +480,7 @@ class SqliteStoreTest {
             while (rs.next()) {
                 applied.add(rs.getInt(1) + "x" + rs.getInt(2));
             }
-            assertEquals(List.of("1x1"), applied, "each migration is applied exactly once");
+            assertEquals(List.of("1x1", "2x1"), applied, "each migration is applied exactly once");
         }
     }
 
@@ -482,6 +547,38 @@ class SqliteStoreTest {
 
     private static List<String> payloads(List<StoredMessage> messages) {
         return messages.stream().map(m -> m.payload().toStringUtf8()).toList();
+    }
+
+    private static void appendMany(SqliteStore store, String topic, int count) {
+        var batch = new ArrayList<NewMessage>();
+        for (int i = 0; i < 1_000; i++) {
+            batch.add(message(topic + " " + i));
+        }
+        for (int i = 0; i < count / batch.size(); i++) {
+            append(store, topic, batch.toArray(NewMessage[]::new));
+        }
+    }
+
+    /** Messages left of deleted topics. */
+    private static long orphans(Path file) throws SQLException {
+        try (Connection c = plainConnection(file); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM messages WHERE topic_id NOT IN (SELECT id FROM topics)")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static void awaitPurged(Path file) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (orphans(file) > 0) {
+            assertTrue(System.nanoTime() < deadline, "the purge never ended: " + orphans(file) + " messages left");
+            Thread.sleep(10);   // polling the database; no timing is asserted
+        }
+        try (Connection c = plainConnection(file); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM purges")) {
+            rs.next();
+            assertEquals(0, rs.getLong(1), "the purge's entry goes with its last message");
+        }
     }
 
     private static Connection plainConnection(Path file) throws SQLException {
