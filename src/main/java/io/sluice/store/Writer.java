@@ -84,7 +84,7 @@ final class Writer implements AutoCloseable {
                 long now = System.nanoTime();
                 if (chunk < PURGE_CHUNK) {
                     purges.removeIf(p -> p.topicId == deleted.id);
-                    LOG.log(Level.INFO, String.format("purged deleted topic %s: %,d messages in %.1f s",
+                    LOG.log(Level.INFO, String.format("purged the rest of deleted topic %s: %,d messages in %.1f s",
                             deleted.name, removed, (now - started) / 1e9));
                 } else if (now - reported >= PURGE_REPORT_NANOS) {
                     reported = now;
