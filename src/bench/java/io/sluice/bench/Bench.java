@@ -31,6 +31,7 @@ public final class Bench {
     private final List<Report.BrokerRun> brokers = new ArrayList<>();
     private final AtomicReference<BrokerProcess> running = new AtomicReference<>();
     private int failures;
+    private boolean targetWarmed;   // a --target is warmed once, before its first scenario
 
     private Bench(BenchOptions options) {
         this.options = options;
@@ -136,7 +137,8 @@ public final class Bench {
                  var probe = broker == null ? new Probe(metricsUrl, null, null)
                          : new Probe(metricsUrl, broker.handle(), broker.jcmd())) {
                 var session = new Session(options, clients, probe, "bench." + runId + ".", this::done);
-                if (broker != null) {
+                if (broker != null || !targetWarmed) {
+                    targetWarmed = true;
                     String warm = BrokerWarmup.run(session);
                     if (warm != null) {
                         progress("  the broker's warm-up did not complete: " + warm);
@@ -224,7 +226,7 @@ public final class Bench {
                 git()));
         h.put("settings", String.format(Locale.ROOT, "each new broker warmed up for %s; runs of %s after %s warmup; "
                         + "fixed rate %,d msg/s for %s; backlog %,d; %d client channels%s",
-                options.target() != null ? "0 s (a --target is not warmed)" : human(options.brokerWarmup()),
+                human(options.brokerWarmup()) + (options.target() != null ? " (the --target, once)" : ""),
                 human(options.duration()), human(options.warmup()), options.rate(), human(options.fixedDuration()), options.backlog(), options.channels(),
                 options.quick() ? "; --quick (smoke test: figures are indicative only)" : ""));
         h.put("run", runId);
@@ -232,7 +234,7 @@ public final class Bench {
         o.put("scenarios", new ArrayList<>(options.scenarios()));
         o.put("duration_s", options.duration().toMillis() / 1000.0);
         o.put("warmup_s", options.warmup().toMillis() / 1000.0);
-        o.put("broker_warmup_s", options.target() != null ? 0 : options.brokerWarmup().toMillis() / 1000.0);
+        o.put("broker_warmup_s", options.brokerWarmup().toMillis() / 1000.0);
         o.put("fixed_duration_s", options.fixedDuration().toMillis() / 1000.0);
         o.put("rate", options.rate());
         o.put("backlog", options.backlog());

@@ -22,8 +22,9 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                                    sampled during every run; 6 also runs 5, its baseline)
               --duration D         measured time of each throughput run (default 10s; e.g. 10s, 500ms, 1m)
               --warmup D           unmeasured time before each run (default 2s)
-              --broker-warmup D    unmeasured load on each new broker before its scenario, to bring its JIT
-                                   to steady state: half unary publishes, half a drain (default 10s; 0 = none)
+              --broker-warmup D    unmeasured load on each new broker before its scenario (a --target: once,
+                                   before the first), to bring its JIT to steady state: half unary publishes,
+                                   half a drain (default 10s; 0 = none)
               --fixed-duration D   measured time of the fixed-rate runs, scenarios 5 and 6 (default 30s)
               --rate N             fixed-rate publish rate in msg/s (default 5000)
               --backlog N          messages the end-to-end drain reads (default 1000000)
