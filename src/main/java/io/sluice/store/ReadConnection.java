@@ -14,9 +14,9 @@ final class ReadConnection {
     private final Connection connection;
     private final PreparedStatement range;
     private final PreparedStatement bySequence;
-    private final PreparedStatement counts;
+    private final PreparedStatement bounds;
+    private final PreparedStatement countBetween;
     private final PreparedStatement groups;
-    private final PreparedStatement pending;
 
     ReadConnection(Connection connection) {
         this.connection = connection;
@@ -25,11 +25,15 @@ final class ReadConnection {
                     SELECT seq, mid, ts, payload, attrs, crc FROM messages
                     WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?""");
             bySequence = connection.prepareStatement("SELECT topic_id, mid FROM messages WHERE seq = ?");
-            counts = connection.prepareStatement("""
-                    SELECT count(*), min(seq), max(seq) FROM messages WHERE topic_id = ?""");
+            // Each aggregate in its own subquery: SQLite answers a lone min or max from the index's
+            // edge, but scans every row of the topic for both at once.
+            bounds = connection.prepareStatement("""
+                    SELECT (SELECT min(seq) FROM messages WHERE topic_id = ?1),
+                           (SELECT max(seq) FROM messages WHERE topic_id = ?1)""");
+            countBetween = connection.prepareStatement(
+                    "SELECT count(*) FROM messages WHERE topic_id = ? AND seq > ? AND seq <= ?");
             groups = connection.prepareStatement("""
                     SELECT name, cursor_seq, last_ack_at FROM consumer_groups WHERE topic_id = ? ORDER BY name""");
-            pending = connection.prepareStatement("SELECT count(*) FROM messages WHERE topic_id = ? AND seq > ?");
         } catch (SQLException e) {
             throw StorageErrors.map(e, "preparing reads");
         }
@@ -80,16 +84,28 @@ final class ReadConnection {
         }
     }
 
+    /**
+     * The topic's counts. A topic loses messages only all at once (deleted, when its row goes too),
+     * so the number of its messages up to a sequence never changes once that sequence is stored:
+     * the count is kept on the topic's row and each call counts only what was added since (or, the
+     * first time, everything). A group's pending messages are counted from whichever end of the
+     * topic its cursor is nearer.
+     */
     TopicStats stats(TopicRow topic) throws SQLException {
-        long total;
         long first;
         long last;
-        counts.setLong(1, topic.id);
-        try (ResultSet rs = counts.executeQuery()) {
+        bounds.setLong(1, topic.id);
+        try (ResultSet rs = bounds.executeQuery()) {
             rs.next();
-            total = rs.getLong(1);
-            first = rs.getLong(2);
-            last = rs.getLong(3);
+            first = rs.getLong(1);
+            last = rs.getLong(2);
+        }
+        TopicRow.Count known = topic.count;
+        long total = known != null && known.upTo() <= last
+                ? known.messages() + countBetween(topic, known.upTo(), last)
+                : countBetween(topic, 0, last);
+        if (known == null || known.upTo() < last) {
+            topic.count = new TopicRow.Count(total, last);   // a racing call stores the same figure for its own last
         }
         long firstTs = total == 0 ? 0 : timestampOf(first);
         long lastTs = total == 0 ? 0 : timestampOf(last);
@@ -103,12 +119,18 @@ final class ReadConnection {
         }
         for (int i = 0; i < groupStats.size(); i++) {
             var g = groupStats.get(i);
-            pending.setLong(1, topic.id);
-            pending.setLong(2, g.cursor());
-            try (ResultSet rs = pending.executeQuery()) {
-                rs.next();
-                groupStats.set(i, new TopicStats.GroupStats(g.group(), g.cursor(), rs.getLong(1), g.lastAckAt()));
+            long cursor = g.cursor();
+            long pendingCount;
+            if (total == 0 || cursor < first) {
+                pendingCount = total;
+            } else if (cursor >= last) {
+                pendingCount = 0;
+            } else if (cursor - first < last - cursor) {
+                pendingCount = total - countBetween(topic, 0, cursor);
+            } else {
+                pendingCount = countBetween(topic, cursor, last);
             }
+            groupStats.set(i, new TopicStats.GroupStats(g.group(), cursor, pendingCount, g.lastAckAt()));
         }
         return new TopicStats(topic.name, total, first, last, firstTs, lastTs, topic.createdAt, groupStats);
     }
@@ -124,6 +146,17 @@ final class ReadConnection {
             }
         }
         return out;
+    }
+
+    /** The topic's messages with a sequence in (after, upTo]. */
+    private long countBetween(TopicRow topic, long after, long upTo) throws SQLException {
+        countBetween.setLong(1, topic.id);
+        countBetween.setLong(2, after);
+        countBetween.setLong(3, upTo);
+        try (ResultSet rs = countBetween.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     private long timestampOf(long seq) throws SQLException {

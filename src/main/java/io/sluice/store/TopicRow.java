@@ -7,6 +7,12 @@ final class TopicRow {
     final long createdAt;
     /** Written by the writer thread after each commit; read by anyone. */
     volatile long lastSequence;
+    /** The topic's message count up to a sequence, once a stats call has counted it; null before. */
+    volatile Count count;
+
+    /** {@code messages} of the topic have a sequence of at most {@code upTo}. */
+    record Count(long messages, long upTo) {
+    }
 
     TopicRow(long id, String name, long createdAt, long lastSequence) {
         this.id = id;

@@ -387,6 +387,43 @@ class SqliteStoreTest {
         assertArrayEquals(original, Files.readAllBytes(file), "a refused database is not modified");
     }
 
+    // ---- stats ----
+
+    @Test
+    void statsStayExactWhenCountedOnlySinceTheLastCall() throws Exception {
+        SqliteStore store = open(dir);
+        var sequences = new ArrayList<Long>();   // of topic t, interleaved with u's
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 10; i++) {
+                sequences.add(append(store, "t", message("t")).getFirst().sequence());
+                append(store, "u", message("u1"), message("u2"));
+            }
+            // Cursors: before everything, near the start, near the end, at the last message.
+            var cursors = Map.of("none", 0L, "early", sequences.get(2), "late", sequences.get(sequences.size() - 3),
+                    "done", sequences.getLast());
+            for (var c : cursors.entrySet()) {
+                var reset = new Outcome<Boolean>();
+                store.resetCursor("t", c.getKey(), c.getValue(), reset);
+                reset.value();
+            }
+            TopicStats s = store.stats(List.of("t")).getFirst();
+            assertEquals(sequences.size(), s.totalMessages(), "round " + round);
+            assertEquals(sequences.getFirst(), s.firstSequence());
+            assertEquals(sequences.getLast(), s.lastSequence());
+            for (TopicStats.GroupStats g : s.groups()) {
+                long expected = sequences.stream().filter(q -> q > g.cursor()).count();
+                assertEquals(expected, g.pending(), "round " + round + ", group " + g.group());
+            }
+        }
+
+        var deleted = new Outcome<Boolean>();
+        store.deleteTopic("t", deleted);
+        assertTrue(deleted.value());
+        append(store, "t", message("again"));
+        assertEquals(1, store.stats(List.of("t")).getFirst().totalMessages(), "a new topic of the name counts anew");
+        assertEquals(60, store.stats(List.of("u")).getFirst().totalMessages());
+    }
+
     // ---- deleting a topic ----
 
     @Test
