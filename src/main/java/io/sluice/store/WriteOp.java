@@ -299,7 +299,7 @@ abstract sealed class WriteOp<T> {
             // A chunk of messages goes here (all of a small topic's); the rest later, a chunk per
             // transaction (Purge): removing a million rows at once would hold every publisher for
             // about a second and add 150 MB to the log.
-            if (Purge.removeChunk(tx, row.id, Writer.PURGE_CHUNK) == Writer.PURGE_CHUNK) {
+            if (Purge.removeChunk(tx, row.id) == Writer.PURGE_CHUNK) {
                 tx.insertPurge.setLong(1, row.id);
                 tx.insertPurge.setString(2, row.name);
                 tx.insertPurge.setLong(3, tx.now);
@@ -316,36 +316,32 @@ abstract sealed class WriteOp<T> {
     }
 
     /**
-     * Removes up to {@code chunk} messages of a deleted topic, and its entry in {@code purges} once
-     * none are left; answers how many messages it removed. The writer adds it to its transactions
-     * until the topic is purged, so no transaction removes more than a chunk.
+     * Removes up to {@link Writer#PURGE_CHUNK} messages of a deleted topic, and its entry in
+     * {@code purges} once none are left; answers how many messages it removed. The writer adds it to
+     * its transactions until the topic is purged, so no transaction removes more than a chunk.
      */
     static final class Purge extends WriteOp<Integer> {
         final long topicId;
-        final String topic;
-        final int chunk;
 
-        Purge(long topicId, String topic, int chunk, Completion<Integer> done) {
+        Purge(long topicId, Completion<Integer> done) {
             super(done);
             this.topicId = topicId;
-            this.topic = topic;
-            this.chunk = chunk;
         }
 
         @Override
         Integer apply(WriteTx tx) throws SQLException {
-            int removed = removeChunk(tx, topicId, chunk);
-            if (removed < chunk) {
+            int removed = removeChunk(tx, topicId);
+            if (removed < Writer.PURGE_CHUNK) {
                 tx.endPurge.setLong(1, topicId);
                 tx.endPurge.executeUpdate();
             }
             return removed;
         }
 
-        /** Removes up to {@code chunk} of the topic's messages, the oldest first; answers how many. */
-        static int removeChunk(WriteTx tx, long topicId, int chunk) throws SQLException {
+        /** Removes up to {@link Writer#PURGE_CHUNK} of the topic's messages, the oldest first; answers how many. */
+        static int removeChunk(WriteTx tx, long topicId) throws SQLException {
             tx.purgeChunk.setLong(1, topicId);
-            tx.purgeChunk.setInt(2, chunk);
+            tx.purgeChunk.setInt(2, Writer.PURGE_CHUNK);
             return tx.purgeChunk.executeUpdate();
         }
     }

@@ -74,7 +74,7 @@ final class Writer implements AutoCloseable {
     /** Queues the removal of a deleted topic's messages, a chunk per transaction; reports progress and the end. */
     private void purge(TopicRow deleted) {
         long started = System.nanoTime();
-        purges.add(new WriteOp.Purge(deleted.id, deleted.name, PURGE_CHUNK, new Completion<>() {
+        purges.add(new WriteOp.Purge(deleted.id, new Completion<>() {
             private long removed;
             private long reported = started;
 
