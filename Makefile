@@ -5,7 +5,8 @@ ifeq ($(JAVA_HOME),)
 $(error no JDK 21 or newer found: set JAVA_HOME to one, or install one under /usr/lib/jvm)
 endif
 export JAVA_HOME
-# The JVM options Sluice runs with (the collector; on JDK 23+ no Unsafe warning): see scripts/jvm-opts.
+# The JVM options Sluice runs with (the collector and its young generation, trimming the C heap; on
+# JDK 23+ no Unsafe warning): see scripts/jvm-opts.
 JAVA_RUN_OPTS := $(shell scripts/jvm-opts $(JAVA_HOME)/bin/java)
 MVN := ./mvnw -B -ntp
 JAR := target/sluice.jar
@@ -29,7 +30,7 @@ run: $(JAR) $(AOT)
 
 aot: $(AOT)
 
-$(AOT): $(JAR)
+$(AOT): $(JAR) scripts/aot-train scripts/jvm-opts
 	scripts/aot-train $(JAVA_HOME)/bin/java $(JAR) $(AOT)
 
 test:
