@@ -149,8 +149,8 @@ public final class Bench {
                     case 2 -> PublishScenarios.batch(session);
                     case 3 -> StreamScenario.run(session);
                     case 4 -> EndToEndScenario.run(session);
-                    case 5 -> session.done(FixedRateScenario.alone(session));
-                    case 6 -> session.done(FixedRateScenario.withSlowConsumer(session));
+                    case 5 -> FixedRateScenario.alone(session);
+                    case 6 -> FixedRateScenario.withSlowConsumer(session);
                     default -> throw new IllegalArgumentException("no scenario " + scenario);
                 }
             }
@@ -208,8 +208,8 @@ public final class Bench {
             case 2 -> "BatchPublish";
             case 3 -> "PublishStream";
             case 4 -> "end to end";
-            case 5 -> "fixed-rate Publish";
-            case 6 -> "fixed-rate Publish with a consumer at 1 credit/s";
+            case 5 -> "fixed rate, Publish and PublishStream";
+            case 6 -> "fixed rate with a consumer at 1 credit/s";
             default -> "scenario " + scenario;
         };
     }

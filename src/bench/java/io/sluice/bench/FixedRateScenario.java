@@ -1,6 +1,11 @@
 package io.sluice.bench;
 
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.sluice.proto.PublishRequest;
+import io.sluice.proto.PublishStreamRequest;
+import io.sluice.proto.PublishStreamResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -8,23 +13,29 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Scenarios 5 and 6: unary Publish of 100 B at a fixed rate, open loop. One sender thread
- * ({@code bench-open-loop}) starts call i at its intended time start + i/rate whatever is still in
- * flight, and latency runs from that intended time, so a stalled broker or a late sender shows in the
- * figures instead of being hidden (no coordinated omission). Scenario 6 runs the same while a consumer
- * on the same topic grants one credit a second: the producer's figures should not move.
+ * Scenarios 5 and 6: 100 B messages at a fixed rate, open loop. One sender thread
+ * ({@code bench-open-loop}) sends message i at its intended time start + i/rate whatever is still in
+ * flight, and latency runs from that intended time to its answer (each answer means the message is
+ * committed), so a stalled broker or a late sender shows in the figures instead of being hidden (no
+ * coordinated omission). Scenario 5 sends each message as a unary Publish, then, on a new topic, as
+ * a request on one PublishStream; scenario 6 runs the unary way while a consumer on the same topic
+ * grants one credit a second: the producer's figures should not move.
  */
 final class FixedRateScenario {
     /** In flight at most this many seconds' worth of calls; past that the run stops as overloaded. */
     static final int MAX_BEHIND_SECONDS = 10;
 
     private final Session s;
+    private final String topic;
     private final PublishRequest request;
+    private final boolean onStream;
+    private Stream stream;
     private final Latency latency = new Latency();
     private final AtomicLong inFlight = new AtomicLong();
     private final LongAdder stored = new LongAdder();          // answered OK, warmup included
@@ -37,21 +48,30 @@ final class FixedRateScenario {
     private final Latency senderLag = new Latency();
     private volatile boolean overloaded;
 
-    private FixedRateScenario(Session s, String topic) {
+    private FixedRateScenario(Session s, String topic, boolean onStream) {
         this.s = s;
+        this.topic = topic;
         this.request = PublishRequest.newBuilder().setTopic(topic).setPayload(PublishScenarios.payload(100)).build();
+        this.onStream = onStream;
     }
 
-    /** Scenario 5. */
-    static Row alone(Session s) throws InterruptedException {
+    /** Scenario 5: unary calls, then one stream. */
+    static void alone(Session s) throws InterruptedException {
         int rate = s.options().rate();
-        return new FixedRateScenario(s, s.topic("s5.fixed"))
-                .measure(5, String.format("Publish 100 B at %,d msg/s, open loop", rate), new ArrayList<>());
+        s.done(new FixedRateScenario(s, s.topic("s5.fixed"), false)
+                .measure(5, String.format("Publish 100 B at %,d msg/s, open loop", rate), new ArrayList<>()));
+        s.done(new FixedRateScenario(s, s.topic("s5.stream"), true)
+                .measure(5, String.format("PublishStream 100 B at %,d msg/s, open loop", rate), new ArrayList<>()));
     }
 
-    /** Scenario 6: a consumer grants 1 credit per second on the same topic meanwhile. */
-    static Row withSlowConsumer(Session s) throws InterruptedException {
-        String topic = s.topic("s6.fixed");
+    /** Scenario 6: each way of scenario 5 again, while a consumer grants 1 credit per second on its topic. */
+    static void withSlowConsumer(Session s) throws InterruptedException {
+        s.done(withSlowConsumer(s, s.topic("s6.fixed"), false, "the same + a consumer at 1 credit/s"));
+        s.done(withSlowConsumer(s, s.topic("s6.stream"), true, "PublishStream + a consumer at 1 credit/s"));
+    }
+
+    private static Row withSlowConsumer(Session s, String topic, boolean onStream, String name)
+            throws InterruptedException {
         var consumer = new Consumer(topic, "slow", 0, 1, null).start(s.clients().subscriberStub());
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "bench-credit-timer");
@@ -61,8 +81,7 @@ final class FixedRateScenario {
         timer.scheduleAtFixedRate(() -> consumer.grant(1), 0, 1, TimeUnit.SECONDS);
         Row row;
         try {
-            row = new FixedRateScenario(s, topic).measure(6,
-                    "the same + a consumer at 1 credit/s", new ArrayList<>());
+            row = new FixedRateScenario(s, topic, onStream).measure(6, name, new ArrayList<>());
         } finally {
             timer.shutdownNow();
             consumer.close();
@@ -85,6 +104,10 @@ final class FixedRateScenario {
         long measureFrom = start + s.options().warmup().toNanos();
         long endAt = measureFrom + s.options().fixedDuration().toNanos();
         long cap = (long) rate * MAX_BEHIND_SECONDS;
+        if (onStream) {
+            stream = new Stream((int) cap, measureFrom);
+            s.clients().stub(0).publishStream(stream);
+        }
         Thread sender = Thread.ofPlatform().name("bench-open-loop").start(() -> {
             for (long i = 0; ; i++) {
                 long intended = start + i * 1_000_000_000L / rate;
@@ -102,13 +125,17 @@ final class FixedRateScenario {
                 if (intended - measureFrom >= 0) {
                     senderLag.record(now - intended);
                 }
-                if (inFlight.get() >= cap) {
-                    overloaded = true;
+                if (inFlight.get() >= cap || (stream != null && stream.ended != null)) {
+                    overloaded = stream == null || stream.ended == null;
                     break;
                 }
                 boolean measured = intended - measureFrom >= 0;
                 inFlight.incrementAndGet();
-                send((int) i, intended, measured);
+                if (stream != null) {
+                    stream.send(i, intended);
+                } else {
+                    send((int) i, intended, measured);
+                }
                 sent = i + 1;
             }
             senderDone = true;
@@ -129,6 +156,9 @@ final class FixedRateScenario {
         sender.join();
         if (!drained.await(30, TimeUnit.SECONDS)) {
             notes.add(inFlight.get() + " calls still unanswered 30 s after the run (cancelled)");
+        }
+        if (stream != null) {
+            stream.close(notes);
         }
         Latency.Summary lat = latency.take();
         if (overloaded) {
@@ -156,23 +186,98 @@ final class FixedRateScenario {
     }
 
     private void send(int index, long intended, boolean measured) {
-        s.clients().stub(index).publish(request, new Answer<>((messages, error) -> {
-            long latencyNanos = System.nanoTime() - intended;
+        s.clients().stub(index).publish(request, new Answer<>((messages, error) -> answered(intended, measured,
+                error == null ? null : ClosedLoop.describe(error)), 1));
+    }
+
+    /** One message answered: stored ({@code error} null) or refused. */
+    private void answered(long intended, boolean measured, String error) {
+        long latencyNanos = System.nanoTime() - intended;
+        if (error == null) {
+            stored.increment();
+        }
+        if (measured) {
             if (error == null) {
-                stored.increment();
+                latency.record(latencyNanos);
+            } else {
+                errors.increment();
+                firstError.compareAndSet(null, error);
             }
-            if (measured) {
-                if (error == null) {
-                    latency.record(latencyNanos);
-                } else {
-                    errors.increment();
-                    firstError.compareAndSet(null, ClosedLoop.describe(error));
+        }
+        if (inFlight.decrementAndGet() == 0 && senderDone) {
+            drained.countDown();
+        }
+    }
+
+    /**
+     * The messages as requests of one PublishStream: request i carries request_id i, and its answer
+     * finds its intended time by that id (at most {@code cap} are in flight, so a ring of that size
+     * holds them all). Requests are only sent from the sender thread.
+     */
+    private final class Stream implements ClientResponseObserver<PublishStreamRequest, PublishStreamResponse> {
+        private final AtomicLongArray intended;
+        private final long measureFrom;
+        private final CountDownLatch closed = new CountDownLatch(1);
+        private ClientCallStreamObserver<PublishStreamRequest> requests;
+        private volatile String ended;
+
+        Stream(int cap, long measureFrom) {
+            this.intended = new AtomicLongArray(cap);
+            this.measureFrom = measureFrom;
+        }
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<PublishStreamRequest> requests) {
+            this.requests = requests;
+        }
+
+        void send(long id, long at) {
+            intended.set((int) (id % intended.length()), at);
+            requests.onNext(PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic)
+                    .setPayload(request.getPayload()).build());
+        }
+
+        @Override
+        public void onNext(PublishStreamResponse response) {
+            long at = intended.get((int) (response.getRequestId() % intended.length()));
+            answered(at, at - measureFrom >= 0, response.getErrorCode() == 0 ? null
+                    : Status.fromCodeValue(response.getErrorCode()).getCode() + ": " + response.getErrorMessage());
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            finish(ClosedLoop.describe(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            finish("completed by the server");
+        }
+
+        /** The stream is over: what was still unanswered never will be. */
+        private void finish(String how) {
+            ended = how;
+            long lost = inFlight.getAndSet(0);
+            if (lost > 0) {
+                errors.add(lost);
+                firstError.compareAndSet(null, "the stream ended with " + lost + " requests unanswered: " + how);
+            }
+            drained.countDown();
+            closed.countDown();
+        }
+
+        /** Half-closes once every answer is in, and waits up to 10 s for the server to end the stream. */
+        void close(List<String> notes) throws InterruptedException {
+            if (ended == null) {
+                requests.onCompleted();
+                if (!closed.await(10, TimeUnit.SECONDS)) {
+                    notes.add("the server did not end the stream within 10 s of the half-close (cancelled)");
+                    requests.cancel("benchmark over", null);
                 }
+            } else if (!ended.equals("completed by the server")) {
+                notes.add("the stream ended early: " + ended);
             }
-            if (inFlight.decrementAndGet() == 0 && senderDone) {
-                drained.countDown();
-            }
-        }, 1));
+        }
     }
 
     private static void sleepUntil(long deadline) throws InterruptedException {
