@@ -24,7 +24,7 @@ import java.util.concurrent.locks.LockSupport;
  * flight, and latency runs from that intended time to its answer (each answer means the message is
  * committed), so a stalled broker or a late sender shows in the figures instead of being hidden (no
  * coordinated omission). Scenario 5 sends each message as a unary Publish, then, on a new topic, as
- * a request on one PublishStream; scenario 6 runs the unary way while a consumer on the same topic
+ * a request on one PublishStream; scenario 6 runs both ways again while a consumer on the topic
  * grants one credit a second: the producer's figures should not move.
  */
 final class FixedRateScenario {
