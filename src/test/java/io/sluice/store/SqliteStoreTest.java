@@ -472,14 +472,8 @@ class SqliteStoreTest {
 
     @Test
     void aDatabaseOfSchemaVersionOneIsUpgradedAndDeletesTopicsTheNewWay() throws Exception {
-        SqliteStore first = open(dir);
-        append(first, "t", message("from version 1"));
-        Path file = first.file();
-        first.close();
-        try (Connection c = plainConnection(file); Statement st = c.createStatement()) {
-            st.executeUpdate("DROP TABLE purges");
-            st.executeUpdate("DELETE FROM schema_migrations WHERE version = 2");
-        }
+        Path file = storedThenAltered("t", "from version 1",
+                "DROP TABLE purges", "DELETE FROM schema_migrations WHERE version = 2");
 
         SqliteStore second = open(dir);
         assertEquals(List.of("from version 1"), payloads(second.read("t", 0, 10)));
@@ -523,14 +517,8 @@ class SqliteStoreTest {
 
     @Test
     void databaseOfANewerSchemaIsRefusedSayingSo() throws SQLException {
-        SqliteStore store = open(dir);
-        append(store, "t", message("written by this build"));
-        Path file = store.file();
-        store.close();
-        try (Connection c = plainConnection(file); Statement st = c.createStatement()) {
-            st.executeUpdate("INSERT INTO schema_migrations (version, description, applied_at) "
-                    + "VALUES (99, 'from a future build', 0)");
-        }
+        Path file = storedThenAltered("t", "written by this build",
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES (99, 'from a future build', 0)");
 
         var e = assertThrows(SluiceException.class, () -> open(dir));
         assertTrue(e.getMessage().contains("99"), "names the version found: " + e.getMessage());
@@ -616,6 +604,20 @@ class SqliteStoreTest {
             rs.next();
             assertEquals(0, rs.getLong(1), "the purge's entry goes with its last message");
         }
+    }
+
+    /** Stores one message in a new database, closes it, then runs {@code statements} on the file directly. */
+    private Path storedThenAltered(String topic, String payload, String... statements) throws SQLException {
+        SqliteStore store = open(dir);
+        append(store, topic, message(payload));
+        Path file = store.file();
+        store.close();
+        try (Connection c = plainConnection(file); Statement st = c.createStatement()) {
+            for (String sql : statements) {
+                st.executeUpdate(sql);
+            }
+        }
+        return file;
     }
 
     private static Connection plainConnection(Path file) throws SQLException {
