@@ -165,6 +165,16 @@ public final class SqliteStore implements Store {
         return file;
     }
 
+    /**
+     * The log is copied into the database by the commit that takes it past this many pages, and that
+     * commit's publishers, with everyone queued behind it, wait for the copy. SQLite's default of 1,000
+     * pages (4 MB) cost 8-13 ms a copy with 1 KiB messages: the p99 of 64 publishers of 1 KiB was
+     * 13.4 ms, of 256 21.5 ms. With 250 it was 5.3 and 11.6 ms, with 100 4.3 and 9.7 ms; 100 B
+     * messages and fixed-rate latency did not move measurably, BatchPublish of 1,000 lost up to 5% with
+     * 100 (make bench, alternating runs). The log file stays near 1 MB instead of 4 MB.
+     */
+    static final int CHECKPOINT_PAGES = 250;
+
     private static Connection openWriter(Path file, long maxPageCount) throws SQLException {
         var config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
@@ -177,8 +187,9 @@ public final class SqliteStore implements Store {
         // writer's hot path. The one place that needs a new rowid asks for it itself.
         config.setGetGeneratedKeys(false);
         Connection c = DriverManager.getConnection("jdbc:sqlite:" + file, config.toProperties());
-        if (maxPageCount > 0) {
-            try (Statement st = c.createStatement()) {
+        try (Statement st = c.createStatement()) {
+            st.execute("PRAGMA wal_autocheckpoint = " + CHECKPOINT_PAGES);
+            if (maxPageCount > 0) {
                 st.execute("PRAGMA max_page_count = " + maxPageCount);
             }
         }

@@ -424,6 +424,23 @@ class SqliteStoreTest {
         assertEquals(60, store.stats(List.of("u")).getFirst().totalMessages());
     }
 
+    // ---- the log ----
+
+    @Test
+    void theLogIsCopiedIntoTheDatabaseLongBeforeSqliteWouldByItself() throws IOException {
+        SqliteStore store = open(dir);
+        String kib = "x".repeat(1024);
+        for (int i = 0; i < 2_000; i++) {   // one commit each: about two log pages per commit
+            append(store, "t", message(kib + i));
+        }
+        long frame = 24 + 4096;   // a log frame: its header and one page
+        long wal = Files.size(Path.of(store.file() + "-wal"));
+        assertTrue(wal <= (SqliteStore.CHECKPOINT_PAGES + 10) * frame, "the log grew to " + wal + " bytes, more "
+                + "than " + SqliteStore.CHECKPOINT_PAGES + " pages: each copy into the database makes every "
+                + "publish meanwhile wait, and it grows with the log (SQLite's own default is 1,000 pages)");
+        assertEquals(2_000, store.read("t", 0, 3_000).size());
+    }
+
     // ---- deleting a topic ----
 
     @Test
