@@ -6,6 +6,7 @@ import io.grpc.stub.ClientResponseObserver;
 import io.sluice.proto.PublishRequest;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -16,7 +17,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Scenarios 5 and 6: 100 B messages at a fixed rate, open loop. One sender thread
@@ -58,19 +58,31 @@ final class FixedRateScenario {
     /** Scenario 5: unary calls, then one stream. */
     static void alone(Session s) throws InterruptedException {
         int rate = s.options().rate();
+        String floor = machineFloor(s);
         s.done(new FixedRateScenario(s, s.topic("s5.fixed"), false)
-                .measure(5, String.format("Publish 100 B at %,d msg/s, open loop", rate), new ArrayList<>()));
+                .measure(5, String.format("Publish 100 B at %,d msg/s, open loop", rate), notes(floor)));
         s.done(new FixedRateScenario(s, s.topic("s5.stream"), true)
-                .measure(5, String.format("PublishStream 100 B at %,d msg/s, open loop", rate), new ArrayList<>()));
+                .measure(5, String.format("PublishStream 100 B at %,d msg/s, open loop", rate), notes(floor)));
+    }
+
+    /** {@link WakeProbe} with the broker idle, for the notes of the rows that follow. */
+    private static String machineFloor(Session s) {
+        Duration length = s.options().quick() ? Duration.ofSeconds(1) : Duration.ofSeconds(5);
+        return WakeProbe.describe(WakeProbe.run(s.options().rate(), length), s.options().rate(), length);
+    }
+
+    private static List<String> notes(String first) {
+        return new ArrayList<>(List.of(first));
     }
 
     /** Scenario 6: each way of scenario 5 again, while a consumer grants 1 credit per second on its topic. */
     static void withSlowConsumer(Session s) throws InterruptedException {
-        s.done(withSlowConsumer(s, s.topic("s6.fixed"), false, "the same + a consumer at 1 credit/s"));
-        s.done(withSlowConsumer(s, s.topic("s6.stream"), true, "PublishStream + a consumer at 1 credit/s"));
+        String floor = machineFloor(s);
+        s.done(withSlowConsumer(s, s.topic("s6.fixed"), false, "the same + a consumer at 1 credit/s", floor));
+        s.done(withSlowConsumer(s, s.topic("s6.stream"), true, "PublishStream + a consumer at 1 credit/s", floor));
     }
 
-    private static Row withSlowConsumer(Session s, String topic, boolean onStream, String name)
+    private static Row withSlowConsumer(Session s, String topic, boolean onStream, String name, String floor)
             throws InterruptedException {
         var consumer = new Consumer(topic, "slow", 0, 1, null).start(s.clients().subscriberStub());
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -81,7 +93,7 @@ final class FixedRateScenario {
         timer.scheduleAtFixedRate(() -> consumer.grant(1), 0, 1, TimeUnit.SECONDS);
         Row row;
         try {
-            row = new FixedRateScenario(s, topic, onStream).measure(6, name, new ArrayList<>());
+            row = new FixedRateScenario(s, topic, onStream).measure(6, name, notes(floor));
         } finally {
             timer.shutdownNow();
             consumer.close();
@@ -114,11 +126,7 @@ final class FixedRateScenario {
                 if (intended - endAt >= 0) {
                     break;
                 }
-                long now = System.nanoTime();
-                while (now - intended < 0) {
-                    LockSupport.parkNanos(intended - now);
-                    now = System.nanoTime();
-                }
+                long now = WakeProbe.sleepUntil(intended);
                 if (now - intended > maxLagNanos) {
                     maxLagNanos = now - intended;
                 }

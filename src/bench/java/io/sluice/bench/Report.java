@@ -11,7 +11,6 @@ import java.util.function.Function;
 /** The figures of one run: printed as a table, written as JSON. */
 final class Report {
 
-    /** One broker started for a scenario: how fast it came up, how it went down. */
     /** One broker start; scenario 0 is the one started without the AOT cache, only to time its start. */
     record BrokerRun(int scenario, BrokerProcess.Startup startup, BrokerProcess.Stopped stopped, String log) {
     }
