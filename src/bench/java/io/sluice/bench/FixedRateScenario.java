@@ -44,7 +44,6 @@ final class FixedRateScenario {
     private final CountDownLatch drained = new CountDownLatch(1);
     private volatile boolean senderDone;
     private volatile long sent;
-    private volatile long maxLagNanos;
     private final Latency senderLag = new Latency();
     private volatile boolean overloaded;
 
@@ -127,17 +126,14 @@ final class FixedRateScenario {
                     break;
                 }
                 long now = WakeProbe.sleepUntil(intended);
-                if (now - intended > maxLagNanos) {
-                    maxLagNanos = now - intended;
-                }
-                if (intended - measureFrom >= 0) {
+                boolean measured = intended - measureFrom >= 0;
+                if (measured) {
                     senderLag.record(now - intended);
                 }
                 if (inFlight.get() >= cap || (stream != null && stream.ended != null)) {
                     overloaded = stream == null || stream.ended == null;
                     break;
                 }
-                boolean measured = intended - measureFrom >= 0;
                 inFlight.incrementAndGet();
                 if (stream != null) {
                     stream.send(i, intended);
