@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
  * its transport's event loop ({@code directExecutor()}): a hop to another thread per message would cap
  * the client near the rates it is meant to measure (PERFORMANCE.md). Callbacks must therefore never
  * block. Calls are spread over the channels by the caller's index; subscribers get a connection of
- * their own, as a consuming application would have.
+ * their own, as a consuming application would have. grpc's retry layer is off: it keeps every request
+ * for a replay the load generator never asks for, and it was 10-20% of the client's CPU in the unary
+ * runs, CPU the broker on the same two cores then lacked (docs/bench.md).
  */
 final class Clients implements AutoCloseable {
     private final List<ManagedChannel> channels = new ArrayList<>();
@@ -31,6 +33,7 @@ final class Clients implements AutoCloseable {
                 .usePlaintext()
                 .directExecutor()
                 .maxInboundMessageSize(64 << 20)
+                .disableRetry()
                 .build();
         channels.add(channel);
         return channel;
