@@ -6,6 +6,7 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -61,6 +62,23 @@ final class StreamScenario implements ClientResponseObserver<PublishStreamReques
                 return;
             }
         }
+    }
+
+    /** What an unmeasured stream did: messages stored, and why it failed (null when it did not). */
+    record Unmeasured(long stored, String failure) {
+    }
+
+    /** Publishes on one stream with a window of 256 for {@code length}, measuring nothing (a broker's warm-up). */
+    static Unmeasured unmeasured(Session s, String topic, Duration length) {
+        var stream = new StreamScenario(topic, PublishScenarios.payload(100), WINDOWS[0]);
+        s.clients().stub(0).publishStream(stream);
+        stream.fill();
+        List<String> notes = new ArrayList<>();
+        if (stream.awaitEnd(System.nanoTime() + length.toNanos())) {
+            notes.add(stream.endedEarly());
+        }
+        stream.stopAndClose(notes);
+        return new Unmeasured(stream.stored(), notes.isEmpty() ? null : String.join("; ", notes));
     }
 
     private Row measure(Session s, String name) {
