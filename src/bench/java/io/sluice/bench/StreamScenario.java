@@ -71,8 +71,7 @@ final class StreamScenario implements ClientResponseObserver<PublishStreamReques
     /** Publishes on one stream with a window of 256 for {@code length}, measuring nothing (a broker's warm-up). */
     static Unmeasured unmeasured(Session s, String topic, Duration length) {
         var stream = new StreamScenario(topic, PublishScenarios.payload(100), WINDOWS[0]);
-        s.clients().stub(0).publishStream(stream);
-        stream.fill();
+        stream.start(s);
         List<String> notes = new ArrayList<>();
         if (stream.awaitEnd(System.nanoTime() + length.toNanos())) {
             notes.add(stream.endedEarly());
@@ -81,9 +80,14 @@ final class StreamScenario implements ClientResponseObserver<PublishStreamReques
         return new Unmeasured(stream.stored(), notes.isEmpty() ? null : String.join("; ", notes));
     }
 
-    private Row measure(Session s, String name) {
+    /** Opens the call on the first channel and sends the first window. */
+    private void start(Session s) {
         s.clients().stub(0).publishStream(this);
         fill();
+    }
+
+    private Row measure(Session s, String name) {
+        start(s);
         long start = System.nanoTime();
         if (awaitEnd(start + s.options().warmup().toNanos())) {
             return Row.without(3, name, endedEarly());
