@@ -29,7 +29,8 @@ final class BrokerWarmup {
         String topic = s.topic("warmup");
         var request = PublishRequest.newBuilder().setTopic(topic).setPayload(PublishScenarios.payload(100)).build();
         var published = new LongAdder();
-        String failure = CountedLoop.runFor(PUBLISHERS, total.multipliedBy(2).dividedBy(5),
+        Duration twoFifths = total.multipliedBy(2).dividedBy(5);
+        String failure = CountedLoop.runFor(PUBLISHERS, twoFifths,
                 (w, done) -> s.clients().stub(w).publish(request, new Answer<>((messages, error) -> {
                     published.add(messages);
                     done.done(messages, error);
@@ -42,8 +43,7 @@ final class BrokerWarmup {
         var consumer = new Consumer(topic, "warmup", EndToEndScenario.WINDOW, EndToEndScenario.ACK_EVERY, null)
                 .start(s.clients().subscriberStub());
         try {
-            consumer.awaitReceived(published.sum(), EndToEndScenario.STALL,
-                    System.nanoTime() + total.multipliedBy(2).dividedBy(5).toNanos());
+            consumer.awaitReceived(published.sum(), EndToEndScenario.STALL, System.nanoTime() + twoFifths.toNanos());
         } finally {
             consumer.close();
         }
