@@ -25,10 +25,11 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One PublishStream call: pipelined durable publishes. Requests are handled where they arrive (the
  * transport thread: this method runs on a direct executor) and only validated and queued to the
- * writer. The writer only marks each one committed (or failed) and, once per commit, asks a
- * virtual thread to send the answers now complete at the head of the line, in request order: the
- * writer never builds or sends a response and goes on to its next commit at once. A bad request
- * fails alone: its answer carries the status code and message.
+ * writer. The writer only marks each one committed (or failed) and, once per commit, asks the
+ * sender, the stream's transport thread, to send the answers now complete at the head of the line,
+ * in request order: the writer never builds or sends a response and goes on to its next commit at
+ * once, and the answers are written where gRPC writes them anyway, with no thread between. A bad
+ * request fails alone: its answer carries the status code and message.
  *
  * <p>Flow control is manual: the stream asks gRPC for more requests only while fewer than
  * {@link #WINDOW} messages and {@link #MAX_IN_FLIGHT_BYTES} bytes are waiting for their commit, so a
@@ -61,7 +62,11 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     private boolean stopping;                                    // guarded by lock: the broker is shutting down
     private boolean finished;                                    // guarded by lock
 
-    /** {@code open} holds the streams open now: this one adds itself and leaves when its call ends. */
+    /**
+     * {@code sender} sends the answers: the stream's transport thread (a thread of their own off
+     * the transport). {@code open} holds the streams open now: this one adds itself and leaves when
+     * its call ends.
+     */
     PublishStreamHandler(Store store, Publisher publisher, Executor sender,
                          StreamObserver<PublishStreamResponse> responses, Set<PublishStreamHandler> open) {
         this.store = store;
@@ -215,9 +220,9 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     }
 
     /**
-     * Sends every answer now complete at the head of the line (the sender's virtual thread). The
-     * line lock is held only to take the answers off it, so the transport thread adding requests
-     * never waits for sending; the send lock keeps passes in order.
+     * Sends every answer now complete at the head of the line (on the sender). The line lock is
+     * held only to take the answers off it; the send lock keeps passes in order where the sender is
+     * not one thread (a stream served off the transport threads).
      */
     private void flush() {
         flushScheduled.set(false);   // completions from now on schedule another pass

@@ -42,10 +42,10 @@ import java.util.concurrent.Executor;
 import java.util.function.Function;
 
 /**
- * The {@code sluice.v1.Sluice} service. Publish and BatchPublish run on their transport thread:
- * they are checked and queued to the writer there, never blocking, and answered there once
- * committed. Every other unary RPC runs on its own virtual thread and simply blocks until its
- * answer is committed or read; Subscribe hands each stream to {@link Delivery}.
+ * The {@code sluice.v1.Sluice} service. Publish, BatchPublish and PublishStream run on their
+ * transport thread: messages are checked and queued to the writer there, never blocking, and
+ * answered there once committed. Every other unary RPC runs on its own virtual thread and simply
+ * blocks until its answer is committed or read; Subscribe hands each stream to {@link Delivery}.
  */
 final class SluiceService extends SluiceGrpc.SluiceImplBase {
     private static final System.Logger LOG = System.getLogger(SluiceService.class.getName());
@@ -72,7 +72,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
 
     @Override
     public StreamObserver<PublishStreamRequest> publishStream(StreamObserver<PublishStreamResponse> responses) {
-        return new PublishStreamHandler(store, publisher, senders, responses, publishStreams);
+        return new PublishStreamHandler(store, publisher, transport.current(senders), responses, publishStreams);
     }
 
     /**
