@@ -29,8 +29,10 @@ final class BrokerWarmup {
         String topic = s.topic("warmup");
         var request = PublishRequest.newBuilder().setTopic(topic).setPayload(PublishScenarios.payload(100)).build();
         var published = new LongAdder();
-        Duration twoFifths = total.multipliedBy(2).dividedBy(5);
-        String failure = CountedLoop.runFor(PUBLISHERS, twoFifths,
+        Duration unary = total.multipliedBy(2).dividedBy(5);
+        Duration stream = total.dividedBy(5);
+        Duration drain = total.minus(unary).minus(stream);
+        String failure = CountedLoop.runFor(PUBLISHERS, unary,
                 (w, done) -> s.clients().stub(w).publish(request, new Answer<>((messages, error) -> {
                     published.add(messages);
                     done.done(messages, error);
@@ -38,15 +40,15 @@ final class BrokerWarmup {
         if (failure != null) {
             return "the warm-up publishes failed: " + failure;
         }
-        StreamScenario.Unmeasured stream = StreamScenario.unmeasured(s, topic, total.dividedBy(5));
-        published.add(stream.stored());
+        StreamScenario.Unmeasured streamed = StreamScenario.unmeasured(s, topic, stream);
+        published.add(streamed.stored());
         var consumer = new Consumer(topic, "warmup", EndToEndScenario.WINDOW, EndToEndScenario.ACK_EVERY, null)
                 .start(s.clients().subscriberStub());
         try {
-            consumer.awaitReceived(published.sum(), EndToEndScenario.STALL, System.nanoTime() + twoFifths.toNanos());
+            consumer.awaitReceived(published.sum(), EndToEndScenario.STALL, System.nanoTime() + drain.toNanos());
         } finally {
             consumer.close();
         }
-        return stream.failure() == null ? null : "the warm-up stream failed: " + stream.failure();
+        return streamed.failure() == null ? null : "the warm-up stream failed: " + streamed.failure();
     }
 }
