@@ -225,9 +225,10 @@ public final class Bench {
                 runId, broker, System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), fs,
                 git()));
         h.put("settings", String.format(Locale.ROOT, "each new broker warmed up for %s; runs of %s after %s warmup; "
-                        + "fixed rate %,d msg/s for %s; backlog %,d; %d client channels%s",
+                        + "fixed rate %,d msg/s for %s after %s; backlog %,d; %d client channels%s",
                 human(options.brokerWarmup()) + (options.target() != null ? " (the --target, once)" : ""),
-                human(options.duration()), human(options.warmup()), options.rate(), human(options.fixedDuration()), options.backlog(), options.channels(),
+                human(options.duration()), human(options.warmup()), options.rate(), human(options.fixedDuration()),
+                human(options.fixedWarmup()), options.backlog(), options.channels(),
                 options.quick() ? "; --quick (smoke test: figures are indicative only)" : ""));
         h.put("run", runId);
         Map<String, Object> o = new LinkedHashMap<>();
@@ -236,6 +237,7 @@ public final class Bench {
         o.put("warmup_s", options.warmup().toMillis() / 1000.0);
         o.put("broker_warmup_s", options.brokerWarmup().toMillis() / 1000.0);
         o.put("fixed_duration_s", options.fixedDuration().toMillis() / 1000.0);
+        o.put("fixed_warmup_s", options.fixedWarmup().toMillis() / 1000.0);
         o.put("rate", options.rate());
         o.put("backlog", options.backlog());
         o.put("quick", options.quick());

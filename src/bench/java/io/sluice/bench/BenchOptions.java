@@ -13,7 +13,7 @@ import java.util.TreeSet;
  * whatever the order of the flags.
  */
 record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration warmup, Duration brokerWarmup,
-                    Duration fixedDuration, int rate, int backlog, boolean quick, String target, String metricsUrl, Path jar, Path java,
+                    Duration fixedDuration, Duration fixedWarmup, int rate, int backlog, boolean quick, String target, String metricsUrl, Path jar, Path java,
                     Path out, Path dataRoot, int channels, List<String> brokerArgs, List<String> brokerJvmArgs) {
 
     static final String USAGE = """
@@ -26,9 +26,11 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                                    before the first), to bring its JIT to steady state: half unary publishes,
                                    half a drain (default 10s; 0 = none)
               --fixed-duration D   measured time of the fixed-rate runs, scenarios 5 and 6 (default 30s)
+              --fixed-warmup D     unmeasured open-loop sending at the fixed rate before each of those runs
+                                   (default 10s: the load generator's sender path must be warm too)
               --rate N             fixed-rate publish rate in msg/s (default 5000)
               --backlog N          messages the end-to-end drain reads (default 1000000)
-              --quick              smoke test: 1s runs, 0.5s warmup, 1s broker warmup, 3s fixed-rate runs,
+              --quick              smoke test: 1s runs, 0.5s warmups, 1s broker warmup, 3s fixed-rate runs,
                                    50000 backlog
               --target HOST:PORT   use a running broker instead of starting one (no RSS, heap or threads)
               --metrics URL        with --target: its Prometheus endpoint, for commits/s and msg/commit
@@ -48,6 +50,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
         Duration warmup = null;
         Duration brokerWarmup = null;
         Duration fixed = null;
+        Duration fixedWarmup = null;
         Integer backlog = null;
         int rate = 5000;
         boolean quick = false;
@@ -87,6 +90,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                 case "--warmup" -> warmup = duration(flag, value);
                 case "--broker-warmup" -> brokerWarmup = duration(flag, value);
                 case "--fixed-duration" -> fixed = duration(flag, value);
+                case "--fixed-warmup" -> fixedWarmup = duration(flag, value);
                 case "--rate" -> rate = positive(flag, value);
                 case "--backlog" -> backlog = positive(flag, value);
                 case "--target" -> target = value;
@@ -115,6 +119,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                 warmup != null ? warmup : quick ? Duration.ofMillis(500) : Duration.ofSeconds(2),
                 brokerWarmup != null ? brokerWarmup : quick ? Duration.ofSeconds(1) : Duration.ofSeconds(10),
                 fixed != null ? fixed : quick ? Duration.ofSeconds(3) : Duration.ofSeconds(30),
+                fixedWarmup != null ? fixedWarmup : quick ? Duration.ofMillis(500) : Duration.ofSeconds(10),
                 rate, backlog != null ? backlog : quick ? 50_000 : 1_000_000, quick, target, metrics, jar, java,
                 out, dataRoot != null ? dataRoot : out.resolve("tmp"), channels, List.copyOf(brokerArgs),
                 List.copyOf(brokerJvmArgs));
@@ -122,7 +127,8 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
 
     /** The same options with other extra JVM arguments for the broker. */
     BenchOptions withBrokerJvmArgs(List<String> args) {
-        return new BenchOptions(scenarios, duration, warmup, brokerWarmup, fixedDuration, rate, backlog, quick,
+        return new BenchOptions(scenarios, duration, warmup, brokerWarmup, fixedDuration, fixedWarmup, rate, backlog,
+                quick,
                 target, metricsUrl, jar, java, out, dataRoot, channels, brokerArgs, List.copyOf(args));
     }
 
