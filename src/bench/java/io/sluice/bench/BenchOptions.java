@@ -13,8 +13,9 @@ import java.util.TreeSet;
  * whatever the order of the flags.
  */
 record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration warmup, Duration brokerWarmup,
-                    Duration fixedDuration, Duration fixedWarmup, int rate, int backlog, boolean quick, String target, String metricsUrl, Path jar, Path java,
-                    Path out, Path dataRoot, int channels, List<String> brokerArgs, List<String> brokerJvmArgs) {
+                    Duration fixedDuration, Duration fixedWarmup, int rate, int backlog, boolean quick,
+                    String target, String metricsUrl, Path jar, Path java, Path out, Path dataRoot, int channels,
+                    List<String> brokerArgs, List<String> brokerJvmArgs) {
 
     static final String USAGE = """
             usage: make bench BENCH_ARGS="[options]"
@@ -128,8 +129,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
     /** The same options with other extra JVM arguments for the broker. */
     BenchOptions withBrokerJvmArgs(List<String> args) {
         return new BenchOptions(scenarios, duration, warmup, brokerWarmup, fixedDuration, fixedWarmup, rate, backlog,
-                quick,
-                target, metricsUrl, jar, java, out, dataRoot, channels, brokerArgs, List.copyOf(args));
+                quick, target, metricsUrl, jar, java, out, dataRoot, channels, brokerArgs, List.copyOf(args));
     }
 
     private static SortedSet<Integer> scenarios(String list) {

@@ -192,7 +192,8 @@ final class FixedRateScenario {
         }
         if (called.count() > 0) {
             notes.add(String.format("from each call's start instead of its intended time (the sender's own "
-                    + "lateness left out): p50 %.2f, p99 %.2f, p99.9 %.2f ms", called.p50(), called.p99(), called.p999()));
+                    + "lateness left out): p50 %.2f, p99 %.2f, p99.9 %.2f ms", called.p50(), called.p99(),
+                    called.p999()));
         }
         resources = resources.withHeapAfterGc(s.probe().heapAfterGcKb());
         return Row.of(scenario, name, new Measured(answered, seconds, lat, errors.sum(), resources, notes));
@@ -204,7 +205,7 @@ final class FixedRateScenario {
                 measured, error == null ? null : ClosedLoop.describe(error)), 1));
     }
 
-    /** One message, intended at {@code intended} and sent at {@code called}, answered: stored ({@code error} null) or refused. */
+    /** A message due at {@code intended}, sent at {@code called}, answered: stored ({@code error} null) or refused. */
     private void answered(long intended, long called, boolean measured, String error) {
         long now = System.nanoTime();
         if (error == null) {
@@ -249,8 +250,9 @@ final class FixedRateScenario {
         }
 
         void send(long id, long at, long now) {
-            intended.set((int) (id % intended.length()), at);
-            called.set((int) (id % intended.length()), now);
+            int slot = (int) (id % intended.length());
+            intended.set(slot, at);
+            called.set(slot, now);
             requests.onNext(PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic)
                     .setPayload(request.getPayload()).build());
         }
