@@ -139,10 +139,11 @@ final class FixedRateScenario {
                     break;
                 }
                 inFlight.incrementAndGet();
+                long called = System.nanoTime();
                 if (stream != null) {
-                    stream.send(i, intended, System.nanoTime());
+                    stream.send(i, intended, called);
                 } else {
-                    send((int) i, intended, measured);
+                    send((int) i, intended, called, measured);
                 }
                 sent = i + 1;
             }
@@ -199,8 +200,7 @@ final class FixedRateScenario {
         return Row.of(scenario, name, new Measured(answered, seconds, lat, errors.sum(), resources, notes));
     }
 
-    private void send(int index, long intended, boolean measured) {
-        long called = System.nanoTime();
+    private void send(int index, long intended, long called, boolean measured) {
         s.clients().stub(index).publish(request, new Answer<>((messages, error) -> answered(intended, called,
                 measured, error == null ? null : ClosedLoop.describe(error)), 1));
     }
@@ -249,10 +249,10 @@ final class FixedRateScenario {
             this.requests = requests;
         }
 
-        void send(long id, long at, long now) {
+        void send(long id, long at, long sentAt) {
             int slot = (int) (id % intended.length());
             intended.set(slot, at);
-            called.set(slot, now);
+            called.set(slot, sentAt);
             requests.onNext(PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic)
                     .setPayload(request.getPayload()).build());
         }

@@ -222,7 +222,8 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     /**
      * Sends every answer now complete at the head of the line (on the sender). The line lock is
      * held only to take the answers off it; the send lock keeps passes in order where the sender is
-     * not one thread (a stream served off the transport threads).
+     * not one thread (a stream served off the transport threads) and keeps a refusal of the whole
+     * stream from interleaving with a pass.
      */
     private void flush() {
         flushScheduled.set(false);   // completions from now on schedule another pass
