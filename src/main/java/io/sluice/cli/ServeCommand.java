@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -54,6 +55,17 @@ final class ServeCommand implements Callable<Integer> {
                     + "(env SLUICE_MAX_BATCH_BYTES, default ${DEFAULT-VALUE}).")
     int maxBatchBytes;
 
+    @Option(names = "--max-batch-messages", defaultValue = "${env:SLUICE_MAX_BATCH_MESSAGES:-10000}",
+            paramLabel = "N", description = "Most messages in one BatchPublish, at most 50000 "
+                    + "(env SLUICE_MAX_BATCH_MESSAGES, default ${DEFAULT-VALUE}).")
+    int maxBatchMessages;
+
+    @Option(names = "--max-queued-bytes", defaultValue = "${env:SLUICE_MAX_QUEUED_BYTES:-0}", paramLabel = "BYTES",
+            description = "Memory budget: most bytes of publishes held between their reading and their answer; "
+                    + "past it publishers wait. 0 = a quarter of the heap, at least 16 MiB "
+                    + "(env SLUICE_MAX_QUEUED_BYTES, default ${DEFAULT-VALUE}).")
+    long maxQueuedBytes;
+
     @Option(names = "--writer-queue", defaultValue = "${env:SLUICE_WRITER_QUEUE:-8192}", paramLabel = "N",
             description = "Writes that may wait for the writer before publishers block "
                     + "(env SLUICE_WRITER_QUEUE, default ${DEFAULT-VALUE}).")
@@ -81,7 +93,8 @@ final class ServeCommand implements Callable<Integer> {
         // a second under load, for buffers the broker never handles itself (gRPC owns them all).
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
-                writerQueue, heartbeat, shutdownGrace, SqliteStore.Options.defaults(), otlpEndpoint);
+                writerQueue, heartbeat, shutdownGrace, SqliteStore.Options.defaults(), otlpEndpoint, maxBatchMessages,
+                maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes());
         var stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -94,9 +107,39 @@ final class ServeCommand implements Callable<Integer> {
         System.out.println(banner(server, (System.nanoTime() - started) / 1_000_000));
         System.out.flush();
 
+        // A broker whose writer stopped cannot acknowledge anything again: it stops and exits non-zero,
+        // so a supervisor restarts it, rather than limp on answering every write with an error.
+        var fatal = new AtomicReference<String>();
+        server.onFatal(reason -> {
+            fatal.set(reason);
+            stop.countDown();
+        });
+
         stop.await();
+        String reason = fatal.get();
+        if (reason != null) {
+            System.err.println("sluice: stopping with exit code " + EXIT_FATAL + ": " + reason);
+            haltIfStuck(server.config().shutdownGrace().plusSeconds(30));
+        }
         server.close();
-        return 0;
+        return reason == null ? 0 : EXIT_FATAL;
+    }
+
+    /** Exit code of a broker that stopped because it could not go on (EX_SOFTWARE). */
+    static final int EXIT_FATAL = 70;
+
+    /** After a fatal error the JVM may be short of memory: if closing takes longer than {@code limit}, halt. */
+    private static void haltIfStuck(Duration limit) {
+        Thread.ofPlatform().daemon().name("sluice-fatal-watchdog").start(() -> {
+            try {
+                Thread.sleep(limit);
+            } catch (InterruptedException e) {
+                return;
+            }
+            System.err.println("sluice: closing took longer than " + limit.toSeconds() + " s after a fatal error; "
+                    + "halting");
+            Runtime.getRuntime().halt(EXIT_FATAL);
+        });
     }
 
     private static String banner(SluiceServer server, long startMillis) {
@@ -107,7 +150,8 @@ final class ServeCommand implements Callable<Integer> {
                 + ", " + metrics
                 + ", data in " + server.store().file().getParent()
                 + ", limits: message " + c.maxMessageBytes() + " B, batch " + c.maxBatchBytes()
-                + " B, attributes " + Attributes.MAX_TOTAL_BYTES + " B, writer queue " + c.writerQueue()
+                + " B or " + c.maxBatchMessages() + " messages, attributes " + Attributes.MAX_TOTAL_BYTES
+                + " B, writer queue " + c.writerQueue() + ", publishes held " + c.maxQueuedBytes() + " B"
                 + " (started in " + startMillis + " ms)";
     }
 }

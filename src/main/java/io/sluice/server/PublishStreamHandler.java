@@ -31,10 +31,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * once, and the answers are written where gRPC writes them anyway, with no thread between. A bad
  * request fails alone: its answer carries the status code and message.
  *
- * <p>Flow control is manual: the stream asks gRPC for more requests only while fewer than
- * {@link #WINDOW} messages and {@link #MAX_IN_FLIGHT_BYTES} bytes are waiting for their commit, so a
- * full writer stops the reading of this stream and transport flow control pushes back on the
- * producer. Nothing here blocks.
+ * <p>Flow control is manual: the stream asks gRPC for one request at a time, and asks for the next
+ * as soon as one arrives, while fewer than {@link #WINDOW} messages and {@link #MAX_IN_FLIGHT_BYTES}
+ * bytes are waiting for their commit and the broker's {@link MemoryBudget} has room for it (as much
+ * as the largest request this stream has sent, at least {@link #MIN_ROOM}): a full writer or a spent
+ * budget stops the reading of this stream and transport flow control pushes back on the producer.
+ * Each request holds its bytes of the budget until its answer is sent. Nothing here blocks.
  */
 final class PublishStreamHandler implements StreamObserver<PublishStreamRequest> {
     private static final System.Logger LOG = System.getLogger(PublishStreamHandler.class.getName());
@@ -42,8 +44,12 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     static final int WINDOW = 4096;
     /** Most payload bytes of one stream waiting for their commit (one larger message is still taken). */
     static final long MAX_IN_FLIGHT_BYTES = 16L << 20;
+    /** Room taken in the budget for the next request before any has arrived. */
+    static final long MIN_ROOM = 4096;
 
     private final Store store;
+    private final MemoryBudget budget;
+    private final long largestRequest;
     private final Publisher publisher;
     private final BrokerMetrics metrics;
     private final Tracing tracing;
@@ -58,6 +64,9 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     private final ArrayDeque<Entry> line = new ArrayDeque<>();   // guarded by lock: answers in request order
     private long inFlightBytes;                                  // guarded by lock
     private int outstanding;                                     // guarded by lock: requested, not yet received
+    private long reserved;                                       // guarded by lock: budget taken for it
+    private long largestSeen = MIN_ROOM;                         // guarded by lock
+    private boolean awaitingRoom;                                // guarded by lock: queued in the budget
     private boolean halfClosed;                                  // guarded by lock
     private boolean stopping;                                    // guarded by lock: the broker is shutting down
     private boolean finished;                                    // guarded by lock
@@ -67,9 +76,11 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
      * the transport). {@code open} holds the streams open now: this one adds itself and leaves when
      * its call ends.
      */
-    PublishStreamHandler(Store store, Publisher publisher, Executor sender,
+    PublishStreamHandler(Store store, MemoryBudget budget, Publisher publisher, Executor sender,
                          StreamObserver<PublishStreamResponse> responses, Set<PublishStreamHandler> open) {
         this.store = store;
+        this.budget = budget;
+        this.largestRequest = publisher.largestMessage() + Admission.OVERHEAD_PER_MESSAGE;
         this.sender = sender;
         this.publisher = publisher;
         this.metrics = publisher.metrics();
@@ -80,7 +91,10 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             open.remove(this);
             cancelled();
         });
-        out.setOnCloseHandler(() -> open.remove(this));
+        out.setOnCloseHandler(() -> {
+            open.remove(this);
+            dropReservation();
+        });
         open.add(this);
         lock.lock();
         try {
@@ -152,34 +166,53 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             refuseStream(RequestParsing.malformed());
             return;
         }
-        long bytes = request.getPayload().size();
+        long bytes = request.getSerializedSize() + Admission.OVERHEAD_PER_MESSAGE;
         var entry = new Entry(request.getRequestId(), request.getTopic(), bytes);
+        boolean taken;
         boolean refused;
+        long room;
         lock.lock();
         try {
             outstanding--;
-            if (finished) {
-                return;
+            room = reserved;
+            reserved = 0;
+            largestSeen = Math.max(largestSeen, bytes);
+            taken = !finished;
+            if (taken) {
+                line.add(entry);
+                inFlightBytes += bytes;
             }
-            line.add(entry);
-            inFlightBytes += bytes;
             refused = stopping;
         } finally {
             lock.unlock();
+        }
+        if (!taken) {
+            budget.release(room);
+            return;
+        }
+        // The room taken for this request becomes what it really holds, given back with its answer.
+        if (room > bytes) {
+            budget.release(room - bytes);
+        } else {
+            budget.force(bytes - room);
         }
         if (refused) {
             entry.refuse(new SluiceException.Unavailable("the broker is shutting down"));
             return;
         }
-        NewMessage message;
         try {
-            message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
+            NewMessage message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
+            entry.span = tracing.startPublish(request.getTopic(), request.getAttributesMap());
+            store.appendPaced(request.getTopic(), message, entry);
         } catch (SluiceException e) {
             entry.refuse(e);
-            return;
         }
-        entry.span = tracing.startPublish(request.getTopic(), request.getAttributesMap());
-        store.appendPaced(request.getTopic(), message, entry);
+        lock.lock();
+        try {
+            requestMore();   // the next request as soon as this one is in: the stream reads on without a pause
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Ends the stream with {@code status}; answers still pending are not sent (their writes may be stored). */
@@ -232,12 +265,14 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             var ready = new ArrayList<Entry>();
             boolean complete;
             boolean shutDown;
+            long freed = 0;
             lock.lock();
             try {
                 Entry head;
                 while ((head = line.peek()) != null && head.done) {
                     ready.add(line.poll());
                     inFlightBytes -= head.bytes;
+                    freed += head.bytes;
                 }
                 complete = !finished && (halfClosed || stopping) && line.isEmpty();
                 if (complete) {
@@ -249,6 +284,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             } finally {
                 lock.unlock();
             }
+            budget.release(freed);   // outside the lock: it may let other streams' requests in
             for (Entry e : ready) {
                 PublishStreamResponse response = e.response();
                 if (!cancelled) {
@@ -271,16 +307,48 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
     }
 
-    /** Asks for more requests while the window and byte budget allow; in chunks, so not once per message. */
-    private void requestMore() {
-        if (finished || halfClosed || stopping || inFlightBytes >= MAX_IN_FLIGHT_BYTES) {
+    /**
+     * Asks for the next request when none is asked for yet, the stream's window has room, and the
+     * budget grants room for it; when the budget is spent, {@link #granted} asks once it has room.
+     */
+    private void requestMore() {   // guarded by lock
+        if (finished || halfClosed || stopping || outstanding > 0 || awaitingRoom
+                || line.size() >= WINDOW || inFlightBytes >= MAX_IN_FLIGHT_BYTES) {
             return;
         }
-        int waiting = line.size() + outstanding;
-        int room = WINDOW - waiting;
-        if (room >= WINDOW / 8 || (waiting == 0 && room > 0)) {
-            outstanding += room;
-            out.request(room);
+        long room = Math.min(largestSeen, largestRequest);
+        if (budget.takeOrWait(room, () -> granted(room))) {
+            ask(room);
+        } else {
+            awaitingRoom = true;
+        }
+    }
+
+    private void ask(long room) {   // guarded by lock
+        reserved = room;
+        outstanding = 1;
+        out.request(1);
+    }
+
+    /** The budget took room for this stream's next request (on the thread whose release made it). */
+    private void granted(long room) {
+        boolean unused;
+        lock.lock();
+        try {
+            awaitingRoom = false;
+            unused = finished || halfClosed || stopping || outstanding > 0;
+            if (!unused) {
+                ask(room);
+            }
+        } catch (RuntimeException e) {
+            unused = true;   // the call ended under us
+            reserved = 0;
+            outstanding = 0;
+        } finally {
+            lock.unlock();
+        }
+        if (unused) {
+            budget.release(room);
         }
     }
 
@@ -312,6 +380,20 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         } finally {
             lock.unlock();
         }
+        dropReservation();
+    }
+
+    /** Gives back the room taken for a request that will not come now (the stream ended or was half-closed). */
+    private void dropReservation() {
+        long room;
+        lock.lock();
+        try {
+            room = reserved;
+            reserved = 0;
+        } finally {
+            lock.unlock();
+        }
+        budget.release(room);
     }
 
     @Override
@@ -322,6 +404,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         } finally {
             lock.unlock();
         }
+        dropReservation();
         scheduleFlush();   // the sender completes the call once every answer is out
     }
 }

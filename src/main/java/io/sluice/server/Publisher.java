@@ -28,22 +28,32 @@ import java.util.concurrent.RejectedExecutionException;
 final class Publisher {
     private static final System.Logger LOG = System.getLogger(Publisher.class.getName());
 
+    /** Counted against the batch byte limit for each message besides its payload and attributes: its stored row. */
+    static final int MESSAGE_OVERHEAD = 64;
+
     private final Store store;
     private final BrokerMetrics metrics;
     private final Tracing tracing;
     private final int maxMessageBytes;
     private final int maxBatchBytes;
+    private final int maxBatchMessages;
     private final Executor waiting;
 
     /** {@code waiting} runs the publishes that must wait for room in the writer's queue (threads that may block). */
     Publisher(Store store, BrokerMetrics metrics, Tracing tracing, int maxMessageBytes, int maxBatchBytes,
-              Executor waiting) {
+              int maxBatchMessages, Executor waiting) {
         this.store = store;
         this.metrics = metrics;
         this.tracing = tracing;
         this.maxMessageBytes = maxMessageBytes;
         this.maxBatchBytes = maxBatchBytes;
+        this.maxBatchMessages = maxBatchMessages;
         this.waiting = waiting;
+    }
+
+    /** The most bytes one message may bring: the payload limit plus the attributes' limit. */
+    long largestMessage() {
+        return (long) maxMessageBytes + Attributes.MAX_TOTAL_BYTES;
     }
 
     BrokerMetrics metrics() {
@@ -81,6 +91,11 @@ final class Publisher {
         if (items.isEmpty()) {
             throw new SluiceException.InvalidArgument("the batch has no messages");
         }
+        if (items.size() > maxBatchMessages) {
+            // Also keeps the answer (about 50 bytes a message) far below a default client's 4 MiB limit.
+            throw new SluiceException.InvalidArgument("the batch holds " + items.size() + " messages; the limit is "
+                    + maxBatchMessages + " messages a batch (--max-batch-messages): split it");
+        }
         long total = 0;
         var messages = new ArrayList<NewMessage>(items.size());
         for (int i = 0; i < items.size(); i++) {
@@ -91,12 +106,13 @@ final class Publisher {
             } catch (SluiceException.InvalidArgument e) {
                 throw new SluiceException.InvalidArgument("message " + i + " of the batch: " + e.getMessage());
             }
-            total += item.payload().size() + Attributes.size(item.attributes());
+            total += item.payload().size() + Attributes.size(item.attributes()) + MESSAGE_OVERHEAD;
             messages.add(new NewMessage(item.payload(), item.attributes()));
         }
         if (total > maxBatchBytes) {
-            throw new SluiceException.TooLarge("the batch holds " + total + " bytes of payloads and attributes; "
-                    + "the limit is " + maxBatchBytes + " bytes (--max-batch-bytes)");
+            throw new SluiceException.TooLarge("the batch holds " + total + " bytes of payloads and attributes ("
+                    + "counting " + MESSAGE_OVERHEAD + " bytes a message for its row); the limit is " + maxBatchBytes
+                    + " bytes (--max-batch-bytes)");
         }
         store(topic, messages, answerOn, done);
     }

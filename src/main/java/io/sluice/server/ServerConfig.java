@@ -6,17 +6,27 @@ import java.time.Duration;
 
 /**
  * Everything the broker is started with. Defaults: gRPC on 0.0.0.0:50051, metrics on 9090 (0 turns
- * the endpoint off), data in {@code ./sluice-data}, 4 MiB payloads, 16 MiB batch requests, no OTLP
- * export ({@code otlpEndpoint} null).
+ * the endpoint off), data in {@code ./sluice-data}, 4 MiB payloads, 16 MiB and 10,000-message batch
+ * requests, no OTLP export ({@code otlpEndpoint} null), a memory budget for publishes of a quarter of
+ * the heap ({@code maxQueuedBytes}, at least 16 MiB).
  */
 public record ServerConfig(String host, int port, int metricsPort, Path dataDir, int maxMessageBytes,
                            int maxBatchBytes, int writerQueue, Duration heartbeat, Duration shutdownGrace,
-                           SqliteStore.Options storeOptions, String otlpEndpoint) {
+                           SqliteStore.Options storeOptions, String otlpEndpoint, int maxBatchMessages,
+                           long maxQueuedBytes) {
 
     public static final int DEFAULT_PORT = 50051;
     public static final int DEFAULT_METRICS_PORT = 9090;
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
     public static final int DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
+    public static final int DEFAULT_MAX_BATCH_MESSAGES = 10_000;
+    /** Most messages a batch may hold: its answer (about 50 bytes a message) must fit a default client's 4 MiB. */
+    public static final int MAX_BATCH_MESSAGES = 50_000;
+
+    /** The default budget for bytes of publishes held: a quarter of the heap, at least 16 MiB. */
+    public static long defaultMaxQueuedBytes() {
+        return Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4);
+    }
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
@@ -35,6 +45,13 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
         if (writerQueue < 1) {
             throw new IllegalArgumentException("writer queue must hold at least 1 operation, not " + writerQueue);
         }
+        if (maxBatchMessages < 1 || maxBatchMessages > MAX_BATCH_MESSAGES) {
+            throw new IllegalArgumentException("max batch messages must be 1-" + MAX_BATCH_MESSAGES
+                    + " (a larger batch's answer would not fit a default client's 4 MiB), not " + maxBatchMessages);
+        }
+        if (maxQueuedBytes < 1) {
+            throw new IllegalArgumentException("max queued bytes must be positive, not " + maxQueuedBytes);
+        }
         if (heartbeat.isNegative() || heartbeat.isZero()) {
             throw new IllegalArgumentException("heartbeat interval must be positive, not " + heartbeat);
         }
@@ -44,43 +61,55 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
     public static ServerConfig defaults(Path dataDir) {
         return new ServerConfig("0.0.0.0", DEFAULT_PORT, DEFAULT_METRICS_PORT, dataDir, DEFAULT_MAX_MESSAGE_BYTES,
                 DEFAULT_MAX_BATCH_BYTES, 8192, Duration.ofSeconds(10), Duration.ofSeconds(10),
-                SqliteStore.Options.defaults(), null);
+                SqliteStore.Options.defaults(), null, DEFAULT_MAX_BATCH_MESSAGES, defaultMaxQueuedBytes());
     }
 
     public ServerConfig withPorts(int grpcPort, int metrics) {
         return new ServerConfig(host, grpcPort, metrics, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions, otlpEndpoint);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
     }
 
     public ServerConfig withHost(String newHost) {
         return new ServerConfig(newHost, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions, otlpEndpoint);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
     }
 
     public ServerConfig withLimits(int messageBytes, int batchBytes) {
         return new ServerConfig(host, port, metricsPort, dataDir, messageBytes, batchBytes, writerQueue, heartbeat,
-                shutdownGrace, storeOptions, otlpEndpoint);
+                shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
     }
 
     public ServerConfig withHeartbeat(Duration interval) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                interval, shutdownGrace, storeOptions, otlpEndpoint);
+                interval, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
     }
 
     /** At most {@code operations} writes queued for the writer before publishers wait. */
     public ServerConfig withWriterQueue(int operations) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, operations,
-                heartbeat, shutdownGrace, storeOptions, otlpEndpoint);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
     }
 
     public ServerConfig withStoreOptions(SqliteStore.Options options) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, options, otlpEndpoint);
+                heartbeat, shutdownGrace, options, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
     }
 
     public ServerConfig withOtlpEndpoint(String endpoint) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions, endpoint);
+                heartbeat, shutdownGrace, storeOptions, endpoint, maxBatchMessages, maxQueuedBytes);
+    }
+
+    /** At most {@code messages} messages a BatchPublish. */
+    public ServerConfig withMaxBatchMessages(int messages) {
+        return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, messages, maxQueuedBytes);
+    }
+
+    /** At most {@code bytes} of publishes held between their reading and their answer (the memory budget). */
+    public ServerConfig withMaxQueuedBytes(long bytes) {
+        return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, bytes);
     }
 
     /** The largest request the transport accepts: the batch limit plus room for framing and attributes. */

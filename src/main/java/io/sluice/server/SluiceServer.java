@@ -4,6 +4,7 @@ import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallExecutorSupplier;
+import io.grpc.ServerInterceptors;
 import io.sluice.proto.SluiceGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -27,6 +28,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The broker: wires and owns the store, delivery, telemetry and the gRPC server. Start order:
@@ -46,11 +48,12 @@ public final class SluiceServer implements AutoCloseable {
     private final HealthStatusManager health;
     private final SluiceService service;
     private final Server grpc;
+    private final Fatal fatal;
     private boolean closed;   // guarded by this
 
     private SluiceServer(ServerConfig config, SqliteStore store, Delivery delivery, Telemetry telemetry,
                          ExecutorService calls, Transport transport, HealthStatusManager health,
-                         SluiceService service, Server grpc) {
+                         SluiceService service, Server grpc, Fatal fatal) {
         this.config = config;
         this.store = store;
         this.delivery = delivery;
@@ -60,6 +63,7 @@ public final class SluiceServer implements AutoCloseable {
         this.health = health;
         this.service = service;
         this.grpc = grpc;
+        this.fatal = fatal;
     }
 
     /** Opens the store and starts serving. Throws with a clear message when the data or a port is unusable. */
@@ -91,7 +95,12 @@ public final class SluiceServer implements AutoCloseable {
             calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
             transport = Transport.create();
             var publisher = new Publisher(store, metrics, telemetry.tracing(), config.maxMessageBytes(),
-                    config.maxBatchBytes(), calls);
+                    config.maxBatchBytes(), config.maxBatchMessages(), calls);
+            var budget = new MemoryBudget(config.maxQueuedBytes());
+            metrics.gauge("sluice.publish.held", "Bytes of publishes held from their reading to their answer "
+                    + "(bounded by --max-queued-bytes)", "By", budget::used);
+            metrics.gauge("sluice.publish.waiting", "Publishes waiting for room in the memory budget", "{call}",
+                    budget::waiting);
             var delivery = new Delivery(store, config.heartbeat(),
                     e -> io.grpc.Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()),
                     metrics, telemetry.tracing());
@@ -104,7 +113,7 @@ public final class SluiceServer implements AutoCloseable {
             metrics.gauge("sluice.streams.active", "Subscribe streams open now", "{stream}",
                     delivery::activeStreams);
             var health = new HealthStatusManager();
-            var service = new SluiceService(store, publisher, delivery, calls, transport);
+            var service = new SluiceService(store, budget, publisher, delivery, calls, transport);
             Server grpc = transport.configure(
                             NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port())))
                     .directExecutor()   // finding a call's method and handler: on its transport thread
@@ -112,7 +121,8 @@ public final class SluiceServer implements AutoCloseable {
                     .maxInboundMessageSize(config.maxInboundBytes())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(RequestParsing.strict(service.bindService()))
+                    .addService(ServerInterceptors.intercept(RequestParsing.strict(service.bindService()),
+                            new Admission(budget, publisher.largestMessage(), config.maxInboundBytes())))
                     .addService(RequestParsing.closing(health.getHealthService().bindService()))
                     .addService(RequestParsing.closing(ProtoReflectionServiceV1.newInstance().bindService()))
                     .addService(RequestParsing.closing(reflectionV1Alpha().bindService()))
@@ -120,10 +130,17 @@ public final class SluiceServer implements AutoCloseable {
             // A broker that refuses every write until it restarts says so to probes: restarting is its
             // recovery (reads are still served meanwhile, to whoever still asks).
             setHealth(health, ServingStatus.SERVING);
+            var fatal = new Fatal();
             store.listen(new StoreListener() {
                 @Override
                 public void refusingWrites(String reason) {
                     setHealth(health, ServingStatus.NOT_SERVING);
+                }
+
+                @Override
+                public void writerFailed(String reason, Throwable cause) {
+                    setHealth(health, ServingStatus.NOT_SERVING);
+                    fatal.report(reason);
                 }
             });
             long t2 = System.nanoTime();
@@ -131,7 +148,8 @@ public final class SluiceServer implements AutoCloseable {
             long t3 = System.nanoTime();
             LOG.log(Level.DEBUG, () -> "start: telemetry " + (t1 - t0) / 1_000_000 + " ms, storage "
                     + (t2 - t1) / 1_000_000 + " ms, gRPC " + (t3 - t2) / 1_000_000 + " ms");
-            return new SluiceServer(config, store, delivery, telemetry, calls, transport, health, service, grpc);
+            return new SluiceServer(config, store, delivery, telemetry, calls, transport, health, service, grpc,
+                    fatal);
         } catch (IOException e) {
             closeAll(store, telemetry, calls, transport);
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
@@ -197,6 +215,20 @@ public final class SluiceServer implements AutoCloseable {
     /** The port gRPC listens on (the real one when configured with 0). */
     public int port() {
         return grpc.getPort();
+    }
+
+    /**
+     * Registers who is told, once, that the broker cannot go on (its writer stopped on an error it
+     * cannot recover from; health already says NOT_SERVING): the process should close the broker
+     * and exit non-zero. Told at once when that already happened. Runs on the thread that found it.
+     */
+    public void onFatal(Consumer<String> handler) {
+        fatal.onReport(handler);
+    }
+
+    /** Why the broker cannot go on, or null while it can. */
+    public String fatalReason() {
+        return fatal.reason();
     }
 
     public ServerConfig config() {

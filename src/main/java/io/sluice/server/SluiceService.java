@@ -50,6 +50,7 @@ import java.util.function.Function;
 final class SluiceService extends SluiceGrpc.SluiceImplBase {
     private static final System.Logger LOG = System.getLogger(SluiceService.class.getName());
     private final Store store;
+    private final MemoryBudget budget;
     private final Publisher publisher;
     private final Delivery delivery;
     private final Executor senders;
@@ -62,8 +63,10 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
     }
 
     /** {@code senders} runs what may block (every call but the publishes); {@code transport} finds a call's thread. */
-    SluiceService(Store store, Publisher publisher, Delivery delivery, Executor senders, Transport transport) {
+    SluiceService(Store store, MemoryBudget budget, Publisher publisher, Delivery delivery, Executor senders,
+                  Transport transport) {
         this.store = store;
+        this.budget = budget;
         this.senders = senders;
         this.transport = transport;
         this.publisher = publisher;
@@ -72,7 +75,8 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
 
     @Override
     public StreamObserver<PublishStreamRequest> publishStream(StreamObserver<PublishStreamResponse> responses) {
-        return new PublishStreamHandler(store, publisher, transport.current(senders), responses, publishStreams);
+        return new PublishStreamHandler(store, budget, publisher, transport.current(senders), responses,
+                publishStreams);
     }
 
     /**

@@ -63,7 +63,16 @@ final class Migrations {
                         topic_id   INTEGER PRIMARY KEY,
                         name       TEXT    NOT NULL,
                         deleted_at INTEGER NOT NULL
-                    )""")));
+                    )""")),
+            // pos: the message's place in its topic (1, 2, 3, ...), so counts (a topic's messages, a
+            // group's pending ones) are differences of positions found through the index, not scans.
+            new Migration(3, "each message's position in its topic", List.of(
+                    "ALTER TABLE messages ADD COLUMN pos INTEGER NOT NULL DEFAULT 0",
+                    """
+                    UPDATE messages SET pos = numbered.pos
+                    FROM (SELECT seq, row_number() OVER (PARTITION BY topic_id ORDER BY seq) AS pos FROM messages)
+                         AS numbered
+                    WHERE messages.seq = numbered.seq""")));
 
     private Migrations() {
     }

@@ -14,8 +14,9 @@ final class ReadConnection {
     private final Connection connection;
     private final PreparedStatement range;
     private final PreparedStatement bySequence;
-    private final PreparedStatement bounds;
-    private final PreparedStatement countBetween;
+    private final PreparedStatement oldest;
+    private final PreparedStatement newest;
+    private final PreparedStatement positionAtOrBefore;
     private final PreparedStatement groups;
 
     ReadConnection(Connection connection) {
@@ -25,13 +26,12 @@ final class ReadConnection {
                     SELECT seq, mid, ts, payload, attrs, crc FROM messages
                     WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?""");
             bySequence = connection.prepareStatement("SELECT topic_id, mid FROM messages WHERE seq = ?");
-            // Each aggregate in its own subquery: SQLite answers a lone min or max from the index's
-            // edge, but scans every row of the topic for both at once.
-            bounds = connection.prepareStatement("""
-                    SELECT (SELECT min(seq) FROM messages WHERE topic_id = ?1),
-                           (SELECT max(seq) FROM messages WHERE topic_id = ?1)""");
-            countBetween = connection.prepareStatement(
-                    "SELECT count(*) FROM messages WHERE topic_id = ? AND seq > ? AND seq <= ?");
+            oldest = connection.prepareStatement(
+                    "SELECT seq, pos, ts FROM messages WHERE topic_id = ? ORDER BY seq LIMIT 1");
+            newest = connection.prepareStatement(
+                    "SELECT seq, pos, ts FROM messages WHERE topic_id = ? ORDER BY seq DESC LIMIT 1");
+            positionAtOrBefore = connection.prepareStatement(
+                    "SELECT pos FROM messages WHERE topic_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1");
             groups = connection.prepareStatement("""
                     SELECT name, cursor_seq, last_ack_at FROM consumer_groups WHERE topic_id = ? ORDER BY name""");
         } catch (SQLException e) {
@@ -85,30 +85,14 @@ final class ReadConnection {
     }
 
     /**
-     * The topic's counts. A topic loses messages only all at once (deleted, when its row goes too),
-     * so the number of its messages up to a sequence never changes once that sequence is stored:
-     * the count is kept on the topic's row and each call counts only what was added since (or, the
-     * first time, everything). A group's pending messages are counted from whichever end of the
-     * topic its cursor is nearer.
+     * The topic's counts, from positions (each message's place in its topic): the topic holds its last
+     * position minus its first plus one messages, and a group has as many pending as lie between its
+     * cursor's position and the last. One indexed lookup per group, never a count over rows.
      */
     TopicStats stats(TopicRow topic) throws SQLException {
-        long first;
-        long last;
-        bounds.setLong(1, topic.id);
-        try (ResultSet rs = bounds.executeQuery()) {
-            rs.next();
-            first = rs.getLong(1);
-            last = rs.getLong(2);
-        }
-        TopicRow.Count known = topic.count;
-        long total = known != null && known.upTo() <= last
-                ? known.messages() + countBetween(topic, known.upTo(), last)
-                : countBetween(topic, 0, last);
-        if (known == null || known.upTo() < last) {
-            topic.count = new TopicRow.Count(total, last);   // a racing call stores the same figure for its own last
-        }
-        long firstTs = total == 0 ? 0 : timestampOf(first);
-        long lastTs = total == 0 ? 0 : timestampOf(last);
+        long[] first = edge(oldest, topic);
+        long[] last = edge(newest, topic);
+        long total = last == null ? 0 : last[1] - first[1] + 1;
         var groupStats = new ArrayList<TopicStats.GroupStats>();
         groups.setLong(1, topic.id);
         try (ResultSet rs = groups.executeQuery()) {
@@ -121,18 +105,35 @@ final class ReadConnection {
             var g = groupStats.get(i);
             long cursor = g.cursor();
             long pendingCount;
-            if (total == 0 || cursor < first) {
+            if (total == 0 || cursor < first[0]) {
                 pendingCount = total;
-            } else if (cursor >= last) {
+            } else if (cursor >= last[0]) {
                 pendingCount = 0;
-            } else if (cursor - first < last - cursor) {
-                pendingCount = total - countBetween(topic, 0, cursor);
             } else {
-                pendingCount = countBetween(topic, cursor, last);
+                pendingCount = last[1] - positionAtOrBefore(topic, cursor);
             }
             groupStats.set(i, new TopicStats.GroupStats(g.group(), cursor, pendingCount, g.lastAckAt()));
         }
-        return new TopicStats(topic.name, total, first, last, firstTs, lastTs, topic.createdAt, groupStats);
+        return total == 0
+                ? new TopicStats(topic.name, 0, 0, 0, 0, 0, topic.createdAt, groupStats)
+                : new TopicStats(topic.name, total, first[0], last[0], first[2], last[2], topic.createdAt, groupStats);
+    }
+
+    /** Sequence, position and timestamp of the topic's oldest or newest message; null when it has none. */
+    private static long[] edge(PreparedStatement query, TopicRow topic) throws SQLException {
+        query.setLong(1, topic.id);
+        try (ResultSet rs = query.executeQuery()) {
+            return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)} : null;
+        }
+    }
+
+    /** The position of the topic's last message at or before {@code sequence} (0 when there is none). */
+    private long positionAtOrBefore(TopicRow topic, long sequence) throws SQLException {
+        positionAtOrBefore.setLong(1, topic.id);
+        positionAtOrBefore.setLong(2, sequence);
+        try (ResultSet rs = positionAtOrBefore.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
     }
 
     List<GroupCursor> groupCursors() throws SQLException {
@@ -146,26 +147,6 @@ final class ReadConnection {
             }
         }
         return out;
-    }
-
-    /** The topic's messages with a sequence in (after, upTo]. */
-    private long countBetween(TopicRow topic, long after, long upTo) throws SQLException {
-        countBetween.setLong(1, topic.id);
-        countBetween.setLong(2, after);
-        countBetween.setLong(3, upTo);
-        try (ResultSet rs = countBetween.executeQuery()) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
-
-    private long timestampOf(long seq) throws SQLException {
-        try (var st = connection.prepareStatement("SELECT ts FROM messages WHERE seq = ?")) {
-            st.setLong(1, seq);
-            try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
-            }
-        }
     }
 
     private static SluiceException damaged(TopicRow topic, long seq, String why) {

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Semaphore;
 import java.util.function.LongSupplier;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteOpenMode;
@@ -30,62 +29,60 @@ public final class SqliteStore implements Store {
     public static final String FILE_NAME = "sluice.db";
 
     /**
-     * Settings of the store. {@code maxQueuedBytes} bounds the payload bytes waiting for the writer;
-     * {@code maxPageCount} (0 = SQLite's default) caps the database size in pages, which makes a
+     * Settings of the store. {@code queueCapacity} bounds the operations waiting for the writer (the
+     * bytes they hold are bounded by the server's memory budget); {@code maxPageCount} (0 = SQLite's default) caps the database size in pages, which makes a
      * full disk reproducible. Two seams exist for tests and are left at their defaults in
      * production: {@code beforeCommit} (null: none, see {@link BeforeCommit}) and {@code clock}, the
      * wall clock the writer stamps messages with ({@code System::currentTimeMillis}).
      */
-    public record Options(int queueCapacity, int maxBatch, int readers, long maxQueuedBytes, long maxPageCount,
+    public record Options(int queueCapacity, int maxBatch, int readers, long maxPageCount,
                           BeforeCommit beforeCommit, LongSupplier clock) {
         public static Options defaults() {
-            return new Options(8192, 4096, 4, Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4), 0,
+            return new Options(8192, 4096, 4, 0,
                     null, System::currentTimeMillis);
         }
 
         public Options withQueueCapacity(int capacity) {
-            return new Options(capacity, maxBatch, readers, maxQueuedBytes, maxPageCount, beforeCommit, clock);
+            return new Options(capacity, maxBatch, readers, maxPageCount, beforeCommit, clock);
         }
 
         /** At most {@code writes} operations per transaction. */
         public Options withMaxBatch(int writes) {
-            return new Options(queueCapacity, writes, readers, maxQueuedBytes, maxPageCount, beforeCommit, clock);
+            return new Options(queueCapacity, writes, readers, maxPageCount, beforeCommit, clock);
         }
 
         public Options withMaxPageCount(long pages) {
-            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, pages, beforeCommit, clock);
+            return new Options(queueCapacity, maxBatch, readers, pages, beforeCommit, clock);
         }
 
         /** Test seam: {@code hook} runs before every commit and may fail it (see {@link BeforeCommit}). */
         public Options withBeforeCommit(BeforeCommit hook) {
-            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, maxPageCount, hook, clock);
+            return new Options(queueCapacity, maxBatch, readers, maxPageCount, hook, clock);
         }
 
         /** Test seam: the wall clock (Unix ms) the writer reads once per transaction. */
         public Options withClock(LongSupplier wallClockMillis) {
-            return new Options(queueCapacity, maxBatch, readers, maxQueuedBytes, maxPageCount, beforeCommit,
+            return new Options(queueCapacity, maxBatch, readers, maxPageCount, beforeCommit,
                     wallClockMillis);
         }
     }
 
+    private final DataDirectory directory;
     private final Path file;
     private final ConcurrentHashMap<String, TopicRow> topics;
     private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
     private final Connection writeConnection;
     private final Writer writer;
     private final ReadPool reads;
-    private final Semaphore queuedKiB;
-    private final int maxQueuedKiB;
     private volatile boolean closed;
 
-    private SqliteStore(Path file, Connection writeConnection, ConcurrentHashMap<String, TopicRow> topics,
+    private SqliteStore(DataDirectory directory, Path file, Connection writeConnection, ConcurrentHashMap<String, TopicRow> topics,
                         WriteTx tx, Options options, CommitObserver observer, List<TopicRow> unfinishedPurges)
             throws SQLException {
+        this.directory = directory;
         this.file = file;
         this.topics = topics;
         this.writeConnection = writeConnection;
-        this.maxQueuedKiB = (int) Math.min(Integer.MAX_VALUE, Math.max(1, options.maxQueuedBytes() >> 10));
-        this.queuedKiB = new Semaphore(maxQueuedKiB);
         StoreListener fanOut = new StoreListener() {
             @Override
             public void appended(String topic, long lastSequence) {
@@ -118,13 +115,17 @@ public final class SqliteStore implements Store {
      * naming the file and the problem when the database is damaged or unusable.
      */
     public static SqliteStore open(Path dataDir, Options options, CommitObserver observer) {
-        Path file = dataDir.resolve(FILE_NAME).toAbsolutePath();
+        DataDirectory directory = DataDirectory.open(dataDir);
         try {
-            Files.createDirectories(dataDir);
-        } catch (IOException e) {
-            throw new SluiceException.StorageFailure("cannot create the data directory " + dataDir.toAbsolutePath()
-                    + ": " + e, e);
+            return open(directory, options, observer);
+        } catch (RuntimeException e) {
+            directory.close();
+            throw e;
         }
+    }
+
+    private static SqliteStore open(DataDirectory directory, Options options, CommitObserver observer) {
+        Path file = directory.path().resolve(FILE_NAME);
         WalCheck.requireIntactLog(file);   // before SQLite rebuilds the wal-index from what is left of the log
         Connection c = null;
         try {
@@ -138,7 +139,7 @@ public final class SqliteStore implements Store {
                     topics.values().stream().mapToLong(t -> t.id).max().orElse(0),
                     unfinishedPurges.stream().mapToLong(t -> t.id).max().orElse(0));
             var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options.clock());
-            var store = new SqliteStore(file, c, topics, tx, options, observer, unfinishedPurges);
+            var store = new SqliteStore(directory, file, c, topics, tx, options, observer, unfinishedPurges);
             store.writer.start();
             return store;
         } catch (SQLException e) {
@@ -249,10 +250,11 @@ public final class SqliteStore implements Store {
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("""
                      SELECT t.id, t.name, t.created_at,
-                            coalesce((SELECT max(seq) FROM messages m WHERE m.topic_id = t.id), 0)
+                            coalesce((SELECT max(seq) FROM messages m WHERE m.topic_id = t.id), 0),
+                            coalesce((SELECT pos FROM messages m WHERE m.topic_id = t.id ORDER BY seq DESC LIMIT 1), 0)
                      FROM topics t""")) {
             while (rs.next()) {
-                var row = new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(4));
+                var row = new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(4), rs.getLong(5));
                 topics.put(row.name, row);
             }
         }
@@ -266,7 +268,7 @@ public final class SqliteStore implements Store {
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT topic_id, name, deleted_at FROM purges ORDER BY topic_id")) {
             while (rs.next()) {
-                purges.add(new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), 0));
+                purges.add(new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), 0, 0));
             }
         }
         c.commit();
@@ -276,62 +278,17 @@ public final class SqliteStore implements Store {
     @Override
     public void append(String topic, List<NewMessage> messages, Completion<List<Appended>> done)
             throws InterruptedException {
-        int kib = queuedKiB(messages);
-        queuedKiB.acquire(kib);   // bounds the heap held by queued payloads: publishers wait here
-        try {
-            writer.submit(new WriteOp.Append(topic, messages, releasing(kib, done)));
-        } catch (InterruptedException | RuntimeException e) {
-            queuedKiB.release(kib);
-            throw e;
-        }
+        writer.submit(new WriteOp.Append(topic, messages, done));
     }
 
     @Override
     public boolean tryAppend(String topic, List<NewMessage> messages, Completion<List<Appended>> done) {
-        int kib = queuedKiB(messages);
-        if (!queuedKiB.tryAcquire(kib)) {
-            return false;
-        }
-        try {
-            if (writer.trySubmit(new WriteOp.Append(topic, messages, releasing(kib, done)))) {
-                return true;
-            }
-        } catch (RuntimeException e) {
-            queuedKiB.release(kib);
-            throw e;
-        }
-        queuedKiB.release(kib);
-        return false;
-    }
-
-    /** What the messages count against the queued-bytes budget, in KiB (at least 1, at most all of it). */
-    private int queuedKiB(List<NewMessage> messages) {
-        long bytes = 0;
-        for (NewMessage m : messages) {
-            bytes += m.payload().size() + Attributes.size(m.attributes());
-        }
-        return (int) Math.min(maxQueuedKiB, (bytes >> 10) + 1);
+        return writer.trySubmit(new WriteOp.Append(topic, messages, done));
     }
 
     @Override
     public void appendPaced(String topic, NewMessage message, Completion<List<Appended>> done) {
         writer.submitPaced(new WriteOp.Append(topic, List.of(message), done));
-    }
-
-    private <T> Completion<T> releasing(int kib, Completion<T> done) {
-        return new Completion<>() {
-            @Override
-            public void committed(T result) {
-                queuedKiB.release(kib);
-                done.committed(result);
-            }
-
-            @Override
-            public void failed(SluiceException error) {
-                queuedKiB.release(kib);
-                done.failed(error);
-            }
-        };
     }
 
     @Override
@@ -523,6 +480,7 @@ public final class SqliteStore implements Store {
             Thread.currentThread().interrupt();
         } finally {
             closeQuietly(writeConnection);
+            directory.close();
         }
         LOG.log(Level.INFO, "storage closed: " + file);
     }

@@ -20,4 +20,12 @@ public interface StoreListener {
     /** Every write fails from now on, with {@code reason}, until the broker restarts; reads go on. */
     default void refusingWrites(String reason) {
     }
+
+    /**
+     * The writer cannot go on (it met an error it cannot recover from, such as running out of
+     * memory): every write fails from now on, and the broker should stop and be restarted. Called
+     * once, on the writer thread, as it ends.
+     */
+    default void writerFailed(String reason, Throwable cause) {
+    }
 }

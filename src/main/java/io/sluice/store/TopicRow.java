@@ -1,23 +1,24 @@
 package io.sluice.store;
 
-/** A topic as the store keeps it in memory: its row id and the last committed sequence in it. */
+/**
+ * A topic as the store keeps it in memory: its row id, the last committed sequence in it, and the
+ * position of its last message (the count of messages ever appended to it: the first has position
+ * 1), from which counts are found without scanning.
+ */
 final class TopicRow {
     final long id;
     final String name;
     final long createdAt;
     /** Written by the writer thread after each commit; read by anyone. */
     volatile long lastSequence;
-    /** The topic's message count up to a sequence, once a stats call has counted it; null before. */
-    volatile Count count;
+    /** Written by the writer thread after each commit, before {@link #lastSequence}; read by anyone. */
+    volatile long lastPosition;
 
-    /** {@code messages} of the topic have a sequence of at most {@code upTo}. */
-    record Count(long messages, long upTo) {
-    }
-
-    TopicRow(long id, String name, long createdAt, long lastSequence) {
+    TopicRow(long id, String name, long createdAt, long lastSequence, long lastPosition) {
         this.id = id;
         this.name = name;
         this.createdAt = createdAt;
+        this.lastPosition = lastPosition;
         this.lastSequence = lastSequence;
     }
 

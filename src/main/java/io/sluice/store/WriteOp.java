@@ -16,6 +16,7 @@ import java.util.zip.CRC32C;
  * Everything here runs on the writer thread.
  */
 abstract sealed class WriteOp<T> {
+    private static final System.Logger LOG = System.getLogger(WriteOp.class.getName());
     private final Completion<T> done;
     private T result;
     /** True while the operation holds one of the writer queue's slots (writer-internal). */
@@ -44,13 +45,23 @@ abstract sealed class WriteOp<T> {
         return 0;
     }
 
+    /** Hands the result on; a caller's completion that throws is logged, never allowed to stop the writer. */
     final void complete() {
-        done.committed(result);
+        try {
+            done.committed(result);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "a completion failed after its commit", e);
+        }
     }
 
+    /** Hands the failure on; as {@link #complete}, a completion that throws is logged. */
     final void fail(SluiceException e) {
         result = null;
-        done.failed(e);
+        try {
+            done.failed(e);
+        } catch (RuntimeException thrown) {
+            LOG.log(System.Logger.Level.ERROR, "a completion failed while being told of a failure", thrown);
+        }
     }
 
     /** The checksum stored with each row: CRC32C over payload and stored attributes. */
@@ -100,6 +111,7 @@ abstract sealed class WriteOp<T> {
                 insert.setBytes(5, payload);
                 insert.setBytes(6, attrs);
                 insert.setLong(7, checksum(payload, attrs));
+                insert.setLong(8, tx.nextPosition(row));
                 insert.addBatch();   // executed with every other append of this commit, see WriteTx.flush
                 results.add(new Appended(id, seq, tx.now));
             }

@@ -45,6 +45,8 @@ final class WriteTx implements AutoCloseable {
     private final Map<String, TopicRow> changedTopics = new HashMap<>();
     /** The last sequence appended to each topic in this transaction. */
     final Map<TopicRow, Long> appended = new LinkedHashMap<>();
+    /** The position of the last message appended to each topic in this transaction. */
+    private final Map<TopicRow, Long> appendedPositions = new HashMap<>();
     final Map<String, Boolean> deletedTopics = new LinkedHashMap<>();
     /** Topics deleted in this transaction whose messages are left for the writer to purge. */
     final List<TopicRow> purgesStarted = new ArrayList<>();
@@ -66,7 +68,7 @@ final class WriteTx implements AutoCloseable {
         this.lastTimestamp = lastTimestamp;
         this.committedTimestamp = lastTimestamp;
         insertMessage = connection.prepareStatement(
-                "INSERT INTO messages (seq, topic_id, mid, ts, payload, attrs, crc) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                "INSERT INTO messages (seq, topic_id, mid, ts, payload, attrs, crc, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         insertTopic = connection.prepareStatement("INSERT INTO topics (id, name, created_at) VALUES (?, ?, ?)");
         saveState = connection.prepareStatement("UPDATE broker_state SET last_seq = ?, last_ts = ? WHERE id = 1");
         upsertCursorMax = connection.prepareStatement("""
@@ -124,7 +126,7 @@ final class WriteTx implements AutoCloseable {
         insertTopic.setString(2, name);
         insertTopic.setLong(3, now);
         insertTopic.executeUpdate();
-        row = new TopicRow(id, name, now, 0);
+        row = new TopicRow(id, name, now, 0, 0);
         changedTopics.put(name, row);
         return row;
     }
@@ -133,6 +135,13 @@ final class WriteTx implements AutoCloseable {
     long lastSequenceOf(TopicRow row) {
         Long pending = appended.get(row);
         return pending != null ? pending : row.lastSequence;
+    }
+
+    /** The position the next message appended to the topic takes: one past its last. */
+    long nextPosition(TopicRow row) {
+        long next = appendedPositions.getOrDefault(row, row.lastPosition) + 1;
+        appendedPositions.put(row, next);
+        return next;
     }
 
     /** Records a cumulative ack; only the highest per group is written, once per commit. */
@@ -174,6 +183,7 @@ final class WriteTx implements AutoCloseable {
     void topicDeleted(TopicRow row) {
         changedTopics.put(row.name, null);
         appended.remove(row);
+        appendedPositions.remove(row);
         deletedTopics.put(row.name, Boolean.TRUE);
     }
 
@@ -216,6 +226,7 @@ final class WriteTx implements AutoCloseable {
         for (var e : appended.entrySet()) {
             TopicRow row = e.getKey();
             long last = e.getValue();
+            row.lastPosition = appendedPositions.get(row);
             row.lastSequence = last;
             events.add(l -> l.appended(row.name, last));
         }
@@ -254,6 +265,7 @@ final class WriteTx implements AutoCloseable {
         pendingInserts = 0;
         changedTopics.clear();
         appended.clear();
+        appendedPositions.clear();
         deletedTopics.clear();
         purgesStarted.clear();
         resetCursors.clear();

@@ -200,9 +200,19 @@ final class Writer implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             LOG.log(Level.ERROR, "writer interrupted; operations still queued are failed");
+        } catch (Throwable t) {
+            // The thread's top frame: whatever stopped the writer, nothing is acknowledged from now on,
+            // every caller hears why, and the broker is told so it can report it and stop.
+            String reason = "storage refuses writes: the writer stopped after " + t
+                    + "; the broker must be restarted";
+            LOG.log(Level.ERROR, reason, t);
+            refuse(reason);
+            stopped = true;
+            failRemaining(reason);
+            listener.writerFailed(reason, t);
         } finally {
             stopped = true;
-            failRemaining();
+            failRemaining(refusal != null ? refusal : "the broker is shutting down");
         }
     }
 
@@ -256,6 +266,14 @@ final class Writer implements AutoCloseable {
                 beforeCommit.beforeCommit(batch.size());
             }
             connection.commit();
+        } catch (Error e) {
+            // Out of memory (a batch too large for the heap) or worse: roll back so nothing of it is
+            // committed, answer its callers, and let the top frame stop the writer.
+            rollback();
+            var failure = new SluiceException.Unavailable("the writer failed while committing " + batch.size()
+                    + " writes: " + e);
+            batch.forEach(op -> op.fail(failure));
+            throw e;
         } catch (SQLException | RuntimeException e) {
             rollback();
             resetAfterRollback();
@@ -285,10 +303,15 @@ final class Writer implements AutoCloseable {
         for (WriteOp<?> op : batch) {
             op.complete();
         }
-        for (var event : events) {
-            event.accept(listener);
+        try {
+            for (var event : events) {
+                event.accept(listener);
+            }
+            observer.committed(batch.size(), messages, commitNanos);
+        } catch (RuntimeException e) {
+            // Committed and answered: a listener's bug must not stop the writer (its readers may wake late).
+            LOG.log(Level.ERROR, "a commit listener failed", e);
         }
-        observer.committed(batch.size(), messages, commitNanos);
         LOG.log(Level.TRACE, () -> "committed " + batch.size() + " writes in " + commitNanos / 1000 + " us");
     }
 
@@ -385,12 +408,12 @@ final class Writer implements AutoCloseable {
         }
     }
 
-    private void failRemaining() {
+    private void failRemaining(String reason) {
         var left = new ArrayList<WriteOp<?>>();
         queue.drainTo(left);
         for (WriteOp<?> op : left) {
             release(op);
-            op.fail(new SluiceException.Unavailable("the broker is shutting down"));
+            op.fail(new SluiceException.Unavailable(reason));
         }
     }
 
@@ -407,6 +430,6 @@ final class Writer implements AutoCloseable {
             thread.join();
         }
         stopped = true;
-        failRemaining();
+        failRemaining("the broker is shutting down");
     }
 }

@@ -240,12 +240,13 @@ class BadInputTest {
         PublishResponse r = sluice.publish(PublishRequest.newBuilder().setTopic("extremes").putAllAttributes(attrs)
                 .build());
         var batch = BatchPublishRequest.newBuilder().setTopic("extremes");
-        for (int i = 0; i < 20_000; i++) {
+        for (int i = 0; i < ServerConfig.DEFAULT_MAX_BATCH_MESSAGES; i++) {
             batch.addMessages(BatchMessage.getDefaultInstance());
         }
         var results = sluice.batchPublish(batch.build()).getResultsList();
-        assertEquals(20_000, results.size());
-        assertEquals(results.getFirst().getSequence() + 19_999, results.getLast().getSequence(), "contiguous");
+        assertEquals(ServerConfig.DEFAULT_MAX_BATCH_MESSAGES, results.size());
+        assertEquals(results.getFirst().getSequence() + ServerConfig.DEFAULT_MAX_BATCH_MESSAGES - 1,
+                results.getLast().getSequence(), "contiguous");
         var stats = sluice.getTopicStats(GetTopicStatsRequest.newBuilder().addAllTopics(
                 java.util.stream.IntStream.range(0, 10_000).mapToObj(i -> "unknown-" + i).toList()).build());
         assertEquals(0, stats.getStatsCount(), "10,000 unknown topics: none reported");

@@ -481,10 +481,34 @@ class PublishContractTest {
 
         var atLimit = BatchPublishRequest.newBuilder().setTopic("t");
         for (int i = 0; i < 8; i++) {
-            atLimit.addMessages(batchMessage(1024));
+            atLimit.addMessages(batchMessage(1024 - Publisher.MESSAGE_OVERHEAD));   // each message's row counts too
         }
         assertEquals(8, sluice.batchPublish(atLimit.build()).getResultsCount(), "exactly the batch limit is stored");
         assertEquals(8, stats("t").getTotalMessages());
+    }
+
+    @Test
+    void batchOverTheMessageCountLimitIsRefusedAndTheWriterGoesOn() {
+        // 300,000 empty messages are a 600 KB request that no byte limit catches; stored, their answer
+        // alone would be over 15 MB.
+        var flood = BatchPublishRequest.newBuilder().setTopic("t");
+        for (int i = 0; i < 300_000; i++) {
+            flood.addMessages(BatchMessage.getDefaultInstance());
+        }
+        var e = refused(Status.Code.INVALID_ARGUMENT, () -> sluice().batchPublish(flood.build()));
+        assertContains(e, "300000 messages");
+        assertContains(e, "--max-batch-messages");
+        assertEquals(List.of(), topicNames(), "nothing stored");
+
+        var atLimit = BatchPublishRequest.newBuilder().setTopic("t");
+        for (int i = 0; i < ServerConfig.DEFAULT_MAX_BATCH_MESSAGES; i++) {
+            atLimit.addMessages(BatchMessage.getDefaultInstance());
+        }
+        var answer = sluice().batchPublish(atLimit.build());
+        assertEquals(ServerConfig.DEFAULT_MAX_BATCH_MESSAGES, answer.getResultsCount());
+        assertTrue(answer.getSerializedSize() < 1 << 20, "the answer fits a default client many times over");
+        assertEquals(answer.getResults(ServerConfig.DEFAULT_MAX_BATCH_MESSAGES - 1).getSequence() + 1,
+                publish("t", "after").getSequence(), "the writer goes on");
     }
 
     // ---- attributes ----

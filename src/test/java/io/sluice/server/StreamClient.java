@@ -129,6 +129,18 @@ public final class StreamClient implements AutoCloseable {
         return m;
     }
 
+    /** The next delivery or StreamError, skipping heartbeats (an idle stream's, legitimately); fails on timeout. */
+    public SubscribeDownstream nextSkippingHeartbeats() throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            assertTrue(System.nanoTime() < deadline, "no delivery or stream error within " + WAIT);
+            SubscribeDownstream m = next();
+            if (!m.hasHeartbeat()) {
+                return m;
+            }
+        }
+    }
+
     /** The next delivery, skipping heartbeats; fails on a StreamError or timeout. */
     public MessageDelivery delivery() throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();

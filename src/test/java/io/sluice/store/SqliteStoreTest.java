@@ -489,8 +489,8 @@ class SqliteStoreTest {
 
     @Test
     void aDatabaseOfSchemaVersionOneIsUpgradedAndDeletesTopicsTheNewWay() throws Exception {
-        Path file = storedThenAltered("t", "from version 1",
-                "DROP TABLE purges", "DELETE FROM schema_migrations WHERE version = 2");
+        Path file = storedThenAltered("t", "from version 1", "ALTER TABLE messages DROP COLUMN pos",
+                "DROP TABLE purges", "DELETE FROM schema_migrations WHERE version >= 2");
 
         SqliteStore second = open(dir);
         assertEquals(List.of("from version 1"), payloads(second.read("t", 0, 10)));
@@ -498,6 +498,33 @@ class SqliteStoreTest {
         second.deleteTopic("t", deleted);
         assertTrue(deleted.value());
         awaitPurged(file);
+    }
+
+    // ---- the data directory ----
+
+    @Test
+    void aSecondStoreOnTheSameDirectoryIsRefusedNamingTheDirectoryAndItsHolder() {
+        SqliteStore first = open(dir);
+        append(first, "t", message("kept"));
+
+        var e = assertThrows(SluiceException.Unavailable.class, () -> open(dir));
+        assertTrue(e.getMessage().contains(dir.toAbsolutePath().normalize().toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("pid " + ProcessHandle.current().pid()), "names the holder: "
+                + e.getMessage());
+        assertEquals(List.of("kept"), payloads(first.read("t", 0, 10)), "the first one goes on");
+        append(first, "t", message("after"));
+
+        first.close();
+        SqliteStore second = open(dir);   // the lock went with the first store
+        assertEquals(List.of("kept", "after"), payloads(second.read("t", 0, 10)));
+    }
+
+    @Test
+    void aFileWhereTheDataDirectoryShouldBeIsNamedAsSuch() throws IOException {
+        Path notADirectory = Files.writeString(dir.resolve("plain-file"), "x");
+        var e = assertThrows(SluiceException.class, () -> open(notADirectory));
+        assertTrue(e.getMessage().contains(notADirectory.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
     }
 
     // ---- migrations ----
@@ -528,8 +555,37 @@ class SqliteStoreTest {
             while (rs.next()) {
                 applied.add(rs.getInt(1) + "x" + rs.getInt(2));
             }
-            assertEquals(List.of("1x1", "2x1"), applied, "each migration is applied exactly once");
+            assertEquals(List.of("1x1", "2x1", "3x1"), applied, "each migration is applied exactly once");
         }
+    }
+
+    @Test
+    void aDatabaseOfSchemaVersionTwoGetsPositionsAndCountsWithoutScanning() throws Exception {
+        SqliteStore first = open(dir);
+        for (int i = 0; i < 50; i++) {
+            append(first, "a", message("a" + i));
+            if (i == 29) {
+                append(first, "b", message("b1"));
+            }
+        }
+        Appended b2 = append(first, "b", message("b2")).getFirst();
+        var reset = new Outcome<Boolean>();
+        first.resetCursor("a", "g", first.read("a", 0, 10).getLast().sequence(), reset);
+        assertTrue(reset.value());
+        first.close();
+        try (Connection c = plainConnection(dir.resolve(SqliteStore.FILE_NAME)); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE messages DROP COLUMN pos");
+            st.execute("DELETE FROM schema_migrations WHERE version = 3");
+        }
+
+        SqliteStore second = open(dir);
+        TopicStats a = second.stats(List.of("a")).getFirst();
+        assertEquals(50, a.totalMessages());
+        assertEquals(40, a.groups().getFirst().pending(), "50 messages, the cursor after the 10th");
+        assertEquals(2, second.stats(List.of("b")).getFirst().totalMessages());
+        Appended b3 = append(second, "b", message("b3")).getFirst();
+        assertTrue(b3.sequence() > b2.sequence());
+        assertEquals(3, second.stats(List.of("b")).getFirst().totalMessages(), "positions continue after the upgrade");
     }
 
     @Test
@@ -610,16 +666,21 @@ class SqliteStoreTest {
         }
     }
 
+    /** Waits until no message of a deleted topic is left and the purge's entry is gone with the last of them. */
     private static void awaitPurged(Path file) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (orphans(file) > 0) {
-            assertTrue(System.nanoTime() < deadline, "the purge never ended: " + orphans(file) + " messages left");
+        while (orphans(file) > 0 || purgeEntries(file) > 0) {
+            assertTrue(System.nanoTime() < deadline, "the purge never ended: " + orphans(file) + " messages and "
+                    + purgeEntries(file) + " entries left");
             Thread.sleep(10);   // polling the database; no timing is asserted
         }
+    }
+
+    private static long purgeEntries(Path file) throws SQLException {
         try (Connection c = plainConnection(file); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(*) FROM purges")) {
             rs.next();
-            assertEquals(0, rs.getLong(1), "the purge's entry goes with its last message");
+            return rs.getLong(1);
         }
     }
 

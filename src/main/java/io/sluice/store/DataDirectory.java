@@ -1,0 +1,176 @@
+package io.sluice.store;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+
+/**
+ * The data directory, held by one broker at a time. Opening it creates it when missing, checks that
+ * it is a writable directory, and takes an exclusive lock on {@value #LOCK_FILE} inside it, writing
+ * who holds it (process id, host, start time) into the file. A second broker on the same directory
+ * (another process, or this one opening it twice) is refused with a message naming the directory
+ * and the holder. The operating system drops the lock when the process ends, however it ends, so a
+ * broker killed with SIGKILL never leaves a stale lock behind.
+ */
+public final class DataDirectory implements AutoCloseable {
+    public static final String LOCK_FILE = "sluice.lock";
+
+    private final Path path;
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private DataDirectory(Path path, FileChannel channel, FileLock lock) {
+        this.path = path;
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    /** Creates (when missing), checks and locks {@code dir}; throws naming the directory and the problem. */
+    public static DataDirectory open(Path dir) {
+        Path path = dir.toAbsolutePath().normalize();
+        requireUsable(path);
+        Path lockFile = path.resolve(LOCK_FILE);
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw unusable(path, "cannot open its lock file " + LOCK_FILE + ": " + reason(e), e);
+        }
+        try {
+            FileLock lock = tryLock(channel, path);
+            if (lock == null) {
+                String holder = holder(channel);
+                throw new SluiceException.Unavailable("the data directory " + path + " is in use by another broker ("
+                        + holder + "); one directory serves one broker: stop the other one or choose another "
+                        + "--data-dir");
+            }
+            writeHolder(channel);
+            return new DataDirectory(path, channel, lock);
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw unusable(path, "cannot lock " + LOCK_FILE + ": " + reason(e), e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+    }
+
+    private static FileLock tryLock(FileChannel channel, Path path) throws IOException {
+        try {
+            return channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            // This process holds it already (a second broker started in the same JVM).
+            throw new SluiceException.Unavailable("the data directory " + path + " is in use by another broker in "
+                    + "this process (pid " + ProcessHandle.current().pid() + "); one directory serves one broker");
+        }
+    }
+
+    private static void requireUsable(Path path) {
+        if (Files.exists(path) && !Files.isDirectory(path)) {
+            throw unusable(path, "it is not a directory", null);
+        }
+        try {
+            Files.createDirectories(path);
+        } catch (AccessDeniedException e) {
+            throw unusable(path, "permission denied creating it (or a parent directory)", e);
+        } catch (NotDirectoryException e) {
+            throw unusable(path, "a part of its path is not a directory", e);
+        } catch (IOException e) {
+            throw unusable(path, "cannot create it: " + reason(e), e);
+        }
+        if (!Files.isWritable(path)) {
+            throw unusable(path, readOnlyFileSystem(path) ? "its file system is mounted read-only"
+                    : "permission denied: the broker's user cannot write to it", null);
+        }
+    }
+
+    private static boolean readOnlyFileSystem(Path path) {
+        try {
+            return Files.getFileStore(path).isReadOnly();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static SluiceException unusable(Path path, String why, Throwable cause) {
+        return new SluiceException.StorageFailure("the data directory " + path + " cannot be used: " + why, cause);
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason();
+        }
+        return String.valueOf(e.getMessage());
+    }
+
+    /** Who wrote the lock file last: the holder while it is locked. */
+    private static String holder(FileChannel channel) {
+        try {
+            var buffer = ByteBuffer.allocate(512);
+            channel.read(buffer, 0);
+            String text = new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8).strip();
+            return text.isEmpty() ? "holder unknown" : text;
+        } catch (IOException e) {
+            return "holder unknown: " + e.getMessage();
+        }
+    }
+
+    private static void writeHolder(FileChannel channel) throws IOException {
+        long started = ManagementFactory.getRuntimeMXBean().getStartTime();
+        String text = "pid " + ProcessHandle.current().pid() + hostName() + ", started "
+                + Instant.ofEpochMilli(started) + "\n";
+        channel.truncate(0);
+        channel.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), 0);
+        channel.force(false);
+    }
+
+    /** " on <host>" from the kernel's name for it (no DNS lookup at start-up), or nothing. */
+    private static String hostName() {
+        try {
+            String name = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+            return name.isEmpty() ? "" : " on " + name;
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Releases the lock (the file stays, naming the last holder). Idempotent. */
+    @Override
+    public void close() {
+        try {
+            if (lock.isValid()) {
+                lock.release();
+            }
+        } catch (IOException ignored) {
+            // the channel's close below releases it too
+        }
+        closeQuietly(channel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing left to release
+        }
+    }
+}
