@@ -66,6 +66,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
         return sub;
     }
 
+    /** The last committed sequence of the topic (0 when it is empty or unknown). */
+    public long lastSequence(String topic) {
+        return store.lastSequence(topic);
+    }
+
     /** The number of streams open now. */
     public int activeStreams() {
         return all.size();

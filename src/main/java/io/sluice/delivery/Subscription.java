@@ -16,10 +16,11 @@ import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import java.lang.System.Logger.Level;
+import java.util.HashMap;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.PriorityQueue;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -43,11 +44,25 @@ public final class Subscription {
     static final long BATCH_BYTES = 1L << 20;
     /** Delivered, unacknowledged ids remembered per stream to resolve acks without a read. */
     static final int MAX_IN_FLIGHT = 65_536;
+    /** Most messages pending redelivery on one stream (each at most once). */
+    static final int MAX_REDELIVERIES = MAX_IN_FLIGHT;
+    /** Longest redelivery delay a Nack may ask for: one hour. */
+    public static final long MAX_NACK_DELAY_MS = 3_600_000;
+
+    private static final Warnings UNKNOWN_ACKS = new Warnings(LOG, "acks for unknown message ids");
+    private static final Warnings REFUSED_NACKS = new Warnings(LOG, "nacks that were not applied");
+    private static final Warnings BROWSE_ACKS = new Warnings(LOG, "acks on BROWSE streams");
 
     /** What the loop does next. */
     private enum Step { END, SEND_NEW, REDELIVER, HEARTBEAT }
 
-    private record Redelivery(long sequence, long dueNanos) {
+    /** A message due again on this stream; ordered by when, then by sequence. */
+    private record Redelivery(long sequence, long dueNanos) implements Comparable<Redelivery> {
+        @Override
+        public int compareTo(Redelivery o) {
+            int byTime = Long.compare(dueNanos - o.dueNanos, 0);
+            return byTime != 0 ? byTime : Long.compare(sequence, o.sequence);
+        }
     }
 
     private final long id;
@@ -61,8 +76,9 @@ public final class Subscription {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Credit credit = new Credit();                         // guarded by lock
-    private final PriorityQueue<Redelivery> redeliveries =
-            new PriorityQueue<>((a, b) -> Long.compare(a.dueNanos, b.dueNanos));   // guarded by lock
+    // A message is pending redelivery at most once: a second nack of it replaces the first.
+    private final TreeSet<Redelivery> redeliveries = new TreeSet<>();                // guarded by lock
+    private final HashMap<Long, Redelivery> redeliveryOf = new HashMap<>();           // guarded by lock
     private final TreeMap<Long, UUID> inFlight = new TreeMap<>();       // guarded by lock
     private long latest;                                                // guarded by lock
     private long acked = -1;                                            // guarded by lock
@@ -178,9 +194,11 @@ public final class Subscription {
                 long now = System.nanoTime();
                 boolean ready = out.isReady();
                 if (ready && credit.available() > 0) {
-                    Redelivery next = redeliveries.peek();
+                    Redelivery next = redeliveries.isEmpty() ? null : redeliveries.first();
                     if (next != null && next.dueNanos - now <= 0) {
-                        dueSequence = redeliveries.poll().sequence;
+                        redeliveries.pollFirst();
+                        redeliveryOf.remove(next.sequence);
+                        dueSequence = next.sequence;
                         return Step.REDELIVER;
                     }
                     if (latest > position) {
@@ -192,7 +210,7 @@ public final class Subscription {
                     return Step.HEARTBEAT;
                 }
                 long wait = heartbeatNanos - idle;
-                Redelivery next = redeliveries.peek();
+                Redelivery next = redeliveries.isEmpty() ? null : redeliveries.first();
                 if (next != null) {
                     wait = Math.min(wait, next.dueNanos - now);
                 }
@@ -395,6 +413,7 @@ public final class Subscription {
             repositionTo = cursor;
             acked = cursor;
             redeliveries.clear();
+            redeliveryOf.clear();
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -465,14 +484,14 @@ public final class Subscription {
 
     private void ack(List<String> ids) throws InterruptedException {
         if (spec.browse()) {
-            LOG.log(Level.WARNING, "ack on a BROWSE stream of " + spec.topic() + " ignored: browsing never moves a cursor");
+            BROWSE_ACKS.warn("ack on a BROWSE stream of " + spec.topic() + " ignored: browsing never moves a cursor");
             return;
         }
         long highest = -1;
         for (String messageId : ids) {
             OptionalLong seq = resolve(messageId);
             if (seq.isEmpty()) {
-                LOG.log(Level.WARNING, "ack for unknown message id '" + printable(messageId) + "' on topic "
+                UNKNOWN_ACKS.warn("ack for unknown message id '" + printable(messageId) + "' on topic "
                         + spec.topic() + " group " + spec.group() + " ignored");
                 continue;
             }
@@ -496,20 +515,47 @@ public final class Subscription {
         owner.metrics().acked(spec.topic(), spec.group());
     }
 
+    /**
+     * Schedules the message for redelivery on this stream after the delay. Only a message this
+     * stream delivered and that is not acknowledged can be nacked; it is pending at most once (a
+     * later nack replaces the earlier), and at most {@link #MAX_REDELIVERIES} are pending.
+     */
     private void nack(String messageId, int delayMs) {
+        long delay = Integer.toUnsignedLong(delayMs);
+        if (delay > MAX_NACK_DELAY_MS) {
+            end(End.failed(Status.INVALID_ARGUMENT.withDescription("nack redelivery_delay_ms " + delay
+                    + " exceeds the maximum of " + MAX_NACK_DELAY_MS + " ms (one hour)")));
+            return;
+        }
         OptionalLong seq = resolve(messageId);
         if (seq.isEmpty()) {
-            LOG.log(Level.WARNING, "nack for unknown message id '" + printable(messageId) + "' on topic "
+            REFUSED_NACKS.warn("nack for unknown message id '" + printable(messageId) + "' on topic "
                     + spec.topic() + " ignored");
             return;
         }
-        long due = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Integer.toUnsignedLong(delayMs));
+        long sequence = seq.getAsLong();
+        String refused = null;
         lock.lock();
         try {
-            redeliveries.add(new Redelivery(seq.getAsLong(), due));
-            changed.signalAll();
+            if (sequence <= acked || sequence > position) {
+                refused = sequence <= acked ? "it is already acknowledged" : "it was not delivered on this stream";
+            } else if (!redeliveryOf.containsKey(sequence) && redeliveryOf.size() >= MAX_REDELIVERIES) {
+                refused = MAX_REDELIVERIES + " messages are already pending redelivery on this stream";
+            } else {
+                var again = new Redelivery(sequence, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay));
+                Redelivery before = redeliveryOf.put(sequence, again);
+                if (before != null) {
+                    redeliveries.remove(before);
+                }
+                redeliveries.add(again);
+                changed.signalAll();
+            }
         } finally {
             lock.unlock();
+        }
+        if (refused != null) {
+            REFUSED_NACKS.warn("nack of message " + sequence + " on topic " + spec.topic() + " ignored: " + refused);
+            return;
         }
         owner.metrics().nacked(spec.topic(), spec.group());
     }

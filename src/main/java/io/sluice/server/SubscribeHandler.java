@@ -79,12 +79,28 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
             return;
         }
         try {
-            subscription = delivery.open(spec(message.getInit()), out);
+            SubscriptionSpec spec = spec(message.getInit());
+            requireOffsetWithinTopic(message.getInit(), spec.topic());
+            subscription = delivery.open(spec, out);
             if (out.isCancelled()) {
                 subscription.end(End.CANCELLED);
             }
         } catch (SluiceException e) {
             fail(Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()));
+        }
+    }
+
+    /** As ResetCursor: a start offset past the topic's end would silence the group; refused. */
+    private void requireOffsetWithinTopic(SubscriptionInit init, String topic) {
+        if (init.getInitialPosition() != io.sluice.proto.InitialPosition.OFFSET) {
+            return;
+        }
+        long last = delivery.lastSequence(topic);
+        long offset = init.getOffset();
+        if (offset < 0 || offset > last + 1) {   // unsigned: past 2^63 it reads negative
+            throw new SluiceException.InvalidArgument("offset " + Long.toUnsignedString(offset)
+                    + " is beyond the end of topic " + topic + " (its last sequence is " + last
+                    + "; the largest start offset is " + (last + 1) + ")");
         }
     }
 
@@ -134,6 +150,11 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
 
     @Override
     public void onCompleted() {
-        // Half-close: the client sends nothing more but may still read what its credit allows.
+        // Half-close: the client sends nothing more but may still read what its credit allows. Before
+        // init it never can: the stream would stay open with nothing to do.
+        if (subscription == null && !failed) {
+            fail(Status.INVALID_ARGUMENT.withDescription("the Subscribe stream was half-closed before its init "
+                    + "message; send init first"));
+        }
     }
 }

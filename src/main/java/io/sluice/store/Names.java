@@ -27,21 +27,24 @@ public final class Names {
             throw new SluiceException.InvalidArgument(what + " name is " + name.length()
                     + " characters long; names are 1-" + MAX_LENGTH + " characters of A-Z a-z 0-9 . _ -");
         }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
+        int position = 0;   // in characters as a user counts them (code points), not UTF-16 units
+        for (int i = 0; i < name.length(); position++) {
+            int c = name.codePointAt(i);
             boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
                     || c == '.' || c == '_' || c == '-';
             if (!ok) {
                 throw new SluiceException.InvalidArgument(what + " name " + quote(name)
-                        + " has the character " + describe(c) + " at position " + i
+                        + " has the character " + describe(c) + " at position " + position
                         + "; names are 1-" + MAX_LENGTH + " characters of A-Z a-z 0-9 . _ -");
             }
+            i += Character.charCount(c);
         }
         return name;
     }
 
-    private static String describe(char c) {
-        return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("U+%04X", (int) c);
+    private static String describe(int codePoint) {
+        return codePoint >= 0x20 && codePoint < 0x7f ? "'" + (char) codePoint + "'"
+                : String.format("U+%04X", codePoint);
     }
 
     private static String quote(String name) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.sluice.delivery.Subscription;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -336,10 +337,9 @@ class BadInputTest {
         for (int i = 0; i < 10; i++) {
             sent.add(sluice.publish(publish("subs", "m" + i)));
         }
-        // OFFSET uint64 max: starts after everything, delivers nothing, stays up.
+        // OFFSET uint64 max: refused, as ResetCursor refuses a cursor past the end; nothing is stored for it.
         var far = track(StreamClient.groupAt(broker.async(), "subs", "far", -1L));
-        far.credit(-1);   // uint32 max
-        far.expectHeartbeatWithoutDelivery(sent.getLast().getSequence());
+        assertEquals(Status.Code.INVALID_ARGUMENT, far.awaitClose().getCode());
 
         var s = track(StreamClient.group(broker.async(), "subs", "g", InitialPosition.EARLIEST));
         for (int i = 0; i < 3; i++) {
@@ -357,7 +357,7 @@ class BadInputTest {
             s.nack(id, 0);
             inputs += 2;
         }
-        s.nack(sent.get(3).getMessageId(), -1);   // uint32 max ms: not again for 49 days
+        s.nack(sent.get(3).getMessageId(), (int) Subscription.MAX_NACK_DELAY_MS);   // the longest: not again for an hour
         var ids = new ArrayList<String>();
         for (int i = 0; i < 10_000; i++) {
             ids.add("garbage-" + i);
@@ -369,6 +369,11 @@ class BadInputTest {
         MessageDelivery next = s.delivery();
         assertEquals(after.getSequence(), next.getSequence(), "the stream goes on, nothing redelivered: " + next);
         awaitCursor("subs", "g", sent.get(4).getSequence());
+
+        s.nack(sent.get(5).getMessageId(), -1);   // uint32 max ms, 49 days: beyond the maximum, refused
+        var status = s.awaitClose();
+        assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode());
+        assertTrue(status.getDescription().contains(String.valueOf(Subscription.MAX_NACK_DELAY_MS)), status.toString());
     }
 
     // ---- PublishStream ----

@@ -357,6 +357,8 @@ class PublishContractTest {
                 Arguments.of("a slash", "a/b", "'/'"),
                 Arguments.of("a NUL character", "nul\0char", "U+0000"),
                 Arguments.of("non-ASCII", "café", "U+00E9"),
+                Arguments.of("an emoji, named by its code point and counted as one character", "a\uD83D\uDE00b",
+                        "the character U+1F600 at position 1"),
                 Arguments.of("a colon", "a:b", "':'"));
     }
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.sluice.Figures;
+import io.sluice.delivery.Subscription;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
 import io.sluice.proto.ConsumerGroupStats;
@@ -276,6 +278,63 @@ class SubscribeContractTest {
         assertEquals(2, redelivered.getFirst().getDeliveryCount());
         assertTrue(seen.stream().anyMatch(d -> d.getSequence() == sent.get(2).getSequence()));
         assertTrue(seen.stream().anyMatch(d -> d.getSequence() == sent.get(3).getSequence()));
+    }
+
+    @Test
+    void aMessageNackedAMillionTimesIsPendingOnceAndComesBackOnce() throws InterruptedException {
+        var sent = publish("flood", 2);
+        var s = group("flood", "g", InitialPosition.EARLIEST);
+        s.credit(1);
+        var first = s.delivery();
+        for (int i = 0; i < Figures.scaled(20_000, 1_000_000); i++) {
+            s.nack(first.getMessageId(), 200);
+        }
+        s.credit(10);
+        var seen = new ArrayList<MessageDelivery>();
+        seen.add(s.delivery());
+        seen.add(s.delivery());
+        assertEquals(List.of(sent.get(1).getSequence(), first.getSequence()),
+                List.of(seen.get(0).getSequence(), seen.get(1).getSequence()), "the next message, then the nacked one");
+        assertEquals(2, seen.get(1).getDeliveryCount());
+        s.expectHeartbeatWithoutDelivery(sent.get(1).getSequence());   // and not again: it was pending once
+    }
+
+    @Test
+    void aNackDelayBeyondTheMaximumEndsTheStream() throws InterruptedException {
+        publish("late", 1);
+        var s = group("late", "g", InitialPosition.EARLIEST);
+        s.credit(1);
+        s.nack(s.delivery().getMessageId(), (int) (Subscription.MAX_NACK_DELAY_MS + 1));
+        var status = s.awaitClose();
+        assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode());
+        assertTrue(status.getDescription().contains("3600000"), status.getDescription());
+    }
+
+    @Test
+    void anOffsetPastTheEndIsRefusedAndTheGroupStaysUsable() throws InterruptedException {
+        var sent = publish("far", 3);
+        for (long offset : new long[] {sent.getLast().getSequence() + 2, -1L}) {   // -1: 2^64-1 unsigned
+            var s = track(StreamClient.groupAt(broker.async(), "far", "g", offset));
+            var status = s.awaitClose();
+            assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode());
+            assertTrue(status.getDescription().contains(Long.toUnsignedString(offset)), status.getDescription());
+        }
+        var next = track(StreamClient.groupAt(broker.async(), "far", "next", sent.getLast().getSequence() + 1));
+        next.credit(1);
+        publish("far", 1);
+        next.delivery();
+        var g = group("far", "g", InitialPosition.EARLIEST);
+        g.credit(1);
+        assertEquals(sent.getFirst().getSequence(), g.delivery().getSequence(), "no cursor was stored for it");
+    }
+
+    @Test
+    void aStreamHalfClosedBeforeInitEnds() throws InterruptedException {
+        var s = track(StreamClient.open(broker.async()));
+        s.halfClose();
+        var status = s.awaitClose();
+        assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode());
+        assertTrue(status.getDescription().contains("init"), status.getDescription());
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.sluice.delivery.Subscription;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -105,7 +106,9 @@ class SubscribeFuzzTest {
                 s.send(message);
                 sent++;
                 if (!initialized) {
-                    if (kind == Kind.INIT) {
+                    if (kind == Kind.INIT && offsetPastTheEnd(message.getInit())) {
+                        expected = "beyond the end";
+                    } else if (kind == Kind.INIT) {
                         initialized = true;
                     } else {
                         expected = kind == Kind.BAD_INIT ? "" : "must be init";
@@ -116,6 +119,9 @@ class SubscribeFuzzTest {
                     expected = "must carry init, credit";
                 } else if (kind == Kind.CREDIT) {
                     credit += Integer.toUnsignedLong(message.getCredit().getCredits());
+                } else if (kind == Kind.NACK && Integer.toUnsignedLong(message.getNack().getRedeliveryDelayMs())
+                        > Subscription.MAX_NACK_DELAY_MS) {
+                    expected = "exceeds the maximum";
                 }
             }
             if (expected == null) {
@@ -181,6 +187,13 @@ class SubscribeFuzzTest {
         }
         return r < 3 ? Kind.INIT : r < 5 ? Kind.EMPTY : r < 40 ? Kind.CREDIT : r < 60 ? Kind.ACK : r < 80 ? Kind.NACK
                 : Kind.BATCH_ACK;
+    }
+
+    /** A start offset past the topic's end is refused, as ResetCursor refuses such a cursor. */
+    private boolean offsetPastTheEnd(SubscriptionInit init) {
+        long last = java.util.Collections.max(published.keySet());
+        return init.getInitialPosition() == InitialPosition.OFFSET
+                && (init.getOffset() < 0 || init.getOffset() > last + 1);
     }
 
     private SubscribeUpstream message(Kind kind, Random random) {
