@@ -168,19 +168,33 @@ public final class SluiceClient implements AutoCloseable {
 
     // ---- admin ----
 
-    /** All topics, ordered by name. */
+    /** All topics, ordered by name (read a page at a time, following the broker's page tokens). */
     public List<TopicInfo> topics() {
-        return call(() -> stub().listTopics(ListTopicsRequest.getDefaultInstance())).getTopicsList().stream()
-                .map(t -> new TopicInfo(t.getName(), t.getCreatedAt()))
-                .toList();
+        var out = new ArrayList<TopicInfo>();
+        String token = "";
+        do {
+            var request = ListTopicsRequest.newBuilder().setPageToken(token).build();
+            var page = call(() -> stub().listTopics(request));
+            page.getTopicsList().forEach(t -> out.add(new TopicInfo(t.getName(), t.getCreatedAt())));
+            token = page.getNextPageToken();
+        } while (!token.isEmpty());
+        return out;
     }
 
-    /** Figures of the named topics, or of all topics when none is named; unknown names are left out. */
+    /**
+     * Figures of the named topics, or of all topics when none is named; unknown names are left out.
+     * Read a page at a time, following the broker's page tokens.
+     */
     public List<TopicStats> stats(String... topics) {
-        var request = GetTopicStatsRequest.newBuilder().addAllTopics(List.of(topics)).build();
-        return call(() -> stub().getTopicStats(request)).getStatsList().stream()
-                .map(SluiceClient::stats)
-                .toList();
+        var out = new ArrayList<TopicStats>();
+        String token = "";
+        do {
+            var request = GetTopicStatsRequest.newBuilder().addAllTopics(List.of(topics)).setPageToken(token).build();
+            var page = call(() -> stub().getTopicStats(request));
+            page.getStatsList().forEach(s -> out.add(stats(s)));
+            token = page.getNextPageToken();
+        } while (!token.isEmpty());
+        return out;
     }
 
     private static TopicStats stats(io.sluice.proto.TopicStats s) {

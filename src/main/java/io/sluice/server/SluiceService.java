@@ -33,6 +33,7 @@ import io.sluice.store.Completion;
 import io.sluice.store.Pending;
 import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
+import io.sluice.store.TopicInfo;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
@@ -173,39 +174,79 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
     @Override
     public void listTopics(ListTopicsRequest request, StreamObserver<ListTopicsResponse> out) {
         answer(out, "listing topics", () -> {
+            int size = Pages.size(request.getPageSize());
+            String after = Pages.after(request.getPageToken());
             var response = ListTopicsResponse.newBuilder();
-            for (var t : store.topics()) {
+            var topics = store.topics();   // ordered by name
+            int from = firstAfter(topics.stream().map(TopicInfo::name).toList(), after);
+            int to = Math.min(topics.size(), from + size);
+            for (var t : topics.subList(from, to)) {
                 response.addTopics(Topic.newBuilder().setName(t.name()).setCreatedAt(t.createdAt()));
+            }
+            if (to < topics.size()) {
+                response.setNextPageToken(Pages.tokenAfter(topics.get(to - 1).name()));
             }
             return response.build();
         });
+    }
+
+    /** The index of the first name after {@code after} in a list ordered by name ("" = from the start). */
+    private static int firstAfter(List<String> names, String after) {
+        if (after.isEmpty()) {
+            return 0;
+        }
+        int i = java.util.Collections.binarySearch(names, after);
+        return i >= 0 ? i + 1 : -i - 1;
     }
 
     @Override
     public void getTopicStats(GetTopicStatsRequest request, StreamObserver<GetTopicStatsResponse> out) {
         answer(out, "reading topic stats", () -> {
             request.getTopicsList().forEach(Names::topic);
+            int size = Pages.size(request.getPageSize());
+            String after = Pages.after(request.getPageToken());
+            List<String> names = request.getTopicsList().isEmpty()
+                    ? store.topics().stream().map(TopicInfo::name).toList()
+                    : request.getTopicsList().stream().filter(store::exists).distinct().sorted().toList();
             var response = GetTopicStatsResponse.newBuilder();
-            for (var s : store.stats(request.getTopicsList())) {
-                var stats = TopicStats.newBuilder()
-                        .setTopic(s.topic())
-                        .setTotalMessages(s.totalMessages())
-                        .setFirstSequence(s.firstSequence())
-                        .setLastSequence(s.lastSequence())
-                        .setFirstMessageTimestamp(s.firstTimestamp())
-                        .setLastMessageTimestamp(s.lastTimestamp())
-                        .setCreatedAt(s.createdAt());
-                for (var g : s.groups()) {
-                    stats.addConsumerGroups(ConsumerGroupStats.newBuilder()
-                            .setGroupName(g.group())
-                            .setCursorSequence(g.cursor())
-                            .setPendingCount(g.pending())
-                            .setLastAckTimestamp(g.lastAckAt()));
+            int bytes = 0;
+            int i = firstAfter(names, after);
+            for (; i < names.size() && response.getStatsCount() < size; i++) {
+                List<io.sluice.store.TopicStats> one = store.stats(List.of(names.get(i)));
+                if (one.isEmpty()) {
+                    continue;   // deleted meanwhile
+                }
+                TopicStats stats = toProto(one.getFirst());
+                bytes += stats.getSerializedSize() + 8;
+                if (bytes > Pages.MAX_BYTES && response.getStatsCount() > 0) {
+                    break;   // this topic starts the next page
                 }
                 response.addStats(stats);
             }
+            if (i < names.size()) {
+                response.setNextPageToken(Pages.tokenAfter(names.get(i - 1)));
+            }
             return response.build();
         });
+    }
+
+    private static TopicStats toProto(io.sluice.store.TopicStats s) {
+        var stats = TopicStats.newBuilder()
+                .setTopic(s.topic())
+                .setTotalMessages(s.totalMessages())
+                .setFirstSequence(s.firstSequence())
+                .setLastSequence(s.lastSequence())
+                .setFirstMessageTimestamp(s.firstTimestamp())
+                .setLastMessageTimestamp(s.lastTimestamp())
+                .setCreatedAt(s.createdAt());
+        for (var g : s.groups()) {
+            stats.addConsumerGroups(ConsumerGroupStats.newBuilder()
+                    .setGroupName(g.group())
+                    .setCursorSequence(g.cursor())
+                    .setPendingCount(g.pending())
+                    .setLastAckTimestamp(g.lastAckAt()));
+        }
+        return stats.build();
     }
 
     @Override

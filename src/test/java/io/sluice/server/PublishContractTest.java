@@ -513,6 +513,47 @@ class PublishContractTest {
                 publish("t", "after").getSequence(), "the writer goes on");
     }
 
+    // ---- listing in pages ----
+
+    @Test
+    void topicsAndTheirStatsComeInPagesThatTogetherHoldEachTopicOnce() {
+        var names = new ArrayList<String>();
+        for (int i = 0; i < 25; i++) {
+            names.add(String.format("page-%02d", i));
+            publish(names.getLast(), "m");
+        }
+        var listed = new ArrayList<String>();
+        var statted = new ArrayList<String>();
+        String listToken = "";
+        String statsToken = "";
+        int pages = 0;
+        do {
+            var page = sluice().listTopics(ListTopicsRequest.newBuilder().setPageSize(10).setPageToken(listToken)
+                    .build());
+            assertTrue(page.getTopicsCount() <= 10);
+            page.getTopicsList().forEach(t -> listed.add(t.getName()));
+            listToken = page.getNextPageToken();
+            var stats = sluice().getTopicStats(GetTopicStatsRequest.newBuilder().setPageSize(10)
+                    .setPageToken(statsToken).build());
+            stats.getStatsList().forEach(s -> statted.add(s.getTopic()));
+            statsToken = stats.getNextPageToken();
+            pages++;
+        } while (!listToken.isEmpty());
+        assertEquals(3, pages);
+        assertEquals("", statsToken, "the stats end on the same page");
+        assertEquals(names, listed, "every topic once, in name order");
+        assertEquals(names, statted);
+        assertEquals(25, sluice().listTopics(ListTopicsRequest.getDefaultInstance()).getTopicsCount(),
+                "no paging fields: the first page of the default size");
+
+        var e = refused(Status.Code.INVALID_ARGUMENT, () -> sluice().listTopics(ListTopicsRequest.newBuilder()
+                .setPageToken("not-a-token").build()));
+        assertContains(e, "page_token");
+        e = refused(Status.Code.INVALID_ARGUMENT, () -> sluice().getTopicStats(GetTopicStatsRequest.newBuilder()
+                .setPageSize(Pages.MAX_SIZE + 1).build()));
+        assertContains(e, String.valueOf(Pages.MAX_SIZE));
+    }
+
     // ---- attributes ----
 
     @Test
