@@ -103,6 +103,11 @@ public final class SqliteStore implements Store {
             public void refusingWrites(String reason) {
                 listeners.forEach(l -> l.refusingWrites(reason));
             }
+
+            @Override
+            public void writerFailed(String reason, Throwable cause) {
+                listeners.forEach(l -> l.writerFailed(reason, cause));
+            }
         };
         this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer,
                 options.beforeCommit(), unfinishedPurges);

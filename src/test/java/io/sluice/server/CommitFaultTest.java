@@ -191,6 +191,35 @@ class CommitFaultTest {
                 .inputs(answers.size());
     }
 
+    @Test
+    void anErrorTheWriterCannotRecoverFromStopsItSaysNotServingAndTellsTheProcess() throws Exception {
+        startBroker();
+        var told = new java.util.concurrent.CompletableFuture<String>();
+        broker.server().onFatal(told::complete);
+        var client = broker.blocking();
+        publish(client, "before");
+
+        faults.throwNext(new OutOfMemoryError("Java heap space (injected by the test)"));
+        StatusRuntimeException failed = refused(() -> publish(client, "in-the-failed-commit"));
+        assertEquals(Status.Code.UNAVAILABLE, failed.getStatus().getCode(), failed.getStatus().toString());
+        assertTrue(failed.getStatus().getDescription().contains("OutOfMemoryError"), failed.getStatus().toString());
+
+        String reason = told.get(30, TimeUnit.SECONDS);
+        assertTrue(reason.contains("writer stopped") && reason.contains("restarted"), reason);
+        for (String service : List.of("", "sluice.v1.Sluice")) {
+            assertEquals(HealthCheckResponse.ServingStatus.NOT_SERVING, health(service), "health is truthful");
+        }
+        StatusRuntimeException later = refused(() -> publish(client, "after"));
+        assertEquals(Status.Code.UNAVAILABLE, later.getStatus().getCode());
+        assertTrue(later.getStatus().getDescription().contains("writer stopped"), later.getStatus().toString());
+
+        broker.restart();   // what a supervisor does when the process exits non-zero
+        publish(broker.blocking(), "after-restart");
+        Ledger.Verdict v = ledger.verify(Contents.served(broker.channel()));
+        v.assertNothingLost(ledger);
+        assertEquals(0, v.storedWithoutAnswer(), "nothing of the failed commit was stored");
+    }
+
     /**
      * Holds a commit (of one publish, "gate"), queues {@link #WRITERS} writes behind it (two of them
      * BatchPublish requests), fails the commit of the first {@link #MAX_BATCH} and answers what every

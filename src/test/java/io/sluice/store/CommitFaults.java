@@ -41,6 +41,9 @@ public final class CommitFaults implements BeforeCommit {
     private record Failure(SQLiteErrorCode code) {
     }
 
+    private record Fatal(Error error) {
+    }
+
     /** The next commit waits (on the writer thread) until the hold is released, then goes through. */
     public Hold holdNext() {
         var hold = new Hold();
@@ -51,6 +54,11 @@ public final class CommitFaults implements BeforeCommit {
     /** The next commit fails with {@code code} as SQLite would report it. */
     public void failNext(SQLiteErrorCode code) {
         plan.add(new Failure(code));
+    }
+
+    /** The next commit throws {@code error} on the writer thread, as running out of heap there would. */
+    public void throwNext(Error error) {
+        plan.add(new Fatal(error));
     }
 
     /** The sizes (writes) of the batches failed so far, in order. */
@@ -70,6 +78,9 @@ public final class CommitFaults implements BeforeCommit {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        } else if (next instanceof Fatal fatal) {
+            failedBatches.add(writes);
+            throw fatal.error();
         } else if (next instanceof Failure failure) {
             failedBatches.add(writes);
             throw new SQLiteException("injected by the test before commit: " + failure.code().message,
