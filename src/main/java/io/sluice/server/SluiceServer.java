@@ -49,11 +49,12 @@ public final class SluiceServer implements AutoCloseable {
     private final SluiceService service;
     private final Server grpc;
     private final Fatal fatal;
+    private final MemoryBudget budget;
     private boolean closed;   // guarded by this
 
     private SluiceServer(ServerConfig config, SqliteStore store, Delivery delivery, Telemetry telemetry,
                          ExecutorService calls, Transport transport, HealthStatusManager health,
-                         SluiceService service, Server grpc, Fatal fatal) {
+                         SluiceService service, Server grpc, Fatal fatal, MemoryBudget budget) {
         this.config = config;
         this.store = store;
         this.delivery = delivery;
@@ -64,6 +65,12 @@ public final class SluiceServer implements AutoCloseable {
         this.service = service;
         this.grpc = grpc;
         this.fatal = fatal;
+        this.budget = budget;
+    }
+
+    /** The memory budget of publishes held (for tests of the package). */
+    MemoryBudget budget() {
+        return budget;
     }
 
     /** Opens the store and starts serving. Throws with a clear message when the data or a port is unusable. */
@@ -149,7 +156,7 @@ public final class SluiceServer implements AutoCloseable {
             LOG.log(Level.DEBUG, () -> "start: telemetry " + (t1 - t0) / 1_000_000 + " ms, storage "
                     + (t2 - t1) / 1_000_000 + " ms, gRPC " + (t3 - t2) / 1_000_000 + " ms");
             return new SluiceServer(config, store, delivery, telemetry, calls, transport, health, service, grpc,
-                    fatal);
+                    fatal, budget);
         } catch (IOException e) {
             closeAll(store, telemetry, calls, transport);
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
