@@ -66,6 +66,11 @@ final class ServeCommand implements Callable<Integer> {
                     + "(env SLUICE_MAX_QUEUED_BYTES, default ${DEFAULT-VALUE}).")
     long maxQueuedBytes;
 
+    @Option(names = "--max-groups-per-topic", defaultValue = "${env:SLUICE_MAX_GROUPS_PER_TOPIC:-10000}",
+            paramLabel = "N", description = "Most consumer groups on one topic; a new one past it is refused "
+                    + "(env SLUICE_MAX_GROUPS_PER_TOPIC, default ${DEFAULT-VALUE}).")
+    int maxGroupsPerTopic;
+
     @Option(names = "--writer-queue", defaultValue = "${env:SLUICE_WRITER_QUEUE:-8192}", paramLabel = "N",
             description = "Writes that may wait for the writer before publishers block "
                     + "(env SLUICE_WRITER_QUEUE, default ${DEFAULT-VALUE}).")
@@ -93,7 +98,8 @@ final class ServeCommand implements Callable<Integer> {
         // a second under load, for buffers the broker never handles itself (gRPC owns them all).
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
-                writerQueue, heartbeat, shutdownGrace, SqliteStore.Options.defaults(), otlpEndpoint, maxBatchMessages,
+                writerQueue, heartbeat, shutdownGrace,
+                SqliteStore.Options.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic), otlpEndpoint, maxBatchMessages,
                 maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes());
         var stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());

@@ -30,40 +30,54 @@ public final class SqliteStore implements Store {
 
     /**
      * Settings of the store. {@code queueCapacity} bounds the operations waiting for the writer (the
-     * bytes they hold are bounded by the server's memory budget); {@code maxPageCount} (0 = SQLite's default) caps the database size in pages, which makes a
-     * full disk reproducible. Two seams exist for tests and are left at their defaults in
+     * bytes they hold are bounded by the server's memory budget); {@code maxGroupsPerTopic} bounds the
+     * consumer groups of one topic (each is a row kept until deleted, and one entry of the topic's
+     * stats); {@code maxPageCount} (0 = SQLite's default) caps the database size in pages, which makes
+     * a full disk reproducible. Two seams exist for tests and are left at their defaults in
      * production: {@code beforeCommit} (null: none, see {@link BeforeCommit}) and {@code clock}, the
      * wall clock the writer stamps messages with ({@code System::currentTimeMillis}).
      */
     public record Options(int queueCapacity, int maxBatch, int readers, long maxPageCount,
-                          BeforeCommit beforeCommit, LongSupplier clock) {
+                          BeforeCommit beforeCommit, LongSupplier clock, int maxGroupsPerTopic) {
+        public static final int DEFAULT_MAX_GROUPS_PER_TOPIC = 10_000;
+
+        public Options {
+            if (maxGroupsPerTopic < 1) {
+                throw new IllegalArgumentException("max groups per topic must be positive, not " + maxGroupsPerTopic);
+            }
+        }
+
         public static Options defaults() {
-            return new Options(8192, 4096, 4, 0,
-                    null, System::currentTimeMillis);
+            return new Options(8192, 4096, 4, 0, null, System::currentTimeMillis, DEFAULT_MAX_GROUPS_PER_TOPIC);
+        }
+
+        /** At most {@code groups} consumer groups on one topic. */
+        public Options withMaxGroupsPerTopic(int groups) {
+            return new Options(queueCapacity, maxBatch, readers, maxPageCount, beforeCommit, clock, groups);
         }
 
         public Options withQueueCapacity(int capacity) {
-            return new Options(capacity, maxBatch, readers, maxPageCount, beforeCommit, clock);
+            return new Options(capacity, maxBatch, readers, maxPageCount, beforeCommit, clock, maxGroupsPerTopic);
         }
 
         /** At most {@code writes} operations per transaction. */
         public Options withMaxBatch(int writes) {
-            return new Options(queueCapacity, writes, readers, maxPageCount, beforeCommit, clock);
+            return new Options(queueCapacity, writes, readers, maxPageCount, beforeCommit, clock, maxGroupsPerTopic);
         }
 
         public Options withMaxPageCount(long pages) {
-            return new Options(queueCapacity, maxBatch, readers, pages, beforeCommit, clock);
+            return new Options(queueCapacity, maxBatch, readers, pages, beforeCommit, clock, maxGroupsPerTopic);
         }
 
         /** Test seam: {@code hook} runs before every commit and may fail it (see {@link BeforeCommit}). */
         public Options withBeforeCommit(BeforeCommit hook) {
-            return new Options(queueCapacity, maxBatch, readers, maxPageCount, hook, clock);
+            return new Options(queueCapacity, maxBatch, readers, maxPageCount, hook, clock, maxGroupsPerTopic);
         }
 
         /** Test seam: the wall clock (Unix ms) the writer reads once per transaction. */
         public Options withClock(LongSupplier wallClockMillis) {
             return new Options(queueCapacity, maxBatch, readers, maxPageCount, beforeCommit,
-                    wallClockMillis);
+                    wallClockMillis, maxGroupsPerTopic);
         }
     }
 
@@ -143,7 +157,8 @@ public final class SqliteStore implements Store {
             long nextTopicId = 1 + Math.max(
                     topics.values().stream().mapToLong(t -> t.id).max().orElse(0),
                     unfinishedPurges.stream().mapToLong(t -> t.id).max().orElse(0));
-            var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options.clock());
+            var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options.clock(),
+                    options.maxGroupsPerTopic());
             var store = new SqliteStore(directory, file, c, topics, tx, options, observer, unfinishedPurges);
             store.writer.start();
             return store;

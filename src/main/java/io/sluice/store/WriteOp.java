@@ -19,6 +19,7 @@ abstract sealed class WriteOp<T> {
     private static final System.Logger LOG = System.getLogger(WriteOp.class.getName());
     private final Completion<T> done;
     private T result;
+    private SluiceException refusal;   // this operation alone is refused; the transaction goes on
     /** True while the operation holds one of the writer queue's slots (writer-internal). */
     boolean holdsSlot;
 
@@ -28,6 +29,15 @@ abstract sealed class WriteOp<T> {
 
     final void run(WriteTx tx) throws SQLException {
         result = apply(tx);
+    }
+
+    /**
+     * Called from {@link #apply} by an operation that writes nothing and must be refused on its own
+     * (a limit), without failing the rest of the transaction: its caller hears {@code why} after the commit.
+     */
+    final <R> R refuse(SluiceException why) {
+        refusal = why;
+        return null;
     }
 
     abstract T apply(WriteTx tx) throws SQLException;
@@ -48,7 +58,11 @@ abstract sealed class WriteOp<T> {
     /** Hands the result on; a caller's completion that throws is logged, never allowed to stop the writer. */
     final void complete() {
         try {
-            done.committed(result);
+            if (refusal != null) {
+                done.failed(refusal);
+            } else {
+                done.committed(result);
+            }
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "a completion failed after its commit", e);
         }
@@ -61,6 +75,16 @@ abstract sealed class WriteOp<T> {
             done.failed(e);
         } catch (RuntimeException thrown) {
             LOG.log(System.Logger.Level.ERROR, "a completion failed while being told of a failure", thrown);
+        }
+    }
+
+    /** True when the group exists on the topic (as this transaction sees it). */
+    private static boolean exists(WriteTx tx, TopicRow row, String group) throws SQLException {
+        var select = tx.selectCursor;
+        select.setLong(1, row.id);
+        select.setString(2, group);
+        try (ResultSet rs = select.executeQuery()) {
+            return rs.next();
         }
     }
 
@@ -168,6 +192,10 @@ abstract sealed class WriteOp<T> {
                     return new GroupPosition(rs.getLong(1), rs.getLong(2));
                 }
             }
+            SluiceException full = tx.tooManyGroups(row);
+            if (full != null) {
+                return refuse(full);
+            }
             long cursor = start.cursor(tx.lastSequenceOf(row));
             var insert = tx.insertGroupIfAbsent;
             insert.setLong(1, row.id);
@@ -253,6 +281,12 @@ abstract sealed class WriteOp<T> {
             TopicRow row = tx.find(topic);
             if (row == null) {
                 return false;
+            }
+            if (!exists(tx, row, group)) {
+                SluiceException full = tx.tooManyGroups(row);
+                if (full != null) {
+                    return refuse(full);
+                }
             }
             var set = tx.setCursor;
             set.setLong(1, row.id);

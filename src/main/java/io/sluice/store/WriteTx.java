@@ -2,6 +2,7 @@ package io.sluice.store;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,6 +22,8 @@ final class WriteTx implements AutoCloseable {
     private final Connection connection;
     private final ConcurrentMap<String, TopicRow> topics;
     private final LongSupplier clock;   // Unix ms; System::currentTimeMillis but in tests
+    final int maxGroupsPerTopic;
+    final PreparedStatement countGroups;
     final PreparedStatement insertMessage;
     final PreparedStatement insertTopic;
     final PreparedStatement saveState;
@@ -58,8 +61,9 @@ final class WriteTx implements AutoCloseable {
     long now;
 
     WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long nextTopicId, long lastSequence,
-            long lastTimestamp, LongSupplier clock) throws SQLException {
+            long lastTimestamp, LongSupplier clock, int maxGroupsPerTopic) throws SQLException {
         this.connection = connection;
+        this.maxGroupsPerTopic = maxGroupsPerTopic;
         this.topics = topics;
         this.clock = clock;
         this.nextTopicId = nextTopicId;
@@ -89,6 +93,7 @@ final class WriteTx implements AutoCloseable {
                 ON CONFLICT (topic_id, name) DO UPDATE
                 SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq""");
         deleteGroup = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ? AND name = ?");
+        countGroups = connection.prepareStatement("SELECT count(*) FROM consumer_groups WHERE topic_id = ?");
         insertPurge = connection.prepareStatement("INSERT INTO purges (topic_id, name, deleted_at) VALUES (?, ?, ?)");
         purgeChunk = connection.prepareStatement(
                 "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages WHERE topic_id = ? ORDER BY seq LIMIT ?)");
@@ -142,6 +147,21 @@ final class WriteTx implements AutoCloseable {
         long next = appendedPositions.getOrDefault(row, row.lastPosition) + 1;
         appendedPositions.put(row, next);
         return next;
+    }
+
+    /**
+     * Refuses a new group on a topic that has its limit of groups already (an existing group is
+     * never refused); counts the topic's groups through its primary key, only when one is created.
+     */
+    SluiceException tooManyGroups(TopicRow row) throws SQLException {
+        countGroups.setLong(1, row.id);
+        try (ResultSet rs = countGroups.executeQuery()) {
+            rs.next();
+            long groups = rs.getLong(1);
+            return groups < maxGroupsPerTopic ? null : new SluiceException.TooLarge("topic " + row.name + " has "
+                    + groups + " consumer groups, the limit (--max-groups-per-topic); delete unused ones with "
+                    + "DeleteConsumerGroup");
+        }
     }
 
     /** Records a cumulative ack; only the highest per group is written, once per commit. */
@@ -257,7 +277,8 @@ final class WriteTx implements AutoCloseable {
         } catch (SQLException ignored) {
             // a finalized statement may refuse to close; closing the connection reclaims it
         }
-        return new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, clock);
+        return new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, clock,
+                maxGroupsPerTopic);
     }
 
     private void clear() {
@@ -273,7 +294,7 @@ final class WriteTx implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        for (var st : new PreparedStatement[] {insertMessage, insertTopic, saveState, upsertCursorMax,
+        for (var st : new PreparedStatement[] {insertMessage, insertTopic, saveState, upsertCursorMax, countGroups,
                 insertGroupIfAbsent, selectCursor, markDelivered, setCursor, deleteGroup, deleteTopicGroups, deleteTopicRow,
                 insertPurge, purgeChunk, endPurge}) {
             st.close();

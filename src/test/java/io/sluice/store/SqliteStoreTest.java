@@ -527,6 +527,37 @@ class SqliteStoreTest {
         assertTrue(e.getMessage().contains("not a directory"), e.getMessage());
     }
 
+    // ---- limits ----
+
+    @Test
+    void aTopicTakesNewGroupsUpToItsLimitAndTheRefusalFailsNothingElse() throws Exception {
+        SqliteStore store = open(dir, SqliteStore.Options.defaults().withMaxGroupsPerTopic(3),
+                (ops, messages, nanos) -> { });
+        Appended m = append(store, "t", message("one")).getFirst();
+        for (String g : List.of("a", "b", "c")) {
+            var opened = new Outcome<GroupPosition>();
+            store.openGroup("t", g, StartPosition.earliest(), opened);
+            opened.value();
+        }
+        var refused = new Outcome<GroupPosition>();
+        var alongside = new Outcome<List<Appended>>();
+        var existing = new Outcome<GroupPosition>();
+        store.openGroup("t", "d", StartPosition.earliest(), refused);
+        store.append("t", List.of(message("two")), alongside);
+        store.openGroup("t", "a", StartPosition.earliest(), existing);
+        var e = assertInstanceOf(SluiceException.TooLarge.class, refused.error());
+        assertTrue(e.getMessage().contains("3 consumer groups") && e.getMessage().contains("--max-groups-per-topic"),
+                e.getMessage());
+        assertEquals(m.sequence() + 1, alongside.value().getFirst().sequence(), "the rest of its commit went on");
+        assertEquals(0, existing.value().cursor(), "an existing group is never refused");
+        var reset = new Outcome<Boolean>();
+        store.resetCursor("t", "e", m.sequence(), reset);
+        assertInstanceOf(SluiceException.TooLarge.class, reset.error(), "nor created by a cursor reset");
+        var otherTopic = new Outcome<GroupPosition>();
+        store.openGroup("u", "d", StartPosition.earliest(), otherTopic);
+        otherTopic.value();
+    }
+
     // ---- migrations ----
 
     @Test
