@@ -345,7 +345,7 @@ abstract sealed class WriteOp<T> {
             // A chunk of messages goes here (all of a small topic's); the rest later, a chunk per
             // transaction (Purge): removing a million rows at once would hold every publisher for
             // about a second and add 150 MB to the log.
-            if (Purge.removeChunk(tx, row.id) == Writer.PURGE_CHUNK) {
+            if (Purge.removeChunk(tx, row.id).more()) {
                 tx.insertPurge.setLong(1, row.id);
                 tx.insertPurge.setString(2, row.name);
                 tx.insertPurge.setLong(3, tx.now);
@@ -362,33 +362,44 @@ abstract sealed class WriteOp<T> {
     }
 
     /**
-     * Removes up to {@link Writer#PURGE_CHUNK} messages of a deleted topic, and its entry in
-     * {@code purges} once none are left; answers how many messages it removed. The writer adds it to
-     * its transactions until the topic is purged, so no transaction removes more than a chunk.
+     * Removes a chunk of a deleted topic's messages (sized to take about {@link WriteTx#PURGE_TARGET_NANOS}
+     * of the writer's time), and its entry in {@code purges} once none are left; answers what it
+     * removed. The writer adds it to its transactions until the topic is purged, so no transaction
+     * removes more than a chunk.
      */
-    static final class Purge extends WriteOp<Integer> {
+    static final class Purge extends WriteOp<Purge.Chunk> {
+        /** Messages removed by one chunk; {@code more}: it was full, so more may be left. */
+        record Chunk(int removed, boolean more) {
+        }
+
         final long topicId;
 
-        Purge(long topicId, Completion<Integer> done) {
+        Purge(long topicId, Completion<Chunk> done) {
             super(done);
             this.topicId = topicId;
         }
 
         @Override
-        Integer apply(WriteTx tx) throws SQLException {
-            int removed = removeChunk(tx, topicId);
-            if (removed < Writer.PURGE_CHUNK) {
+        Chunk apply(WriteTx tx) throws SQLException {
+            Chunk chunk = removeChunk(tx, topicId);
+            if (!chunk.more()) {
                 tx.endPurge.setLong(1, topicId);
                 tx.endPurge.executeUpdate();
             }
-            return removed;
+            return chunk;
         }
 
-        /** Removes up to {@link Writer#PURGE_CHUNK} of the topic's messages, the oldest first; answers how many. */
-        static int removeChunk(WriteTx tx, long topicId) throws SQLException {
+        /** Removes a chunk of the topic's messages, the oldest first, and sizes the next by how long it took. */
+        static Chunk removeChunk(WriteTx tx, long topicId) throws SQLException {
+            int size = tx.purgeChunkSize();
+            long started = System.nanoTime();
             tx.purgeChunk.setLong(1, topicId);
-            tx.purgeChunk.setInt(2, Writer.PURGE_CHUNK);
-            return tx.purgeChunk.executeUpdate();
+            tx.purgeChunk.setInt(2, size);
+            int removed = tx.purgeChunk.executeUpdate();
+            if (removed == size) {
+                tx.purgeChunkTook(System.nanoTime() - started);
+            }
+            return new Chunk(removed, removed == size);
         }
     }
 

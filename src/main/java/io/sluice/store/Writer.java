@@ -24,18 +24,14 @@ import java.util.concurrent.TimeUnit;
  * blocks, for callers that bound what they have in flight themselves (a stream's window).
  * Completions and listener calls run on the writer thread.
  *
- * <p>A deleted topic's messages are removed {@link #PURGE_CHUNK} per transaction: the first chunk
+ * <p>A deleted topic's messages are removed a chunk per transaction, each sized to take about 2 ms
+ * of the writer's time ({@link WriteTx#purgeChunkTook}): the first chunk
  * (all of a small topic) with the deletion; while any are left after it, every transaction the
  * writer runs begins with one more chunk besides what was queued, and the writer does not wait for
  * work. A purge cut short by a stop resumes at the next start.
  */
 final class Writer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Writer.class.getName());
-    /**
-     * Messages of a deleted topic removed per transaction: about 2 ms of the writer's time (a topic
-     * of a million messages is purged in about 1.7 s, publishes meanwhile wait 2-7 ms).
-     */
-    static final int PURGE_CHUNK = 1_000;
     private static final long PURGE_REPORT_NANOS = 10_000_000_000L;
     private static final long PURGE_RETRY_NANOS = 1_000_000_000L;
 
@@ -74,15 +70,15 @@ final class Writer implements AutoCloseable {
     /** Queues the removal of a deleted topic's messages, a chunk per transaction; reports progress and the end. */
     private void purge(TopicRow deleted) {
         long started = System.nanoTime();
-        purges.add(new WriteOp.Purge(deleted.id, new Completion<>() {
+        purges.add(new WriteOp.Purge(deleted.id, new Completion<WriteOp.Purge.Chunk>() {
             private long removed;
             private long reported = started;
 
             @Override
-            public void committed(Integer chunk) {
-                removed += chunk;
+            public void committed(WriteOp.Purge.Chunk chunk) {
+                removed += chunk.removed();
                 long now = System.nanoTime();
-                if (chunk < PURGE_CHUNK) {
+                if (!chunk.more()) {
                     purges.removeIf(p -> p.topicId == deleted.id);
                     LOG.log(Level.INFO, String.format("purged the rest of deleted topic %s: %,d messages in %.1f s",
                             deleted.name, removed, (now - started) / 1e9));
@@ -295,8 +291,8 @@ final class Writer implements AutoCloseable {
             LOG.log(Level.INFO, "the data directory has room again: messages are stored");
         }
         for (TopicRow deleted : tx.purgesStarted) {
-            LOG.log(Level.INFO, String.format("deleted topic %s: its messages are purged in the background, %,d per "
-                    + "transaction", deleted.name, PURGE_CHUNK));
+            LOG.log(Level.INFO, "deleted topic " + deleted.name + ": its messages are purged in the background, a "
+                    + "chunk of about 2 ms per transaction");
             purge(deleted);
         }
         var events = tx.committed();
