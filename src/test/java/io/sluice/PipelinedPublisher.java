@@ -107,12 +107,11 @@ public final class PipelinedPublisher implements AutoCloseable {
 
     /** Waits until at least {@code n} messages are answered as stored. */
     public void awaitAnswered(int n) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (answered.get() < n) {
-            assertTrue(System.nanoTime() < deadline && ended.getCount() > 0, "answers: " + answered.get()
-                    + ", stream ended with " + status);
-            Thread.sleep(5);   // polling a counter; no timing is asserted
-        }
+        Await.until(n + " messages answered", () -> {
+            assertTrue(answered.get() >= n || ended.getCount() > 0, "the stream ended with " + status + " after "
+                    + answered.get() + " answers");
+            return answered.get() >= n;
+        }, answered::get);
     }
 
     /** The stream's final status, once the broker ended it. */

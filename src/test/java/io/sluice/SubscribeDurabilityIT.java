@@ -70,9 +70,7 @@ class SubscribeDurabilityIT {
     }
 
     private static long cursorOf(SluiceGrpc.SluiceBlockingStub stub, String topic, String group) {
-        return stub.getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(topic).build()).getStats(0)
-                .getConsumerGroupsList().stream().filter(g -> g.getGroupName().equals(group))
-                .mapToLong(ConsumerGroupStats::getCursorSequence).findFirst().orElse(-1);
+        return Cursors.of(stub, topic, group);
     }
 
     @Test
@@ -94,13 +92,7 @@ class SubscribeDurabilityIT {
             }
             s.ack(last.getMessageId());
             long target = last.getSequence();
-            long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-            var statsStub = SluiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS);
-            while (cursorOf(statsStub, "jobs", "workers") < target) {
-                assertTrue(System.nanoTime() < deadline, "the ack was never committed");
-                Thread.sleep(10);   // polling a persisted value; no timing is asserted
-                statsStub = SluiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS);
-            }
+            Cursors.await(SluiceGrpc.newBlockingStub(ch), "jobs", "workers", target);
             acked = target;
             child.kill();
             System.out.printf("cycle %d: acked through %d, then SIGKILL%n", cycle, acked);

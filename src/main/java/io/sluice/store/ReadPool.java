@@ -51,6 +51,7 @@ final class ReadPool implements AutoCloseable {
         }
         threads = new ThreadPoolExecutor(size, size, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(MAX_WAITING),
                 Thread.ofPlatform().name("sluice-read-", 0).daemon().factory());
+        threads.prestartAllCoreThreads();   // all there from the start: the thread count never moves with load
     }
 
     /** Runs {@code query} on a read thread and answers its result; {@code doing} names it in failures. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.sluice.Cursors;
 import io.sluice.delivery.Subscription;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -484,27 +485,12 @@ class BadInputTest {
         }
     }
 
-    private void awaitNoStreams() throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (broker.server().delivery().activeStreams() != 0) {
-            assertTrue(System.nanoTime() < deadline, "streams left: " + broker.server().delivery().activeStreams());
-            Thread.sleep(10);   // polling the broker's count; no timing is asserted
-        }
+    private void awaitNoStreams() {
+        broker.awaitStreams(0);
     }
 
-    private void awaitCursor(String topic, String group, long sequence) throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (true) {
-            var stats = broker.blocking().getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(topic).build());
-            long cursor = stats.getStats(0).getConsumerGroupsList().stream().filter(g -> g.getGroupName().equals(group))
-                    .mapToLong(io.sluice.proto.ConsumerGroupStats::getCursorSequence).findFirst().orElse(-1);
-            if (cursor == sequence) {
-                return;
-            }
-            assertTrue(cursor < sequence, "the cursor went past " + sequence + ": " + cursor);
-            assertTrue(System.nanoTime() < deadline, "the cursor never reached " + sequence);
-            Thread.sleep(10);   // polling a persisted value; no timing is asserted
-        }
+    private void awaitCursor(String topic, String group, long sequence) {
+        Cursors.awaitExactly(broker.blocking(), topic, group, sequence);
     }
 
     // ---- raw HTTP/2 ----

@@ -10,6 +10,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import io.sluice.Await;
 import io.sluice.Contents;
 import io.sluice.Figures;
 import io.sluice.Ledger;
@@ -266,12 +267,9 @@ class CommitFaultTest {
         return List.copyOf(answers);
     }
 
-    private void awaitQueueDepth(int n) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (broker.server().store().queueDepth() < n) {
-            assertTrue(System.nanoTime() < deadline, "writes queued: " + broker.server().store().queueDepth());
-            Thread.sleep(5);   // polling the queue depth; no timing is asserted
-        }
+    private void awaitQueueDepth(int n) {
+        Await.until("writes queued reach " + n, () -> broker.server().store().queueDepth() >= n,
+                () -> "(" + broker.server().store().queueDepth() + " queued)");
     }
 
     private PublishResponse publish(SluiceGrpc.SluiceBlockingStub stub, String key) {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.sluice.Await;
+import io.sluice.Cursors;
 import io.sluice.Contents;
 import io.sluice.Figures;
 import io.sluice.Ledger;
@@ -175,11 +177,7 @@ class DiskFullTest {
             int stored = ledger.size();
             assertTrue(broker.blocking().deleteTopic(io.sluice.proto.DeleteTopicRequest.newBuilder()
                     .setTopic("scratch").build()).getDeleted(), "the deletion went through a full disk");
-            long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-            while (ledger.size() == stored) {
-                assertTrue(System.nanoTime() < deadline, "no publish got through after the deletion");
-                Thread.sleep(5);   // waiting for the retrying publishers; no timing is asserted
-            }
+            Await.until("a publish gets through after the deletion", () -> ledger.size() > stored);
         } finally {
             stop.set(true);
             for (Thread t : publishers) {
@@ -200,12 +198,8 @@ class DiskFullTest {
                 .inputs(refused.get());
     }
 
-    private static void awaitRefusals(AtomicInteger refused, int n) throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (refused.get() < n) {
-            assertTrue(System.nanoTime() < deadline, "the publishers hit the full disk");
-            Thread.sleep(5);   // waiting for the load to be in place; no timing is asserted
-        }
+    private static void awaitRefusals(AtomicInteger refused, int n) {
+        Await.until("the publishers hit the full disk", () -> refused.get() >= n, refused::get);
     }
 
     private int refusedAsFull(Runnable call) {
@@ -234,13 +228,8 @@ class DiskFullTest {
         return broker.blocking().getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(TOPIC).build()).getStats(0);
     }
 
-    private void awaitCursor(String group, long sequence) throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (stats().getConsumerGroupsList().stream().filter(g -> g.getGroupName().equals(group))
-                .mapToLong(ConsumerGroupStats::getCursorSequence).findFirst().orElse(-1) < sequence) {
-            assertTrue(System.nanoTime() < deadline, "the ack of " + sequence + " was never stored");
-            Thread.sleep(5);   // polling a persisted value; no timing is asserted
-        }
+    private void awaitCursor(String group, long sequence) {
+        Cursors.await(broker.blocking(), TOPIC, group, sequence);
     }
 
     private StreamClient track(StreamClient s) {

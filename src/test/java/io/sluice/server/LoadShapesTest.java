@@ -8,6 +8,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.sluice.Cursors;
 import io.sluice.Figures;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
@@ -323,24 +324,12 @@ class LoadShapesTest {
 
     // ---- helpers ----
 
-    private void awaitStreams(int expected) throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (broker.server().delivery().activeStreams() != expected) {
-            assertTrue(System.nanoTime() < deadline, "active streams stayed at "
-                    + broker.server().delivery().activeStreams() + ", expected " + expected);
-            Thread.sleep(10);   // polling the broker's count; no timing is asserted
-        }
+    private void awaitStreams(int expected) {
+        broker.awaitStreams(expected);
     }
 
-    private void awaitCursor(String topic, String group, long sequence) throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (client.withDeadlineAfter(30, TimeUnit.SECONDS)
-                .getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(topic).build())
-                .getStats(0).getConsumerGroupsList().stream().filter(g -> g.getGroupName().equals(group))
-                .mapToLong(ConsumerGroupStats::getCursorSequence).findFirst().orElse(-1) < sequence) {
-            assertTrue(System.nanoTime() < deadline, "the ack of " + sequence + " was never stored");
-            Thread.sleep(5);   // polling a persisted value; no timing is asserted
-        }
+    private void awaitCursor(String topic, String group, long sequence) {
+        Cursors.await(client, topic, group, sequence);
     }
 
     /** The sum of the samples of {@code name} on the metrics endpoint whose labels contain {@code labels}. */

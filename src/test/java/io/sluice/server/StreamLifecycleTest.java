@@ -96,12 +96,7 @@ class StreamLifecycleTest {
         awaitActiveStreams(0);
     }
 
-    private void awaitActiveStreams(int expected) throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (broker.server().delivery().activeStreams() != expected) {
-            assertTrue(System.nanoTime() < deadline, "active streams stayed at "
-                    + broker.server().delivery().activeStreams() + ", expected " + expected);
-            Thread.sleep(10);   // polling the broker's count; no timing is asserted
-        }
+    private void awaitActiveStreams(int expected) {
+        broker.awaitStreams(expected);
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.sluice.Cursors;
 import io.sluice.Figures;
 import io.sluice.delivery.Subscription;
 import io.sluice.proto.BatchMessage;
@@ -71,20 +72,12 @@ class SubscribeContractTest {
     }
 
     private long cursorOf(String topic, String group) {
-        var stats = client.getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(topic).build());
-        return stats.getStats(0).getConsumerGroupsList().stream()
-                .filter(g -> g.getGroupName().equals(group))
-                .mapToLong(ConsumerGroupStats::getCursorSequence).findFirst().orElse(-1);
+        return Cursors.of(client, topic, group);
     }
 
     /** Waits (with a deadline) until the group's persisted cursor reaches {@code sequence}. */
-    private void awaitCursor(String topic, String group, long sequence) throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (cursorOf(topic, group) < sequence) {
-            assertTrue(System.nanoTime() < deadline, "cursor never reached " + sequence);
-            Thread.onSpinWait();
-            Thread.sleep(5);   // polling a persisted value; no timing is asserted
-        }
+    private void awaitCursor(String topic, String group, long sequence) {
+        Cursors.await(client, topic, group, sequence);
     }
 
     @Test

@@ -248,12 +248,8 @@ class SubscribeFuzzTest {
         };
     }
 
-    private void awaitNoStreams() throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (broker.server().delivery().activeStreams() != 0) {
-            assertTrue(System.nanoTime() < deadline, "streams left: " + broker.server().delivery().activeStreams());
-            Thread.sleep(10);   // polling the broker's count; no timing is asserted
-        }
+    private void awaitNoStreams() {
+        broker.awaitStreams(0);
     }
 
     private void assertHealthyAndWorking() throws InterruptedException {

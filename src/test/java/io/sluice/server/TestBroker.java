@@ -92,6 +92,13 @@ public final class TestBroker implements AutoCloseable {
         return SluiceGrpc.newStub(channel());
     }
 
+    /** Waits until exactly {@code expected} Subscribe streams are open on the broker. */
+    public void awaitStreams(int expected) {
+        io.sluice.Await.until("the broker has " + expected + " open streams",
+                () -> server.delivery().activeStreams() == expected,
+                () -> "(" + server.delivery().activeStreams() + " open)");
+    }
+
     @Override
     public void close() throws InterruptedException {
         for (ManagedChannel c : channels) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
+import io.sluice.Await;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -698,22 +699,20 @@ class SqliteStoreTest {
     }
 
     /** Waits until no message of a deleted topic is left and the purge's entry is gone with the last of them. */
-    private static void awaitPurged(Path file) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (orphans(file) > 0 || purgeEntries(file) > 0) {
-            assertTrue(System.nanoTime() < deadline, "the purge never ended: " + orphans(file) + " messages and "
-                    + purgeEntries(file) + " entries left");
-            Thread.sleep(10);   // polling the database; no timing is asserted
+    private static void awaitPurged(Path file) {
+        Await.until("the purge ends", () -> count(file, "SELECT count(*) FROM messages WHERE topic_id NOT IN "
+                + "(SELECT id FROM topics)") == 0 && count(file, "SELECT count(*) FROM purges") == 0);
+    }
+
+    private static long count(Path file, String query) {
+        try (Connection c = plainConnection(file); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new AssertionError(e);
         }
     }
 
-    private static long purgeEntries(Path file) throws SQLException {
-        try (Connection c = plainConnection(file); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM purges")) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 
     /** Stores one message in a new database, closes it, then runs {@code statements} on the file directly. */
     private Path storedThenAltered(String topic, String payload, String... statements) throws SQLException {
