@@ -138,7 +138,7 @@ public final class Delivery implements StoreListener, AutoCloseable {
     /** Queues a cumulative ack to the writer (inbound thread; blocks while the writer queue is full). */
     void ack(SubscriptionSpec spec, long sequence) throws InterruptedException {
         store.ack(spec.topic(), spec.group(), sequence,
-                Subscription.logFailure("ack of " + spec.topic() + "/" + spec.group() + " up to " + sequence));
+                logFailure("ack of " + spec.topic() + "/" + spec.group() + " up to " + sequence));
     }
 
     /** Records the group's delivered mark, one write in flight per group at a time. */
@@ -268,5 +268,19 @@ public final class Delivery implements StoreListener, AutoCloseable {
     @Override
     public void close() {
         close(Duration.ofSeconds(5));
+    }
+
+    /** Logs an ack the writer could not store: the message is delivered again after a reconnect. */
+    private static Completion<Boolean> logFailure(String what) {
+        return new Completion<>() {
+            @Override
+            public void committed(Boolean result) {
+            }
+
+            @Override
+            public void failed(SluiceException error) {
+                LOG.log(Level.WARNING, what + " was not stored: " + error.getMessage());
+            }
+        };
     }
 }

@@ -1,26 +1,18 @@
 package io.sluice.delivery;
 
 import io.grpc.Status;
-import io.opentelemetry.api.trace.Span;
 import io.grpc.stub.ServerCallStreamObserver;
-import io.sluice.proto.Heartbeat;
-import io.sluice.proto.MessageDelivery;
 import io.sluice.proto.StreamError;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
-import io.sluice.store.Completion;
 import io.sluice.store.GroupPosition;
-import io.sluice.store.MessageIds;
 import io.sluice.store.Pending;
 import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import java.lang.System.Logger.Level;
-import java.util.HashMap;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -47,38 +39,23 @@ public final class Subscription {
     /** Most messages pending redelivery on one stream (each at most once). */
     static final int MAX_REDELIVERIES = MAX_IN_FLIGHT;
     /** Longest redelivery delay a Nack may ask for: one hour. */
-    public static final long MAX_NACK_DELAY_MS = 3_600_000;
-
-    private static final Warnings UNKNOWN_ACKS = new Warnings(LOG, "acks for unknown message ids");
-    private static final Warnings REFUSED_NACKS = new Warnings(LOG, "nacks that were not applied");
-    private static final Warnings BROWSE_ACKS = new Warnings(LOG, "acks on BROWSE streams");
+    public static final long MAX_NACK_DELAY_MS = Inbound.MAX_NACK_DELAY_MS;
 
     /** What the loop does next. */
     private enum Step { END, SEND_NEW, REDELIVER, HEARTBEAT }
 
-    /** A message due again on this stream; ordered by when, then by sequence. */
-    private record Redelivery(long sequence, long dueNanos) implements Comparable<Redelivery> {
-        @Override
-        public int compareTo(Redelivery o) {
-            int byTime = Long.compare(dueNanos - o.dueNanos, 0);
-            return byTime != 0 ? byTime : Long.compare(sequence, o.sequence);
-        }
-    }
 
     private final long id;
     private final SubscriptionSpec spec;
     private final Store store;
     private final Delivery owner;
     private final GroupState group;
-    private final ServerCallStreamObserver<SubscribeDownstream> out;
     private final long heartbeatNanos;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Credit credit = new Credit();                         // guarded by lock
-    // A message is pending redelivery at most once: a second nack of it replaces the first.
-    private final TreeSet<Redelivery> redeliveries = new TreeSet<>();                // guarded by lock
-    private final HashMap<Long, Redelivery> redeliveryOf = new HashMap<>();           // guarded by lock
+    private final Redeliveries redeliveries = new Redeliveries(MAX_REDELIVERIES);    // guarded by lock
     private final TreeMap<Long, UUID> inFlight = new TreeMap<>();       // guarded by lock
     private long latest;                                                // guarded by lock
     private long acked = -1;                                            // guarded by lock
@@ -86,13 +63,11 @@ public final class Subscription {
     private long dueSequence;                                           // guarded by lock
     private volatile End end;
 
-    /** Held while an inbound message is handled, so a takeover sees every ack already queued. */
-    private final ReentrantLock inbound = new ReentrantLock();
-    private boolean acceptingInbound = true;                            // guarded by inbound
+    private final Inbound inbound;
+    private final Downstream downstream;
 
     // Loop-only state (position is read by metrics, hence volatile).
     private volatile long position;   // the last sequence sent (or the cursor at the start)
-    private long lastSentNanos = System.nanoTime();
     private Thread thread;
 
     Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, GroupState group,
@@ -102,8 +77,9 @@ public final class Subscription {
         this.store = store;
         this.owner = owner;
         this.group = group;
-        this.out = out;
         this.heartbeatNanos = heartbeatNanos;
+        this.inbound = new Inbound(this, spec, store, owner, group);
+        this.downstream = new Downstream(out, spec, owner.tracing());
     }
 
     SubscriptionSpec spec() {
@@ -192,28 +168,22 @@ public final class Subscription {
                     inFlight.clear();
                 }
                 long now = System.nanoTime();
-                boolean ready = out.isReady();
+                boolean ready = downstream.isReady();
                 if (ready && credit.available() > 0) {
-                    Redelivery next = redeliveries.isEmpty() ? null : redeliveries.first();
-                    if (next != null && next.dueNanos - now <= 0) {
-                        redeliveries.pollFirst();
-                        redeliveryOf.remove(next.sequence);
-                        dueSequence = next.sequence;
+                    long due = redeliveries.takeDue(now);
+                    if (due >= 0) {
+                        dueSequence = due;
                         return Step.REDELIVER;
                     }
                     if (latest > position) {
                         return Step.SEND_NEW;
                     }
                 }
-                long idle = now - lastSentNanos;
+                long idle = now - downstream.lastSentNanos();
                 if (ready && idle >= heartbeatNanos) {
                     return Step.HEARTBEAT;
                 }
-                long wait = heartbeatNanos - idle;
-                Redelivery next = redeliveries.isEmpty() ? null : redeliveries.first();
-                if (next != null) {
-                    wait = Math.min(wait, next.dueNanos - now);
-                }
+                long wait = Math.min(heartbeatNanos - idle, redeliveries.nanosUntilNext(now));
                 changed.awaitNanos(Math.max(wait, TimeUnit.MILLISECONDS.toNanos(1)));
             }
         } finally {
@@ -244,14 +214,14 @@ public final class Subscription {
         int sent = 0;
         int again = 0;
         for (StoredMessage m : batch) {
-            if (end != null || (sent > 0 && !out.isReady())) {
+            if (end != null || (sent > 0 && !downstream.isReady())) {
                 break;   // the rest is read again later: a client that stops reading holds the loop, not the heap
             }
             if (!spend(m)) {
                 break;
             }
             int count = group.deliver(m.sequence());
-            deliver(m, count);
+            downstream.deliver(m, count);
             position = m.sequence();
             sent++;
             again += count > 1 ? 1 : 0;
@@ -298,7 +268,7 @@ public final class Subscription {
         }
         StoredMessage m = found.getFirst();
         if (spend(m)) {
-            deliver(m, group.deliver(m.sequence()));
+            downstream.deliver(m, group.deliver(m.sequence()));
             owner.metrics().delivered(spec.topic(), spec.group(), 1, 1);
         }
     }
@@ -311,37 +281,7 @@ public final class Subscription {
         } finally {
             lock.unlock();
         }
-        send(SubscribeDownstream.newBuilder()
-                .setHeartbeat(Heartbeat.newBuilder().setTimestamp(System.currentTimeMillis()).setLatestSeq(last))
-                .build());
-    }
-
-    /** Sends one message inside its delivery span (a no-op span when tracing is off). */
-    private void deliver(StoredMessage m, int count) {
-        String messageId = m.id().toString();
-        Span span = owner.tracing().startDelivery(spec.topic(), spec.group(), messageId, m.sequence(), count,
-                m.attributes());
-        try {
-            send(delivery(m, messageId, count));
-        } finally {
-            span.end();
-        }
-    }
-
-    private static SubscribeDownstream delivery(StoredMessage m, String messageId, int count) {
-        return SubscribeDownstream.newBuilder().setDelivery(MessageDelivery.newBuilder()
-                        .setMessageId(messageId)
-                        .setSequence(m.sequence())
-                        .setPayload(m.payload())
-                        .putAllAttributes(m.attributes())
-                        .setTimestamp(m.timestamp())
-                        .setDeliveryCount(count))
-                .build();
-    }
-
-    private void send(SubscribeDownstream message) {
-        out.onNext(message);
-        lastSentNanos = System.nanoTime();
+        downstream.heartbeat(last);
     }
 
     /** Sends the StreamError and status the end calls for, and leaves the registries. */
@@ -352,12 +292,7 @@ public final class Subscription {
             return;
         }
         try {
-            if (e.sendsStreamError()) {
-                out.onNext(SubscribeDownstream.newBuilder().setError(StreamError.newBuilder()
-                        .setCode(e.code())
-                        .setMessage(e.status().getDescription())).build());
-            }
-            out.onError(e.status().asRuntimeException());
+            downstream.end(e);
         } catch (RuntimeException ex) {
             LOG.log(Level.DEBUG, () -> "subscription " + id + " ended while its call was closing: " + ex);
         }
@@ -413,7 +348,6 @@ public final class Subscription {
             repositionTo = cursor;
             acked = cursor;
             redeliveries.clear();
-            redeliveryOf.clear();
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -422,12 +356,7 @@ public final class Subscription {
 
     /** Stops taking acks from this stream (after the one being handled), then ends it as taken over. */
     void takeOver() {
-        inbound.lock();
-        try {
-            acceptingInbound = false;
-        } finally {
-            inbound.unlock();
-        }
+        inbound.stopTaking();
         end(End.TAKEN_OVER);
     }
 
@@ -445,31 +374,14 @@ public final class Subscription {
         }
     }
 
-    // ---- inbound (the call's inbound thread) ----
+    // ---- inbound state changes (the call's inbound thread, through Inbound) ----
 
-    /** Handles one upstream message after init: credit, ack, nack or batch ack. */
+    /** Handles one upstream message after init: credit, ack, nack or batch ack (see {@link Inbound}). */
     public void receive(SubscribeUpstream message) throws InterruptedException {
-        inbound.lock();
-        try {
-            if (!acceptingInbound || end != null) {
-                return;
-            }
-            switch (message.getRequestCase()) {
-                case CREDIT -> grant(message.getCredit().getCredits());
-                case ACK -> ack(List.of(message.getAck().getMessageId()));
-                case BATCH_ACK -> ack(message.getBatchAck().getMessageIdsList());
-                case NACK -> nack(message.getNack().getMessageId(), message.getNack().getRedeliveryDelayMs());
-                case INIT -> end(End.failed(Status.INVALID_ARGUMENT.withDescription(
-                        "init was already sent on this stream; open a new stream to subscribe again")));
-                case REQUEST_NOT_SET -> end(End.failed(Status.INVALID_ARGUMENT.withDescription(
-                        "an upstream message must carry init, credit, ack, nack or batch_ack")));
-            }
-        } finally {
-            inbound.unlock();
-        }
+        inbound.receive(message);
     }
 
-    private void grant(int credits) {
+    void grant(int credits) {
         if (credits == 0) {
             return;
         }
@@ -482,119 +394,51 @@ public final class Subscription {
         }
     }
 
-    private void ack(List<String> ids) throws InterruptedException {
-        if (spec.browse()) {
-            BROWSE_ACKS.warn("ack on a BROWSE stream of " + spec.topic() + " ignored: browsing never moves a cursor");
-            return;
-        }
-        long highest = -1;
-        for (String messageId : ids) {
-            OptionalLong seq = resolve(messageId);
-            if (seq.isEmpty()) {
-                UNKNOWN_ACKS.warn("ack for unknown message id '" + printable(messageId) + "' on topic "
-                        + spec.topic() + " group " + spec.group() + " ignored");
-                continue;
-            }
-            highest = Math.max(highest, seq.getAsLong());
-        }
-        if (highest < 0) {
-            return;
-        }
+    /** The cumulative ack reached {@code highest}: false when the cursor is already there (a duplicate). */
+    boolean ackedUpTo(long highest) {
         lock.lock();
         try {
             if (highest <= acked) {
-                return;   // a duplicate or older ack: the cursor is already past it
+                return false;
             }
             acked = highest;
             inFlight.headMap(highest, true).clear();
+            return true;
         } finally {
             lock.unlock();
         }
-        group.acked(highest);
-        owner.ack(spec, highest);
-        owner.metrics().acked(spec.topic(), spec.group());
     }
 
     /**
-     * Schedules the message for redelivery on this stream after the delay. Only a message this
-     * stream delivered and that is not acknowledged can be nacked; it is pending at most once (a
-     * later nack replaces the earlier), and at most {@link #MAX_REDELIVERIES} are pending.
+     * Schedules a message this stream delivered, not acknowledged, for redelivery after {@code delayNanos};
+     * answers why it cannot be, or null when it is scheduled.
      */
-    private void nack(String messageId, int delayMs) {
-        long delay = Integer.toUnsignedLong(delayMs);
-        if (delay > MAX_NACK_DELAY_MS) {
-            end(End.failed(Status.INVALID_ARGUMENT.withDescription("nack redelivery_delay_ms " + delay
-                    + " exceeds the maximum of " + MAX_NACK_DELAY_MS + " ms (one hour)")));
-            return;
-        }
-        OptionalLong seq = resolve(messageId);
-        if (seq.isEmpty()) {
-            REFUSED_NACKS.warn("nack for unknown message id '" + printable(messageId) + "' on topic "
-                    + spec.topic() + " ignored");
-            return;
-        }
-        long sequence = seq.getAsLong();
-        String refused = null;
+    String redeliverLater(long sequence, long delayNanos) {
         lock.lock();
         try {
-            if (sequence <= acked || sequence > position) {
-                refused = sequence <= acked ? "it is already acknowledged" : "it was not delivered on this stream";
-            } else if (!redeliveryOf.containsKey(sequence) && redeliveryOf.size() >= MAX_REDELIVERIES) {
-                refused = MAX_REDELIVERIES + " messages are already pending redelivery on this stream";
-            } else {
-                var again = new Redelivery(sequence, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay));
-                Redelivery before = redeliveryOf.put(sequence, again);
-                if (before != null) {
-                    redeliveries.remove(before);
-                }
-                redeliveries.add(again);
-                changed.signalAll();
+            if (sequence <= acked) {
+                return "it is already acknowledged";
             }
+            if (sequence > position) {
+                return "it was not delivered on this stream";
+            }
+            if (!redeliveries.schedule(sequence, System.nanoTime() + delayNanos)) {
+                return redeliveries.capacity() + " messages are already pending redelivery on this stream";
+            }
+            changed.signalAll();
+            return null;
         } finally {
             lock.unlock();
         }
-        if (refused != null) {
-            REFUSED_NACKS.warn("nack of message " + sequence + " on topic " + spec.topic() + " ignored: " + refused);
-            return;
-        }
-        owner.metrics().nacked(spec.topic(), spec.group());
     }
 
-    /** The sequence of a message id of this topic: from the ids in flight, else from the store. */
-    private OptionalLong resolve(String messageId) {
-        UUID id = MessageIds.parse(messageId);   // parsed once: the sequence and the comparison
-        OptionalLong seq = MessageIds.sequenceOf(id);
-        if (seq.isEmpty()) {
-            return seq;
-        }
+    /** The id delivered at {@code sequence} on this stream and not yet acknowledged, or null. */
+    UUID inFlightId(long sequence) {
         lock.lock();
         try {
-            UUID known = inFlight.get(seq.getAsLong());
-            if (known != null && known.equals(id)) {
-                return seq;
-            }
+            return inFlight.get(sequence);
         } finally {
             lock.unlock();
         }
-        return store.resolve(spec.topic(), messageId);
-    }
-
-    private static String printable(String s) {
-        String cut = s.length() > 64 ? s.substring(0, 64) + "..." : s;
-        return cut.replaceAll("[^\\x20-\\x7e]", "?");
-    }
-
-    /** Logs an ack the writer could not store: the message is delivered again after a reconnect. */
-    static Completion<Boolean> logFailure(String what) {
-        return new Completion<>() {
-            @Override
-            public void committed(Boolean result) {
-            }
-
-            @Override
-            public void failed(SluiceException error) {
-                LOG.log(Level.WARNING, what + " was not stored: " + error.getMessage());
-            }
-        };
     }
 }

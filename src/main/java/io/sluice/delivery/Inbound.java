@@ -1,0 +1,146 @@
+package io.sluice.delivery;
+
+import io.grpc.Status;
+import io.sluice.proto.SubscribeUpstream;
+import io.sluice.store.MessageIds;
+import io.sluice.store.Store;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The inbound protocol of one Subscribe stream after its init: credit grants, acks, nacks and batch
+ * acks, each resolved to sequences (from the ids in flight, else through the store's index) and
+ * handed to the {@link Subscription} as state changes. Runs on the call's inbound thread, one
+ * message at a time; the lock is held while a message is handled, so a takeover that stops taking
+ * them sees every ack already handed on.
+ */
+final class Inbound {
+    private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
+    /** Longest redelivery delay a Nack may ask for: one hour. */
+    static final long MAX_NACK_DELAY_MS = 3_600_000;
+
+    private static final Warnings UNKNOWN_ACKS = new Warnings(LOG, "acks for unknown message ids");
+    private static final Warnings REFUSED_NACKS = new Warnings(LOG, "nacks that were not applied");
+    private static final Warnings BROWSE_ACKS = new Warnings(LOG, "acks on BROWSE streams");
+
+    private final Subscription subscription;
+    private final SubscriptionSpec spec;
+    private final Store store;
+    private final Delivery owner;
+    private final GroupState group;
+    private final ReentrantLock lock = new ReentrantLock();
+    private boolean taking = true;   // guarded by lock
+
+    Inbound(Subscription subscription, SubscriptionSpec spec, Store store, Delivery owner, GroupState group) {
+        this.subscription = subscription;
+        this.spec = spec;
+        this.store = store;
+        this.owner = owner;
+        this.group = group;
+    }
+
+    /** Handles one upstream message; ignored once the stream ended or was taken over. */
+    void receive(SubscribeUpstream message) throws InterruptedException {
+        lock.lock();
+        try {
+            if (!taking || subscription.ended()) {
+                return;
+            }
+            switch (message.getRequestCase()) {
+                case CREDIT -> subscription.grant(message.getCredit().getCredits());
+                case ACK -> ack(List.of(message.getAck().getMessageId()));
+                case BATCH_ACK -> ack(message.getBatchAck().getMessageIdsList());
+                case NACK -> nack(message.getNack().getMessageId(), message.getNack().getRedeliveryDelayMs());
+                case INIT -> subscription.end(End.failed(Status.INVALID_ARGUMENT.withDescription(
+                        "init was already sent on this stream; open a new stream to subscribe again")));
+                case REQUEST_NOT_SET -> subscription.end(End.failed(Status.INVALID_ARGUMENT.withDescription(
+                        "an upstream message must carry init, credit, ack, nack or batch_ack")));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes no more messages, after the one being handled (a takeover: its acks are queued before the new open). */
+    void stopTaking() {
+        lock.lock();
+        try {
+            taking = false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A cumulative ack: the group's cursor moves to the highest of the ids, through the writer's group commit. */
+    private void ack(List<String> ids) throws InterruptedException {
+        if (spec.browse()) {
+            BROWSE_ACKS.warn("ack on a BROWSE stream of " + spec.topic() + " ignored: browsing never moves a cursor");
+            return;
+        }
+        long highest = -1;
+        for (String messageId : ids) {
+            OptionalLong seq = resolve(messageId);
+            if (seq.isEmpty()) {
+                UNKNOWN_ACKS.warn("ack for unknown message id '" + printable(messageId) + "' on topic "
+                        + spec.topic() + " group " + spec.group() + " ignored");
+                continue;
+            }
+            highest = Math.max(highest, seq.getAsLong());
+        }
+        if (highest < 0 || !subscription.ackedUpTo(highest)) {
+            return;   // nothing known, or a duplicate or older ack: the cursor is already past it
+        }
+        group.acked(highest);
+        owner.ack(spec, highest);
+        owner.metrics().acked(spec.topic(), spec.group());
+    }
+
+    /**
+     * Schedules the message for redelivery on this stream after the delay. Only a message this
+     * stream delivered and that is not acknowledged can be nacked; it is pending at most once (a
+     * later nack replaces the earlier), and at most {@link Subscription#MAX_REDELIVERIES} are pending.
+     */
+    private void nack(String messageId, int delayMs) {
+        long delay = Integer.toUnsignedLong(delayMs);
+        if (delay > MAX_NACK_DELAY_MS) {
+            subscription.end(End.failed(Status.INVALID_ARGUMENT.withDescription("nack redelivery_delay_ms " + delay
+                    + " exceeds the maximum of " + MAX_NACK_DELAY_MS + " ms (one hour)")));
+            return;
+        }
+        OptionalLong seq = resolve(messageId);
+        if (seq.isEmpty()) {
+            REFUSED_NACKS.warn("nack for unknown message id '" + printable(messageId) + "' on topic "
+                    + spec.topic() + " ignored");
+            return;
+        }
+        String refused = subscription.redeliverLater(seq.getAsLong(), TimeUnit.MILLISECONDS.toNanos(delay));
+        if (refused != null) {
+            REFUSED_NACKS.warn("nack of message " + seq.getAsLong() + " on topic " + spec.topic() + " ignored: "
+                    + refused);
+            return;
+        }
+        owner.metrics().nacked(spec.topic(), spec.group());
+    }
+
+    /** The sequence of a message id of this topic: from the ids in flight, else from the store. */
+    private OptionalLong resolve(String messageId) {
+        UUID id = MessageIds.parse(messageId);   // parsed once: the sequence and the comparison
+        OptionalLong seq = MessageIds.sequenceOf(id);
+        if (seq.isEmpty()) {
+            return seq;
+        }
+        UUID known = subscription.inFlightId(seq.getAsLong());
+        if (known != null && known.equals(id)) {
+            return seq;
+        }
+        return store.resolve(spec.topic(), messageId);
+    }
+
+    private static String printable(String s) {
+        String cut = s.length() > 64 ? s.substring(0, 64) + "..." : s;
+        return cut.replaceAll("[^\\x20-\\x7e]", "?");
+    }
+}
