@@ -5,10 +5,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -16,8 +13,6 @@ import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteOpenMode;
 
 /**
  * The SQLite store: one database file in the data directory, in WAL mode with
@@ -125,7 +120,7 @@ public final class SqliteStore implements Store {
         };
         this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer,
                 options.beforeCommit(), unfinishedPurges);
-        this.reads = new ReadPool(options.readers(), () -> openReadOnly(file));
+        this.reads = new ReadPool(options.readers(), () -> Startup.openReadOnly(file));
     }
 
     /**
@@ -148,12 +143,12 @@ public final class SqliteStore implements Store {
         WalCheck.requireIntactLog(file);   // before SQLite rebuilds the wal-index from what is left of the log
         Connection c = null;
         try {
-            c = openWriter(file, options.maxPageCount());
-            check(c, file);
+            c = Startup.openWriter(file, options.maxPageCount());
+            Startup.check(c, file);
             Migrations.apply(c, file.toString());
-            long[] state = loadState(c);
-            var topics = loadTopics(c);
-            var unfinishedPurges = loadPurges(c);
+            long[] state = Startup.loadState(c);
+            var topics = Startup.loadTopics(c);
+            var unfinishedPurges = Startup.loadPurges(c);
             long nextTopicId = 1 + Math.max(
                     topics.values().stream().mapToLong(t -> t.id).max().orElse(0),
                     unfinishedPurges.stream().mapToLong(t -> t.id).max().orElse(0));
@@ -195,105 +190,6 @@ public final class SqliteStore implements Store {
      * 100 (make bench, alternating runs). The log file stays near 1 MB instead of 4 MB.
      */
     static final int CHECKPOINT_PAGES = 250;
-
-    private static Connection openWriter(Path file, long maxPageCount) throws SQLException {
-        var config = new SQLiteConfig();
-        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-        config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
-        config.setBusyTimeout(5000);
-        config.setTempStore(SQLiteConfig.TempStore.MEMORY);
-        config.setOpenMode(SQLiteOpenMode.NOMUTEX);
-        // Left on, sqlite-jdbc follows every INSERT it runs with a freshly prepared
-        // "SELECT last_insert_rowid()" for getGeneratedKeys(): a statement per write on the
-        // writer's hot path. The one place that needs a new rowid asks for it itself.
-        config.setGetGeneratedKeys(false);
-        Connection c = DriverManager.getConnection("jdbc:sqlite:" + file, config.toProperties());
-        try (Statement st = c.createStatement()) {
-            st.execute("PRAGMA wal_autocheckpoint = " + CHECKPOINT_PAGES);
-            if (maxPageCount > 0) {
-                st.execute("PRAGMA max_page_count = " + maxPageCount);
-            }
-        }
-        c.setAutoCommit(false);
-        return c;
-    }
-
-    private static Connection openReadOnly(Path file) {
-        var config = new SQLiteConfig();
-        config.setReadOnly(true);
-        config.setBusyTimeout(5000);
-        config.setOpenMode(SQLiteOpenMode.NOMUTEX);
-        try {
-            return DriverManager.getConnection("jdbc:sqlite:" + file, config.toProperties());
-        } catch (SQLException e) {
-            throw StorageErrors.map(e, "opening a read connection");
-        }
-    }
-
-    /** Runs SQLite's quick check; any answer but "ok" refuses the start, naming what is wrong. */
-    private static void check(Connection c, Path file) throws SQLException {
-        long started = System.nanoTime();
-        var problems = new ArrayList<String>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("PRAGMA quick_check(20)")) {
-            while (rs.next()) {
-                String line = rs.getString(1);
-                if (!"ok".equalsIgnoreCase(line)) {
-                    problems.add(line);
-                }
-            }
-        }
-        c.commit();
-        if (!problems.isEmpty()) {
-            throw new SluiceException.Corrupted(file + " is damaged: " + String.join("; ", problems)
-                    + "; Sluice will not serve from it: move it aside or restore it from a backup");
-        }
-        LOG.log(Level.DEBUG, () -> "integrity check passed in " + (System.nanoTime() - started) / 1_000_000 + " ms");
-    }
-
-    private static long[] loadState(Connection c) throws SQLException {
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("""
-                     SELECT max(s.last_seq, coalesce((SELECT max(seq) FROM messages), 0)),
-                            max(s.last_ts, coalesce((SELECT ts FROM messages ORDER BY seq DESC LIMIT 1), 0))
-                     FROM broker_state s WHERE s.id = 1""")) {
-            if (!rs.next()) {
-                throw new SluiceException.Corrupted("the broker state row is missing from the database");
-            }
-            long[] state = {rs.getLong(1), rs.getLong(2)};
-            c.commit();
-            return state;
-        }
-    }
-
-    private static ConcurrentHashMap<String, TopicRow> loadTopics(Connection c) throws SQLException {
-        var topics = new ConcurrentHashMap<String, TopicRow>();
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("""
-                     SELECT t.id, t.name, t.created_at,
-                            coalesce((SELECT max(seq) FROM messages m WHERE m.topic_id = t.id), 0),
-                            coalesce((SELECT pos FROM messages m WHERE m.topic_id = t.id ORDER BY seq DESC LIMIT 1), 0)
-                     FROM topics t""")) {
-            while (rs.next()) {
-                var row = new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(4), rs.getLong(5));
-                topics.put(row.name, row);
-            }
-        }
-        c.commit();
-        return topics;
-    }
-
-    /** Deleted topics whose messages were not all purged when the broker last stopped. */
-    private static List<TopicRow> loadPurges(Connection c) throws SQLException {
-        var purges = new ArrayList<TopicRow>();
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT topic_id, name, deleted_at FROM purges ORDER BY topic_id")) {
-            while (rs.next()) {
-                purges.add(new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), 0, 0));
-            }
-        }
-        c.commit();
-        return purges;
-    }
 
     @Override
     public void append(String topic, List<NewMessage> messages, Completion<List<Appended>> done)
