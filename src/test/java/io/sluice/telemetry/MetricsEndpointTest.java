@@ -133,9 +133,9 @@ class MetricsEndpointTest {
         assertTrue(body.contains("sluice_publish_latency_seconds_bucket{"), "latency is a histogram");
         assertTrue(!body.contains("message_id"), "no unbounded labels");
 
-        // A nack and the redelivery it causes are counted.
-        s.nack(d.get(0), 0);
-        assertEquals(sent.get(0).getSequence(), s.delivery().getSequence());
+        // A nack of a delivered, unacknowledged message and the redelivery it causes are counted.
+        s.nack(sent.get(3).getMessageId(), 0);
+        assertEquals(sent.get(3).getSequence(), s.delivery().getSequence());
         awaitSample("sluice_nacked_total", v -> v == 1.0, "topic", "orders", "group", "billing");
         awaitSample("sluice_redelivered_total", v -> v == 1.0, "topic", "orders", "group", "billing");
 
