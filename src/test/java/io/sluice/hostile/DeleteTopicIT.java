@@ -23,7 +23,7 @@ class DeleteTopicIT extends HostileCase {
         b.startBackground();
         PublishLoad.TOPICS.forEach(b::ledgerTopic);
         int deletes = Figures.scaled(10, 300);
-        int perRound = 20;
+        int perRound = Figures.scaled(5, 20);
         var admin = SluiceGrpc.newBlockingStub(b.channel);
         int acked;
         try (var load = new PublishLoad(b.process.port(), 0, 4, 1, b.ledger, Set.of())) {

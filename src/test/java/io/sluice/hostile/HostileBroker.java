@@ -56,6 +56,8 @@ final class HostileBroker implements AutoCloseable {
     final ManagedChannel channel;
     final Ledger ledger;
     private final Set<String> ledgerTopics = ConcurrentHashMap.newKeySet();
+    /** Topics of big messages, read back a few at a time; the others 256 at a time. */
+    private final Set<String> bigTopics = ConcurrentHashMap.newKeySet();
     private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
     private final List<String> caseFailures = new CopyOnWriteArrayList<>();
     private SmallPublisher background;
@@ -70,6 +72,7 @@ final class HostileBroker implements AutoCloseable {
         if (before != null) {
             ledger = before.ledger;
             ledgerTopics.addAll(before.ledgerTopics);
+            bigTopics.addAll(before.bigTopics);
             caseFailures.addAll(before.caseFailures);
             probes = before.probes;
         } else {
@@ -102,13 +105,27 @@ final class HostileBroker implements AutoCloseable {
         check(caseFailures, what, check);
     }
 
+    /** True once a check of the case has failed: a soak stops repeating an attack that already failed. */
+    boolean failedSoFar() {
+        return !caseFailures.isEmpty();
+    }
+
     /** A failure of the case, reported by {@link #finish}. Thread-safe. */
     void failure(String what) {
         caseFailures.add(what);
     }
 
-    /** {@code -Xmx128m} and what {@code scripts/jvm-opts} prints for the java the jar runs on. */
-    static List<String> jvmOptions() throws IOException {
+    private static List<String> jvmOptions;   // guarded by HostileBroker.class
+
+    /** {@code -Xmx128m} and what {@code scripts/jvm-opts} prints for the java the jar runs on (asked once). */
+    static synchronized List<String> jvmOptions() throws IOException {
+        if (jvmOptions == null) {
+            jvmOptions = askJvmOptions();
+        }
+        return jvmOptions;
+    }
+
+    private static List<String> askJvmOptions() throws IOException {
         Path script = Path.of(System.getProperty("basedir", ".")).resolve("scripts/jvm-opts");
         var child = new ProcessBuilder("sh", script.toString(), BrokerProcess.JAVA).redirectErrorStream(true).start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
@@ -121,7 +138,7 @@ final class HostileBroker implements AutoCloseable {
         assertEquals(0, child.exitValue(), "scripts/jvm-opts: " + out);
         var options = new ArrayList<>(List.of("-Xmx128m"));
         options.addAll(List.of(out.split("\\s+")));
-        return options;
+        return List.copyOf(options);
     }
 
     /** A channel with a default client's limits (4 MiB inbound), closed with the broker. Thread-safe. */
@@ -141,6 +158,12 @@ final class HostileBroker implements AutoCloseable {
 
     /** Counts {@code topic} as one whose every message the ledger accounts for. Thread-safe. */
     void ledgerTopic(String topic) {
+        ledgerTopics.add(topic);
+    }
+
+    /** {@link #ledgerTopic}, for a topic of messages of megabytes: read back a few at a time. Thread-safe. */
+    void bigLedgerTopic(String topic) {
+        bigTopics.add(topic);
         ledgerTopics.add(topic);
     }
 
@@ -182,7 +205,7 @@ final class HostileBroker implements AutoCloseable {
      * the test naming every check that failed.
      */
     void finish(String name, long tried, String figure) throws InterruptedException {
-        var failures = new ArrayList<>(caseFailures);
+        var failures = new ArrayList<String>();
         if (background != null) {
             background.close();
             if (!background.failures().isEmpty()) {
@@ -194,11 +217,15 @@ final class HostileBroker implements AutoCloseable {
         if (!alive) {
             failures.add("the broker died (exit " + process.process().exitValue() + ")");
         }
-        boolean answering = alive && check(failures, "health", () -> {
+        boolean serving = alive && check(failures, "health", () -> {
             for (String service : List.of("", SluiceGrpc.SERVICE_NAME)) {
                 assertEquals(ServingStatus.SERVING, health(service), "health of '" + service + "'");
             }
-        }) && check(failures, "a Publish answered and a Subscribe delivering it", this::probe);
+        });
+        boolean answering = alive && check(failures, "a Publish answered and a Subscribe delivering it", this::probe);
+        if (serving && !answering) {
+            failures.add("health is not truthful: SERVING while the probe above fails");
+        }
         long rss = peakRssMb();
         if (rss > RSS_BOUND_MB) {
             failures.add("peak RSS " + rss + " MiB is over the bound of " + RSS_BOUND_MB + " MiB");
@@ -222,6 +249,7 @@ final class HostileBroker implements AutoCloseable {
         } catch (AssertionError | RuntimeException e) {
             failures.add("ledger: " + e.getMessage());
         }
+        failures.addAll(caseFailures);   // after the broker-wide checks, which say more at a glance
         HostileFigures.record(new HostileFigures.Row(name, tried, alive, rss, ledger.size(), lost, figure,
                 failures.isEmpty() ? "ok" : "FAILED"));
         if (!failures.isEmpty()) {
@@ -266,8 +294,8 @@ final class HostileBroker implements AutoCloseable {
 
     /**
      * Every message of the ledger's topics as the broker serves it: a BROWSE stream per topic from
-     * its first message to its last sequence, granting credit a few messages at a time (payloads
-     * may be 4 MiB each).
+     * its first message to its last sequence, granting credit a window at a time (4 messages where
+     * payloads are 4 MiB each).
      */
     Map<String, List<Ledger.Seen>> served() throws InterruptedException {
         var out = new LinkedHashMap<String, List<Ledger.Seen>>();
@@ -285,12 +313,15 @@ final class HostileBroker implements AutoCloseable {
             }
             var seen = new ArrayList<Ledger.Seen>();
             if (!stats.isEmpty() && stats.getFirst().getTotalMessages() > 0) {
+                int window = bigTopics.contains(topic) ? 4 : 256;
                 try (var s = StreamClient.browse(SluiceGrpc.newStub(channel), topic, InitialPosition.EARLIEST, 0)) {
-                    s.credit(4);
+                    s.credit(window);
                     long last = 0;
                     while (last < stats.getFirst().getLastSequence()) {
                         MessageDelivery d = s.delivery();
-                        s.credit(1);
+                        if ((seen.size() + 1) % (window / 2) == 0) {
+                            s.credit(window / 2);   // replenished in halves: at most one window in flight
+                        }
                         seen.add(new Ledger.Seen(topic, d.getSequence(), d.getMessageId(), d.getPayload(),
                                 d.getAttributesMap()));
                         last = d.getSequence();

@@ -39,6 +39,8 @@ class MemoryBudgetIT extends HostileCase {
     @Test
     void bigPublishesFromManyClientsAtOnceAreAllAnsweredWithinOneMemoryBudget() throws Exception {
         HostileBroker b = start();
+        b.bigLedgerTopic("hostile.big");
+        b.bigLedgerTopic("hostile.stream");
         b.startBackground();
         int unaryEach = Figures.scaled(2, 5);
         int bigStream = Figures.scaled(3, 10);
@@ -97,7 +99,6 @@ class MemoryBudgetIT extends HostileCase {
     /** One PublishStream of {@code count} messages of {@code size} bytes, sent at once, then half-closed. */
     private void stream(HostileBroker b, String prefix, int count, int size) {
         String topic = "hostile.stream";
-        b.ledgerTopic(topic);
         var payloads = new ConcurrentHashMap<Long, ByteString>();
         var answers = new ConcurrentHashMap<Long, PublishStreamResponse>();
         var done = new CountDownLatch(1);

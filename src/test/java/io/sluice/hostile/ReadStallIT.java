@@ -38,7 +38,7 @@ class ReadStallIT extends HostileCase {
         HostileBroker b = start();
         int messages = Figures.scaled(5_000, 100_000);
         int groups = Figures.scaled(300, 5_000);
-        long loopMillis = Figures.scaled(4_000, 60_000);
+        long loopMillis = Figures.scaled(3_000, 60_000);
 
         var blocking = SluiceGrpc.newBlockingStub(b.channel);
         long first = 0;
