@@ -179,8 +179,12 @@ final class HostileBroker implements AutoCloseable {
 
     /** {@link #publish(ManagedChannel, String, String, int)} with this deadline. Thread-safe. */
     PublishResponse publish(ManagedChannel via, String topic, String key, int size, Duration deadline) {
+        return publish(via, topic, key, size <= 0 ? ledger.attempt(key) : ledger.attempt(key, size), deadline);
+    }
+
+    /** Publishes {@code payload}, made by the ledger's {@code attempt(key, ...)}, and records its answer. Thread-safe. */
+    PublishResponse publish(ManagedChannel via, String topic, String key, ByteString payload, Duration deadline) {
         ledgerTopic(topic);
-        ByteString payload = size <= 0 ? ledger.attempt(key) : ledger.attempt(key, size);
         PublishResponse r = SluiceGrpc.newBlockingStub(via).withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
                 .publish(PublishRequest.newBuilder().setTopic(topic).setPayload(payload).putAttributes("writer", key)
                         .build());

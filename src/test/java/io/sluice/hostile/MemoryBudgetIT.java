@@ -46,22 +46,31 @@ class MemoryBudgetIT extends HostileCase {
         int bigStream = Figures.scaled(3, 10);
         int smallStreamEach = Figures.scaled(4, 20);
 
+        // Every client is connected and has its first payload built before any sends: they all start at once.
+        var go = new CountDownLatch(1);
         var threads = new ArrayList<Thread>();
         for (int p = 0; p < UNARY_PUBLISHERS; p++) {
             ManagedChannel client = b.defaultChannel();
+            client.getState(true);   // connect now
             int publisher = p;
             threads.add(Thread.ofPlatform().name("big-unary-" + p).start(() -> {
                 for (int n = 0; n < unaryEach; n++) {
-                    unary(b, client, "u" + publisher + "-" + n);
+                    String key = "u" + publisher + "-" + n;
+                    ByteString payload = b.ledger.attempt(key, 4 * MIB);   // exactly the default limit: accepted
+                    if (n == 0 && !awaitStart(go)) {
+                        return;
+                    }
+                    unary(b, client, key, payload);
                 }
             }));
         }
-        threads.add(Thread.ofPlatform().name("big-stream").start(() -> stream(b, "s4-", bigStream, 4 * MIB)));
+        threads.add(Thread.ofPlatform().name("big-stream").start(() -> stream(b, go, "s4-", bigStream, 4 * MIB)));
         for (int s = 0; s < SMALL_STREAMS; s++) {
             String prefix = "s1-" + s + "-";
             threads.add(Thread.ofPlatform().name("mib-stream-" + s).start(
-                    () -> stream(b, prefix, smallStreamEach, MIB)));
+                    () -> stream(b, go, prefix, smallStreamEach, MIB)));
         }
+        go.countDown();
         for (Thread t : threads) {
             t.join(TimeUnit.SECONDS.toMillis(BIG_DEADLINE_S * 2 + 30));
             if (t.isAlive()) {
@@ -73,9 +82,18 @@ class MemoryBudgetIT extends HostileCase {
                 + "; peak RSS " + b.peakRssMb() + " MiB");
     }
 
-    private void unary(HostileBroker b, ManagedChannel client, String key) {
+    private static boolean awaitStart(CountDownLatch go) {
         try {
-            b.publish(client, "hostile.big", key, 4 * MIB, Duration.ofSeconds(BIG_DEADLINE_S));   // exactly the default limit: accepted
+            return go.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private void unary(HostileBroker b, ManagedChannel client, String key, ByteString payload) {
+        try {
+            b.publish(client, "hostile.big", key, payload, Duration.ofSeconds(BIG_DEADLINE_S));   // exactly the default limit: accepted
             ok.incrementAndGet();
         } catch (StatusRuntimeException e) {
             answered(b, key, e.getStatus().getCode().value(), e.getStatus().getDescription(), e.getStatus());
@@ -97,13 +115,26 @@ class MemoryBudgetIT extends HostileCase {
     }
 
     /** One PublishStream of {@code count} messages of {@code size} bytes, sent at once, then half-closed. */
-    private void stream(HostileBroker b, String prefix, int count, int size) {
+    private void stream(HostileBroker b, CountDownLatch go, String prefix, int count, int size) {
         String topic = "hostile.stream";
         var payloads = new ConcurrentHashMap<Long, ByteString>();
         var answers = new ConcurrentHashMap<Long, PublishStreamResponse>();
         var done = new CountDownLatch(1);
         var end = new Status[1];
-        StreamObserver<PublishStreamRequest> up = SluiceGrpc.newStub(b.defaultChannel())
+        var requests = new ArrayList<PublishStreamRequest>();
+        for (long id = 0; id < count; id++) {
+            String key = prefix + id;
+            ByteString payload = b.ledger.attempt(key, size);
+            payloads.put(id, payload);
+            requests.add(PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic).setPayload(payload)
+                    .putAttributes("writer", key).build());
+        }
+        ManagedChannel client = b.defaultChannel();
+        client.getState(true);
+        if (!awaitStart(go)) {
+            return;
+        }
+        StreamObserver<PublishStreamRequest> up = SluiceGrpc.newStub(client)
                 .withDeadlineAfter(BIG_DEADLINE_S, TimeUnit.SECONDS)
                 .publishStream(new StreamObserver<>() {
                     @Override
@@ -125,13 +156,7 @@ class MemoryBudgetIT extends HostileCase {
                         done.countDown();
                     }
                 });
-        for (long id = 0; id < count; id++) {
-            String key = prefix + id;
-            ByteString payload = b.ledger.attempt(key, size);
-            payloads.put(id, payload);
-            up.onNext(PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic).setPayload(payload)
-                    .putAttributes("writer", key).build());
-        }
+        requests.forEach(up::onNext);
         up.onCompleted();
         try {
             if (!done.await(BIG_DEADLINE_S + 10, TimeUnit.SECONDS)) {
