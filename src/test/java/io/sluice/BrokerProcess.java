@@ -13,10 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -38,8 +38,10 @@ public final class BrokerProcess {
 
     final Process process;
     private final String command;
-    private final List<String> out = new CopyOnWriteArrayList<>();
-    private final List<String> err = new CopyOnWriteArrayList<>();
+    // Plain lists under their own lock: a child that logs a million lines must not cost the test
+    // the quadratic copying of a CopyOnWriteArrayList.
+    private final List<String> out = Collections.synchronizedList(new ArrayList<>());
+    private final List<String> err = Collections.synchronizedList(new ArrayList<>());
     private final CompletableFuture<Matcher> banner = new CompletableFuture<>();
     private final Thread outDrain;
     private final Thread errDrain;
@@ -73,10 +75,16 @@ public final class BrokerProcess {
      * {@code data}, plus {@code extraArgs}; waits for its banner.
      */
     public static BrokerProcess serve(Path workDir, Path data, List<String> extraArgs) throws IOException {
+        return serve(workDir, data, List.of("-Xmx128m"), extraArgs);
+    }
+
+    /** {@link #serve(Path, Path, List)} with these JVM options instead of {@code -Xmx128m} alone. */
+    public static BrokerProcess serve(Path workDir, Path data, List<String> jvmArgs, List<String> extraArgs)
+            throws IOException {
         var args = new ArrayList<>(List.of("serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1",
                 "--data-dir", data.toString(), "--log-level", "warn"));
         args.addAll(extraArgs);
-        BrokerProcess child = start(workDir, List.of("-Xmx128m"), args, Map.of());
+        BrokerProcess child = start(workDir, jvmArgs, args, Map.of());
         child.awaitBanner();
         return child;
     }
@@ -122,6 +130,11 @@ public final class BrokerProcess {
         return process.pid();
     }
 
+    /** The child process itself (alive or not, its exit value). */
+    public Process process() {
+        return process;
+    }
+
     /** A plaintext channel to this broker; the caller closes it. */
     public ManagedChannel channel() {
         return NettyChannelBuilder.forAddress("127.0.0.1", port()).usePlaintext().directExecutor()
@@ -145,11 +158,27 @@ public final class BrokerProcess {
     }
 
     public String stdout() {
-        return String.join("\n", out);
+        synchronized (out) {
+            return String.join("\n", out);
+        }
     }
 
     public String stderr() {
-        return String.join("\n", err);
+        synchronized (err) {
+            return String.join("\n", err);
+        }
+    }
+
+    /** How many lines the child has written to stderr so far. */
+    public int stderrLines() {
+        return err.size();
+    }
+
+    /** The last {@code n} lines of stderr. */
+    public String stderrTail(int n) {
+        synchronized (err) {
+            return String.join("\n", err.subList(Math.max(0, err.size() - n), err.size()));
+        }
     }
 
     public String transcript() {

@@ -42,6 +42,16 @@ public final class Ledger {
         return ByteString.copyFromUtf8(key + "|").concat(ByteString.copyFrom(tail));
     }
 
+    /**
+     * A payload of exactly {@code size} bytes (at least the key and '|') starting with {@code key}
+     * and '|', then zeros; the key is recorded as attempted.
+     */
+    public ByteString attempt(String key, int size) {
+        attempted.add(key);
+        ByteString head = ByteString.copyFromUtf8(key + "|");
+        return head.concat(ByteString.copyFrom(new byte[Math.max(0, size - head.size())]));
+    }
+
     /** Records that these keys (already attempted) went in one BatchPublish: stored all or none. */
     public void attemptBatch(List<String> keys) {
         batches.add(List.copyOf(keys));

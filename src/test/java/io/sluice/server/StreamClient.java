@@ -37,6 +37,7 @@ public final class StreamClient implements AutoCloseable {
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Status status;
     private final ClientCallStreamObserver<SubscribeUpstream> upstream;
+    private final Object readiness = new Object();   // notified when the transport can take more
 
     private StreamClient(SluiceGrpc.SluiceStub stub) {
         var holder = new ClientCallStreamObserver[1];
@@ -44,6 +45,7 @@ public final class StreamClient implements AutoCloseable {
             @Override
             public void beforeStart(ClientCallStreamObserver<SubscribeUpstream> requests) {
                 holder[0] = requests;
+                requests.setOnReadyHandler(StreamClient.this::wakeSenders);
             }
 
             @Override
@@ -55,17 +57,25 @@ public final class StreamClient implements AutoCloseable {
             public void onError(Throwable t) {
                 status = Status.fromThrowable(t);
                 closed.countDown();
+                wakeSenders();
             }
 
             @Override
             public void onCompleted() {
                 status = Status.OK;
                 closed.countDown();
+                wakeSenders();
             }
         });
         @SuppressWarnings("unchecked")
         ClientCallStreamObserver<SubscribeUpstream> up = holder[0];
         this.upstream = up;
+    }
+
+    private void wakeSenders() {
+        synchronized (readiness) {
+            readiness.notifyAll();
+        }
     }
 
     /** Opens a stream without sending anything. */
@@ -101,6 +111,29 @@ public final class StreamClient implements AutoCloseable {
 
     public synchronized void send(SubscribeUpstream message) {
         upstream.onNext(message);
+    }
+
+    /**
+     * Waits until the transport takes more without buffering in this process (gRPC's isReady), or
+     * the stream has closed; false when neither happened within {@code timeout}.
+     */
+    public boolean awaitReady(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (readiness) {
+            while (!upstream.isReady() && closed.getCount() > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(readiness, left);
+            }
+        }
+        return true;
+    }
+
+    /** The status the stream closed with, or null while it is open. */
+    public Status closedStatus() {
+        return closed.getCount() == 0 ? status : null;
     }
 
     public void credit(int n) {
