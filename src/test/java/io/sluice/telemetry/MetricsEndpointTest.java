@@ -109,6 +109,19 @@ class MetricsEndpointTest {
         awaitSample("sluice_nacked_total", v -> v == 1.0, "topic", "orders", "group", "billing");
         awaitSample("sluice_redelivered_total", v -> v == 1.0, "topic", "orders", "group", "billing");
 
+        // Every metric the Grafana dashboard in the repository queries is in the scrape.
+        System.gc();   // the GC duration histogram has samples only once a collection ran
+        String dashboard = java.nio.file.Files.readString(Path.of("docs", "grafana", "sluice-dashboard.json"));
+        String now = scrape();
+        var names = java.util.regex.Pattern.compile("\\b((?:sluice|grpc|jvm)_[a-z_]+)\\{").matcher(dashboard);
+        int checked = 0;
+        while (names.find()) {
+            assertTrue(now.contains("\n" + names.group(1) + "{") || now.contains("\n" + names.group(1) + " "),
+                    "the dashboard's " + names.group(1) + " is exposed");
+            checked++;
+        }
+        assertTrue(checked >= 15, "the dashboard's queries were read: " + checked);
+
         s.cancel();
         awaitSample("sluice_streams_active", v -> v == 0.0);
         // Lag is reported for groups without a live stream too.
