@@ -52,7 +52,7 @@ public final class Telemetry implements AutoCloseable {
     /**
      * Series per metric before the SDK folds the rest into one {@code otel_metric_overflow} series.
      * The SDK's default, 2,000, folded thousands of groups' lag into one meaningless number; each
-     * series costs about 0.3 KB of heap in the SDK and 100-150 bytes per scrape (docs/observability.md).
+     * series costs a line of every scrape and some heap in the SDK (docs/observability.md).
      */
     public static final int SERIES_LIMIT = 100_000;
 
