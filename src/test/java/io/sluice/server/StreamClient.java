@@ -39,6 +39,7 @@ public final class StreamClient implements AutoCloseable {
     private final ClientCallStreamObserver<SubscribeUpstream> upstream;
 
     private StreamClient(SluiceGrpc.SluiceStub stub) {
+        @SuppressWarnings("rawtypes")   // an array of a generic type can only be raw
         var holder = new ClientCallStreamObserver[1];
         stub.subscribe(new ClientResponseObserver<SubscribeUpstream, SubscribeDownstream>() {
             @Override
