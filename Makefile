@@ -14,6 +14,11 @@ JAR := target/sluice.jar
 # with its classes already loaded and linked. Absent on older JDKs, where the broker starts without.
 AOT := target/sluice.aot
 AOT_OPTS = $(if $(wildcard $(AOT)),-XX:AOTCache=$(AOT))
+# The command line's own cache, trained in the same run against the same broker (bin/sluice uses it).
+CLI_AOT := target/sluice-cli.aot
+# What bin/sluice starts java with (the JDK found here and both sets of JVM options): written once per
+# build so that a CLI call does not start several JVMs to find them again.
+LAUNCH_ENV := target/launch.env
 # How the broker's JVM starts, for make run and for the brokers make bench starts: the same either way.
 BROKER_JVM_OPTS = $(JAVA_RUN_OPTS) $(AOT_OPTS)
 ARGS ?=
@@ -25,13 +30,16 @@ BENCH_CP := target/bench-classpath.txt
 
 .PHONY: run test jar aot bench soak clean
 
-run: $(JAR) $(AOT)
+run: $(JAR) $(AOT) $(LAUNCH_ENV)
 	$(JAVA_HOME)/bin/java $(BROKER_JVM_OPTS) -jar $(JAR) serve $(ARGS)
 
 aot: $(AOT)
 
 $(AOT): $(JAR) scripts/aot-train scripts/jvm-opts
-	scripts/aot-train $(JAVA_HOME)/bin/java $(JAR) $(AOT)
+	scripts/aot-train $(JAVA_HOME)/bin/java $(JAR) $(AOT) $(CLI_AOT)
+
+$(LAUNCH_ENV): $(JAR) scripts/launch-env scripts/find-jdk scripts/jvm-opts
+	JAVA_HOME=$(JAVA_HOME) scripts/launch-env > $@
 
 test:
 	$(MVN) verify
@@ -40,7 +48,7 @@ test:
 soak:
 	$(MVN) verify -Psoak
 
-jar: $(JAR)
+jar: $(JAR) $(LAUNCH_ENV)
 
 $(JAR): pom.xml $(shell find proto src/main -type f 2>/dev/null)
 	$(MVN) -DskipTests package

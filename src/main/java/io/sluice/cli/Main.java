@@ -4,6 +4,8 @@ import io.sluice.server.Version;
 import io.sluice.telemetry.Logging;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,11 +15,27 @@ import picocli.CommandLine.Command;
  * 1 when a command fails (one line on stderr, {@code sluice: <problem>}), 2 on a usage error.
  */
 @Command(name = "sluice", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
-        description = "Sluice, a durable gRPC message broker: acknowledged means on disk.",
-        subcommands = {ServeCommand.class, PublishCommand.class, SubscribeCommand.class, TopicsCommand.class,
-                StatsCommand.class, DeleteTopicCommand.class, DeleteGroupCommand.class, ResetCursorCommand.class,
-                CommandLine.HelpCommand.class})
+        description = "Sluice, a durable gRPC message broker: acknowledged means on disk.")
 public final class Main implements Runnable {
+
+    /**
+     * The subcommands, in the order usage lists them. Only the one being run is registered with
+     * picocli (all of them for usage and help): reading each command's annotations is a good part of
+     * a client command's start-up time.
+     */
+    private static final Map<String, Class<?>> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("serve", ServeCommand.class);
+        COMMANDS.put("publish", PublishCommand.class);
+        COMMANDS.put("subscribe", SubscribeCommand.class);
+        COMMANDS.put("topics", TopicsCommand.class);
+        COMMANDS.put("stats", StatsCommand.class);
+        COMMANDS.put("delete-topic", DeleteTopicCommand.class);
+        COMMANDS.put("delete-group", DeleteGroupCommand.class);
+        COMMANDS.put("reset-cursor", ResetCursorCommand.class);
+        COMMANDS.put("help", CommandLine.HelpCommand.class);
+    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -31,20 +49,20 @@ public final class Main implements Runnable {
 
     /** Runs the command line and answers its exit code. */
     public static int run(String... args) {
-        return commandLine(System.in).execute(args);
+        return commandLine(System.in, args).execute(args);
     }
 
     /** Runs the command line reading {@code in} and writing to {@code out} and {@code err}; answers its exit code. */
     public static int run(InputStream in, PrintWriter out, PrintWriter err, String... args) {
         try {
-            return commandLine(in).setOut(out).setErr(err).execute(args);
+            return commandLine(in, args).setOut(out).setErr(err).execute(args);
         } finally {
             out.flush();
             err.flush();
         }
     }
 
-    private static CommandLine commandLine(InputStream in) {
+    private static CommandLine commandLine(InputStream in, String... args) {
         CommandLine.IFactory defaults = CommandLine.defaultFactory();
         CommandLine.IFactory factory = new CommandLine.IFactory() {
             @Override
@@ -52,8 +70,14 @@ public final class Main implements Runnable {
                 return type == PublishCommand.class ? type.cast(new PublishCommand(in)) : defaults.create(type);
             }
         };
-        return new CommandLine(new Main(), factory)
-                .setCaseInsensitiveEnumValuesAllowed(true)
+        var cl = new CommandLine(new Main(), factory);
+        Class<?> only = args.length > 0 && !args[0].equals("help") ? COMMANDS.get(args[0]) : null;
+        if (only != null) {
+            cl.addSubcommand(args[0], only);
+        } else {
+            COMMANDS.forEach(cl::addSubcommand);
+        }
+        return cl.setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     cmd.getErr().println("sluice: " + oneLine(e));
                     return 1;

@@ -154,7 +154,7 @@ final class ServeCommand implements Callable<Integer> {
                 : "metrics on http://" + c.host() + ":" + c.metricsPort() + "/metrics";
         return "sluice " + Version.get() + " serving gRPC on " + c.host() + ":" + server.port()
                 + ", " + metrics
-                + ", data in " + server.store().file().getParent()
+                + ", data in " + server.store().file().getParent().normalize()
                 + ", limits: message " + c.maxMessageBytes() + " B, batch " + c.maxBatchBytes()
                 + " B or " + c.maxBatchMessages() + " messages, attributes " + Attributes.MAX_TOTAL_BYTES
                 + " B, writer queue " + c.writerQueue() + ", publishes held " + c.maxQueuedBytes() + " B"

@@ -2,14 +2,18 @@ package io.sluice.cli;
 
 import io.sluice.client.Message;
 import io.sluice.client.SluiceClient;
+import io.sluice.client.SluiceClientException;
 import io.sluice.client.Subscription;
 import io.sluice.client.SubscriptionOptions;
+import io.sluice.client.TopicStats;
 import io.sluice.client.SubscriptionOptions.Position;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,7 +23,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code sluice subscribe}: prints the messages of a topic as they arrive, one per line, until
- * {@code --count} messages came, {@code --timeout} passed without one, or Ctrl-C. The main thread
+ * {@code --count} messages came, {@code --timeout} passed without one, or Ctrl-C. Before it starts it
+ * says on stderr what it is about to do when that may surprise: a new group starting after the
+ * messages a topic already holds, a {@code --from} ignored because the group has a cursor, a topic
+ * that is new or empty. The main thread
  * blocks in {@link Subscription#receive()}; a shutdown hook closes the subscription on Ctrl-C so
  * its last acks reach the broker.
  */
@@ -54,6 +61,9 @@ final class SubscribeCommand implements Callable<Integer> {
             throw new CommandLine.TypeConversionException("'" + value + "' is not earliest, latest or a sequence");
         }
     }
+
+    /** A name the broker accepts: a subscription it would refuse gets no notice before its error. */
+    private static final Pattern VALID_NAME = Pattern.compile("[A-Za-z0-9._-]{1,255}");
 
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -114,7 +124,22 @@ final class SubscribeCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--count must not be negative: " + count);
         }
         PrintWriter out = cl.getOut();
-        try (SluiceClient client = target.connect(); Subscription subscription = client.subscribe(options())) {
+        try (SluiceClient client = target.connect()) {
+            List<TopicStats> stats = null;
+            try {
+                stats = client.stats(topic);
+            } catch (SluiceClientException.Unavailable e) {
+                // the subscription keeps trying for --reconnect-for, and says so if it gives up
+            }
+            if (stats != null && (browse || VALID_NAME.matcher(group).matches())) {
+                explain(stats, cl.getParseResult().hasMatchedOption("--from"), cl.getErr());
+            }
+            return consume(client, out);
+        }
+    }
+
+    private int consume(SluiceClient client, PrintWriter out) throws InterruptedException {
+        try (Subscription subscription = client.subscribe(options())) {
             Thread hook = Thread.ofPlatform().name("sluice-subscribe-close").unstarted(subscription::close);
             Runtime.getRuntime().addShutdownHook(hook);
             try {
@@ -123,6 +148,30 @@ final class SubscribeCommand implements Callable<Integer> {
                 removeHook(hook);
             }
         }
+    }
+
+    /** Says on stderr where this subscription will start when the user might expect otherwise. */
+    private void explain(List<TopicStats> stats, boolean fromGiven, PrintWriter err) {
+        if (stats.isEmpty()) {
+            err.println("sluice: topic " + topic + " does not exist yet; it is created now and this waits for its "
+                    + "first message");
+        } else if (stats.getFirst().totalMessages() == 0) {
+            err.println("sluice: topic " + topic + " is empty; waiting for its first message");
+        } else if (!browse) {
+            TopicStats t = stats.getFirst();
+            var existing = t.groups().stream().filter(g -> g.group().equals(group)).findFirst();
+            if (existing.isPresent() && fromGiven) {
+                var g = existing.get();
+                err.println("sluice: group " + group + " already has a cursor on " + topic + " (sequence " + g.cursor()
+                        + ", " + g.pending() + " messages after it), so --from is ignored and it resumes after its "
+                        + "cursor; to read from the beginning: sluice reset-cursor " + topic + " " + group + " 0");
+            } else if (existing.isEmpty() && from.position() == Position.LATEST) {
+                err.println("sluice: group " + group + " is new and starts after the latest message: the "
+                        + t.totalMessages() + " messages already in " + topic + " are skipped (--from earliest "
+                        + "reads them; once the group exists: sluice reset-cursor " + topic + " " + group + " 0)");
+            }
+        }
+        err.flush();
     }
 
     private SubscriptionOptions options() {

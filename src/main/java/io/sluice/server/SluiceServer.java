@@ -119,9 +119,11 @@ public final class SluiceServer implements AutoCloseable {
                     delivery::backpressure);
             metrics.gauge("sluice.streams.active", "Subscribe streams open now", "{stream}",
                     delivery::activeStreams);
+            metrics.liveGroups(() -> liveGroups(s));
+            telemetry.console().attach(new ConsoleData(store, delivery), metrics);
             var health = new HealthStatusManager();
             var service = new SluiceService(store, budget, publisher, delivery, calls, transport);
-            Server grpc = transport.configure(
+            NettyServerBuilder builder = transport.configure(
                             NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port())))
                     .directExecutor()   // finding a call's method and handler: on its transport thread
                     .callExecutor(executors(calls))
@@ -132,8 +134,9 @@ public final class SluiceServer implements AutoCloseable {
                             new Admission(budget, publisher.largestMessage(), config.maxInboundBytes())))
                     .addService(RequestParsing.closing(health.getHealthService().bindService()))
                     .addService(RequestParsing.closing(ProtoReflectionServiceV1.newInstance().bindService()))
-                    .addService(RequestParsing.closing(reflectionV1Alpha().bindService()))
-                    .build();
+                    .addService(RequestParsing.closing(reflectionV1Alpha().bindService()));
+            telemetry.instrument(builder);
+            Server grpc = builder.build();
             // A broker that refuses every write until it restarts says so to probes: restarting is its
             // recovery (reads are still served meanwhile, to whoever still asks).
             setHealth(health, ServingStatus.SERVING);
@@ -159,8 +162,8 @@ public final class SluiceServer implements AutoCloseable {
                     fatal, budget);
         } catch (IOException e) {
             closeAll(store, telemetry, calls, transport);
-            throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
-                    + e.getMessage(), e);
+            throw new UncheckedIOException(Telemetry.portProblem("gRPC", config.host(), config.port(), "--port",
+                    "SLUICE_PORT", "0 picks a free one", e), e);
         } catch (RuntimeException e) {
             closeAll(store, telemetry, calls, transport);
             throw e;
@@ -196,6 +199,15 @@ public final class SluiceServer implements AutoCloseable {
                 .map(g -> new BrokerMetrics.GroupValue(g.topic(), g.group(),
                         Math.max(0, store.lastSequence(g.topic()) - g.cursor())))
                 .toList();
+    }
+
+    /** The (topic, group) pairs that exist: the metrics of the others are dropped. */
+    private static Set<List<String>> liveGroups(Store store) {
+        var out = new java.util.HashSet<List<String>>();
+        for (var g : store.groupCursors()) {
+            out.add(List.of(g.topic(), g.group()));
+        }
+        return out;
     }
 
     @SuppressWarnings("deprecation")

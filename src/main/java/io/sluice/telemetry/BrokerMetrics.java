@@ -3,14 +3,15 @@ package io.sluice.telemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.metrics.DoubleHistogram;
-import io.opentelemetry.api.metrics.LongCounter;
 import io.opentelemetry.api.metrics.LongHistogram;
 import io.opentelemetry.api.metrics.Meter;
-import io.opentelemetry.api.metrics.ObservableLongGauge;
+import io.opentelemetry.api.metrics.ObservableLongMeasurement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -18,6 +19,10 @@ import java.util.function.Supplier;
  * The broker's meters. Names are OpenTelemetry's; the Prometheus exporter turns {@code sluice.publish}
  * into {@code sluice_publish_total} and {@code sluice.publish.latency} (unit s) into
  * {@code sluice_publish_latency_seconds}. Labels are bounded: topic and group names, never ids.
+ *
+ * <p>The counters labelled by topic or group are kept here, in adders, and reported through
+ * asynchronous instruments: a series exists only while its topic (and group) does. The SDK would keep
+ * a synchronous instrument's series forever, so a deleted topic's series would stay in every scrape.
  * Safe to call from any thread.
  */
 public final class BrokerMetrics implements AutoCloseable {
@@ -29,30 +34,52 @@ public final class BrokerMetrics implements AutoCloseable {
     /** One value of a gauge labelled by topic and group. */
     public record GroupValue(String topic, String group, long value) {
     }
+
+    /** The figures one consumer group of a topic has been counted with since the broker started. */
+    public record GroupCounts(long delivered, long redelivered, long acked, long nacked) {
+    }
+
     private static final List<Double> LATENCY_BUCKETS = List.of(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
             0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0);
     private static final List<Long> BATCH_BUCKETS = List.of(1L, 2L, 4L, 8L, 16L, 32L, 64L, 128L, 256L, 512L,
             1024L, 2048L, 4096L, 8192L);
 
+    /** The counts of one (topic, group). */
+    private static final class Counters {
+        final Attributes labels;
+        final LongAdder delivered = new LongAdder();
+        final LongAdder redelivered = new LongAdder();
+        final LongAdder acked = new LongAdder();
+        final LongAdder nacked = new LongAdder();
+
+        Counters(Attributes labels) {
+            this.labels = labels;
+        }
+    }
+
+    /** The counts of one topic and of its groups. */
+    private static final class TopicCounters {
+        final Attributes labels;
+        final LongAdder published = new LongAdder();
+        final Map<String, Counters> groups = new ConcurrentHashMap<>();
+
+        TopicCounters(Attributes labels) {
+            this.labels = labels;
+        }
+    }
+
     private final Meter meter;
-    private final LongCounter published;
     private final DoubleHistogram publishLatency;
     private final LongHistogram batchSize;
     private final DoubleHistogram commitLatency;
-    private final LongCounter delivered;
-    private final LongCounter redelivered;
-    private final LongCounter acked;
-    private final LongCounter nacked;
-    private final Map<String, Attributes> topicLabels = new ConcurrentHashMap<>();
-    private final Map<String, Map<String, Attributes>> groupLabels = new ConcurrentHashMap<>();
+    private final LongAdder commitNanos = new LongAdder();
+    private final LongAdder commits = new LongAdder();
+    private final Map<String, TopicCounters> topics = new ConcurrentHashMap<>();
     private final List<AutoCloseable> callbacks = new ArrayList<>();
+    private volatile Supplier<Set<List<String>>> liveGroups;   // null: every group is kept
 
     BrokerMetrics(Meter meter) {
         this.meter = meter;
-        published = meter.counterBuilder("sluice.publish")
-                .setDescription("Messages stored and acknowledged to publishers")
-                .setUnit("{message}")
-                .build();
         publishLatency = meter.histogramBuilder("sluice.publish.latency")
                 .setDescription("Time from a publish request to its committed reply")
                 .setUnit("s")
@@ -64,82 +91,118 @@ public final class BrokerMetrics implements AutoCloseable {
                 .ofLongs()
                 .setExplicitBucketBoundariesAdvice(BATCH_BUCKETS)
                 .build();
-        delivered = meter.counterBuilder("sluice.delivered")
-                .setDescription("Messages sent to subscribers, first deliveries and redeliveries")
-                .setUnit("{message}")
-                .build();
-        redelivered = meter.counterBuilder("sluice.redelivered")
-                .setDescription("Deliveries of messages delivered before (after a reconnect or a nack)")
-                .setUnit("{message}")
-                .build();
-        acked = meter.counterBuilder("sluice.acked")
-                .setDescription("Acks that moved a group's cursor")
-                .setUnit("{ack}")
-                .build();
-        nacked = meter.counterBuilder("sluice.nacked")
-                .setDescription("Nacks accepted (each schedules one redelivery)")
-                .setUnit("{nack}")
-                .build();
         commitLatency = meter.histogramBuilder("sluice.writer.commit.latency")
                 .setDescription("Time to write and commit (fsync) one writer transaction")
                 .setUnit("s")
                 .setExplicitBucketBoundariesAdvice(LATENCY_BUCKETS)
                 .build();
+        keep(meter.counterBuilder("sluice.publish")
+                .setDescription("Messages stored and acknowledged to publishers")
+                .setUnit("{message}")
+                .buildWithCallback(m -> topics.values().forEach(t -> m.record(t.published.sum(), t.labels))));
+        groupCounter("sluice.delivered", "Messages sent to subscribers, first deliveries and redeliveries",
+                "{message}", c -> c.delivered);
+        groupCounter("sluice.redelivered", "Deliveries of messages delivered before (after a reconnect or a nack)",
+                "{message}", c -> c.redelivered);
+        groupCounter("sluice.acked", "Acks that moved a group's cursor", "{ack}", c -> c.acked);
+        groupCounter("sluice.nacked", "Nacks accepted (each schedules one redelivery)", "{nack}", c -> c.nacked);
     }
 
-    Attributes topic(String topic) {
-        return topicLabels.computeIfAbsent(topic, t -> Attributes.of(TOPIC, t));
+    private void groupCounter(String name, String description, String unit,
+                              java.util.function.Function<Counters, LongAdder> which) {
+        keep(meter.counterBuilder(name).setDescription(description).setUnit(unit)
+                .buildWithCallback(m -> observeGroups(m, which)));
+    }
+
+    private void observeGroups(ObservableLongMeasurement m, java.util.function.Function<Counters, LongAdder> which) {
+        Set<List<String>> live = liveGroups == null ? null : liveGroups.get();
+        topics.forEach((topic, t) -> t.groups.forEach((group, c) -> {
+            if (live != null && !group.equals(BROWSE) && !live.contains(List.of(topic, group))) {
+                t.groups.remove(group, c);   // the group was deleted: its series go with it
+                return;
+            }
+            m.record(which.apply(c).sum(), c.labels);
+        }));
+    }
+
+    private TopicCounters topic(String topic) {
+        return topics.computeIfAbsent(topic, t -> new TopicCounters(Attributes.of(TOPIC, t)));
+    }
+
+    private Counters group(String topic, String group) {
+        String g = group == null ? BROWSE : group;
+        return topic(topic).groups.computeIfAbsent(g, x -> new Counters(Attributes.of(TOPIC, topic, GROUP, x)));
+    }
+
+    /**
+     * Tells which (topic, group) pairs exist, asked at each collection: the series of groups no longer
+     * among them are dropped. Without it every group counted since the start is kept.
+     */
+    public void liveGroups(Supplier<Set<List<String>>> groups) {
+        this.liveGroups = groups;
     }
 
     /** {@code count} messages of {@code topic} were committed and answered, {@code nanos} after the request. */
     public void published(String topic, int count, long nanos) {
-        Attributes labels = topic(topic);
-        published.add(count, labels);
-        publishLatency.record(nanos / 1e9, labels);
-    }
-
-    Attributes group(String topic, String group) {
-        String g = group == null ? BROWSE : group;
-        return groupLabels.computeIfAbsent(topic, t -> new ConcurrentHashMap<>())
-                .computeIfAbsent(g, x -> Attributes.of(TOPIC, topic, GROUP, x));
+        topic(topic).published.add(count);
+        publishLatency.record(nanos / 1e9);
     }
 
     /** {@code count} messages were sent to a stream of the group (null = browsing), {@code again} of them redeliveries. */
     public void delivered(String topic, String group, int count, int again) {
-        Attributes labels = group(topic, group);
-        delivered.add(count, labels);
+        Counters c = group(topic, group);
+        c.delivered.add(count);
         if (again > 0) {
-            redelivered.add(again, labels);
+            c.redelivered.add(again);
         }
     }
 
     /** An ack moved the group's cursor. */
     public void acked(String topic, String group) {
-        acked.add(1, group(topic, group));
+        group(topic, group).acked.increment();
     }
 
     /** A nack was accepted. */
     public void nacked(String topic, String group) {
-        nacked.add(1, group(topic, group));
+        group(topic, group).nacked.increment();
     }
 
-    /** Forgets the labels of a deleted topic. */
+    /** Forgets a deleted topic: its series and its groups' series are gone from the next collection. */
     public void topicDeleted(String topic) {
-        topicLabels.remove(topic);
-        groupLabels.remove(topic);
+        topics.remove(topic);
+    }
+
+    /** Messages published to each topic since the start (topics created since, or still present). */
+    public Map<String, Long> publishedByTopic() {
+        var out = new java.util.TreeMap<String, Long>();
+        topics.forEach((name, t) -> out.put(name, t.published.sum()));
+        return out;
+    }
+
+    /** What each group of {@code topic} has been counted with since the start; browsing under {@link #BROWSE}. */
+    public Map<String, GroupCounts> groupCounts(String topic) {
+        TopicCounters t = topics.get(topic);
+        var out = new java.util.TreeMap<String, GroupCounts>();
+        if (t != null) {
+            t.groups.forEach((g, c) -> out.put(g, new GroupCounts(c.delivered.sum(), c.redelivered.sum(),
+                    c.acked.sum(), c.nacked.sum())));
+        }
+        return out;
+    }
+
+    /** Writer commits since the start and the nanoseconds they took together. */
+    public long[] commitTotals() {
+        return new long[] {commits.sum(), commitNanos.sum()};
     }
 
     /** A gauge labelled by topic and group, read at each scrape. */
     public void groupGauge(String name, String description, String unit, Supplier<List<GroupValue>> values) {
-        ObservableLongGauge g = meter.gaugeBuilder(name).setDescription(description).setUnit(unit).ofLongs()
+        keep(meter.gaugeBuilder(name).setDescription(description).setUnit(unit).ofLongs()
                 .buildWithCallback(m -> {
                     for (GroupValue v : values.get()) {
                         m.record(v.value(), Attributes.of(TOPIC, v.topic(), GROUP, v.group()));
                     }
-                });
-        synchronized (callbacks) {
-            callbacks.add(g);
-        }
+                }));
     }
 
     /** One writer commit of {@code messages} messages took {@code nanos}. */
@@ -148,25 +211,19 @@ public final class BrokerMetrics implements AutoCloseable {
             batchSize.record(messages);
         }
         commitLatency.record(nanos / 1e9);
+        commits.increment();
+        commitNanos.add(nanos);
     }
 
     /** A gauge read at each scrape. */
     public void gauge(String name, String description, String unit, LongSupplier value) {
-        ObservableLongGauge g = meter.gaugeBuilder(name).setDescription(description).setUnit(unit).ofLongs()
-                .buildWithCallback(m -> m.record(value.getAsLong()));
-        synchronized (callbacks) {
-            callbacks.add(g);
-        }
+        keep(meter.gaugeBuilder(name).setDescription(description).setUnit(unit).ofLongs()
+                .buildWithCallback(m -> m.record(value.getAsLong())));
     }
 
-    void buildInfo(String version) {
-        ObservableLongGauge g = meter.gaugeBuilder("sluice.build.info")
-                .setDescription("The running build: always 1, the version as a label")
-                .ofLongs()
-                .buildWithCallback(m -> m.record(1, Attributes.of(AttributeKey.stringKey("version"), version,
-                        AttributeKey.stringKey("java_version"), System.getProperty("java.version"))));
+    private void keep(AutoCloseable callback) {
         synchronized (callbacks) {
-            callbacks.add(g);
+            callbacks.add(callback);
         }
     }
 
@@ -177,7 +234,7 @@ public final class BrokerMetrics implements AutoCloseable {
                 try {
                     c.close();
                 } catch (Exception ignored) {
-                    // gauges only unregister their callbacks
+                    // instruments only unregister their callbacks
                 }
             }
             callbacks.clear();

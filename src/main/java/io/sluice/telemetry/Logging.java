@@ -22,6 +22,8 @@ public final class Logging {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
             .withZone(ZoneOffset.UTC);
 
+    private static final java.util.List<Logger> CONFIGURED = new java.util.ArrayList<>();
+
     private Logging() {
     }
 
@@ -40,10 +42,24 @@ public final class Logging {
         root.setLevel(jul);
         // Libraries are chatty below INFO; our own code follows the chosen level.
         Level libraries = jul.intValue() < Level.INFO.intValue() ? Level.INFO : jul;
-        Logger.getLogger("io.grpc").setLevel(libraries);
-        Logger.getLogger("io.opentelemetry").setLevel(libraries);
-        Logger.getLogger("org.sqlite").setLevel(libraries);
-        Logger.getLogger("io.sluice").setLevel(jul);
+        keep("io.grpc").setLevel(libraries);
+        keep("io.opentelemetry").setLevel(libraries);
+        keep("org.sqlite").setLevel(libraries);
+        keep("io.sluice").setLevel(jul);
+        // gRPC's Netty handler logs a warning with a stack trace each time a client resets a stream
+        // that was being written ("Stream closed before write could take place"): a client's doing,
+        // never the broker's fault. Shown from debug on.
+        keep("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler")
+                .setLevel(jul.intValue() <= Level.FINE.intValue() ? libraries : Level.SEVERE);
+    }
+
+    /** The logger of that name, held here: the LogManager keeps loggers weakly, and a collected one forgets its level. */
+    private static Logger keep(String name) {
+        Logger l = Logger.getLogger(name);
+        synchronized (CONFIGURED) {
+            CONFIGURED.add(l);
+        }
+        return l;
     }
 
     /** Parses a level name; throws IllegalArgumentException naming the accepted ones. */

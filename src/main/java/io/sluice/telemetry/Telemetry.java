@@ -1,9 +1,12 @@
 package io.sluice.telemetry;
 
+import io.grpc.ServerBuilder;
+import io.grpc.opentelemetry.GrpcOpenTelemetry;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.exporter.otlp.http.metrics.OtlpHttpMetricExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.exporter.prometheus.PrometheusHttpServer;
+import io.opentelemetry.instrumentation.runtimemetrics.java17.RuntimeMetrics;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.metrics.SdkMeterProvider;
 import io.opentelemetry.sdk.metrics.SdkMeterProviderBuilder;
@@ -13,16 +16,24 @@ import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
 import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.InfoSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.net.BindException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The OpenTelemetry SDK as the broker uses it. Meters are read by the Prometheus HTTP exporter on
- * the metrics port ({@code /metrics}; none when the port is 0) and, with an OTLP endpoint, pushed
- * there every 10 s together with the traces (OTLP over HTTP through the JDK's HttpClient). Without
- * an OTLP endpoint or extra span processor, tracing is off and costs nothing.
+ * the metrics port ({@code /metrics}; none when the port is 0), which also serves the web console
+ * ({@code /}, {@code /api/...}, see {@link Console}), and, with an OTLP endpoint, pushed there every
+ * 10 s together with the traces (OTLP over HTTP through the JDK's HttpClient). Without an OTLP
+ * endpoint or extra span processor, tracing is off and costs nothing. JVM metrics come from the
+ * OpenTelemetry runtime instrumentation (JMX only, no JFR recording), gRPC call counts and
+ * latencies from grpc-java's own OpenTelemetry module.
  */
 public final class Telemetry implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Telemetry.class.getName());
@@ -38,21 +49,36 @@ public final class Telemetry implements AutoCloseable {
         }
     }
 
+    /**
+     * Series per metric before the SDK folds the rest into one {@code otel_metric_overflow} series.
+     * The SDK's default, 2,000, folded thousands of groups' lag into one meaningless number; each
+     * series costs a line of every scrape and some heap in the SDK (docs/observability.md).
+     */
+    public static final int SERIES_LIMIT = 100_000;
+
     private final OpenTelemetrySdk sdk;
     private final PrometheusHttpServer prometheus;
     private final BrokerMetrics metrics;
     private final Tracing tracing;
+    private final Console console;
+    private final RuntimeMetrics runtime;
     private volatile boolean closed;
 
-    private Telemetry(OpenTelemetrySdk sdk, PrometheusHttpServer prometheus, boolean tracingOn) {
+    private Telemetry(OpenTelemetrySdk sdk, PrometheusHttpServer prometheus, boolean tracingOn, Console console) {
         this.sdk = sdk;
         this.prometheus = prometheus;
+        this.console = console;
         this.metrics = new BrokerMetrics(sdk.getMeter("io.sluice"));
         Tracer tracer = tracingOn ? sdk.getTracer("io.sluice") : null;
         this.tracing = new Tracing(tracer);
+        this.runtime = RuntimeMetrics.builder(sdk).disableAllFeatures().build();
     }
 
-    /** Starts the SDK and its exporters as {@code settings} say. */
+    /**
+     * Starts the SDK and its exporters as {@code settings} say.
+     *
+     * @throws IllegalStateException naming the metrics port when it cannot be listened on
+     */
     public static Telemetry start(Settings settings, String version) {
         Resource resource = Resource.getDefault().merge(Resource.builder()
                 .put("service.name", "sluice")
@@ -60,9 +86,26 @@ public final class Telemetry implements AutoCloseable {
                 .build());
         SdkMeterProviderBuilder meters = SdkMeterProvider.builder().setResource(resource);
         PrometheusHttpServer prometheus = null;
+        var console = new Console(version);
         if (settings.metricsPort() > 0) {
-            prometheus = PrometheusHttpServer.builder().setHost(settings.host()).setPort(settings.metricsPort()).build();
-            meters.registerMetricReader(prometheus);
+            var registry = new PrometheusRegistry();
+            registry.register(() -> InfoSnapshot.builder().name("sluice_build")
+                    .help("The running build: the version and the JVM's as labels")
+                    .dataPoint(InfoSnapshot.InfoDataPointSnapshot.builder()
+                            .labels(Labels.of("version", version, "java_version", System.getProperty("java.version")))
+                            .build())
+                    .build());
+            try {
+                prometheus = PrometheusHttpServer.builder().setHost(settings.host()).setPort(settings.metricsPort())
+                        .setPrometheusRegistry(registry)
+                        .setOtelScopeLabelsEnabled(false)
+                        .setDefaultHandler(console)
+                        .build();
+            } catch (UncheckedIOException e) {
+                throw new IllegalStateException(portProblem("metrics", settings.host(), settings.metricsPort(),
+                        "--metrics-port", "SLUICE_METRICS_PORT", "0 turns the metrics endpoint off", e), e);
+            }
+            meters.registerMetricReader(prometheus, instrument -> SERIES_LIMIT);
         }
         var processors = new ArrayList<>(settings.spanProcessors());
         String otlp = settings.otlpEndpoint();
@@ -70,7 +113,7 @@ public final class Telemetry implements AutoCloseable {
             String base = otlp.endsWith("/") ? otlp.substring(0, otlp.length() - 1) : otlp;
             meters.registerMetricReader(PeriodicMetricReader.builder(
                             OtlpHttpMetricExporter.builder().setEndpoint(base + "/v1/metrics").build())
-                    .setInterval(Duration.ofSeconds(10)).build());
+                    .setInterval(Duration.ofSeconds(10)).build(), instrument -> SERIES_LIMIT);
             processors.add(BatchSpanProcessor.builder(
                     OtlpHttpSpanExporter.builder().setEndpoint(base + "/v1/traces").build()).build());
             LOG.log(Level.INFO, "exporting metrics and traces over OTLP/HTTP to " + base);
@@ -81,9 +124,46 @@ public final class Telemetry implements AutoCloseable {
             processors.forEach(traces::addSpanProcessor);
             builder.setTracerProvider(traces.build());
         }
-        var telemetry = new Telemetry(builder.build(), prometheus, !processors.isEmpty());
-        telemetry.metrics.buildInfo(version);
-        return telemetry;
+        return new Telemetry(builder.build(), prometheus, !processors.isEmpty(), console);
+    }
+
+    /**
+     * The message for a port that cannot be listened on: which listener, which flag and variable
+     * choose another, and which process holds the port when this one can see it.
+     */
+    public static String portProblem(String what, String host, int port, String flag, String env, String zero,
+                                     Exception e) {
+        boolean inUse = false;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            // the JDK's BindException, or Netty's native one: "bind(..) failed with error(-98): Address already in use"
+            inUse |= String.valueOf(t.getMessage()).contains("in use") && (t instanceof BindException
+                    || String.valueOf(t.getMessage()).contains("Address already in use"));
+        }
+        if (!inUse) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            return "cannot listen for " + what + " on " + host + ":" + port + " (" + flag + "): " + root.getMessage();
+        }
+        String holder = PortHolder.describe(port);
+        return "cannot listen for " + what + " on " + host + ":" + port + ": port " + port + " is already in use"
+                + (holder.isEmpty() ? "" : " by " + holder) + "; stop that process or choose another port with "
+                + flag + " (env " + env + "; " + zero + ")";
+    }
+
+    /** Adds gRPC's own call metrics (started calls; call duration by method and status) to the server. */
+    public void instrument(ServerBuilder<?> server) {
+        GrpcOpenTelemetry.newBuilder().sdk(sdk)
+                .disableAllMetrics()
+                .enableMetrics(java.util.List.of("grpc.server.call.started", "grpc.server.call.duration"))
+                .build()
+                .configureServerBuilder(server);
+    }
+
+    /** The web console on the metrics port: answers 503 until the broker gives it its figures. */
+    public Console console() {
+        return console;
     }
 
     public BrokerMetrics metrics() {
@@ -101,6 +181,7 @@ public final class Telemetry implements AutoCloseable {
             return;
         }
         closed = true;
+        runtime.close();
         metrics.close();
         sdk.close();
         LOG.log(Level.DEBUG, "telemetry closed" + (prometheus != null ? " (metrics endpoint stopped)" : ""));

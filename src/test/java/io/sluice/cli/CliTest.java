@@ -197,9 +197,37 @@ class CliTest {
 
     @Test
     void subscribeTimesOutWithAnErrorOnlyWhenTheCountIsNotReached() {
-        assertOk(sluice("subscribe", "quiet", "--timeout", "200ms"));
-        assertFails(sluice("subscribe", "quiet", "--timeout", "200ms", "--count", "1"),
-                "received 0 of 1 messages; none came for 200 ms");
+        Result quiet = sluice("subscribe", "quiet", "--timeout", "200ms");
+        assertEquals(0, quiet.exit(), quiet.err());
+        assertEquals("sluice: topic quiet does not exist yet; it is created now and this waits for its first message\n",
+                quiet.err());
+        Result empty = sluice("subscribe", "quiet", "--timeout", "200ms");
+        assertEquals("sluice: topic quiet is empty; waiting for its first message\n", empty.err());
+        Result none = sluice("subscribe", "quiet", "--timeout", "200ms", "--count", "1");
+        assertEquals(1, none.exit(), none.err());
+        assertEquals(List.of("sluice: topic quiet is empty; waiting for its first message",
+                "sluice: received 0 of 1 messages; none came for 200 ms"), none.err().lines().toList());
+    }
+
+    @Test
+    void subscribeSaysWhenANewGroupSkipsMessagesOrFromIsIgnored() {
+        assertOk(sluice("publish", "held", "a"));
+        assertOk(sluice("publish", "held", "b"));
+        Result fresh = sluice("subscribe", "held", "--group", "late", "--timeout", "200ms");
+        assertEquals(0, fresh.exit(), fresh.err());
+        assertEquals("sluice: group late is new and starts after the latest message: the 2 messages already in held "
+                + "are skipped (--from earliest reads them; once the group exists: sluice reset-cursor held late 0)\n",
+                fresh.err());
+
+        Result ignored = sluice("subscribe", "held", "--group", "late", "--from", "earliest", "--timeout", "200ms");
+        assertEquals(0, ignored.exit(), ignored.err());
+        assertTrue(ignored.err().startsWith("sluice: group late already has a cursor on held (sequence "), ignored.err());
+        assertTrue(ignored.err().contains("--from is ignored and it resumes after its cursor; to read from the "
+                + "beginning: sluice reset-cursor held late 0"), ignored.err());
+        assertEquals(List.of(), ignored.lines(), "the group was stored at the end");
+
+        assertOk(sluice("reset-cursor", "held", "late", "0"));
+        assertEquals(List.of("a", "b"), sluice("subscribe", "held", "--group", "late", "--count", "2").lines());
     }
 
     @Test

@@ -51,6 +51,7 @@ class PublishStreamTest {
         @SuppressWarnings("unchecked")
         Producer(int window) {
             this.window = new Semaphore(window);
+            @SuppressWarnings("rawtypes")   // an array of a generic type can only be raw
             var holder = new ClientCallStreamObserver[1];
             broker.async().publishStream(new ClientResponseObserver<PublishStreamRequest, PublishStreamResponse>() {
                 @Override

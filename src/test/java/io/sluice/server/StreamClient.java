@@ -40,6 +40,7 @@ public final class StreamClient implements AutoCloseable {
     private final Object readiness = new Object();   // notified when the transport can take more
 
     private StreamClient(SluiceGrpc.SluiceStub stub) {
+        @SuppressWarnings("rawtypes")   // an array of a generic type can only be raw
         var holder = new ClientCallStreamObserver[1];
         stub.subscribe(new ClientResponseObserver<SubscribeUpstream, SubscribeDownstream>() {
             @Override

@@ -10,18 +10,10 @@ import io.sluice.proto.PublishResponse;
 import io.sluice.server.StreamClient;
 import io.sluice.server.TestBroker;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.OptionalDouble;
 import java.util.function.DoublePredicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,13 +26,12 @@ class MetricsEndpointTest {
 
     private TestBroker broker;
     private int metricsPort;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private MetricsScrape metrics;
 
     @BeforeEach
     void start() throws IOException {
-        try (var socket = new ServerSocket(0)) {
-            metricsPort = socket.getLocalPort();
-        }
+        metricsPort = MetricsScrape.freePort();
+        metrics = new MetricsScrape(metricsPort);
         broker = TestBroker.start(dir, c -> c.withPorts(0, metricsPort));
     }
 
@@ -50,42 +41,16 @@ class MetricsEndpointTest {
     }
 
     private String scrape() throws IOException, InterruptedException {
-        var response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, response.statusCode());
-        return response.body();
+        return metrics.scrape();
     }
 
-    /** The value of the first sample of {@code name} whose labels contain every {@code labels} pair. */
     private static OptionalDouble sample(String body, String name, String... labels) {
-        Pattern line = Pattern.compile("^" + Pattern.quote(name) + "\\{([^}]*)\\} (\\S+)", Pattern.MULTILINE);
-        Matcher m = line.matcher(body);
-        while (m.find()) {
-            boolean all = true;
-            for (int i = 0; i < labels.length; i += 2) {
-                all &= m.group(1).contains(labels[i] + "=\"" + labels[i + 1] + "\"");
-            }
-            if (all) {
-                return OptionalDouble.of(Double.parseDouble(m.group(2)));
-            }
-        }
-        return OptionalDouble.empty();
+        return MetricsScrape.sample(body, name, labels);
     }
 
-    /** Scrapes until the sample satisfies {@code expected} (gauges are read at scrape time, counters after commit). */
     private double awaitSample(String name, DoublePredicate expected, String... labels)
             throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        String body = "";
-        while (System.nanoTime() < deadline) {
-            body = scrape();
-            OptionalDouble v = sample(body, name, labels);
-            if (v.isPresent() && expected.test(v.getAsDouble())) {
-                return v.getAsDouble();
-            }
-            Thread.sleep(20);   // polling the endpoint; no timing is asserted
-        }
-        throw new AssertionError(name + " " + List.of(labels) + " never matched; last scrape:\n" + body);
+        return metrics.awaitSample(name, expected, labels);
     }
 
     @Test
@@ -120,7 +85,7 @@ class MetricsEndpointTest {
 
         String body = scrape();
         assertEquals(7.0, sample(body, "sluice_publish_total", "topic", "orders").orElseThrow());
-        assertEquals(7.0, sample(body, "sluice_publish_latency_seconds_count", "topic", "orders").orElseThrow());
+        assertEquals(7.0, sample(body, "sluice_publish_latency_seconds_count").orElseThrow());
         assertEquals(7.0, sample(body, "sluice_delivered_total", "topic", "orders", "group", "billing").orElseThrow());
         assertEquals(1.0, sample(body, "sluice_acked_total", "topic", "orders", "group", "billing").orElseThrow());
         assertEquals(1.0, sample(body, "sluice_streams_active").orElseThrow());
@@ -129,7 +94,12 @@ class MetricsEndpointTest {
         assertTrue(sample(body, "sluice_writer_queue_depth").isPresent());
         assertTrue(sample(body, "sluice_database_size_bytes").orElseThrow() > 0);
         assertTrue(sample(body, "sluice_wal_size_bytes").isPresent());
-        assertEquals(1.0, sample(body, "sluice_build").orElseThrow());
+        assertEquals(1.0, sample(body, "sluice_build_info").orElseThrow());
+        assertTrue(sample(body, "grpc_server_call_duration_seconds_count", "grpc_method", "sluice.v1.Sluice/Publish",
+                "grpc_status", "OK").orElseThrow() >= 7, "gRPC calls by method and status");
+        assertTrue(sample(body, "jvm_memory_used_bytes").isPresent(), "JVM metrics");
+        assertTrue(sample(body, "jvm_cpu_time_seconds_total").isPresent(), "process CPU");
+        assertTrue(!body.contains("otel_scope_"), "no scope labels on every series");
         assertTrue(body.contains("sluice_publish_latency_seconds_bucket{"), "latency is a histogram");
         assertTrue(!body.contains("message_id"), "no unbounded labels");
 
@@ -138,6 +108,19 @@ class MetricsEndpointTest {
         assertEquals(sent.get(3).getSequence(), s.delivery().getSequence());
         awaitSample("sluice_nacked_total", v -> v == 1.0, "topic", "orders", "group", "billing");
         awaitSample("sluice_redelivered_total", v -> v == 1.0, "topic", "orders", "group", "billing");
+
+        // Every metric the Grafana dashboard in the repository queries is in the scrape.
+        System.gc();   // the GC duration histogram has samples once a collection's notification arrived
+        String dashboard = java.nio.file.Files.readString(Path.of("docs", "grafana", "sluice-dashboard.json"));
+        String now = metrics.awaitScrape(b -> b.contains("\njvm_gc_duration_seconds_sum"), "a collection recorded");
+        var names = java.util.regex.Pattern.compile("\\b((?:sluice|grpc|jvm)_[a-z_]+)\\{").matcher(dashboard);
+        int checked = 0;
+        while (names.find()) {
+            assertTrue(now.contains("\n" + names.group(1) + "{") || now.contains("\n" + names.group(1) + " "),
+                    "the dashboard's " + names.group(1) + " is exposed");
+            checked++;
+        }
+        assertTrue(checked >= 15, "the dashboard's queries were read: " + checked);
 
         s.cancel();
         awaitSample("sluice_streams_active", v -> v == 0.0);

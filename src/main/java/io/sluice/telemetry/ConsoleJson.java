@@ -1,0 +1,129 @@
+package io.sluice.telemetry;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The console's JSON. Fields that Sluice does not have yet (retention, dead letters, shared groups,
+ * per-topic sizes, in-flight counts) are listed under {@code "absent"}, never filled with made-up
+ * numbers.
+ */
+final class ConsoleJson {
+    static final List<String> ABSENT = List.of(
+            "retention (messages are kept until their topic is deleted)",
+            "dead letters (no dead-letter topics yet)",
+            "shared consumer groups (one active stream per group)",
+            "in-flight counts (messages delivered and not acked are not counted per group)",
+            "per-topic size in bytes (only the database's size is known)");
+
+    private ConsoleJson() {
+    }
+
+    static String overview(String version, long startedAt, ConsoleSource source, BrokerMetrics metrics) {
+        var b = new StringBuilder(4096);
+        long[] commits = metrics.commitTotals();
+        Map<String, Long> published = metrics.publishedByTopic();
+        long publishedTotal = 0;
+        long deliveredTotal = 0;
+        b.append("{\"version\":").append(str(version))
+                .append(",\"started_at\":").append(startedAt)
+                .append(",\"now\":").append(System.currentTimeMillis())
+                .append(",\"commits\":").append(commits[0])
+                .append(",\"commit_nanos\":").append(commits[1])
+                .append(",\"broker\":{");
+        boolean first = true;
+        for (var e : source.broker().entrySet()) {
+            b.append(first ? "" : ",").append(str(e.getKey())).append(':').append(e.getValue());
+            first = false;
+        }
+        b.append("},\"topics\":[");
+        first = true;
+        for (ConsoleSource.Topic t : source.topics()) {
+            long pub = published.getOrDefault(t.name(), 0L);
+            publishedTotal += pub;
+            Map<String, BrokerMetrics.GroupCounts> counts = metrics.groupCounts(t.name());
+            b.append(first ? "" : ",").append("{\"name\":").append(str(t.name()))
+                    .append(",\"messages\":").append(t.messages())
+                    .append(",\"first_sequence\":").append(t.firstSequence())
+                    .append(",\"last_sequence\":").append(t.lastSequence())
+                    .append(",\"last_timestamp\":").append(t.lastTimestamp())
+                    .append(",\"created_at\":").append(t.createdAt())
+                    .append(",\"published\":").append(pub)
+                    .append(",\"groups\":[");
+            first = false;
+            boolean firstGroup = true;
+            for (ConsoleSource.Group g : t.groups()) {
+                var c = counts.getOrDefault(g.name(), new BrokerMetrics.GroupCounts(0, 0, 0, 0));
+                deliveredTotal += c.delivered();
+                b.append(firstGroup ? "" : ",").append("{\"name\":").append(str(g.name()))
+                        .append(",\"cursor\":").append(g.cursor())
+                        .append(",\"lag\":").append(Math.max(0, t.lastSequence() - g.cursor()))
+                        .append(",\"pending\":").append(g.pending())
+                        .append(",\"last_ack_at\":").append(g.lastAckAt())
+                        .append(",\"live\":").append(g.live())
+                        .append(",\"delivered\":").append(c.delivered())
+                        .append(",\"redelivered\":").append(c.redelivered())
+                        .append(",\"acked\":").append(c.acked())
+                        .append(",\"nacked\":").append(c.nacked())
+                        .append('}');
+                firstGroup = false;
+            }
+            var browse = counts.get(BrokerMetrics.BROWSE);
+            if (browse != null) {
+                deliveredTotal += browse.delivered();
+            }
+            b.append("],\"browsed\":").append(browse == null ? 0 : browse.delivered()).append('}');
+        }
+        b.append("],\"published\":").append(publishedTotal)
+                .append(",\"delivered\":").append(deliveredTotal)
+                .append(",\"absent\":[");
+        for (int i = 0; i < ABSENT.size(); i++) {
+            b.append(i == 0 ? "" : ",").append(str(ABSENT.get(i)));
+        }
+        return b.append("]}").toString();
+    }
+
+    static String peek(String topic, List<ConsoleSource.Peeked> messages) {
+        var b = new StringBuilder(1024).append("{\"topic\":").append(str(topic)).append(",\"messages\":[");
+        boolean first = true;
+        for (ConsoleSource.Peeked m : messages) {
+            b.append(first ? "" : ",").append("{\"sequence\":").append(m.sequence())
+                    .append(",\"id\":").append(str(m.id()))
+                    .append(",\"timestamp\":").append(m.timestamp())
+                    .append(",\"payload_bytes\":").append(m.payloadBytes())
+                    .append(",\"text\":").append(m.text())
+                    .append(",\"payload\":").append(str(m.payload()))
+                    .append(",\"attributes\":{");
+            boolean firstAttribute = true;
+            for (var e : m.attributes().entrySet()) {
+                b.append(firstAttribute ? "" : ",").append(str(e.getKey())).append(':').append(str(e.getValue()));
+                firstAttribute = false;
+            }
+            b.append("}}");
+            first = false;
+        }
+        return b.append("]}").toString();
+    }
+
+    static String str(String s) {
+        var b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x2028 || c == 0x2029) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+}

@@ -1,0 +1,113 @@
+package io.sluice.telemetry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.sluice.proto.PublishRequest;
+import io.sluice.server.StreamClient;
+import io.sluice.server.TestBroker;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The web console end to end: a real broker, its metrics port, and headless Chromium loading the
+ * page. The page must show a topic the test published and its chart must move as messages arrive.
+ * The screenshot is kept as target/console/console.png.
+ */
+class ConsoleBrowserTest {
+    static final Path SCREENSHOT = Path.of("target", "console", "console.png");
+
+    @TempDir
+    Path dir;
+
+    private TestBroker broker;
+    private int port;
+    private int next;
+
+    @BeforeAll
+    static void chromium() throws Exception {
+        String missing = Chromium.ensureInstalled();
+        Assumptions.assumeTrue(missing == null, () -> "skipped: " + missing);
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        port = MetricsScrape.freePort();
+        broker = TestBroker.start(dir.resolve("data"), c -> c.withPorts(0, port));
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        broker.close();
+    }
+
+    @Test
+    void thePageShowsTopicsAndItsChartMoves() throws Exception {
+        var client = broker.blocking();
+        publish(client, 3);
+        try (Chromium page = Chromium.open(dir.resolve("profile"), "http://127.0.0.1:" + port + "/")) {
+            await(page, "document.title", "\"Sluice console\"");
+            await(page, "document.querySelector('#topics tr[data-topic=\"console-e2e\"] td:nth-child(2)')"
+                    + "?.textContent", "\"3\"");
+            await(page, "document.getElementById('status').textContent", "\"live\"");
+
+            // Messages keep arriving while the page polls: the chart gains samples and shows a rate.
+            int before = Integer.parseInt(page.eval("document.getElementById('rates').dataset.samples")
+                    .replace("\"", ""));
+            awaitTrue(page, () -> {
+                publish(client, 20);
+                String last = page.eval("document.getElementById('rates').dataset.last || '[0]'");
+                String samples = page.eval("Number(document.getElementById('rates').dataset.samples)");
+                return Integer.parseInt(samples) >= before + 2 && publishRate(last) > 0;
+            }, "the chart shows a publish rate");
+
+            page.eval("document.querySelector('#topics tr[data-topic=\"console-e2e\"] button').click()");
+            await(page, "document.querySelector('#peek tbody tr:last-child td.payload')?.textContent",
+                    "\"message " + (next - 1) + "\"");
+            page.screenshot(SCREENSHOT);
+        }
+        assertTrue(java.nio.file.Files.size(SCREENSHOT) > 10_000, "a screenshot of the page");
+    }
+
+    private void publish(io.sluice.proto.SluiceGrpc.SluiceBlockingStub client, int n) {
+        for (int i = 0; i < n; i++) {
+            client.publish(PublishRequest.newBuilder().setTopic("console-e2e")
+                    .setPayload(ByteString.copyFromUtf8("message " + next++)).build());
+        }
+    }
+
+    /** The publish rate (the first series) in the chart's last sample: "[12.5,3]" gives 12.5. */
+    private static double publishRate(String last) {
+        String inner = last.replace("\"", "").replace("[", "").replace("]", "");
+        String first = inner.split(",")[0];
+        return first.isEmpty() || first.equals("null") ? 0 : Double.parseDouble(first);
+    }
+
+    private static void await(Chromium page, String expression, String expected) throws Exception {
+        String[] last = {""};
+        awaitTrue(page, () -> {
+            last[0] = page.eval(expression);
+            return last[0].equals(expected);
+        }, expression + " == " + expected + " (last: " + last[0] + ")");
+        assertEquals(expected, last[0]);
+    }
+
+    private static void awaitTrue(Chromium page, Callable<Boolean> condition, String what) throws Exception {
+        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.call()) {
+                return;
+            }
+            Thread.sleep(200);   // the page polls every 2 s; no timing is asserted
+        }
+        page.screenshot(SCREENSHOT);
+        throw new AssertionError("never true: " + what + "; screenshot in " + SCREENSHOT.toAbsolutePath());
+    }
+}
