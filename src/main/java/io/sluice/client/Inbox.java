@@ -44,11 +44,6 @@ final class Inbox {
         return handOut(timeoutNanos < 0 ? queue.take() : queue.poll(timeoutNanos, TimeUnit.NANOSECONDS));
     }
 
-    /** As {@link #take}, without waiting: null when nothing is queued. */
-    Inbound poll() {
-        return handOut(queue.poll());
-    }
-
     private Inbound handOut(Inbound in) {
         if (in == null) {
             return null;

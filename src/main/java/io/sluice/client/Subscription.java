@@ -204,11 +204,6 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         if (s != null) {
             s.refill();
         }
-        Inbox.Inbound in = inbox.poll();
-        if (in != null) {
-            return in;
-        }
-        flushAcks();   // about to wait: nothing to gain by holding the acks back
         return inbox.take(timeoutNanos);
     }
 
@@ -232,8 +227,8 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     /**
      * Acknowledges {@code message} and, cumulatively, every earlier message of the topic for this
      * group. Never blocks. Acks are sent in batches, as one ack of the highest message (acks are
-     * cumulative): at once when a quarter of the credit window is waiting, else when the application
-     * next waits for a message, and at the latest 20 ms later; {@link #close()} sends
+     * cumulative): at once when a quarter of the credit window is waiting, else at the latest 20 ms
+     * later; {@link #close()} sends
      * the last one. An ack made while the subscription is reconnecting is sent on the next stream; one
      * lost with a broken stream means the messages come again (at-least-once).
      *
@@ -372,7 +367,9 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             long budget = options.maxMessages() == 0 ? Long.MAX_VALUE
                     : Math.max(0, options.maxMessages() - inbox.handedOut());
             var s = new Stream(this::accept, options.creditWindow(), budget);
-            stub.subscribe(s);
+            // Its callbacks only queue (never block, never run application code), so they run where
+            // gRPC reads the stream instead of costing a hop to another thread per batch of messages.
+            stub.withExecutor(Runnable::run).subscribe(s);
             s.send(SubscribeUpstream.newBuilder().setInit(init()).build());
             s.open(options.creditWindow());
             current = s;
