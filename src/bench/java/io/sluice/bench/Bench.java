@@ -69,6 +69,13 @@ public final class Bench {
                 if (Thread.currentThread().isInterrupted()) {
                     break;
                 }
+                if (scenario == 9) {   // no Sluice broker: NATS JetStream, started by the scenario
+                    progress("scenario 9: " + title(9));
+                    if (!NatsScenario.run(options, this::done)) {
+                        failures++;
+                    }
+                    continue;
+                }
                 runScenario(scenario);
             }
         } finally {
