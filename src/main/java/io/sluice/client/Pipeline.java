@@ -114,26 +114,36 @@ final class Pipeline implements AutoCloseable {
 
     // ---- sending (whichever publishing thread gets the send lock) ----
 
-    /** Sends what is queued unless another thread is at it; that one sends ours too before it lets go. */
+    /**
+     * Sends what is queued unless another thread is at it; that one sends ours too before it lets go.
+     * Futures are never completed under the send lock: a callback chained to one may publish again.
+     */
     private void drain() {
+        var late = new ArrayList<Pending>();
         while (!queue.isEmpty()) {
             if (!sendLock.tryLock()) {
-                return;   // the holder looks at the queue again after it lets go
+                break;   // the holder looks at the queue again after it lets go
             }
             boolean sent;
             try {
-                sent = sendQueued();
+                sent = sendQueued(late);
             } finally {
                 sendLock.unlock();
             }
             if (!sent) {
-                return;   // waiting for a reconnect pause: the scheduled reopen drains
+                break;   // waiting for a reconnect pause: the scheduled reopen drains
             }
+        }
+        for (Pending p : late) {
+            finish(p, late(p));
         }
     }
 
-    /** Moves the queue onto the current stream, opening one if needed; false during a reconnect pause. */
-    private boolean sendQueued() {
+    /**
+     * Moves the queue onto the current stream, opening one if needed; false during a reconnect pause.
+     * Publishes past their deadline, or queued once the client is closed, go to {@code late}.
+     */
+    private boolean sendQueued(List<Pending> late) {
         if (!streaming) {
             Pending p;
             while ((p = queue.poll()) != null) {
@@ -145,7 +155,9 @@ final class Pipeline implements AutoCloseable {
         if (call == null || call.isEnded()) {
             current = null;
             if (closed) {
-                failQueued(closedFailure());
+                for (Pending p; (p = queue.poll()) != null; ) {
+                    late.add(p);
+                }
                 return true;
             }
             long wait = reopenAtNanos - System.nanoTime();
@@ -161,7 +173,7 @@ final class Pipeline implements AutoCloseable {
         Pending p;
         while ((p = queue.poll()) != null) {
             if (p.expired(now)) {
-                finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription("not sent within the call timeout")));
+                late.add(p);
                 continue;
             }
             if (p.firstSentNanos == 0) {
@@ -174,6 +186,13 @@ final class Pipeline implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /** Why a publish that was never sent failed: its deadline passed, or the client closed. */
+    private SluiceClientException late(Pending p) {
+        return p.expired(System.nanoTime())
+                ? failure(Status.DEADLINE_EXCEEDED.withDescription("not sent within the call timeout"))
+                : closedFailure();
     }
 
     private void scheduleReopen(long nanos) {
@@ -374,12 +393,12 @@ final class Pipeline implements AutoCloseable {
         try {
             call = current;
             current = null;
-            failQueued(closedFailure());
         } finally {
             sendLock.unlock();
         }
+        failQueued(closedFailure());
         if (call != null) {
-            call.halfClose();
+            call.halfClose();   // not under the send lock: nobody sends on it once closed and not current
         }
     }
 }

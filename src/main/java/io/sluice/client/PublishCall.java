@@ -105,7 +105,7 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
         }
     }
 
-    /** The deadline of the oldest unanswered request, or {@code Long.MAX_VALUE}-like absence as empty. */
+    /** The oldest request sent and not answered, or null. */
     Pending oldest() {
         lock.lock();
         try {

@@ -80,7 +80,7 @@ class ClientPipelineTest {
     void manyThreadsPublishingThroughOneClientEachGetTheirOwnAnswer() throws Exception {
         SluiceClient client = client(PublishOptions.defaults().withWindow(64));
         int threads = 16;
-        int each = 150;
+        int each = 60;
         var answers = new ConcurrentHashMap<String, Published>();
         var failure = new AtomicReference<Throwable>();
         var workers = new ArrayList<Thread>();
@@ -288,8 +288,8 @@ class ClientPipelineTest {
     @Test
     void aBrokerRestartFailsOnlyUnansweredPublishesAsUnavailableAndLosesNothingAcknowledged() throws Exception {
         SluiceClient client = client(PublishOptions.defaults());
-        Outcome outcome = publishWhile(client, "restart", 8, 300, broker::restartOnSamePort);
-        assertEquals(8 * 300, outcome.stored().size() + outcome.failures().values().stream()
+        Outcome outcome = publishWhile(client, "restart", 8, 150, broker::restartOnSamePort);
+        assertEquals(8 * 150, outcome.stored().size() + outcome.failures().values().stream()
                 .mapToInt(Integer::intValue).sum());
         outcome.failures().keySet().forEach(kind -> assertEquals("Unavailable UNAVAILABLE", kind, outcome.toString()));
         assertAcknowledgedStored(client, "restart", outcome);
@@ -298,13 +298,13 @@ class ClientPipelineTest {
     @Test
     void withRetryForABrokerRestartRetriesUnansweredPublishesAndEveryOneIsStored() throws Exception {
         SluiceClient client = client(PublishOptions.defaults().withRetryFor(WAIT));
-        Outcome outcome = publishWhile(client, "retried", 8, 300, broker::restartOnSamePort);
+        Outcome outcome = publishWhile(client, "retried", 8, 150, broker::restartOnSamePort);
         assertEquals(Map.of(), outcome.failures());
-        assertEquals(8 * 300, outcome.stored().size());
+        assertEquals(8 * 150, outcome.stored().size());
         assertAcknowledgedStored(client, "retried", outcome);
         // At-least-once: a retried publish may be stored twice, never lost.
         long total = client.stats("retried").getFirst().totalMessages();
         Map<Long, Message> all = readAll(client, "retried", (int) total);
-        assertEquals(8 * 300, all.values().stream().map(Message::payloadText).distinct().count());
+        assertEquals(8 * 150, all.values().stream().map(Message::payloadText).distinct().count());
     }
 }
