@@ -307,4 +307,18 @@ class ClientPipelineTest {
         Map<Long, Message> all = readAll(client, "retried", (int) total);
         assertEquals(8 * 150, all.values().stream().map(Message::payloadText).distinct().count());
     }
+
+    @Test
+    void aCutConnectionMidFlightLosesNothingAcknowledgedAndRetriesTheRest() throws Exception {
+        var proxy = closeLater(new TcpProxy(broker.port()));
+        var client = closeLater(SluiceClient.connect("127.0.0.1:" + proxy.port(), WAIT,
+                PublishOptions.defaults().withRetryFor(WAIT)));
+        Outcome outcome = publishWhile(client, "cut", 8, 150, proxy::cutAll);
+        assertEquals(Map.of(), outcome.failures());
+        assertEquals(8 * 150, outcome.stored().size());
+        assertAcknowledgedStored(client, "cut", outcome);
+        long total = client.stats("cut").getFirst().totalMessages();
+        assertEquals(8 * 150, readAll(client, "cut", (int) total).values().stream().map(Message::payloadText)
+                .distinct().count(), "every message stored at least once");
+    }
 }
