@@ -69,6 +69,13 @@ public final class Bench {
                 if (Thread.currentThread().isInterrupted()) {
                     break;
                 }
+                if (scenario == 9) {   // no Sluice broker: NATS JetStream, started by the scenario
+                    progress("scenario 9: " + title(9));
+                    if (!NatsScenario.run(options, this::done)) {
+                        failures++;
+                    }
+                    continue;
+                }
                 runScenario(scenario);
             }
         } finally {
@@ -136,7 +143,8 @@ public final class Bench {
             try (var clients = new Clients(host, port, options.channels());
                  var probe = broker == null ? new Probe(metricsUrl, null, null)
                          : new Probe(metricsUrl, broker.handle(), broker.jcmd())) {
-                var session = new Session(options, clients, probe, "bench." + runId + ".", this::done);
+                var session = new Session(options, clients, probe, "bench." + runId + ".", this::done,
+                        host + ":" + port);
                 if (broker != null || !targetWarmed) {
                     targetWarmed = true;
                     String warm = BrokerWarmup.run(session);
@@ -151,6 +159,7 @@ public final class Bench {
                     case 4 -> EndToEndScenario.run(session);
                     case 5 -> FixedRateScenario.alone(session);
                     case 6 -> FixedRateScenario.withSlowConsumer(session);
+                    case 8 -> ClientScenarios.run(session);
                     default -> throw new IllegalArgumentException("no scenario " + scenario);
                 }
             }
@@ -210,6 +219,8 @@ public final class Bench {
             case 4 -> "end to end";
             case 5 -> "fixed rate, Publish and PublishStream";
             case 6 -> "fixed rate with a consumer at 1 credit/s";
+            case 8 -> "the Java client as an application uses it";
+            case 9 -> "the same patterns against NATS JetStream";
             default -> "scenario " + scenario;
         };
     }

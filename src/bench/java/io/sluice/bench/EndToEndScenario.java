@@ -68,7 +68,7 @@ final class EndToEndScenario {
     }
 
     /** Publishes {@code count} messages of 100 B in batches; null when all were stored, else the first error. */
-    private static String fill(Session s, String topic, int count) throws InterruptedException {
+    static String fill(Session s, String topic, int count) throws InterruptedException {
         int batches = (count + FILL_BATCH - 1) / FILL_BATCH;
         BatchPublishRequest full = PublishScenarios.batchRequest(topic, FILL_BATCH, 100);
         int rest = count - (batches - 1) * FILL_BATCH;

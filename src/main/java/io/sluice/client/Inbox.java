@@ -41,7 +41,10 @@ final class Inbox {
      * ({@code timeoutNanos < 0}: wait without one). Blocks on the queue.
      */
     Inbound take(long timeoutNanos) throws InterruptedException {
-        Inbound in = timeoutNanos < 0 ? queue.take() : queue.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+        return handOut(timeoutNanos < 0 ? queue.take() : queue.poll(timeoutNanos, TimeUnit.NANOSECONDS));
+    }
+
+    private Inbound handOut(Inbound in) {
         if (in == null) {
             return null;
         }

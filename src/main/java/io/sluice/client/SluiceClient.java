@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.sluice.proto.BatchMessage;
@@ -17,17 +18,21 @@ import io.sluice.proto.ListTopicsRequest;
 import io.sluice.proto.PublishRequest;
 import io.sluice.proto.PublishResponse;
 import io.sluice.proto.PublishResult;
+import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.ResetCursorRequest;
 import io.sluice.proto.SluiceGrpc;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -42,13 +47,18 @@ import java.util.function.Supplier;
  * }
  * }</pre>
  *
- * <p>Thread-safe: any thread may call any method. The unary calls ({@code publish}, {@code topics},
- * {@code stats}, ...) block the calling thread until the broker answers or the call deadline passes;
- * a publish is answered only once the message is on disk. They are not retried: a failure is thrown
- * as a {@link SluiceClientException} keeping the gRPC status (a publish that failed with UNAVAILABLE
- * may or may not have been stored); after UNAVAILABLE the next call tries to connect at once. {@link #publishAsync} does not block; its future completes on a
- * gRPC callback thread, so do not block inside callbacks chained to it. Each {@link Subscription}
- * has its own thread. {@link #close()} closes the open subscriptions, then the channel.
+ * <p>Thread-safe: any thread may call any method. The unary calls ({@code topics}, {@code stats},
+ * {@code publishBatch}, ...) block the calling thread until the broker answers or the call deadline
+ * passes. Single-message publishes ({@link #publish}, {@link #publishAsync}) ride one PublishStream
+ * shared by every thread of the client, pipelined, unless {@link PublishOptions#unary()}; a publish is
+ * answered only once the message is on disk. Failures are thrown as a {@link SluiceClientException}
+ * keeping the gRPC status. A publish that failed with UNAVAILABLE or DEADLINE_EXCEEDED may or may not
+ * have been stored; with {@link PublishOptions#retryFor()} the client sends such a publish again on a
+ * new stream itself, so it may be stored twice (at-least-once). After UNAVAILABLE the next call tries
+ * to connect at once. {@code publishAsync}'s future completes on a gRPC callback thread, so do not
+ * block inside callbacks chained to it. Each {@link Subscription} has its own thread.
+ * {@link #close()} closes the open subscriptions, lets outstanding publishes finish, then closes the
+ * channel.
  */
 public final class SluiceClient implements AutoCloseable {
     /** Where the broker listens by default. */
@@ -64,8 +74,10 @@ public final class SluiceClient implements AutoCloseable {
     private final SluiceGrpc.SluiceBlockingStub blocking;
     private final SluiceGrpc.SluiceStub async;
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+    private final PublishOptions publishOptions;
+    private final Pipeline pipeline;
 
-    private SluiceClient(String target, Duration callTimeout) {
+    private SluiceClient(String target, Duration callTimeout, PublishOptions publishOptions) {
         Target parsed = Target.parse(target);
         this.target = parsed.toString();
         this.callTimeout = callTimeout;
@@ -78,6 +90,9 @@ public final class SluiceClient implements AutoCloseable {
                 .build();
         this.blocking = SluiceGrpc.newBlockingStub(channel);
         this.async = SluiceGrpc.newStub(channel);
+        this.publishOptions = publishOptions;
+        this.pipeline = new Pipeline(async, channel::resetConnectBackoff, this::unaryAsync, this.target, callTimeout,
+                publishOptions);
     }
 
     /**
@@ -87,15 +102,25 @@ public final class SluiceClient implements AutoCloseable {
      * @throws IllegalArgumentException when the target is not {@code HOST:PORT}
      */
     public static SluiceClient connect(String target) {
-        return new SluiceClient(target, DEFAULT_CALL_TIMEOUT);
+        return new SluiceClient(target, DEFAULT_CALL_TIMEOUT, PublishOptions.defaults());
     }
 
-    /** Like {@link #connect(String)}, with {@code callTimeout} as the deadline of each unary call. */
+    /** Like {@link #connect(String)}, with {@code callTimeout} as the deadline of each call and each publish. */
     public static SluiceClient connect(String target, Duration callTimeout) {
+        return connect(target, callTimeout, PublishOptions.defaults());
+    }
+
+    /** Like {@link #connect(String)}, publishing single messages as {@code publishOptions} say. */
+    public static SluiceClient connect(String target, PublishOptions publishOptions) {
+        return connect(target, DEFAULT_CALL_TIMEOUT, publishOptions);
+    }
+
+    /** Like {@link #connect(String, Duration)}, publishing single messages as {@code publishOptions} say. */
+    public static SluiceClient connect(String target, Duration callTimeout, PublishOptions publishOptions) {
         if (callTimeout.isNegative() || callTimeout.isZero()) {
             throw new IllegalArgumentException("the call timeout must be positive, not " + callTimeout);
         }
-        return new SluiceClient(target, callTimeout);
+        return new SluiceClient(target, callTimeout, Objects.requireNonNull(publishOptions, "publishOptions"));
     }
 
     /** The broker's address, {@code HOST:PORT}. */
@@ -105,10 +130,35 @@ public final class SluiceClient implements AutoCloseable {
 
     // ---- publishing ----
 
-    /** Stores one message; answers once it is committed to disk. */
+    /**
+     * Stores one message; answers once it is committed to disk. Blocks until then, or until the call
+     * timeout. Unless {@link PublishOptions#unary()}, the message goes on the client's shared
+     * PublishStream with the publishes of every other thread; while the publish window is full the
+     * caller waits for room.
+     */
     public Published publish(String topic, byte[] payload, Map<String, String> attributes) {
-        PublishResponse r = call(() -> stub().publish(publishRequest(topic, payload, attributes)));
-        return new Published(r.getMessageId(), r.getSequence(), r.getTimestamp());
+        if (publishOptions.unary() || !pipeline.streaming() || pipeline.onAnswerThread()) {
+            // On the thread that delivers the stream's answers, waiting for one would wait for itself.
+            PublishResponse r = call(() -> stub().publish(publishRequest(topic, payload, attributes)));
+            return new Published(r.getMessageId(), r.getSequence(), r.getTimestamp());
+        }
+        CompletableFuture<Published> future = pipeline.submit(topic, payload, attributes);
+        try {
+            // The pipeline fails an overdue publish itself; the margin only bounds this wait.
+            return future.get(callTimeout.toNanos() + 4 * Pipeline.SWEEP.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SluiceClientException f) {
+                throw f;
+            }
+            throw failure(e.getCause());
+        } catch (TimeoutException e) {
+            throw failure(Status.DEADLINE_EXCEEDED.withDescription("no answer within the call timeout of "
+                    + callTimeout.toMillis() + " ms; the message may have been stored").asRuntimeException());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw failure(Status.CANCELLED.withDescription("interrupted while waiting for the answer; the message "
+                    + "may have been stored").asRuntimeException());
+        }
     }
 
     /** Stores one message without attributes. */
@@ -117,13 +167,35 @@ public final class SluiceClient implements AutoCloseable {
     }
 
     /**
-     * Stores one message without blocking. The future completes with the answer once the message is
-     * committed, or exceptionally with a {@link SluiceClientException}.
+     * Stores one message. The future completes with the answer once the message is committed, or
+     * exceptionally with a {@link SluiceClientException}; it completes on the thread that delivers the
+     * broker's answers, so do not block inside callbacks chained to it. Unless
+     * {@link PublishOptions#unary()}, this sends on the client's shared PublishStream, and blocks the
+     * caller (up to the call timeout) while the publish window is full: at most
+     * {@link PublishOptions#window()} publishes are outstanding per client. Called from a callback of
+     * such a future, it never blocks (it may then exceed the window).
      */
     public CompletableFuture<Published> publishAsync(String topic, byte[] payload, Map<String, String> attributes) {
+        if (publishOptions.unary() || !pipeline.streaming()) {
+            return unaryAsync(publishRequest(topic, payload, attributes));
+        }
+        return pipeline.submit(topic, payload, attributes);
+    }
+
+    /** Like {@link #publishAsync(String, byte[], Map)}, without attributes. */
+    public CompletableFuture<Published> publishAsync(String topic, byte[] payload) {
+        return publishAsync(topic, payload, Map.of());
+    }
+
+    private CompletableFuture<Published> unaryAsync(PublishStreamRequest request) {
+        return unaryAsync(PublishRequest.newBuilder().setTopic(request.getTopic()).setPayload(request.getPayload())
+                .putAllAttributes(request.getAttributesMap()).build());
+    }
+
+    private CompletableFuture<Published> unaryAsync(PublishRequest request) {
         var result = new CompletableFuture<Published>();
         async.withDeadlineAfter(callTimeout.toNanos(), TimeUnit.NANOSECONDS)
-                .publish(publishRequest(topic, payload, attributes), new StreamObserver<>() {
+                .publish(request, new StreamObserver<>() {
                     @Override
                     public void onNext(PublishResponse r) {
                         result.complete(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
@@ -282,6 +354,7 @@ public final class SluiceClient implements AutoCloseable {
         for (Subscription s : List.copyOf(subscriptions)) {
             s.close();
         }
+        pipeline.close();
         channel.shutdown();
         try {
             if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {

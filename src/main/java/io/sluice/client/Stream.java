@@ -198,9 +198,9 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
 
     // ---- the outcome (connection thread) ----
 
-    /** Blocks until the call has ended: closed by the broker, lost, or cancelled. */
-    void awaitEnd() throws InterruptedException {
-        ended.await();
+    /** Blocks until the call has ended (closed by the broker, lost, or cancelled), at most {@code nanos}. */
+    boolean awaitEnd(long nanos) throws InterruptedException {
+        return ended.await(nanos, TimeUnit.NANOSECONDS);
     }
 
     Status status() {

@@ -36,17 +36,21 @@ import java.util.function.Consumer;
  * {@link #receive()} throws that failure.
  *
  * <p>Threads: one virtual thread per subscription ({@code sluice-subscription-<topic>}) opens the
- * streams and waits for each to end; it blocks only on that and on the reconnect pause, and
- * {@link #close()} wakes it. gRPC's callback thread puts deliveries into a queue. The application
- * calls {@link #receive()} (blocks on the queue), {@link #ack}, {@link #nack} and {@link #close()}
- * from any thread; none of the sends blocks. Acks are cumulative on the broker: acking a message
- * acknowledges every earlier one of the topic for the group.
+ * streams and waits for each to end, waking every 20 ms to send acks held back for a batch; it
+ * blocks only on that and on the reconnect pause, and {@link #close()} wakes it. gRPC's callback
+ * thread puts deliveries into a queue. The application calls {@link #receive()} (blocks on the
+ * queue), {@link #ack}, {@link #nack} and {@link #close()} from any thread; none of the sends blocks.
+ * Acks are cumulative on the broker: acking a message acknowledges every earlier one of the topic for
+ * the group, so the client sends only the highest of a batch. Credit goes back to the broker in
+ * chunks of half the window, never a round trip per message.
  */
 public final class Subscription implements AutoCloseable, Iterable<Message> {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
     /** How long {@link #close()} waits for the broker to show the last ack committed. */
     private static final Duration ACK_CONFIRM_WAIT = Duration.ofSeconds(2);
     private static final Duration JOIN_WAIT = Duration.ofSeconds(5);
+    /** Longest an ack waits in the client for the acks that follow it to be sent with them. */
+    static final Duration ACK_DELAY = Duration.ofMillis(20);
 
     /** Reads a group's committed cursor from the broker. */
     interface CursorProbe {
@@ -63,12 +67,14 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     private final Inbox inbox;
     private final AtomicInteger reconnects = new AtomicInteger();
     private final Thread thread;
+    private final int ackBatch;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private Stream current;              // guarded by lock
     private boolean closing;             // guarded by lock
-    private Message unsentAck;           // guarded by lock: acked while no stream was open
+    private Message unsentAck;           // guarded by lock: the highest ack not yet sent (batched, or no stream)
+    private int unsentAcks;              // guarded by lock: acks made since the last one sent
     private long lastAckSent = -1;       // guarded by lock: highest sequence acked on a stream
     private volatile SluiceClientException failure;
 
@@ -82,6 +88,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         this.onClose = onClose;
         this.backoff = new Backoff(options.initialBackoff(), options.maxBackoff());
         this.inbox = new Inbox(options.creditWindow());
+        this.ackBatch = Math.max(1, options.creditWindow() / 4);
         this.thread = Thread.ofVirtual().name("sluice-subscription-" + options.topic()).unstarted(this::run);
     }
 
@@ -219,8 +226,11 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
 
     /**
      * Acknowledges {@code message} and, cumulatively, every earlier message of the topic for this
-     * group. Never blocks. An ack made while the subscription is reconnecting is sent on the next
-     * stream; one lost with a broken stream means the messages come again (at-least-once).
+     * group. Never blocks. Acks are sent in batches, as one ack of the highest message (acks are
+     * cumulative): at once when a quarter of the credit window is waiting, else at the latest 20 ms
+     * later; {@link #close()} sends
+     * the last one. An ack made while the subscription is reconnecting is sent on the next stream; one
+     * lost with a broken stream means the messages come again (at-least-once).
      *
      * @throws IllegalStateException on a browse subscription, or once closed
      */
@@ -233,11 +243,31 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             if (closing) {
                 throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
             }
-            if (current != null && current.ack(message.id())) {
-                lastAckSent = Math.max(lastAckSent, message.sequence());
-            } else if (unsentAck == null || message.sequence() > unsentAck.sequence()) {
+            if (unsentAck == null || message.sequence() > unsentAck.sequence()) {
                 unsentAck = message;
             }
+            if (++unsentAcks >= ackBatch) {
+                sendAck();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sends the highest unsent ack on the current stream, if there is one. Holding lock. */
+    private void sendAck() {
+        if (unsentAck != null && current != null && current.ack(unsentAck.id())) {
+            lastAckSent = Math.max(lastAckSent, unsentAck.sequence());
+            unsentAck = null;
+            unsentAcks = 0;
+        }
+    }
+
+    /** Sends the acks waiting in the client now. */
+    private void flushAcks() {
+        lock.lock();
+        try {
+            sendAck();
         } finally {
             lock.unlock();
         }
@@ -255,6 +285,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
                 throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
             }
             if (current != null) {
+                sendAck();   // acks made before this nack reach the broker before it
                 current.nack(message.id(), Math.max(0, delay.toMillis()));
             }
         } finally {
@@ -274,7 +305,9 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
                 if (s == null) {
                     break;
                 }
-                s.awaitEnd();
+                while (!s.awaitEnd(ACK_DELAY.toNanos())) {
+                    flushAcks();
+                }
                 detach(s);
                 if (isClosing()) {
                     break;
@@ -334,14 +367,13 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             long budget = options.maxMessages() == 0 ? Long.MAX_VALUE
                     : Math.max(0, options.maxMessages() - inbox.handedOut());
             var s = new Stream(this::accept, options.creditWindow(), budget);
-            stub.subscribe(s);
+            // Its callbacks only queue (never block, never run application code), so they run where
+            // gRPC reads the stream instead of costing a hop to another thread per batch of messages.
+            stub.withExecutor(Runnable::run).subscribe(s);
             s.send(SubscribeUpstream.newBuilder().setInit(init()).build());
-            if (unsentAck != null && s.ack(unsentAck.id())) {
-                lastAckSent = Math.max(lastAckSent, unsentAck.sequence());
-                unsentAck = null;
-            }
             s.open(options.creditWindow());
             current = s;
+            sendAck();   // any ack made while there was no stream
             return s;
         } finally {
             lock.unlock();
@@ -433,6 +465,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             closing = true;
             s = current;
             wake.signalAll();
+            sendAck();
             if (unsentAck != null) {
                 LOG.log(Level.WARNING, "closing the subscription to " + options.topic() + " before its ack of "
                         + unsentAck.sequence() + " reached the broker: later messages will come again");

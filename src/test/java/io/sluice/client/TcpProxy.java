@@ -8,16 +8,22 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A loopback TCP forwarder to a local port, for tests: {@link #cutAll()} breaks every connection
- * through it at once, as a network failure would, while the broker behind it keeps running.
+ * through it at once, as a network failure would, while the broker behind it keeps running;
+ * {@link #holdAnswers()} stops forwarding what the broker sends until {@link #release()}.
  * One virtual thread accepts; two per connection copy bytes.
  */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket listener;
     private final int targetPort;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition released = lock.newCondition();
+    private boolean holding;   // guarded by lock
 
     TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -36,22 +42,62 @@ final class TcpProxy implements AutoCloseable {
                 Socket upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
                 sockets.add(client);
                 sockets.add(upstream);
-                Thread.ofVirtual().start(() -> pump(client, upstream));
-                Thread.ofVirtual().start(() -> pump(upstream, client));
+                Thread.ofVirtual().start(() -> pump(client, upstream, false));
+                Thread.ofVirtual().start(() -> pump(upstream, client, true));
             } catch (IOException e) {
                 return;   // closed
             }
         }
     }
 
-    private void pump(Socket from, Socket to) {
+    private void pump(Socket from, Socket to, boolean answers) {
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-            in.transferTo(out);
+            byte[] buffer = new byte[64 * 1024];
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                if (answers) {
+                    awaitRelease();
+                }
+                out.write(buffer, 0, n);
+            }
         } catch (IOException e) {
             // the connection was cut
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             close(from);
             close(to);
+        }
+    }
+
+    /** Holds back everything the broker sends, on every connection, until {@link #release()}. */
+    void holdAnswers() {
+        lock.lock();
+        try {
+            holding = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Forwards what the broker sends again, what was held back first. */
+    void release() {
+        lock.lock();
+        try {
+            holding = false;
+            released.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void awaitRelease() throws InterruptedException {
+        lock.lock();
+        try {
+            while (holding) {
+                released.await();
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -78,6 +124,7 @@ final class TcpProxy implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        release();
         listener.close();
         cutAll();
     }

@@ -1,0 +1,404 @@
+package io.sluice.client;
+
+import io.grpc.Status;
+import io.sluice.client.PublishCall.Pending;
+import io.sluice.proto.PublishStreamRequest;
+import io.sluice.proto.PublishStreamResponse;
+import io.sluice.proto.SluiceGrpc;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+
+/**
+ * The single-message publishes of a {@link SluiceClient}, pipelined on one shared PublishStream.
+ *
+ * <p>A publishing thread takes a slot of the {@link Window} (blocking while it is full), puts its
+ * request in the queue and then, if no other thread is sending, becomes the sender: it moves every
+ * queued request onto the stream, its own and those of the threads that queued meanwhile, so
+ * callers on many threads coalesce onto one stream without a thread of ours between. gRPC's
+ * callback thread matches each answer to its request ({@link PublishCall}), completes its future and
+ * gives the slot back. When the stream breaks, the requests sent on it and not answered fail with
+ * the stream's status, or, with {@link PublishOptions#retryFor()}, are sent again on the next stream
+ * (at-least-once: the broker may have stored them); requests not yet sent simply go on the next
+ * stream. A broker without PublishStream (UNIMPLEMENTED before any answer) is published to by unary
+ * calls from then on.
+ *
+ * <p>Deadlines: each publish has the client's call timeout. A sweep, scheduled on the JDK's shared
+ * delay scheduler every {@link #SWEEP} while anything is outstanding, fails queued publishes whose
+ * deadline passed, and cancels a stream whose oldest unanswered request is past its deadline.
+ */
+final class Pipeline implements AutoCloseable {
+    static final Duration SWEEP = Duration.ofMillis(250);
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+
+    private final SluiceGrpc.SluiceStub stub;
+    private final Runnable resetConnectBackoff;
+    private final Function<PublishStreamRequest, CompletableFuture<Published>> unary;
+    private final String target;
+    private final long timeoutNanos;
+    private final long retryNanos;
+    private final Window window;
+    private final Backoff backoff = new Backoff(Duration.ofMillis(50), Duration.ofSeconds(2));
+    private final AtomicLong ids = new AtomicLong();
+    private final ConcurrentLinkedDeque<Pending> queue = new ConcurrentLinkedDeque<>();   // not yet sent
+    private final ThreadLocal<Boolean> answering = new ThreadLocal<>();
+    private final AtomicBoolean sweepScheduled = new AtomicBoolean();
+    private final ReentrantLock sendLock = new ReentrantLock();
+    private PublishCall current;       // guarded by sendLock
+    private long reopenAtNanos;        // guarded by sendLock: no new stream before (retry backoff)
+    private int failedStreams;         // guarded by sendLock: streams in a row that ended without an answer
+    private boolean reopenScheduled;   // guarded by sendLock
+    private volatile boolean streaming = true;
+    private volatile boolean closed;
+
+    Pipeline(SluiceGrpc.SluiceStub stub, Runnable resetConnectBackoff,
+             Function<PublishStreamRequest, CompletableFuture<Published>> unary, String target,
+             Duration callTimeout, PublishOptions options) {
+        this.stub = stub;
+        this.resetConnectBackoff = resetConnectBackoff;
+        this.unary = unary;
+        this.target = target;
+        this.timeoutNanos = callTimeout.toNanos();
+        this.retryNanos = options.retryFor().toNanos();
+        this.window = new Window(options.window(), options.windowBytes());
+    }
+
+    /** False once the broker showed it has no PublishStream: publish by unary calls then. */
+    boolean streaming() {
+        return streaming;
+    }
+
+    /** True on the thread delivering this pipeline's answers, which must never wait for an answer. */
+    boolean onAnswerThread() {
+        return answering.get() != null;
+    }
+
+    /**
+     * Queues one publish and sends it unless another thread is sending. Blocks while the window is
+     * full (not on the answering thread, which overdraws it instead), up to the call timeout; the
+     * future then fails with DEADLINE_EXCEEDED. Interrupted while waiting: fails with CANCELLED.
+     */
+    CompletableFuture<Published> submit(String topic, byte[] payload, Map<String, String> attributes) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, deadline);
+        if (closed) {
+            p.future.completeExceptionally(closedFailure());
+            return p.future;
+        }
+        try {
+            if (!window.acquire(p.bytes, deadline, onAnswerThread())) {
+                p.future.completeExceptionally(failure(Status.DEADLINE_EXCEEDED.withDescription(
+                        "no room in the publish window within the call timeout of "
+                                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
+                return p.future;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.future.completeExceptionally(failure(Status.CANCELLED.withDescription(
+                    "interrupted while waiting for room in the publish window")));
+            return p.future;
+        }
+        queue.add(p);
+        drain();
+        scheduleSweep();
+        return p.future;
+    }
+
+    // ---- sending (whichever publishing thread gets the send lock) ----
+
+    /**
+     * Sends what is queued unless another thread is at it; that one sends ours too before it lets go.
+     * Futures are never completed under the send lock: a callback chained to one may publish again.
+     */
+    private void drain() {
+        var late = new ArrayList<Pending>();
+        while (!queue.isEmpty()) {
+            if (!sendLock.tryLock()) {
+                break;   // the holder looks at the queue again after it lets go
+            }
+            boolean sent;
+            try {
+                sent = sendQueued(late);
+            } finally {
+                sendLock.unlock();
+            }
+            if (!sent) {
+                break;   // waiting for a reconnect pause: the scheduled reopen drains
+            }
+        }
+        for (Pending p : late) {
+            finish(p, late(p));
+        }
+    }
+
+    /**
+     * Moves the queue onto the current stream, opening one if needed; false during a reconnect pause.
+     * Publishes past their deadline, or queued once the client is closed, go to {@code late}.
+     */
+    private boolean sendQueued(List<Pending> late) {
+        if (!streaming) {
+            Pending p;
+            while ((p = queue.poll()) != null) {
+                viaUnary(p);
+            }
+            return true;
+        }
+        PublishCall call = current;
+        if (call == null || call.isEnded()) {
+            current = null;
+            if (closed) {
+                for (Pending p; (p = queue.poll()) != null; ) {
+                    late.add(p);
+                }
+                return true;
+            }
+            long wait = reopenAtNanos - System.nanoTime();
+            if (wait > 0) {
+                scheduleReopen(wait);
+                return false;
+            }
+            call = new PublishCall(listener);
+            stub.publishStream(call);
+            current = call;
+        }
+        long now = System.nanoTime();
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            if (p.expired(now)) {
+                late.add(p);
+                continue;
+            }
+            if (p.firstSentNanos == 0) {
+                p.firstSentNanos = now;
+            }
+            if (!call.send(p)) {
+                queue.addFirst(p);   // the call ended meanwhile: the next pass opens another
+                current = null;
+                return true;
+            }
+        }
+        return true;
+    }
+
+    /** Why a publish that was never sent failed: its deadline passed, or the client closed. */
+    private SluiceClientException late(Pending p) {
+        return p.expired(System.nanoTime())
+                ? failure(Status.DEADLINE_EXCEEDED.withDescription("not sent within the call timeout"))
+                : closedFailure();
+    }
+
+    private void scheduleReopen(long nanos) {
+        if (reopenScheduled) {
+            return;
+        }
+        reopenScheduled = true;
+        CompletableFuture.delayedExecutor(nanos, TimeUnit.NANOSECONDS).execute(() -> {
+            sendLock.lock();
+            try {
+                reopenScheduled = false;
+            } finally {
+                sendLock.unlock();
+            }
+            drain();
+        });
+    }
+
+    // ---- answers and ends (gRPC's callback thread) ----
+
+    private final PublishCall.Listener listener = new PublishCall.Listener() {
+        @Override
+        public void answered(PublishCall call, Pending p, PublishStreamResponse r) {
+            answering.set(Boolean.TRUE);
+            try {
+                if (r.getErrorCode() == 0) {
+                    window.release(p.bytes);
+                    p.future.complete(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
+                    return;
+                }
+                Status status = Status.fromCodeValue(r.getErrorCode()).withDescription(r.getErrorMessage());
+                if (status.getCode() == Status.Code.UNAVAILABLE && retrying(p, System.nanoTime())) {
+                    // Refused, not stored (the broker is stopping): send it again on a new stream after a pause.
+                    queue.addFirst(p);
+                    abandon(call);
+                    return;
+                }
+                finish(p, failure(status));
+            } finally {
+                answering.remove();
+            }
+        }
+
+        @Override
+        public void ended(PublishCall call, Status status, List<Pending> unanswered) {
+            answering.set(Boolean.TRUE);
+            try {
+                if (status.getCode() == Status.Code.UNIMPLEMENTED && call.answered() == 0) {
+                    streaming = false;   // nothing was stored: every request goes by unary calls from now on
+                    unanswered.forEach(Pipeline.this::viaUnary);
+                    drain();
+                    return;
+                }
+                long now = System.nanoTime();
+                var again = new ArrayList<Pending>();
+                for (Pending p : unanswered) {
+                    if (p.expired(now)) {
+                        finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription(
+                                "no answer within the call timeout; the message may have been stored")));
+                    } else if (retryable(status) && retrying(p, now)) {
+                        again.add(p);
+                    } else {
+                        finish(p, failure(status));
+                    }
+                }
+                for (int i = again.size() - 1; i >= 0; i--) {
+                    queue.addFirst(again.get(i));
+                }
+                sendLock.lock();
+                try {
+                    if (current == call) {
+                        current = null;
+                    }
+                    failedStreams = call.answered() == 0 ? failedStreams + 1 : 0;
+                    if (retryNanos > 0 && failedStreams > 0) {
+                        reopenAtNanos = now + backoff.pauseNanos(failedStreams - 1);
+                    }
+                } finally {
+                    sendLock.unlock();
+                }
+                if (status.getCode() == Status.Code.UNAVAILABLE) {
+                    resetConnectBackoff.run();   // our pause paces reconnects, not the channel's
+                }
+                drain();
+            } finally {
+                answering.remove();
+            }
+        }
+    };
+
+    /** Stops sending on {@code call} (its answers still come) and pauses before the next stream. */
+    private void abandon(PublishCall call) {
+        sendLock.lock();
+        try {
+            if (current == call) {
+                current = null;
+                call.halfClose();
+                failedStreams++;
+                reopenAtNanos = System.nanoTime() + backoff.pauseNanos(failedStreams - 1);
+            }
+        } finally {
+            sendLock.unlock();
+        }
+    }
+
+    private boolean retrying(Pending p, long now) {
+        return retryNanos > 0 && !closed && now - p.firstSentNanos < retryNanos;
+    }
+
+    private static boolean retryable(Status status) {
+        return status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.CANCELLED;
+    }
+
+    private void viaUnary(Pending p) {
+        unary.apply(p.request).whenComplete((published, error) -> {
+            window.release(p.bytes);
+            if (error == null) {
+                p.future.complete(published);
+            } else {
+                p.future.completeExceptionally(error);
+            }
+        });
+    }
+
+    /** Fails a publish that holds a slot and gives the slot back. */
+    private void finish(Pending p, SluiceClientException e) {
+        window.release(p.bytes);
+        p.future.completeExceptionally(e);
+    }
+
+    private void failQueued(SluiceClientException e) {
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            finish(p, e);
+        }
+    }
+
+    private SluiceClientException failure(Status status) {
+        return SluiceClientException.of(status, null, target);
+    }
+
+    private SluiceClientException closedFailure() {
+        return failure(Status.UNAVAILABLE.withDescription("the client is closed"));
+    }
+
+    // ---- deadlines ----
+
+    private void scheduleSweep() {
+        if (sweepScheduled.compareAndSet(false, true)) {
+            CompletableFuture.delayedExecutor(SWEEP.toNanos(), TimeUnit.NANOSECONDS).execute(this::sweep);
+        }
+    }
+
+    /** Fails queued publishes past their deadline; cancels a stream whose oldest answer is overdue. */
+    private void sweep() {
+        sweepScheduled.set(false);
+        long now = System.nanoTime();
+        for (Pending p : queue) {
+            if (p.expired(now) && queue.remove(p)) {
+                finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription("not sent within the call timeout")));
+            }
+        }
+        PublishCall call;
+        sendLock.lock();
+        try {
+            call = current;
+        } finally {
+            sendLock.unlock();
+        }
+        if (call != null) {
+            Pending oldest = call.oldest();
+            if (oldest != null && oldest.expired(now)) {
+                call.cancel("no answer within the call timeout");
+            }
+        }
+        if (window.outstanding() > 0) {
+            scheduleSweep();
+        }
+    }
+
+    // ---- closing ----
+
+    /**
+     * Lets the publishes already made finish (up to 5 s), then ends the stream; later publishes fail
+     * with UNAVAILABLE. Called once, by the client's close, before the channel shuts down.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        drain();
+        try {
+            window.awaitEmpty(CLOSE_WAIT.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        PublishCall call;
+        sendLock.lock();
+        try {
+            call = current;
+            current = null;
+        } finally {
+            sendLock.unlock();
+        }
+        failQueued(closedFailure());
+        if (call != null) {
+            call.halfClose();   // not under the send lock: nobody sends on it once closed and not current
+        }
+    }
+}
