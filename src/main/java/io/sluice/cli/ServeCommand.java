@@ -2,6 +2,7 @@ package io.sluice.cli;
 
 import io.grpc.netty.shaded.io.netty.util.ResourceLeakDetector;
 import io.sluice.server.ServerConfig;
+import io.sluice.server.security.SecurityConfig;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.Version;
 import io.sluice.store.Attributes;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -74,6 +76,9 @@ final class ServeCommand implements Callable<Integer> {
                     + "pushed there (env OTEL_EXPORTER_OTLP_ENDPOINT, default off).")
     String otlpEndpoint;
 
+    @CommandLine.Mixin
+    SecurityOptions security = new SecurityOptions();
+
     @Override
     public Integer call() throws InterruptedException {
         Logging.configure(logLevel);
@@ -87,7 +92,10 @@ final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
 
         long started = System.nanoTime();
-        SluiceServer server = SluiceServer.start(config);
+        SluiceServer server = SluiceServer.start(config, security.config());
+        if (server.security().reloadable()) {   // else SIGHUP keeps its default: the broker stops cleanly
+            Signal.handle(new Signal("HUP"), s -> server.security().reload());
+        }
         // Any other way out (SIGHUP, System.exit elsewhere) still closes the database cleanly.
         Thread hook = Thread.ofPlatform().name("sluice-shutdown").unstarted(server::close);
         Runtime.getRuntime().addShutdownHook(hook);
@@ -102,9 +110,9 @@ final class ServeCommand implements Callable<Integer> {
     private static String banner(SluiceServer server, long startMillis) {
         ServerConfig c = server.config();
         String metrics = c.metricsPort() == 0 ? "metrics off"
-                : "metrics on http://" + c.host() + ":" + c.metricsPort() + "/metrics";
+                : "metrics on http://" + server.security().metricsHost(c.host()) + ":" + c.metricsPort() + "/metrics";
         return "sluice " + Version.get() + " serving gRPC on " + c.host() + ":" + server.port()
-                + ", " + metrics
+                + ", " + metrics + ", " + server.security().describe()
                 + ", data in " + server.store().file().getParent()
                 + ", limits: message " + c.maxMessageBytes() + " B, batch " + c.maxBatchBytes()
                 + " B, attributes " + Attributes.MAX_TOTAL_BYTES + " B, writer queue " + c.writerQueue()

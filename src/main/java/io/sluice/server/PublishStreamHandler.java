@@ -6,6 +6,7 @@ import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.Span;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
+import io.sluice.server.security.Access;
 import io.sluice.store.Appended;
 import io.sluice.store.Completion;
 import io.sluice.store.NewMessage;
@@ -173,6 +174,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
         NewMessage message;
         try {
+            Access.requirePublish(request.getTopic());
             message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
         } catch (SluiceException e) {
             entry.refuse(e);

@@ -12,6 +12,8 @@ import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.sluice.delivery.Delivery;
+import io.sluice.server.security.Security;
+import io.sluice.server.security.SecurityConfig;
 import io.sluice.store.SqliteStore;
 import io.sluice.store.Store;
 import io.sluice.store.StoreListener;
@@ -46,11 +48,12 @@ public final class SluiceServer implements AutoCloseable {
     private final HealthStatusManager health;
     private final SluiceService service;
     private final Server grpc;
+    private final Security security;
     private boolean closed;   // guarded by this
 
     private SluiceServer(ServerConfig config, SqliteStore store, Delivery delivery, Telemetry telemetry,
                          ExecutorService calls, Transport transport, HealthStatusManager health,
-                         SluiceService service, Server grpc) {
+                         SluiceService service, Server grpc, Security security) {
         this.config = config;
         this.store = store;
         this.delivery = delivery;
@@ -60,23 +63,36 @@ public final class SluiceServer implements AutoCloseable {
         this.health = health;
         this.service = service;
         this.grpc = grpc;
+        this.security = security;
     }
 
     /** Opens the store and starts serving. Throws with a clear message when the data or a port is unusable. */
     public static SluiceServer start(ServerConfig config) {
-        return start(config, List.of());
+        return start(config, SecurityConfig.none(), List.of());
+    }
+
+    /** As {@link #start(ServerConfig)}, protected as {@code securityConfig} says (TLS, auth file, limits). */
+    public static SluiceServer start(ServerConfig config, SecurityConfig securityConfig) {
+        return start(config, securityConfig, List.of());
     }
 
     /** As {@link #start(ServerConfig)}, with extra span processors (tests record the broker's spans). */
     public static SluiceServer start(ServerConfig config, List<SpanProcessor> spanProcessors) {
+        return start(config, SecurityConfig.none(), spanProcessors);
+    }
+
+    private static SluiceServer start(ServerConfig config, SecurityConfig securityConfig,
+                                      List<SpanProcessor> spanProcessors) {
         var options = config.storeOptions().withQueueCapacity(config.writerQueue());
         Telemetry telemetry = null;
         SqliteStore store = null;
         ExecutorService calls = null;
         Transport transport = null;
+        Security security = null;
         try {
             long t0 = System.nanoTime();
-            telemetry = Telemetry.start(new Telemetry.Settings(config.host(), config.metricsPort(),
+            security = Security.start(securityConfig);
+            telemetry = Telemetry.start(new Telemetry.Settings(security.metricsHost(config.host()), config.metricsPort(),
                     config.otlpEndpoint(), spanProcessors), Version.get());
             BrokerMetrics metrics = telemetry.metrics();
             long t1 = System.nanoTime();
@@ -105,14 +121,15 @@ public final class SluiceServer implements AutoCloseable {
                     delivery::activeStreams);
             var health = new HealthStatusManager();
             var service = new SluiceService(store, publisher, delivery, calls, transport);
-            Server grpc = transport.configure(
-                            NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port())))
+            Server grpc = security.configure(transport.configure(
+                            NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))),
+                            transport.channelType())
                     .directExecutor()   // finding a call's method and handler: on its transport thread
                     .callExecutor(executors(calls))
                     .maxInboundMessageSize(config.maxInboundBytes())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(RequestParsing.strict(service.bindService()))
+                    .addService(security.protect(RequestParsing.strict(service.bindService())))
                     .addService(RequestParsing.closing(health.getHealthService().bindService()))
                     .addService(RequestParsing.closing(ProtoReflectionServiceV1.newInstance().bindService()))
                     .addService(RequestParsing.closing(reflectionV1Alpha().bindService()))
@@ -131,13 +148,14 @@ public final class SluiceServer implements AutoCloseable {
             long t3 = System.nanoTime();
             LOG.log(Level.DEBUG, () -> "start: telemetry " + (t1 - t0) / 1_000_000 + " ms, storage "
                     + (t2 - t1) / 1_000_000 + " ms, gRPC " + (t3 - t2) / 1_000_000 + " ms");
-            return new SluiceServer(config, store, delivery, telemetry, calls, transport, health, service, grpc);
+            return new SluiceServer(config, store, delivery, telemetry, calls, transport, health, service, grpc,
+                    security);
         } catch (IOException e) {
-            closeAll(store, telemetry, calls, transport);
+            closeAll(store, telemetry, calls, transport, security);
             throw new UncheckedIOException("cannot listen on " + config.host() + ":" + config.port() + ": "
                     + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeAll(store, telemetry, calls, transport);
+            closeAll(store, telemetry, calls, transport, security);
             throw e;
         }
     }
@@ -179,7 +197,8 @@ public final class SluiceServer implements AutoCloseable {
         return ProtoReflectionService.newInstance();
     }
 
-    private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls, Transport transport) {
+    private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls, Transport transport,
+                                 Security security) {
         if (calls != null) {
             calls.shutdownNow();
         }
@@ -191,6 +210,9 @@ public final class SluiceServer implements AutoCloseable {
         }
         if (telemetry != null) {
             telemetry.close();
+        }
+        if (security != null) {
+            security.close();
         }
     }
 
@@ -213,6 +235,11 @@ public final class SluiceServer implements AutoCloseable {
 
     public Telemetry telemetry() {
         return telemetry;
+    }
+
+    /** TLS, authentication and limits; {@link Security#reload()} is what SIGHUP calls. */
+    public Security security() {
+        return security;
     }
 
     /**
@@ -246,6 +273,7 @@ public final class SluiceServer implements AutoCloseable {
         store.close();
         transport.close();   // after the store: the last commits' answers are handed to it
         telemetry.close();
+        security.close();
         LOG.log(Level.INFO, "stopped in " + (System.nanoTime() - started) / 1_000_000 + " ms");
     }
 }
