@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         description = "Sluice, a durable gRPC message broker: acknowledged means on disk.",
         subcommands = {ServeCommand.class, PublishCommand.class, SubscribeCommand.class, TopicsCommand.class,
                 StatsCommand.class, DeleteTopicCommand.class, DeleteGroupCommand.class, ResetCursorCommand.class,
+                TokenCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

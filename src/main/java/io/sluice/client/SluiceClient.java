@@ -2,7 +2,6 @@ package io.sluice.client;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -31,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * A client of one Sluice broker, over one plaintext gRPC channel that it owns.
+ * A client of one Sluice broker, over one gRPC channel that it owns (plaintext, or TLS with an optional
+ * bearer token: see {@link ClientOptions}).
  * <pre>{@code
  * try (var client = SluiceClient.connect("127.0.0.1:50051")) {
  *     Published p = client.publish("orders", "hello".getBytes(UTF_8), Map.of("kind", "greeting"));
@@ -65,12 +65,11 @@ public final class SluiceClient implements AutoCloseable {
     private final SluiceGrpc.SluiceStub async;
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
 
-    private SluiceClient(String target, Duration callTimeout) {
+    private SluiceClient(String target, ClientOptions options) {
         Target parsed = Target.parse(target);
         this.target = parsed.toString();
-        this.callTimeout = callTimeout;
-        this.channel = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(),
-                        InsecureChannelCredentials.create())
+        this.callTimeout = options.callTimeout();
+        this.channel = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(), options.credentials())
                 .maxInboundMessageSize(MAX_INBOUND_BYTES)
                 // Finds a dead connection under an idle stream; the broker permits pings every 10 s.
                 .keepAliveTime(30, TimeUnit.SECONDS)
@@ -87,7 +86,12 @@ public final class SluiceClient implements AutoCloseable {
      * @throws IllegalArgumentException when the target is not {@code HOST:PORT}
      */
     public static SluiceClient connect(String target) {
-        return new SluiceClient(target, DEFAULT_CALL_TIMEOUT);
+        return new SluiceClient(target, ClientOptions.defaults());
+    }
+
+    /** Like {@link #connect(String)}, over TLS and with a token as {@code options} say. */
+    public static SluiceClient connect(String target, ClientOptions options) {
+        return new SluiceClient(target, options);
     }
 
     /** Like {@link #connect(String)}, with {@code callTimeout} as the deadline of each unary call. */
@@ -95,7 +99,7 @@ public final class SluiceClient implements AutoCloseable {
         if (callTimeout.isNegative() || callTimeout.isZero()) {
             throw new IllegalArgumentException("the call timeout must be positive, not " + callTimeout);
         }
-        return new SluiceClient(target, callTimeout);
+        return new SluiceClient(target, ClientOptions.defaults().callTimeout(callTimeout));
     }
 
     /** The broker's address, {@code HOST:PORT}. */
