@@ -39,6 +39,7 @@ final class Reloader implements AutoCloseable {
     private boolean requested;   // guarded by lock
     private boolean closed;      // guarded by lock
     private long reloads;        // guarded by lock: completed passes that were requested
+    private long loads;          // guarded by lock: groups loaded since start, by either way
     private Thread thread;
 
     Reloader(Duration interval) {
@@ -86,6 +87,33 @@ final class Reloader implements AutoCloseable {
         }
     }
 
+    /** Groups loaded since start (changed files and requested reloads that were not refused). */
+    long loads() {
+        lock.lock();
+        try {
+            return loads;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits until {@link #loads()} reaches {@code count}; false when the deadline passed first. */
+    boolean awaitLoads(long count, Duration deadline) throws InterruptedException {
+        long left = deadline.toNanos();
+        lock.lock();
+        try {
+            while (loads < count && !closed) {
+                if (left <= 0) {
+                    return false;
+                }
+                left = wake.awaitNanos(left);
+            }
+            return loads >= count;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void run() {
         while (true) {
             boolean all;
@@ -126,6 +154,13 @@ final class Reloader implements AutoCloseable {
         w.seen()[0] = now;
         try {
             w.load().run();
+            lock.lock();
+            try {
+                loads++;
+                wake.signalAll();
+            } finally {
+                lock.unlock();
+            }
             LOG.log(Level.INFO, "reloaded " + w.what() + (always ? " (SIGHUP)" : " (file changed)"));
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "kept the previous " + w.what() + ": the new one is refused: " + e.getMessage());

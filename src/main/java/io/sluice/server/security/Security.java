@@ -155,6 +155,21 @@ public final class Security implements AutoCloseable {
         return reloader.awaitReload(reloader.requestReload(), deadline);
     }
 
+    /** Security files loaded since start (for tests: see {@link #awaitLoads}). */
+    long loads() {
+        return reloader.loads();
+    }
+
+    /** Waits until {@code count} loads have happened since start; false when the deadline passed first. */
+    boolean awaitLoads(long count, Duration deadline) throws InterruptedException {
+        return reloader.awaitLoads(count, deadline);
+    }
+
+    /** The server certificate served to new connections now; null without TLS. */
+    java.security.cert.X509Certificate certificate() {
+        return keys == null ? null : keys.certificate();
+    }
+
     /** What is in force, for the start banner. */
     public String describe() {
         var parts = new ArrayList<String>();
