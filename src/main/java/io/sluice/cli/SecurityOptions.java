@@ -66,12 +66,18 @@ final class SecurityOptions {
                     + "(env SLUICE_HANDSHAKE_TIMEOUT, default ${DEFAULT-VALUE}).")
     Duration handshakeTimeout;
 
+    @Option(names = "--reload-interval", defaultValue = "${env:SLUICE_RELOAD_INTERVAL:-2s}", paramLabel = "DURATION",
+            converter = Durations.class, description = "How often the TLS files and the auth file are checked for "
+                    + "changes; SIGHUP reloads at once (env SLUICE_RELOAD_INTERVAL, default ${DEFAULT-VALUE}).")
+    Duration reloadInterval;
+
     SecurityConfig config() {
         return SecurityConfig.none()
                 .withTls(tlsCert, tlsKey, tlsClientCa, tlsClientAuth)
                 .withAuth(authFile, auditLog)
                 .withMetricsHost(metricsHost)
                 .withLimits(maxConnections, maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes,
-                        handshakeTimeout);
+                        handshakeTimeout)
+                .withReloadInterval(reloadInterval);
     }
 }
