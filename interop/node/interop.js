@@ -166,7 +166,7 @@ async function main() {
   const topic = `interop-node-${crypto.randomBytes(4).toString('hex')}`;
   const group = 'node';
   console.log(`interop: Node ${process.version}, @grpc/grpc-js ${require('@grpc/grpc-js/package.json').version}, `
-    + `broker ${TARGET}${process.env.SLUICE_TLS_CA ? " over TLS" : ""}${process.env.SLUICE_TOKEN ? " with a token" : ""}, topic ${topic}`);
+    + `broker ${TARGET}${process.env.SLUICE_TLS_CA ? ' over TLS' : ''}${process.env.SLUICE_TOKEN ? ' with a token' : ''}, topic ${topic}`);
 
   // Publish
   const one = await unary('Publish', { topic, payload: Buffer.from('hello from node'), attributes: { lang: 'js' } });

@@ -151,6 +151,7 @@ public final class Bench {
                     case 4 -> EndToEndScenario.run(session);
                     case 5 -> FixedRateScenario.alone(session);
                     case 6 -> FixedRateScenario.withSlowConsumer(session);
+                    case 8 -> SecurityScenario.run(session, options.out().resolve("logs"), runId + "-s8");
                     default -> throw new IllegalArgumentException("no scenario " + scenario);
                 }
             }
@@ -210,6 +211,7 @@ public final class Bench {
             case 4 -> "end to end";
             case 5 -> "fixed rate, Publish and PublishStream";
             case 6 -> "fixed rate with a consumer at 1 credit/s";
+            case 8 -> "TLS with a bearer token against plaintext";
             default -> "scenario " + scenario;
         };
     }
