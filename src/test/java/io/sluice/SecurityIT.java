@@ -67,7 +67,8 @@ class SecurityIT {
             try (var client = SluiceClient.connect(target, ClientOptions.defaults().tls(pki.ca()).token(token))) {
                 assertTrue(client.publish("orders.eu", new byte[] {1}).sequence() > 0);
                 assertEquals(Status.Code.PERMISSION_DENIED,
-                        assertThrows(SluiceClientException.class, () -> client.publish("billing", new byte[] {1})).code());
+                        assertThrows(SluiceClientException.class,
+                                () -> client.publish("billing", new byte[] {1})).code());
                 client.deleteTopic("orders.gone");   // an admin call: one audit line
             }
 

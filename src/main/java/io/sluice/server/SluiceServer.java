@@ -92,7 +92,8 @@ public final class SluiceServer implements AutoCloseable {
         try {
             long t0 = System.nanoTime();
             security = Security.start(securityConfig);
-            telemetry = Telemetry.start(new Telemetry.Settings(security.metricsHost(config.host()), config.metricsPort(),
+            telemetry = Telemetry.start(new Telemetry.Settings(security.metricsHost(config.host()),
+                    config.metricsPort(),
                     config.otlpEndpoint(), spanProcessors), Version.get());
             BrokerMetrics metrics = telemetry.metrics();
             long t1 = System.nanoTime();

@@ -64,15 +64,15 @@ record AuthFile(List<Token> tokens, List<Client> clients, Grants anonymous) {
             if (!ids.add(id)) {
                 throw new IllegalArgumentException("token id '" + id + "' appears twice");
             }
-            String hex = string(t.get("sha256"), where + ": sha256");
+            String hex = string(t.get("sha256"), where + ": sha256").strip();
+            if (hex.length() != 64) {
+                throw new IllegalArgumentException(where + ": sha256 must be 64 hex digits, not " + hex.length());
+            }
             byte[] hash;
             try {
-                hash = HexFormat.of().parseHex(hex.strip().toLowerCase(java.util.Locale.ROOT));
+                hash = HexFormat.of().parseHex(hex.toLowerCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(where + ": sha256 is not hexadecimal");
-            }
-            if (hash.length != 32) {
-                throw new IllegalArgumentException(where + ": sha256 must be 64 hex digits, not " + hex.length());
             }
             Instant expires = null;
             if (t.get("expires") != null) {

@@ -28,7 +28,8 @@ final class PemFiles {
         byte[] bytes = read(file);
         try {
             var certs = new ArrayList<X509Certificate>();
-            for (var c : CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(bytes))) {
+            var factory = CertificateFactory.getInstance("X.509");
+            for (var c : factory.generateCertificates(new ByteArrayInputStream(bytes))) {
                 certs.add((X509Certificate) c);
             }
             if (certs.isEmpty()) {

@@ -175,7 +175,8 @@ final class Reloader implements AutoCloseable {
                 try {
                     digest.update(Files.readAllBytes(f));
                 } catch (IOException e) {
-                    digest.update(("unreadable:" + e.getClass().getName()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    digest.update(("unreadable:" + e.getClass().getName())
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 }
                 digest.update((byte) 0);
             }

@@ -47,7 +47,8 @@ public record SecurityConfig(Path tlsCert, Path tlsKey, Path tlsClientCa, Client
             clientAuth = tlsClientCa != null ? ClientAuth.OPTIONAL : ClientAuth.NONE;
         }
         if (clientAuth != ClientAuth.NONE && tlsClientCa == null) {
-            throw new IllegalArgumentException("--tls-client-auth " + clientAuth.name().toLowerCase(java.util.Locale.ROOT)
+            throw new IllegalArgumentException("--tls-client-auth "
+                    + clientAuth.name().toLowerCase(java.util.Locale.ROOT)
                     + " needs --tls-client-ca, the authorities client certificates are checked against");
         }
         positive(maxConnections, "--max-connections");
@@ -59,7 +60,8 @@ public record SecurityConfig(Path tlsCert, Path tlsKey, Path tlsClientCa, Client
         if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
             throw new IllegalArgumentException("--handshake-timeout must be positive, not " + handshakeTimeout);
         }
-        if (reloadInterval.isNegative() || reloadInterval.isZero() || reloadInterval.compareTo(Duration.ofHours(1)) > 0) {
+        if (reloadInterval.isNegative() || reloadInterval.isZero()
+                || reloadInterval.compareTo(Duration.ofHours(1)) > 0) {
             throw new IllegalArgumentException("the reload interval must be positive and at most an hour, not "
                     + reloadInterval);
         }

@@ -32,7 +32,8 @@ final class TrustMaterial extends X509ExtendedTrustManager {
             factory.init(store);
             current = (X509ExtendedTrustManager) factory.getTrustManagers()[0];
         } catch (GeneralSecurityException e) {
-            throw new IllegalArgumentException("cannot use " + caFile + " as certificate authorities: " + e.getMessage());
+            throw new IllegalArgumentException("cannot use " + caFile + " as certificate authorities: "
+                    + e.getMessage());
         }
     }
 

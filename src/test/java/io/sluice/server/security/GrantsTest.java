@@ -129,14 +129,16 @@ class GrantsTest {
             call.run();
             return Status.Code.OK;
         } catch (StatusRuntimeException e) {
-            assertFalse(TOKENS.values().stream().anyMatch(t -> String.valueOf(e.getStatus().getDescription()).contains(t)
+            String description = String.valueOf(e.getStatus().getDescription());
+            assertFalse(TOKENS.values().stream().anyMatch(t -> description.contains(t)
                     || String.valueOf(e.getTrailers()).contains(t)), "a status echoes a token: " + e);
             return e.getStatus().getCode();
         }
     }
 
     private void publish(String id, String topic) {
-        blocking(id).publish(PublishRequest.newBuilder().setTopic(topic).setPayload(ByteString.copyFromUtf8("x")).build());
+        blocking(id).publish(PublishRequest.newBuilder().setTopic(topic).setPayload(ByteString.copyFromUtf8("x"))
+                .build());
     }
 
     /** One RPC run as a principal: its status code (a stream's error code or final status). */
@@ -243,7 +245,8 @@ class GrantsTest {
             }
         });
         for (int i = 1; i <= 3; i++) {
-            requests.onNext(PublishStreamRequest.newBuilder().setRequestId(i).setTopic(i == 2 ? "billing.x" : "orders.eu")
+            requests.onNext(PublishStreamRequest.newBuilder().setRequestId(i)
+                    .setTopic(i == 2 ? "billing.x" : "orders.eu")
                     .setPayload(ByteString.copyFromUtf8("m" + i)).build());
         }
         var got = new ArrayList<PublishStreamResponse>();
@@ -292,7 +295,8 @@ class GrantsTest {
         var wrong = SluiceGrpc.newBlockingStub(broker.channel()).withInterceptors(bearer(Tokens.generate()));
         assertEquals(Status.Code.UNAUTHENTICATED, code(() -> wrong.listTopics(ListTopicsRequest.getDefaultInstance())));
         var malformed = SluiceGrpc.newBlockingStub(broker.channel()).withInterceptors(malformedHeader());
-        assertEquals(Status.Code.UNAUTHENTICATED, code(() -> malformed.listTopics(ListTopicsRequest.getDefaultInstance())));
+        assertEquals(Status.Code.UNAUTHENTICATED,
+                code(() -> malformed.listTopics(ListTopicsRequest.getDefaultInstance())));
         assertEquals(Status.Code.UNAUTHENTICATED, code(() -> publish("old", "t.a")));
 
         assertEquals(Status.Code.OK, code(() -> publish("gone", "t.a")));
@@ -333,7 +337,8 @@ class GrantsTest {
         assertTrue(lines.get(1).contains("\"rpc\":\"DeleteTopic\"") && lines.get(1).contains("\"credential\":\"token\"")
                 && lines.get(1).contains("\"credential_id\":\"adm\""), lines.get(1));
         assertTrue(lines.get(2).contains("\"principal\":\"sub\"") && lines.get(2).contains("\"decision\":\"deny\"")
-                && lines.get(2).contains("\"status\":\"PERMISSION_DENIED\"") && lines.get(2).contains("\"peer\":\"/127.0.0.1:"),
+                && lines.get(2).contains("\"status\":\"PERMISSION_DENIED\"")
+                && lines.get(2).contains("\"peer\":\"/127.0.0.1:"),
                 lines.get(2));
         assertTrue(lines.get(3).contains("\"status\":\"UNAUTHENTICATED\""), lines.get(3));
         String everything = String.join("\n", lines) + "\n" + String.join("\n", snapshot());

@@ -92,7 +92,8 @@ class LimitsTest {
         var padded = SluiceGrpc.newBlockingStub(broker.channel())
                 .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
                 .withDeadlineAfter(20, TimeUnit.SECONDS);
-        var e = assertThrows(StatusRuntimeException.class, () -> padded.listTopics(ListTopicsRequest.getDefaultInstance()));
+        var e = assertThrows(StatusRuntimeException.class,
+                () -> padded.listTopics(ListTopicsRequest.getDefaultInstance()));
         assertNotEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode(), e.toString());
         broker.blocking().listTopics(ListTopicsRequest.getDefaultInstance());
     }

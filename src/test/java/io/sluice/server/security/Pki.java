@@ -28,7 +28,8 @@ public final class Pki {
     }
 
     /** A new CA in {@code dir}. */
-    public static Pki create(Path dir, String name) throws IOException, InterruptedException {
+    public static Pki create(Path directory, String name) throws IOException, InterruptedException {
+        Path dir = directory.toAbsolutePath();
         Path cert = dir.resolve(name + "-ca.pem");
         Path key = dir.resolve(name + "-ca.key");
         openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",

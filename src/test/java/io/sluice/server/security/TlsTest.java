@@ -129,9 +129,11 @@ class TlsTest {
         assertEquals(Status.Code.PERMISSION_DENIED, org.junit.jupiter.api.Assertions.assertThrows(
                 SluiceClientException.class, () -> asBilling.publish("orders.eu", new byte[] {1})).code());
         String audit = Files.readString(dir.resolve("audit.log"));
-        assertTrue(audit.contains("\"principal\":\"billing\",\"credential\":\"certificate\",\"credential_id\":\"serial:"),
+        assertTrue(audit.contains(
+                "\"principal\":\"billing\",\"credential\":\"certificate\",\"credential_id\":\"serial:"),
                 audit);
-        var untrusted = client(ClientOptions.defaults().tls(pki.ca()).clientCertificate(stranger.cert(), stranger.key()));
+        var untrusted = client(ClientOptions.defaults().tls(pki.ca())
+                .clientCertificate(stranger.cert(), stranger.key()));
         // Its client offers no certificate the broker's CA did not issue: the call has no credentials.
         assertEquals(Status.Code.UNAUTHENTICATED, org.junit.jupiter.api.Assertions.assertThrows(
                 SluiceClientException.class, untrusted::topics).code());
@@ -193,7 +195,8 @@ class TlsTest {
         assertTrue(published.tryAcquire(20, WAIT.toSeconds(), TimeUnit.SECONDS), "the load goes on");
 
         // A broken certificate is refused; the one in use stays.
-        Files.writeString(config.tlsCert(), "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n");
+        Files.writeString(config.tlsCert(),
+                "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n");
         assertTrue(security.reloadAndWait(WAIT));
         assertEquals(second, servedSerial());
 
