@@ -96,7 +96,7 @@ final class ServeCommand implements Callable<Integer> {
         if (server.security().reloadable()) {   // else SIGHUP keeps its default: the broker stops cleanly
             Signal.handle(new Signal("HUP"), s -> server.security().reload());
         }
-        // Any other way out (SIGHUP, System.exit elsewhere) still closes the database cleanly.
+        // Any other way out (SIGHUP without TLS or an auth file, System.exit elsewhere) still closes the database.
         Thread hook = Thread.ofPlatform().name("sluice-shutdown").unstarted(server::close);
         Runtime.getRuntime().addShutdownHook(hook);
         System.out.println(banner(server, (System.nanoTime() - started) / 1_000_000));

@@ -23,6 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class Reloader implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Reloader.class.getName());
+    /** Larger files are not read to tell whether they changed (every file watched here is far smaller). */
+    private static final long MAX_HASHED_BYTES = 8L << 20;
 
     /** Reads a group of files and installs what it read; throws naming the problem to keep the old. */
     interface Load {
@@ -173,7 +175,12 @@ final class Reloader implements AutoCloseable {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             for (Path f : files) {
                 try {
-                    digest.update(Files.readAllBytes(f));
+                    if (Files.size(f) > MAX_HASHED_BYTES) {   // refused when read anyway: size and time tell a change
+                        digest.update((Files.size(f) + "@" + Files.getLastModifiedTime(f))
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    } else {
+                        digest.update(Files.readAllBytes(f));
+                    }
                 } catch (IOException e) {
                     digest.update(("unreadable:" + e.getClass().getName())
                             .getBytes(java.nio.charset.StandardCharsets.UTF_8));
