@@ -9,35 +9,36 @@ import picocli.CommandLine.Option;
 final class SecurityOptions {
     @Option(names = "--metrics-host", defaultValue = "${env:SLUICE_METRICS_HOST}", paramLabel = "ADDR",
             description = "Address of the metrics endpoint, e.g. 127.0.0.1 to keep it on loopback "
-                    + "(env SLUICE_METRICS_HOST, default: the gRPC --host).")
+                    + "(env SLUICE_METRICS_HOST, default the gRPC host).")
     String metricsHost;
 
     @Option(names = "--tls-cert", defaultValue = "${env:SLUICE_TLS_CERT}", paramLabel = "FILE",
-            description = "PEM certificate chain of the server; with --tls-key, TLS on the gRPC port. Re-read on "
-                    + "SIGHUP and when it changes (env SLUICE_TLS_CERT).")
+            description = "PEM certificate chain of the server; with its key, TLS on the gRPC port. Re-read on "
+                    + "SIGHUP and when it changes (env SLUICE_TLS_CERT, default none).")
     Path tlsCert;
 
     @Option(names = "--tls-key", defaultValue = "${env:SLUICE_TLS_KEY}", paramLabel = "FILE",
-            description = "Unencrypted PKCS#8 PEM key of the server (env SLUICE_TLS_KEY).")
+            description = "Unencrypted PKCS#8 PEM key of the server (env SLUICE_TLS_KEY, default none).")
     Path tlsKey;
 
     @Option(names = "--tls-client-ca", defaultValue = "${env:SLUICE_TLS_CLIENT_CA}", paramLabel = "FILE",
             description = "PEM certificate authorities that client certificates are checked against "
-                    + "(env SLUICE_TLS_CLIENT_CA).")
+                    + "(env SLUICE_TLS_CLIENT_CA, default none).")
     Path tlsClientCa;
 
     @Option(names = "--tls-client-auth", defaultValue = "${env:SLUICE_TLS_CLIENT_AUTH}", paramLabel = "MODE",
             description = "none, optional or require a client certificate "
-                    + "(env SLUICE_TLS_CLIENT_AUTH, default optional with --tls-client-ca, else none).")
+                    + "(env SLUICE_TLS_CLIENT_AUTH, default optional with a client CA, else none).")
     SecurityConfig.ClientAuth tlsClientAuth;
 
     @Option(names = "--auth-file", defaultValue = "${env:SLUICE_AUTH_FILE}", paramLabel = "FILE",
             description = "YAML of tokens (SHA-256), client certificate names and per-topic grants; every call "
-                    + "then needs credentials. Re-read on SIGHUP and when it changes (env SLUICE_AUTH_FILE).")
+                    + "then needs credentials. Re-read on SIGHUP and when it changes "
+                    + "(env SLUICE_AUTH_FILE, default none).")
     Path authFile;
 
     @Option(names = "--audit-log", defaultValue = "${env:SLUICE_AUDIT_LOG}", paramLabel = "FILE",
-            description = "Append one JSON line per admin call and per denial (env SLUICE_AUDIT_LOG).")
+            description = "Append one JSON line per admin call and per denial (env SLUICE_AUDIT_LOG, default none).")
     Path auditLog;
 
     @Option(names = "--max-connections", defaultValue = "${env:SLUICE_MAX_CONNECTIONS:-4096}", paramLabel = "N",
