@@ -4,7 +4,11 @@
 // ack, takeover, stats and a refused name. Prints each check; exits 1 on the first mismatch.
 //
 //   node interop.js [HOST:PORT]        (default: $SLUICE_TARGET, else 127.0.0.1:50051)
+//
+// With $SLUICE_TLS_CA (a PEM file) it connects over TLS trusting that CA; with $SLUICE_TOKEN it sends
+// `authorization: Bearer <token>` on every call (grpc-js sends call credentials over TLS only).
 
+const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const grpc = require('@grpc/grpc-js');
@@ -18,7 +22,30 @@ const definition = protoLoader.loadSync(PROTO, {
   keepCase: true, longs: String, enums: String, defaults: true, oneofs: true,
 });
 const sluice = grpc.loadPackageDefinition(definition).sluice.v1;
-const client = new sluice.Sluice(TARGET, grpc.credentials.createInsecure());
+
+function credentials() {
+  const ca = process.env.SLUICE_TLS_CA;
+  const token = process.env.SLUICE_TOKEN;
+  if (!ca) {
+    if (token) {
+      throw new Error('SLUICE_TOKEN needs SLUICE_TLS_CA: grpc-js sends tokens over TLS only');
+    }
+    return grpc.credentials.createInsecure();
+  }
+  const tls = grpc.credentials.createSsl(fs.readFileSync(ca));
+  if (!token) {
+    return tls;
+  }
+  const bearer = grpc.credentials.createFromMetadataGenerator((params, callback) => {
+    const metadata = new grpc.Metadata();
+    metadata.add('authorization', 'Bearer ' + token);
+    callback(null, metadata);
+  });
+  return grpc.credentials.combineChannelCredentials(tls, bearer);
+}
+
+const client = new sluice.Sluice(TARGET, credentials());
+
 
 let passed = 0;
 
@@ -139,7 +166,7 @@ async function main() {
   const topic = `interop-node-${crypto.randomBytes(4).toString('hex')}`;
   const group = 'node';
   console.log(`interop: Node ${process.version}, @grpc/grpc-js ${require('@grpc/grpc-js/package.json').version}, `
-    + `broker ${TARGET}, topic ${topic}`);
+    + `broker ${TARGET}${process.env.SLUICE_TLS_CA ? ' over TLS' : ''}${process.env.SLUICE_TOKEN ? ' with a token' : ''}, topic ${topic}`);
 
   // Publish
   const one = await unary('Publish', { topic, payload: Buffer.from('hello from node'), attributes: { lang: 'js' } });

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The built jar ({@code sluice.jar}, run by {@code sluice.java}, both set by failsafe) as a child
@@ -94,6 +95,7 @@ public final class BrokerProcess {
             try (var reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
                 for (String line = reader.readLine(); line != null; line = reader.readLine()) {
                     lines.add(line);
+                    grown();
                     Matcher m = BANNER.matcher(line);
                     if (watchBanner && m.matches()) {
                         banner.complete(m);
@@ -107,6 +109,34 @@ public final class BrokerProcess {
                 }
             }
         });
+    }
+
+    private final java.util.concurrent.locks.ReentrantLock linesLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition linesGrew = linesLock.newCondition();
+
+    private void grown() {
+        linesLock.lock();
+        try {
+            linesGrew.signalAll();
+        } finally {
+            linesLock.unlock();
+        }
+    }
+
+    /** Waits until a line of stdout or stderr contains {@code fragment}; fails the test at the deadline. */
+    public void awaitOutput(String fragment, Duration timeout) throws InterruptedException {
+        long left = timeout.toNanos();
+        linesLock.lock();
+        try {
+            while (Stream.concat(out.stream(), err.stream()).noneMatch(l -> l.contains(fragment))) {
+                if (left <= 0) {
+                    fail("no line containing '" + fragment + "' within " + timeout + "\n" + transcript());
+                }
+                left = linesGrew.awaitNanos(left);
+            }
+        } finally {
+            linesLock.unlock();
+        }
     }
 
     /** The banner line; fails the test, showing stderr, when the child ends or stalls before it. */

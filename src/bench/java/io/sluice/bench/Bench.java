@@ -160,6 +160,7 @@ public final class Bench {
                     case 5 -> FixedRateScenario.alone(session);
                     case 6 -> FixedRateScenario.withSlowConsumer(session);
                     case 8 -> ClientScenarios.run(session);
+                    case 10 -> SecurityScenario.run(session, options.out().resolve("logs"), runId + "-s10");
                     default -> throw new IllegalArgumentException("no scenario " + scenario);
                 }
             }
@@ -221,6 +222,7 @@ public final class Bench {
             case 6 -> "fixed rate with a consumer at 1 credit/s";
             case 8 -> "the Java client as an application uses it";
             case 9 -> "the same patterns against NATS JetStream";
+            case 10 -> "TLS with a bearer token against plaintext";
             default -> "scenario " + scenario;
         };
     }

@@ -19,10 +19,11 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
 
     static final String USAGE = """
             usage: make bench BENCH_ARGS="[options]"
-              --scenarios LIST     which scenarios to run, e.g. 1,3,5 (default 1-9; 7, resource use, is
+              --scenarios LIST     which scenarios to run, e.g. 1,3,5 (default 1-10; 7, resource use, is
                                    sampled during every run; 6 also runs 5, its baseline; 8 is the Java
                                    client as an application uses it, 9 the same patterns against NATS
-                                   JetStream, skipped with a note where nats-server is missing)
+                                   JetStream, skipped with a note where nats-server is missing; 10 is TLS
+                                   with a token against plaintext)
               --duration D         measured time of each throughput run (default 10s; e.g. 10s, 500ms, 1m)
               --warmup D           unmeasured time before each run (default 2s)
               --broker-warmup D    unmeasured load on each new broker before its scenario (a --target: once,
@@ -112,7 +113,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
             throw new Usage("--target wants HOST:PORT, not " + target);
         }
         if (scenarios == null) {
-            scenarios = scenarios("1-9");
+            scenarios = scenarios("1-10");
         }
         if (scenarios.contains(6)) {
             scenarios.add(5);   // 6 is judged against 5
@@ -126,6 +127,14 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                 rate, backlog != null ? backlog : quick ? 50_000 : 1_000_000, quick, target, metrics, jar, java,
                 out, dataRoot != null ? dataRoot : out.resolve("tmp"), channels, List.copyOf(brokerArgs),
                 List.copyOf(brokerJvmArgs));
+    }
+
+    /** The same options with {@code more} extra {@code serve} arguments for the broker. */
+    BenchOptions withMoreBrokerArgs(List<String> more) {
+        var args = new java.util.ArrayList<>(brokerArgs);
+        args.addAll(more);
+        return new BenchOptions(scenarios, duration, warmup, brokerWarmup, fixedDuration, fixedWarmup, rate, backlog,
+                quick, target, metricsUrl, jar, java, out, dataRoot, channels, List.copyOf(args), brokerJvmArgs);
     }
 
     /** The same options with other extra JVM arguments for the broker. */
@@ -143,8 +152,8 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                 int from = Integer.parseInt(dash < 0 ? p : p.substring(0, dash));
                 int to = dash < 0 ? from : Integer.parseInt(p.substring(dash + 1));
                 for (int s = from; s <= to; s++) {
-                    if (s < 1 || s > 9) {
-                        throw new Usage("scenarios are numbered 1 to 9, not " + s);
+                    if (s < 1 || s > 10) {
+                        throw new Usage("scenarios are numbered 1 to 10, not " + s);
                     }
                     if (s != 7) {   // 7 is the resource sampling every run does
                         picked.add(s);
@@ -156,7 +165,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
         }
         if (picked.isEmpty()) {
             throw new Usage("--scenarios " + list + ": scenario 7 (resource use) is sampled during the others; "
-                    + "pick at least one of 1-6, 8, 9");
+                    + "pick at least one of 1-6, 8, 9, 10");
         }
         return picked;
     }

@@ -1,7 +1,6 @@
 package io.sluice.bench;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -76,6 +75,11 @@ final class BrokerProcess {
 
     /** Starts a broker and waits until it has answered a health check and a publish (30 s at most). */
     static BrokerProcess start(BenchOptions options, String label, Path logDir) throws IOException {
+        return start(options, label, logDir, null);
+    }
+
+    /** As above; a broker serving TLS ({@code tls} not null) is probed over TLS with that token. */
+    static BrokerProcess start(BenchOptions options, String label, Path logDir, Clients.Tls tls) throws IOException {
         if (!Files.isRegularFile(options.jar())) {
             throw new IOException("no broker jar at " + options.jar() + " (make jar builds it)");
         }
@@ -107,7 +111,7 @@ final class BrokerProcess {
             int realMetricsPort = mm.find() ? Integer.parseInt(mm.group(1)) : 0;
             Matcher s = STARTED.matcher(banner);
             Long reported = s.find() ? Long.parseLong(s.group(1)) : null;
-            double[] firstRpcs = firstRpcs(port, spawned);
+            double[] firstRpcs = firstRpcs(port, spawned, tls);
             Path jcmd = options.java().resolveSibling("jcmd");
             return new BrokerProcess(process, dataDir, log, port, realMetricsPort,
                     new Startup(bannerMillis, firstRpcs[0], firstRpcs[1], reported), jcmd);
@@ -149,8 +153,8 @@ final class BrokerProcess {
     }
 
     /** Millis from spawn to the first health check answered SERVING, and to the first publish answered. */
-    private static double[] firstRpcs(int port, long spawned) throws IOException {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress(HOST, port).usePlaintext().directExecutor().build();
+    private static double[] firstRpcs(int port, long spawned, Clients.Tls tls) throws IOException {
+        ManagedChannel channel = Clients.channel(HOST, port, tls);
         try {
             double health = -1;
             long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

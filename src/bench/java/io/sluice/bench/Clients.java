@@ -1,7 +1,15 @@
 package io.sluice.bench;
 
 import io.grpc.ManagedChannel;
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import io.sluice.proto.SluiceGrpc;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,22 +29,49 @@ final class Clients implements AutoCloseable {
     private final List<SluiceGrpc.SluiceStub> stubs = new ArrayList<>();
     private final SluiceGrpc.SluiceStub subscriber;
 
-    Clients(String host, int port, int count) {
-        for (int i = 0; i < count; i++) {
-            stubs.add(SluiceGrpc.newStub(open(host, port)));
-        }
-        subscriber = SluiceGrpc.newStub(open(host, port));
+    /** TLS trusting {@code ca}, with {@code token} as a bearer token on every call. */
+    record Tls(Path ca, String token) {
     }
 
-    private ManagedChannel open(String host, int port) {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress(host, port)
-                .usePlaintext()
-                .directExecutor()
+    Clients(String host, int port, int count) {
+        this(host, port, count, null);
+    }
+
+    /** {@code tls} null: plaintext. */
+    Clients(String host, int port, int count, Tls tls) {
+        for (int i = 0; i < count; i++) {
+            stubs.add(SluiceGrpc.newStub(open(host, port, tls)));
+        }
+        subscriber = SluiceGrpc.newStub(open(host, port, tls));
+    }
+
+    private ManagedChannel open(String host, int port, Tls tls) {
+        ManagedChannel channel = channel(host, port, tls);
+        channels.add(channel);
+        return channel;
+    }
+
+    /** One channel as the load generator uses them: plaintext when {@code tls} is null. */
+    static ManagedChannel channel(String host, int port, Tls tls) {
+        ManagedChannelBuilder<?> builder;
+        if (tls == null) {
+            builder = ManagedChannelBuilder.forAddress(host, port).usePlaintext();
+        } else {
+            ChannelCredentials credentials;
+            try {
+                credentials = TlsChannelCredentials.newBuilder().trustManager(tls.ca().toFile()).build();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + tls.ca(), e);
+            }
+            var headers = new Metadata();
+            headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + tls.token());
+            builder = Grpc.newChannelBuilderForAddress(host, port, credentials)
+                    .intercept(MetadataUtils.newAttachHeadersInterceptor(headers));
+        }
+        return builder.directExecutor()
                 .maxInboundMessageSize(64 << 20)
                 .disableRetry()
                 .build();
-        channels.add(channel);
-        return channel;
     }
 
     /** The async stub of the subscribers' own channel. */

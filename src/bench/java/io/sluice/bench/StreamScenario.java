@@ -64,6 +64,11 @@ final class StreamScenario implements ClientResponseObserver<PublishStreamReques
         }
     }
 
+    /** One measured stream of 100 B messages with {@code window} requests unanswered (the security rows). */
+    static Row measureOne(Session s, String topic, int window, String name) {
+        return new StreamScenario(topic, PublishScenarios.payload(100), window).measure(s, name);
+    }
+
     /** What an unmeasured stream did: messages stored, and why it failed (null when it did not). */
     record Unmeasured(long stored, String failure) {
     }

@@ -2,6 +2,7 @@ package io.sluice.cli;
 
 import io.grpc.netty.shaded.io.netty.util.ResourceLeakDetector;
 import io.sluice.server.ServerConfig;
+import io.sluice.server.security.SecurityConfig;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.Version;
 import io.sluice.store.Attributes;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -91,6 +93,9 @@ final class ServeCommand implements Callable<Integer> {
                     + "pushed there (env OTEL_EXPORTER_OTLP_ENDPOINT, default off).")
     String otlpEndpoint;
 
+    @CommandLine.Mixin
+    SecurityOptions security = new SecurityOptions();
+
     @Override
     public Integer call() throws InterruptedException {
         Logging.configure(logLevel);
@@ -106,8 +111,11 @@ final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
 
         long started = System.nanoTime();
-        SluiceServer server = SluiceServer.start(config);
-        // Any other way out (SIGHUP, System.exit elsewhere) still closes the database cleanly.
+        SluiceServer server = SluiceServer.start(config, security.config());
+        if (server.security().reloadable()) {   // else SIGHUP keeps its default: the broker stops cleanly
+            Signal.handle(new Signal("HUP"), s -> server.security().reload());
+        }
+        // Any other way out (SIGHUP without TLS or an auth file, System.exit elsewhere) still closes the database.
         Thread hook = Thread.ofPlatform().name("sluice-shutdown").unstarted(server::close);
         Runtime.getRuntime().addShutdownHook(hook);
         System.out.println(banner(server, (System.nanoTime() - started) / 1_000_000));
@@ -151,9 +159,9 @@ final class ServeCommand implements Callable<Integer> {
     private static String banner(SluiceServer server, long startMillis) {
         ServerConfig c = server.config();
         String metrics = c.metricsPort() == 0 ? "metrics off"
-                : "metrics on http://" + c.host() + ":" + c.metricsPort() + "/metrics";
+                : "metrics on http://" + server.security().metricsHost(c.host()) + ":" + c.metricsPort() + "/metrics";
         return "sluice " + Version.get() + " serving gRPC on " + c.host() + ":" + server.port()
-                + ", " + metrics
+                + ", " + metrics + ", " + server.security().describe()
                 + ", data in " + server.store().file().getParent().normalize()
                 + ", limits: message " + c.maxMessageBytes() + " B, batch " + c.maxBatchBytes()
                 + " B or " + c.maxBatchMessages() + " messages, attributes " + Attributes.MAX_TOTAL_BYTES

@@ -2,7 +2,6 @@ package io.sluice.client;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -36,7 +35,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * A client of one Sluice broker, over one plaintext gRPC channel that it owns.
+ * A client of one Sluice broker, over one gRPC channel that it owns (plaintext, or TLS with an optional
+ * bearer token: see {@link ClientOptions}).
  * <pre>{@code
  * try (var client = SluiceClient.connect("127.0.0.1:50051")) {
  *     Published p = client.publish("orders", "hello".getBytes(UTF_8), Map.of("kind", "greeting"));
@@ -77,12 +77,11 @@ public final class SluiceClient implements AutoCloseable {
     private final PublishOptions publishOptions;
     private final Pipeline pipeline;
 
-    private SluiceClient(String target, Duration callTimeout, PublishOptions publishOptions) {
+    private SluiceClient(String target, ClientOptions options, PublishOptions publishOptions) {
         Target parsed = Target.parse(target);
         this.target = parsed.toString();
-        this.callTimeout = callTimeout;
-        this.channel = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(),
-                        InsecureChannelCredentials.create())
+        this.callTimeout = options.callTimeout();
+        this.channel = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(), options.credentials())
                 .maxInboundMessageSize(MAX_INBOUND_BYTES)
                 // Finds a dead connection under an idle stream; the broker permits pings every 10 s.
                 .keepAliveTime(30, TimeUnit.SECONDS)
@@ -102,7 +101,18 @@ public final class SluiceClient implements AutoCloseable {
      * @throws IllegalArgumentException when the target is not {@code HOST:PORT}
      */
     public static SluiceClient connect(String target) {
-        return new SluiceClient(target, DEFAULT_CALL_TIMEOUT, PublishOptions.defaults());
+        return new SluiceClient(target, ClientOptions.defaults(), PublishOptions.defaults());
+    }
+
+    /** Like {@link #connect(String)}, over TLS and with a token as {@code options} say. */
+    public static SluiceClient connect(String target, ClientOptions options) {
+        return connect(target, options, PublishOptions.defaults());
+    }
+
+    /** Like {@link #connect(String, ClientOptions)}, publishing single messages as {@code publishOptions} say. */
+    public static SluiceClient connect(String target, ClientOptions options, PublishOptions publishOptions) {
+        return new SluiceClient(target, Objects.requireNonNull(options, "options"),
+                Objects.requireNonNull(publishOptions, "publishOptions"));
     }
 
     /** Like {@link #connect(String)}, with {@code callTimeout} as the deadline of each call and each publish. */
@@ -120,7 +130,7 @@ public final class SluiceClient implements AutoCloseable {
         if (callTimeout.isNegative() || callTimeout.isZero()) {
             throw new IllegalArgumentException("the call timeout must be positive, not " + callTimeout);
         }
-        return new SluiceClient(target, callTimeout, Objects.requireNonNull(publishOptions, "publishOptions"));
+        return connect(target, ClientOptions.defaults().callTimeout(callTimeout), publishOptions);
     }
 
     /** The broker's address, {@code HOST:PORT}. */

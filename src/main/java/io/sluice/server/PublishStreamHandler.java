@@ -6,6 +6,7 @@ import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.Span;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
+import io.sluice.server.security.Access;
 import io.sluice.store.Appended;
 import io.sluice.store.Completion;
 import io.sluice.store.NewMessage;
@@ -201,6 +202,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             return;
         }
         try {
+            Access.requirePublish(request.getTopic());
             NewMessage message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
             entry.span = tracing.startPublish(request.getTopic(), request.getAttributesMap());
             store.appendPaced(request.getTopic(), message, entry);

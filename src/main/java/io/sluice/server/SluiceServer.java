@@ -13,6 +13,8 @@ import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.sluice.delivery.Delivery;
+import io.sluice.server.security.Security;
+import io.sluice.server.security.SecurityConfig;
 import io.sluice.store.SqliteStore;
 import io.sluice.store.Store;
 import io.sluice.store.StoreListener;
@@ -50,11 +52,12 @@ public final class SluiceServer implements AutoCloseable {
     private final Server grpc;
     private final Fatal fatal;
     private final MemoryBudget budget;
+    private final Security security;
     private boolean closed;   // guarded by this
 
     private SluiceServer(ServerConfig config, SqliteStore store, Delivery delivery, Telemetry telemetry,
                          ExecutorService calls, Transport transport, HealthStatusManager health,
-                         SluiceService service, Server grpc, Fatal fatal, MemoryBudget budget) {
+                         SluiceService service, Server grpc, Fatal fatal, MemoryBudget budget, Security security) {
         this.config = config;
         this.store = store;
         this.delivery = delivery;
@@ -66,6 +69,7 @@ public final class SluiceServer implements AutoCloseable {
         this.grpc = grpc;
         this.fatal = fatal;
         this.budget = budget;
+        this.security = security;
     }
 
     /** The memory budget of publishes held (for tests of the package). */
@@ -75,19 +79,32 @@ public final class SluiceServer implements AutoCloseable {
 
     /** Opens the store and starts serving. Throws with a clear message when the data or a port is unusable. */
     public static SluiceServer start(ServerConfig config) {
-        return start(config, List.of());
+        return start(config, SecurityConfig.none(), List.of());
+    }
+
+    /** As {@link #start(ServerConfig)}, protected as {@code securityConfig} says (TLS, auth file, limits). */
+    public static SluiceServer start(ServerConfig config, SecurityConfig securityConfig) {
+        return start(config, securityConfig, List.of());
     }
 
     /** As {@link #start(ServerConfig)}, with extra span processors (tests record the broker's spans). */
     public static SluiceServer start(ServerConfig config, List<SpanProcessor> spanProcessors) {
+        return start(config, SecurityConfig.none(), spanProcessors);
+    }
+
+    private static SluiceServer start(ServerConfig config, SecurityConfig securityConfig,
+                                      List<SpanProcessor> spanProcessors) {
         var options = config.storeOptions().withQueueCapacity(config.writerQueue());
         Telemetry telemetry = null;
         SqliteStore store = null;
         ExecutorService calls = null;
         Transport transport = null;
+        Security security = null;
         try {
             long t0 = System.nanoTime();
-            telemetry = Telemetry.start(new Telemetry.Settings(config.host(), config.metricsPort(),
+            security = Security.start(securityConfig);
+            telemetry = Telemetry.start(new Telemetry.Settings(security.metricsHost(config.host()),
+                    config.metricsPort(),
                     config.otlpEndpoint(), spanProcessors), Version.get());
             BrokerMetrics metrics = telemetry.metrics();
             long t1 = System.nanoTime();
@@ -123,15 +140,17 @@ public final class SluiceServer implements AutoCloseable {
             telemetry.console().attach(new ConsoleData(store, delivery), metrics);
             var health = new HealthStatusManager();
             var service = new SluiceService(store, budget, publisher, delivery, calls, transport);
-            NettyServerBuilder builder = transport.configure(
-                            NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port())))
+            NettyServerBuilder builder = security.configure(transport.configure(
+                            NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))),
+                            transport.channelType())
                     .directExecutor()   // finding a call's method and handler: on its transport thread
                     .callExecutor(executors(calls))
                     .maxInboundMessageSize(config.maxInboundBytes())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(ServerInterceptors.intercept(RequestParsing.strict(service.bindService()),
-                            new Admission(budget, publisher.largestMessage(), config.maxInboundBytes())))
+                    .addService(security.protect(ServerInterceptors.intercept(
+                            RequestParsing.strict(service.bindService()),
+                            new Admission(budget, publisher.largestMessage(), config.maxInboundBytes()))))
                     .addService(RequestParsing.closing(health.getHealthService().bindService()))
                     .addService(RequestParsing.closing(ProtoReflectionServiceV1.newInstance().bindService()))
                     .addService(RequestParsing.closing(reflectionV1Alpha().bindService()));
@@ -159,13 +178,13 @@ public final class SluiceServer implements AutoCloseable {
             LOG.log(Level.DEBUG, () -> "start: telemetry " + (t1 - t0) / 1_000_000 + " ms, storage "
                     + (t2 - t1) / 1_000_000 + " ms, gRPC " + (t3 - t2) / 1_000_000 + " ms");
             return new SluiceServer(config, store, delivery, telemetry, calls, transport, health, service, grpc,
-                    fatal, budget);
+                    fatal, budget, security);
         } catch (IOException e) {
-            closeAll(store, telemetry, calls, transport);
+            closeAll(store, telemetry, calls, transport, security);
             throw new UncheckedIOException(Telemetry.portProblem("gRPC", config.host(), config.port(), "--port",
                     "SLUICE_PORT", "0 picks a free one", e), e);
         } catch (RuntimeException e) {
-            closeAll(store, telemetry, calls, transport);
+            closeAll(store, telemetry, calls, transport, security);
             throw e;
         }
     }
@@ -216,7 +235,8 @@ public final class SluiceServer implements AutoCloseable {
         return ProtoReflectionService.newInstance();
     }
 
-    private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls, Transport transport) {
+    private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls, Transport transport,
+                                 Security security) {
         if (calls != null) {
             calls.shutdownNow();
         }
@@ -228,6 +248,9 @@ public final class SluiceServer implements AutoCloseable {
         }
         if (telemetry != null) {
             telemetry.close();
+        }
+        if (security != null) {
+            security.close();
         }
     }
 
@@ -266,6 +289,11 @@ public final class SluiceServer implements AutoCloseable {
         return telemetry;
     }
 
+    /** TLS, authentication and limits; {@link Security#reload()} is what SIGHUP calls. */
+    public Security security() {
+        return security;
+    }
+
     /**
      * Stops accepting, lets calls in flight finish within the grace period, commits everything
      * queued, closes the database, then telemetry. Idempotent; called by the signal handler.
@@ -297,6 +325,7 @@ public final class SluiceServer implements AutoCloseable {
         store.close();
         transport.close();   // after the store: the last commits' answers are handed to it
         telemetry.close();
+        security.close();
         LOG.log(Level.INFO, "stopped in " + (System.nanoTime() - started) / 1_000_000 + " ms");
     }
 }

@@ -44,6 +44,11 @@ final class Transport implements AutoCloseable {
         return builder.bossEventLoopGroup(boss).workerEventLoopGroup(workers).channelType(channelType);
     }
 
+    /** The class of the listening channel (the connection limits wrap it). */
+    Class<? extends ServerChannel> channelType() {
+        return channelType;
+    }
+
     /**
      * The transport thread the caller runs on, as an executor (a call on a direct executor runs on
      * the thread of its connection); {@code elsewhere} when the caller is not a transport thread.

@@ -52,6 +52,13 @@ public abstract sealed class SluiceException extends RuntimeException {
         }
     }
 
+    /** The caller holds no grant for this action on this topic (see {@code --auth-file}). */
+    public static final class PermissionDenied extends SluiceException {
+        public PermissionDenied(String message) {
+            super(message, null);
+        }
+    }
+
     /** A topic or consumer group that does not exist. */
     public static final class NotFound extends SluiceException {
         public NotFound(String message) {

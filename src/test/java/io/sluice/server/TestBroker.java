@@ -3,6 +3,7 @@ package io.sluice.server;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.sluice.proto.SluiceGrpc;
+import io.sluice.server.security.SecurityConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,23 +18,30 @@ import java.util.function.UnaryOperator;
 public final class TestBroker implements AutoCloseable {
     private final Path dataDir;
     private final UnaryOperator<ServerConfig> adjust;
+    private final SecurityConfig security;
     private final List<ManagedChannel> channels = new ArrayList<>();
     private SluiceServer server;
 
-    private TestBroker(Path dataDir, UnaryOperator<ServerConfig> adjust) {
+    private TestBroker(Path dataDir, UnaryOperator<ServerConfig> adjust, SecurityConfig security) {
         this.dataDir = dataDir;
         this.adjust = adjust;
+        this.security = security;
         start();
     }
 
     /** A broker on a free port, metrics off, data in {@code dataDir}. */
     public static TestBroker start(Path dataDir) {
-        return new TestBroker(dataDir, c -> c);
+        return new TestBroker(dataDir, c -> c, SecurityConfig.none());
     }
 
     /** A broker whose configuration {@code adjust} changes from the test defaults. */
     public static TestBroker start(Path dataDir, UnaryOperator<ServerConfig> adjust) {
-        return new TestBroker(dataDir, adjust);
+        return new TestBroker(dataDir, adjust, SecurityConfig.none());
+    }
+
+    /** A broker protected as {@code security} says (TLS, auth file, limits); its channels here are plaintext. */
+    public static TestBroker start(Path dataDir, SecurityConfig security) {
+        return new TestBroker(dataDir, c -> c, security);
     }
 
     private void start() {
@@ -43,7 +51,7 @@ public final class TestBroker implements AutoCloseable {
     private void start(int port) {
         ServerConfig config = ServerConfig.defaults(dataDir).withHost("127.0.0.1").withPorts(port, 0)
                 .withHeartbeat(Duration.ofSeconds(1));
-        server = SluiceServer.start(adjust.apply(config));
+        server = SluiceServer.start(adjust.apply(config), security);
     }
 
     /** Stops the server (channels stay open) and starts it again on the same data, on a new port. */

@@ -1,0 +1,36 @@
+package io.sluice.server.security;
+
+import io.sluice.store.SluiceException;
+
+/**
+ * The checks the service makes itself where a topic is known only inside a call: each request of a
+ * PublishStream, and a dead-letter topic named in a consumer group's configuration. Both need the
+ * {@code publish} grant on the topic. They read the caller from the call's gRPC context (set by
+ * {@link AuthInterceptor}); without one (no auth file) everything is allowed. Cheap and non-blocking
+ * apart from the audit line of a denial: safe on a transport thread.
+ */
+public final class Access {
+    private Access() {
+    }
+
+    /** Throws {@link SluiceException.PermissionDenied} unless the caller may publish to {@code topic}. */
+    public static void requirePublish(String topic) {
+        require(Action.PUBLISH, topic);
+    }
+
+    /**
+     * Throws {@link SluiceException.PermissionDenied} unless the caller may name {@code topic} as a
+     * dead-letter topic (the {@code publish} grant: dead letters are published there in its name).
+     */
+    public static void requireDeadLetter(String topic) {
+        require(Action.PUBLISH, topic);
+    }
+
+    private static void require(Action action, String topic) {
+        Caller caller = Caller.current();
+        if (caller == null || caller.principal().allows(action, topic)) {
+            return;
+        }
+        throw new SluiceException.PermissionDenied(caller.deny(action, topic, null, "PERMISSION_DENIED"));
+    }
+}

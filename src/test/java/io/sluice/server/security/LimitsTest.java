@@ -1,0 +1,100 @@
+package io.sluice.server.security;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import io.sluice.proto.InitialPosition;
+import io.sluice.proto.ListTopicsRequest;
+import io.sluice.proto.PublishRequest;
+import io.sluice.proto.SluiceGrpc;
+import io.sluice.server.StreamClient;
+import io.sluice.server.TestBroker;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The limits against careless or hostile clients, each hit on the real broker with a clear status. */
+class LimitsTest {
+    @TempDir
+    Path dir;
+    private TestBroker broker;
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        broker.close();
+    }
+
+    private static SecurityConfig limits(int connections, int subscribeStreams, Duration handshake) {
+        return SecurityConfig.none().withLimits(connections, SecurityConfig.DEFAULT_MAX_STREAMS_PER_CONNECTION,
+                subscribeStreams, SecurityConfig.DEFAULT_MAX_METADATA_BYTES, handshake);
+    }
+
+    @Test
+    void subscribeStreamsPastTheBrokersLimitAreResourceExhausted() throws InterruptedException {
+        broker = TestBroker.start(dir, limits(100, 1, Duration.ofSeconds(10)));
+        try (var first = StreamClient.group(broker.async(), "orders", "a", InitialPosition.EARLIEST)) {
+            assertTrue(first.next().hasHeartbeat());
+            var second = StreamClient.group(broker.async(), "orders", "b", InitialPosition.EARLIEST);
+            Status refused = second.awaitClose();
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.getCode());
+            assertTrue(refused.getDescription().contains("--max-subscribe-streams"), refused.toString());
+        }
+    }
+
+    @Test
+    void connectionsPastTheLimitAreClosedAsTheyArrive() {
+        broker = TestBroker.start(dir, limits(1, 100, Duration.ofSeconds(10)));
+        var first = broker.blocking();
+        first.listTopics(ListTopicsRequest.getDefaultInstance());
+        var e = assertThrows(StatusRuntimeException.class,
+                () -> broker.blocking().listTopics(ListTopicsRequest.getDefaultInstance()));
+        assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+        first.listTopics(ListTopicsRequest.getDefaultInstance());   // the one admitted is untouched
+        assertEquals(1, broker.server().security().openConnections());
+    }
+
+    @Test
+    void aConnectionThatNeverCompletesItsHandshakeIsClosedAndOthersAreNot() throws Exception {
+        broker = TestBroker.start(dir, limits(100, 100, Duration.ofMillis(300)));
+        try (var stream = StreamClient.group(broker.async(), "orders", "g", InitialPosition.EARLIEST);
+             var silent = new Socket()) {
+            assertTrue(stream.next().hasHeartbeat());
+            silent.connect(new InetSocketAddress("127.0.0.1", broker.port()), 20_000);
+            silent.setSoTimeout(20_000);
+            InputStream in = silent.getInputStream();
+            in.readAllBytes();   // the broker's SETTINGS, then the end: SO_TIMEOUT fails the test if it stays open
+            // The stream opened before (its connection long past the timeout) still delivers.
+            stream.credit(1);
+            broker.blocking().publish(PublishRequest.newBuilder().setTopic("orders")
+                    .setPayload(ByteString.copyFromUtf8("still here")).build());
+            assertEquals("still here", stream.delivery().getPayload().toStringUtf8());
+        }
+    }
+
+    @Test
+    void headersOverTheMetadataLimitAreRefused() {
+        broker = TestBroker.start(dir, SecurityConfig.none());
+        var headers = new Metadata();
+        headers.put(Metadata.Key.of("x-padding", Metadata.ASCII_STRING_MARSHALLER), "p".repeat(16 * 1024));
+        var padded = SluiceGrpc.newBlockingStub(broker.channel())
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                .withDeadlineAfter(20, TimeUnit.SECONDS);
+        var e = assertThrows(StatusRuntimeException.class,
+                () -> padded.listTopics(ListTopicsRequest.getDefaultInstance()));
+        assertNotEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode(), e.toString());
+        broker.blocking().listTopics(ListTopicsRequest.getDefaultInstance());
+    }
+}
