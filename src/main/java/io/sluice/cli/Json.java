@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import io.sluice.client.Message;
+import io.sluice.telemetry.JsonText;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -33,24 +34,6 @@ public final class Json {
 
     /** A JSON string literal: quotes, backslashes and control characters escaped. */
     public static String string(String s) {
-        var b = new StringBuilder(s.length() + 2).append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20 || c == 0x2028 || c == 0x2029) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
+        return JsonText.quote(s);
     }
 }

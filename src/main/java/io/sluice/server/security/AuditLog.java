@@ -1,5 +1,6 @@
 package io.sluice.server.security;
 
+import io.sluice.telemetry.JsonText;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -79,26 +80,10 @@ final class AuditLog implements AutoCloseable {
         return ",\"" + name + "\":\"" + escape(value == null ? "" : value) + "\"";
     }
 
+    /** The inside of a JSON string literal for {@code s}. */
     static String escape(String s) {
-        var b = new StringBuilder(s.length() + 8);
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.toString();
+        String quoted = JsonText.quote(s);
+        return quoted.substring(1, quoted.length() - 1);
     }
 
     @Override
