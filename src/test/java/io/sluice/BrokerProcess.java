@@ -144,6 +144,7 @@ public final class BrokerProcess {
         try {
             return banner.get(START.toSeconds(), TimeUnit.SECONDS).group(0);
         } catch (ExecutionException | TimeoutException e) {
+            process.destroyForcibly();   // a child that never served is not left running after the test
             throw new AssertionError("no banner from `" + command + "`: " + e.getMessage() + "\n" + transcript());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

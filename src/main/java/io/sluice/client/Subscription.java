@@ -2,15 +2,11 @@ package io.sluice.client;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
-import io.sluice.proto.InitialPosition;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.SubscribeUpstream;
-import io.sluice.proto.SubscriptionInit;
-import io.sluice.proto.SubscriptionMode;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
@@ -67,15 +63,12 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     private final Inbox inbox;
     private final AtomicInteger reconnects = new AtomicInteger();
     private final Thread thread;
-    private final int ackBatch;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private Stream current;              // guarded by lock
     private boolean closing;             // guarded by lock
-    private Message unsentAck;           // guarded by lock: the highest ack not yet sent (batched, or no stream)
-    private int unsentAcks;              // guarded by lock: acks made since the last one sent
-    private long lastAckSent = -1;       // guarded by lock: highest sequence acked on a stream
+    private final PendingAcks acks;      // guarded by lock
     private volatile SluiceClientException failure;
 
     private Subscription(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
@@ -88,7 +81,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         this.onClose = onClose;
         this.backoff = new Backoff(options.initialBackoff(), options.maxBackoff());
         this.inbox = new Inbox(options.creditWindow());
-        this.ackBatch = Math.max(1, options.creditWindow() / 4);
+        this.acks = new PendingAcks(options.creditWindow() / 4);
         this.thread = Thread.ofVirtual().name("sluice-subscription-" + options.topic()).unstarted(this::run);
     }
 
@@ -154,42 +147,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      */
     @Override
     public Iterator<Message> iterator() {
-        return new Iterator<>() {
-            private Message next;
-
-            @Override
-            public boolean hasNext() {
-                if (next != null) {
-                    return true;
-                }
-                Inbox.Inbound in;
-                try {
-                    in = take(-1);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw SluiceClientException.of(Status.CANCELLED
-                            .withDescription("interrupted while waiting for a message"), null, target);
-                }
-                if (in == Inbox.END) {
-                    if (failure != null) {
-                        throw failure;
-                    }
-                    return false;
-                }
-                next = in.message();
-                return true;
-            }
-
-            @Override
-            public Message next() {
-                if (!hasNext()) {
-                    throw new NoSuchElementException("the subscription is closed");
-                }
-                Message m = next;
-                next = null;
-                return m;
-            }
-        };
+        return new MessageIterator(() -> take(-1), () -> failure, target);
     }
 
     /** The next inbound item, END once ended, null on timeout ({@code timeoutNanos < 0}: no timeout). */
@@ -243,10 +201,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             if (closing) {
                 throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
             }
-            if (unsentAck == null || message.sequence() > unsentAck.sequence()) {
-                unsentAck = message;
-            }
-            if (++unsentAcks >= ackBatch) {
+            if (acks.add(message)) {
                 sendAck();
             }
         } finally {
@@ -256,11 +211,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
 
     /** Sends the highest unsent ack on the current stream, if there is one. Holding lock. */
     private void sendAck() {
-        if (unsentAck != null && current != null && current.ack(unsentAck.id())) {
-            lastAckSent = Math.max(lastAckSent, unsentAck.sequence());
-            unsentAck = null;
-            unsentAcks = 0;
-        }
+        acks.sendOn(current);
     }
 
     /** Sends the acks waiting in the client now. */
@@ -370,7 +321,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             // Its callbacks only queue (never block, never run application code), so they run where
             // gRPC reads the stream instead of costing a hop to another thread per batch of messages.
             stub.withExecutor(Runnable::run).subscribe(s);
-            s.send(SubscribeUpstream.newBuilder().setInit(init()).build());
+            s.send(SubscribeUpstream.newBuilder().setInit(options.init(inbox.lastSequence() + 1)).build());
             s.open(options.creditWindow());
             current = s;
             sendAck();   // any ack made while there was no stream
@@ -378,25 +329,6 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         } finally {
             lock.unlock();
         }
-    }
-
-    private SubscriptionInit init() {
-        var init = SubscriptionInit.newBuilder().setTopic(options.topic()).setConsumerId(options.consumerId());
-        long resumeAt = inbox.lastSequence() + 1;
-        if (options.browse() && resumeAt > 0) {
-            // A browse has no cursor: a new stream goes on after the last message handed out.
-            return init.setMode(SubscriptionMode.BROWSE).setInitialPosition(InitialPosition.OFFSET)
-                    .setOffset(resumeAt).build();
-        }
-        init.setMode(options.browse() ? SubscriptionMode.BROWSE : SubscriptionMode.CONSUMER_GROUP);
-        if (!options.browse()) {
-            init.setConsumerGroup(options.group());
-        }
-        return switch (options.position()) {
-            case LATEST -> init.setInitialPosition(InitialPosition.LATEST).build();
-            case EARLIEST -> init.setInitialPosition(InitialPosition.EARLIEST).build();
-            case OFFSET -> init.setInitialPosition(InitialPosition.OFFSET).setOffset(options.offset()).build();
-        };
     }
 
     /** Forgets an ended stream and drops its deliveries not yet handed out: they come again. */
@@ -466,9 +398,9 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             s = current;
             wake.signalAll();
             sendAck();
-            if (unsentAck != null) {
+            if (acks.unsent() != null) {
                 LOG.log(Level.WARNING, "closing the subscription to " + options.topic() + " before its ack of "
-                        + unsentAck.sequence() + " reached the broker: later messages will come again");
+                        + acks.unsent().sequence() + " reached the broker: later messages will come again");
             }
         } finally {
             lock.unlock();
@@ -489,40 +421,17 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         onClose.accept(this);
     }
 
-    /** Asks GetTopicStats, with growing pauses, until the group's cursor covers the last ack sent. */
+    /** Waits (briefly) until the broker shows the group's cursor covering the last ack sent. */
     private void confirmAcks() {
         long acked;
         lock.lock();
         try {
-            acked = lastAckSent;
+            acked = acks.lastSent();
         } finally {
             lock.unlock();
         }
-        if (options.browse() || acked < 0) {
-            return;
-        }
-        long deadline = System.nanoTime() + ACK_CONFIRM_WAIT.toNanos();
-        long pauseMillis = 2;
-        try {
-            while (true) {
-                OptionalLong cursor = probe.cursor(options.topic(), options.group());
-                if (cursor.isPresent() && cursor.getAsLong() >= acked) {
-                    return;
-                }
-                if (System.nanoTime() - deadline > 0) {
-                    LOG.log(Level.WARNING, "the cursor of group " + options.group() + " on " + options.topic()
-                            + " is " + (cursor.isPresent() ? cursor.getAsLong() : "unknown")
-                            + ", below the last ack sent (" + acked + "), after " + ACK_CONFIRM_WAIT.toSeconds()
-                            + " s: the ack did not reach the broker, or the cursor was reset meanwhile");
-                    return;
-                }
-                TimeUnit.MILLISECONDS.sleep(pauseMillis);
-                pauseMillis = Math.min(pauseMillis * 2, 100);
-            }
-        } catch (SluiceClientException e) {
-            LOG.log(Level.DEBUG, () -> "could not confirm the last ack: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (!options.browse() && acked >= 0) {
+            AckConfirmation.await(probe, options.topic(), options.group(), acked, ACK_CONFIRM_WAIT);
         }
     }
 }

@@ -1,5 +1,8 @@
 package io.sluice.client;
 
+import io.sluice.proto.InitialPosition;
+import io.sluice.proto.SubscriptionInit;
+import io.sluice.proto.SubscriptionMode;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -125,5 +128,26 @@ public record SubscriptionOptions(String topic, String group, Position position,
     public SubscriptionOptions withMaxMessages(long limit) {
         return new SubscriptionOptions(topic, group, position, offset, browse, creditWindow, consumerId,
                 initialBackoff, maxBackoff, reconnectFor, limit);
+    }
+
+    /**
+     * The init of a new stream with these options; {@code resumeAt} is the sequence after the last
+     * message handed out (a browse has no cursor: a new stream of one goes on from there).
+     */
+    SubscriptionInit init(long resumeAt) {
+        var init = SubscriptionInit.newBuilder().setTopic(topic()).setConsumerId(consumerId());
+        if (browse() && resumeAt > 0) {
+            return init.setMode(SubscriptionMode.BROWSE).setInitialPosition(InitialPosition.OFFSET)
+                    .setOffset(resumeAt).build();
+        }
+        init.setMode(browse() ? SubscriptionMode.BROWSE : SubscriptionMode.CONSUMER_GROUP);
+        if (!browse()) {
+            init.setConsumerGroup(group());
+        }
+        return switch (position()) {
+            case LATEST -> init.setInitialPosition(InitialPosition.LATEST).build();
+            case EARLIEST -> init.setInitialPosition(InitialPosition.EARLIEST).build();
+            case OFFSET -> init.setInitialPosition(InitialPosition.OFFSET).setOffset(offset()).build();
+        };
     }
 }

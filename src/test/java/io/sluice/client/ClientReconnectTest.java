@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sluice.Await;
 import io.sluice.client.SubscriptionOptions.Position;
 import io.sluice.server.TestBroker;
 import java.io.IOException;
@@ -61,11 +62,8 @@ class ClientReconnectTest {
 
     /** Waits (with a deadline) until the group's committed cursor reaches {@code sequence}. */
     private void awaitCursor(String topic, String group, long sequence) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (cursorOf(topic, group) < sequence) {
-            assertTrue(System.nanoTime() < deadline, "cursor never reached " + sequence);
-            Thread.sleep(5);   // polling a persisted value; no timing is asserted
-        }
+        Await.until("the cursor of " + group + " reaches " + sequence, () -> cursorOf(topic, group) >= sequence,
+                () -> cursorOf(topic, group));
     }
 
     private static void record(Map<Long, List<Integer>> counts, Message m) {

@@ -2,6 +2,7 @@ package io.sluice.telemetry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.sluice.Await;
 import io.sluice.server.StreamClient;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -73,16 +74,16 @@ public final class MetricsScrape {
     }
 
     /** Scrapes until {@code done} holds for the body; answers that body. */
-    public String awaitScrape(Predicate<String> done, String what) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        String body = "";
-        while (System.nanoTime() < deadline) {
-            body = scrape();
-            if (done.test(body)) {
-                return body;
+    public String awaitScrape(Predicate<String> done, String what) {
+        String[] last = {""};
+        Await.until(what, () -> {
+            try {
+                last[0] = scrape();
+            } catch (IOException | InterruptedException e) {
+                throw new AssertionError("scraping " + e, e);
             }
-            Thread.sleep(20);   // polling the endpoint; no timing is asserted
-        }
-        throw new AssertionError(what + " never matched; last scrape:\n" + body);
+            return done.test(last[0]);
+        }, () -> "; last scrape:\n" + last[0]);
+        return last[0];
     }
 }

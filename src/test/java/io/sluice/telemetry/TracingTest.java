@@ -8,6 +8,7 @@ import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import io.sluice.Await;
 import io.sluice.proto.InitialPosition;
 import io.sluice.proto.PublishRequest;
 import io.sluice.server.ServerConfig;
@@ -88,16 +89,13 @@ class TracingTest {
         assertTrue(publish.getParentSpanContext().isValid() == false, "a root span");
     }
 
-    private SpanData awaitSpan(String name) throws InterruptedException {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            for (SpanData span : spans.getFinishedSpanItems()) {
-                if (span.getName().equals(name)) {
-                    return span;
-                }
-            }
-            Thread.sleep(10);   // spans end on the broker's threads; no timing is asserted
-        }
-        throw new AssertionError("no span named " + name + " in " + spans.getFinishedSpanItems());
+    /** The first finished span of that name; spans end on the broker's threads, so it is waited for. */
+    private SpanData awaitSpan(String name) {
+        Await.until("a span named " + name, () -> find(name) != null, spans::getFinishedSpanItems);
+        return find(name);
+    }
+
+    private SpanData find(String name) {
+        return spans.getFinishedSpanItems().stream().filter(s -> s.getName().equals(name)).findFirst().orElse(null);
     }
 }
