@@ -22,7 +22,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * The built jar ({@code sluice.jar}, run by {@code sluice.java}, both set by failsafe) as a child
@@ -128,7 +127,7 @@ public final class BrokerProcess {
         long left = timeout.toNanos();
         linesLock.lock();
         try {
-            while (Stream.concat(out.stream(), err.stream()).noneMatch(l -> l.contains(fragment))) {
+            while (!contains(out, fragment) && !contains(err, fragment)) {
                 if (left <= 0) {
                     fail("no line containing '" + fragment + "' within " + timeout + "\n" + transcript());
                 }
@@ -136,6 +135,18 @@ public final class BrokerProcess {
             }
         } finally {
             linesLock.unlock();
+        }
+    }
+
+    /** True when a line holds {@code fragment}; iterates under the list's own lock (its readers append meanwhile). */
+    private static boolean contains(List<String> lines, String fragment) {
+        synchronized (lines) {
+            for (String l : lines) {
+                if (l.contains(fragment)) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
