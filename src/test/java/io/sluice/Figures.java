@@ -108,17 +108,17 @@ public final class Figures implements BeforeAllCallback {
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
-                .getOrComputeIfAbsent(Table.class, k -> new Table(), Table.class);
+        printAtEnd(context, "fault suite", Figures::render);
     }
 
-    /** Prints the table when the run's root context closes. */
-    static final class Table implements AutoCloseable {
-        @Override
-        public void close() {
-            System.out.println(render());
+    /** Prints {@code render}'s table once, when the test run's root context closes (after the last test). */
+    public static void printAtEnd(ExtensionContext context, String table, java.util.function.Supplier<String> render) {
+        AutoCloseable printer = () -> {
+            System.out.println(render.get());
             System.out.flush();
-        }
+        };
+        context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
+                .getOrComputeIfAbsent("table: " + table, k -> printer, AutoCloseable.class);
     }
 
     static synchronized String render() {

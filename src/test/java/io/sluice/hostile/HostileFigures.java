@@ -29,17 +29,7 @@ public final class HostileFigures implements BeforeAllCallback {
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
-                .getOrComputeIfAbsent(Table.class, k -> new Table(), Table.class);
-    }
-
-    /** Prints the table when the run's root context closes. */
-    static final class Table implements AutoCloseable {
-        @Override
-        public void close() {
-            System.out.println(render());
-            System.out.flush();
-        }
+        Figures.printAtEnd(context, "hostile clients", HostileFigures::render);
     }
 
     static synchronized String render() {

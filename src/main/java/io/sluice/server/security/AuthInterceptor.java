@@ -16,7 +16,6 @@ import io.sluice.proto.SubscribeDownstream;
 import java.net.SocketAddress;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.atomic.AtomicBoolean;
-import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
@@ -59,7 +58,8 @@ final class AuthInterceptor implements ServerInterceptor {
         try {
             principal = authenticator.authenticate(authorization, tls);
         } catch (Authenticator.Refused e) {
-            String kind = authorization != null ? "token" : certificate(tls) != null ? "certificate" : "none";
+            String kind = authorization != null ? "token"
+                    : Authenticator.peerCertificate(tls) != null ? "certificate" : "none";
             audit.write(new AuditLog.Entry("", kind, "", peer, rpc, "", "", "deny", "UNAUTHENTICATED"));
             call.close(Status.UNAUTHENTICATED.withDescription(e.getMessage()), new Metadata());
             return new ServerCall.Listener<>() { };
@@ -96,20 +96,8 @@ final class AuthInterceptor implements ServerInterceptor {
         return a == null ? "" : a.toString();
     }
 
-    private static X509Certificate certificate(SSLSession tls) {
-        if (tls == null) {
-            return null;
-        }
-        try {
-            var chain = tls.getPeerCertificates();
-            return chain.length > 0 && chain[0] instanceof X509Certificate x ? x : null;
-        } catch (SSLPeerUnverifiedException e) {
-            return null;
-        }
-    }
-
     private static String serial(SSLSession tls) {
-        X509Certificate c = certificate(tls);
+        X509Certificate c = Authenticator.peerCertificate(tls);
         return c == null ? "" : "serial:" + c.getSerialNumber().toString(16);
     }
 

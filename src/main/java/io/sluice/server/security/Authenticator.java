@@ -105,7 +105,8 @@ final class Authenticator {
         }
     }
 
-    private static X509Certificate peerCertificate(SSLSession tls) {
+    /** The client's certificate on this TLS connection, or null (no TLS, or none presented). */
+    static X509Certificate peerCertificate(SSLSession tls) {
         if (tls == null) {
             return null;
         }
