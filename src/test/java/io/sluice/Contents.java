@@ -10,9 +10,10 @@ import io.sluice.proto.MessageDelivery;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.Topic;
 import io.sluice.server.StreamClient;
-import io.sluice.store.SqliteStore;
+import io.sluice.store.StoreOptions;
 import io.sluice.store.StoredMessage;
 import io.sluice.store.TopicInfo;
+import io.sluice.store.sqlite.SqliteStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,7 +29,7 @@ public final class Contents {
     /** Opens the data directory with the real store (the broker must be stopped) and reads every topic. */
     public static Map<String, List<Ledger.Seen>> ofDataDir(Path data) {
         var out = new LinkedHashMap<String, List<Ledger.Seen>>();
-        try (SqliteStore store = SqliteStore.open(data, SqliteStore.Options.defaults())) {
+        try (SqliteStore store = SqliteStore.open(data, StoreOptions.defaults())) {
             for (TopicInfo topic : store.topics()) {
                 var seen = new ArrayList<Ledger.Seen>();
                 long after = 0;

@@ -1,22 +1,21 @@
 package io.sluice.cli;
 
 import io.grpc.netty.shaded.io.netty.util.ResourceLeakDetector;
+import io.sluice.domain.Attributes;
 import io.sluice.server.ServerConfig;
-import io.sluice.server.security.SecurityConfig;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.Version;
-import io.sluice.store.Attributes;
-import io.sluice.store.SqliteStore;
+import io.sluice.store.StoreOptions;
 import io.sluice.telemetry.Logging;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine;
+import sun.misc.Signal;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import sun.misc.Signal;
 
 /**
  * {@code sluice serve}: runs the broker until SIGTERM or SIGINT, then stops gracefully and exits 0.
@@ -104,7 +103,7 @@ final class ServeCommand implements Callable<Integer> {
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
                 writerQueue, heartbeat, shutdownGrace,
-                SqliteStore.Options.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic), otlpEndpoint, maxBatchMessages,
+                StoreOptions.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic), otlpEndpoint, maxBatchMessages,
                 maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes());
         var stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
@@ -162,7 +161,7 @@ final class ServeCommand implements Callable<Integer> {
                 : "metrics on http://" + server.security().metricsHost(c.host()) + ":" + c.metricsPort() + "/metrics";
         return "sluice " + Version.get() + " serving gRPC on " + c.host() + ":" + server.port()
                 + ", " + metrics + ", " + server.security().describe()
-                + ", data in " + server.store().file().getParent().normalize()
+                + ", data in " + server.config().dataDir().toAbsolutePath().normalize()
                 + ", limits: message " + c.maxMessageBytes() + " B, batch " + c.maxBatchBytes()
                 + " B or " + c.maxBatchMessages() + " messages, attributes " + Attributes.MAX_TOTAL_BYTES
                 + " B, writer queue " + c.writerQueue() + ", publishes held " + c.maxQueuedBytes() + " B"

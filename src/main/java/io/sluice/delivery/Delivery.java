@@ -1,10 +1,7 @@
 package io.sluice.delivery;
 
-import io.grpc.Status;
-import io.grpc.stub.ServerCallStreamObserver;
-import io.sluice.proto.SubscribeDownstream;
+import io.sluice.domain.SluiceException;
 import io.sluice.store.Completion;
-import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
 import io.sluice.store.StoreListener;
 import io.sluice.telemetry.BrokerMetrics;
@@ -18,7 +15,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Function;
 
 /**
  * All subscription streams: opens them, routes each commit to the streams of its topic, enforces one
@@ -32,7 +28,6 @@ public final class Delivery implements StoreListener, AutoCloseable {
     private final BrokerMetrics metrics;
     private final Tracing tracing;
     private final long heartbeatNanos;
-    private final Function<SluiceException, Status> statusOf;
     private final AtomicLong ids = new AtomicLong();
     private final Map<String, Set<Subscription>> byTopic = new ConcurrentHashMap<>();
     private final Map<SubscriptionSpec.GroupKey, Subscription> activeGroups = new ConcurrentHashMap<>();
@@ -41,13 +36,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
     private final Set<Subscription> all = ConcurrentHashMap.newKeySet();
     private volatile boolean closing;
 
-    public Delivery(Store store, Duration heartbeat, Function<SluiceException, Status> statusOf,
-                    BrokerMetrics metrics, Tracing tracing) {
+    public Delivery(Store store, Duration heartbeat, BrokerMetrics metrics, Tracing tracing) {
         this.store = store;
         this.metrics = metrics;
         this.tracing = tracing;
         this.heartbeatNanos = heartbeat.toNanos();
-        this.statusOf = statusOf;
         store.listen(this);
     }
 
@@ -55,7 +48,7 @@ public final class Delivery implements StoreListener, AutoCloseable {
      * Opens a stream for {@code spec} writing to {@code out} and starts its thread. Called on the
      * inbound thread when init arrives; the caller wires cancel and readiness to the result.
      */
-    public Subscription open(SubscriptionSpec spec, ServerCallStreamObserver<SubscribeDownstream> out) {
+    public Subscription open(SubscriptionSpec spec, Downstream out) {
         if (closing) {
             throw new SluiceException.Unavailable("the broker is shutting down");
         }
@@ -74,10 +67,6 @@ public final class Delivery implements StoreListener, AutoCloseable {
     /** The number of streams open now. */
     public int activeStreams() {
         return all.size();
-    }
-
-    Status statusOf(SluiceException e) {
-        return statusOf.apply(e);
     }
 
     BrokerMetrics metrics() {

@@ -1,31 +1,54 @@
 package io.sluice.delivery;
 
-import io.grpc.Status;
+import io.sluice.domain.SluiceException;
 
 /**
- * Why a subscription stream ended. Deliberate ends carry a {@code StreamError} code sent before
- * their status; a client cancel sends nothing; a failure sends only its status.
+ * Why a subscription stream ended, free of any transport: the server maps each kind to its status
+ * (and, for deliberate ends, the StreamError sent before it) in one place.
+ *
+ * @param kind what ended the stream
+ * @param error the failure, for {@link Kind#FAILED} only (its type decides the status); else null
+ * @param detail a description for {@link Kind#INTERNAL}; else null
  */
-public record End(String code, Status status) {
-    public static final End TAKEN_OVER = new End("TAKEN_OVER",
-            Status.ABORTED.withDescription("another stream of this consumer group took over"));
-    public static final End TOPIC_DELETED = new End("TOPIC_DELETED",
-            Status.NOT_FOUND.withDescription("the topic was deleted"));
-    public static final End SHUTTING_DOWN = new End("SHUTTING_DOWN",
-            Status.UNAVAILABLE.withDescription("the broker is shutting down"));
-    /** The client cancelled or its connection broke: nothing is left to send. */
-    public static final End CANCELLED = new End(null, Status.CANCELLED);
+public record End(Kind kind, SluiceException error, String detail) {
 
-    /** A failure: no StreamError, only the status. */
-    public static End failed(Status status) {
-        return new End(null, status);
+    /** The ways a stream ends. */
+    public enum Kind {
+        /** Another stream of the consumer group took over (StreamError TAKEN_OVER, then ABORTED). */
+        TAKEN_OVER,
+        /** The topic was deleted (StreamError TOPIC_DELETED, then NOT_FOUND). */
+        TOPIC_DELETED,
+        /** The broker is stopping (StreamError SHUTTING_DOWN, then UNAVAILABLE). */
+        SHUTTING_DOWN,
+        /** The client cancelled or its connection broke: nothing is left to send. */
+        CANCELLED,
+        /** A request or the storage failed: only the status of {@link #error()}. */
+        FAILED,
+        /** Something the broker did not expect: INTERNAL with {@link #detail()}. */
+        INTERNAL
     }
 
-    boolean sendsStreamError() {
-        return code != null;
+    public static final End TAKEN_OVER = new End(Kind.TAKEN_OVER, null, null);
+    public static final End TOPIC_DELETED = new End(Kind.TOPIC_DELETED, null, null);
+    public static final End SHUTTING_DOWN = new End(Kind.SHUTTING_DOWN, null, null);
+    public static final End CANCELLED = new End(Kind.CANCELLED, null, null);
+
+    /** A failure: the stream ends with the status of {@code error}. */
+    public static End failed(SluiceException error) {
+        return new End(Kind.FAILED, error, null);
+    }
+
+    /** A request the protocol does not allow: INVALID_ARGUMENT with {@code message}. */
+    public static End invalid(String message) {
+        return failed(new SluiceException.InvalidArgument(message));
+    }
+
+    /** An unexpected failure of the broker's own. */
+    public static End internal(String detail) {
+        return new End(Kind.INTERNAL, null, detail);
     }
 
     boolean reachesClient() {
-        return this != CANCELLED;
+        return kind != Kind.CANCELLED;
     }
 }

@@ -1,8 +1,6 @@
 package io.sluice.delivery;
 
-import io.grpc.Status;
-import io.sluice.proto.SubscribeUpstream;
-import io.sluice.store.MessageIds;
+import io.sluice.domain.MessageIds;
 import io.sluice.store.Store;
 import java.util.List;
 import java.util.OptionalLong;
@@ -11,8 +9,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The inbound protocol of one Subscribe stream after its init: credit grants, acks, nacks and batch
- * acks, each resolved to sequences (from the ids in flight, else through the store's index) and
+ * The inbound protocol of one Subscribe stream after its init: credit grants, acks and nacks, each
+ * resolved to sequences (from the ids in flight, else through the store's index) and
  * handed to the {@link Subscription} as state changes. Runs on the call's inbound thread, one
  * message at a time; the lock is held while a message is handled, so a takeover that stops taking
  * them sees every ack already handed on.
@@ -42,22 +40,17 @@ final class Inbound {
         this.group = group;
     }
 
-    /** Handles one upstream message; ignored once the stream ended or was taken over. */
-    void receive(SubscribeUpstream message) throws InterruptedException {
+    /** Handles one command; ignored once the stream ended or was taken over. */
+    void receive(Command command) throws InterruptedException {
         lock.lock();
         try {
             if (!taking || subscription.ended()) {
                 return;
             }
-            switch (message.getRequestCase()) {
-                case CREDIT -> subscription.grant(message.getCredit().getCredits());
-                case ACK -> ack(List.of(message.getAck().getMessageId()));
-                case BATCH_ACK -> ack(message.getBatchAck().getMessageIdsList());
-                case NACK -> nack(message.getNack().getMessageId(), message.getNack().getRedeliveryDelayMs());
-                case INIT -> subscription.end(End.failed(Status.INVALID_ARGUMENT.withDescription(
-                        "init was already sent on this stream; open a new stream to subscribe again")));
-                case REQUEST_NOT_SET -> subscription.end(End.failed(Status.INVALID_ARGUMENT.withDescription(
-                        "an upstream message must carry init, credit, ack, nack or batch_ack")));
+            switch (command) {
+                case Command.Grant g -> subscription.grant(g.credits());
+                case Command.Ack a -> ack(a.messageIds());
+                case Command.Nack n -> nack(n.messageId(), n.delayMs());
             }
         } finally {
             lock.unlock();
@@ -106,8 +99,8 @@ final class Inbound {
     private void nack(String messageId, int delayMs) {
         long delay = Integer.toUnsignedLong(delayMs);
         if (delay > MAX_NACK_DELAY_MS) {
-            subscription.end(End.failed(Status.INVALID_ARGUMENT.withDescription("nack redelivery_delay_ms " + delay
-                    + " exceeds the maximum of " + MAX_NACK_DELAY_MS + " ms (one hour)")));
+            subscription.end(End.invalid("nack redelivery_delay_ms " + delay
+                    + " exceeds the maximum of " + MAX_NACK_DELAY_MS + " ms (one hour)"));
             return;
         }
         OptionalLong seq = resolve(messageId);

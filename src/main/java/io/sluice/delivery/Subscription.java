@@ -1,13 +1,8 @@
 package io.sluice.delivery;
 
-import io.grpc.Status;
-import io.grpc.stub.ServerCallStreamObserver;
-import io.sluice.proto.StreamError;
-import io.sluice.proto.SubscribeDownstream;
-import io.sluice.proto.SubscribeUpstream;
+import io.sluice.domain.SluiceException;
 import io.sluice.store.GroupPosition;
 import io.sluice.store.Pending;
-import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import java.lang.System.Logger.Level;
@@ -24,7 +19,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * again, or a heartbeat), send it, repeat. Only that thread writes to the stream.
  *
  * <p>Everything else only changes state under {@link #lock} and signals {@link #changed}: credit
- * grants, acks and nacks ({@link #receive}, on the gRPC inbound thread), new commits in the topic
+ * grants, acks and nacks ({@link #receive}, on the transport's inbound thread), new commits in the topic
  * ({@link #committed}, on the writer thread), transport readiness, cursor resets, takeover, cancel
  * and shutdown ({@link #end}).
  */
@@ -64,14 +59,14 @@ public final class Subscription {
     private volatile End end;
 
     private final Inbound inbound;
-    private final Downstream downstream;
+    private final Sender downstream;
 
     // Loop-only state (position is read by metrics, hence volatile).
     private volatile long position;   // the last sequence sent (or the cursor at the start)
     private Thread thread;
 
     Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, GroupState group,
-                 ServerCallStreamObserver<SubscribeDownstream> out, long heartbeatNanos) {
+                 Downstream out, long heartbeatNanos) {
         this.id = id;
         this.spec = spec;
         this.store = store;
@@ -79,7 +74,7 @@ public final class Subscription {
         this.group = group;
         this.heartbeatNanos = heartbeatNanos;
         this.inbound = new Inbound(this, spec, store, owner, group);
-        this.downstream = new Downstream(out, spec, owner.tracing());
+        this.downstream = new Sender(out, spec, owner.tracing());
     }
 
     SubscriptionSpec spec() {
@@ -113,11 +108,11 @@ public final class Subscription {
         } catch (InterruptedException e) {
             end(End.SHUTTING_DOWN);
         } catch (SluiceException e) {
-            end(End.failed(owner.statusOf(e)));
+            end(End.failed(e));
         } catch (RuntimeException | Error e) {
             // The thread's top frame: whatever happened, the stream still gets its status and leaves the registries.
             LOG.log(Level.ERROR, "subscription " + id + " on " + spec.topic() + " failed", e);
-            end(End.failed(Status.INTERNAL.withDescription("the subscription failed: " + e)));
+            end(End.internal("the subscription failed: " + e));
         }
         finish();
     }
@@ -376,9 +371,9 @@ public final class Subscription {
 
     // ---- inbound state changes (the call's inbound thread, through Inbound) ----
 
-    /** Handles one upstream message after init: credit, ack, nack or batch ack (see {@link Inbound}). */
-    public void receive(SubscribeUpstream message) throws InterruptedException {
-        inbound.receive(message);
+    /** Handles one command of the consumer after init: credit, ack or nack (see {@link Inbound}). */
+    public void receive(Command command) throws InterruptedException {
+        inbound.receive(command);
     }
 
     void grant(int credits) {

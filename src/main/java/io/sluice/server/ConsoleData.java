@@ -1,7 +1,7 @@
 package io.sluice.server;
 
 import io.sluice.delivery.Delivery;
-import io.sluice.store.SqliteStore;
+import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import io.sluice.store.TopicStats;
 import io.sluice.telemetry.BrokerMetrics;
@@ -27,10 +27,10 @@ final class ConsoleData implements ConsoleSource {
     static final long PEEK_BYTES = 4L << 20;
     private static final int PREVIEW_BYTES = 256;
 
-    private final SqliteStore store;
+    private final Store store;
     private final Delivery delivery;
 
-    ConsoleData(SqliteStore store, Delivery delivery) {
+    ConsoleData(Store store, Delivery delivery) {
         this.store = store;
         this.delivery = delivery;
     }
@@ -126,11 +126,11 @@ final class ConsoleData implements ConsoleSource {
 
     @Override
     public Map<String, Long> broker() {
-        long[] sizes = store.fileSizes();
+        var footprint = store.footprint();
         var out = new LinkedHashMap<String, Long>();
-        out.put("database_bytes", sizes[0]);
-        out.put("wal_bytes", sizes[1]);
-        out.put("writer_queue", (long) store.queueDepth());
+        out.put("database_bytes", footprint.dataBytes());
+        out.put("wal_bytes", footprint.logBytes());
+        out.put("writer_queue", (long) store.pendingWrites());
         out.put("streams", (long) delivery.activeStreams());
         return out;
     }

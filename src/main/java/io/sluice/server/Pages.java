@@ -1,7 +1,7 @@
 package io.sluice.server;
 
-import io.sluice.store.Names;
-import io.sluice.store.SluiceException;
+import io.sluice.domain.Names;
+import io.sluice.domain.SluiceException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 

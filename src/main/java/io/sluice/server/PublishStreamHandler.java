@@ -4,14 +4,15 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.Span;
+import io.sluice.domain.SluiceException;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
 import io.sluice.server.security.Access;
 import io.sluice.store.Appended;
 import io.sluice.store.Completion;
 import io.sluice.store.NewMessage;
-import io.sluice.store.SluiceException;
 import io.sluice.store.Store;
+import io.sluice.store.WhenFull;
 import io.sluice.telemetry.BrokerMetrics;
 import io.sluice.telemetry.Tracing;
 import java.lang.System.Logger.Level;
@@ -205,7 +206,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             Access.requirePublish(request.getTopic());
             NewMessage message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
             entry.span = tracing.startPublish(request.getTopic(), request.getAttributesMap());
-            store.appendPaced(request.getTopic(), message, entry);
+            store.append(request.getTopic(), List.of(message), WhenFull.ACCEPT, entry);
         } catch (SluiceException e) {
             entry.refuse(e);
         }

@@ -1,14 +1,15 @@
 package io.sluice.server;
 
 import com.google.protobuf.ByteString;
-import io.sluice.store.Appended;
-import io.sluice.store.Attributes;
-import io.sluice.store.Names;
-import io.sluice.store.NewMessage;
-import io.sluice.store.Completion;
-import io.sluice.store.SluiceException;
-import io.sluice.store.Store;
 import io.opentelemetry.api.trace.Span;
+import io.sluice.domain.Attributes;
+import io.sluice.domain.Names;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.Completion;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Store;
+import io.sluice.store.WhenFull;
 import io.sluice.telemetry.BrokerMetrics;
 import io.sluice.telemetry.Tracing;
 import java.lang.System.Logger.Level;
@@ -119,7 +120,7 @@ final class Publisher {
 
     private void store(String topic, List<NewMessage> messages, Executor answerOn, Completion<List<Appended>> done) {
         var publish = new Publish(topic, messages, answerOn, done);
-        if (!store.tryAppend(topic, messages, publish)) {
+        if (!store.append(topic, messages, WhenFull.DECLINE, publish)) {
             waiting.execute(publish::appendWaiting);
         }
     }
@@ -151,10 +152,7 @@ final class Publisher {
         /** The writer's queue was full: waits for room (on a thread that may block). */
         void appendWaiting() {
             try {
-                store.append(topic, messages, this);
-            } catch (InterruptedException e) {
-                failed(new SluiceException.Unavailable("interrupted while waiting for room in the writer's queue; "
-                        + "the broker is stopping"));
+                store.append(topic, messages, WhenFull.WAIT, this);
             } catch (SluiceException e) {
                 failed(e);
             }

@@ -1,6 +1,6 @@
 package io.sluice.server;
 
-import io.sluice.store.SqliteStore;
+import io.sluice.store.StoreOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -12,7 +12,7 @@ import java.time.Duration;
  */
 public record ServerConfig(String host, int port, int metricsPort, Path dataDir, int maxMessageBytes,
                            int maxBatchBytes, int writerQueue, Duration heartbeat, Duration shutdownGrace,
-                           SqliteStore.Options storeOptions, String otlpEndpoint, int maxBatchMessages,
+                           StoreOptions storeOptions, String otlpEndpoint, int maxBatchMessages,
                            long maxQueuedBytes) {
 
     public static final int DEFAULT_PORT = 50051;
@@ -61,7 +61,7 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
     public static ServerConfig defaults(Path dataDir) {
         return new ServerConfig("0.0.0.0", DEFAULT_PORT, DEFAULT_METRICS_PORT, dataDir, DEFAULT_MAX_MESSAGE_BYTES,
                 DEFAULT_MAX_BATCH_BYTES, 8192, Duration.ofSeconds(10), Duration.ofSeconds(10),
-                SqliteStore.Options.defaults(), null, DEFAULT_MAX_BATCH_MESSAGES, defaultMaxQueuedBytes());
+                StoreOptions.defaults(), null, DEFAULT_MAX_BATCH_MESSAGES, defaultMaxQueuedBytes());
     }
 
     public ServerConfig withPorts(int grpcPort, int metrics) {
@@ -90,7 +90,7 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
                 heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
     }
 
-    public ServerConfig withStoreOptions(SqliteStore.Options options) {
+    public ServerConfig withStoreOptions(StoreOptions options) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
                 heartbeat, shutdownGrace, options, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
     }

@@ -5,19 +5,19 @@ import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerInterceptors;
-import io.sluice.proto.SluiceGrpc;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.sluice.delivery.Delivery;
+import io.sluice.proto.SluiceGrpc;
 import io.sluice.server.security.Security;
 import io.sluice.server.security.SecurityConfig;
-import io.sluice.store.SqliteStore;
 import io.sluice.store.Store;
 import io.sluice.store.StoreListener;
+import io.sluice.store.Stores;
 import io.sluice.telemetry.BrokerMetrics;
 import io.sluice.telemetry.Telemetry;
 import java.io.IOException;
@@ -42,7 +42,7 @@ public final class SluiceServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SluiceServer.class.getName());
 
     private final ServerConfig config;
-    private final SqliteStore store;
+    private final Store store;
     private final Delivery delivery;
     private final Telemetry telemetry;
     private final ExecutorService calls;
@@ -55,7 +55,7 @@ public final class SluiceServer implements AutoCloseable {
     private final Security security;
     private boolean closed;   // guarded by this
 
-    private SluiceServer(ServerConfig config, SqliteStore store, Delivery delivery, Telemetry telemetry,
+    private SluiceServer(ServerConfig config, Store store, Delivery delivery, Telemetry telemetry,
                          ExecutorService calls, Transport transport, HealthStatusManager health,
                          SluiceService service, Server grpc, Fatal fatal, MemoryBudget budget, Security security) {
         this.config = config;
@@ -94,9 +94,9 @@ public final class SluiceServer implements AutoCloseable {
 
     private static SluiceServer start(ServerConfig config, SecurityConfig securityConfig,
                                       List<SpanProcessor> spanProcessors) {
-        var options = config.storeOptions().withQueueCapacity(config.writerQueue());
+        var options = config.storeOptions().withWriteQueue(config.writerQueue());
         Telemetry telemetry = null;
-        SqliteStore store = null;
+        Store store = null;
         ExecutorService calls = null;
         Transport transport = null;
         Security security = null;
@@ -108,13 +108,13 @@ public final class SluiceServer implements AutoCloseable {
                     config.otlpEndpoint(), spanProcessors), Version.get());
             BrokerMetrics metrics = telemetry.metrics();
             long t1 = System.nanoTime();
-            store = SqliteStore.open(config.dataDir(), options,
+            store = Stores.open(config.dataDir(), options,
                     (ops, messages, nanos) -> metrics.committed(messages, nanos));
-            SqliteStore s = store;
+            Store s = store;
             metrics.gauge("sluice.writer.queue.depth", "Operations waiting for the writer", "{operation}",
-                    s::queueDepth);
-            metrics.gauge("sluice.database.size", "Size of the database file", "By", () -> s.fileSizes()[0]);
-            metrics.gauge("sluice.wal.size", "Size of the write-ahead log", "By", () -> s.fileSizes()[1]);
+                    s::pendingWrites);
+            metrics.gauge("sluice.database.size", "Size of the database file", "By", () -> s.footprint().dataBytes());
+            metrics.gauge("sluice.wal.size", "Size of the write-ahead log", "By", () -> s.footprint().logBytes());
 
             calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
             transport = Transport.create();
@@ -125,9 +125,7 @@ public final class SluiceServer implements AutoCloseable {
                     + "(bounded by --max-queued-bytes)", "By", budget::used);
             metrics.gauge("sluice.publish.waiting", "Publishes waiting for room in the memory budget", "{call}",
                     budget::waiting);
-            var delivery = new Delivery(store, config.heartbeat(),
-                    e -> io.grpc.Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()),
-                    metrics, telemetry.tracing());
+            var delivery = new Delivery(store, config.heartbeat(), metrics, telemetry.tracing());
             metrics.groupGauge("sluice.subscription.lag",
                     "Topic's last sequence minus the group's cursor, for every group", "{sequence}",
                     () -> lag(s));
@@ -277,7 +275,7 @@ public final class SluiceServer implements AutoCloseable {
         return config;
     }
 
-    public SqliteStore store() {
+    public Store store() {
         return store;
     }
 

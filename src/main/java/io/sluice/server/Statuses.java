@@ -2,7 +2,7 @@ package io.sluice.server;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.sluice.store.SluiceException;
+import io.sluice.domain.SluiceException;
 import java.lang.System.Logger.Level;
 
 /** Maps the broker's failures to gRPC statuses, in one exhaustive switch. */

@@ -3,21 +3,24 @@ package io.sluice.server;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.sluice.delivery.Command;
 import io.sluice.delivery.Delivery;
 import io.sluice.delivery.End;
 import io.sluice.delivery.Subscription;
 import io.sluice.delivery.SubscriptionSpec;
+import io.sluice.domain.Names;
+import io.sluice.domain.SluiceException;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.SubscriptionInit;
-import io.sluice.store.Names;
-import io.sluice.store.SluiceException;
 import io.sluice.store.StartPosition;
+import java.util.List;
 
 /**
- * The inbound side of one Subscribe call. The first message must be {@code init}: it opens the
- * subscription, whose own thread then does all the writing. Later messages are handed to it as
- * they arrive; they only update its state and wake it. A client half-close keeps the stream open
+ * The inbound side of one Subscribe call, and the one place its upstream messages are parsed. The
+ * first message must be {@code init}: it opens the subscription (writing through a {@link
+ * SubscribeStream}), whose own thread then does all the writing. Later messages are handed to it
+ * as {@link Command}s as they arrive; they only update its state and wake it. A client half-close keeps the stream open
  * (deliveries continue on the credit already granted) until the client cancels.
  */
 final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
@@ -57,7 +60,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
             if (s == null) {
                 fail(RequestParsing.malformed());
             } else {
-                s.end(End.failed(RequestParsing.malformed()));
+                s.end(End.invalid(RequestParsing.malformed().getDescription()));
             }
             return;
         }
@@ -66,7 +69,17 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
             return;
         }
         try {
-            s.receive(message);
+            switch (message.getRequestCase()) {
+                case CREDIT -> s.receive(new Command.Grant(message.getCredit().getCredits()));
+                case ACK -> s.receive(new Command.Ack(List.of(message.getAck().getMessageId())));
+                case BATCH_ACK -> s.receive(new Command.Ack(message.getBatchAck().getMessageIdsList()));
+                case NACK -> s.receive(new Command.Nack(message.getNack().getMessageId(),
+                        message.getNack().getRedeliveryDelayMs()));
+                case INIT -> s.end(End.invalid(
+                        "init was already sent on this stream; open a new stream to subscribe again"));
+                case REQUEST_NOT_SET -> s.end(End.invalid(
+                        "an upstream message must carry init, credit, ack, nack or batch_ack"));
+            }
         } catch (InterruptedException e) {
             s.end(End.SHUTTING_DOWN);
         }
@@ -81,7 +94,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         try {
             SubscriptionSpec spec = spec(message.getInit());
             requireOffsetWithinTopic(message.getInit(), spec.topic());
-            subscription = delivery.open(spec, out);
+            subscription = delivery.open(spec, new SubscribeStream(out));
             if (out.isCancelled()) {
                 subscription.end(End.CANCELLED);
             }

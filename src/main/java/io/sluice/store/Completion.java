@@ -1,5 +1,7 @@
 package io.sluice.store;
 
+import io.sluice.domain.SluiceException;
+
 /**
  * What the writer calls once the transaction holding an operation has committed, or failed.
  * Both run on the writer thread, after the commit returns: implementations only hand the result

@@ -1,5 +1,6 @@
 package io.sluice.store;
 
+import io.sluice.domain.SluiceException;
 import java.util.concurrent.CountDownLatch;
 
 /** A completion a caller blocks on: {@link #await()} returns once the writer has committed or failed. */

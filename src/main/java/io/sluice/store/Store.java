@@ -1,34 +1,47 @@
 package io.sluice.store;
 
+import io.sluice.domain.SluiceException;
 import java.util.List;
 import java.util.OptionalLong;
 
 /**
- * The broker's storage, narrow on purpose so another backend can replace SQLite without touching
- * the gRPC or delivery code. Writes are queued to one writer and committed in groups: each takes a
- * {@link Completion} the writer calls after the commit, and blocks while the queue is full. Reads
- * run on the caller's thread against committed data.
+ * The broker's storage port: topics, messages, consumer groups and commits, and nothing of how a
+ * backend keeps them. Every backend lives in its own package, is opened by {@link Stores}, and
+ * passes the backend-agnostic contract suite. What every backend must honour:
  *
- * <p>Topic and group names reaching the store are already valid ({@link Names}).
+ * <ul>
+ *   <li><b>Ordering.</b> Within a topic, sequences start at 1, are contiguous in what one append
+ *       stores, and become visible to readers in increasing order with no gaps left to fill later:
+ *       a reader that has seen sequence n never later finds a new message below n. Message
+ *       timestamps never go backwards within a topic.</li>
+ *   <li><b>Durability before answers.</b> A write's {@link Completion} is told {@code committed}
+ *       only after the write is durable (committed and flushed as the backend promises); it is
+ *       never told before, and a write that failed is never visible. Every accepted write's
+ *       completion is told exactly once, also when the store closes or fails.</li>
+ *   <li><b>Atomicity.</b> One append is one transaction: all of its messages are stored or none.</li>
+ *   <li><b>Completions</b> run on a thread of the backend, in commit order for writes of one
+ *       caller; they must be quick and must not block (they may call {@link #markDelivered}).</li>
+ *   <li><b>Errors</b> are {@link SluiceException}s: {@code Unavailable} or {@code DiskFull} when
+ *       writes cannot be accepted now, {@code StorageFailure} when the backend failed, {@code
+ *       Corrupted} for data that cannot be read back intact. A backend that cannot go on tells its
+ *       listeners ({@link StoreListener#writerFailed}) and refuses every later write.</li>
+ *   <li><b>Bounds.</b> The writes waiting to commit are bounded ({@link StoreOptions#writeQueue()});
+ *       what a caller may do while they are full is its {@link WhenFull}.</li>
+ *   <li><b>Reads</b> see committed data only and may run concurrently with writes; they may block
+ *       the calling thread, which must not be a transport thread.</li>
+ * </ul>
+ *
+ * <p>Topic and group names reaching the store are already valid ({@link io.sluice.domain.Names}).
  */
 public interface Store extends AutoCloseable {
 
-    /** Stores the messages in one topic (created if absent) in one transaction with contiguous sequences. */
-    void append(String topic, List<NewMessage> messages, Completion<List<Appended>> done)
-            throws InterruptedException;
-
     /**
-     * As {@link #append}, for callers that must not block (a transport thread): queues the messages
-     * when the queue has room now and answers true; answers false, having queued nothing, when it is
-     * full (the caller then waits with {@link #append} on a thread that may block).
+     * Stores the messages in one topic (created if absent) in one transaction with contiguous
+     * sequences. Answers false only with {@link WhenFull#IF_ROOM} when there was no room, having
+     * queued nothing; blocks only with {@link WhenFull#WAIT}, and a wait that is interrupted throws
+     * {@link SluiceException.Unavailable} with the thread's interrupt status set again.
      */
-    boolean tryAppend(String topic, List<NewMessage> messages, Completion<List<Appended>> done);
-
-    /**
-     * Queues one message without waiting for queue capacity, for callers that bound what they
-     * have in flight themselves (a PublishStream's window). Never blocks.
-     */
-    void appendPaced(String topic, NewMessage message, Completion<List<Appended>> done);
+    boolean append(String topic, List<NewMessage> messages, WhenFull whenFull, Completion<List<Appended>> done);
 
     /** Creates the topic when absent. */
     void ensureTopic(String topic, Completion<TopicInfo> done) throws InterruptedException;
@@ -39,7 +52,8 @@ public interface Store extends AutoCloseable {
 
     /**
      * Records that messages up to {@code sequence} were delivered to the group (for delivery counts).
-     * Never blocks (callers keep at most one in flight per group); may be called from a completion.
+     * Never blocks, whatever the queue holds: the caller bounds how many it has outstanding. May be
+     * called from a completion.
      */
     void markDelivered(String topic, String group, long sequence, Completion<Void> done);
 
@@ -52,7 +66,10 @@ public interface Store extends AutoCloseable {
     /** Removes the group; answers false when it did not exist. */
     void deleteGroup(String topic, String group, Completion<Boolean> done) throws InterruptedException;
 
-    /** Removes the topic, its messages and groups; answers false when it did not exist. */
+    /**
+     * Removes the topic, its messages and groups; answers false when it did not exist. The topic is
+     * gone for readers and writers at the commit; its space may be reclaimed later.
+     */
     void deleteTopic(String topic, Completion<Boolean> done) throws InterruptedException;
 
     /**
@@ -89,10 +106,13 @@ public interface Store extends AutoCloseable {
     /** Registers who is told what each commit changed. Call before the first write. */
     void listen(StoreListener listener);
 
-    /** Operations waiting for the writer. */
-    int queueDepth();
+    /** Writes accepted and not yet committed (a gauge). */
+    int pendingWrites();
 
-    /** Stops accepting writes, commits what is queued, and closes every connection. Idempotent. */
+    /** What the stored data occupies now (a gauge). */
+    Footprint footprint();
+
+    /** Stops accepting writes, commits what is queued, and closes everything it holds. Idempotent. */
     @Override
     void close();
 }

@@ -1,5 +1,6 @@
 package io.sluice.telemetry;
 
+import io.sluice.store.Stores;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Instant;
@@ -15,8 +16,8 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
- * One logging facility for the broker and its libraries (gRPC, the OpenTelemetry SDK and
- * sqlite-jdbc all log to java.util.logging): one line per event on stderr, at the chosen level.
+ * One logging facility for the broker and its libraries (gRPC, the OpenTelemetry SDK and the
+ * storage drivers all log to java.util.logging): one line per event on stderr, at the chosen level.
  */
 public final class Logging {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
@@ -44,7 +45,9 @@ public final class Logging {
         Level libraries = jul.intValue() < Level.INFO.intValue() ? Level.INFO : jul;
         keep("io.grpc").setLevel(libraries);
         keep("io.opentelemetry").setLevel(libraries);
-        keep("org.sqlite").setLevel(libraries);
+        for (String driver : Stores.driverLoggers()) {
+            keep(driver).setLevel(libraries);
+        }
         keep("io.sluice").setLevel(jul);
         // gRPC's Netty handler logs a warning with a stack trace each time a client resets a stream
         // that was being written ("Stream closed before write could take place"): a client's doing,

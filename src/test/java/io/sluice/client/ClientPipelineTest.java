@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sluice.Await;
 import io.sluice.client.SubscriptionOptions.Position;
 import io.sluice.server.TestBroker;
 import java.nio.file.Path;
@@ -279,7 +280,18 @@ class ClientPipelineTest {
 
     private void assertAcknowledgedStored(SluiceClient client, String topic, Outcome outcome)
             throws InterruptedException {
-        long total = client.stats(topic).getFirst().totalMessages();
+        // After a restart the client's channel may still be in its reconnect backoff: a call fails
+        // fast as UNAVAILABLE until it has reconnected.
+        var stats = new AtomicReference<List<TopicStats>>();
+        Await.until("the client reaches the broker again", () -> {
+            try {
+                stats.set(client.stats(topic));
+                return true;
+            } catch (SluiceClientException.Unavailable e) {
+                return false;
+            }
+        });
+        long total = stats.get().getFirst().totalMessages();
         assertTrue(total >= outcome.stored().size(), total + " stored, " + outcome.stored().size() + " acknowledged");
         Map<Long, Message> all = readAll(client, topic, (int) total);
         outcome.stored().forEach((text, p) -> assertEquals(text, all.get(p.sequence()).payloadText()));

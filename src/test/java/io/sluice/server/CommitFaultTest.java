@@ -20,14 +20,8 @@ import io.sluice.proto.InitialPosition;
 import io.sluice.proto.PublishRequest;
 import io.sluice.proto.PublishResponse;
 import io.sluice.proto.SluiceGrpc;
-import io.sluice.store.CommitFaults;
-import io.sluice.store.SqliteStore;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.sqlite.CommitFaults;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -35,6 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.sqlite.SQLiteErrorCode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Storage errors at commit, injected through the store's {@code BeforeCommit} seam into the real
@@ -65,7 +65,7 @@ class CommitFaultTest {
     }
 
     private void startBroker() {
-        broker = TestBroker.start(dir, c -> c.withStoreOptions(SqliteStore.Options.defaults()
+        broker = TestBroker.start(dir, c -> c.withStoreOptions(StoreOptions.defaults()
                 .withBeforeCommit(faults).withMaxBatch(MAX_BATCH)));
     }
 
@@ -268,8 +268,8 @@ class CommitFaultTest {
     }
 
     private void awaitQueueDepth(int n) {
-        Await.until("writes queued reach " + n, () -> broker.server().store().queueDepth() >= n,
-                () -> "(" + broker.server().store().queueDepth() + " queued)");
+        Await.until("writes queued reach " + n, () -> broker.server().store().pendingWrites() >= n,
+                () -> "(" + broker.server().store().pendingWrites() + " queued)");
     }
 
     private PublishResponse publish(SluiceGrpc.SluiceBlockingStub stub, String key) {

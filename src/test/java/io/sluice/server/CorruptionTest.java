@@ -15,7 +15,11 @@ import io.sluice.proto.PublishRequest;
 import io.sluice.proto.PublishResponse;
 import io.sluice.proto.ResetCursorRequest;
 import io.sluice.proto.SubscribeDownstream;
-import io.sluice.store.SqliteStore;
+import io.sluice.store.sqlite.SqliteStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,10 +30,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Damaged messages end to end: whatever altered a stored payload (an UPDATE behind the broker's
@@ -61,7 +61,7 @@ class CorruptionTest {
         broker = TestBroker.start(dir);
         List<PublishResponse> sent = publishAll(5, 0);
         long victim = sent.get(2).getSequence();
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + broker.server().store().file());
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + ((SqliteStore) broker.server().store()).file());
              Statement st = c.createStatement()) {
             st.execute("PRAGMA busy_timeout = 10000");
             // One bit of the payload flipped; the stored checksum is left as it was.

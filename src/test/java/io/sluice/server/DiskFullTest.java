@@ -7,29 +7,29 @@ import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.sluice.Await;
-import io.sluice.Cursors;
 import io.sluice.Contents;
+import io.sluice.Cursors;
 import io.sluice.Figures;
 import io.sluice.Ledger;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
-import io.sluice.proto.ConsumerGroupStats;
 import io.sluice.proto.GetTopicStatsRequest;
 import io.sluice.proto.InitialPosition;
 import io.sluice.proto.MessageDelivery;
 import io.sluice.proto.PublishRequest;
 import io.sluice.proto.SluiceGrpc;
-import io.sluice.store.SqliteStore;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.sqlite.SqliteStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A full disk, reproduced with SQLite's page limit (a store option) and freed by raising it at
@@ -58,7 +58,7 @@ class DiskFullTest {
 
     @Test
     void aFullDiskRefusesPublishesWhileSubscribersReadAndPublishingResumesOnceSpaceIsFreed() throws Exception {
-        broker = TestBroker.start(dir, c -> c.withStoreOptions(SqliteStore.Options.defaults().withMaxPageCount(PAGES)));
+        broker = TestBroker.start(dir, c -> c.withStoreOptions(StoreOptions.defaults().withMaxDatabaseBytes(PAGES * 4096L)));
         var client = broker.blocking();
         var reader = track(StreamClient.group(broker.async(), TOPIC, "readers", InitialPosition.EARLIEST));
         reader.credit(100_000);
@@ -106,7 +106,7 @@ class DiskFullTest {
         assertEquals(stored, stats().getTotalMessages(), "exactly the acknowledged messages are stored");
 
         // Space is freed (the limit raised at runtime): publishing works again, with no restart.
-        long limit = broker.server().store().setMaxPageCount(PAGES * 16);
+        long limit = ((SqliteStore) broker.server().store()).setMaxPageCount(PAGES * 16);
         assertEquals(PAGES * 16, limit);
         for (int i = 0; i < 10; i++) {
             publish(client, "after-" + i, BIG);
@@ -126,7 +126,7 @@ class DiskFullTest {
 
     @Test
     void subscribersConnectAndAckAndADeletionFreesSpaceWhilePublishersKeepHittingAFullDisk() throws Exception {
-        broker = TestBroker.start(dir, c -> c.withStoreOptions(SqliteStore.Options.defaults().withMaxPageCount(PAGES)));
+        broker = TestBroker.start(dir, c -> c.withStoreOptions(StoreOptions.defaults().withMaxDatabaseBytes(PAGES * 4096L)));
         var client = broker.blocking();
         var logs = LogRecorder.install();
         for (int i = 0; i < 6; i++) {

@@ -11,17 +11,17 @@ import io.sluice.Ledger;
 import io.sluice.proto.PublishRequest;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
-import io.sluice.store.CommitFaults;
-import io.sluice.store.SqliteStore;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.sqlite.CommitFaults;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One memory budget for every publish: with the writer held, publishes of large messages beyond
@@ -48,7 +48,7 @@ class MemoryBudgetTest {
 
     private void startBroker() {
         broker = TestBroker.start(dir, c -> c.withLimits(MIB, 4 * MIB).withMaxQueuedBytes(BUDGET)
-                .withStoreOptions(SqliteStore.Options.defaults().withBeforeCommit(faults)));
+                .withStoreOptions(StoreOptions.defaults().withBeforeCommit(faults)));
     }
 
     @Test

@@ -36,8 +36,15 @@ import io.sluice.proto.ResetCursorRequest;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.Topic;
 import io.sluice.proto.TopicStats;
-import io.sluice.store.SqliteStore;
+import io.sluice.store.StoreOptions;
 import io.sluice.store.StoredMessage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -56,13 +63,6 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The unary half of the wire contract (SPEC sections 2 and 3), through real gRPC clients against
@@ -799,7 +799,7 @@ class PublishContractTest {
     @Test
     void publishToAFullDiskIsUnavailableAndWorksAgainOnceSpaceIsFreed() {
         // 48 pages of 4 KiB stand in for a small disk.
-        startBroker(c -> c.withStoreOptions(SqliteStore.Options.defaults().withMaxPageCount(48)));
+        startBroker(c -> c.withStoreOptions(StoreOptions.defaults().withMaxDatabaseBytes(48 * 4096L)));
         int acked = 0;
         StatusRuntimeException full = null;
         for (int i = 0; i < 100 && full == null; i++) {

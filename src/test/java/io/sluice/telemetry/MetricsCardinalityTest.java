@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.sluice.domain.SluiceException;
 import io.sluice.proto.DeleteConsumerGroupRequest;
 import io.sluice.proto.DeleteTopicRequest;
 import io.sluice.proto.InitialPosition;
@@ -12,17 +13,16 @@ import io.sluice.proto.PublishRequest;
 import io.sluice.server.StreamClient;
 import io.sluice.server.TestBroker;
 import io.sluice.store.Completion;
-import io.sluice.store.SluiceException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Metrics that stay true at scale: thousands of groups keep one series each (the SDK's default limit

@@ -1,6 +1,6 @@
 package io.sluice.server.security;
 
-import io.sluice.store.SluiceException;
+import io.sluice.domain.SluiceException;
 
 /**
  * The checks the service makes itself where a topic is known only inside a call: each request of a

@@ -1,6 +1,11 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
 import com.google.protobuf.ByteString;
+import io.sluice.store.Appended;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Pending;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.WhenFull;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,7 +50,7 @@ public final class MakeFixtures {
         Files.createDirectories(target);
         var manifest = new ArrayList<String>();
         manifest.add("# transaction sequence topic id payload (every message acknowledged, in commit order)");
-        try (SqliteStore store = SqliteStore.open(live, SqliteStore.Options.defaults())) {
+        try (SqliteStore store = SqliteStore.open(live, StoreOptions.defaults())) {
             for (int t = 0; t < TRANSACTIONS; t++) {
                 String topic = t % 2 == 0 ? "orders" : "events";
                 var messages = new ArrayList<NewMessage>();
@@ -54,7 +59,7 @@ public final class MakeFixtures {
                             Map.of("tx", Integer.toString(t))));
                 }
                 var done = new Pending<List<Appended>>();
-                store.append(topic, messages, done);
+                store.append(topic, messages, WhenFull.WAIT, done);
                 List<Appended> stored = done.await();
                 for (int i = 0; i < stored.size(); i++) {
                     manifest.add(t + " " + stored.get(i).sequence() + " " + topic + " " + stored.get(i).id() + " "
@@ -77,7 +82,7 @@ public final class MakeFixtures {
      */
     static void damagedOverflow(Path target) throws Exception {
         Path live = Files.createTempDirectory("damaged-overflow");
-        try (SqliteStore store = SqliteStore.open(live, SqliteStore.Options.defaults())) {
+        try (SqliteStore store = SqliteStore.open(live, StoreOptions.defaults())) {
             for (int i = 0; i < 5; i++) {
                 append(store, ByteString.copyFromUtf8("before-" + i));
             }
@@ -106,7 +111,7 @@ public final class MakeFixtures {
 
     private static void append(SqliteStore store, ByteString payload) throws InterruptedException {
         var done = new Pending<List<Appended>>();
-        store.append("t", List.of(new NewMessage(payload, Map.of())), done);
+        store.append("t", List.of(new NewMessage(payload, Map.of())), WhenFull.WAIT, done);
         done.await();
     }
 

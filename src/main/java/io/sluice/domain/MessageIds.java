@@ -1,4 +1,4 @@
-package io.sluice.store;
+package io.sluice.domain;
 
 import java.util.OptionalLong;
 import java.util.UUID;
@@ -49,7 +49,7 @@ public final class MessageIds {
         }
     }
 
-    static byte[] toBytes(UUID id) {
+    public static byte[] toBytes(UUID id) {
         byte[] b = new byte[16];
         long msb = id.getMostSignificantBits();
         long lsb = id.getLeastSignificantBits();
@@ -60,7 +60,7 @@ public final class MessageIds {
         return b;
     }
 
-    static UUID fromBytes(byte[] b) {
+    public static UUID fromBytes(byte[] b) {
         long msb = 0;
         long lsb = 0;
         for (int i = 0; i < 8; i++) {

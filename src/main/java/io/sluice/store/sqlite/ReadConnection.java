@@ -1,6 +1,12 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
 import com.google.protobuf.UnsafeByteOperations;
+import io.sluice.domain.Attributes;
+import io.sluice.domain.MessageIds;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.GroupCursor;
+import io.sluice.store.StoredMessage;
+import io.sluice.store.TopicStats;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

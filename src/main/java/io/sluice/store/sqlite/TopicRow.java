@@ -1,4 +1,6 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
+
+import io.sluice.store.TopicInfo;
 
 /**
  * A topic as the store keeps it in memory: its row id, the last committed sequence in it, and the

@@ -1,5 +1,6 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
+import io.sluice.domain.SluiceException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;

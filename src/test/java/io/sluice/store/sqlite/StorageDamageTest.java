@@ -1,4 +1,4 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,6 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.sluice.Figures;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Pending;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.StoredMessage;
+import io.sluice.store.TopicInfo;
+import io.sluice.store.WhenFull;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -17,10 +29,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Damaged storage under the real store: a crash image of {@code test-data/crash-image} (every
@@ -210,7 +218,7 @@ class StorageDamageTest {
     }
 
     private SqliteStore open(Path data) {
-        SqliteStore store = SqliteStore.open(data, SqliteStore.Options.defaults());
+        SqliteStore store = SqliteStore.open(data, StoreOptions.defaults());
         opened.add(store);
         return store;
     }
@@ -237,7 +245,7 @@ class StorageDamageTest {
         SqliteStore store = open(data);
         var done = new Pending<List<Appended>>();
         try {
-            store.append("orders", List.of(new NewMessage(ByteString.copyFromUtf8("after the loss"), Map.of())), done);
+            store.append("orders", List.of(new NewMessage(ByteString.copyFromUtf8("after the loss"), Map.of())), WhenFull.WAIT, done);
             return done.await().getFirst().sequence();
         } catch (InterruptedException e) {
             throw new AssertionError(e);

@@ -1,20 +1,25 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.sluice.Figures;
+import io.sluice.store.Appended;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Pending;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.WhenFull;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The wall clock stepping back (an NTP step, a VM restored from a snapshot) through the store's
@@ -118,7 +123,7 @@ class ClockTest {
     }
 
     private SqliteStore open() {
-        SqliteStore store = SqliteStore.open(dir, SqliteStore.Options.defaults().withClock(wall::get));
+        SqliteStore store = SqliteStore.open(dir, StoreOptions.defaults().withClock(wall::get));
         opened.add(store);
         return store;
     }
@@ -130,7 +135,7 @@ class ClockTest {
         }
         var done = new Pending<List<Appended>>();
         try {
-            store.append(topic, messages, done);
+            store.append(topic, messages, WhenFull.WAIT, done);
             return done.await();
         } catch (InterruptedException e) {
             throw new AssertionError(e);

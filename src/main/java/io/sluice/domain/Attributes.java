@@ -1,4 +1,4 @@
-package io.sluice.store;
+package io.sluice.domain;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
@@ -43,7 +43,7 @@ public final class Attributes {
         return total;
     }
 
-    static byte[] encode(Map<String, String> attributes) {
+    public static byte[] encode(Map<String, String> attributes) {
         if (attributes.isEmpty()) {
             return NONE;
         }
@@ -66,7 +66,7 @@ public final class Attributes {
         return out;
     }
 
-    static Map<String, String> decode(byte[] stored) throws IOException {
+    public static Map<String, String> decode(byte[] stored) throws IOException {
         if (stored == null || stored.length == 0) {
             return Map.of();
         }

@@ -1,5 +1,23 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
+import io.sluice.domain.MessageIds;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.CommitObserver;
+import io.sluice.store.Completion;
+import io.sluice.store.Footprint;
+import io.sluice.store.GroupCursor;
+import io.sluice.store.GroupPosition;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Pending;
+import io.sluice.store.StartPosition;
+import io.sluice.store.Store;
+import io.sluice.store.StoreListener;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.StoredMessage;
+import io.sluice.store.TopicInfo;
+import io.sluice.store.TopicStats;
+import io.sluice.store.WhenFull;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
@@ -12,7 +30,6 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.LongSupplier;
 
 /**
  * The SQLite store: one database file in the data directory, in WAL mode with
@@ -22,59 +39,6 @@ import java.util.function.LongSupplier;
 public final class SqliteStore implements Store {
     private static final System.Logger LOG = System.getLogger(SqliteStore.class.getName());
     public static final String FILE_NAME = "sluice.db";
-
-    /**
-     * Settings of the store. {@code queueCapacity} bounds the operations waiting for the writer (the
-     * bytes they hold are bounded by the server's memory budget); {@code maxGroupsPerTopic} bounds the
-     * consumer groups of one topic (each is a row kept until deleted, and one entry of the topic's
-     * stats); {@code maxPageCount} (0 = SQLite's default) caps the database size in pages, which makes
-     * a full disk reproducible. Two seams exist for tests and are left at their defaults in
-     * production: {@code beforeCommit} (null: none, see {@link BeforeCommit}) and {@code clock}, the
-     * wall clock the writer stamps messages with ({@code System::currentTimeMillis}).
-     */
-    public record Options(int queueCapacity, int maxBatch, int readers, long maxPageCount,
-                          BeforeCommit beforeCommit, LongSupplier clock, int maxGroupsPerTopic) {
-        public static final int DEFAULT_MAX_GROUPS_PER_TOPIC = 10_000;
-
-        public Options {
-            if (maxGroupsPerTopic < 1) {
-                throw new IllegalArgumentException("max groups per topic must be positive, not " + maxGroupsPerTopic);
-            }
-        }
-
-        public static Options defaults() {
-            return new Options(8192, 4096, 4, 0, null, System::currentTimeMillis, DEFAULT_MAX_GROUPS_PER_TOPIC);
-        }
-
-        /** At most {@code groups} consumer groups on one topic. */
-        public Options withMaxGroupsPerTopic(int groups) {
-            return new Options(queueCapacity, maxBatch, readers, maxPageCount, beforeCommit, clock, groups);
-        }
-
-        public Options withQueueCapacity(int capacity) {
-            return new Options(capacity, maxBatch, readers, maxPageCount, beforeCommit, clock, maxGroupsPerTopic);
-        }
-
-        /** At most {@code writes} operations per transaction. */
-        public Options withMaxBatch(int writes) {
-            return new Options(queueCapacity, writes, readers, maxPageCount, beforeCommit, clock, maxGroupsPerTopic);
-        }
-
-        public Options withMaxPageCount(long pages) {
-            return new Options(queueCapacity, maxBatch, readers, pages, beforeCommit, clock, maxGroupsPerTopic);
-        }
-
-        /** Test seam: {@code hook} runs before every commit and may fail it (see {@link BeforeCommit}). */
-        public Options withBeforeCommit(BeforeCommit hook) {
-            return new Options(queueCapacity, maxBatch, readers, maxPageCount, hook, clock, maxGroupsPerTopic);
-        }
-
-        /** Test seam: the wall clock (Unix ms) the writer reads once per transaction. */
-        public Options withClock(LongSupplier wallClockMillis) {
-            return new Options(queueCapacity, maxBatch, readers, maxPageCount, beforeCommit,
-                    wallClockMillis, maxGroupsPerTopic);
-        }
-    }
 
     private final DataDirectory directory;
     private final Path file;
@@ -86,7 +50,7 @@ public final class SqliteStore implements Store {
     private volatile boolean closed;
 
     private SqliteStore(DataDirectory directory, Path file, Connection writeConnection, ConcurrentHashMap<String, TopicRow> topics,
-                        WriteTx tx, Options options, CommitObserver observer, List<TopicRow> unfinishedPurges)
+                        WriteTx tx, StoreOptions options, CommitObserver observer, List<TopicRow> unfinishedPurges)
             throws SQLException {
         this.directory = directory;
         this.file = file;
@@ -118,7 +82,7 @@ public final class SqliteStore implements Store {
                 listeners.forEach(l -> l.writerFailed(reason, cause));
             }
         };
-        this.writer = new Writer(writeConnection, tx, options.queueCapacity(), options.maxBatch(), fanOut, observer,
+        this.writer = new Writer(writeConnection, tx, options.writeQueue(), options.maxBatch(), fanOut, observer,
                 options.beforeCommit(), unfinishedPurges);
         this.reads = new ReadPool(options.readers(), () -> Startup.openReadOnly(file));
     }
@@ -128,7 +92,7 @@ public final class SqliteStore implements Store {
      * integrity, loads topics and starts the writer. Throws {@link SluiceException} with a message
      * naming the file and the problem when the database is damaged or unusable.
      */
-    public static SqliteStore open(Path dataDir, Options options, CommitObserver observer) {
+    public static SqliteStore open(Path dataDir, StoreOptions options, CommitObserver observer) {
         DataDirectory directory = DataDirectory.open(dataDir);
         try {
             return open(directory, options, observer);
@@ -138,12 +102,12 @@ public final class SqliteStore implements Store {
         }
     }
 
-    private static SqliteStore open(DataDirectory directory, Options options, CommitObserver observer) {
+    private static SqliteStore open(DataDirectory directory, StoreOptions options, CommitObserver observer) {
         Path file = directory.path().resolve(FILE_NAME);
         WalCheck.requireIntactLog(file);   // before SQLite rebuilds the wal-index from what is left of the log
         Connection c = null;
         try {
-            c = Startup.openWriter(file, options.maxPageCount());
+            c = Startup.openWriter(file, options.maxDatabaseBytes());
             Startup.check(c, file);
             Migrations.apply(c, file.toString());
             long[] state = Startup.loadState(c);
@@ -172,7 +136,7 @@ public final class SqliteStore implements Store {
     }
 
     /** Overload without commit figures. */
-    public static SqliteStore open(Path dataDir, Options options) {
+    public static SqliteStore open(Path dataDir, StoreOptions options) {
         return open(dataDir, options, (ops, msgs, nanos) -> { });
     }
 
@@ -192,19 +156,25 @@ public final class SqliteStore implements Store {
     static final int CHECKPOINT_PAGES = 250;
 
     @Override
-    public void append(String topic, List<NewMessage> messages, Completion<List<Appended>> done)
-            throws InterruptedException {
-        writer.submit(new WriteOp.Append(topic, messages, done));
-    }
-
-    @Override
-    public boolean tryAppend(String topic, List<NewMessage> messages, Completion<List<Appended>> done) {
-        return writer.trySubmit(new WriteOp.Append(topic, messages, done));
-    }
-
-    @Override
-    public void appendPaced(String topic, NewMessage message, Completion<List<Appended>> done) {
-        writer.submitPaced(new WriteOp.Append(topic, List.of(message), done));
+    public boolean append(String topic, List<NewMessage> messages, WhenFull whenFull,
+                          Completion<List<Appended>> done) {
+        var op = new WriteOp.Append(topic, messages, done);
+        switch (whenFull) {
+            case WAIT -> {
+                try {
+                    writer.submit(op);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SluiceException.Unavailable("interrupted while waiting for room in the writer's queue; "
+                            + "the broker is stopping");
+                }
+            }
+            case DECLINE -> {
+                return writer.trySubmit(op);
+            }
+            case ACCEPT -> writer.submitPaced(op);
+        }
+        return true;
     }
 
     @Override
@@ -350,7 +320,7 @@ public final class SqliteStore implements Store {
     }
 
     @Override
-    public int queueDepth() {
+    public int pendingWrites() {
         return writer.queueDepth();
     }
 
@@ -359,7 +329,7 @@ public final class SqliteStore implements Store {
      * as "disk full" under the old limit fit again, with no restart. Runs on the writer thread
      * between transactions; blocks until it has. SQLite never sets the limit below the database's
      * current size; the limit in force is returned. It lasts until the store is closed (the
-     * configured {@link Options#maxPageCount()} applies again at the next start).
+     * configured {@link StoreOptions#maxDatabaseBytes()} applies again at the next start).
      */
     public long setMaxPageCount(long pages) throws InterruptedException {
         if (pages < 1) {
@@ -370,9 +340,10 @@ public final class SqliteStore implements Store {
         return done.await();
     }
 
-    /** Size in bytes of the database file and its WAL. */
-    public long[] fileSizes() {
-        return new long[] {sizeOf(file), sizeOf(Path.of(file + "-wal"))};
+    /** The database file and its write-ahead log. */
+    @Override
+    public Footprint footprint() {
+        return new Footprint(sizeOf(file), sizeOf(Path.of(file + "-wal")));
     }
 
     private static long sizeOf(Path p) {

@@ -1,6 +1,15 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
 import com.google.protobuf.ByteString;
+import io.sluice.domain.Attributes;
+import io.sluice.domain.MessageIds;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.Completion;
+import io.sluice.store.GroupPosition;
+import io.sluice.store.NewMessage;
+import io.sluice.store.StartPosition;
+import io.sluice.store.TopicInfo;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

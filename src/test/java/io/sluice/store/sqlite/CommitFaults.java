@@ -1,7 +1,10 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sluice.store.CommitHook;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
@@ -9,16 +12,14 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.sqlite.SQLiteErrorCode;
-import org.sqlite.SQLiteException;
 
 /**
- * The test side of the {@link BeforeCommit} seam: a plan of what the next commits do. A planned
+ * The test side of the {@link CommitHook} seam: a plan of what the next commits do. A planned
  * hold keeps the writer thread inside the hook (before its commit) until released, so writes queued
  * meanwhile form the next batch; a planned failure throws the SQLite error a failed write or fsync
  * would. Commits with nothing planned go through untouched.
  */
-public final class CommitFaults implements BeforeCommit {
+public final class CommitFaults implements CommitHook {
     private static final Duration WAIT = Duration.ofSeconds(30);
 
     private final ConcurrentLinkedQueue<Object> plan = new ConcurrentLinkedQueue<>();

@@ -1,4 +1,4 @@
-package io.sluice.store;
+package io.sluice.domain;
 
 /**
  * The domain failures of the broker. Each kind maps to one gRPC status in {@code Statuses.of};

@@ -1,5 +1,10 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
+import io.sluice.domain.SluiceException;
+import io.sluice.store.CommitHook;
+import io.sluice.store.CommitObserver;
+import io.sluice.store.Completion;
+import io.sluice.store.StoreListener;
 import java.lang.System.Logger.Level;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -44,7 +49,7 @@ final class Writer implements AutoCloseable {
     private final int maxBatch;
     private final StoreListener listener;
     private final CommitObserver observer;
-    private final BeforeCommit beforeCommit;   // test seam; null in production
+    private final CommitHook beforeCommit;   // test seam; null in production
     private final Thread thread;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
@@ -52,7 +57,7 @@ final class Writer implements AutoCloseable {
     private boolean diskFull;          // writer thread only: a full disk was logged; no message stored since
 
     Writer(Connection connection, WriteTx tx, int queueCapacity, int maxBatch, StoreListener listener,
-           CommitObserver observer, BeforeCommit beforeCommit, List<TopicRow> unfinishedPurges) {
+           CommitObserver observer, CommitHook beforeCommit, List<TopicRow> unfinishedPurges) {
         this.connection = connection;
         this.tx = tx;
         this.slots = new Semaphore(queueCapacity);
@@ -258,9 +263,7 @@ final class Writer implements AutoCloseable {
             }
             tx.flush();
             tx.saveStateIfDeleting();
-            if (beforeCommit != null) {
-                beforeCommit.beforeCommit(batch.size());
-            }
+            runHook(batch.size());
             connection.commit();
         } catch (Error e) {
             // Out of memory (a batch too large for the heap) or worse: roll back so nothing of it is
@@ -427,5 +430,19 @@ final class Writer implements AutoCloseable {
         }
         stopped = true;
         failRemaining("the broker is shutting down");
+    }
+
+    /** The test seam's failure is a storage failure of this commit; SQLite's own errors keep their codes. */
+    private void runHook(int writes) throws SQLException {
+        if (beforeCommit == null) {
+            return;
+        }
+        try {
+            beforeCommit.beforeCommit(writes);
+        } catch (SQLException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new SQLException("the commit hook failed: " + e, e);
+        }
     }
 }

@@ -1,5 +1,8 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
+import io.sluice.domain.SluiceException;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteOpenMode;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -10,8 +13,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteOpenMode;
 
 /**
  * How the SQLite store opens its database: the write connection and its settings, read-only
@@ -24,7 +25,8 @@ final class Startup {
     private Startup() {
     }
 
-    static Connection openWriter(Path file, long maxPageCount) throws SQLException {
+    /** The writer's connection; {@code maxBytes} (0 = none) caps the database at that many bytes, in whole pages. */
+    static Connection openWriter(Path file, long maxBytes) throws SQLException {
         var config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
         config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);
@@ -38,8 +40,11 @@ final class Startup {
         Connection c = DriverManager.getConnection("jdbc:sqlite:" + file, config.toProperties());
         try (Statement st = c.createStatement()) {
             st.execute("PRAGMA wal_autocheckpoint = " + SqliteStore.CHECKPOINT_PAGES);
-            if (maxPageCount > 0) {
-                st.execute("PRAGMA max_page_count = " + maxPageCount);
+            if (maxBytes > 0) {
+                try (var rs = st.executeQuery("PRAGMA page_size")) {
+                    rs.next();
+                    st.execute("PRAGMA max_page_count = " + Math.max(1, maxBytes / rs.getInt(1)));
+                }
             }
         }
         c.setAutoCommit(false);

@@ -1,5 +1,6 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
+import io.sluice.domain.SluiceException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,6 +11,22 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
 import io.sluice.Await;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.CommitObserver;
+import io.sluice.store.Completion;
+import io.sluice.store.GroupPosition;
+import io.sluice.store.NewMessage;
+import io.sluice.store.StartPosition;
+import io.sluice.store.StoreListener;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.StoredMessage;
+import io.sluice.store.TopicInfo;
+import io.sluice.store.TopicStats;
+import io.sluice.store.WhenFull;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -38,9 +54,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The real SQLite store in a temporary directory: what it stores, what it refuses, how it fails. */
 class SqliteStoreTest {
@@ -183,7 +196,7 @@ class SqliteStoreTest {
     @Test
     void failedCommitFailsEveryCallerOfItsBatchAndTheStoreRecovers() throws Exception {
         // 48 pages of 4 KiB: room for the schema and small messages, not for 40 x 8 KiB.
-        SqliteStore store = open(dir, SqliteStore.Options.defaults().withMaxPageCount(48), (o, m, n) -> { });
+        SqliteStore store = open(dir, StoreOptions.defaults().withMaxDatabaseBytes(48 * 4096L), (o, m, n) -> { });
         var gate = new WriterGate("gate");
         store.listen(gate);
         var committed = new ArrayList<String>();
@@ -199,11 +212,11 @@ class SqliteStoreTest {
             var big = new ArrayList<Outcome<List<Appended>>>();
             for (int i = 0; i < 40; i++) {
                 var o = new Outcome<List<Appended>>();
-                store.append(i % 2 == 0 ? "t" : "new-topic", List.of(message(ByteString.copyFrom(payload), Map.of())),
+                store.append(i % 2 == 0 ? "t" : "new-topic", List.of(message(ByteString.copyFrom(payload), Map.of())), WhenFull.WAIT,
                         o);
                 big.add(o);
             }
-            assertEquals(40, store.queueDepth(), "all big appends wait for the writer together");
+            assertEquals(40, store.pendingWrites(), "all big appends wait for the writer together");
             gate.release();
 
             for (int i = 0; i < big.size(); i++) {
@@ -230,7 +243,7 @@ class SqliteStoreTest {
 
     @Test
     void tryAppendQueuesWhileThereIsRoomAndRefusesWithoutQueuingWhenFull() throws Exception {
-        SqliteStore store = open(dir, SqliteStore.Options.defaults().withQueueCapacity(3), (o, m, n) -> { });
+        SqliteStore store = open(dir, StoreOptions.defaults().withWriteQueue(3), (o, m, n) -> { });
         var gate = new WriterGate("gate");
         store.listen(gate);
         gate.arm();
@@ -240,12 +253,12 @@ class SqliteStoreTest {
         var taken = new ArrayList<Outcome<List<Appended>>>();
         for (int i = 0; i < 3; i++) {
             var o = new Outcome<List<Appended>>();
-            assertTrue(store.tryAppend("t", List.of(message("m" + i)), o), "room for write " + i);
+            assertTrue(store.append("t", List.of(message("m" + i)), WhenFull.DECLINE, o), "room for write " + i);
             taken.add(o);
         }
         var refused = new Outcome<List<Appended>>();
-        assertFalse(store.tryAppend("t", List.of(message("no room")), refused), "a full queue refuses");
-        assertEquals(3, store.queueDepth(), "the refused write was not queued");
+        assertFalse(store.append("t", List.of(message("no room")), WhenFull.DECLINE, refused), "a full queue refuses");
+        assertEquals(3, store.pendingWrites(), "the refused write was not queued");
         gate.release();
 
         for (var o : taken) {
@@ -253,7 +266,7 @@ class SqliteStoreTest {
         }
         assertFalse(refused.await(Duration.ofMillis(200)), "the refused write is never answered: it was not taken");
         var later = new Outcome<List<Appended>>();
-        assertTrue(store.tryAppend("t", List.of(message("m3")), later), "room again once the writer drained");
+        assertTrue(store.append("t", List.of(message("m3")), WhenFull.DECLINE, later), "room again once the writer drained");
         later.value();
         assertEquals(List.of("m0", "m1", "m2", "m3"), payloads(store.read("t", 0, 10)));
     }
@@ -265,11 +278,7 @@ class SqliteStoreTest {
         store.close();
 
         var o = new Outcome<List<Appended>>();
-        try {
-            store.append("t", List.of(message("after close")), o);
-        } catch (InterruptedException e) {
-            fail(e);
-        }
+        store.append("t", List.of(message("after close")), WhenFull.WAIT, o);
         assertInstanceOf(SluiceException.Unavailable.class, o.error());
         assertThrows(SluiceException.Unavailable.class, () -> store.read("t", 0, 10));
     }
@@ -280,7 +289,7 @@ class SqliteStoreTest {
         // so some of them land behind it: each must still be told an outcome, never left waiting.
         for (int round = 0; round < 10; round++) {
             Path data = dir.resolve("round-" + round);
-            SqliteStore store = open(data, SqliteStore.Options.defaults().withQueueCapacity(2), (o, m, n) -> { });
+            SqliteStore store = open(data, StoreOptions.defaults().withWriteQueue(2), (o, m, n) -> { });
             var acked = new ConcurrentHashMap<Long, String>();
             var progress = new Semaphore(0);
             var unanswered = new AtomicInteger();
@@ -293,8 +302,8 @@ class SqliteStoreTest {
                         var o = new Outcome<List<Appended>>();
                         String payload = "a" + id + "-" + n;
                         try {
-                            store.append("t" + id % 4, List.of(message(payload)), o);
-                        } catch (InterruptedException e) {
+                            store.append("t" + id % 4, List.of(message(payload)), WhenFull.WAIT, o);
+                        } catch (RuntimeException e) {
                             unexpected.add(e);
                             return;
                         }
@@ -532,7 +541,7 @@ class SqliteStoreTest {
 
     @Test
     void aTopicTakesNewGroupsUpToItsLimitAndTheRefusalFailsNothingElse() throws Exception {
-        SqliteStore store = open(dir, SqliteStore.Options.defaults().withMaxGroupsPerTopic(3),
+        SqliteStore store = open(dir, StoreOptions.defaults().withMaxGroupsPerTopic(3),
                 (ops, messages, nanos) -> { });
         Appended m = append(store, "t", message("one")).getFirst();
         for (String g : List.of("a", "b", "c")) {
@@ -544,7 +553,7 @@ class SqliteStoreTest {
         var alongside = new Outcome<List<Appended>>();
         var existing = new Outcome<GroupPosition>();
         store.openGroup("t", "d", StartPosition.earliest(), refused);
-        store.append("t", List.of(message("two")), alongside);
+        store.append("t", List.of(message("two")), WhenFull.WAIT, alongside);
         store.openGroup("t", "a", StartPosition.earliest(), existing);
         var e = assertInstanceOf(SluiceException.TooLarge.class, refused.error());
         assertTrue(e.getMessage().contains("3 consumer groups") && e.getMessage().contains("--max-groups-per-topic"),
@@ -634,10 +643,10 @@ class SqliteStoreTest {
     // ---- helpers ----
 
     private SqliteStore open(Path data) {
-        return open(data, SqliteStore.Options.defaults(), (ops, messages, nanos) -> { });
+        return open(data, StoreOptions.defaults(), (ops, messages, nanos) -> { });
     }
 
-    private SqliteStore open(Path data, SqliteStore.Options options, CommitObserver observer) {
+    private SqliteStore open(Path data, StoreOptions options, CommitObserver observer) {
         SqliteStore store = SqliteStore.open(data, options, observer);
         opened.add(store);
         return store;
@@ -651,11 +660,7 @@ class SqliteStoreTest {
 
     private static List<Appended> append(SqliteStore store, String topic, NewMessage... messages) {
         var o = new Outcome<List<Appended>>();
-        try {
-            store.append(topic, List.of(messages), o);
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+        store.append(topic, List.of(messages), WhenFull.WAIT, o);
         return o.value();
     }
 

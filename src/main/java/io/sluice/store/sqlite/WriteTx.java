@@ -1,5 +1,7 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
+import io.sluice.domain.SluiceException;
+import io.sluice.store.StoreListener;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

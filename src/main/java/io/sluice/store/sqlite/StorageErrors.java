@@ -1,7 +1,8 @@
-package io.sluice.store;
+package io.sluice.store.sqlite;
 
-import java.sql.SQLException;
+import io.sluice.domain.SluiceException;
 import org.sqlite.SQLiteException;
+import java.sql.SQLException;
 
 /** Turns SQLite's failures into the broker's, with a message that names the cause, never the SQL. */
 final class StorageErrors {

@@ -1,4 +1,4 @@
-package io.sluice.store;
+package io.sluice.domain;
 
 /** The naming rule shared by topics and consumer groups: 1–255 characters of {@code [A-Za-z0-9._-]}. */
 public final class Names {

@@ -1,0 +1,68 @@
+package io.sluice.store;
+
+import java.util.function.LongSupplier;
+
+/**
+ * Settings every backend honours. {@code writeQueue} bounds the writes waiting to commit (the bytes
+ * they hold are bounded by the server's memory budget); {@code maxBatch} bounds the writes of one
+ * transaction; {@code readers} is the number of concurrent reads; {@code maxGroupsPerTopic} bounds
+ * the consumer groups of one topic (each is a row kept until deleted, and one entry of the topic's
+ * stats). Three seams exist for tests and stay at their defaults in production: {@code
+ * maxDatabaseBytes} (0 = no cap of the store's own; a cap makes a full disk reproducible), {@code
+ * beforeCommit} (null: none, see {@link CommitHook}) and {@code clock}, the wall clock messages
+ * are stamped with.
+ */
+public record StoreOptions(int writeQueue, int maxBatch, int readers, long maxDatabaseBytes,
+                           CommitHook beforeCommit, LongSupplier clock, int maxGroupsPerTopic) {
+    public static final int DEFAULT_MAX_GROUPS_PER_TOPIC = 10_000;
+
+    public StoreOptions {
+        if (writeQueue < 1) {
+            throw new IllegalArgumentException("the write queue must hold at least 1 operation, not " + writeQueue);
+        }
+        if (maxBatch < 1) {
+            throw new IllegalArgumentException("a transaction must hold at least 1 write, not " + maxBatch);
+        }
+        if (readers < 1) {
+            throw new IllegalArgumentException("at least 1 reader is needed, not " + readers);
+        }
+        if (maxGroupsPerTopic < 1) {
+            throw new IllegalArgumentException("max groups per topic must be positive, not " + maxGroupsPerTopic);
+        }
+    }
+
+    public static StoreOptions defaults() {
+        return new StoreOptions(8192, 4096, 4, 0, null, System::currentTimeMillis, DEFAULT_MAX_GROUPS_PER_TOPIC);
+    }
+
+    /** At most {@code groups} consumer groups on one topic. */
+    public StoreOptions withMaxGroupsPerTopic(int groups) {
+        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, beforeCommit, clock, groups);
+    }
+
+    /** At most {@code writes} operations waiting to commit. */
+    public StoreOptions withWriteQueue(int writes) {
+        return new StoreOptions(writes, maxBatch, readers, maxDatabaseBytes, beforeCommit, clock, maxGroupsPerTopic);
+    }
+
+    /** At most {@code writes} operations per transaction. */
+    public StoreOptions withMaxBatch(int writes) {
+        return new StoreOptions(writeQueue, writes, readers, maxDatabaseBytes, beforeCommit, clock, maxGroupsPerTopic);
+    }
+
+    /** Test seam: the store refuses to grow past about {@code bytes}, as a full disk would. */
+    public StoreOptions withMaxDatabaseBytes(long bytes) {
+        return new StoreOptions(writeQueue, maxBatch, readers, bytes, beforeCommit, clock, maxGroupsPerTopic);
+    }
+
+    /** Test seam: {@code hook} runs before every commit and may fail it (see {@link CommitHook}). */
+    public StoreOptions withBeforeCommit(CommitHook hook) {
+        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, hook, clock, maxGroupsPerTopic);
+    }
+
+    /** Test seam: the wall clock (Unix ms) the backend stamps messages with, read once per transaction. */
+    public StoreOptions withClock(LongSupplier wallClockMillis) {
+        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, beforeCommit, wallClockMillis,
+                maxGroupsPerTopic);
+    }
+}
