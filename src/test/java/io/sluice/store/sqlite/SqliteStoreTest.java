@@ -1,29 +1,28 @@
 package io.sluice.store.sqlite;
 
+import static io.sluice.store.Stored.append;
+import static io.sluice.store.Stored.message;
+import static io.sluice.store.Stored.payloads;
+import static io.sluice.store.Stored.sequences;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
 import io.sluice.Await;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Appended;
 import io.sluice.store.CommitObserver;
-import io.sluice.store.Completion;
-import io.sluice.store.GroupPosition;
 import io.sluice.store.NewMessage;
-import io.sluice.store.StartPosition;
-import io.sluice.store.StoreListener;
+import io.sluice.store.Outcome;
 import io.sluice.store.StoreOptions;
-import io.sluice.store.StoredMessage;
 import io.sluice.store.TopicInfo;
 import io.sluice.store.TopicStats;
 import io.sluice.store.WhenFull;
+import io.sluice.store.WriterGate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,19 +40,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Random;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** The real SQLite store in a temporary directory: what it stores, what it refuses, how it fails. */
 class SqliteStoreTest {
@@ -73,87 +62,7 @@ class SqliteStoreTest {
 
     // ---- append and read ----
 
-    @Test
-    void appendedMessagesReadBackIntactAndInOrder() {
-        SqliteStore store = open(dir);
-        byte[] everyByte = new byte[256];
-        for (int i = 0; i < everyByte.length; i++) {
-            everyByte[i] = (byte) i;
-        }
-        var attrs = new LinkedHashMap<String, String>();
-        attrs.put("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-        attrs.put("ünïcødé", "värde ✓ 𝄞");
-        attrs.put("empty-value", "");
-        var sent = List.of(
-                message(ByteString.copyFrom(everyByte), attrs),
-                message(ByteString.EMPTY, Map.of()),
-                message(ByteString.copyFromUtf8("third"), Map.of("k", "v")));
-        var appended = new ArrayList<Appended>();
-        appended.addAll(append(store, "orders", sent.get(0)));
-        appended.addAll(append(store, "orders", sent.get(1), sent.get(2)));
-
-        List<StoredMessage> read = store.read("orders", 0, 100);
-
-        assertEquals(3, read.size(), "every appended message is read back");
-        for (int i = 0; i < 3; i++) {
-            StoredMessage m = read.get(i);
-            assertEquals(appended.get(i).sequence(), m.sequence(), "sequence of message " + i);
-            assertEquals(appended.get(i).id(), m.id(), "id of message " + i);
-            assertEquals(appended.get(i).timestamp(), m.timestamp(), "timestamp of message " + i);
-            assertEquals(sent.get(i).payload(), m.payload(), "payload of message " + i);
-            assertEquals(sent.get(i).attributes(), m.attributes(), "attributes of message " + i);
-        }
-        assertEquals(appended.get(1).sequence() + 1, appended.get(2).sequence(), "a batch has contiguous sequences");
-        assertEquals(appended.get(1).timestamp(), appended.get(2).timestamp(), "a batch has one timestamp");
-    }
-
-    @Test
-    void readStartsAfterTheGivenSequenceAndRespectsTheLimit() {
-        SqliteStore store = open(dir);
-        var seqs = new ArrayList<Long>();
-        for (int i = 0; i < 10; i++) {
-            seqs.add(append(store, "t", message("t-" + i)).getFirst().sequence());
-            append(store, "other", message("other-" + i));   // interleaved: sequences in t have gaps
-        }
-
-        List<StoredMessage> page = store.read("t", seqs.get(3), 3);
-
-        assertEquals(List.of(seqs.get(4), seqs.get(5), seqs.get(6)), sequences(page));
-        assertEquals(List.of("t-4", "t-5", "t-6"), payloads(page));
-        assertEquals(10, store.read("t", 0, 1000).size(), "a limit above the count returns all");
-        assertEquals(1, store.read("t", 0, 1).size());
-        assertEquals(List.of(), store.read("t", seqs.getLast(), 10), "nothing after the last sequence");
-        assertEquals(List.of(), store.read("t", 0, 0), "limit 0 reads nothing");
-        assertEquals(List.of(), store.read("unknown", 0, 10), "an unknown topic reads empty");
-    }
-
     // ---- resolving ids ----
-
-    @Test
-    void resolveFindsTheSequenceOfAnIdOnlyInItsOwnTopic() {
-        SqliteStore store = open(dir);
-        Appended first = append(store, "a", message("a1")).getFirst();
-        Appended second = append(store, "a", message("a2")).getFirst();
-        Appended other = append(store, "b", message("b1")).getFirst();
-
-        assertEquals(OptionalLong.of(first.sequence()), store.resolve("a", first.id().toString()));
-        assertEquals(OptionalLong.of(second.sequence()), store.resolve("a", second.id().toString()));
-        assertEquals(OptionalLong.of(other.sequence()), store.resolve("b", other.id().toString()));
-
-        assertEquals(OptionalLong.empty(), store.resolve("a", other.id().toString()), "an id of another topic");
-        assertEquals(OptionalLong.empty(), store.resolve("b", first.id().toString()), "an id of another topic");
-        assertEquals(OptionalLong.empty(), store.resolve("missing", first.id().toString()), "an unknown topic");
-        // A well-formed UUIDv7 naming a stored sequence, but not the id stored there.
-        UUID forged = sameSequenceDifferentId(first.id());
-        assertEquals(OptionalLong.empty(), store.resolve("a", forged.toString()), "a forged id: " + forged);
-        UUID random = randomUuidV7(new Random(7));
-        assertEquals(OptionalLong.empty(), store.resolve("a", random.toString()), "a random UUIDv7: " + random);
-        for (String garbage : new String[] {"", "not-an-id", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
-                UUID.randomUUID().toString(), first.id().toString() + "0", first.id().toString().substring(1)}) {
-            assertEquals(OptionalLong.empty(), store.resolve("a", garbage), "garbage id \"" + garbage + "\"");
-        }
-        assertEquals(OptionalLong.empty(), store.resolve("a", null), "a null id");
-    }
 
     // ---- checksums ----
 
@@ -239,106 +148,6 @@ class SqliteStoreTest {
         assertEquals(committed, payloads(reopened.read("t", 0, 1000)),
                 "after a restart too, exactly the committed messages exist");
         assertFalse(reopened.exists("new-topic"));
-    }
-
-    @Test
-    void tryAppendQueuesWhileThereIsRoomAndRefusesWithoutQueuingWhenFull() throws Exception {
-        SqliteStore store = open(dir, StoreOptions.defaults().withWriteQueue(3), (o, m, n) -> { });
-        var gate = new WriterGate("gate");
-        store.listen(gate);
-        gate.arm();
-        append(store, "gate", message("holds the writer"));
-        gate.awaitHeld();
-
-        var taken = new ArrayList<Outcome<List<Appended>>>();
-        for (int i = 0; i < 3; i++) {
-            var o = new Outcome<List<Appended>>();
-            assertTrue(store.append("t", List.of(message("m" + i)), WhenFull.DECLINE, o), "room for write " + i);
-            taken.add(o);
-        }
-        var refused = new Outcome<List<Appended>>();
-        assertFalse(store.append("t", List.of(message("no room")), WhenFull.DECLINE, refused), "a full queue refuses");
-        assertEquals(3, store.pendingWrites(), "the refused write was not queued");
-        gate.release();
-
-        for (var o : taken) {
-            o.value();
-        }
-        assertFalse(refused.await(Duration.ofMillis(200)), "the refused write is never answered: it was not taken");
-        var later = new Outcome<List<Appended>>();
-        assertTrue(store.append("t", List.of(message("m3")), WhenFull.DECLINE, later), "room again once the writer drained");
-        later.value();
-        assertEquals(List.of("m0", "m1", "m2", "m3"), payloads(store.read("t", 0, 10)));
-    }
-
-    @Test
-    void closedStoreRefusesWritesAndReadsAsUnavailable() {
-        SqliteStore store = open(dir);
-        append(store, "t", message("before close"));
-        store.close();
-
-        var o = new Outcome<List<Appended>>();
-        store.append("t", List.of(message("after close")), WhenFull.WAIT, o);
-        assertInstanceOf(SluiceException.Unavailable.class, o.error());
-        assertThrows(SluiceException.Unavailable.class, () -> store.read("t", 0, 10));
-    }
-
-    @Test
-    void closeCompletesEveryWriteQueuedBeforeOrDuringIt() throws Exception {
-        // A tiny queue keeps appenders blocked in the queue while close() queues its stop marker,
-        // so some of them land behind it: each must still be told an outcome, never left waiting.
-        for (int round = 0; round < 10; round++) {
-            Path data = dir.resolve("round-" + round);
-            SqliteStore store = open(data, StoreOptions.defaults().withWriteQueue(2), (o, m, n) -> { });
-            var acked = new ConcurrentHashMap<Long, String>();
-            var progress = new Semaphore(0);
-            var unanswered = new AtomicInteger();
-            var unexpected = new ConcurrentLinkedQueue<Throwable>();
-            var threads = new ArrayList<Thread>();
-            for (int t = 0; t < 16; t++) {
-                int id = t;
-                threads.add(Thread.ofPlatform().name("appender-" + t).start(() -> {
-                    for (int n = 0; ; n++) {
-                        var o = new Outcome<List<Appended>>();
-                        String payload = "a" + id + "-" + n;
-                        try {
-                            store.append("t" + id % 4, List.of(message(payload)), WhenFull.WAIT, o);
-                        } catch (RuntimeException e) {
-                            unexpected.add(e);
-                            return;
-                        }
-                        if (!o.await(WAIT)) {
-                            unanswered.incrementAndGet();
-                            return;
-                        }
-                        if (o.failure() != null) {
-                            if (!(o.failure() instanceof SluiceException.Unavailable)) {
-                                unexpected.add(o.failure());
-                            }
-                            return;
-                        }
-                        acked.put(o.result().getFirst().sequence(), payload);
-                        progress.release();
-                    }
-                }));
-            }
-            assertTrue(progress.tryAcquire(200, WAIT.toSeconds(), TimeUnit.SECONDS), "appenders make progress");
-            store.close();
-            for (Thread t : threads) {
-                t.join(WAIT.plusSeconds(5).toMillis());
-                assertFalse(t.isAlive(), t.getName() + " still waits for an outcome");
-            }
-            assertEquals(0, unanswered.get(), "appends never completed nor failed after close (round " + round + ")");
-            assertTrue(unexpected.isEmpty(), "failures other than Unavailable: " + unexpected);
-
-            SqliteStore reopened = open(data);
-            var found = new ConcurrentHashMap<Long, String>();
-            for (TopicInfo topic : reopened.topics()) {
-                reopened.read(topic.name(), 0, 100_000).forEach(m -> found.put(m.sequence(), m.payload().toStringUtf8()));
-            }
-            acked.forEach((seq, payload) -> assertEquals(payload, found.get(seq), "acknowledged message " + seq));
-            reopened.close();
-        }
     }
 
     // ---- startup checks ----
@@ -539,56 +348,17 @@ class SqliteStoreTest {
 
     // ---- limits ----
 
-    @Test
-    void aTopicTakesNewGroupsUpToItsLimitAndTheRefusalFailsNothingElse() throws Exception {
-        SqliteStore store = open(dir, StoreOptions.defaults().withMaxGroupsPerTopic(3),
-                (ops, messages, nanos) -> { });
-        Appended m = append(store, "t", message("one")).getFirst();
-        for (String g : List.of("a", "b", "c")) {
-            var opened = new Outcome<GroupPosition>();
-            store.openGroup("t", g, StartPosition.earliest(), opened);
-            opened.value();
-        }
-        var refused = new Outcome<GroupPosition>();
-        var alongside = new Outcome<List<Appended>>();
-        var existing = new Outcome<GroupPosition>();
-        store.openGroup("t", "d", StartPosition.earliest(), refused);
-        store.append("t", List.of(message("two")), WhenFull.WAIT, alongside);
-        store.openGroup("t", "a", StartPosition.earliest(), existing);
-        var e = assertInstanceOf(SluiceException.TooLarge.class, refused.error());
-        assertTrue(e.getMessage().contains("3 consumer groups") && e.getMessage().contains("--max-groups-per-topic"),
-                e.getMessage());
-        assertEquals(m.sequence() + 1, alongside.value().getFirst().sequence(), "the rest of its commit went on");
-        assertEquals(0, existing.value().cursor(), "an existing group is never refused");
-        var reset = new Outcome<Boolean>();
-        store.resetCursor("t", "e", m.sequence(), reset);
-        assertInstanceOf(SluiceException.TooLarge.class, reset.error(), "nor created by a cursor reset");
-        var otherTopic = new Outcome<GroupPosition>();
-        store.openGroup("u", "d", StartPosition.earliest(), otherTopic);
-        otherTopic.value();
-    }
-
     // ---- migrations ----
 
     @Test
-    void reopeningAnExistingDatabaseKeepsItsDataAndSequences() throws SQLException {
-        SqliteStore first = open(dir);
-        Appended a = append(first, "t", message("one", Map.of("k", "v"))).getFirst();
-        Appended b = append(first, "u", message("two")).getFirst();
-        first.close();
-
-        SqliteStore second = open(dir);
-        assertEquals(List.of("t", "u"), second.topics().stream().map(TopicInfo::name).toList());
-        assertEquals(List.of(a.sequence()), sequences(second.read("t", 0, 10)));
-        assertEquals(Map.of("k", "v"), second.read("t", 0, 10).getFirst().attributes());
-        assertEquals(OptionalLong.of(b.sequence()), second.resolve("u", b.id().toString()));
-        Appended c = append(second, "t", message("three")).getFirst();
-        assertTrue(c.sequence() > b.sequence(), "sequences continue after a reopen, never reused");
-        second.close();
-
-        SqliteStore third = open(dir);
-        assertEquals(List.of("one", "three"), payloads(third.read("t", 0, 10)));
-        third.close();
+    void eachMigrationIsAppliedExactlyOnceAcrossReopens() throws SQLException {
+        for (int i = 0; i < 3; i++) {
+            SqliteStore store = open(dir);
+            append(store, "t", message("m" + i));
+            store.close();
+        }
+        assertEquals(List.of("m0", "m1", "m2"), payloads(open(dir).read("t", 0, 10)));
+        opened.forEach(SqliteStore::close);
         try (Connection c2 = plainConnection(dir.resolve(SqliteStore.FILE_NAME));
              Statement st = c2.createStatement();
              ResultSet rs = st.executeQuery("SELECT version, count(*) FROM schema_migrations GROUP BY version")) {
@@ -658,32 +428,6 @@ class SqliteStoreTest {
         assertTrue(e.getMessage().contains(file.toString()), "names the file " + file + ": " + e.getMessage());
     }
 
-    private static List<Appended> append(SqliteStore store, String topic, NewMessage... messages) {
-        var o = new Outcome<List<Appended>>();
-        store.append(topic, List.of(messages), WhenFull.WAIT, o);
-        return o.value();
-    }
-
-    private static NewMessage message(String payload) {
-        return message(ByteString.copyFromUtf8(payload), Map.of());
-    }
-
-    private static NewMessage message(String payload, Map<String, String> attributes) {
-        return message(ByteString.copyFromUtf8(payload), attributes);
-    }
-
-    private static NewMessage message(ByteString payload, Map<String, String> attributes) {
-        return new NewMessage(payload, attributes);
-    }
-
-    private static List<Long> sequences(List<StoredMessage> messages) {
-        return messages.stream().map(StoredMessage::sequence).toList();
-    }
-
-    private static List<String> payloads(List<StoredMessage> messages) {
-        return messages.stream().map(m -> m.payload().toStringUtf8()).toList();
-    }
-
     private static void appendMany(SqliteStore store, String topic, int count) {
         var batch = new ArrayList<NewMessage>();
         for (int i = 0; i < 1_000; i++) {
@@ -718,7 +462,6 @@ class SqliteStoreTest {
         }
     }
 
-
     /** Stores one message in a new database, closes it, then runs {@code statements} on the file directly. */
     private Path storedThenAltered(String topic, String payload, String... statements) throws SQLException {
         SqliteStore store = open(dir);
@@ -745,115 +488,4 @@ class SqliteStoreTest {
         return Files.size(p);
     }
 
-    /** A UUIDv7 whose timestamp and sequence bits equal {@code id}'s, its random bits different. */
-    private static UUID sameSequenceDifferentId(UUID id) {
-        long msb = id.getMostSignificantBits() ^ 0x0001L;   // flips one of the 12 random bits
-        UUID forged = new UUID(msb, id.getLeastSignificantBits());
-        assertEquals(7, forged.version());
-        assertEquals(2, forged.variant());
-        return forged;
-    }
-
-    private static UUID randomUuidV7(Random random) {
-        long msb = (System.currentTimeMillis() << 16) | 0x7000L | random.nextInt(1 << 12);
-        long lsb = 0x8000_0000_0000_0000L | (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL);
-        return new UUID(msb, lsb);
-    }
-
-    /**
-     * Holds the writer thread once it has committed an append to the gate's topic, so that the test
-     * can queue writes that the writer then drains into one transaction. The writer tells its
-     * listeners after completing the commit's callers, on its own thread: keying on a topic (not
-     * on "the next commit") keeps an earlier commit's late notification from closing the gate.
-     */
-    static final class WriterGate implements StoreListener {
-        private final String topic;
-        private final AtomicBoolean armed = new AtomicBoolean();
-        private volatile CountDownLatch held = new CountDownLatch(1);
-        private volatile CountDownLatch released = new CountDownLatch(1);
-
-        WriterGate(String topic) {
-            this.topic = topic;
-        }
-
-        /** Catch the writer after the next append to the gate's topic. */
-        void arm() {
-            held = new CountDownLatch(1);
-            released = new CountDownLatch(1);
-            armed.set(true);
-        }
-
-        void awaitHeld() throws InterruptedException {
-            assertTrue(held.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the writer reached the gate");
-        }
-
-        void release() {
-            released.countDown();
-        }
-
-        @Override
-        public void appended(String appendedTopic, long lastSequence) {
-            if (appendedTopic.equals(topic) && armed.compareAndSet(true, false)) {
-                held.countDown();
-                try {
-                    released.await(WAIT.toSeconds(), TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-    }
-
-    /** A completion the test waits on with a deadline, never forever. */
-    static final class Outcome<T> implements Completion<T> {
-        private final CountDownLatch done = new CountDownLatch(1);
-        private volatile T result;
-        private volatile SluiceException failure;
-
-        @Override
-        public void committed(T value) {
-            result = value;
-            done.countDown();
-        }
-
-        @Override
-        public void failed(SluiceException error) {
-            failure = error;
-            done.countDown();
-        }
-
-        boolean await(Duration timeout) {
-            try {
-                return done.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-
-        T result() {
-            return result;
-        }
-
-        SluiceException failure() {
-            return failure;
-        }
-
-        /** The committed result; fails the test when the write failed or was never answered. */
-        T value() {
-            assertTrue(await(WAIT), "the write was answered within " + WAIT);
-            if (failure != null) {
-                throw new AssertionError("the write failed: " + failure, failure);
-            }
-            assertNotNull(result);
-            return result;
-        }
-
-        /** The failure; fails the test when the write committed or was never answered. */
-        SluiceException error() {
-            assertTrue(await(WAIT), "the write was answered within " + WAIT);
-            assertNotNull(failure, "the write was expected to fail but committed: " + result);
-            return failure;
-        }
-    }
 }

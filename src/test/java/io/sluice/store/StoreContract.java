@@ -1,0 +1,612 @@
+package io.sluice.store;
+
+import static io.sluice.store.Stored.append;
+import static io.sluice.store.Stored.message;
+import static io.sluice.store.Stored.payloads;
+import static io.sluice.store.Stored.sequences;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.sluice.Await;
+import io.sluice.domain.SluiceException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What every storage backend must do, written against the {@link Store} port only: append and
+ * read, the ordering promise, nothing answered before its commit, failures, groups and cursors,
+ * topics and their removal, stats, bounds and close. A backend's test extends this class and says
+ * how to open its store; reopening the same {@code location} must find the same data.
+ */
+public abstract class StoreContract {
+    private static final Duration WAIT = Outcome.WAIT;
+
+    @TempDir
+    protected Path dir;
+
+    /** Stores opened by a test, closed after it (close is idempotent). */
+    private final List<Store> opened = new ArrayList<>();
+
+    /** Opens (creating when new) the backend's store kept at {@code location}. */
+    protected abstract Store openStore(Path location, StoreOptions options);
+
+    protected final Store open(Path location, StoreOptions options) {
+        Store store = openStore(location, options);
+        opened.add(store);
+        return store;
+    }
+
+    protected final Store open(Path location) {
+        return open(location, StoreOptions.defaults());
+    }
+
+    @AfterEach
+    void closeStores() {
+        opened.forEach(Store::close);
+    }
+
+    // ---- append and read ----
+
+    @Test
+    void appendedMessagesReadBackIntactAndInOrder() throws Exception {
+        Store store = open(dir);
+        byte[] everyByte = new byte[256];
+        for (int i = 0; i < everyByte.length; i++) {
+            everyByte[i] = (byte) i;
+        }
+        var attrs = new LinkedHashMap<String, String>();
+        attrs.put("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        attrs.put("ünïcødé", "värde ✓ 𝄞");
+        attrs.put("empty-value", "");
+        var sent = List.of(
+                message(ByteString.copyFrom(everyByte), attrs),
+                message(ByteString.EMPTY, Map.of()),
+                message(ByteString.copyFromUtf8("third"), Map.of("k", "v")));
+        var appended = new ArrayList<Appended>();
+        appended.addAll(append(store, "orders", sent.get(0)));
+        appended.addAll(append(store, "orders", sent.get(1), sent.get(2)));
+
+        List<StoredMessage> read = store.read("orders", 0, 100);
+
+        assertEquals(3, read.size(), "every appended message is read back");
+        for (int i = 0; i < 3; i++) {
+            StoredMessage m = read.get(i);
+            assertEquals(appended.get(i).sequence(), m.sequence(), "sequence of message " + i);
+            assertEquals(appended.get(i).id(), m.id(), "id of message " + i);
+            assertEquals(appended.get(i).timestamp(), m.timestamp(), "timestamp of message " + i);
+            assertEquals(sent.get(i).payload(), m.payload(), "payload of message " + i);
+            assertEquals(sent.get(i).attributes(), m.attributes(), "attributes of message " + i);
+        }
+        assertEquals(appended.get(1).sequence() + 1, appended.get(2).sequence(), "a batch has contiguous sequences");
+        assertEquals(appended.get(1).timestamp(), appended.get(2).timestamp(), "a batch has one timestamp");
+        assertEquals(appended.get(2).sequence(), store.lastSequence("orders"));
+        assertTrue(store.exists("orders"), "the first append created the topic");
+    }
+
+    @Test
+    void readStartsAfterTheGivenSequenceAndRespectsTheLimits() throws Exception {
+        Store store = open(dir);
+        var seqs = new ArrayList<Long>();
+        for (int i = 0; i < 10; i++) {
+            seqs.add(append(store, "t", message("t-" + i)).getFirst().sequence());
+            append(store, "other", message("other-" + i));   // interleaved: sequences in t may have gaps
+        }
+
+        List<StoredMessage> page = store.read("t", seqs.get(3), 3);
+
+        assertEquals(List.of(seqs.get(4), seqs.get(5), seqs.get(6)), sequences(page));
+        assertEquals(List.of("t-4", "t-5", "t-6"), payloads(page));
+        assertEquals(10, store.read("t", 0, 1000).size(), "a limit above the count returns all");
+        assertEquals(1, store.read("t", 0, 1).size());
+        assertEquals(List.of(), store.read("t", seqs.getLast(), 10), "nothing after the last sequence");
+        assertEquals(List.of(), store.read("t", 0, 0), "limit 0 reads nothing");
+        assertEquals(List.of(), store.read("unknown", 0, 10), "an unknown topic reads empty");
+        assertEquals(1, store.read("t", 0, 10, 1).size(), "a byte limit below one message still reads one");
+        assertEquals(2, store.read("t", 0, 10, "t-0".length() + 1).size(), "reading stops once the bytes are reached");
+    }
+
+    @Test
+    void resolveFindsTheSequenceOfAnIdOnlyInItsOwnTopic() throws Exception {
+        Store store = open(dir);
+        Appended first = append(store, "a", message("a1")).getFirst();
+        Appended second = append(store, "a", message("a2")).getFirst();
+        Appended other = append(store, "b", message("b1")).getFirst();
+
+        assertEquals(OptionalLong.of(first.sequence()), store.resolve("a", first.id().toString()));
+        assertEquals(OptionalLong.of(second.sequence()), store.resolve("a", second.id().toString()));
+        assertEquals(OptionalLong.of(other.sequence()), store.resolve("b", other.id().toString()));
+        assertEquals(OptionalLong.empty(), store.resolve("a", other.id().toString()), "an id of another topic");
+        assertEquals(OptionalLong.empty(), store.resolve("missing", first.id().toString()), "an unknown topic");
+        UUID forged = new UUID(first.id().getMostSignificantBits() ^ 0x0001L, first.id().getLeastSignificantBits());
+        assertEquals(OptionalLong.empty(), store.resolve("a", forged.toString()), "an id naming a stored sequence");
+        long msb = (System.currentTimeMillis() << 16) | 0x7000L | new Random(7).nextInt(1 << 12);
+        UUID random = new UUID(msb, 0x8000_0000_0000_0000L | (new Random(7).nextLong() & 0x3FFF_FFFF_FFFF_FFFFL));
+        assertEquals(OptionalLong.empty(), store.resolve("a", random.toString()), "a random UUIDv7: " + random);
+        for (String garbage : new String[] {"", "not-an-id", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
+                UUID.randomUUID().toString(), first.id().toString() + "0", first.id().toString().substring(1)}) {
+            assertEquals(OptionalLong.empty(), store.resolve("a", garbage), "garbage id \"" + garbage + "\"");
+        }
+        assertEquals(OptionalLong.empty(), store.resolve("a", null), "a null id");
+    }
+
+    // ---- ordering ----
+
+    @Test
+    void sequencesBecomeVisibleInIncreasingOrderWithNoGapFilledLater() throws Exception {
+        Store store = open(dir);
+        int writers = 8;
+        int appendsEach = 150;
+        var done = new AtomicBoolean();
+        var seen = new TreeSet<Long>();
+        var violations = new ConcurrentLinkedQueue<String>();
+        Thread reader = Thread.ofPlatform().name("reader").start(() -> {
+            long last = 0;
+            while (true) {
+                boolean finished = done.get();
+                List<StoredMessage> page = store.read("t", last, 500);
+                for (StoredMessage m : page) {
+                    if (m.sequence() <= last) {
+                        violations.add("read " + m.sequence() + " after " + last);
+                    }
+                    last = m.sequence();
+                    seen.add(last);
+                }
+                if (finished && page.isEmpty()) {
+                    return;
+                }
+            }
+        });
+        var appended = new ConcurrentLinkedQueue<List<Appended>>();
+        var threads = new ArrayList<Thread>();
+        for (int w = 0; w < writers; w++) {
+            int id = w;
+            threads.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
+                var random = new Random(id);
+                for (int i = 0; i < appendsEach; i++) {
+                    var batch = new ArrayList<NewMessage>();
+                    for (int k = 0, n = 1 + random.nextInt(3); k < n; k++) {
+                        batch.add(message("w" + id + "-" + i + "-" + k));
+                    }
+                    appended.add(append(store, "t", batch.toArray(NewMessage[]::new)));
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            assertTrue(t.join(WAIT), t.getName() + " finished");
+        }
+        done.set(true);
+        assertTrue(reader.join(WAIT), "the reader finished");
+
+        assertTrue(violations.isEmpty(), "a reader never goes back: " + violations);
+        List<Long> all = sequences(store.read("t", 0, 100_000));
+        assertEquals(new ArrayList<>(seen), all, "the reader saw every message: no gap was filled behind it");
+        long total = 0;
+        for (List<Appended> one : appended) {
+            for (int i = 1; i < one.size(); i++) {
+                assertEquals(one.get(i - 1).sequence() + 1, one.get(i).sequence(), "one append is contiguous");
+            }
+            total += one.size();
+        }
+        assertEquals(total, all.size(), "every appended message is stored once");
+        List<StoredMessage> read = store.read("t", 0, 100_000);
+        for (int i = 1; i < read.size(); i++) {
+            assertTrue(read.get(i).timestamp() >= read.get(i - 1).timestamp(), "timestamps never go backwards");
+        }
+    }
+
+    @Test
+    void timestampsNeverGoBackwardsWhenTheClockDoes() throws Exception {
+        var wall = new AtomicLong(1_700_000_000_000L);
+        Store store = open(dir, StoreOptions.defaults().withClock(wall::get));
+        long first = append(store, "t", message("one")).getFirst().timestamp();
+        wall.addAndGet(-60_000);
+        long second = append(store, "t", message("two")).getFirst().timestamp();
+        assertTrue(second >= first, second + " after " + first);
+    }
+
+    // ---- commits ----
+
+    @Test
+    void nothingIsAnsweredOrVisibleBeforeItsCommit() throws Exception {
+        var entered = new CountDownLatch(1);
+        var release = new CountDownLatch(1);
+        var armed = new AtomicBoolean();
+        Store store = open(dir, StoreOptions.defaults().withBeforeCommit(writes -> {
+            if (armed.compareAndSet(true, false)) {
+                entered.countDown();
+                release.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+            }
+        }));
+        append(store, "existing", message("before"));
+        armed.set(true);
+        var held = new Outcome<List<Appended>>();
+        store.append("fresh", List.of(message("held")), WhenFull.WAIT, held);
+        assertTrue(entered.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the commit was reached");
+
+        assertFalse(held.answered(), "an append is not answered before its commit");
+        assertEquals(List.of(), store.read("fresh", 0, 10), "nor readable");
+        assertEquals(0, store.lastSequence("fresh"));
+        release.countDown();
+
+        held.value();
+        assertEquals(List.of("held"), payloads(store.read("fresh", 0, 10)), "visible once committed");
+    }
+
+    @Test
+    void aFailedCommitFailsEveryWriteOfItsTransactionAndTheStoreGoesOn() throws Exception {
+        var failNext = new AtomicBoolean();
+        Store store = open(dir, StoreOptions.defaults().withBeforeCommit(writes -> {
+            if (failNext.compareAndSet(true, false)) {
+                throw new java.io.IOException("injected commit failure");
+            }
+        }));
+        var gate = new WriterGate("gate");
+        store.listen(gate);
+        append(store, "t", message("kept"));
+        gate.arm();
+        append(store, "gate", message("holds the writer"));
+        gate.awaitHeld();
+        var failed = new ArrayList<Outcome<List<Appended>>>();
+        for (int i = 0; i < 10; i++) {
+            var o = new Outcome<List<Appended>>();
+            store.append(i % 2 == 0 ? "t" : "created-by-failed", List.of(message("lost " + i)), WhenFull.WAIT, o);
+            failed.add(o);
+        }
+        var group = new Outcome<GroupPosition>();
+        store.openGroup("t", "g", StartPosition.earliest(), group);
+        failNext.set(true);
+        gate.release();
+
+        for (var o : failed) {
+            assertInstanceOf(SluiceException.class, o.error());
+        }
+        assertInstanceOf(SluiceException.class, group.error(), "every write of the transaction fails");
+        assertEquals(List.of("kept"), payloads(store.read("t", 0, 100)), "nothing of the failed commit is visible");
+        assertFalse(store.exists("created-by-failed"));
+        assertTrue(store.groupCursors().stream().noneMatch(c -> c.group().equals("g")));
+
+        append(store, "t", message("after"));
+        assertEquals(List.of("kept", "after"), payloads(store.read("t", 0, 100)), "the store writes again");
+        store.close();
+        Store reopened = open(dir);
+        assertEquals(List.of("kept", "after"), payloads(reopened.read("t", 0, 100)), "and so after a restart");
+        assertFalse(reopened.exists("created-by-failed"));
+    }
+
+    @Test
+    void declineQueuesWhileThereIsRoomAndTakesNothingWhenFull() throws Exception {
+        Store store = open(dir, StoreOptions.defaults().withWriteQueue(3));
+        var gate = new WriterGate("gate");
+        store.listen(gate);
+        gate.arm();
+        append(store, "gate", message("holds the writer"));
+        gate.awaitHeld();
+
+        var taken = new ArrayList<Outcome<List<Appended>>>();
+        for (int i = 0; i < 3; i++) {
+            var o = new Outcome<List<Appended>>();
+            assertTrue(store.append("t", List.of(message("m" + i)), WhenFull.DECLINE, o), "room for write " + i);
+            taken.add(o);
+        }
+        var refused = new Outcome<List<Appended>>();
+        assertFalse(store.append("t", List.of(message("no room")), WhenFull.DECLINE, refused), "a full queue declines");
+        assertEquals(3, store.pendingWrites(), "the declined write was not queued");
+        var paced = new Outcome<List<Appended>>();
+        assertTrue(store.append("t", List.of(message("paced")), WhenFull.ACCEPT, paced), "ACCEPT takes it past the bound");
+        gate.release();
+
+        for (var o : taken) {
+            o.value();
+        }
+        paced.value();
+        assertFalse(refused.await(Duration.ofMillis(200)), "the declined write is never answered: it was not taken");
+        assertEquals(List.of("m0", "m1", "m2", "paced"), payloads(store.read("t", 0, 10)));
+    }
+
+    @Test
+    void aClosedStoreRefusesWritesAndReadsAsUnavailable() throws Exception {
+        Store store = open(dir);
+        append(store, "t", message("before close"));
+        store.close();
+        store.close();   // idempotent
+
+        var o = new Outcome<List<Appended>>();
+        store.append("t", List.of(message("after close")), WhenFull.WAIT, o);
+        assertInstanceOf(SluiceException.Unavailable.class, o.error());
+        assertThrows(SluiceException.Unavailable.class, () -> store.read("t", 0, 10));
+    }
+
+    @Test
+    void closeAnswersEveryWriteQueuedBeforeOrDuringItAndKeepsEveryAcknowledgedOne() throws Exception {
+        for (int round = 0; round < 5; round++) {
+            Path data = dir.resolve("round-" + round);
+            Store store = open(data, StoreOptions.defaults().withWriteQueue(2));
+            var acked = new ConcurrentHashMap<Long, String>();
+            var progress = new Semaphore(0);
+            var unanswered = new AtomicInteger();
+            var unexpected = new ConcurrentLinkedQueue<Throwable>();
+            var threads = new ArrayList<Thread>();
+            for (int t = 0; t < 16; t++) {
+                int id = t;
+                threads.add(Thread.ofPlatform().name("appender-" + t).start(() -> {
+                    for (int n = 0; ; n++) {
+                        var o = new Outcome<List<Appended>>();
+                        String payload = "a" + id + "-" + n;
+                        try {
+                            store.append("t" + id % 4, List.of(message(payload)), WhenFull.WAIT, o);
+                        } catch (RuntimeException e) {
+                            unexpected.add(e);
+                            return;
+                        }
+                        if (!o.await(WAIT)) {
+                            unanswered.incrementAndGet();
+                            return;
+                        }
+                        if (o.failure() != null) {
+                            if (!(o.failure() instanceof SluiceException.Unavailable)) {
+                                unexpected.add(o.failure());
+                            }
+                            return;
+                        }
+                        acked.put(o.result().getFirst().sequence(), payload);
+                        progress.release();
+                    }
+                }));
+            }
+            assertTrue(progress.tryAcquire(200, WAIT.toSeconds(), TimeUnit.SECONDS), "appenders make progress");
+            store.close();
+            for (Thread t : threads) {
+                assertTrue(t.join(WAIT.plusSeconds(5)), t.getName() + " still waits for an outcome");
+            }
+            assertEquals(0, unanswered.get(), "appends never answered after close (round " + round + ")");
+            assertTrue(unexpected.isEmpty(), "failures other than Unavailable: " + unexpected);
+
+            Store reopened = open(data);
+            var found = new ConcurrentHashMap<Long, String>();
+            for (TopicInfo topic : reopened.topics()) {
+                reopened.read(topic.name(), 0, 100_000).forEach(m -> found.put(m.sequence(), m.payload().toStringUtf8()));
+            }
+            acked.forEach((seq, payload) -> assertEquals(payload, found.get(seq), "acknowledged message " + seq));
+            reopened.close();
+        }
+    }
+
+    @Test
+    void reopeningKeepsDataAndSequencesAreNeverReused() throws Exception {
+        Store first = open(dir);
+        Appended a = append(first, "t", message("one", Map.of("k", "v"))).getFirst();
+        Appended b = append(first, "u", message("two")).getFirst();
+        first.close();
+
+        Store second = open(dir);
+        assertEquals(List.of("t", "u"), second.topics().stream().map(TopicInfo::name).toList());
+        assertEquals(List.of(a.sequence()), sequences(second.read("t", 0, 10)));
+        assertEquals(Map.of("k", "v"), second.read("t", 0, 10).getFirst().attributes());
+        assertEquals(OptionalLong.of(b.sequence()), second.resolve("u", b.id().toString()));
+        Appended c = append(second, "t", message("three")).getFirst();
+        assertTrue(c.sequence() > b.sequence(), "sequences continue after a reopen, never reused");
+        assertTrue(c.timestamp() >= a.timestamp(), "and timestamps never go back");
+    }
+
+    // ---- groups and cursors ----
+
+    @Test
+    void groupsStartWhereAskedAndAcksOnlyMoveCursorsForward() throws Exception {
+        Store store = open(dir);
+        var resets = new CopyOnWriteArrayList<String>();
+        store.listen(new StoreListener() {
+            @Override
+            public void cursorReset(String topic, String group, long cursor) {
+                resets.add(topic + "/" + group + "@" + cursor);
+            }
+        });
+        var seqs = new ArrayList<Long>();
+        for (int i = 0; i < 5; i++) {
+            seqs.add(append(store, "t", message("m" + i)).getFirst().sequence());
+        }
+        assertEquals(0, openGroup(store, "t", "early", StartPosition.earliest()).cursor());
+        assertEquals(seqs.getLast(), openGroup(store, "t", "late", StartPosition.latest()).cursor());
+        assertEquals(seqs.get(2) - 1, openGroup(store, "t", "mid", StartPosition.at(seqs.get(2))).cursor());
+        assertEquals(0, openGroup(store, "t", "early", StartPosition.latest()).cursor(),
+                "an existing group keeps its cursor whatever the start asked");
+
+        assertTrue(ack(store, "t", "early", seqs.get(3)));
+        assertTrue(ack(store, "t", "early", seqs.get(1)), "an older ack is answered");
+        assertEquals(seqs.get(3), cursorOf(store, "t", "early"), "but never moves the cursor back");
+        assertFalse(ack(store, "gone", "early", 1), "an ack on an unknown topic answers false");
+
+        var reset = new Outcome<Boolean>();
+        store.resetCursor("t", "early", seqs.get(0), reset);
+        assertTrue(reset.value());
+        assertEquals(seqs.get(0), cursorOf(store, "t", "early"), "a reset may move a cursor back");
+        Await.until("listeners hear of the reset", () -> resets.equals(List.of("t/early@" + seqs.get(0))), () -> resets);
+        var unknown = new Outcome<Boolean>();
+        store.resetCursor("nope", "g", 1, unknown);
+        assertFalse(unknown.value(), "a reset on an unknown topic answers false");
+
+        var deleted = new Outcome<Boolean>();
+        store.deleteGroup("t", "mid", deleted);
+        assertTrue(deleted.value());
+        var again = new Outcome<Boolean>();
+        store.deleteGroup("t", "mid", again);
+        assertFalse(again.value(), "deleting a group that does not exist answers false");
+        assertEquals(Set.of("early", "late"), Set.copyOf(store.groupCursors().stream()
+                .filter(c -> c.topic().equals("t")).map(GroupCursor::group).toList()));
+        assertEquals(seqs.getLast(), openGroup(store, "t", "mid", StartPosition.latest()).cursor(),
+                "a deleted group starts afresh");
+    }
+
+    @Test
+    void cursorsAndDeliveryMarksSurviveARestart() throws Exception {
+        Store store = open(dir);
+        var seqs = new ArrayList<Long>();
+        for (int i = 0; i < 5; i++) {
+            seqs.add(append(store, "t", message("m" + i)).getFirst().sequence());
+        }
+        openGroup(store, "t", "g", StartPosition.earliest());
+        assertTrue(ack(store, "t", "g", seqs.get(1)));
+        var marked = new Outcome<Void>();
+        store.markDelivered("t", "g", seqs.get(3), marked);
+        marked.await(WAIT);
+        assertEquals(null, marked.failure());
+        store.close();
+
+        Store reopened = open(dir);
+        GroupPosition p = openGroup(reopened, "t", "g", StartPosition.latest());
+        assertEquals(seqs.get(1), p.cursor(), "the acknowledged cursor");
+        assertEquals(seqs.get(3), p.delivered(), "the highest delivered sequence");
+    }
+
+    @Test
+    void aTopicTakesNewGroupsUpToItsLimitAndTheRefusalFailsNothingElse() throws Exception {
+        Store store = open(dir, StoreOptions.defaults().withMaxGroupsPerTopic(3));
+        Appended m = append(store, "t", message("one")).getFirst();
+        for (String g : List.of("a", "b", "c")) {
+            openGroup(store, "t", g, StartPosition.earliest());
+        }
+        var refused = new Outcome<GroupPosition>();
+        var alongside = new Outcome<List<Appended>>();
+        var existing = new Outcome<GroupPosition>();
+        store.openGroup("t", "d", StartPosition.earliest(), refused);
+        store.append("t", List.of(message("two")), WhenFull.WAIT, alongside);
+        store.openGroup("t", "a", StartPosition.earliest(), existing);
+        var e = assertInstanceOf(SluiceException.TooLarge.class, refused.error());
+        assertTrue(e.getMessage().contains("3 consumer groups") && e.getMessage().contains("--max-groups-per-topic"),
+                e.getMessage());
+        assertEquals(m.sequence() + 1, alongside.value().getFirst().sequence(), "the rest of its commit went on");
+        assertEquals(0, existing.value().cursor(), "an existing group is never refused");
+        var reset = new Outcome<Boolean>();
+        store.resetCursor("t", "e", m.sequence(), reset);
+        assertInstanceOf(SluiceException.TooLarge.class, reset.error(), "nor created by a cursor reset");
+        openGroup(store, "u", "d", StartPosition.earliest());
+    }
+
+    // ---- topics ----
+
+    @Test
+    void deletingATopicRemovesItsMessagesAndGroupsAndItsSequencesAreNotReused() throws Exception {
+        Store store = open(dir);
+        var topicEnds = new CopyOnWriteArrayList<String>();
+        store.listen(new StoreListener() {
+            @Override
+            public void topicDeleted(String topic) {
+                topicEnds.add(topic);
+            }
+        });
+        long last = 0;
+        for (int i = 0; i < 20; i++) {
+            last = append(store, "doomed", message("m" + i)).getFirst().sequence();
+        }
+        append(store, "kept", message("k"));
+        openGroup(store, "doomed", "g", StartPosition.earliest());
+
+        var deleted = new Outcome<Boolean>();
+        store.deleteTopic("doomed", deleted);
+        assertTrue(deleted.value());
+        assertFalse(store.exists("doomed"));
+        assertEquals(List.of(), store.read("doomed", 0, 100));
+        assertEquals(0, store.lastSequence("doomed"));
+        assertEquals(List.of("kept"), store.topics().stream().map(TopicInfo::name).toList());
+        assertTrue(store.groupCursors().stream().noneMatch(c -> c.topic().equals("doomed")));
+        Await.until("listeners hear of the deletion", () -> topicEnds.equals(List.of("doomed")), () -> topicEnds);
+        var again = new Outcome<Boolean>();
+        store.deleteTopic("doomed", again);
+        assertFalse(again.value(), "deleting a topic that does not exist answers false");
+
+        long reborn = append(store, "doomed", message("new life")).getFirst().sequence();
+        assertTrue(reborn > last, "a topic created again never reuses a sequence");
+        assertEquals(List.of("new life"), payloads(store.read("doomed", 0, 100)));
+        var ensured = new Outcome<TopicInfo>();
+        store.ensureTopic("empty", ensured);
+        assertEquals("empty", ensured.value().name());
+        assertTrue(store.exists("empty"));
+    }
+
+    @Test
+    void statsCountMessagesRangesAndGroups() throws Exception {
+        Store store = open(dir);
+        var appended = new ArrayList<Appended>();
+        for (int i = 0; i < 4; i++) {
+            appended.addAll(append(store, "t", message("m" + i)));
+        }
+        openGroup(store, "t", "g", StartPosition.earliest());
+        assertTrue(ack(store, "t", "g", appended.get(1).sequence()));
+        var empty = new Outcome<TopicInfo>();
+        store.ensureTopic("e", empty);
+        empty.value();
+
+        List<TopicStats> all = store.stats(List.of());
+        assertEquals(List.of("e", "t"), all.stream().map(TopicStats::topic).toList());
+        TopicStats e = all.get(0);
+        assertEquals(0, e.totalMessages());
+        assertEquals(0, e.firstSequence());
+        assertEquals(0, e.lastSequence());
+        TopicStats t = all.get(1);
+        assertEquals(4, t.totalMessages());
+        assertEquals(appended.getFirst().sequence(), t.firstSequence());
+        assertEquals(appended.getLast().sequence(), t.lastSequence());
+        assertEquals(appended.getFirst().timestamp(), t.firstTimestamp());
+        assertEquals(appended.getLast().timestamp(), t.lastTimestamp());
+        assertEquals(1, t.groups().size());
+        assertEquals("g", t.groups().getFirst().group());
+        assertEquals(appended.get(1).sequence(), t.groups().getFirst().cursor());
+        assertEquals(2, t.groups().getFirst().pending());
+        assertEquals(List.of("t"), store.stats(List.of("t", "unknown")).stream().map(TopicStats::topic).toList(),
+                "unknown names are skipped");
+    }
+
+    // ---- helpers ----
+
+    private static GroupPosition openGroup(Store store, String topic, String group, StartPosition start) {
+        var o = new Outcome<GroupPosition>();
+        try {
+            store.openGroup(topic, group, start, o);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return o.value();
+    }
+
+    private static boolean ack(Store store, String topic, String group, long sequence) {
+        var o = new Outcome<Boolean>();
+        try {
+            store.ack(topic, group, sequence, o);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return o.value();
+    }
+
+    private static long cursorOf(Store store, String topic, String group) {
+        return store.groupCursors().stream()
+                .filter(c -> c.topic().equals(topic) && c.group().equals(group))
+                .mapToLong(GroupCursor::cursor)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no group " + group + " on " + topic));
+    }
+}
