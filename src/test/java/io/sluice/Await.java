@@ -27,12 +27,20 @@ public final class Await {
 
     /** Waits until {@code condition} holds; {@code observed} describes the state in the failure message. */
     public static void until(String what, BooleanSupplier condition, Supplier<?> observed) {
+        until(what, Duration.ofNanos(CHECK_EVERY_NANOS), condition, observed);
+    }
+
+    /**
+     * As {@link #until(String, BooleanSupplier, Supplier)}, checking every {@code every} (for a
+     * condition that is costly to check, or that compares samples taken that far apart).
+     */
+    public static void until(String what, Duration every, BooleanSupplier condition, Supplier<?> observed) {
         long deadline = System.nanoTime() + DEADLINE.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadline > 0) {
                 fail("not within " + DEADLINE.toSeconds() + " s: " + what + " " + observed.get());
             }
-            LockSupport.parkNanos(CHECK_EVERY_NANOS);
+            LockSupport.parkNanos(every.toNanos());
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt();
                 fail("interrupted while waiting: " + what);

@@ -1,30 +1,23 @@
 package io.sluice.server;
 
 import com.google.protobuf.ByteString;
-import io.opentelemetry.api.trace.Span;
 import io.sluice.domain.Attributes;
 import io.sluice.domain.Names;
 import io.sluice.domain.SluiceException;
-import io.sluice.store.Appended;
-import io.sluice.store.Completion;
 import io.sluice.store.NewMessage;
 import io.sluice.store.Store;
-import io.sluice.store.WhenFull;
 import io.sluice.telemetry.BrokerMetrics;
 import io.sluice.telemetry.Tracing;
-import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 
 /**
- * Checks a publish against the rules and limits and queues it to the writer without blocking, so a
- * unary publish runs where it arrives (the transport thread) and pays no thread hop. Once the commit
- * is known the outcome is handed to the executor the caller names (its transport thread), where
- * metrics and spans are recorded and the answer is sent: the writer only hands it on. When the
- * writer's queue is full the publish waits for room on a virtual thread instead.
+ * The rules and limits of a publish, and what every publish path shares: the store, metrics,
+ * tracing, and the threads that wait for room in the store's queue. Each check throws the failure
+ * that refuses the message or batch; a unary call's journey after its check is a {@link
+ * UnaryPublish}, a PublishStream's is {@link PublishStreamHandler}'s.
  */
 final class Publisher {
     private static final System.Logger LOG = System.getLogger(Publisher.class.getName());
@@ -57,6 +50,15 @@ final class Publisher {
         return (long) maxMessageBytes + Attributes.MAX_TOTAL_BYTES;
     }
 
+    Store store() {
+        return store;
+    }
+
+    /** Runs what must wait for room in the store's queue (threads that may block). */
+    Executor waiting() {
+        return waiting;
+    }
+
     BrokerMetrics metrics() {
         return metrics;
     }
@@ -73,21 +75,12 @@ final class Publisher {
         return new NewMessage(payload, attributes);
     }
 
-    /**
-     * Checks and queues one message; {@code done} runs on {@code answerOn} once it is committed or
-     * has failed. Throws, queuing nothing, the failure that refuses it.
-     */
-    void publish(String topic, ByteString payload, Map<String, String> attributes, Executor answerOn,
-                 Completion<List<Appended>> done) {
-        store(topic, List.of(check(topic, payload, attributes)), answerOn, done);
-    }
-
     /** A message of a batch, as received. */
     record Item(ByteString payload, Map<String, String> attributes) {
     }
 
-    /** As {@link #publish}, for a batch stored in one transaction, all or none. */
-    void publishBatch(String topic, List<Item> items, Executor answerOn, Completion<List<Appended>> done) {
+    /** Checks a batch (stored later in one transaction, all or none); throws the failure that refuses it. */
+    List<NewMessage> checkBatch(String topic, List<Item> items) {
         Names.topic(topic);
         if (items.isEmpty()) {
             throw new SluiceException.InvalidArgument("the batch has no messages");
@@ -115,77 +108,7 @@ final class Publisher {
                     + "counting " + MESSAGE_OVERHEAD + " bytes a message for its row); the limit is " + maxBatchBytes
                     + " bytes (--max-batch-bytes)");
         }
-        store(topic, messages, answerOn, done);
-    }
-
-    private void store(String topic, List<NewMessage> messages, Executor answerOn, Completion<List<Appended>> done) {
-        var publish = new Publish(topic, messages, answerOn, done);
-        if (!store.append(topic, messages, WhenFull.DECLINE, publish)) {
-            waiting.execute(publish::appendWaiting);
-        }
-    }
-
-    /** One publish on its way to the writer and back, each message inside its span when tracing is on. */
-    private final class Publish implements Completion<List<Appended>> {
-        private final long started = System.nanoTime();
-        private final String topic;
-        private final List<NewMessage> messages;
-        private final Executor answerOn;
-        private final Completion<List<Appended>> done;
-        private final List<Span> spans;
-
-        Publish(String topic, List<NewMessage> messages, Executor answerOn, Completion<List<Appended>> done) {
-            this.topic = topic;
-            this.messages = messages;
-            this.answerOn = answerOn;
-            this.done = done;
-            if (tracing.enabled()) {
-                spans = new ArrayList<>(messages.size());
-                for (NewMessage m : messages) {
-                    spans.add(tracing.startPublish(topic, m.attributes()));
-                }
-            } else {
-                spans = List.of();
-            }
-        }
-
-        /** The writer's queue was full: waits for room (on a thread that may block). */
-        void appendWaiting() {
-            try {
-                store.append(topic, messages, WhenFull.WAIT, this);
-            } catch (SluiceException e) {
-                failed(e);
-            }
-        }
-
-        @Override
-        public void committed(List<Appended> stored) {
-            long nanos = System.nanoTime() - started;
-            handOn(() -> {
-                metrics.published(topic, stored.size(), nanos);
-                for (int i = 0; i < spans.size(); i++) {
-                    Tracing.published(spans.get(i), stored.get(i).id().toString(), stored.get(i).sequence());
-                }
-                done.committed(stored);
-            });
-        }
-
-        @Override
-        public void failed(SluiceException error) {
-            handOn(() -> {
-                spans.forEach(s -> Tracing.failed(s, error));
-                done.failed(error);
-            });
-        }
-
-        private void handOn(Runnable answer) {
-            try {
-                answerOn.execute(answer);
-            } catch (RejectedExecutionException e) {
-                // The transport has stopped: the call is gone and no answer can be sent.
-                LOG.log(Level.DEBUG, () -> "publish to " + topic + " finished after its transport stopped");
-            }
-        }
+        return messages;
     }
 
     private void checkPayload(ByteString payload, int index) {

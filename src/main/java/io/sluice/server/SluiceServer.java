@@ -233,23 +233,15 @@ public final class SluiceServer implements AutoCloseable {
         return ProtoReflectionService.newInstance();
     }
 
+    /** Closes what a start that failed half way had opened, in the same order as {@link #close()}. */
     private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls, Transport transport,
                                  Security security) {
-        if (calls != null) {
-            calls.shutdownNow();
-        }
-        if (store != null) {
-            store.close();
-        }
-        if (transport != null) {
-            transport.close();
-        }
-        if (telemetry != null) {
-            telemetry.close();
-        }
-        if (security != null) {
-            security.close();
-        }
+        new Shutdown()
+                .then("stopping the call threads", calls, () -> calls.shutdownNow())
+                .then("closing the store", store, () -> store.close())
+                .then("stopping the transport", transport, () -> transport.close())
+                .then("closing telemetry", telemetry, () -> telemetry.close())
+                .then("closing security", security, () -> security.close());
     }
 
     /** The port gRPC listens on (the real one when configured with 0). */
@@ -304,10 +296,28 @@ public final class SluiceServer implements AutoCloseable {
         closed = true;
         long started = System.nanoTime();
         LOG.log(Level.INFO, "shutting down: no new calls accepted");
-        health.enterTerminalState();
-        grpc.shutdown();
-        service.shutDownPublishStreams();
-        delivery.close(config.shutdownGrace());
+        var shutdown = new Shutdown()
+                .then("telling probes", health::enterTerminalState)
+                .then("stopping accepting calls", grpc::shutdown)
+                .then("ending publish streams", service::shutDownPublishStreams)
+                .then("ending subscriptions", () -> delivery.close(config.shutdownGrace()))
+                .then("finishing calls in flight", this::awaitCalls)
+                .then("stopping the call threads", () -> {
+                    calls.shutdown();
+                    if (!calls.awaitTermination(5, TimeUnit.SECONDS)) {
+                        LOG.log(Level.WARNING, "call threads still running 5 s after the calls ended");
+                    }
+                })
+                .then("closing the store", store::close)   // commits what is queued
+                .then("stopping the transport", transport::close)   // after the store: the last answers go out on it
+                .then("closing telemetry", telemetry::close)
+                .then("closing security", security::close);
+        LOG.log(Level.INFO, "stopped in " + (System.nanoTime() - started) / 1_000_000 + " ms"
+                + (shutdown.failures() > 0 ? " (" + shutdown.failures() + " steps failed, logged above)" : ""));
+    }
+
+    /** Lets calls in flight finish within the grace period, then cancels the rest. */
+    private void awaitCalls() throws InterruptedException {
         try {
             if (!grpc.awaitTermination(config.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.log(Level.WARNING, "calls still running after " + config.shutdownGrace().toSeconds()
@@ -317,13 +327,7 @@ public final class SluiceServer implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             grpc.shutdownNow();
-            Thread.currentThread().interrupt();
+            throw e;
         }
-        calls.shutdown();
-        store.close();
-        transport.close();   // after the store: the last commits' answers are handed to it
-        telemetry.close();
-        security.close();
-        LOG.log(Level.INFO, "stopped in " + (System.nanoTime() - started) / 1_000_000 + " ms");
     }
 }

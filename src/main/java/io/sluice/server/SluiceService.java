@@ -30,17 +30,14 @@ import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.Topic;
 import io.sluice.proto.TopicStats;
 import io.sluice.store.Appended;
-import io.sluice.store.Completion;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.TopicInfo;
-import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.function.Function;
 
 /**
  * The {@code sluice.v1.Sluice} service. Publish, BatchPublish and PublishStream run on their
@@ -95,79 +92,42 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
 
     @Override
     public void publish(PublishRequest request, StreamObserver<PublishResponse> out) {
-        answerOnCommit(out, "publishing",
-                (answerOn, done) -> publisher.publish(request.getTopic(), request.getPayload(),
-                        request.getAttributesMap(), answerOn, done),
-                stored -> {
-                    Appended a = stored.getFirst();
-                    return PublishResponse.newBuilder()
-                            .setMessageId(a.id().toString())
-                            .setSequence(a.sequence())
-                            .setTimestamp(a.timestamp())
-                            .build();
-                });
+        try {
+            var message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
+            new UnaryPublish<>(publisher, request.getTopic(), List.of(message), out, transport.current(senders),
+                    stored -> {
+                        Appended a = stored.getFirst();
+                        return PublishResponse.newBuilder()
+                                .setMessageId(a.id().toString())
+                                .setSequence(a.sequence())
+                                .setTimestamp(a.timestamp())
+                                .build();
+                    }).start();
+        } catch (RuntimeException e) {
+            out.onError(Statuses.of(e, "publishing"));
+        }
     }
 
     @Override
     public void batchPublish(BatchPublishRequest request, StreamObserver<BatchPublishResponse> out) {
-        answerOnCommit(out, "publishing a batch",
-                (answerOn, done) -> {
-                    var items = new ArrayList<Publisher.Item>(request.getMessagesCount());
-                    for (BatchMessage m : request.getMessagesList()) {
-                        items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap()));
-                    }
-                    publisher.publishBatch(request.getTopic(), items, answerOn, done);
-                },
-                stored -> {
-                    var response = BatchPublishResponse.newBuilder().setTimestamp(stored.getFirst().timestamp());
-                    for (Appended a : stored) {
-                        response.addResults(PublishResult.newBuilder()
-                                .setMessageId(a.id().toString())
-                                .setSequence(a.sequence()));
-                    }
-                    return response.build();
-                });
-    }
-
-    /** Queues a publish: throws the failure that refuses it, or later tells {@code done}, on {@code answerOn}. */
-    private interface Queuing {
-        void queue(Executor answerOn, Completion<List<Appended>> done);
-    }
-
-    /**
-     * Runs a publish where it arrived (its transport thread: Publish and BatchPublish run on a
-     * direct executor and never block) and answers it there once its commit is known, or with the
-     * status its failure maps to.
-     */
-    private <T> void answerOnCommit(StreamObserver<T> out, String doing, Queuing queuing,
-                                    Function<List<Appended>, T> response) {
-        Executor answerOn = transport.current(senders);
         try {
-            queuing.queue(answerOn, new Completion<>() {
-                @Override
-                public void committed(List<Appended> stored) {
-                    send(() -> {
-                        out.onNext(response.apply(stored));
-                        out.onCompleted();
-                    });
-                }
-
-                @Override
-                public void failed(SluiceException error) {
-                    send(() -> out.onError(Statuses.of(error)));
-                }
-
-                /** A call cancelled meanwhile refuses its answer: nobody is left to tell. */
-                private void send(Runnable answer) {
-                    try {
-                        answer.run();
-                    } catch (RuntimeException e) {
-                        LOG.log(Level.DEBUG, () -> "call ended before its answer while " + doing + ": " + e);
-                    }
-                }
-            });
+            var items = new ArrayList<Publisher.Item>(request.getMessagesCount());
+            for (BatchMessage m : request.getMessagesList()) {
+                items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap()));
+            }
+            var messages = publisher.checkBatch(request.getTopic(), items);
+            new UnaryPublish<>(publisher, request.getTopic(), messages, out, transport.current(senders),
+                    stored -> {
+                        var response = BatchPublishResponse.newBuilder().setTimestamp(stored.getFirst().timestamp());
+                        for (Appended a : stored) {
+                            response.addResults(PublishResult.newBuilder()
+                                    .setMessageId(a.id().toString())
+                                    .setSequence(a.sequence()));
+                        }
+                        return response.build();
+                    }).start();
         } catch (RuntimeException e) {
-            out.onError(Statuses.of(e, doing));
+            out.onError(Statuses.of(e, "publishing a batch"));
         }
     }
 

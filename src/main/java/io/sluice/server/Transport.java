@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
  * publish answered there, once its commit is known, is written without another thread hop.
  */
 final class Transport implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Transport.class.getName());
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final Class<? extends ServerChannel> channelType;
@@ -67,10 +68,13 @@ final class Transport implements AutoCloseable {
         return null;
     }
 
-    /** Stops the threads; call once the server has terminated. */
+    /** Stops the threads and waits (up to 5 s) until they have; call once the server has terminated. */
     @Override
     public void close() {
-        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        var bossDone = boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        var workersDone = workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        if (!bossDone.awaitUninterruptibly(5, TimeUnit.SECONDS) || !workersDone.awaitUninterruptibly(5, TimeUnit.SECONDS)) {
+            LOG.log(System.Logger.Level.WARNING, "the transport's threads did not stop within 5 s");
+        }
     }
 }

@@ -8,6 +8,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.sluice.Await;
 import io.sluice.Cursors;
 import io.sluice.Figures;
 import io.sluice.proto.BatchMessage;
@@ -31,6 +32,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -240,21 +242,29 @@ class LoadShapesTest {
         }
     }
 
-    private long[] awaitDeliveriesSettle(int readers) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        long[] last = null;
-        while (true) {
+    private long[] awaitDeliveriesSettle(int readers) {
+        long[][] samples = new long[2][];   // the previous and the latest sample
+        // Sampled half a second apart until it stops moving; no timing is asserted.
+        Await.until("deliveries settle", Duration.ofMillis(500), () -> {
             long[] now = new long[readers];
             for (int i = 0; i < readers; i++) {
-                now[i] = (long) metric("sluice_delivered_total", "group=\"stuck-" + i + "\"");
+                now[i] = (long) metricUnchecked("sluice_delivered_total", "group=\"stuck-" + i + "\"");
             }
-            boolean started = java.util.Arrays.stream(now).allMatch(d -> d > 0);
-            if (started && java.util.Arrays.equals(now, last)) {
-                return now;
-            }
-            assertTrue(System.nanoTime() < deadline, "deliveries never settled: " + java.util.Arrays.toString(now));
-            last = now;
-            Thread.sleep(500);   // sampling a counter until it stops moving; no timing is asserted
+            samples[0] = samples[1];
+            samples[1] = now;
+            return java.util.Arrays.stream(now).allMatch(d -> d > 0) && java.util.Arrays.equals(now, samples[0]);
+        }, () -> java.util.Arrays.toString(samples[1]));
+        return samples[1];
+    }
+
+    private double metricUnchecked(String name, String labels) {
+        try {
+            return metric(name, labels);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 

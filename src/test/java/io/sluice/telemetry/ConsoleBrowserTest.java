@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.sluice.Await;
 import io.sluice.proto.PublishRequest;
 import io.sluice.server.StreamClient;
 import io.sluice.server.TestBroker;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -100,14 +102,18 @@ class ConsoleBrowserTest {
     }
 
     private static void awaitTrue(Chromium page, Callable<Boolean> condition, String what) throws Exception {
-        long deadline = System.nanoTime() + StreamClient.WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (condition.call()) {
-                return;
-            }
-            Thread.sleep(200);   // the page polls every 2 s; no timing is asserted
+        try {
+            // The page polls every 2 s; checked every 200 ms, no timing is asserted.
+            Await.until(what, Duration.ofMillis(200), () -> {
+                try {
+                    return condition.call();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, () -> "");
+        } catch (AssertionError e) {
+            page.screenshot(SCREENSHOT);
+            throw new AssertionError(e.getMessage() + "; screenshot in " + SCREENSHOT.toAbsolutePath(), e);
         }
-        page.screenshot(SCREENSHOT);
-        throw new AssertionError("never true: " + what + "; screenshot in " + SCREENSHOT.toAbsolutePath());
     }
 }
