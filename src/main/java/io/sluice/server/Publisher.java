@@ -16,6 +16,7 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
@@ -66,28 +67,44 @@ final class Publisher {
     }
 
     /** Checks one message against the name rule and limits; throws the failure that refuses it. */
-    NewMessage check(String topic, ByteString payload, Map<String, String> attributes) {
+    NewMessage check(String topic, ByteString payload, Map<String, String> attributes, String dedupId) {
         Names.topic(topic);
         checkPayload(payload, -1);
         Attributes.check(attributes);
-        return new NewMessage(payload, attributes);
+        return new NewMessage(payload, attributes, dedupId(dedupId, -1));
+    }
+
+    /** The longest dedup id, in characters. */
+    static final int MAX_DEDUP_ID = 256;
+
+    /** A request's dedup id: null for none (empty), else 1-256 characters. */
+    static String dedupId(String id, int index) {
+        if (id.isEmpty()) {
+            return null;
+        }
+        if (id.length() > MAX_DEDUP_ID) {
+            throw new SluiceException.InvalidArgument((index >= 0 ? "message " + index + " of the batch: " : "")
+                    + "dedup_id is " + id.length() + " characters long; the limit is " + MAX_DEDUP_ID);
+        }
+        return id;
     }
 
     /**
      * Checks and queues one message; {@code done} runs on {@code answerOn} once it is committed or
      * has failed. Throws, queuing nothing, the failure that refuses it.
      */
-    void publish(String topic, ByteString payload, Map<String, String> attributes, Executor answerOn,
-                 Completion<List<Appended>> done) {
-        store(topic, List.of(check(topic, payload, attributes)), answerOn, done);
+    void publish(String topic, ByteString payload, Map<String, String> attributes, String dedupId,
+                 OptionalLong expectedLast, Executor answerOn, Completion<List<Appended>> done) {
+        store(topic, List.of(check(topic, payload, attributes, dedupId)), expectedLast, answerOn, done);
     }
 
-    /** A message of a batch, as received. */
-    record Item(ByteString payload, Map<String, String> attributes) {
+    /** A message of a batch, as received ({@code dedupId} empty for none). */
+    record Item(ByteString payload, Map<String, String> attributes, String dedupId) {
     }
 
     /** As {@link #publish}, for a batch stored in one transaction, all or none. */
-    void publishBatch(String topic, List<Item> items, Executor answerOn, Completion<List<Appended>> done) {
+    void publishBatch(String topic, List<Item> items, OptionalLong expectedLast, Executor answerOn,
+                      Completion<List<Appended>> done) {
         Names.topic(topic);
         if (items.isEmpty()) {
             throw new SluiceException.InvalidArgument("the batch has no messages");
@@ -108,19 +125,20 @@ final class Publisher {
                 throw new SluiceException.InvalidArgument("message " + i + " of the batch: " + e.getMessage());
             }
             total += item.payload().size() + Attributes.size(item.attributes()) + MESSAGE_OVERHEAD;
-            messages.add(new NewMessage(item.payload(), item.attributes()));
+            messages.add(new NewMessage(item.payload(), item.attributes(), dedupId(item.dedupId(), i)));
         }
         if (total > maxBatchBytes) {
             throw new SluiceException.TooLarge("the batch holds " + total + " bytes of payloads and attributes ("
                     + "counting " + MESSAGE_OVERHEAD + " bytes a message for its row); the limit is " + maxBatchBytes
                     + " bytes (--max-batch-bytes)");
         }
-        store(topic, messages, answerOn, done);
+        store(topic, messages, expectedLast, answerOn, done);
     }
 
-    private void store(String topic, List<NewMessage> messages, Executor answerOn, Completion<List<Appended>> done) {
-        var publish = new Publish(topic, messages, answerOn, done);
-        if (!store.append(topic, messages, WhenFull.DECLINE, publish)) {
+    private void store(String topic, List<NewMessage> messages, OptionalLong expectedLast, Executor answerOn,
+                       Completion<List<Appended>> done) {
+        var publish = new Publish(topic, messages, expectedLast, answerOn, done);
+        if (!store.append(topic, messages, expectedLast, WhenFull.DECLINE, publish)) {
             waiting.execute(publish::appendWaiting);
         }
     }
@@ -130,13 +148,16 @@ final class Publisher {
         private final long started = System.nanoTime();
         private final String topic;
         private final List<NewMessage> messages;
+        private final OptionalLong expectedLast;
         private final Executor answerOn;
         private final Completion<List<Appended>> done;
         private final List<Span> spans;
 
-        Publish(String topic, List<NewMessage> messages, Executor answerOn, Completion<List<Appended>> done) {
+        Publish(String topic, List<NewMessage> messages, OptionalLong expectedLast, Executor answerOn,
+                Completion<List<Appended>> done) {
             this.topic = topic;
             this.messages = messages;
+            this.expectedLast = expectedLast;
             this.answerOn = answerOn;
             this.done = done;
             if (tracing.enabled()) {
@@ -152,7 +173,7 @@ final class Publisher {
         /** The writer's queue was full: waits for room (on a thread that may block). */
         void appendWaiting() {
             try {
-                store.append(topic, messages, WhenFull.WAIT, this);
+                store.append(topic, messages, expectedLast, WhenFull.WAIT, this);
             } catch (SluiceException e) {
                 failed(e);
             }

@@ -8,6 +8,8 @@ import io.sluice.domain.SluiceException;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
 import io.sluice.proto.BatchPublishResponse;
+import io.sluice.proto.ConfigureTopicRequest;
+import io.sluice.proto.ConfigureTopicResponse;
 import io.sluice.proto.ConsumerGroupStats;
 import io.sluice.proto.DeleteConsumerGroupRequest;
 import io.sluice.proto.DeleteConsumerGroupResponse;
@@ -31,12 +33,14 @@ import io.sluice.proto.Topic;
 import io.sluice.proto.TopicStats;
 import io.sluice.store.Appended;
 import io.sluice.store.Completion;
+import io.sluice.store.ConfiguredTopic;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.TopicInfo;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -97,13 +101,16 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
     public void publish(PublishRequest request, StreamObserver<PublishResponse> out) {
         answerOnCommit(out, "publishing",
                 (answerOn, done) -> publisher.publish(request.getTopic(), request.getPayload(),
-                        request.getAttributesMap(), answerOn, done),
+                        request.getAttributesMap(), request.getDedupId(), request.hasExpectedLastSequence()
+                                ? OptionalLong.of(request.getExpectedLastSequence()) : OptionalLong.empty(),
+                        answerOn, done),
                 stored -> {
                     Appended a = stored.getFirst();
                     return PublishResponse.newBuilder()
                             .setMessageId(a.id().toString())
                             .setSequence(a.sequence())
                             .setTimestamp(a.timestamp())
+                            .setDuplicate(a.duplicate())
                             .build();
                 });
     }
@@ -114,16 +121,18 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                 (answerOn, done) -> {
                     var items = new ArrayList<Publisher.Item>(request.getMessagesCount());
                     for (BatchMessage m : request.getMessagesList()) {
-                        items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap()));
+                        items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap(), m.getDedupId()));
                     }
-                    publisher.publishBatch(request.getTopic(), items, answerOn, done);
+                    publisher.publishBatch(request.getTopic(), items, request.hasExpectedLastSequence()
+                            ? OptionalLong.of(request.getExpectedLastSequence()) : OptionalLong.empty(), answerOn, done);
                 },
                 stored -> {
                     var response = BatchPublishResponse.newBuilder().setTimestamp(stored.getFirst().timestamp());
                     for (Appended a : stored) {
                         response.addResults(PublishResult.newBuilder()
                                 .setMessageId(a.id().toString())
-                                .setSequence(a.sequence()));
+                                .setSequence(a.sequence())
+                                .setDuplicate(a.duplicate()));
                     }
                     return response.build();
                 });
@@ -238,7 +247,10 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                 .setLastSequence(s.lastSequence())
                 .setFirstMessageTimestamp(s.firstTimestamp())
                 .setLastMessageTimestamp(s.lastTimestamp())
-                .setCreatedAt(s.createdAt());
+                .setCreatedAt(s.createdAt())
+                .setConfig(TopicConfigs.toProto(s.config()))
+                .setTotalBytes(s.totalBytes())
+                .setDiscardedMessages(s.discarded());
         for (var g : s.groups()) {
             stats.addConsumerGroups(ConsumerGroupStats.newBuilder()
                     .setGroupName(g.group())
@@ -281,6 +293,9 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
             if (!store.exists(topic)) {
                 throw new SluiceException.NotFound("topic " + topic + " does not exist");
             }
+            if (request.hasTimestampMs()) {   // replay by time: sequence is ignored
+                sequence = store.cursorAtTime(topic, request.getTimestampMs());
+            }
             if (sequence < 0 || sequence > last) {
                 throw new SluiceException.InvalidArgument("sequence " + Long.toUnsignedString(sequence)
                         + " is beyond the last sequence of topic " + topic + " (" + last + ")");
@@ -291,6 +306,20 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                 throw new SluiceException.NotFound("topic " + topic + " does not exist");
             }
             return ResetCursorResponse.newBuilder().setUpdated(true).build();
+        });
+    }
+
+    @Override
+    public void configureTopic(ConfigureTopicRequest request, StreamObserver<ConfigureTopicResponse> out) {
+        answer(out, "configuring a topic", () -> {
+            String topic = Names.topic(request.getTopic());
+            var pending = new Pending<ConfiguredTopic>();
+            store.configureTopic(topic, TopicConfigs.fromProto(request.getConfig()), pending);
+            ConfiguredTopic configured = pending.await();
+            return ConfigureTopicResponse.newBuilder()
+                    .setConfig(TopicConfigs.toProto(configured.config()))
+                    .setCreated(configured.created())
+                    .build();
         });
     }
 
