@@ -75,6 +75,11 @@ public final class SqliteStore implements Store {
             }
 
             @Override
+            public void discarded(String topic, long removed, long unconsumed) {
+                listeners.forEach(l -> l.discarded(topic, removed, unconsumed));
+            }
+
+            @Override
             public void refusingWrites(String reason) {
                 listeners.forEach(l -> l.refusingWrites(reason));
             }
