@@ -19,7 +19,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
 
     static final String USAGE = """
             usage: make bench BENCH_ARGS="[options]"
-              --scenarios LIST     which scenarios to run, e.g. 1,3,5 (default 1-10; 7, resource use, is
+              --scenarios LIST     which scenarios to run, e.g. 1,3,5 (default 1-12; 7, resource use, is
                                    sampled during every run; 6 also runs 5, its baseline; 8 is the Java
                                    client as an application uses it, 9 the same patterns against NATS
                                    JetStream, skipped with a note where nats-server is missing; 10 is TLS
@@ -113,7 +113,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
             throw new Usage("--target wants HOST:PORT, not " + target);
         }
         if (scenarios == null) {
-            scenarios = scenarios("1-10");
+            scenarios = scenarios("1-12");
         }
         if (scenarios.contains(6)) {
             scenarios.add(5);   // 6 is judged against 5
