@@ -127,7 +127,10 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                             ? OptionalLong.of(request.getExpectedLastSequence()) : OptionalLong.empty(), answerOn, done);
                 },
                 stored -> {
-                    var response = BatchPublishResponse.newBuilder().setTimestamp(stored.getFirst().timestamp());
+                    // The batch's timestamp is its stored messages' (duplicates keep their originals' own).
+                    long timestamp = stored.stream().filter(a -> !a.duplicate()).findFirst()
+                            .orElse(stored.getFirst()).timestamp();
+                    var response = BatchPublishResponse.newBuilder().setTimestamp(timestamp);
                     for (Appended a : stored) {
                         response.addResults(PublishResult.newBuilder()
                                 .setMessageId(a.id().toString())

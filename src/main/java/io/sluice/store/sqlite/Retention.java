@@ -105,21 +105,45 @@ final class Retention implements AutoCloseable {
         nextCheck = budget <= 0 ? nowNanos : nowNanos + CHECK_NANOS;   // work left: at once again
     }
 
+    /**
+     * Between transactions: true when background work is due and some topic needs it (over a limit,
+     * or remembering dedup ids past its window); else the next check is put off, so an idle writer
+     * runs no empty transactions. Reads committed state only.
+     */
+    boolean backgroundDue(Iterable<TopicRow> topics, long nowMillis, long defaultDedupWindow) {
+        long nowNanos = System.nanoTime();
+        if (nowNanos - nextCheck < 0) {
+            return false;
+        }
+        for (TopicRow row : topics) {
+            TopicConfig config = row.config;
+            First first = new First(row.firstPosition, row.firstSequence, row.firstTimestamp, row.firstBytes);
+            if (over(config, first, row.lastPosition, row.lastBytes, nowMillis)
+                    || Dedup.due(row, nowMillis - config.dedupWindow(defaultDedupWindow))) {
+                return true;
+            }
+        }
+        nextCheck = nowNanos + CHECK_NANOS;
+        return false;
+    }
+
     /** True when the topic holds more than a limit allows (count and bytes under DISCARD_OLD; age under both). */
     private boolean over(WriteTx tx, TopicRow row, TopicConfig config) {
-        First first = firstOf(row);
-        long lastPosition = tx.lastPositionOf(row);
+        return over(config, firstOf(row), tx.lastPositionOf(row), tx.lastBytesOf(row), tx.now);
+    }
+
+    private static boolean over(TopicConfig config, First first, long lastPosition, long lastBytes, long now) {
         if (first.position() > lastPosition) {
             return false;
         }
-        if (config.maxAgeMillis() > 0 && first.timestamp() < tx.now - config.maxAgeMillis()) {
+        if (config.maxAgeMillis() > 0 && first.timestamp() < now - config.maxAgeMillis()) {
             return true;
         }
         if (config.discard() != TopicConfig.Discard.OLD) {
             return false;
         }
         return config.maxMessages() > 0 && lastPosition - first.position() + 1 > config.maxMessages()
-                || config.maxBytes() > 0 && tx.lastBytesOf(row) - first.bytesBefore() > config.maxBytes();
+                || config.maxBytes() > 0 && lastBytes - first.bytesBefore() > config.maxBytes();
     }
 
     private First firstOf(TopicRow row) {

@@ -286,6 +286,12 @@ final class WriteTx implements AutoCloseable {
         retention.background(this, topics.values(), options.dedupWindowMillis());
     }
 
+    /** Between transactions: true when retention has background work to do now (see {@link Retention#backgroundDue}). */
+    boolean backgroundDue() {
+        return retention.backgroundDue(topics.values(), Math.max(options.clock().getAsLong(), lastTimestamp),
+                options.dedupWindowMillis());
+    }
+
     /** Counts rows added to the insert batch (see {@link #flush}). */
     void insertsBatched(int rows) {
         pendingInserts += rows;

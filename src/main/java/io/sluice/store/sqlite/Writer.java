@@ -247,7 +247,7 @@ final class Writer implements AutoCloseable {
     }
 
     private void execute(List<WriteOp<?>> batch) {
-        if (batch.isEmpty() && tx.retention.nanosUntilDue(System.nanoTime()) > 0) {
+        if (batch.isEmpty() && !tx.backgroundDue()) {
             return;
         }
         String refused = refusal;
