@@ -43,8 +43,19 @@ record Scrape(long nanos, double batches, double messages, double commits, doubl
         try {
             HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(url))
                     .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 ? sum(response.body(), name) : Double.NaN;
-        } catch (IOException | IllegalArgumentException e) {
+            if (response.statusCode() != 200) {
+                return Double.NaN;
+            }
+            double total = 0;
+            for (String line : response.body().split("\n")) {
+                if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
+                    continue;
+                }
+                int from = line.indexOf('}') >= 0 ? line.lastIndexOf('}') + 1 : name.length();
+                total += Double.parseDouble(line.substring(from).strip().split("\\s+")[0]);
+            }
+            return total;
+        } catch (IOException | IllegalArgumentException e) {   // NumberFormatException too
             return Double.NaN;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
