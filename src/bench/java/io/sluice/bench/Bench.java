@@ -161,6 +161,8 @@ public final class Bench {
                     case 6 -> FixedRateScenario.withSlowConsumer(session);
                     case 8 -> ClientScenarios.run(session);
                     case 10 -> SecurityScenario.run(session, options.out().resolve("logs"), runId + "-s10");
+                    case 11 -> GuaranteeScenarios.dedup(session);
+                    case 12 -> GuaranteeScenarios.retention(session);
                     default -> throw new IllegalArgumentException("no scenario " + scenario);
                 }
             }
@@ -223,6 +225,8 @@ public final class Bench {
             case 8 -> "the Java client as an application uses it";
             case 9 -> "the same patterns against NATS JetStream";
             case 10 -> "TLS with a bearer token against plaintext";
+            case 11 -> "Publish with dedup ids against without";
+            case 12 -> "Publish into a DISCARD_OLD topic at its limit, and the database size under churn";
             default -> "scenario " + scenario;
         };
     }

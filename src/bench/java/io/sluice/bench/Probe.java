@@ -28,6 +28,11 @@ final class Probe implements AutoCloseable {
     private final AtomicLong peakRssKb = new AtomicLong(-1);
     private final AtomicLong peakThreads = new AtomicLong(-1);
 
+    /** The broker's metrics endpoint, or null. */
+    String metricsUrl() {
+        return metricsUrl;
+    }
+
     /** {@code broker} and {@code jcmd} may be null: the figures they give are then left out. */
     Probe(String metricsUrl, ProcessHandle broker, Path jcmd) {
         this.metricsUrl = metricsUrl;

@@ -35,6 +35,34 @@ record Scrape(long nanos, double batches, double messages, double commits, doubl
         }
     }
 
+    /** The sum of a metric's series at {@code url} now; NaN when there is no endpoint or it does not answer. */
+    static double value(String url, String name) {
+        if (url == null) {
+            return Double.NaN;
+        }
+        try {
+            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(url))
+                    .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                return Double.NaN;
+            }
+            double total = 0;
+            for (String line : response.body().split("\n")) {
+                if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
+                    continue;
+                }
+                int from = line.indexOf('}') >= 0 ? line.lastIndexOf('}') + 1 : name.length();
+                total += Double.parseDouble(line.substring(from).strip().split("\\s+")[0]);
+            }
+            return total;
+        } catch (IOException | IllegalArgumentException e) {   // NumberFormatException too
+            return Double.NaN;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Double.NaN;
+        }
+    }
+
     static Scrape parse(long nanos, String text) {
         return new Scrape(nanos,
                 sum(text, "sluice_writer_batch_size_count"),

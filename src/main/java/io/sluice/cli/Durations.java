@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.Locale;
 import picocli.CommandLine;
 
-/** Parses durations such as {@code 500ms}, {@code 10s}, {@code 2m}, or ISO-8601 ({@code PT10S}). */
+/** Parses durations such as {@code 0}, {@code 500ms}, {@code 10s}, {@code 2m}, {@code 6h}, {@code 7d}, or ISO-8601 ({@code PT10S}). */
 final class Durations implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
@@ -21,6 +21,15 @@ final class Durations implements CommandLine.ITypeConverter<Duration> {
             }
             if (v.endsWith("m")) {
                 return Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+            }
+            if (v.endsWith("h")) {
+                return Duration.ofHours(Long.parseLong(v.substring(0, v.length() - 1)));
+            }
+            if (v.endsWith("d")) {
+                return Duration.ofDays(Long.parseLong(v.substring(0, v.length() - 1)));
+            }
+            if (v.equals("0")) {
+                return Duration.ZERO;
             }
         } catch (RuntimeException e) {
             throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 500ms, 10s, 2m)");

@@ -1,7 +1,10 @@
 package io.sluice.cli;
 
 import io.sluice.client.OutboundMessage;
+import io.sluice.client.PublishGuarantees;
+import io.sluice.client.PublishOutcome;
 import io.sluice.client.Published;
+import java.util.OptionalLong;
 import io.sluice.client.SluiceClient;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -61,6 +64,14 @@ final class PublishCommand implements Callable<Integer> {
             description = "Publish each line of FILE ('-' for stdin) as a message, in BatchPublish requests.")
     String batch;
 
+    @Option(names = "--dedup-id", paramLabel = "ID", description = "Publish idempotently: a publish with the same "
+            + "ID within the topic's dedup window stores nothing and prints the original message (duplicate=true).")
+    String dedupId;
+
+    @Option(names = "--expect-last-seq", paramLabel = "SEQUENCE", description = "Store only if the topic's last "
+            + "sequence is SEQUENCE (0 for a topic that never held a message); else the publish is refused.")
+    Long expectLastSequence;
+
     private final InputStream stdin;
 
     PublishCommand(InputStream stdin) {
@@ -77,7 +88,18 @@ final class PublishCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (SluiceClient client = target.connect()) {
             if (batch != null) {
+                if (dedupId != null || expectLastSequence != null) {
+                    throw new CommandLine.ParameterException(spec.commandLine(),
+                            "--dedup-id and --expect-last-seq apply to one message, not to --batch");
+                }
                 publishLines(client, out);
+            } else if (dedupId != null || expectLastSequence != null) {
+                var guarantees = new PublishGuarantees(dedupId, expectLastSequence == null ? OptionalLong.empty()
+                        : OptionalLong.of(expectLastSequence));
+                PublishOutcome outcome = client.publish(topic, payload(), attributes, guarantees);
+                Published p = outcome.published();
+                out.println("id=" + p.id() + " sequence=" + Long.toUnsignedString(p.sequence())
+                        + (outcome.duplicate() ? " duplicate=true" : ""));
             } else {
                 print(out, client.publish(topic, payload(), attributes));
             }

@@ -6,6 +6,7 @@ import io.sluice.server.ServerConfig;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.Version;
 import io.sluice.store.StoreOptions;
+import io.sluice.store.TopicConfig;
 import io.sluice.telemetry.Logging;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -92,6 +93,32 @@ final class ServeCommand implements Callable<Integer> {
                     + "pushed there (env OTEL_EXPORTER_OTLP_ENDPOINT, default off).")
     String otlpEndpoint;
 
+    @Option(names = "--retention-max-age", defaultValue = "${env:SLUICE_RETENTION_MAX_AGE:-0}",
+            paramLabel = "DURATION", converter = Durations.class, description = "Topics created by a publish or "
+                    + "subscribe keep messages at most this long, e.g. 7d; 0 = no limit "
+                    + "(env SLUICE_RETENTION_MAX_AGE, default ${DEFAULT-VALUE}).")
+    Duration retentionMaxAge;
+
+    @Option(names = "--retention-max-bytes", defaultValue = "${env:SLUICE_RETENTION_MAX_BYTES:-0}",
+            paramLabel = "BYTES", description = "Their most payload and attribute bytes; 0 = no limit "
+                    + "(env SLUICE_RETENTION_MAX_BYTES, default ${DEFAULT-VALUE}).")
+    long retentionMaxBytes;
+
+    @Option(names = "--retention-max-messages", defaultValue = "${env:SLUICE_RETENTION_MAX_MESSAGES:-0}",
+            paramLabel = "N", description = "Their most messages; 0 = no limit "
+                    + "(env SLUICE_RETENTION_MAX_MESSAGES, default ${DEFAULT-VALUE}).")
+    long retentionMaxMessages;
+
+    @Option(names = "--retention-discard", defaultValue = "${env:SLUICE_RETENTION_DISCARD:-old}",
+            paramLabel = "old|new", description = "At a limit: old removes the oldest messages, new refuses the "
+                    + "publish (env SLUICE_RETENTION_DISCARD, default ${DEFAULT-VALUE}).")
+    String retentionDiscard;
+
+    @Option(names = "--dedup-window", defaultValue = "${env:SLUICE_DEDUP_WINDOW:-2m}", paramLabel = "DURATION",
+            converter = Durations.class, description = "How long a publish's dedup_id is remembered in topics "
+                    + "that do not set their own (env SLUICE_DEDUP_WINDOW, default ${DEFAULT-VALUE}).")
+    Duration dedupWindow;
+
     @CommandLine.Mixin
     SecurityOptions security = new SecurityOptions();
 
@@ -103,7 +130,8 @@ final class ServeCommand implements Callable<Integer> {
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
                 writerQueue, heartbeat, shutdownGrace,
-                StoreOptions.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic), otlpEndpoint, maxBatchMessages,
+                StoreOptions.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic).withTopicDefaults(retentionDefaults())
+                        .withDedupWindow(positive("--dedup-window", dedupWindow)), otlpEndpoint, maxBatchMessages,
                 maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes());
         var stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
@@ -136,6 +164,28 @@ final class ServeCommand implements Callable<Integer> {
         }
         server.close();
         return reason == null ? 0 : EXIT_FATAL;
+    }
+
+    /** The configuration of topics created by a publish or a subscribe, from the --retention-* flags. */
+    private TopicConfig retentionDefaults() {
+        TopicConfig.Discard discard = switch (retentionDiscard.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "old" -> TopicConfig.Discard.OLD;
+            case "new" -> TopicConfig.Discard.NEW;
+            default -> throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--retention-discard must be old or new, not '" + retentionDiscard + "'");
+        };
+        if (retentionMaxAge.isNegative() || retentionMaxBytes < 0 || retentionMaxMessages < 0) {
+            throw new CommandLine.ParameterException(new CommandLine(this),
+                    "--retention-max-age, --retention-max-bytes and --retention-max-messages are 0 or positive");
+        }
+        return new TopicConfig(retentionMaxAge.toMillis(), retentionMaxBytes, retentionMaxMessages, discard, 0);
+    }
+
+    private long positive(String flag, Duration d) {
+        if (d.toMillis() < 1) {
+            throw new CommandLine.ParameterException(new CommandLine(this), flag + " must be at least 1ms, not " + d);
+        }
+        return d.toMillis();
     }
 
     /** Exit code of a broker that stopped because it could not go on (EX_SOFTWARE). */

@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
                 "Runs until --count messages came, --timeout passed without a message, or Ctrl-C."})
 final class SubscribeCommand implements Callable<Integer> {
 
-    /** Where to start: {@code earliest}, {@code latest} or a sequence. */
+    /** Where to start: {@code earliest}, {@code latest}, a sequence, or a time (the sequence holds its Unix ms). */
     record StartAt(Position position, long sequence) {
     }
 
@@ -56,9 +56,16 @@ final class SubscribeCommand implements Callable<Integer> {
                     return new StartAt(Position.OFFSET, sequence);
                 }
             } catch (NumberFormatException e) {
+                // a time, or reported below
+            }
+            try {
+                return new StartAt(Position.TIMESTAMP,
+                        java.time.OffsetDateTime.parse(value.trim()).toInstant().toEpochMilli());
+            } catch (java.time.format.DateTimeParseException e) {
                 // reported below
             }
-            throw new CommandLine.TypeConversionException("'" + value + "' is not earliest, latest or a sequence");
+            throw new CommandLine.TypeConversionException("'" + value + "' is not earliest, latest, a sequence or an "
+                    + "RFC 3339 time such as 2026-01-31T09:00:00Z");
         }
     }
 
@@ -78,10 +85,11 @@ final class SubscribeCommand implements Callable<Integer> {
             description = "Consumer group; its cursor remembers what was acknowledged (default ${DEFAULT-VALUE}).")
     String group;
 
-    @Option(names = "--from", defaultValue = "latest", paramLabel = "earliest|latest|SEQUENCE",
+    @Option(names = "--from", defaultValue = "latest", paramLabel = "earliest|latest|SEQUENCE|TIME",
             converter = StartAtConverter.class,
-            description = "Where a group without a cursor (or a browse) starts (default ${DEFAULT-VALUE}); "
-                    + "a group with a cursor resumes after it.")
+            description = "Where a group without a cursor (or a browse) starts (default ${DEFAULT-VALUE}); TIME is "
+                    + "RFC 3339, e.g. 2026-01-31T09:00:00Z: the first message at or after it. A group with a cursor "
+                    + "resumes after it.")
     StartAt from;
 
     @Option(names = "--credits", defaultValue = "" + SubscriptionOptions.DEFAULT_CREDIT_WINDOW, paramLabel = "N",
@@ -178,7 +186,11 @@ final class SubscribeCommand implements Callable<Integer> {
         // With --count, the broker is never asked for more than will be printed: the rest stays undelivered.
         var options = SubscriptionOptions.of(topic).withGroup(group).withCreditWindow(credits)
                 .withMaxMessages(count).withReconnectFor(reconnectFor);
-        options = from.position() == Position.OFFSET ? options.fromOffset(from.sequence()) : options.from(from.position());
+        options = switch (from.position()) {
+            case OFFSET -> options.fromOffset(from.sequence());
+            case TIMESTAMP -> options.fromTime(java.time.Instant.ofEpochMilli(from.sequence()));
+            default -> options.from(from.position());
+        };
         return browse ? options.browsing() : options;
     }
 

@@ -171,6 +171,31 @@ public final class SluiceClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Stores one message with publish guarantees (a dedup id, an expected last sequence) as one unary
+     * call; answers once it is committed, or the original message when the dedup id was stored before.
+     *
+     * @throws SluiceClientException with status FAILED_PRECONDITION when the topic's last sequence is not
+     *                               the expected one; {@link SluiceClientException.ResourceExhausted} when a
+     *                               DISCARD_NEW topic is full
+     */
+    public PublishOutcome publish(String topic, byte[] payload, Map<String, String> attributes,
+                                  PublishGuarantees guarantees) {
+        var request = publishRequest(topic, payload, attributes).toBuilder();
+        if (guarantees.dedupId() != null) {
+            request.setDedupId(guarantees.dedupId());
+        }
+        guarantees.expectedLastSequence().ifPresent(request::setExpectedLastSequence);
+        PublishResponse r = call(() -> stub().publish(request.build()));
+        return new PublishOutcome(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()), r.getDuplicate());
+    }
+
+    /** Creates the topic with these settings, or replaces an existing topic's; true when it was created. */
+    public boolean configureTopic(String topic, TopicSettings settings) {
+        return call(() -> stub().configureTopic(io.sluice.proto.ConfigureTopicRequest.newBuilder().setTopic(topic)
+                .setConfig(settings.toProto()).build())).getCreated();
+    }
+
     /** Stores one message without attributes. */
     public Published publish(String topic, byte[] payload) {
         return publish(topic, payload, Map.of());

@@ -37,7 +37,9 @@ public record SubscriptionOptions(String topic, String group, Position position,
         /** At the oldest stored message. */
         EARLIEST,
         /** At the sequence {@link SubscriptionOptions#offset()}. */
-        OFFSET
+        OFFSET,
+        /** At the first message stamped at or after {@link SubscriptionOptions#offset()}, in Unix ms. */
+        TIMESTAMP
     }
 
     public static final String DEFAULT_GROUP = "default";
@@ -85,11 +87,17 @@ public record SubscriptionOptions(String topic, String group, Position position,
 
     /** Starts a new group at EARLIEST or LATEST. */
     public SubscriptionOptions from(Position newPosition) {
-        if (newPosition == Position.OFFSET) {
-            throw new IllegalArgumentException("use fromOffset(sequence) for OFFSET");
+        if (newPosition == Position.OFFSET || newPosition == Position.TIMESTAMP) {
+            throw new IllegalArgumentException("use fromOffset(sequence) for OFFSET, fromTime(instant) for TIMESTAMP");
         }
         return new SubscriptionOptions(topic, group, newPosition, 0, browse, creditWindow, consumerId,
                 initialBackoff, maxBackoff, reconnectFor, maxMessages);
+    }
+
+    /** Starts a new group at the first message stamped at or after {@code time} (replay by time). */
+    public SubscriptionOptions fromTime(java.time.Instant time) {
+        return new SubscriptionOptions(topic, group, Position.TIMESTAMP, time.toEpochMilli(), browse, creditWindow,
+                consumerId, initialBackoff, maxBackoff, reconnectFor, maxMessages);
     }
 
     /** Starts a new group at the message with sequence {@code sequence} (or the first one after it). */
@@ -148,6 +156,7 @@ public record SubscriptionOptions(String topic, String group, Position position,
             case LATEST -> init.setInitialPosition(InitialPosition.LATEST).build();
             case EARLIEST -> init.setInitialPosition(InitialPosition.EARLIEST).build();
             case OFFSET -> init.setInitialPosition(InitialPosition.OFFSET).setOffset(offset()).build();
+            case TIMESTAMP -> init.setInitialPosition(InitialPosition.TIMESTAMP).setStartTimestampMs(offset()).build();
         };
     }
 }

@@ -124,7 +124,8 @@ public final class Subscription {
             var topic = new Pending<io.sluice.store.TopicInfo>();
             store.ensureTopic(spec.topic(), topic);
             topic.await();
-            position = spec.start().cursor(store.lastSequence(spec.topic()));
+            position = spec.start().cursor(store.lastSequence(spec.topic()),
+                    millis -> store.cursorAtTime(spec.topic(), millis));
         } else {
             owner.takeOverGroup(this);   // the previous stream's acks are queued before our open
             var opened = new Pending<GroupPosition>();

@@ -65,4 +65,18 @@ public abstract sealed class SluiceException extends RuntimeException {
             super(message, null);
         }
     }
+
+    /** The request's condition does not hold (a stale {@code expected_last_sequence}). */
+    public static final class FailedPrecondition extends SluiceException {
+        public FailedPrecondition(String message) {
+            super(message, null);
+        }
+    }
+
+    /** A topic at its configured limit under the discard policy NEW refuses new messages. */
+    public static final class TopicFull extends SluiceException {
+        public TopicFull(String message) {
+            super(message, null);
+        }
+    }
 }

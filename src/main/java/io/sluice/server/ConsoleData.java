@@ -49,9 +49,28 @@ final class ConsoleData implements ConsoleSource {
                         live.contains(List.of(t.topic(), g.group()))));
             }
             out.add(new Topic(t.topic(), t.totalMessages(), t.firstSequence(), t.lastSequence(), t.lastTimestamp(),
-                    t.createdAt(), groups));
+                    t.createdAt(), groups, t.totalBytes(), t.discarded(), describe(t.config())));
         }
         return out;
+    }
+
+    /** A topic's limits in a few words: "none", or e.g. "100000 messages, 604800 s, discard old". */
+    static String describe(io.sluice.store.TopicConfig c) {
+        var parts = new ArrayList<String>();
+        if (c.maxMessages() > 0) {
+            parts.add(c.maxMessages() + " messages");
+        }
+        if (c.maxBytes() > 0) {
+            parts.add(c.maxBytes() + " B");
+        }
+        if (c.maxAgeMillis() > 0) {
+            parts.add(c.maxAgeMillis() / 1000.0 + " s");
+        }
+        if (parts.isEmpty()) {
+            return "none";
+        }
+        parts.add("discard " + c.discard().name().toLowerCase(java.util.Locale.ROOT));
+        return String.join(", ", parts);
     }
 
     /**

@@ -19,6 +19,7 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -158,6 +159,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
                     .setMessageId(id)
                     .setSequence(stored.sequence())
                     .setTimestamp(stored.timestamp())
+                    .setDuplicate(stored.duplicate())
                     .build();
         }
     }
@@ -204,9 +206,11 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
         try {
             Access.requirePublish(request.getTopic());
-            NewMessage message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
+            NewMessage message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap(),
+                    request.getDedupId());
             entry.span = tracing.startPublish(request.getTopic(), request.getAttributesMap());
-            store.append(request.getTopic(), List.of(message), WhenFull.ACCEPT, entry);
+            store.append(request.getTopic(), List.of(message), request.hasExpectedLastSequence()
+                    ? OptionalLong.of(request.getExpectedLastSequence()) : OptionalLong.empty(), WhenFull.ACCEPT, entry);
         } catch (SluiceException e) {
             entry.refuse(e);
         }

@@ -68,15 +68,30 @@ final class Publisher {
     }
 
     /** Checks one message against the name rule and limits; throws the failure that refuses it. */
-    NewMessage check(String topic, ByteString payload, Map<String, String> attributes) {
+    NewMessage check(String topic, ByteString payload, Map<String, String> attributes, String dedupId) {
         Names.topic(topic);
         checkPayload(payload, -1);
         Attributes.check(attributes);
-        return new NewMessage(payload, attributes);
+        return new NewMessage(payload, attributes, dedupId(dedupId, -1));
     }
 
-    /** A message of a batch, as received. */
-    record Item(ByteString payload, Map<String, String> attributes) {
+    /** The longest dedup id, in characters. */
+    static final int MAX_DEDUP_ID = 256;
+
+    /** A request's dedup id: null for none (empty), else 1-256 characters. */
+    static String dedupId(String id, int index) {
+        if (id.isEmpty()) {
+            return null;
+        }
+        if (id.length() > MAX_DEDUP_ID) {
+            throw new SluiceException.InvalidArgument((index >= 0 ? "message " + index + " of the batch: " : "")
+                    + "dedup_id is " + id.length() + " characters long; the limit is " + MAX_DEDUP_ID);
+        }
+        return id;
+    }
+
+    /** A message of a batch, as received ({@code dedupId} empty for none). */
+    record Item(ByteString payload, Map<String, String> attributes, String dedupId) {
     }
 
     /** Checks a batch (stored later in one transaction, all or none); throws the failure that refuses it. */
@@ -101,7 +116,7 @@ final class Publisher {
                 throw new SluiceException.InvalidArgument("message " + i + " of the batch: " + e.getMessage());
             }
             total += item.payload().size() + Attributes.size(item.attributes()) + MESSAGE_OVERHEAD;
-            messages.add(new NewMessage(item.payload(), item.attributes()));
+            messages.add(new NewMessage(item.payload(), item.attributes(), dedupId(item.dedupId(), i)));
         }
         if (total > maxBatchBytes) {
             throw new SluiceException.TooLarge("the batch holds " + total + " bytes of payloads and attributes ("

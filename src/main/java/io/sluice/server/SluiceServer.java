@@ -165,6 +165,11 @@ public final class SluiceServer implements AutoCloseable {
                 }
 
                 @Override
+                public void discarded(String topic, long removed, long unconsumed) {
+                    metrics.discarded(topic, removed, unconsumed);
+                }
+
+                @Override
                 public void writerFailed(String reason, Throwable cause) {
                     setHealth(health, ServingStatus.NOT_SERVING);
                     fatal.report(reason);

@@ -8,6 +8,8 @@ import io.sluice.domain.SluiceException;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
 import io.sluice.proto.BatchPublishResponse;
+import io.sluice.proto.ConfigureTopicRequest;
+import io.sluice.proto.ConfigureTopicResponse;
 import io.sluice.proto.ConsumerGroupStats;
 import io.sluice.proto.DeleteConsumerGroupRequest;
 import io.sluice.proto.DeleteConsumerGroupResponse;
@@ -30,11 +32,13 @@ import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.Topic;
 import io.sluice.proto.TopicStats;
 import io.sluice.store.Appended;
+import io.sluice.store.ConfiguredTopic;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.TopicInfo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -93,14 +97,17 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
     @Override
     public void publish(PublishRequest request, StreamObserver<PublishResponse> out) {
         try {
-            var message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap());
-            new UnaryPublish<>(publisher, request.getTopic(), List.of(message), out, transport.current(senders),
-                    stored -> {
+            var message = publisher.check(request.getTopic(), request.getPayload(), request.getAttributesMap(),
+                    request.getDedupId());
+            new UnaryPublish<>(publisher, request.getTopic(), List.of(message), request.hasExpectedLastSequence()
+                    ? OptionalLong.of(request.getExpectedLastSequence()) : OptionalLong.empty(), out,
+                    transport.current(senders), stored -> {
                         Appended a = stored.getFirst();
                         return PublishResponse.newBuilder()
                                 .setMessageId(a.id().toString())
                                 .setSequence(a.sequence())
                                 .setTimestamp(a.timestamp())
+                                .setDuplicate(a.duplicate())
                                 .build();
                     }).start();
         } catch (RuntimeException e) {
@@ -113,16 +120,21 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
         try {
             var items = new ArrayList<Publisher.Item>(request.getMessagesCount());
             for (BatchMessage m : request.getMessagesList()) {
-                items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap()));
+                items.add(new Publisher.Item(m.getPayload(), m.getAttributesMap(), m.getDedupId()));
             }
             var messages = publisher.checkBatch(request.getTopic(), items);
-            new UnaryPublish<>(publisher, request.getTopic(), messages, out, transport.current(senders),
-                    stored -> {
-                        var response = BatchPublishResponse.newBuilder().setTimestamp(stored.getFirst().timestamp());
+            new UnaryPublish<>(publisher, request.getTopic(), messages, request.hasExpectedLastSequence()
+                    ? OptionalLong.of(request.getExpectedLastSequence()) : OptionalLong.empty(), out,
+                    transport.current(senders), stored -> {
+                        // The batch's timestamp is its stored messages' (duplicates keep their originals' own).
+                        long timestamp = stored.stream().filter(a -> !a.duplicate()).findFirst()
+                                .orElse(stored.getFirst()).timestamp();
+                        var response = BatchPublishResponse.newBuilder().setTimestamp(timestamp);
                         for (Appended a : stored) {
                             response.addResults(PublishResult.newBuilder()
                                     .setMessageId(a.id().toString())
-                                    .setSequence(a.sequence()));
+                                    .setSequence(a.sequence())
+                                    .setDuplicate(a.duplicate()));
                         }
                         return response.build();
                     }).start();
@@ -198,7 +210,10 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                 .setLastSequence(s.lastSequence())
                 .setFirstMessageTimestamp(s.firstTimestamp())
                 .setLastMessageTimestamp(s.lastTimestamp())
-                .setCreatedAt(s.createdAt());
+                .setCreatedAt(s.createdAt())
+                .setConfig(TopicConfigs.toProto(s.config()))
+                .setTotalBytes(s.totalBytes())
+                .setDiscardedMessages(s.discarded());
         for (var g : s.groups()) {
             stats.addConsumerGroups(ConsumerGroupStats.newBuilder()
                     .setGroupName(g.group())
@@ -241,6 +256,9 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
             if (!store.exists(topic)) {
                 throw new SluiceException.NotFound("topic " + topic + " does not exist");
             }
+            if (request.hasTimestampMs()) {   // replay by time: sequence is ignored
+                sequence = store.cursorAtTime(topic, request.getTimestampMs());
+            }
             if (sequence < 0 || sequence > last) {
                 throw new SluiceException.InvalidArgument("sequence " + Long.toUnsignedString(sequence)
                         + " is beyond the last sequence of topic " + topic + " (" + last + ")");
@@ -251,6 +269,20 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                 throw new SluiceException.NotFound("topic " + topic + " does not exist");
             }
             return ResetCursorResponse.newBuilder().setUpdated(true).build();
+        });
+    }
+
+    @Override
+    public void configureTopic(ConfigureTopicRequest request, StreamObserver<ConfigureTopicResponse> out) {
+        answer(out, "configuring a topic", () -> {
+            String topic = Names.topic(request.getTopic());
+            var pending = new Pending<ConfiguredTopic>();
+            store.configureTopic(topic, TopicConfigs.fromProto(request.getConfig()), pending);
+            ConfiguredTopic configured = pending.await();
+            return ConfigureTopicResponse.newBuilder()
+                    .setConfig(TopicConfigs.toProto(configured.config()))
+                    .setCreated(configured.created())
+                    .build();
         });
     }
 

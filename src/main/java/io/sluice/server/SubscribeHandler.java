@@ -127,8 +127,9 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
             case LATEST -> StartPosition.latest();
             case EARLIEST -> StartPosition.earliest();
             case OFFSET -> StartPosition.at(init.getOffset());
+            case TIMESTAMP -> StartPosition.atTime(init.getStartTimestampMs());
             case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("initial_position "
-                    + init.getInitialPositionValue() + " is not LATEST (0), EARLIEST (1) or OFFSET (2)");
+                    + init.getInitialPositionValue() + " is not LATEST (0), EARLIEST (1), OFFSET (2) or TIMESTAMP (20)");
         };
         String group = switch (init.getMode()) {
             case CONSUMER_GROUP -> Names.group(init.getConsumerGroup());

@@ -11,6 +11,7 @@ import io.sluice.telemetry.Tracing;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
@@ -33,20 +34,23 @@ final class UnaryPublish<T> implements Completion<List<Appended>> {
     private final Publisher publisher;
     private final String topic;
     private final List<NewMessage> messages;
+    private final OptionalLong expectedLast;
     private final StreamObserver<T> out;
     private final Executor answerOn;
     private final Function<List<Appended>, T> response;
     private final List<Span> spans;
 
     /**
-     * A publish of {@code messages} (already checked) to {@code topic}, answered on {@code answerOn}
-     * with {@code response} of what was stored, or with the status of its failure.
+     * A publish of {@code messages} (already checked) to {@code topic}, stored only if the topic's
+     * last sequence is {@code expectedLast} (when present), answered on {@code answerOn} with
+     * {@code response} of what was stored, or with the status of its failure.
      */
-    UnaryPublish(Publisher publisher, String topic, List<NewMessage> messages, StreamObserver<T> out,
-                 Executor answerOn, Function<List<Appended>, T> response) {
+    UnaryPublish(Publisher publisher, String topic, List<NewMessage> messages, OptionalLong expectedLast,
+                 StreamObserver<T> out, Executor answerOn, Function<List<Appended>, T> response) {
         this.publisher = publisher;
         this.topic = topic;
         this.messages = messages;
+        this.expectedLast = expectedLast;
         this.out = out;
         this.answerOn = answerOn;
         this.response = response;
@@ -63,7 +67,7 @@ final class UnaryPublish<T> implements Completion<List<Appended>> {
 
     /** Queues the messages to the store; never blocks the calling (transport) thread. */
     void start() {
-        if (!publisher.store().append(topic, messages, WhenFull.DECLINE, this)) {
+        if (!publisher.store().append(topic, messages, expectedLast, WhenFull.DECLINE, this)) {
             publisher.waiting().execute(this::appendWaiting);
         }
     }
@@ -71,7 +75,7 @@ final class UnaryPublish<T> implements Completion<List<Appended>> {
     /** The store's queue was full: waits for room (on a thread that may block). */
     private void appendWaiting() {
         try {
-            publisher.store().append(topic, messages, WhenFull.WAIT, this);
+            publisher.store().append(topic, messages, expectedLast, WhenFull.WAIT, this);
         } catch (SluiceException e) {
             failed(e);
         }

@@ -31,22 +31,83 @@ import java.util.OptionalLong;
  *       the calling thread, which must not be a transport thread.</li>
  * </ul>
  *
+ * <p><b>Retention</b> ({@link TopicConfig}) removes the oldest messages of a topic in chunks
+ * between (or inside) commits, never stalling writers for long; the sequences, the last sequence
+ * and the timestamps of what remains are unchanged. Stats are kept counters and index lookups, never
+ * counts over rows.
+ *
  * <p>Topic and group names reaching the store are already valid ({@link io.sluice.domain.Names}).
  */
 public interface Store extends AutoCloseable {
 
     /**
      * Stores the messages in one topic (created if absent) in one transaction with contiguous
-     * sequences. Answers false only with {@link WhenFull#IF_ROOM} when there was no room, having
+     * sequences. Answers false only with {@link WhenFull#DECLINE} when there was no room, having
      * queued nothing; blocks only with {@link WhenFull#WAIT}, and a wait that is interrupted throws
      * {@link SluiceException.Unavailable} with the thread's interrupt status set again.
      */
-    boolean append(String topic, List<NewMessage> messages, WhenFull whenFull, Completion<List<Appended>> done);
+    default boolean append(String topic, List<NewMessage> messages, WhenFull whenFull,
+                           Completion<List<Appended>> done) {
+        return append(topic, messages, OptionalLong.empty(), whenFull, done);
+    }
 
-    /** Creates the topic when absent. */
+    /**
+     * As {@link #append(String, List, WhenFull, Completion)}, with the publish guarantees and the
+     * topic's limits, all decided inside the transaction that stores the messages (so they are
+     * exact within one group commit and across a crash):
+     *
+     * <ul>
+     *   <li><b>Dedup.</b> A message whose {@link NewMessage#dedupId()} was stored in the topic within
+     *       its dedup window ({@link TopicConfig#dedupWindow}, counted from the original's timestamp)
+     *       stores nothing and is answered with the original's id, sequence and timestamp, {@link
+     *       Appended#duplicate()} true; also when the original was stored earlier in the same append
+     *       or the same commit, and when the original was since removed by retention. A dedup id is
+     *       kept in the same transaction as its message and forgotten after the window.</li>
+     *   <li><b>Expectation.</b> With {@code expectedLastSequence}, the append is stored only if the
+     *       topic's last sequence (0 for a topic that never held a message; kept when retention
+     *       empties it) equals it, checked once before the first message; else {@link
+     *       SluiceException.FailedPrecondition} {@code topic T: expected last sequence X, but it is Y}.
+     *       An append whose every message is a duplicate is answered without the check.</li>
+     *   <li><b>Limits.</b> Under {@link TopicConfig.Discard#NEW}, an append that would take the topic
+     *       past max_messages or max_bytes is refused whole with {@link SluiceException.TopicFull}
+     *       {@code topic T is full: max_messages=N (discard policy NEW)} (or {@code max_bytes=N}).
+     *       Under {@link TopicConfig.Discard#OLD} the oldest messages are removed in the same commit
+     *       so the topic never holds more than either limit once a commit is visible.</li>
+     * </ul>
+     * Duplicates are answered before the expectation and the limits: a duplicate answers OK even
+     * when the topic is full or the expectation is stale.
+     */
+    boolean append(String topic, List<NewMessage> messages, OptionalLong expectedLastSequence, WhenFull whenFull,
+                   Completion<List<Appended>> done);
+
+    /**
+     * Creates the topic with {@code config}, or replaces the configuration of an existing one;
+     * answers the configuration in force and whether the topic was created. Lowering a limit
+     * removes what is now over it in chunks over the following commits (never all at once).
+     * Topics created otherwise (by a publish or a subscribe) take {@link StoreOptions#topicDefaults()}.
+     */
+    void configureTopic(String topic, TopicConfig config, Completion<ConfiguredTopic> done)
+            throws InterruptedException;
+
+    /**
+     * The cursor just before the topic's first retained message stamped at or after {@code
+     * timestampMillis} (delivery after it starts there): the topic's last sequence when there is
+     * none, 0 for an unknown topic. Found through an index, never a scan of the topic.
+     */
+    long cursorAtTime(String topic, long timestampMillis);
+
+    /**
+     * Creates the topic when absent. While the disk is full an absent topic is answered without
+     * being created (a browser of it then waits for its first message).
+     */
     void ensureTopic(String topic, Completion<TopicInfo> done) throws InterruptedException;
 
-    /** Creates the group (and topic) when absent, its cursor set from {@code start}; answers the cursor. */
+    /**
+     * Creates the group (and topic) when absent, its cursor set from {@code start}; answers the cursor.
+     * A cursor below the topic's oldest retained message reads on from that message. While the disk
+     * is full a new group is answered its starting cursor without being stored (reads work; its
+     * first acknowledgement that can be stored creates it), so consumers can start on a full disk.
+     */
     void openGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done)
             throws InterruptedException;
 

@@ -17,6 +17,13 @@ public interface StoreListener {
     default void cursorReset(String topic, String group, long cursor) {
     }
 
+    /**
+     * Retention removed {@code removed} of the topic's oldest messages; {@code unconsumed} of them
+     * were still after some group's cursor (counted once per group that skips them).
+     */
+    default void discarded(String topic, long removed, long unconsumed) {
+    }
+
     /** Every write fails from now on, with {@code reason}, until the broker restarts; reads go on. */
     default void refusingWrites(String reason) {
     }

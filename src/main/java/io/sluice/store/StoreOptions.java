@@ -13,8 +13,11 @@ import java.util.function.LongSupplier;
  * are stamped with.
  */
 public record StoreOptions(int writeQueue, int maxBatch, int readers, long maxDatabaseBytes,
-                           CommitHook beforeCommit, LongSupplier clock, int maxGroupsPerTopic) {
+                           CommitHook beforeCommit, LongSupplier clock, int maxGroupsPerTopic,
+                           TopicConfig topicDefaults, long dedupWindowMillis) {
     public static final int DEFAULT_MAX_GROUPS_PER_TOPIC = 10_000;
+    /** How long a dedup id is remembered when neither the topic nor the server says (2 minutes). */
+    public static final long DEFAULT_DEDUP_WINDOW_MILLIS = 120_000;
 
     public StoreOptions {
         if (writeQueue < 1) {
@@ -29,40 +32,59 @@ public record StoreOptions(int writeQueue, int maxBatch, int readers, long maxDa
         if (maxGroupsPerTopic < 1) {
             throw new IllegalArgumentException("max groups per topic must be positive, not " + maxGroupsPerTopic);
         }
+        if (topicDefaults == null) {
+            throw new IllegalArgumentException("the defaults of new topics are required");
+        }
+        if (dedupWindowMillis < 1) {
+            throw new IllegalArgumentException("the dedup window must be positive, not " + dedupWindowMillis + " ms");
+        }
     }
 
     public static StoreOptions defaults() {
-        return new StoreOptions(8192, 4096, 4, 0, null, System::currentTimeMillis, DEFAULT_MAX_GROUPS_PER_TOPIC);
+        return new StoreOptions(8192, 4096, 4, 0, null, System::currentTimeMillis, DEFAULT_MAX_GROUPS_PER_TOPIC,
+                TopicConfig.unlimited(), DEFAULT_DEDUP_WINDOW_MILLIS);
     }
 
     /** At most {@code groups} consumer groups on one topic. */
     public StoreOptions withMaxGroupsPerTopic(int groups) {
-        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, beforeCommit, clock, groups);
+        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, beforeCommit, clock, groups, topicDefaults, dedupWindowMillis);
     }
 
     /** At most {@code writes} operations waiting to commit. */
     public StoreOptions withWriteQueue(int writes) {
-        return new StoreOptions(writes, maxBatch, readers, maxDatabaseBytes, beforeCommit, clock, maxGroupsPerTopic);
+        return new StoreOptions(writes, maxBatch, readers, maxDatabaseBytes, beforeCommit, clock, maxGroupsPerTopic, topicDefaults, dedupWindowMillis);
     }
 
     /** At most {@code writes} operations per transaction. */
     public StoreOptions withMaxBatch(int writes) {
-        return new StoreOptions(writeQueue, writes, readers, maxDatabaseBytes, beforeCommit, clock, maxGroupsPerTopic);
+        return new StoreOptions(writeQueue, writes, readers, maxDatabaseBytes, beforeCommit, clock, maxGroupsPerTopic, topicDefaults, dedupWindowMillis);
     }
 
     /** Test seam: the store refuses to grow past about {@code bytes}, as a full disk would. */
     public StoreOptions withMaxDatabaseBytes(long bytes) {
-        return new StoreOptions(writeQueue, maxBatch, readers, bytes, beforeCommit, clock, maxGroupsPerTopic);
+        return new StoreOptions(writeQueue, maxBatch, readers, bytes, beforeCommit, clock, maxGroupsPerTopic, topicDefaults, dedupWindowMillis);
     }
 
     /** Test seam: {@code hook} runs before every commit and may fail it (see {@link CommitHook}). */
     public StoreOptions withBeforeCommit(CommitHook hook) {
-        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, hook, clock, maxGroupsPerTopic);
+        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, hook, clock, maxGroupsPerTopic, topicDefaults, dedupWindowMillis);
     }
 
     /** Test seam: the wall clock (Unix ms) the backend stamps messages with, read once per transaction. */
     public StoreOptions withClock(LongSupplier wallClockMillis) {
         return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, beforeCommit, wallClockMillis,
-                maxGroupsPerTopic);
+                maxGroupsPerTopic, topicDefaults, dedupWindowMillis);
+    }
+
+    /** The configuration topics get when a publish or subscribe creates them (not ConfigureTopic). */
+    public StoreOptions withTopicDefaults(TopicConfig defaults) {
+        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, beforeCommit, clock,
+                maxGroupsPerTopic, defaults, dedupWindowMillis);
+    }
+
+    /** The dedup window of topics that do not set their own. */
+    public StoreOptions withDedupWindow(long millis) {
+        return new StoreOptions(writeQueue, maxBatch, readers, maxDatabaseBytes, beforeCommit, clock,
+                maxGroupsPerTopic, topicDefaults, millis);
     }
 }

@@ -61,6 +61,8 @@ public final class BrokerMetrics implements AutoCloseable {
     private static final class TopicCounters {
         final Attributes labels;
         final LongAdder published = new LongAdder();
+        final LongAdder discarded = new LongAdder();
+        final LongAdder skipped = new LongAdder();
         final Map<String, Counters> groups = new ConcurrentHashMap<>();
 
         TopicCounters(Attributes labels) {
@@ -100,6 +102,14 @@ public final class BrokerMetrics implements AutoCloseable {
                 .setDescription("Messages stored and acknowledged to publishers")
                 .setUnit("{message}")
                 .buildWithCallback(m -> topics.values().forEach(t -> m.record(t.published.sum(), t.labels))));
+        keep(meter.counterBuilder("sluice.retention.discarded")
+                .setDescription("Messages removed by retention (age, count or byte limits)")
+                .setUnit("{message}")
+                .buildWithCallback(m -> topics.values().forEach(t -> m.record(t.discarded.sum(), t.labels))));
+        keep(meter.counterBuilder("sluice.retention.skipped")
+                .setDescription("Messages removed by retention before a consumer group read them (once per group)")
+                .setUnit("{message}")
+                .buildWithCallback(m -> topics.values().forEach(t -> m.record(t.skipped.sum(), t.labels))));
         groupCounter("sluice.delivered", "Messages sent to subscribers, first deliveries and redeliveries",
                 "{message}", c -> c.delivered);
         groupCounter("sluice.redelivered", "Deliveries of messages delivered before (after a reconnect or a nack)",
@@ -160,6 +170,19 @@ public final class BrokerMetrics implements AutoCloseable {
     /** An ack moved the group's cursor. */
     public void acked(String topic, String group) {
         group(topic, group).acked.increment();
+    }
+
+    /** Retention removed {@code removed} messages of the topic, {@code skipped} of them unread by some group. */
+    public void discarded(String topic, long removed, long skipped) {
+        TopicCounters t = topic(topic);
+        t.discarded.add(removed);
+        t.skipped.add(skipped);
+    }
+
+    /** Messages retention removed before some group read them, since the start (counted once per group). */
+    public long skipped(String topic) {
+        TopicCounters t = topics.get(topic);
+        return t == null ? 0 : t.skipped.sum();
     }
 
     /** A nack was accepted. */

@@ -4,17 +4,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The console's JSON. Fields that Sluice does not have yet (retention, dead letters, shared groups,
- * per-topic sizes, in-flight counts) are listed under {@code "absent"}, never filled with made-up
+ * The console's JSON. Fields that Sluice does not have yet (dead letters, shared groups, per-topic
+ * sizes on disk, in-flight counts) are listed under {@code "absent"}, never filled with made-up
  * numbers.
  */
 final class ConsoleJson {
     static final List<String> ABSENT = List.of(
-            "retention (messages are kept until their topic is deleted)",
             "dead letters (no dead-letter topics yet)",
             "shared consumer groups (one active stream per group)",
             "in-flight counts (messages delivered and not acked are not counted per group)",
-            "per-topic size in bytes (only the database's size is known)");
+            "per-topic size on disk (the payload and attribute bytes are known, not the pages they take)");
 
     private ConsoleJson() {
     }
@@ -48,6 +47,9 @@ final class ConsoleJson {
                     .append(",\"last_sequence\":").append(t.lastSequence())
                     .append(",\"last_timestamp\":").append(t.lastTimestamp())
                     .append(",\"created_at\":").append(t.createdAt())
+                    .append(",\"bytes\":").append(t.bytes())
+                    .append(",\"discarded\":").append(t.discarded())
+                    .append(",\"retention\":").append(str(t.retention()))
                     .append(",\"published\":").append(pub)
                     .append(",\"groups\":[");
             first = false;

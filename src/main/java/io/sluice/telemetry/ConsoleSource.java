@@ -10,9 +10,9 @@ import java.util.Map;
  */
 public interface ConsoleSource {
 
-    /** A topic and its groups, as the store counts them now. */
+    /** A topic and its groups, as the store counts them now; {@code retention} describes its limits. */
     record Topic(String name, long messages, long firstSequence, long lastSequence, long lastTimestamp,
-                 long createdAt, List<Group> groups) {
+                 long createdAt, List<Group> groups, long bytes, long discarded, String retention) {
     }
 
     /** A consumer group: its cursor, the messages after it, its last ack (0 = none), and whether a stream is open. */

@@ -85,7 +85,7 @@ function render(o) {
     tr.append(el("td", t.name), el("td", t.messages.toLocaleString("en"), "num"),
       el("td", t.messages ? t.first_sequence + "–" + t.last_sequence : "empty"),
       el("td", fmtRate(r), "num"), el("td", ago(t.last_timestamp, o.now)),
-      el("td", "not in Sluice yet", "absent"));
+      el("td", t.retention + (t.discarded ? " (" + t.discarded.toLocaleString("en") + " removed)" : "")));
     const td = el("td");
     const b = el("button", "peek");
     b.addEventListener("click", () => { peekTopic = t.name; peek(); });

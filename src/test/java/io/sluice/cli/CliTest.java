@@ -339,4 +339,41 @@ class CliTest {
         assertOk(help);
         assertTrue(help.out().contains("--target=HOST:PORT"), help.out());
     }
+
+    @Test
+    void topicConfigureSetsLimitsAndPublishTakesADedupIdAndAnExpectedLastSequence() {
+        Result configured = sluice("topic", "configure", "capped", "--max-messages", "2", "--discard", "new");
+        assertOk(configured);
+        assertEquals("created topic capped: max age none, max bytes none, max messages 2, discard new",
+                configured.lines().getFirst());
+        assertEquals(0, client.stats("capped").getFirst().totalMessages(), "created empty");
+
+        Result first = sluice("publish", "capped", "one", "--dedup-id", "k1", "--expect-last-seq", "0");
+        assertOk(first);
+        assertTrue(first.out().matches("id=[0-9a-f-]{36} sequence=\\d+\n"), first.out());
+        Result again = sluice("publish", "capped", "one", "--dedup-id", "k1");
+        assertOk(again);
+        assertEquals(first.out().strip() + " duplicate=true", again.out().strip(), "the original, marked duplicate");
+        assertFails(sluice("publish", "capped", "two", "--expect-last-seq", "0"),
+                "FAILED_PRECONDITION: topic capped: expected last sequence 0, but it is ");
+        assertOk(sluice("publish", "capped", "two"));
+        assertFails(sluice("publish", "capped", "three"),
+                "RESOURCE_EXHAUSTED: topic capped is full: max_messages=2 (discard policy NEW)");
+        assertEquals(2, sluice("publish", "capped", "--batch", "-", "--dedup-id", "x").exit());
+        assertEquals(2, sluice("topic", "configure", "capped", "--discard", "sideways").exit());
+    }
+
+    @Test
+    void subscribeFromATimeStartsAtTheFirstMessageAtOrAfterIt() {
+        var a = client.publish("timed", "a".getBytes(UTF_8));
+        io.sluice.Await.until("the clock moves past the first message", () -> System.currentTimeMillis() > a.timestamp());
+        var b = client.publish("timed", "b".getBytes(UTF_8));
+        assertTrue(b.timestamp() > a.timestamp());
+        String at = java.time.Instant.ofEpochMilli(b.timestamp()).toString();
+        Result r = sluice("subscribe", "timed", "--group", "replay", "--from", at, "--count", "1");
+        assertOk(r);
+        assertEquals(List.of("b"), r.lines());
+        Result all = sluice("subscribe", "timed", "--browse", "--from", "2000-01-01T00:00:00+01:00", "--count", "2");
+        assertEquals(List.of("a", "b"), all.lines());
+    }
 }

@@ -198,6 +198,45 @@ class DiskFullTest {
                 .inputs(refused.get());
     }
 
+    @Test
+    void newGroupsAndBrowsersReadFromAFullDiskAndTheFirstAckAfterSpaceIsBackStoresTheGroup() throws Exception {
+        broker = TestBroker.start(dir, c -> c.withStoreOptions(StoreOptions.defaults().withMaxDatabaseBytes(PAGES * 4096L)));
+        var client = broker.blocking();
+        for (int i = 0; ; i++) {
+            try {
+                publish(client, "fill-" + i, BIG);
+            } catch (StatusRuntimeException e) {
+                assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+                break;
+            }
+        }
+        String firstKey = "fill-0";
+        // Many new groups with long names: their rows cannot all fit the pages left, yet every one reads.
+        int groups = 200;
+        for (int g = 0; g < groups; g++) {
+            try (var s = StreamClient.group(broker.async(), TOPIC, "new-group-" + g + "-" + "x".repeat(150),
+                    InitialPosition.EARLIEST)) {
+                s.credit(1);
+                assertEquals(firstKey, Ledger.key(s.delivery().getPayload()), "group " + g + " reads while full");
+            }
+        }
+        try (var browser = StreamClient.browse(broker.async(), "never-published", InitialPosition.EARLIEST, 0)) {
+            browser.credit(1);
+            browser.expectHeartbeatWithoutDelivery(0);   // a browser of a topic that does not exist yet waits
+        }
+        refusedAsFull(() -> publish(client, "still-full", BIG));
+
+        ((SqliteStore) broker.server().store()).setMaxPageCount(PAGES * 16);
+        publish(client, "after", BIG);   // writes resume by themselves
+        var late = track(StreamClient.group(broker.async(), TOPIC, "late", InitialPosition.EARLIEST));
+        late.credit(1);
+        MessageDelivery d = late.delivery();
+        late.ack(d.getMessageId());
+        awaitCursor("late", d.getSequence());
+        System.out.printf("DiskFullTest: %d new groups read from a full disk (%d pages), a browser waited, writes "
+                + "resumed once space was back%n", groups, PAGES);
+    }
+
     private static void awaitRefusals(AtomicInteger refused, int n) {
         Await.until("the publishers hit the full disk", () -> refused.get() >= n, refused::get);
     }

@@ -1,6 +1,7 @@
 package io.sluice.server.security;
 
 import io.sluice.proto.BatchPublishRequest;
+import io.sluice.proto.ConfigureTopicRequest;
 import io.sluice.proto.DeleteConsumerGroupRequest;
 import io.sluice.proto.DeleteTopicRequest;
 import io.sluice.proto.PublishRequest;
@@ -59,7 +60,9 @@ final class Rpcs {
                     m -> m instanceof DeleteConsumerGroupRequest r ? r.getConsumerGroup() : null),
             SluiceGrpc.getResetCursorMethod().getFullMethodName(), new Rule(Action.ADMIN, Check.FIRST_REQUEST,
                     m -> m instanceof ResetCursorRequest r ? r.getTopic() : null,
-                    m -> m instanceof ResetCursorRequest r ? r.getConsumerGroup() : null));
+                    m -> m instanceof ResetCursorRequest r ? r.getConsumerGroup() : null),
+            SluiceGrpc.getConfigureTopicMethod().getFullMethodName(), new Rule(Action.ADMIN, Check.FIRST_REQUEST,
+                    m -> m instanceof ConfigureTopicRequest r ? r.getTopic() : null, NONE));
 
     private Rpcs() {
     }

@@ -73,7 +73,39 @@ final class Migrations {
                     UPDATE messages SET pos = numbered.pos
                     FROM (SELECT seq, row_number() OVER (PARTITION BY topic_id ORDER BY seq) AS pos FROM messages)
                          AS numbered
-                    WHERE messages.seq = numbered.seq""")));
+                    WHERE messages.seq = numbered.seq""")),
+            // Retention and dedup. A topic's configuration lives in its row; last_seq, last_pos and
+            // last_bytes keep where a topic ended when retention removed all of its messages (else
+            // its newest message says). bstart: the bytes appended to the topic before the message
+            // (payload plus attributes), so a topic's bytes are a difference, never a sum over rows.
+            // dedup_ids: the dedup ids of recent messages, removed once past the topic's window.
+            new Migration(4, "topic configuration, retention, dedup ids", List.of(
+                    "ALTER TABLE topics ADD COLUMN max_age_ms INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE topics ADD COLUMN max_bytes INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE topics ADD COLUMN max_messages INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE topics ADD COLUMN discard INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE topics ADD COLUMN dedup_window_ms INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE topics ADD COLUMN discarded INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE topics ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE topics ADD COLUMN last_pos INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE topics ADD COLUMN last_bytes INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE messages ADD COLUMN bstart INTEGER NOT NULL DEFAULT 0",
+                    // Existing messages count their attributes as stored (a byte or two more each).
+                    """
+                    UPDATE messages SET bstart = summed.bstart
+                    FROM (SELECT seq, sum(length(payload) + length(attrs)) OVER (PARTITION BY topic_id ORDER BY seq
+                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bstart FROM messages) AS summed
+                    WHERE messages.seq = summed.seq AND summed.bstart IS NOT NULL""",
+                    """
+                    CREATE TABLE dedup_ids (
+                        topic_id INTEGER NOT NULL,
+                        dedup_id TEXT    NOT NULL,
+                        seq      INTEGER NOT NULL,
+                        mid      BLOB    NOT NULL,
+                        ts       INTEGER NOT NULL,
+                        PRIMARY KEY (topic_id, dedup_id)
+                    ) WITHOUT ROWID""",
+                    "CREATE INDEX dedup_ids_by_age ON dedup_ids (topic_id, ts)")));
 
     private Migrations() {
     }

@@ -24,6 +24,7 @@ final class ReadConnection {
     private final PreparedStatement newest;
     private final PreparedStatement positionAtOrBefore;
     private final PreparedStatement groups;
+    private final TimeIndex timeIndex;
 
     ReadConnection(Connection connection) {
         this.connection = connection;
@@ -40,6 +41,7 @@ final class ReadConnection {
                     "SELECT pos FROM messages WHERE topic_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1");
             groups = connection.prepareStatement("""
                     SELECT name, cursor_seq, last_ack_at FROM consumer_groups WHERE topic_id = ? ORDER BY name""");
+            timeIndex = new TimeIndex(connection);
         } catch (SQLException e) {
             throw StorageErrors.map(e, "preparing reads");
         }
@@ -120,9 +122,12 @@ final class ReadConnection {
             }
             groupStats.set(i, new TopicStats.GroupStats(g.group(), cursor, pendingCount, g.lastAckAt()));
         }
+        // The bytes are kept counters of the topic (the bytes appended before its oldest and its newest message).
         return total == 0
-                ? new TopicStats(topic.name, 0, 0, 0, 0, 0, topic.createdAt, groupStats)
-                : new TopicStats(topic.name, total, first[0], last[0], first[2], last[2], topic.createdAt, groupStats);
+                ? new TopicStats(topic.name, 0, 0, 0, 0, 0, topic.createdAt, groupStats, topic.config, 0,
+                        topic.discarded)
+                : new TopicStats(topic.name, total, first[0], last[0], first[2], last[2], topic.createdAt, groupStats,
+                        topic.config, topic.retainedBytes(), topic.discarded);
     }
 
     /** Sequence, position and timestamp of the topic's oldest or newest message; null when it has none. */
@@ -140,6 +145,23 @@ final class ReadConnection {
         try (ResultSet rs = positionAtOrBefore.executeQuery()) {
             return rs.next() ? rs.getLong(1) : 0;
         }
+    }
+
+    /** The group's stored cursor and delivered mark, or null when it has none. */
+    io.sluice.store.GroupPosition groupPosition(TopicRow topic, String group) throws SQLException {
+        try (var st = connection.prepareStatement(
+                "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?")) {
+            st.setLong(1, topic.id);
+            st.setString(2, group);
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next() ? new io.sluice.store.GroupPosition(rs.getLong(1), rs.getLong(2)) : null;
+            }
+        }
+    }
+
+    /** See {@link TimeIndex#cursorAt}: searched from the topic's oldest retained message. */
+    long cursorAtTime(TopicRow topic, long millis) throws SQLException {
+        return timeIndex.cursorAt(topic.id, topic.firstSequence, topic.lastSequence, millis);
     }
 
     List<GroupCursor> groupCursors() throws SQLException {

@@ -5,6 +5,8 @@ import io.sluice.domain.SluiceException;
 import io.sluice.store.Appended;
 import io.sluice.store.CommitObserver;
 import io.sluice.store.Completion;
+import io.sluice.store.ConfiguredTopic;
+import io.sluice.store.TopicConfig;
 import io.sluice.store.Footprint;
 import io.sluice.store.GroupCursor;
 import io.sluice.store.GroupPosition;
@@ -73,6 +75,11 @@ public final class SqliteStore implements Store {
             }
 
             @Override
+            public void discarded(String topic, long removed, long unconsumed) {
+                listeners.forEach(l -> l.discarded(topic, removed, unconsumed));
+            }
+
+            @Override
             public void refusingWrites(String reason) {
                 listeners.forEach(l -> l.refusingWrites(reason));
             }
@@ -116,8 +123,7 @@ public final class SqliteStore implements Store {
             long nextTopicId = 1 + Math.max(
                     topics.values().stream().mapToLong(t -> t.id).max().orElse(0),
                     unfinishedPurges.stream().mapToLong(t -> t.id).max().orElse(0));
-            var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options.clock(),
-                    options.maxGroupsPerTopic());
+            var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options);
             var store = new SqliteStore(directory, file, c, topics, tx, options, observer, unfinishedPurges);
             store.writer.start();
             return store;
@@ -156,9 +162,9 @@ public final class SqliteStore implements Store {
     static final int CHECKPOINT_PAGES = 250;
 
     @Override
-    public boolean append(String topic, List<NewMessage> messages, WhenFull whenFull,
-                          Completion<List<Appended>> done) {
-        var op = new WriteOp.Append(topic, messages, done);
+    public boolean append(String topic, List<NewMessage> messages, OptionalLong expectedLastSequence,
+                          WhenFull whenFull, Completion<List<Appended>> done) {
+        var op = new Append(topic, messages, expectedLastSequence, done);
         switch (whenFull) {
             case WAIT -> {
                 try {
@@ -179,13 +185,42 @@ public final class SqliteStore implements Store {
 
     @Override
     public void ensureTopic(String topic, Completion<TopicInfo> done) throws InterruptedException {
-        writer.submit(new WriteOp.EnsureTopic(topic, done));
+        writer.submit(new WriteOp.EnsureTopic(topic, FullDisk.orElse(done,
+                () -> new TopicInfo(topic, System.currentTimeMillis()))));
     }
 
     @Override
     public void openGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done)
             throws InterruptedException {
-        writer.submit(new WriteOp.OpenGroup(topic, group, start, done));
+        // Runs on the writer thread after the failed transaction: the topic's committed state is current.
+        writer.submit(new WriteOp.OpenGroup(topic, group, start, FullDisk.orElse(done, () -> {
+            TopicRow row = topics.get(topic);
+            GroupPosition stored = row == null ? null
+                    : reads.query("reading the cursor of group " + group, c -> c.groupPosition(row, group));
+            if (stored != null) {
+                return stored;
+            }
+            long cursor = start.cursor(lastSequence(topic), millis -> cursorAtTime(topic, millis));
+            return new GroupPosition(cursor, cursor);
+        })));
+    }
+
+    @Override
+    public void configureTopic(String topic, TopicConfig config, Completion<ConfiguredTopic> done)
+            throws InterruptedException {
+        writer.submit(new ConfigureTopic(topic, config, done));
+    }
+
+    @Override
+    public long cursorAtTime(String topic, long timestampMillis) {
+        TopicRow row = topics.get(topic);
+        if (row == null) {
+            return 0;
+        }
+        if (row.retained() == 0) {
+            return row.lastSequence;
+        }
+        return reads.query("finding a time in topic " + topic, c -> c.cursorAtTime(row, timestampMillis));
     }
 
     @Override

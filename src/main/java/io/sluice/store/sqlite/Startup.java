@@ -1,6 +1,8 @@
 package io.sluice.store.sqlite;
 
+import io.sluice.domain.Attributes;
 import io.sluice.domain.SluiceException;
+import io.sluice.store.TopicConfig;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteOpenMode;
 import java.lang.System.Logger.Level;
@@ -98,21 +100,63 @@ final class Startup {
         }
     }
 
+    /**
+     * The topics with their configuration, their newest and oldest retained message (one indexed
+     * lookup each) and their oldest remembered dedup id. A topic retention emptied has no newest
+     * message: its row says where it ended.
+     */
     static ConcurrentHashMap<String, TopicRow> loadTopics(Connection c) throws SQLException {
         var topics = new ConcurrentHashMap<String, TopicRow>();
         try (Statement st = c.createStatement();
+             var newest = c.prepareStatement("SELECT seq, pos, bstart, length(payload), attrs, ts FROM messages "
+                     + "WHERE topic_id = ? ORDER BY seq DESC LIMIT 1");
+             var oldest = c.prepareStatement(
+                     "SELECT seq, pos, bstart, ts FROM messages WHERE topic_id = ? ORDER BY seq LIMIT 1");
              ResultSet rs = st.executeQuery("""
-                     SELECT t.id, t.name, t.created_at,
-                            coalesce((SELECT max(seq) FROM messages m WHERE m.topic_id = t.id), 0),
-                            coalesce((SELECT pos FROM messages m WHERE m.topic_id = t.id ORDER BY seq DESC LIMIT 1), 0)
-                     FROM topics t""")) {
+                     SELECT id, name, created_at, max_age_ms, max_bytes, max_messages, discard, dedup_window_ms,
+                            discarded, last_seq, last_pos, last_bytes
+                     FROM topics""")) {
             while (rs.next()) {
-                var row = new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(4), rs.getLong(5));
+                var row = new TopicRow(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getLong(10), rs.getLong(11));
+                row.config = new TopicConfig(rs.getLong(4), rs.getLong(5), rs.getLong(6),
+                        TopicConfig.Discard.values()[rs.getInt(7)], rs.getLong(8));
+                row.discarded = rs.getLong(9);
+                row.lastBytes = rs.getLong(12);
+                newest.setLong(1, row.id);
+                try (ResultSet last = newest.executeQuery()) {
+                    if (last.next()) {
+                        row.lastSequence = Math.max(row.lastSequence, last.getLong(1));
+                        row.lastPosition = last.getLong(2);
+                        row.lastBytes = last.getLong(3) + last.getLong(4) + attributeBytes(last.getBytes(5));
+                        row.lastTimestamp = last.getLong(6);
+                    }
+                }
+                row.firstPosition = row.lastPosition + 1;
+                row.firstBytes = row.lastBytes;
+                oldest.setLong(1, row.id);
+                try (ResultSet first = oldest.executeQuery()) {
+                    if (first.next()) {
+                        row.firstSequence = first.getLong(1);
+                        row.firstPosition = first.getLong(2);
+                        row.firstBytes = first.getLong(3);
+                        row.firstTimestamp = first.getLong(4);
+                    }
+                }
                 topics.put(row.name, row);
             }
+            Dedup.load(c, topics);
         }
         c.commit();
         return topics;
+    }
+
+    /** The bytes a message's stored attributes count against its topic's byte limit. */
+    private static long attributeBytes(byte[] stored) {
+        try {
+            return Attributes.size(Attributes.decode(stored == null ? new byte[0] : stored));
+        } catch (java.io.IOException e) {
+            return stored.length;   // a damaged message counts as stored; reading it reports the damage
+        }
     }
 
     /** Deleted topics whose messages were not all purged when the broker last stopped. */

@@ -1,22 +1,14 @@
 package io.sluice.store.sqlite;
 
-import com.google.protobuf.ByteString;
-import io.sluice.domain.Attributes;
-import io.sluice.domain.MessageIds;
 import io.sluice.domain.SluiceException;
-import io.sluice.store.Appended;
 import io.sluice.store.Completion;
 import io.sluice.store.GroupPosition;
-import io.sluice.store.NewMessage;
 import io.sluice.store.StartPosition;
 import io.sluice.store.TopicInfo;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.UUID;
 import java.util.zip.CRC32C;
 
 /**
@@ -24,7 +16,9 @@ import java.util.zip.CRC32C;
  * computes the result; {@link #complete} or {@link #fail} hands it on after the commit or rollback.
  * Everything here runs on the writer thread.
  */
-abstract sealed class WriteOp<T> {
+abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureTopic, WriteOp.OpenGroup, WriteOp.Ack,
+        WriteOp.MarkDelivered, WriteOp.ResetCursor, WriteOp.DeleteGroup, WriteOp.DeleteTopic, WriteOp.Purge,
+        WriteOp.SetMaxPageCount, WriteOp.Stop {
     private static final System.Logger LOG = System.getLogger(WriteOp.class.getName());
     private final Completion<T> done;
     private T result;
@@ -105,59 +99,6 @@ abstract sealed class WriteOp<T> {
         return crc.getValue();
     }
 
-    /** Appends messages to one topic (created if absent) with contiguous sequences and one timestamp. */
-    static final class Append extends WriteOp<List<Appended>> {
-        private final String topic;
-        private final List<NewMessage> messages;
-
-        Append(String topic, List<NewMessage> messages, Completion<List<Appended>> done) {
-            super(done);
-            this.topic = topic;
-            this.messages = messages;
-        }
-
-        @Override
-        int messageCount() {
-            return messages.size();
-        }
-
-        @Override
-        boolean commutesWithPendingWrites() {
-            return true;
-        }
-
-        @Override
-        List<Appended> apply(WriteTx tx) throws SQLException {
-            TopicRow row = tx.findOrCreate(topic);
-            var results = new ArrayList<Appended>(messages.size());
-            var insert = tx.insertMessage;
-            long seq = 0;
-            for (NewMessage m : messages) {
-                seq = tx.nextSequence();
-                UUID id = MessageIds.create(tx.now, seq);
-                byte[] payload = bytesOf(m.payload());
-                byte[] attrs = Attributes.encode(m.attributes());
-                insert.setLong(1, seq);
-                insert.setLong(2, row.id);
-                insert.setBytes(3, MessageIds.toBytes(id));
-                insert.setLong(4, tx.now);
-                insert.setBytes(5, payload);
-                insert.setBytes(6, attrs);
-                insert.setLong(7, checksum(payload, attrs));
-                insert.setLong(8, tx.nextPosition(row));
-                insert.addBatch();   // executed with every other append of this commit, see WriteTx.flush
-                results.add(new Appended(id, seq, tx.now));
-            }
-            tx.insertsBatched(messages.size());
-            tx.appended.put(row, seq);
-            return results;
-        }
-
-        private static byte[] bytesOf(ByteString payload) {
-            return payload.toByteArray();   // JDBC binds arrays only: the one copy on the write path
-        }
-    }
-
     /** Creates the topic if absent; answers its description. */
     static final class EnsureTopic extends WriteOp<TopicInfo> {
         private final String topic;
@@ -205,7 +146,8 @@ abstract sealed class WriteOp<T> {
             if (full != null) {
                 return refuse(full);
             }
-            long cursor = start.cursor(tx.lastSequenceOf(row));
+            long last = tx.lastSequenceOf(row);
+            long cursor = start.cursor(last, millis -> tx.cursorAtTime(row, millis));
             var insert = tx.insertGroupIfAbsent;
             insert.setLong(1, row.id);
             insert.setString(2, group);
@@ -407,8 +349,11 @@ abstract sealed class WriteOp<T> {
             int removed = tx.purgeChunk.executeUpdate();
             if (removed == size) {
                 tx.purgeChunkTook(System.nanoTime() - started);
+                return new Chunk(removed, true);
             }
-            return new Chunk(removed, removed == size);
+            // Its dedup ids go last, a chunk at a time too.
+            boolean more = tx.dedup.forgetTopic(topicId, size - removed) == size - removed;
+            return new Chunk(removed, more);
         }
     }
 

@@ -2,6 +2,8 @@ package io.sluice.store.sqlite;
 
 import io.sluice.domain.SluiceException;
 import io.sluice.store.StoreListener;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.TopicConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 
 /**
  * The writer's view of the database during one transaction: prepared statements reused across
@@ -23,8 +24,12 @@ import java.util.function.LongSupplier;
 final class WriteTx implements AutoCloseable {
     private final Connection connection;
     private final ConcurrentMap<String, TopicRow> topics;
-    private final LongSupplier clock;   // Unix ms; System::currentTimeMillis but in tests
+    private final StoreOptions options;   // the clock (Unix ms), group limit, topic defaults, dedup window
     final int maxGroupsPerTopic;
+    final Dedup dedup;
+    final Retention retention;
+    final TimeIndex timeIndex;
+    final PreparedStatement updateConfig;
     final PreparedStatement countGroups;
     final PreparedStatement insertMessage;
     final PreparedStatement insertTopic;
@@ -52,6 +57,12 @@ final class WriteTx implements AutoCloseable {
     final Map<TopicRow, Long> appended = new LinkedHashMap<>();
     /** The position of the last message appended to each topic in this transaction. */
     private final Map<TopicRow, Long> appendedPositions = new HashMap<>();
+    /** The bytes appended to each topic, ever, including this transaction's. */
+    private final Map<TopicRow, Long> appendedBytes = new HashMap<>();
+    /** The first sequence appended in this transaction to each topic that held no message before. */
+    private final Map<TopicRow, Long> firstAppended = new HashMap<>();
+    /** Configurations replaced in this transaction. */
+    private final Map<TopicRow, TopicConfig> configs = new HashMap<>();
     final Map<String, Boolean> deletedTopics = new LinkedHashMap<>();
     /** Topics deleted in this transaction whose messages are left for the writer to purge. */
     final List<TopicRow> purgesStarted = new ArrayList<>();
@@ -64,19 +75,25 @@ final class WriteTx implements AutoCloseable {
     long now;
 
     WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long nextTopicId, long lastSequence,
-            long lastTimestamp, LongSupplier clock, int maxGroupsPerTopic) throws SQLException {
+            long lastTimestamp, StoreOptions options) throws SQLException {
         this.connection = connection;
-        this.maxGroupsPerTopic = maxGroupsPerTopic;
+        this.options = options;
+        this.maxGroupsPerTopic = options.maxGroupsPerTopic();
         this.topics = topics;
-        this.clock = clock;
         this.nextTopicId = nextTopicId;
         this.lastSequence = lastSequence;
         this.committedSequence = lastSequence;
         this.lastTimestamp = lastTimestamp;
         this.committedTimestamp = lastTimestamp;
-        insertMessage = connection.prepareStatement(
-                "INSERT INTO messages (seq, topic_id, mid, ts, payload, attrs, crc, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-        insertTopic = connection.prepareStatement("INSERT INTO topics (id, name, created_at) VALUES (?, ?, ?)");
+        insertMessage = connection.prepareStatement("INSERT INTO messages (seq, topic_id, mid, ts, payload, attrs, crc, "
+                + "pos, bstart) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        insertTopic = connection.prepareStatement("INSERT INTO topics (id, name, created_at, max_age_ms, max_bytes, "
+                + "max_messages, discard, dedup_window_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        updateConfig = connection.prepareStatement("UPDATE topics SET max_age_ms = ?, max_bytes = ?, max_messages = ?, "
+                + "discard = ?, dedup_window_ms = ? WHERE id = ?");
+        dedup = new Dedup(connection);
+        retention = new Retention(connection);
+        timeIndex = new TimeIndex(connection);
         saveState = connection.prepareStatement("UPDATE broker_state SET last_seq = ?, last_ts = ? WHERE id = 1");
         upsertCursorMax = connection.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
@@ -107,7 +124,7 @@ final class WriteTx implements AutoCloseable {
 
     /** Starts a transaction's bookkeeping; the wall clock is read once per transaction. */
     void begin() {
-        now = Math.max(clock.getAsLong(), lastTimestamp);
+        now = Math.max(options.clock().getAsLong(), lastTimestamp);
         lastTimestamp = now;
     }
 
@@ -125,6 +142,11 @@ final class WriteTx implements AutoCloseable {
 
     /** The topic's row, created in this transaction when it does not exist. */
     TopicRow findOrCreate(String name) throws SQLException {
+        return findOrCreate(name, options.topicDefaults());
+    }
+
+    /** The topic's row, created in this transaction with {@code config} when it does not exist. */
+    TopicRow findOrCreate(String name, TopicConfig config) throws SQLException {
         TopicRow row = find(name);
         if (row != null) {
             return row;
@@ -133,10 +155,75 @@ final class WriteTx implements AutoCloseable {
         insertTopic.setLong(1, id);
         insertTopic.setString(2, name);
         insertTopic.setLong(3, now);
+        bindConfig(insertTopic, 4, config);
         insertTopic.executeUpdate();
         row = new TopicRow(id, name, now, 0, 0);
+        row.config = config;   // the row is this transaction's alone until the commit
         changedTopics.put(name, row);
         return row;
+    }
+
+    /** Replaces an existing topic's configuration, visible to others once the transaction commits. */
+    void configure(TopicRow row, TopicConfig config) throws SQLException {
+        bindConfig(updateConfig, 1, config);
+        updateConfig.setLong(6, row.id);
+        updateConfig.executeUpdate();
+        configs.put(row, config);
+    }
+
+    private static void bindConfig(PreparedStatement st, int from, TopicConfig config) throws SQLException {
+        st.setLong(from, config.maxAgeMillis());
+        st.setLong(from + 1, config.maxBytes());
+        st.setLong(from + 2, config.maxMessages());
+        st.setInt(from + 3, config.discard().ordinal());
+        st.setLong(from + 4, config.dedupWindowMillis());
+    }
+
+    /** The configuration of topics created by a publish or a subscribe. */
+    TopicConfig topicDefaults() {
+        return options.topicDefaults();
+    }
+
+    /** The cursor before the topic's first message at or after {@code millis}, as this transaction sees it. */
+    long cursorAtTime(TopicRow row, long millis) {
+        try {
+            return timeIndex.cursorAt(row.id, 0, lastSequenceOf(row), millis);
+        } catch (SQLException e) {
+            throw StorageErrors.map(e, "finding a time in topic " + row.name);
+        }
+    }
+
+    /** The topic's configuration as this transaction sees it. */
+    TopicConfig configOf(TopicRow row) {
+        return configs.getOrDefault(row, row.config);
+    }
+
+    /** The dedup window in force for the topic. */
+    long dedupWindowOf(TopicRow row) {
+        return configOf(row).dedupWindow(options.dedupWindowMillis());
+    }
+
+    /** The position of the topic's last message including this transaction's appends. */
+    long lastPositionOf(TopicRow row) {
+        return appendedPositions.getOrDefault(row, row.lastPosition);
+    }
+
+    /** The bytes ever appended to the topic including this transaction's appends. */
+    long lastBytesOf(TopicRow row) {
+        return appendedBytes.getOrDefault(row, row.lastBytes);
+    }
+
+    /**
+     * Counts a message of {@code bytes} appended to the topic at {@code sequence}; answers the bytes
+     * appended to it before (the message's {@code bstart}).
+     */
+    long appendBytes(TopicRow row, long sequence, long bytes) {
+        long before = lastBytesOf(row);
+        appendedBytes.put(row, before + bytes);
+        if (row.retained() == 0) {
+            firstAppended.putIfAbsent(row, sequence);
+        }
+        return before;
     }
 
     /** The last sequence of the topic including this transaction's appends. */
@@ -189,6 +276,22 @@ final class WriteTx implements AutoCloseable {
         pendingAcks.computeIfAbsent(row, r -> new HashMap<>()).merge(group, sequence, Math::max);
     }
 
+    /**
+     * Runs retention inside this transaction, after its writes are flushed: trims the topics appended
+     * to back within their limits, then, when due, a chunk of background removal (age, lowered
+     * limits, dedup ids past their window).
+     */
+    void retainWithinLimits() throws SQLException {
+        retention.afterAppends(this, appended.keySet());
+        retention.background(this, topics.values(), options.dedupWindowMillis());
+    }
+
+    /** Between transactions: true when retention has background work to do now (see {@link Retention#backgroundDue}). */
+    boolean backgroundDue() {
+        return retention.backgroundDue(topics.values(), Math.max(options.clock().getAsLong(), lastTimestamp),
+                options.dedupWindowMillis());
+    }
+
     /** Counts rows added to the insert batch (see {@link #flush}). */
     void insertsBatched(int rows) {
         pendingInserts += rows;
@@ -204,6 +307,7 @@ final class WriteTx implements AutoCloseable {
             pendingInserts = 0;
             insertMessage.executeBatch();
         }
+        dedup.flush();
         if (pendingAcks.isEmpty()) {
             return;
         }
@@ -224,6 +328,9 @@ final class WriteTx implements AutoCloseable {
         changedTopics.put(row.name, null);
         appended.remove(row);
         appendedPositions.remove(row);
+        appendedBytes.remove(row);
+        firstAppended.remove(row);
+        configs.remove(row);
         deletedTopics.put(row.name, Boolean.TRUE);
     }
 
@@ -239,7 +346,7 @@ final class WriteTx implements AutoCloseable {
      * stamping an earlier time.
      */
     void saveStateIfDeleting() throws SQLException {
-        if (!deletedTopics.isEmpty()) {
+        if (!deletedTopics.isEmpty() || retention.emptiedAny()) {
             saveState.setLong(1, lastSequence);
             saveState.setLong(2, lastTimestamp);
             saveState.executeUpdate();
@@ -263,15 +370,26 @@ final class WriteTx implements AutoCloseable {
         for (String topic : deletedTopics.keySet()) {
             events.add(l -> l.topicDeleted(topic));
         }
+        configs.forEach((row, config) -> row.config = config);
         for (var e : appended.entrySet()) {
             TopicRow row = e.getKey();
             long last = e.getValue();
+            Long firstNow = firstAppended.get(row);
+            if (firstNow != null) {   // held none before: its first message is this transaction's first
+                row.firstSequence = firstNow;
+                row.firstTimestamp = now;
+                row.firstBytes = row.lastBytes;
+            }
+            row.lastBytes = appendedBytes.get(row);
+            row.lastTimestamp = now;
             row.lastPosition = appendedPositions.get(row);
             row.lastSequence = last;
             events.add(l -> l.appended(row.name, last));
         }
         resetCursors.forEach((topic, groups) -> groups.forEach(
                 (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
+        retention.committed(events);
+        dedup.committed();
         committedSequence = lastSequence;
         committedTimestamp = lastTimestamp;
         clear();
@@ -297,8 +415,9 @@ final class WriteTx implements AutoCloseable {
         } catch (SQLException ignored) {
             // a finalized statement may refuse to close; closing the connection reclaims it
         }
-        return new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, clock,
-                maxGroupsPerTopic);
+        var again = new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, options);
+        again.retention.pauseAfterFailure();
+        return again;
     }
 
     private void clear() {
@@ -307,6 +426,11 @@ final class WriteTx implements AutoCloseable {
         changedTopics.clear();
         appended.clear();
         appendedPositions.clear();
+        appendedBytes.clear();
+        firstAppended.clear();
+        configs.clear();
+        dedup.clear();
+        retention.clear();
         deletedTopics.clear();
         purgesStarted.clear();
         resetCursors.clear();
@@ -316,8 +440,11 @@ final class WriteTx implements AutoCloseable {
     public void close() throws SQLException {
         for (var st : new PreparedStatement[] {insertMessage, insertTopic, saveState, upsertCursorMax, countGroups,
                 insertGroupIfAbsent, selectCursor, markDelivered, setCursor, deleteGroup, deleteTopicGroups, deleteTopicRow,
-                insertPurge, purgeChunk, endPurge}) {
+                insertPurge, purgeChunk, endPurge, updateConfig}) {
             st.close();
         }
+        dedup.close();
+        retention.close();
+        timeIndex.close();
     }
 }

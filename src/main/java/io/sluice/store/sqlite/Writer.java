@@ -217,12 +217,19 @@ final class Writer implements AutoCloseable {
         }
     }
 
-    /** The next queued operation, waiting for one only while no purge is due (then null when none is queued). */
+    /**
+     * The next queued operation, waiting for one only until a purge or retention's background work is
+     * due (then null when none is queued).
+     */
     private WriteOp<?> next() throws InterruptedException {
-        if (purges.isEmpty() || refusal != null) {
+        if (refusal != null) {
             return queue.take();
         }
-        long wait = purgesPausedUntil - System.nanoTime();
+        long now = System.nanoTime();
+        long wait = tx.retention.nanosUntilDue(now);
+        if (!purges.isEmpty()) {
+            wait = Math.min(wait, purgesPausedUntil - now);
+        }
         return wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
     }
 
@@ -240,7 +247,7 @@ final class Writer implements AutoCloseable {
     }
 
     private void execute(List<WriteOp<?>> batch) {
-        if (batch.isEmpty()) {
+        if (batch.isEmpty() && !tx.backgroundDue()) {
             return;
         }
         String refused = refusal;
@@ -262,6 +269,7 @@ final class Writer implements AutoCloseable {
                 messages += op.messageCount();
             }
             tx.flush();
+            tx.retainWithinLimits();   // retention: what these appends put over a limit, and a chunk when due
             tx.saveStateIfDeleting();
             runHook(batch.size());
             connection.commit();
@@ -306,7 +314,9 @@ final class Writer implements AutoCloseable {
             for (var event : events) {
                 event.accept(listener);
             }
-            observer.committed(batch.size(), messages, commitNanos);
+            if (!batch.isEmpty()) {   // not retention's own background transactions
+                observer.committed(batch.size(), messages, commitNanos);
+            }
         } catch (RuntimeException e) {
             // Committed and answered: a listener's bug must not stop the writer (its readers may wake late).
             LOG.log(Level.ERROR, "a commit listener failed", e);
@@ -323,7 +333,7 @@ final class Writer implements AutoCloseable {
     private boolean retryWithoutAppends(List<WriteOp<?>> batch, SluiceException failure) {
         var others = new ArrayList<WriteOp<?>>();
         for (WriteOp<?> op : batch) {
-            if (!(op instanceof WriteOp.Append)) {
+            if (!(op instanceof Append)) {
                 others.add(op);
             }
         }
@@ -331,7 +341,7 @@ final class Writer implements AutoCloseable {
             return false;
         }
         for (WriteOp<?> op : batch) {
-            if (op instanceof WriteOp.Append) {
+            if (op instanceof Append) {
                 op.fail(failure);
             }
         }

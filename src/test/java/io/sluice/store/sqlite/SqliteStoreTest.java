@@ -308,8 +308,10 @@ class SqliteStoreTest {
 
     @Test
     void aDatabaseOfSchemaVersionOneIsUpgradedAndDeletesTopicsTheNewWay() throws Exception {
-        Path file = storedThenAltered("t", "from version 1", "ALTER TABLE messages DROP COLUMN pos",
-                "DROP TABLE purges", "DELETE FROM schema_migrations WHERE version >= 2");
+        var undo = new ArrayList<>(UNDO_VERSION_4);
+        undo.addAll(List.of("ALTER TABLE messages DROP COLUMN pos", "DROP TABLE purges",
+                "DELETE FROM schema_migrations WHERE version >= 2"));
+        Path file = storedThenAltered("t", "from version 1", undo.toArray(String[]::new));
 
         SqliteStore second = open(dir);
         assertEquals(List.of("from version 1"), payloads(second.read("t", 0, 10)));
@@ -366,7 +368,7 @@ class SqliteStoreTest {
             while (rs.next()) {
                 applied.add(rs.getInt(1) + "x" + rs.getInt(2));
             }
-            assertEquals(List.of("1x1", "2x1", "3x1"), applied, "each migration is applied exactly once");
+            assertEquals(List.of("1x1", "2x1", "3x1", "4x1"), applied, "each migration is applied exactly once");
         }
     }
 
@@ -385,8 +387,11 @@ class SqliteStoreTest {
         assertTrue(reset.value());
         first.close();
         try (Connection c = plainConnection(dir.resolve(SqliteStore.FILE_NAME)); Statement st = c.createStatement()) {
+            for (String undo : UNDO_VERSION_4) {
+                st.execute(undo);
+            }
             st.execute("ALTER TABLE messages DROP COLUMN pos");
-            st.execute("DELETE FROM schema_migrations WHERE version = 3");
+            st.execute("DELETE FROM schema_migrations WHERE version >= 3");
         }
 
         SqliteStore second = open(dir);
@@ -409,6 +414,15 @@ class SqliteStoreTest {
         assertTrue(e.getMessage().contains("newer than this build"), "says it is newer: " + e.getMessage());
         assertTrue(e.getMessage().contains(file.toString()), "names the file: " + e.getMessage());
     }
+
+    /** Takes a database back to before schema version 4 (retention and dedup). */
+    static final List<String> UNDO_VERSION_4 = List.of("DROP TABLE dedup_ids",
+            "ALTER TABLE messages DROP COLUMN bstart", "ALTER TABLE topics DROP COLUMN max_age_ms",
+            "ALTER TABLE topics DROP COLUMN max_bytes", "ALTER TABLE topics DROP COLUMN max_messages",
+            "ALTER TABLE topics DROP COLUMN discard", "ALTER TABLE topics DROP COLUMN dedup_window_ms",
+            "ALTER TABLE topics DROP COLUMN discarded", "ALTER TABLE topics DROP COLUMN last_seq",
+            "ALTER TABLE topics DROP COLUMN last_pos", "ALTER TABLE topics DROP COLUMN last_bytes",
+            "DELETE FROM schema_migrations WHERE version >= 4");
 
     // ---- helpers ----
 

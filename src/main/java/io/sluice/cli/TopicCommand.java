@@ -1,0 +1,71 @@
+package io.sluice.cli;
+
+import io.sluice.client.SluiceClient;
+import io.sluice.client.TopicSettings;
+import java.time.Duration;
+import java.util.Locale;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code sluice topic}: topic administration; {@code sluice topic configure} sets retention and dedup. */
+@Command(name = "topic", mixinStandardHelpOptions = true, description = "Topic administration.",
+        subcommands = TopicCommand.Configure.class)
+final class TopicCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: configure");
+    }
+
+    /** {@code sluice topic configure TOPIC [--max-age D] [--max-bytes N] [--max-messages N] [--discard old|new]}. */
+    @Command(name = "configure", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Create TOPIC with these limits, or replace an existing topic's. Unset limits are none;",
+                    "at a count or byte limit, old removes the oldest messages and new refuses publishes."})
+    static final class Configure extends AdminCommand {
+        @Parameters(index = "0", paramLabel = "TOPIC")
+        String topic;
+
+        @Option(names = "--max-age", paramLabel = "DURATION", converter = Durations.class, defaultValue = "0",
+                description = "Keep messages at most this long, e.g. 7d, 6h (default: no limit).")
+        Duration maxAge;
+
+        @Option(names = "--max-bytes", paramLabel = "BYTES", defaultValue = "0",
+                description = "Most payload and attribute bytes (default: no limit).")
+        long maxBytes;
+
+        @Option(names = "--max-messages", paramLabel = "N", defaultValue = "0",
+                description = "Most messages (default: no limit).")
+        long maxMessages;
+
+        @Option(names = "--discard", paramLabel = "old|new", defaultValue = "old",
+                description = "At a count or byte limit: old removes the oldest, new refuses (default ${DEFAULT-VALUE}).")
+        String discard;
+
+        @Option(names = "--dedup-window", paramLabel = "DURATION", converter = Durations.class, defaultValue = "0",
+                description = "How long publishes' dedup ids are remembered (default: the broker's --dedup-window).")
+        Duration dedupWindow;
+
+        @Override
+        String run(SluiceClient client) {
+            boolean discardNew = switch (discard.trim().toLowerCase(Locale.ROOT)) {
+                case "old" -> false;
+                case "new" -> true;
+                default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--discard must be old or new, not '" + discard + "'");
+            };
+            if (maxAge.isNegative() || dedupWindow.isNegative() || maxBytes < 0 || maxMessages < 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "limits are 0 (none) or positive");
+            }
+            var settings = new TopicSettings(maxAge, maxBytes, maxMessages, discardNew, dedupWindow);
+            boolean created = client.configureTopic(topic, settings);
+            return (created ? "created topic " : "configured topic ") + topic + ": max age "
+                    + (maxAge.isZero() ? "none" : maxAge.toString()) + ", max bytes "
+                    + (maxBytes == 0 ? "none" : maxBytes) + ", max messages " + (maxMessages == 0 ? "none" : maxMessages)
+                    + ", discard " + (discardNew ? "new" : "old");
+        }
+    }
+}
