@@ -1,11 +1,16 @@
 package io.sluice.delivery;
 
 import io.sluice.domain.SluiceException;
+import io.sluice.store.DeliveryCounts;
+import io.sluice.store.GroupMode;
 import io.sluice.store.GroupPosition;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import java.lang.System.Logger.Level;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -23,7 +28,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #committed}, on the writer thread), transport readiness, cursor resets, takeover, cancel
  * and shutdown ({@link #end}).
  */
-public final class Subscription {
+public final class Subscription implements Member {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
     /** Most messages read and sent in one go. */
     static final int BATCH = 256;
@@ -44,7 +49,6 @@ public final class Subscription {
     private final SubscriptionSpec spec;
     private final Store store;
     private final Delivery owner;
-    private final GroupState group;
     private final long heartbeatNanos;
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -65,19 +69,23 @@ public final class Subscription {
     private volatile long position;   // the last sequence sent (or the cursor at the start)
     private Thread thread;
 
-    Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, GroupState group,
-                 Downstream out, long heartbeatNanos) {
+    // Messages counted delivered and not sent yet (the transport stopped taking more): sent first next time.
+    private List<StoredMessage> carry = List.of();   // loop only
+    private int[] carryCounts;                       // loop only
+    private int carryAt;                             // loop only
+
+    Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         this.id = id;
         this.spec = spec;
         this.store = store;
         this.owner = owner;
-        this.group = group;
         this.heartbeatNanos = heartbeatNanos;
-        this.inbound = new Inbound(this, spec, store, owner, group);
+        this.inbound = new Inbound(this, spec, store, owner);
         this.downstream = new Sender(out, spec, owner.tracing());
     }
 
-    SubscriptionSpec spec() {
+    @Override
+    public SubscriptionSpec spec() {
         return spec;
     }
 
@@ -85,7 +93,8 @@ public final class Subscription {
         thread = Thread.ofVirtual().name("sub-" + id).start(this::run);
     }
 
-    Thread thread() {
+    @Override
+    public Thread thread() {
         return thread;
     }
 
@@ -127,10 +136,10 @@ public final class Subscription {
             position = spec.start().cursor(store.lastSequence(spec.topic()));
         } else {
             owner.takeOverGroup(this);   // the previous stream's acks are queued before our open
-            var opened = new Pending<GroupPosition>();
-            store.openGroup(spec.topic(), spec.group(), spec.start(), opened);
-            GroupPosition p = opened.await();
-            group.load(p.cursor(), p.delivered());
+            var opened = new Pending<GroupSetup>();
+            store.openGroup(new GroupRequest(spec.topic(), spec.group(), GroupMode.EXCLUSIVE, spec.config(),
+                    spec.start(), false), opened);
+            GroupPosition p = opened.await().position();
             position = p.cursor();
             lock.lock();
             try {
@@ -161,6 +170,7 @@ public final class Subscription {
                     position = repositionTo;
                     repositionTo = -1;
                     inFlight.clear();
+                    carry = List.of();
                 }
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
@@ -170,7 +180,7 @@ public final class Subscription {
                         dueSequence = due;
                         return Step.REDELIVER;
                     }
-                    if (latest > position) {
+                    if (latest > position || carryAt < carry.size()) {
                         return Step.SEND_NEW;
                     }
                 }
@@ -186,47 +196,72 @@ public final class Subscription {
         }
     }
 
-    /** Reads what follows the position, bounded by credit and batch size, and sends it while the transport is ready. */
-    private void sendNew() {
-        long allowed;
-        lock.lock();
-        try {
-            allowed = credit.available();
-        } finally {
-            lock.unlock();
-        }
-        List<StoredMessage> batch = store.read(spec.topic(), position, (int) Math.min(allowed, BATCH), BATCH_BYTES);
-        if (batch.isEmpty()) {
-            // Nothing readable past the position (e.g. the topic was emptied): wait for the next commit.
+    /**
+     * Reads what follows the position, bounded by credit and batch size, has the store count the
+     * deliveries (durable before anything is sent, so a count survives kill -9), and sends them while
+     * the transport is ready; what it could not send yet is sent first next time.
+     */
+    private void sendNew() throws InterruptedException {
+        if (carryAt >= carry.size()) {
+            long allowed;
             lock.lock();
             try {
-                latest = Math.min(latest, position);
+                allowed = credit.available();
             } finally {
                 lock.unlock();
             }
-            return;
+            List<StoredMessage> batch = store.read(spec.topic(), position, (int) Math.min(allowed, BATCH), BATCH_BYTES);
+            if (batch.isEmpty()) {
+                // Nothing readable past the position (e.g. the topic was emptied): wait for the next commit.
+                lock.lock();
+                try {
+                    latest = Math.min(latest, position);
+                } finally {
+                    lock.unlock();
+                }
+                return;
+            }
+            carryCounts = spec.browse() ? null : count(batch);
+            carry = batch;
+            carryAt = 0;
         }
         int sent = 0;
         int again = 0;
-        for (StoredMessage m : batch) {
+        while (carryAt < carry.size()) {
+            StoredMessage m = carry.get(carryAt);
+            int count = carryCounts == null ? 1 : carryCounts[carryAt];
+            if (count == 0) {
+                position = m.sequence();   // dead-lettered or terminated: it no longer blocks the ones after it
+                carryAt++;
+                continue;
+            }
             if (end != null || (sent > 0 && !downstream.isReady())) {
-                break;   // the rest is read again later: a client that stops reading holds the loop, not the heap
+                break;   // the rest is sent later: a client that stops reading holds the loop, not the heap
             }
             if (!spend(m)) {
                 break;
             }
-            int count = group.deliver(m.sequence());
             downstream.deliver(m, count);
             position = m.sequence();
+            carryAt++;
             sent++;
             again += count > 1 ? 1 : 0;
         }
+        if (carryAt >= carry.size()) {
+            carry = List.of();
+        }
         if (sent > 0) {
             owner.metrics().delivered(spec.topic(), spec.group(), sent, again);
-            if (!spec.browse()) {
-                owner.markDelivered(spec, group.delivered());
-            }
         }
+    }
+
+    /** The delivery counts of messages about to be sent, from the store (0: not to be sent). */
+    private int[] count(List<StoredMessage> batch) throws InterruptedException {
+        var sequences = new ArrayList<Long>(batch.size());
+        batch.forEach(m -> sequences.add(m.sequence()));
+        var counted = new Pending<DeliveryCounts>();
+        store.countDeliveries(spec.topic(), spec.group(), sequences, counted);
+        return counted.await().counts();
     }
 
     /** Spends one credit for {@code m} and remembers it as in flight; false when the position moved meanwhile. */
@@ -249,7 +284,7 @@ public final class Subscription {
         }
     }
 
-    private void redeliver() {
+    private void redeliver() throws InterruptedException {
         long sequence;
         lock.lock();
         try {
@@ -262,8 +297,12 @@ public final class Subscription {
             return;   // deleted meanwhile: nothing to redeliver
         }
         StoredMessage m = found.getFirst();
+        int count = count(found)[0];
+        if (count == 0) {
+            return;   // dead-lettered: exhausted its deliveries
+        }
         if (spend(m)) {
-            downstream.deliver(m, group.deliver(m.sequence()));
+            downstream.deliver(m, count);
             owner.metrics().delivered(spec.topic(), spec.group(), 1, 1);
         }
     }
@@ -296,6 +335,7 @@ public final class Subscription {
     // ---- signals (any thread) ----
 
     /** Ends the stream for {@code reason} (the first reason wins) and wakes the loop. */
+    @Override
     public void end(End reason) {
         lock.lock();
         try {
@@ -309,6 +349,7 @@ public final class Subscription {
     }
 
     /** The transport can take more, or something else changed. */
+    @Override
     public void wake() {
         lock.lock();
         try {
@@ -319,7 +360,8 @@ public final class Subscription {
     }
 
     /** Messages up to {@code lastSequence} were committed in the topic (writer thread). */
-    void committed(long lastSequence) {
+    @Override
+    public void committed(long lastSequence) {
         lock.lock();
         try {
             if (lastSequence > latest) {
@@ -360,7 +402,8 @@ public final class Subscription {
     }
 
     /** True when messages wait for this stream but it has no credit: the consumer holds delivery back. */
-    boolean starved() {
+    @Override
+    public boolean starved() {
         lock.lock();
         try {
             return end == null && credit.available() == 0 && (latest > position || !redeliveries.isEmpty());
@@ -371,7 +414,8 @@ public final class Subscription {
 
     // ---- inbound state changes (the call's inbound thread, through Inbound) ----
 
-    /** Handles one command of the consumer after init: credit, ack or nack (see {@link Inbound}). */
+    /** Handles one command of the consumer after init: credit, ack, nack or term (see {@link Inbound}). */
+    @Override
     public void receive(Command command) throws InterruptedException {
         inbound.receive(command);
     }
@@ -422,6 +466,17 @@ public final class Subscription {
             }
             changed.signalAll();
             return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A message was terminated: it is no longer redelivered on this stream. */
+    void terminated(long sequence) {
+        lock.lock();
+        try {
+            redeliveries.remove(sequence);
+            inFlight.remove(sequence);
         } finally {
             lock.unlock();
         }

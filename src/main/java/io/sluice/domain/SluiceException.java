@@ -59,6 +59,13 @@ public abstract sealed class SluiceException extends RuntimeException {
         }
     }
 
+    /** The request conflicts with the state it meets (a consumer group of another mode). */
+    public static final class FailedPrecondition extends SluiceException {
+        public FailedPrecondition(String message) {
+            super(message, null);
+        }
+    }
+
     /** A topic or consumer group that does not exist. */
     public static final class NotFound extends SluiceException {
         public NotFound(String message) {

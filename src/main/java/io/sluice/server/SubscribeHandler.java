@@ -6,13 +6,14 @@ import io.grpc.stub.StreamObserver;
 import io.sluice.delivery.Command;
 import io.sluice.delivery.Delivery;
 import io.sluice.delivery.End;
-import io.sluice.delivery.Subscription;
+import io.sluice.delivery.SubscriptionHandle;
 import io.sluice.delivery.SubscriptionSpec;
 import io.sluice.domain.Names;
 import io.sluice.domain.SluiceException;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.SubscriptionInit;
+import io.sluice.store.GroupConfig;
 import io.sluice.store.StartPosition;
 import java.util.List;
 
@@ -29,7 +30,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
 
     private final Delivery delivery;
     private final ServerCallStreamObserver<SubscribeDownstream> out;
-    private volatile Subscription subscription;
+    private volatile SubscriptionHandle subscription;
     private boolean failed;
 
     SubscribeHandler(Delivery delivery, StreamObserver<SubscribeDownstream> responses) {
@@ -37,13 +38,13 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         this.out = (ServerCallStreamObserver<SubscribeDownstream>) responses;
         // Both handlers must be set before the service method returns.
         out.setOnReadyHandler(() -> {
-            Subscription s = subscription;
+            SubscriptionHandle s = subscription;
             if (s != null) {
                 s.wake();
             }
         });
         out.setOnCancelHandler(() -> {
-            Subscription s = subscription;
+            SubscriptionHandle s = subscription;
             if (s != null) {
                 s.end(End.CANCELLED);
             }
@@ -55,7 +56,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         if (failed) {
             return;
         }
-        Subscription s = subscription;
+        SubscriptionHandle s = subscription;
         if (message == null) {   // a message that did not parse (RequestParsing): the stream ends with its status
             if (s == null) {
                 fail(RequestParsing.malformed());
@@ -75,10 +76,12 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 case BATCH_ACK -> s.receive(new Command.Ack(message.getBatchAck().getMessageIdsList()));
                 case NACK -> s.receive(new Command.Nack(message.getNack().getMessageId(),
                         message.getNack().getRedeliveryDelayMs()));
+                case IN_PROGRESS -> s.receive(new Command.InProgress(message.getInProgress().getMessageId()));
+                case TERM -> s.receive(new Command.Term(message.getTerm().getMessageId(), message.getTerm().getReason()));
                 case INIT -> s.end(End.invalid(
                         "init was already sent on this stream; open a new stream to subscribe again"));
                 case REQUEST_NOT_SET -> s.end(End.invalid(
-                        "an upstream message must carry init, credit, ack, nack or batch_ack"));
+                        "an upstream message must carry init, credit, ack, nack, batch_ack, in_progress or term"));
             }
         } catch (InterruptedException e) {
             s.end(End.SHUTTING_DOWN);
@@ -131,12 +134,15 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                     + init.getInitialPositionValue() + " is not LATEST (0), EARLIEST (1) or OFFSET (2)");
         };
         String group = switch (init.getMode()) {
-            case CONSUMER_GROUP -> Names.group(init.getConsumerGroup());
+            case CONSUMER_GROUP, SHARED -> Names.group(init.getConsumerGroup());
             case BROWSE -> null;
             case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("mode " + init.getModeValue()
-                    + " is not CONSUMER_GROUP (0) or BROWSE (1)");
+                    + " is not CONSUMER_GROUP (0), BROWSE (1) or SHARED (20)");
         };
-        return new SubscriptionSpec(topic, group, start, init.getConsumerId());
+        GroupConfig config = group == null || !init.hasGroupConfig() ? GroupConfig.DEFAULTS
+                : GroupConfigs.fromWire(topic, init.getGroupConfig());
+        return new SubscriptionSpec(topic, group, start, init.getConsumerId(),
+                init.getMode() == io.sluice.proto.SubscriptionMode.SHARED, config);
     }
 
     private static String describe(SubscribeUpstream message) {
@@ -155,7 +161,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
 
     @Override
     public void onError(Throwable t) {
-        Subscription s = subscription;
+        SubscriptionHandle s = subscription;
         if (s != null) {
             s.end(End.CANCELLED);
         }

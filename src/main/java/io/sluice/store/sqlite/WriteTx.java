@@ -32,7 +32,6 @@ final class WriteTx implements AutoCloseable {
     final PreparedStatement upsertCursorMax;
     final PreparedStatement insertGroupIfAbsent;
     final PreparedStatement selectCursor;
-    final PreparedStatement markDelivered;
     final PreparedStatement setCursor;
     final PreparedStatement deleteGroup;
     final PreparedStatement insertPurge;
@@ -40,6 +39,8 @@ final class WriteTx implements AutoCloseable {
     final PreparedStatement endPurge;
     final PreparedStatement deleteTopicGroups;
     final PreparedStatement deleteTopicRow;
+    /** Consumer groups' modes, configurations, counters and delivery rows (see {@link GroupTable}). */
+    final GroupTable groups;
 
     private long lastSequence;      // the highest sequence committed or allocated in this transaction
     private long lastTimestamp;     // never goes back, whatever the wall clock does
@@ -64,7 +65,7 @@ final class WriteTx implements AutoCloseable {
     long now;
 
     WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long nextTopicId, long lastSequence,
-            long lastTimestamp, LongSupplier clock, int maxGroupsPerTopic) throws SQLException {
+            long lastTimestamp, LongSupplier clock, int maxGroupsPerTopic, long epoch) throws SQLException {
         this.connection = connection;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
         this.topics = topics;
@@ -88,8 +89,6 @@ final class WriteTx implements AutoCloseable {
                 VALUES (?, ?, ?, ?, 0) ON CONFLICT (topic_id, name) DO NOTHING""");
         selectCursor = connection.prepareStatement(
                 "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
-        markDelivered = connection.prepareStatement(
-                "UPDATE consumer_groups SET delivered_seq = max(delivered_seq, ?) WHERE topic_id = ? AND name = ?");
         setCursor = connection.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
                 VALUES (?, ?, ?, ?, 0)
@@ -103,6 +102,7 @@ final class WriteTx implements AutoCloseable {
         endPurge = connection.prepareStatement("DELETE FROM purges WHERE topic_id = ?");
         deleteTopicGroups = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
         deleteTopicRow = connection.prepareStatement("DELETE FROM topics WHERE id = ?");
+        groups = new GroupTable(connection, epoch);
     }
 
     /** Starts a transaction's bookkeeping; the wall clock is read once per transaction. */
@@ -204,6 +204,7 @@ final class WriteTx implements AutoCloseable {
             pendingInserts = 0;
             insertMessage.executeBatch();
         }
+        groups.flush(now);
         if (pendingAcks.isEmpty()) {
             return;
         }
@@ -215,6 +216,7 @@ final class WriteTx implements AutoCloseable {
                 upsertCursorMax.setLong(4, now);
                 upsertCursorMax.setLong(5, now);
                 upsertCursorMax.executeUpdate();
+                groups.acked(byRow.getKey(), byGroup.getKey(), byGroup.getValue());
             }
         }
         pendingAcks.clear();
@@ -282,6 +284,7 @@ final class WriteTx implements AutoCloseable {
     void rolledBack() {
         lastSequence = committedSequence;
         lastTimestamp = committedTimestamp;
+        groups.forgetAll();
         clear();
     }
 
@@ -298,7 +301,7 @@ final class WriteTx implements AutoCloseable {
             // a finalized statement may refuse to close; closing the connection reclaims it
         }
         return new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, clock,
-                maxGroupsPerTopic);
+                maxGroupsPerTopic, groups.epoch);
     }
 
     private void clear() {
@@ -315,9 +318,10 @@ final class WriteTx implements AutoCloseable {
     @Override
     public void close() throws SQLException {
         for (var st : new PreparedStatement[] {insertMessage, insertTopic, saveState, upsertCursorMax, countGroups,
-                insertGroupIfAbsent, selectCursor, markDelivered, setCursor, deleteGroup, deleteTopicGroups, deleteTopicRow,
+                insertGroupIfAbsent, selectCursor, setCursor, deleteGroup, deleteTopicGroups, deleteTopicRow,
                 insertPurge, purgeChunk, endPurge}) {
             st.close();
         }
+        groups.close();
     }
 }
