@@ -87,6 +87,13 @@ final class SharedWrites {
                     nextDue = Math.min(nextDue, e.dueAt);
                     continue;
                 }
+                if (g.config.exhausted(e.deliveries)) {
+                    // Released by a stream of an earlier run, or the limit was lowered since: no more deliveries.
+                    DeadLetters.move(tx, g, seq, e.deliveries, DeadLetters.MAX_DELIVERIES, "");
+                    it.remove();
+                    tx.groups.touch(g, seq);
+                    continue;
+                }
                 e.deliveries++;
                 e.holder = holder;
                 e.epoch = tx.groups.epoch;
