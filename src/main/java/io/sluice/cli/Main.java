@@ -34,6 +34,7 @@ public final class Main implements Runnable {
         COMMANDS.put("delete-topic", DeleteTopicCommand.class);
         COMMANDS.put("delete-group", DeleteGroupCommand.class);
         COMMANDS.put("reset-cursor", ResetCursorCommand.class);
+        COMMANDS.put("group", GroupCommand.class);
         COMMANDS.put("token", TokenCommand.class);
         COMMANDS.put("help", CommandLine.HelpCommand.class);
     }

@@ -40,7 +40,8 @@ final class GroupGauges {
                 + "unsettled message (0 when none)", "ms", () -> values(g -> g.oldestUnackedAt() == 0 ? 0
                 : Math.max(0, System.currentTimeMillis() - g.oldestUnackedAt())));
         metrics.groupGauge("sluice.group.dead_lettered", "Messages the group dead-lettered or terminated since it "
-                + "was created (stored with the group)", "{message}", () -> values(TopicStats.GroupStats::deadLettered));
+                + "was created (stored with the group)", "{message}",
+                () -> values(TopicStats.GroupStats::deadLettered));
         metrics.groupGauge("sluice.group.redelivered_stored", "Redeliveries to the group since it was created "
                 + "(stored with the group)", "{message}", () -> values(TopicStats.GroupStats::redelivered));
         metrics.groupGauge("sluice.group.shared", "1 for a SHARED group, 0 for a CONSUMER_GROUP group", "",
