@@ -161,6 +161,8 @@ public final class Bench {
                     case 6 -> FixedRateScenario.withSlowConsumer(session);
                     case 8 -> ClientScenarios.run(session);
                     case 10 -> SecurityScenario.run(session, options.out().resolve("logs"), runId + "-s10");
+                    case 13 -> SharedScenario.drains(session);
+                    case 14 -> SharedScenario.redelivery(session);
                     default -> throw new IllegalArgumentException("no scenario " + scenario);
                 }
             }
@@ -223,6 +225,8 @@ public final class Bench {
             case 8 -> "the Java client as an application uses it";
             case 9 -> "the same patterns against NATS JetStream";
             case 10 -> "TLS with a bearer token against plaintext";
+            case 13 -> "shared groups of 1, 4 and 16 streams draining a backlog, an ack per message";
+            case 14 -> "redelivery to a group that nacks everything beside a draining group";
             default -> "scenario " + scenario;
         };
     }

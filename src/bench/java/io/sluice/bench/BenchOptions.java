@@ -19,11 +19,11 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
 
     static final String USAGE = """
             usage: make bench BENCH_ARGS="[options]"
-              --scenarios LIST     which scenarios to run, e.g. 1,3,5 (default 1-10; 7, resource use, is
+              --scenarios LIST     which scenarios to run, e.g. 1,3,5 (default 1-10,13-14; 7, resource use, is
                                    sampled during every run; 6 also runs 5, its baseline; 8 is the Java
                                    client as an application uses it, 9 the same patterns against NATS
                                    JetStream, skipped with a note where nats-server is missing; 10 is TLS
-                                   with a token against plaintext)
+                                   with a token against plaintext; 13 and 14 shared groups)
               --duration D         measured time of each throughput run (default 10s; e.g. 10s, 500ms, 1m)
               --warmup D           unmeasured time before each run (default 2s)
               --broker-warmup D    unmeasured load on each new broker before its scenario (a --target: once,
@@ -114,6 +114,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
         }
         if (scenarios == null) {
             scenarios = scenarios("1-10");
+            scenarios.addAll(scenarios("13-14"));
         }
         if (scenarios.contains(6)) {
             scenarios.add(5);   // 6 is judged against 5
