@@ -153,8 +153,8 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                 int from = Integer.parseInt(dash < 0 ? p : p.substring(0, dash));
                 int to = dash < 0 ? from : Integer.parseInt(p.substring(dash + 1));
                 for (int s = from; s <= to; s++) {
-                    if (s < 1 || s > 10) {
-                        throw new Usage("scenarios are numbered 1 to 10, not " + s);
+                    if (s < 1 || s > 10 && s != 13 && s != 14) {
+                        throw new Usage("scenarios are numbered 1 to 10, 13 and 14, not " + s);
                     }
                     if (s != 7) {   // 7 is the resource sampling every run does
                         picked.add(s);
@@ -166,7 +166,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
         }
         if (picked.isEmpty()) {
             throw new Usage("--scenarios " + list + ": scenario 7 (resource use) is sampled during the others; "
-                    + "pick at least one of 1-6, 8, 9, 10");
+                    + "pick at least one of 1-6, 8, 9, 10, 13, 14");
         }
         return picked;
     }

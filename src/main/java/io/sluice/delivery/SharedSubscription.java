@@ -57,10 +57,7 @@ final class SharedSubscription implements Member {
     private final SharedInbound inbound;
     private final Sender downstream;
     private Thread thread;
-    // Leased and counted, not sent yet (the transport stopped taking more): sent first. Loop only.
-    private List<StoredMessage> carry = List.of();
-    private List<Integer> carryCounts = List.of();
-    private int carryAt;
+    private final CountedBatch carry = new CountedBatch();   // loop only: leased and counted, not sent yet
 
     SharedSubscription(long id, String instance, SubscriptionSpec spec, Store store, Delivery owner, Downstream out,
                        long heartbeatNanos) {
@@ -131,7 +128,7 @@ final class SharedSubscription implements Member {
                 }
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
-                if (ready && credit.available() > 0 && (poke || now - retryAtNanos >= 0 || carryAt < carry.size())) {
+                if (ready && credit.available() > 0 && (poke || now - retryAtNanos >= 0 || carry.hasNext())) {
                     poke = false;
                     return Step.LEASE;
                 }
@@ -149,7 +146,7 @@ final class SharedSubscription implements Member {
 
     /** Asks the store for up to the credit's worth of leases (unless some are still to send), then sends them. */
     private void leaseAndSend() throws InterruptedException {
-        if (carryAt >= carry.size()) {
+        if (!carry.hasNext()) {
             int want;
             lock.lock();
             try {
@@ -177,17 +174,17 @@ final class SharedSubscription implements Member {
         }
         int sent = 0;
         int again = 0;
-        while (carryAt < carry.size()) {
+        while (carry.hasNext()) {
             if (end != null || (sent > 0 && !downstream.isReady())) {
                 break;
             }
-            StoredMessage m = carry.get(carryAt);
-            int count = carryCounts.get(carryAt);
+            StoredMessage m = carry.peek();
+            int count = carry.count();
             if (!spend(m)) {
                 break;
             }
             downstream.deliver(m, count);
-            carryAt++;
+            carry.advance();
             sent++;
             again += count > 1 ? 1 : 0;
         }
@@ -199,7 +196,7 @@ final class SharedSubscription implements Member {
     /** Reads the leased messages: first deliveries are one range of the topic, redeliveries one read each. */
     private void load(List<Lease> leases) throws InterruptedException {
         var messages = new ArrayList<StoredMessage>(leases.size());
-        var counts = new ArrayList<Integer>(leases.size());
+        int[] counts = new int[leases.size()];
         var missing = new ArrayList<Long>();
         int i = 0;
         while (i < leases.size()) {
@@ -216,8 +213,8 @@ final class SharedSubscription implements Member {
                     r++;
                 }
                 if (r < read.size() && read.get(r).sequence() == lease.sequence()) {
+                    counts[messages.size()] = lease.deliveryCount();
                     messages.add(read.get(r));
-                    counts.add(lease.deliveryCount());
                 } else {
                     missing.add(lease.sequence());
                 }
@@ -228,9 +225,7 @@ final class SharedSubscription implements Member {
             // Removed from the topic since it was leased: nothing is left to deliver, so it is settled.
             store.settle(spec.topic(), spec.group(), holder, missing, Delivery.logFailure("settling removed messages"));
         }
-        carry = messages;
-        carryCounts = counts;
-        carryAt = 0;
+        carry.fill(messages, counts);
     }
 
     private boolean spend(StoredMessage m) {

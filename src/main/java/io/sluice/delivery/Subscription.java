@@ -69,10 +69,9 @@ public final class Subscription implements Member {
     private volatile long position;   // the last sequence sent (or the cursor at the start)
     private Thread thread;
 
-    // Messages counted delivered and not sent yet (the transport stopped taking more): sent first next time.
-    private List<StoredMessage> carry = List.of();   // loop only
-    private int[] carryCounts;                       // loop only
-    private int carryAt;                             // loop only
+    private final CountedBatch carry = new CountedBatch();   // loop only: counted, not sent yet
+    private List<StoredMessage> ahead;                       // loop only: the next batch, read, being counted
+    private Pending<DeliveryCounts> aheadCount;              // loop only: its count (null when browsing)
 
     Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         this.id = id;
@@ -170,7 +169,9 @@ public final class Subscription implements Member {
                     position = repositionTo;
                     repositionTo = -1;
                     inFlight.clear();
-                    carry = List.of();
+                    carry.clear();
+                    ahead = null;
+                    aheadCount = null;
                 }
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
@@ -180,7 +181,7 @@ public final class Subscription implements Member {
                         dueSequence = due;
                         return Step.REDELIVER;
                     }
-                    if (latest > position || carryAt < carry.size()) {
+                    if (latest > position || carry.hasNext() || ahead != null) {
                         return Step.SEND_NEW;
                     }
                 }
@@ -197,21 +198,14 @@ public final class Subscription implements Member {
     }
 
     /**
-     * Reads what follows the position, bounded by credit and batch size, has the store count the
-     * deliveries (durable before anything is sent, so a count survives kill -9), and sends them while
-     * the transport is ready; what it could not send yet is sent first next time.
+     * Sends what follows the position, bounded by credit and batch size, once the store has counted
+     * the deliveries (durable before anything is sent, so a count survives kill -9), while the
+     * transport is ready; what it could not send yet is sent first next time. The next batch is read
+     * and its count requested before this one is sent, so its commit overlaps with the sending.
      */
     private void sendNew() throws InterruptedException {
-        if (carryAt >= carry.size()) {
-            long allowed;
-            lock.lock();
-            try {
-                allowed = credit.available();
-            } finally {
-                lock.unlock();
-            }
-            List<StoredMessage> batch = store.read(spec.topic(), position, (int) Math.min(allowed, BATCH), BATCH_BYTES);
-            if (batch.isEmpty()) {
+        if (!carry.hasNext()) {
+            if (ahead == null && !readAhead(position, 0)) {
                 // Nothing readable past the position (e.g. the topic was emptied): wait for the next commit.
                 lock.lock();
                 try {
@@ -221,18 +215,21 @@ public final class Subscription implements Member {
                 }
                 return;
             }
-            carryCounts = spec.browse() ? null : count(batch);
-            carry = batch;
-            carryAt = 0;
+            carry.fill(ahead, aheadCount == null ? null : aheadCount.await().counts());
+            long last = ahead.getLast().sequence();
+            int held = ahead.size();
+            ahead = null;
+            aheadCount = null;
+            readAhead(last, held);
         }
         int sent = 0;
         int again = 0;
-        while (carryAt < carry.size()) {
-            StoredMessage m = carry.get(carryAt);
-            int count = carryCounts == null ? 1 : carryCounts[carryAt];
+        while (carry.hasNext()) {
+            StoredMessage m = carry.peek();
+            int count = carry.count();
             if (count == 0) {
                 position = m.sequence();   // dead-lettered or terminated: it no longer blocks the ones after it
-                carryAt++;
+                carry.advance();
                 continue;
             }
             if (end != null || (sent > 0 && !downstream.isReady())) {
@@ -243,16 +240,42 @@ public final class Subscription implements Member {
             }
             downstream.deliver(m, count);
             position = m.sequence();
-            carryAt++;
+            carry.advance();
             sent++;
             again += count > 1 ? 1 : 0;
-        }
-        if (carryAt >= carry.size()) {
-            carry = List.of();
         }
         if (sent > 0) {
             owner.metrics().delivered(spec.topic(), spec.group(), sent, again);
         }
+    }
+
+    /**
+     * Reads the batch after {@code after} that the credit allows beyond the {@code held} messages not
+     * sent yet, and asks the store to count it (not waiting); false when there is nothing to read.
+     */
+    private boolean readAhead(long after, int held) {
+        long allowed;
+        lock.lock();
+        try {
+            allowed = credit.available() - held;
+        } finally {
+            lock.unlock();
+        }
+        if (allowed <= 0) {
+            return false;
+        }
+        List<StoredMessage> batch = store.read(spec.topic(), after, (int) Math.min(allowed, BATCH), BATCH_BYTES);
+        if (batch.isEmpty()) {
+            return false;
+        }
+        ahead = batch;
+        if (!spec.browse()) {
+            var sequences = new ArrayList<Long>(batch.size());
+            batch.forEach(m -> sequences.add(m.sequence()));
+            aheadCount = new Pending<>();
+            store.countDeliveries(spec.topic(), spec.group(), sequences, aheadCount);
+        }
+        return true;
     }
 
     /** The delivery counts of messages about to be sent, from the store (0: not to be sent). */
