@@ -58,6 +58,7 @@ final class SharedSubscription implements Member {
     private final Sender downstream;
     private Thread thread;
     private final CountedBatch carry = new CountedBatch();   // loop only: leased and counted, not sent yet
+    private Pending<LeaseBatch> nextLease;                   // loop only: the next leases, asked for already
 
     SharedSubscription(long id, String instance, SubscriptionSpec spec, Store store, Delivery owner, Downstream out,
                        long heartbeatNanos) {
@@ -128,7 +129,8 @@ final class SharedSubscription implements Member {
                 }
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
-                if (ready && credit.available() > 0 && (poke || now - retryAtNanos >= 0 || carry.hasNext())) {
+                if (ready && credit.available() > 0 && (poke || now - retryAtNanos >= 0 || carry.hasNext()
+                        || nextLease != null)) {
                     poke = false;
                     return Step.LEASE;
                 }
@@ -144,33 +146,31 @@ final class SharedSubscription implements Member {
         }
     }
 
-    /** Asks the store for up to the credit's worth of leases (unless some are still to send), then sends them. */
+    /**
+     * Sends the leased messages not sent yet; when there are none, takes the next leases (asked for
+     * before, or now), and at once asks for the ones after them, so that the commit of a lease overlaps
+     * with the sending of the previous one.
+     */
     private void leaseAndSend() throws InterruptedException {
         if (!carry.hasNext()) {
-            int want;
-            lock.lock();
-            try {
-                want = (int) Math.min(credit.available(), Subscription.BATCH);
-            } finally {
-                lock.unlock();
+            LeaseBatch batch;
+            if (nextLease != null) {
+                batch = nextLease.await();
+                nextLease = null;
+            } else {
+                var leased = new Pending<LeaseBatch>();
+                store.lease(spec.topic(), spec.group(), holder, want(0), leased);
+                batch = leased.await();
             }
-            var leased = new Pending<LeaseBatch>();
-            store.lease(spec.topic(), spec.group(), holder, want, leased);
-            LeaseBatch batch = leased.await();
-            lock.lock();
-            try {
-                full = batch.full();
-                if (batch.leases().isEmpty()) {
-                    long wait = batch.nextDueMillis() == Long.MAX_VALUE ? FAR
-                            : TimeUnit.MILLISECONDS.toNanos(Math.max(1, batch.nextDueMillis() - System.currentTimeMillis()));
-                    retryAtNanos = System.nanoTime() + Math.min(wait, FAR);
-                    return;
-                }
-                retryAtNanos = System.nanoTime();   // there may be more: ask again while credit lasts
-            } finally {
-                lock.unlock();
+            if (!took(batch)) {
+                return;
             }
             load(batch.leases());
+            int more = want(batch.leases().size());
+            if (more > 0) {
+                nextLease = new Pending<>();
+                store.lease(spec.topic(), spec.group(), holder, more, nextLease);
+            }
         }
         int sent = 0;
         int again = 0;
@@ -190,6 +190,34 @@ final class SharedSubscription implements Member {
         }
         if (sent > 0) {
             owner.metrics().delivered(spec.topic(), spec.group(), sent, again);
+        }
+    }
+
+    /** How many leases to ask for: the credit beyond the {@code held} ones not sent yet, at most a batch. */
+    private int want(int held) {
+        lock.lock();
+        try {
+            return (int) Math.max(0, Math.min(credit.available() - held, Subscription.BATCH));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Notes what a lease request found; false when it got nothing (then the stream waits until one may come due). */
+    private boolean took(LeaseBatch batch) {
+        lock.lock();
+        try {
+            full = batch.full();
+            if (batch.leases().isEmpty()) {
+                long wait = batch.nextDueMillis() == Long.MAX_VALUE ? FAR
+                        : TimeUnit.MILLISECONDS.toNanos(Math.max(1, batch.nextDueMillis() - System.currentTimeMillis()));
+                retryAtNanos = System.nanoTime() + Math.min(wait, FAR);
+                return false;
+            }
+            retryAtNanos = System.nanoTime();   // there may be more: ask again while credit lasts
+            return true;
+        } finally {
+            lock.unlock();
         }
     }
 
