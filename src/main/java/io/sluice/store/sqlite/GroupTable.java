@@ -31,6 +31,7 @@ final class GroupTable implements AutoCloseable {
         String holder;    // null: not leased
         long epoch;       // the store run that granted the lease
         long dueAt;       // leased: when the lease expires; else when it may be leased again (Unix ms)
+        boolean stored;   // a row exists in the database (else removing it needs no write)
 
         Entry(int deliveries, String holder, long epoch, long dueAt) {
             this.deliveries = deliveries;
@@ -165,6 +166,7 @@ final class GroupTable implements AutoCloseable {
         try (ResultSet rs = selectEntries.executeQuery()) {
             while (rs.next()) {
                 var e = new Entry(rs.getInt(2), rs.getString(3), rs.getLong(4), rs.getLong(5));
+                e.stored = true;
                 if (e.holder != null && e.epoch != epoch) {
                     e.holder = null;
                     e.dueAt = Math.min(e.dueAt, now + g.config.backoffAfter(e.deliveries));
@@ -230,6 +232,19 @@ final class GroupTable implements AutoCloseable {
     void touch(Group g, long seq) {
         g.dirty.add(seq);
         touch(g);
+    }
+
+    /**
+     * A shared entry was removed from {@code g.entries} (settled): its row is deleted at the flush,
+     * unless it never reached the database (leased and settled within one transaction).
+     */
+    void removed(Group g, long seq, Entry e) {
+        if (e.stored) {
+            touch(g, seq);
+        } else {
+            g.dirty.remove(seq);
+            touch(g);
+        }
     }
 
     /** Exclusive: the stored rows of the group between two sequences: seq to {deliveries, dead}. */
@@ -321,6 +336,7 @@ final class GroupTable implements AutoCloseable {
                     bindRow(g, seq, e.deliveries, e.holder, e.epoch, e.dueAt, false);
                     upsertRow.addBatch();
                     pendingUpserts++;
+                    e.stored = true;   // forgotten with the whole cache if the transaction rolls back
                 }
             }
             g.dirty.clear();

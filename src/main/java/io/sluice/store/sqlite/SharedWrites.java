@@ -28,11 +28,12 @@ final class SharedWrites {
         if (g.config.exhausted(e.deliveries)) {
             DeadLetters.move(tx, g, seq, e.deliveries, DeadLetters.MAX_DELIVERIES, "");
             g.entries.remove(seq);
+            tx.groups.removed(g, seq, e);
         } else {
             e.holder = null;
             e.dueAt = availableAt;
+            tx.groups.touch(g, seq);
         }
-        tx.groups.touch(g, seq);
     }
 
     /** Leases messages to a holder: due ones first, then new ones within max in flight. */
@@ -76,7 +77,7 @@ final class SharedWrites {
                     if (g.config.exhausted(e.deliveries)) {
                         DeadLetters.move(tx, g, seq, e.deliveries, DeadLetters.MAX_DELIVERIES, "");
                         it.remove();
-                        tx.groups.touch(g, seq);
+                        tx.groups.removed(g, seq, e);
                         continue;
                     }
                     e.holder = null;
@@ -91,7 +92,7 @@ final class SharedWrites {
                     // Released by a stream of an earlier run, or the limit was lowered since: no more deliveries.
                     DeadLetters.move(tx, g, seq, e.deliveries, DeadLetters.MAX_DELIVERIES, "");
                     it.remove();
-                    tx.groups.touch(g, seq);
+                    tx.groups.removed(g, seq, e);
                     continue;
                 }
                 e.deliveries++;
@@ -162,7 +163,7 @@ final class SharedWrites {
                     notHeld++;
                 } else {
                     g.entries.remove(seq);
-                    tx.groups.touch(g, seq);
+                    tx.groups.removed(g, seq, e);
                     settled++;
                 }
             }
@@ -220,7 +221,7 @@ final class SharedWrites {
                 case TERMINATE -> {
                     DeadLetters.move(tx, g, sequence, e.deliveries, DeadLetters.REJECTED, detail);
                     g.entries.remove(sequence);
-                    tx.groups.touch(g, sequence);
+                    tx.groups.removed(g, sequence, e);
                 }
             }
             return true;
