@@ -1,7 +1,6 @@
 package io.sluice.delivery;
 
 import io.sluice.domain.SluiceException;
-import io.sluice.store.DeliveryCounts;
 import io.sluice.store.GroupMode;
 import io.sluice.store.GroupPosition;
 import io.sluice.store.GroupRequest;
@@ -10,7 +9,6 @@ import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import java.lang.System.Logger.Level;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -69,9 +67,7 @@ public final class Subscription implements Member {
     private volatile long position;   // the last sequence sent (or the cursor at the start)
     private Thread thread;
 
-    private final CountedBatch carry = new CountedBatch();   // loop only: counted, not sent yet
-    private List<StoredMessage> ahead;                       // loop only: the next batch, read, being counted
-    private Pending<DeliveryCounts> aheadCount;              // loop only: its count (null when browsing)
+    private final CountedReader reader;   // loop only
 
     Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         this.id = id;
@@ -80,6 +76,7 @@ public final class Subscription implements Member {
         this.owner = owner;
         this.heartbeatNanos = heartbeatNanos;
         this.inbound = new Inbound(this, spec, store, owner);
+        this.reader = new CountedReader(store, spec, this::availableCredit);
         this.downstream = new Sender(out, spec, owner.tracing());
     }
 
@@ -169,9 +166,7 @@ public final class Subscription implements Member {
                     position = repositionTo;
                     repositionTo = -1;
                     inFlight.clear();
-                    carry.clear();
-                    ahead = null;
-                    aheadCount = null;
+                    reader.clear();
                 }
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
@@ -181,7 +176,7 @@ public final class Subscription implements Member {
                         dueSequence = due;
                         return Step.REDELIVER;
                     }
-                    if (latest > position || carry.hasNext() || ahead != null) {
+                    if (latest > position || reader.pending()) {
                         return Step.SEND_NEW;
                     }
                 }
@@ -200,28 +195,20 @@ public final class Subscription implements Member {
     /**
      * Sends what follows the position, bounded by credit and batch size, once the store has counted
      * the deliveries (durable before anything is sent, so a count survives kill -9), while the
-     * transport is ready; what it could not send yet is sent first next time. The next batch is read
-     * and its count requested before this one is sent, so its commit overlaps with the sending.
+     * transport is ready; what it could not send yet is sent first next time (see {@link CountedReader}).
      */
     private void sendNew() throws InterruptedException {
-        if (!carry.hasNext()) {
-            if (ahead == null && !readAhead(position, 0)) {
-                // Nothing readable past the position (e.g. the topic was emptied): wait for the next commit.
-                lock.lock();
-                try {
-                    latest = Math.min(latest, position);
-                } finally {
-                    lock.unlock();
-                }
-                return;
+        if (!reader.refill(position)) {
+            // Nothing readable past the position (e.g. the topic was emptied): wait for the next commit.
+            lock.lock();
+            try {
+                latest = Math.min(latest, position);
+            } finally {
+                lock.unlock();
             }
-            carry.fill(ahead, aheadCount == null ? null : aheadCount.await().counts());
-            long last = ahead.getLast().sequence();
-            int held = ahead.size();
-            ahead = null;
-            aheadCount = null;
-            readAhead(last, held);
+            return;
         }
+        CountedBatch carry = reader.carry;
         int sent = 0;
         int again = 0;
         while (carry.hasNext()) {
@@ -249,42 +236,13 @@ public final class Subscription implements Member {
         }
     }
 
-    /**
-     * Reads the batch after {@code after} that the credit allows beyond the {@code held} messages not
-     * sent yet, and asks the store to count it (not waiting); false when there is nothing to read.
-     */
-    private boolean readAhead(long after, int held) {
-        long allowed;
+    private long availableCredit() {
         lock.lock();
         try {
-            allowed = credit.available() - held;
+            return credit.available();
         } finally {
             lock.unlock();
         }
-        if (allowed <= 0) {
-            return false;
-        }
-        List<StoredMessage> batch = store.read(spec.topic(), after, (int) Math.min(allowed, BATCH), BATCH_BYTES);
-        if (batch.isEmpty()) {
-            return false;
-        }
-        ahead = batch;
-        if (!spec.browse()) {
-            var sequences = new ArrayList<Long>(batch.size());
-            batch.forEach(m -> sequences.add(m.sequence()));
-            aheadCount = new Pending<>();
-            store.countDeliveries(spec.topic(), spec.group(), sequences, aheadCount);
-        }
-        return true;
-    }
-
-    /** The delivery counts of messages about to be sent, from the store (0: not to be sent). */
-    private int[] count(List<StoredMessage> batch) throws InterruptedException {
-        var sequences = new ArrayList<Long>(batch.size());
-        batch.forEach(m -> sequences.add(m.sequence()));
-        var counted = new Pending<DeliveryCounts>();
-        store.countDeliveries(spec.topic(), spec.group(), sequences, counted);
-        return counted.await().counts();
     }
 
     /** Spends one credit for {@code m} and remembers it as in flight; false when the position moved meanwhile. */
@@ -320,7 +278,7 @@ public final class Subscription implements Member {
             return;   // deleted meanwhile: nothing to redeliver
         }
         StoredMessage m = found.getFirst();
-        int count = count(found)[0];
+        int count = spec.browse() ? 2 : reader.countNow(found)[0];   // a browse counts nothing in the store
         if (count == 0) {
             return;   // dead-lettered: exhausted its deliveries
         }

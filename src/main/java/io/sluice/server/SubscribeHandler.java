@@ -27,6 +27,8 @@ import java.util.List;
 final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
     /** Longest consumer id accepted in init. */
     static final int MAX_CONSUMER_ID = 255;
+    /** Longest Term reason accepted (kept as the dead letter's {@code sluice.dlq.detail}). */
+    static final int MAX_TERM_REASON = 4096;
 
     private final Delivery delivery;
     private final ServerCallStreamObserver<SubscribeDownstream> out;
@@ -77,7 +79,15 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 case NACK -> s.receive(new Command.Nack(message.getNack().getMessageId(),
                         message.getNack().getRedeliveryDelayMs()));
                 case IN_PROGRESS -> s.receive(new Command.InProgress(message.getInProgress().getMessageId()));
-                case TERM -> s.receive(new Command.Term(message.getTerm().getMessageId(), message.getTerm().getReason()));
+                case TERM -> {
+                    String reason = message.getTerm().getReason();
+                    if (reason.length() > MAX_TERM_REASON) {
+                        s.end(End.invalid("term reason is " + reason.length() + " characters long; the limit is "
+                                + MAX_TERM_REASON + " (it is kept as the dead letter's sluice.dlq.detail)"));
+                    } else {
+                        s.receive(new Command.Term(message.getTerm().getMessageId(), reason));
+                    }
+                }
                 case INIT -> s.end(End.invalid(
                         "init was already sent on this stream; open a new stream to subscribe again"));
                 case REQUEST_NOT_SET -> s.end(End.invalid(
