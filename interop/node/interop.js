@@ -248,6 +248,36 @@ async function main() {
   check(g && BigInt(g.cursor_sequence) === all[3].seq && g.pending_count === '0' && Number(g.last_ack_timestamp) > 0,
     'GetTopicStats shows the group at the last sequence with nothing pending', JSON.stringify(g));
 
+  // A shared group: competing streams, individual acks, Term to the dead-letter topic
+  const dlqTopic = `${topic}.dlq`;
+  const configured = await unary('ConfigureConsumerGroup', {
+    topic, consumer_group: 'workers', mode: 'SHARED', initial_position: 'EARLIEST',
+    config: { ack_wait_ms: 60000, dead_letter_topic: dlqTopic },
+  });
+  check(configured.created === true && configured.mode === 'SHARED' && configured.config.dead_letter_topic === dlqTopic,
+    'ConfigureConsumerGroup creates a SHARED group with its dead-letter topic', JSON.stringify(configured));
+  const a = new Stream({ topic, consumer_group: 'workers', mode: 'SHARED' });
+  const b = new Stream({ topic, consumer_group: 'workers', mode: 'SHARED' });
+  a.credit(1);
+  const da = await a.delivery();
+  b.credit(1);
+  const db = await b.delivery();
+  check(da.message_id !== db.message_id && da.delivery_count === 1 && db.delivery_count === 1,
+    'two SHARED streams of one group get different messages', `${da.sequence} ${db.sequence}`);
+  a.ack(da.message_id);
+  b.call.write({ term: { message_id: db.message_id, reason: 'interop says no' } });
+  const dlq = new Stream({ topic: dlqTopic, mode: 'BROWSE', initial_position: 'EARLIEST' });
+  dlq.credit(1);
+  const dead = await dlq.delivery();
+  check(dead.payload.toString() === db.payload.toString() && dead.attributes['sluice.dlq.reason'] === 'rejected'
+    && dead.attributes['sluice.dlq.detail'] === 'interop says no' && dead.attributes['sluice.dlq.message_id'] === db.message_id,
+  'Term moves the message to the dead-letter topic with its sluice.dlq attributes', JSON.stringify(dead.attributes));
+  const { group: shared } = await groupStats(topic, 'workers');
+  check(shared && shared.mode === 'SHARED' && shared.dead_lettered === '1',
+    'GetTopicStats shows the SHARED mode and the dead-lettered count', JSON.stringify(shared));
+  for (const s of [a, b, dlq]) s.cancel();
+  await unary('DeleteTopic', { topic: dlqTopic });
+
   // A refused name
   const refused = await unary('Publish', { topic: 'not a topic', payload: Buffer.from('x') }).then(() => null, (e) => e);
   check(refused && refused.code === grpc.status.INVALID_ARGUMENT && /topic name/.test(refused.details),

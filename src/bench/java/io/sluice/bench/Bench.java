@@ -163,6 +163,8 @@ public final class Bench {
                     case 10 -> SecurityScenario.run(session, options.out().resolve("logs"), runId + "-s10");
                     case 11 -> GuaranteeScenarios.dedup(session);
                     case 12 -> GuaranteeScenarios.retention(session);
+                    case 13 -> SharedScenario.drains(session);
+                    case 14 -> SharedScenario.redelivery(session);
                     default -> throw new IllegalArgumentException("no scenario " + scenario);
                 }
             }
@@ -227,6 +229,8 @@ public final class Bench {
             case 10 -> "TLS with a bearer token against plaintext";
             case 11 -> "Publish with dedup ids against without";
             case 12 -> "Publish into a DISCARD_OLD topic at its limit, and the database size under churn";
+            case 13 -> "shared groups of 1, 4 and 16 streams draining a backlog, an ack per message";
+            case 14 -> "redelivery to a group that nacks everything beside a draining group";
             default -> "scenario " + scenario;
         };
     }

@@ -19,12 +19,12 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
 
     static final String USAGE = """
             usage: make bench BENCH_ARGS="[options]"
-              --scenarios LIST     which scenarios to run, e.g. 1,3,5 (default 1-12; 7, resource use, is
+              --scenarios LIST     which scenarios to run, e.g. 1,3,5 (default 1-14; 7, resource use, is
                                    sampled during every run; 6 also runs 5, its baseline; 8 is the Java
                                    client as an application uses it, 9 the same patterns against NATS
                                    JetStream, skipped with a note where nats-server is missing; 10 is TLS
                                    with a token against plaintext; 11 dedup ids, 12 retention and the
-                                   database size under churn)
+                                   database size under churn; 13 and 14 shared groups)
               --duration D         measured time of each throughput run (default 10s; e.g. 10s, 500ms, 1m)
               --warmup D           unmeasured time before each run (default 2s)
               --broker-warmup D    unmeasured load on each new broker before its scenario (a --target: once,
@@ -114,7 +114,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
             throw new Usage("--target wants HOST:PORT, not " + target);
         }
         if (scenarios == null) {
-            scenarios = scenarios("1-12");
+            scenarios = scenarios("1-14");
         }
         if (scenarios.contains(6)) {
             scenarios.add(5);   // 6 is judged against 5
@@ -153,8 +153,8 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
                 int from = Integer.parseInt(dash < 0 ? p : p.substring(0, dash));
                 int to = dash < 0 ? from : Integer.parseInt(p.substring(dash + 1));
                 for (int s = from; s <= to; s++) {
-                    if (s < 1 || s > 12) {
-                        throw new Usage("scenarios are numbered 1 to 12, not " + s);
+                    if (s < 1 || s > 14) {
+                        throw new Usage("scenarios are numbered 1 to 14, not " + s);
                     }
                     if (s != 7) {   // 7 is the resource sampling every run does
                         picked.add(s);
@@ -166,7 +166,7 @@ record BenchOptions(SortedSet<Integer> scenarios, Duration duration, Duration wa
         }
         if (picked.isEmpty()) {
             throw new Usage("--scenarios " + list + ": scenario 7 (resource use) is sampled during the others; "
-                    + "pick at least one of 1-6, 8, 9, 10");
+                    + "pick at least one of 1-6, 8, 9, 10, 13, 14");
         }
         return picked;
     }

@@ -7,10 +7,12 @@ import io.sluice.proto.Ack;
 import io.sluice.proto.CreditGrant;
 import io.sluice.proto.InitialPosition;
 import io.sluice.proto.MessageDelivery;
+import io.sluice.proto.Nack;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.SubscriptionInit;
+import io.sluice.proto.SubscriptionMode;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -46,6 +48,8 @@ final class Consumer implements ClientResponseObserver<SubscribeUpstream, Subscr
     private volatile long lastNanos;
     private volatile long waitingFor = Long.MAX_VALUE;
     private volatile String ended;               // why the stream ended, null while open
+    private boolean shared;                      // set before start: a SHARED stream acking each message
+    private boolean nackAll;                     // set before start: a SHARED stream nacking each message
 
     Consumer(String topic, String group, int window, int ackEvery, Listener listener) {
         this.topic = topic;
@@ -55,6 +59,16 @@ final class Consumer implements ClientResponseObserver<SubscribeUpstream, Subscr
         this.listener = listener;
     }
 
+    /**
+     * Makes this a stream of a SHARED group (before {@link #start}): every delivery is acked on its own,
+     * or, with {@code nackAll}, nacked (it comes back after the group's backoff).
+     */
+    Consumer shared(boolean nackEverything) {
+        this.shared = true;
+        this.nackAll = nackEverything;
+        return this;
+    }
+
     /** Opens the stream and sends init and the first credit. */
     Consumer start(SluiceGrpc.SluiceStub stub) {
         stub.subscribe(this);
@@ -62,6 +76,7 @@ final class Consumer implements ClientResponseObserver<SubscribeUpstream, Subscr
                 .setTopic(topic)
                 .setConsumerGroup(group)
                 .setConsumerId("bench")
+                .setMode(shared ? SubscriptionMode.SHARED : SubscriptionMode.CONSUMER_GROUP)
                 .setInitialPosition(InitialPosition.EARLIEST)).build());
         if (window > 0) {
             grant(window);
@@ -178,7 +193,9 @@ final class Consumer implements ClientResponseObserver<SubscribeUpstream, Subscr
         }
         lastNanos = now;
         received = n;
-        if (n % ackEvery == 0) {
+        if (nackAll) {
+            send(SubscribeUpstream.newBuilder().setNack(Nack.newBuilder().setMessageId(d.getMessageId())).build());
+        } else if (shared || n % ackEvery == 0) {
             send(SubscribeUpstream.newBuilder().setAck(Ack.newBuilder().setMessageId(d.getMessageId())).build());
         }
         if (window > 0 && ++ungranted >= Math.max(1, window / 4)) {

@@ -35,6 +35,7 @@ public final class Main implements Runnable {
         COMMANDS.put("delete-group", DeleteGroupCommand.class);
         COMMANDS.put("reset-cursor", ResetCursorCommand.class);
         COMMANDS.put("topic", TopicCommand.class);
+        COMMANDS.put("group", GroupCommand.class);
         COMMANDS.put("token", TokenCommand.class);
         COMMANDS.put("help", CommandLine.HelpCommand.class);
     }

@@ -102,6 +102,10 @@ final class SubscribeCommand implements Callable<Integer> {
     @Option(names = "--browse", description = "Read without a consumer group: no cursor is read or moved.")
     boolean browse;
 
+    @Option(names = "--shared", description = "Join a shared group (competing consumers; created shared when new): "
+            + "each message is leased to one consumer at a time, and --ack settles exactly that message.")
+    boolean shared;
+
     @Option(names = {"-n", "--count"}, defaultValue = "0", paramLabel = "N",
             description = "Exit after N messages (0, the default, means no limit).")
     int count;
@@ -121,6 +125,10 @@ final class SubscribeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         CommandLine cl = spec.commandLine();
+        if (browse && shared) {
+            throw new CommandLine.ParameterException(cl,
+                    "--shared and --browse do not go together: a browse has no group");
+        }
         if (browse && ack) {
             throw new CommandLine.ParameterException(cl, "--ack and --browse do not go together: a browse has no cursor");
         }
@@ -147,7 +155,7 @@ final class SubscribeCommand implements Callable<Integer> {
     }
 
     private int consume(SluiceClient client, PrintWriter out) throws InterruptedException {
-        try (Subscription subscription = client.subscribe(options())) {
+        try (Subscription subscription = shared ? client.subscribeShared(options()) : client.subscribe(options())) {
             Thread hook = Thread.ofPlatform().name("sluice-subscribe-close").unstarted(subscription::close);
             Runtime.getRuntime().addShutdownHook(hook);
             try {
@@ -208,6 +216,9 @@ final class SubscribeCommand implements Callable<Integer> {
                     break;
                 }
                 Message m = next.get();
+                if (!json && m.attributes().containsKey("sluice.dlq.reason")) {
+                    out.println(deadLetter(m));
+                }
                 out.println(json ? Json.message(m) : m.payloadText());
                 out.flush();
                 if (ack) {
@@ -219,6 +230,16 @@ final class SubscribeCommand implements Callable<Integer> {
             // closed by the shutdown hook (Ctrl-C): a normal end
         }
         return 0;
+    }
+
+    /** The line printed before a dead letter's payload: where it came from and why (its sluice.dlq.* attributes). */
+    static String deadLetter(Message m) {
+        var a = m.attributes();
+        String detail = a.getOrDefault("sluice.dlq.detail", "");
+        return "# dead letter from topic " + a.get("sluice.dlq.topic") + " sequence " + a.get("sluice.dlq.sequence")
+                + " (id " + a.get("sluice.dlq.message_id") + "), group " + a.get("sluice.dlq.group") + ": "
+                + a.get("sluice.dlq.reason") + " after " + a.get("sluice.dlq.delivery_count") + " deliveries"
+                + (detail.isEmpty() ? "" : ": " + detail);
     }
 
     private static void removeHook(Thread hook) {

@@ -337,7 +337,40 @@ public final class SluiceClient implements AutoCloseable {
                 .setTopic(topic).setConsumerGroup(group).setSequence(sequence).build()));
     }
 
+    /**
+     * Creates a consumer group with its mode ({@code shared}: competing consumers) and settings, or
+     * replaces an existing group's settings; answers the settings in force. A group of the other mode
+     * fails with {@link SluiceClientException} (FAILED_PRECONDITION); {@code maxDeliveries} without a
+     * dead-letter topic with INVALID_ARGUMENT. A new group starts at the oldest message.
+     */
+    public GroupSettings configureGroup(String topic, String group, boolean shared, GroupSettings settings) {
+        var response = call(() -> stub().configureConsumerGroup(io.sluice.proto.ConfigureConsumerGroupRequest
+                .newBuilder().setTopic(topic).setConsumerGroup(group)
+                .setMode(shared ? io.sluice.proto.SubscriptionMode.SHARED
+                        : io.sluice.proto.SubscriptionMode.CONSUMER_GROUP)
+                .setConfig(settings.toWire())
+                .setInitialPosition(io.sluice.proto.InitialPosition.EARLIEST).build()));
+        return GroupSettings.fromWire(response.getConfig());
+    }
+
     // ---- subscribing ----
+
+    /**
+     * Opens a subscription to a SHARED group (competing consumers): any number of them, here or
+     * elsewhere, share the group's messages, each message leased to one at a time. {@link
+     * Subscription#ack} settles exactly its message; {@link Subscription#nack}, {@link
+     * Subscription#inProgress} and {@link Subscription#term} act on one message. {@code options}' group
+     * and position apply as for {@link #subscribe}; browsing is not allowed.
+     */
+    public Subscription subscribeShared(SubscriptionOptions options) {
+        if (options.browse()) {
+            throw new IllegalArgumentException("a shared subscription needs a group, not browsing");
+        }
+        Subscription s = Subscription.open(options, target, async, channel, this::cursorOf, subscriptions::remove,
+                true);
+        subscriptions.add(s);
+        return s;
+    }
 
     /**
      * Opens a subscription; it connects in the background, so a refused request (a bad name) shows

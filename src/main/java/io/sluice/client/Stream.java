@@ -96,6 +96,21 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
         return send(SubscribeUpstream.newBuilder().setAck(Ack.newBuilder().setMessageId(messageId)).build());
     }
 
+    boolean batchAck(java.util.List<String> messageIds) {
+        return send(SubscribeUpstream.newBuilder().setBatchAck(io.sluice.proto.BatchAck.newBuilder()
+                .addAllMessageIds(messageIds)).build());
+    }
+
+    boolean inProgress(String messageId) {
+        return send(SubscribeUpstream.newBuilder().setInProgress(io.sluice.proto.InProgress.newBuilder()
+                .setMessageId(messageId)).build());
+    }
+
+    boolean term(String messageId, String reason) {
+        return send(SubscribeUpstream.newBuilder().setTerm(io.sluice.proto.Term.newBuilder().setMessageId(messageId)
+                .setReason(reason)).build());
+    }
+
     boolean nack(String messageId, long delayMillis) {
         int delay = (int) Math.min(delayMillis, 0xFFFF_FFFFL);   // uint32 on the wire
         return send(SubscribeUpstream.newBuilder().setNack(Nack.newBuilder().setMessageId(messageId)

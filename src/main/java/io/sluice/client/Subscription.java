@@ -69,11 +69,13 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     private Stream current;              // guarded by lock
     private boolean closing;             // guarded by lock
     private final PendingAcks acks;      // guarded by lock
+    private final boolean shared;
     private volatile SluiceClientException failure;
 
     private Subscription(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                         ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose) {
+                         ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose, boolean shared) {
         this.options = options;
+        this.shared = shared;
         this.target = target;
         this.stub = stub;
         this.channel = channel;
@@ -81,13 +83,20 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         this.onClose = onClose;
         this.backoff = new Backoff(options.initialBackoff(), options.maxBackoff());
         this.inbox = new Inbox(options.creditWindow());
-        this.acks = new PendingAcks(options.creditWindow() / 4);
+        this.acks = new PendingAcks(options.creditWindow() / 4, shared);
         this.thread = Thread.ofVirtual().name("sluice-subscription-" + options.topic()).unstarted(this::run);
     }
 
     static Subscription open(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
                              ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose) {
-        var s = new Subscription(options, target, stub, channel, probe, onClose);
+        return open(options, target, stub, channel, probe, onClose, false);
+    }
+
+    /** {@code shared}: a SHARED group (competing consumers): acks settle exactly their message. */
+    static Subscription open(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
+                             ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose,
+                             boolean shared) {
+        var s = new Subscription(options, target, stub, channel, probe, onClose, shared);
         s.thread.start();
         return s;
     }
@@ -188,7 +197,9 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * cumulative): at once when a quarter of the credit window is waiting, else at the latest 20 ms
      * later; {@link #close()} sends
      * the last one. An ack made while the subscription is reconnecting is sent on the next stream; one
-     * lost with a broken stream means the messages come again (at-least-once).
+     * lost with a broken stream means the messages come again (at-least-once). In a shared group
+     * ({@link SluiceClient#subscribeShared}) an ack settles exactly this message; they are batched
+     * the same way and sent as one BatchAck.
      *
      * @throws IllegalStateException on a browse subscription, or once closed
      */
@@ -238,6 +249,42 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             if (current != null) {
                 sendAck();   // acks made before this nack reach the broker before it
                 current.nack(message.id(), Math.max(0, delay.toMillis()));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Shared groups: the message is still being worked on; its lease starts again (InProgress). Never
+     * blocks; does nothing while reconnecting (the lease went with the old stream).
+     */
+    public void inProgress(Message message) {
+        onCurrent(s -> s.inProgress(message.id()));
+    }
+
+    /**
+     * The message is not to be delivered again (Term): the broker moves it to the group's dead-letter
+     * topic with {@code reason} as {@code sluice.dlq.detail}, or only settles it when the group has none.
+     */
+    public void term(Message message, String reason) {
+        onCurrent(s -> s.term(message.id(), reason == null ? "" : reason));
+    }
+
+    /** True for a subscription to a SHARED group. */
+    public boolean isShared() {
+        return shared;
+    }
+
+    private void onCurrent(java.util.function.Predicate<Stream> send) {
+        lock.lock();
+        try {
+            if (closing) {
+                throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
+            }
+            if (current != null) {
+                sendAck();   // acks made before reach the broker before it
+                send.test(current);
             }
         } finally {
             lock.unlock();
@@ -321,7 +368,11 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             // Its callbacks only queue (never block, never run application code), so they run where
             // gRPC reads the stream instead of costing a hop to another thread per batch of messages.
             stub.withExecutor(Runnable::run).subscribe(s);
-            s.send(SubscribeUpstream.newBuilder().setInit(options.init(inbox.lastSequence() + 1)).build());
+            var init = options.init(inbox.lastSequence() + 1);
+            if (shared) {
+                init = init.toBuilder().setMode(io.sluice.proto.SubscriptionMode.SHARED).build();
+            }
+            s.send(SubscribeUpstream.newBuilder().setInit(init).build());
             s.open(options.creditWindow());
             current = s;
             sendAck();   // any ack made while there was no stream

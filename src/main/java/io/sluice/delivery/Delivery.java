@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -29,11 +28,12 @@ public final class Delivery implements StoreListener, AutoCloseable {
     private final Tracing tracing;
     private final long heartbeatNanos;
     private final AtomicLong ids = new AtomicLong();
-    private final Map<String, Set<Subscription>> byTopic = new ConcurrentHashMap<>();
+    private final Map<String, Set<Member>> byTopic = new ConcurrentHashMap<>();
     private final Map<SubscriptionSpec.GroupKey, Subscription> activeGroups = new ConcurrentHashMap<>();
-    private final Map<SubscriptionSpec.GroupKey, GroupState> groups = new ConcurrentHashMap<>();
-    private final Map<SubscriptionSpec.GroupKey, DeliveredMark> marks = new ConcurrentHashMap<>();
-    private final Set<Subscription> all = ConcurrentHashMap.newKeySet();
+    private final Map<SubscriptionSpec.GroupKey, Set<SharedSubscription>> sharedGroups = new ConcurrentHashMap<>();
+    private final Set<Member> all = ConcurrentHashMap.newKeySet();
+    /** Names this broker run in lease holders, so a holder is unique across brokers and restarts. */
+    private final String instance = java.util.UUID.randomUUID().toString();
     private volatile boolean closing;
 
     public Delivery(Store store, Duration heartbeat, BrokerMetrics metrics, Tracing tracing) {
@@ -48,12 +48,17 @@ public final class Delivery implements StoreListener, AutoCloseable {
      * Opens a stream for {@code spec} writing to {@code out} and starts its thread. Called on the
      * inbound thread when init arrives; the caller wires cancel and readiness to the result.
      */
-    public Subscription open(SubscriptionSpec spec, Downstream out) {
+    public SubscriptionHandle open(SubscriptionSpec spec, Downstream out) {
         if (closing) {
             throw new SluiceException.Unavailable("the broker is shutting down");
         }
-        GroupState group = spec.browse() ? new GroupState() : groups.computeIfAbsent(spec.key(), k -> new GroupState());
-        var sub = new Subscription(ids.incrementAndGet(), spec, store, this, group, out, heartbeatNanos);
+        if (spec.shared()) {
+            var sub = new SharedSubscription(ids.incrementAndGet(), instance, spec, store, this, out, heartbeatNanos);
+            all.add(sub);
+            sub.start();
+            return sub;
+        }
+        var sub = new Subscription(ids.incrementAndGet(), spec, store, this, out, heartbeatNanos);
         all.add(sub);
         sub.start();
         return sub;
@@ -83,7 +88,7 @@ public final class Delivery implements StoreListener, AutoCloseable {
      */
     public List<BrokerMetrics.GroupValue> backpressure() {
         var flags = new java.util.TreeMap<String, java.util.TreeMap<String, Long>>();
-        for (Subscription s : all) {
+        for (Member s : all) {
             String group = s.spec().browse() ? BrokerMetrics.BROWSE : s.spec().group();
             flags.computeIfAbsent(s.spec().topic(), t -> new java.util.TreeMap<>())
                     .merge(group, s.starved() ? 1L : 0L, Math::max);
@@ -93,8 +98,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
         return out;
     }
 
-    void register(Subscription sub) {
+    void register(Member sub) {
         byTopic.computeIfAbsent(sub.spec().topic(), t -> ConcurrentHashMap.newKeySet()).add(sub);
+        if (sub instanceof SharedSubscription shared) {
+            sharedGroups.computeIfAbsent(sub.spec().key(), k -> ConcurrentHashMap.newKeySet()).add(shared);
+        }
         if (closing) {
             sub.end(End.SHUTTING_DOWN);
         }
@@ -110,17 +118,26 @@ public final class Delivery implements StoreListener, AutoCloseable {
         }
     }
 
-    void unregister(Subscription sub) {
+    void unregister(Member sub) {
         all.remove(sub);
-        Set<Subscription> subs = byTopic.get(sub.spec().topic());
+        if (sub instanceof SharedSubscription shared) {
+            Set<SharedSubscription> members = sharedGroups.get(sub.spec().key());
+            if (members != null) {
+                members.remove(shared);
+                if (members.isEmpty()) {
+                    sharedGroups.remove(sub.spec().key(), members);
+                }
+            }
+        }
+        Set<Member> subs = byTopic.get(sub.spec().topic());
         if (subs != null) {
             subs.remove(sub);
             if (subs.isEmpty()) {
                 byTopic.remove(sub.spec().topic(), subs);
             }
         }
-        if (!sub.spec().browse()) {
-            activeGroups.remove(sub.spec().key(), sub);
+        if (sub instanceof Subscription exclusive && !sub.spec().browse()) {
+            activeGroups.remove(sub.spec().key(), exclusive);
         }
     }
 
@@ -130,57 +147,58 @@ public final class Delivery implements StoreListener, AutoCloseable {
                 logFailure("ack of " + spec.topic() + "/" + spec.group() + " up to " + sequence));
     }
 
-    /** Records the group's delivered mark, one write in flight per group at a time. */
-    void markDelivered(SubscriptionSpec spec, long sequence) {
-        DeliveredMark mark = marks.computeIfAbsent(spec.key(), k -> new DeliveredMark());
-        mark.wanted.accumulateAndGet(sequence, Math::max);
-        writeMark(spec, mark);
-    }
-
-    /**
-     * Writes the group's newest delivered mark unless a write is in flight; when that write commits,
-     * a newer mark requested meanwhile is written next, so the stored mark never stays behind.
-     */
-    private void writeMark(SubscriptionSpec spec, DeliveredMark mark) {
-        if (!mark.writing.compareAndSet(false, true)) {
-            return;
-        }
-        long sequence = mark.wanted.get();
-        store.markDelivered(spec.topic(), spec.group(), sequence, new Completion<>() {
+    /** Queues a Term to the writer (inbound thread; blocks while the writer queue is full); wakes the group. */
+    void terminate(SubscriptionSpec spec, String holder, long sequence, String reason) throws InterruptedException {
+        store.terminate(spec.topic(), spec.group(), holder, sequence, reason, new Completion<>() {
             @Override
-            public void committed(Void result) {
-                next();
+            public void committed(Boolean done) {
+                if (done) {
+                    groupChanged(spec, false);
+                }
             }
 
             @Override
             public void failed(SluiceException error) {
-                mark.writing.set(false);   // shutting down or failing: the next delivery asks again
-            }
-
-            private void next() {
-                mark.writing.set(false);
-                if (mark.wanted.get() > sequence) {
-                    writeMark(spec, mark);
-                }
+                LOG.log(Level.WARNING, "term of message " + sequence + " on " + spec.topic() + " group "
+                        + spec.group() + " was not stored: " + error.getMessage());
             }
         });
     }
 
-    /** The highest sequence delivered to a group that should be stored, and whether a write is in flight. */
-    private static final class DeliveredMark {
-        final AtomicLong wanted = new AtomicLong();
-        final AtomicBoolean writing = new AtomicBoolean();
-
-        boolean settled() {
-            return !writing.get();
+    /**
+     * A shared group's leases changed (writer thread): its streams ask the store again. {@code room}: a
+     * settle, which matters only to streams held back by the group's max in flight.
+     */
+    void groupChanged(SubscriptionSpec spec, boolean room) {
+        Set<SharedSubscription> members = sharedGroups.get(spec.key());
+        if (members != null) {
+            members.forEach(s -> s.groupChanged(room));
         }
+    }
+
+    /** What a shared stream's end tells when its leases are released: the group's other streams may take them. */
+    Completion<Integer> released(SubscriptionSpec spec) {
+        return new Completion<>() {
+            @Override
+            public void committed(Integer count) {
+                if (count > 0) {
+                    groupChanged(spec, false);
+                }
+            }
+
+            @Override
+            public void failed(SluiceException error) {
+                LOG.log(Level.DEBUG, () -> "leases of an ended stream on " + spec.topic() + " were not released: "
+                        + error.getMessage() + "; they expire after the group's ack wait");
+            }
+        };
     }
 
     @Override
     public void appended(String topic, long lastSequence) {
-        Set<Subscription> subs = byTopic.get(topic);
+        Set<Member> subs = byTopic.get(topic);
         if (subs != null) {
-            for (Subscription s : subs) {
+            for (Member s : subs) {
                 s.committed(lastSequence);
             }
         }
@@ -188,28 +206,24 @@ public final class Delivery implements StoreListener, AutoCloseable {
 
     @Override
     public void topicDeleted(String topic) {
-        Set<Subscription> subs = byTopic.get(topic);
+        Set<Member> subs = byTopic.get(topic);
         if (subs != null) {
-            for (Subscription s : subs) {
+            for (Member s : subs) {
                 s.end(End.TOPIC_DELETED);
             }
         }
-        groups.keySet().removeIf(k -> k.topic().equals(topic));
-        marks.keySet().removeIf(k -> k.topic().equals(topic));
         metrics.topicDeleted(topic);
     }
 
     @Override
     public void cursorReset(String topic, String group, long cursor) {
         var key = new SubscriptionSpec.GroupKey(topic, group);
-        if (cursor < 0) {
-            groups.remove(key);   // the group was deleted; a live stream recreates it with its next ack
-            marks.remove(key);
-            return;
+        Set<SharedSubscription> shared = sharedGroups.get(key);
+        if (shared != null) {
+            shared.forEach(s -> s.groupChanged(false));   // its leases were cleared: ask the store again
         }
-        GroupState state = groups.get(key);
-        if (state != null) {
-            state.reset(cursor);
+        if (cursor < 0) {
+            return;   // the group was deleted; a live stream recreates it with its next ack
         }
         Subscription active = activeGroups.get(key);
         if (active != null) {
@@ -220,12 +234,12 @@ public final class Delivery implements StoreListener, AutoCloseable {
     /** Ends every stream with SHUTTING_DOWN and waits (up to {@code grace}) for their threads. Idempotent. */
     public void close(Duration grace) {
         closing = true;
-        List<Subscription> open = List.copyOf(all);
-        for (Subscription s : open) {
+        List<Member> open = List.copyOf(all);
+        for (Member s : open) {
             s.end(End.SHUTTING_DOWN);
         }
         long deadline = System.nanoTime() + grace.toNanos();
-        for (Subscription s : open) {
+        for (Member s : open) {
             Thread t = s.thread();
             long left = deadline - System.nanoTime();
             if (t == null || left <= 0) {
@@ -237,11 +251,6 @@ public final class Delivery implements StoreListener, AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             }
-        }
-        // Let the last delivered marks reach the writer's final commit (bounded by the grace period).
-        while (!marks.values().stream().allMatch(DeliveredMark::settled) && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-            Thread.yield();
         }
         if (!all.isEmpty()) {
             LOG.log(Level.WARNING, all.size() + " subscription threads still running after "
@@ -260,10 +269,10 @@ public final class Delivery implements StoreListener, AutoCloseable {
     }
 
     /** Logs an ack the writer could not store: the message is delivered again after a reconnect. */
-    private static Completion<Boolean> logFailure(String what) {
+    static <T> Completion<T> logFailure(String what) {
         return new Completion<>() {
             @Override
-            public void committed(Boolean result) {
+            public void committed(T result) {
             }
 
             @Override

@@ -28,16 +28,14 @@ final class Inbound {
     private final SubscriptionSpec spec;
     private final Store store;
     private final Delivery owner;
-    private final GroupState group;
     private final ReentrantLock lock = new ReentrantLock();
     private boolean taking = true;   // guarded by lock
 
-    Inbound(Subscription subscription, SubscriptionSpec spec, Store store, Delivery owner, GroupState group) {
+    Inbound(Subscription subscription, SubscriptionSpec spec, Store store, Delivery owner) {
         this.subscription = subscription;
         this.spec = spec;
         this.store = store;
         this.owner = owner;
-        this.group = group;
     }
 
     /** Handles one command; ignored once the stream ended or was taken over. */
@@ -51,6 +49,9 @@ final class Inbound {
                 case Command.Grant g -> subscription.grant(g.credits());
                 case Command.Ack a -> ack(a.messageIds());
                 case Command.Nack n -> nack(n.messageId(), n.delayMs());
+                case Command.Term t -> term(t.messageId(), t.reason());
+                case Command.InProgress p -> BROWSE_ACKS.warn("in_progress on a " + (spec.browse() ? "BROWSE"
+                        : "CONSUMER_GROUP") + " stream of " + spec.topic() + " ignored: only SHARED groups lease");
             }
         } finally {
             lock.unlock();
@@ -86,7 +87,6 @@ final class Inbound {
         if (highest < 0 || !subscription.ackedUpTo(highest)) {
             return;   // nothing known, or a duplicate or older ack: the cursor is already past it
         }
-        group.acked(highest);
         owner.ack(spec, highest);
         owner.metrics().acked(spec.topic(), spec.group());
     }
@@ -118,6 +118,25 @@ final class Inbound {
         owner.metrics().nacked(spec.topic(), spec.group());
     }
 
+    /**
+     * Terminates a delivered, unacknowledged message: the store moves it to the group's dead-letter
+     * topic (or only settles it) and it is never delivered to the group again.
+     */
+    private void term(String messageId, String reason) throws InterruptedException {
+        if (spec.browse()) {
+            BROWSE_ACKS.warn("term on a BROWSE stream of " + spec.topic() + " ignored: browsing settles nothing");
+            return;
+        }
+        OptionalLong seq = resolve(messageId);
+        if (seq.isEmpty()) {
+            UNKNOWN_ACKS.warn("term for unknown message id '" + printable(messageId) + "' on topic "
+                    + spec.topic() + " group " + spec.group() + " ignored");
+            return;
+        }
+        subscription.terminated(seq.getAsLong());
+        owner.terminate(spec, null, seq.getAsLong(), reason);
+    }
+
     /** The sequence of a message id of this topic: from the ids in flight, else from the store. */
     private OptionalLong resolve(String messageId) {
         UUID id = MessageIds.parse(messageId);   // parsed once: the sequence and the comparison
@@ -132,7 +151,7 @@ final class Inbound {
         return store.resolve(spec.topic(), messageId);
     }
 
-    private static String printable(String s) {
+    static String printable(String s) {
         String cut = s.length() > 64 ? s.substring(0, 64) + "..." : s;
         return cut.replaceAll("[^\\x20-\\x7e]", "?");
     }

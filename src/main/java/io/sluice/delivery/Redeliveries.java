@@ -56,6 +56,14 @@ final class Redeliveries {
         return byTime.isEmpty() ? Long.MAX_VALUE : byTime.first().nanos - nowNanos;
     }
 
+    /** Forgets the message when it is pending. */
+    void remove(long sequence) {
+        Due due = bySequence.remove(sequence);
+        if (due != null) {
+            byTime.remove(due);
+        }
+    }
+
     boolean isEmpty() {
         return byTime.isEmpty();
     }

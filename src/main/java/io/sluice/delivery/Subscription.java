@@ -1,7 +1,10 @@
 package io.sluice.delivery;
 
 import io.sluice.domain.SluiceException;
+import io.sluice.store.GroupMode;
 import io.sluice.store.GroupPosition;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
@@ -23,7 +26,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #committed}, on the writer thread), transport readiness, cursor resets, takeover, cancel
  * and shutdown ({@link #end}).
  */
-public final class Subscription {
+public final class Subscription implements Member {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
     /** Most messages read and sent in one go. */
     static final int BATCH = 256;
@@ -44,7 +47,6 @@ public final class Subscription {
     private final SubscriptionSpec spec;
     private final Store store;
     private final Delivery owner;
-    private final GroupState group;
     private final long heartbeatNanos;
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -65,19 +67,21 @@ public final class Subscription {
     private volatile long position;   // the last sequence sent (or the cursor at the start)
     private Thread thread;
 
-    Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, GroupState group,
-                 Downstream out, long heartbeatNanos) {
+    private final CountedReader reader;   // loop only
+
+    Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         this.id = id;
         this.spec = spec;
         this.store = store;
         this.owner = owner;
-        this.group = group;
         this.heartbeatNanos = heartbeatNanos;
-        this.inbound = new Inbound(this, spec, store, owner, group);
+        this.inbound = new Inbound(this, spec, store, owner);
+        this.reader = new CountedReader(store, spec, this::availableCredit);
         this.downstream = new Sender(out, spec, owner.tracing());
     }
 
-    SubscriptionSpec spec() {
+    @Override
+    public SubscriptionSpec spec() {
         return spec;
     }
 
@@ -85,7 +89,8 @@ public final class Subscription {
         thread = Thread.ofVirtual().name("sub-" + id).start(this::run);
     }
 
-    Thread thread() {
+    @Override
+    public Thread thread() {
         return thread;
     }
 
@@ -128,10 +133,10 @@ public final class Subscription {
                     millis -> store.cursorAtTime(spec.topic(), millis));
         } else {
             owner.takeOverGroup(this);   // the previous stream's acks are queued before our open
-            var opened = new Pending<GroupPosition>();
-            store.openGroup(spec.topic(), spec.group(), spec.start(), opened);
-            GroupPosition p = opened.await();
-            group.load(p.cursor(), p.delivered());
+            var opened = new Pending<GroupSetup>();
+            store.openGroup(new GroupRequest(spec.topic(), spec.group(), GroupMode.EXCLUSIVE, spec.config(),
+                    spec.start(), false), opened);
+            GroupPosition p = opened.await().position();
             position = p.cursor();
             lock.lock();
             try {
@@ -162,6 +167,7 @@ public final class Subscription {
                     position = repositionTo;
                     repositionTo = -1;
                     inFlight.clear();
+                    reader.clear();
                 }
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
@@ -171,7 +177,7 @@ public final class Subscription {
                         dueSequence = due;
                         return Step.REDELIVER;
                     }
-                    if (latest > position) {
+                    if (latest > position || reader.pending()) {
                         return Step.SEND_NEW;
                     }
                 }
@@ -187,17 +193,13 @@ public final class Subscription {
         }
     }
 
-    /** Reads what follows the position, bounded by credit and batch size, and sends it while the transport is ready. */
-    private void sendNew() {
-        long allowed;
-        lock.lock();
-        try {
-            allowed = credit.available();
-        } finally {
-            lock.unlock();
-        }
-        List<StoredMessage> batch = store.read(spec.topic(), position, (int) Math.min(allowed, BATCH), BATCH_BYTES);
-        if (batch.isEmpty()) {
+    /**
+     * Sends what follows the position, bounded by credit and batch size, once the store has counted
+     * the deliveries (durable before anything is sent, so a count survives kill -9), while the
+     * transport is ready; what it could not send yet is sent first next time (see {@link CountedReader}).
+     */
+    private void sendNew() throws InterruptedException {
+        if (!reader.refill(position)) {
             // Nothing readable past the position (e.g. the topic was emptied): wait for the next commit.
             lock.lock();
             try {
@@ -207,26 +209,40 @@ public final class Subscription {
             }
             return;
         }
+        CountedBatch carry = reader.carry;
         int sent = 0;
         int again = 0;
-        for (StoredMessage m : batch) {
+        while (carry.hasNext()) {
+            StoredMessage m = carry.peek();
+            int count = carry.count();
+            if (count == 0) {
+                position = m.sequence();   // dead-lettered or terminated: it no longer blocks the ones after it
+                carry.advance();
+                continue;
+            }
             if (end != null || (sent > 0 && !downstream.isReady())) {
-                break;   // the rest is read again later: a client that stops reading holds the loop, not the heap
+                break;   // the rest is sent later: a client that stops reading holds the loop, not the heap
             }
             if (!spend(m)) {
                 break;
             }
-            int count = group.deliver(m.sequence());
             downstream.deliver(m, count);
             position = m.sequence();
+            carry.advance();
             sent++;
             again += count > 1 ? 1 : 0;
         }
         if (sent > 0) {
             owner.metrics().delivered(spec.topic(), spec.group(), sent, again);
-            if (!spec.browse()) {
-                owner.markDelivered(spec, group.delivered());
-            }
+        }
+    }
+
+    private long availableCredit() {
+        lock.lock();
+        try {
+            return credit.available();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -250,7 +266,7 @@ public final class Subscription {
         }
     }
 
-    private void redeliver() {
+    private void redeliver() throws InterruptedException {
         long sequence;
         lock.lock();
         try {
@@ -263,8 +279,12 @@ public final class Subscription {
             return;   // deleted meanwhile: nothing to redeliver
         }
         StoredMessage m = found.getFirst();
+        int count = spec.browse() ? 2 : reader.countNow(found)[0];   // a browse counts nothing in the store
+        if (count == 0) {
+            return;   // dead-lettered: exhausted its deliveries
+        }
         if (spend(m)) {
-            downstream.deliver(m, group.deliver(m.sequence()));
+            downstream.deliver(m, count);
             owner.metrics().delivered(spec.topic(), spec.group(), 1, 1);
         }
     }
@@ -297,6 +317,7 @@ public final class Subscription {
     // ---- signals (any thread) ----
 
     /** Ends the stream for {@code reason} (the first reason wins) and wakes the loop. */
+    @Override
     public void end(End reason) {
         lock.lock();
         try {
@@ -310,6 +331,7 @@ public final class Subscription {
     }
 
     /** The transport can take more, or something else changed. */
+    @Override
     public void wake() {
         lock.lock();
         try {
@@ -320,7 +342,8 @@ public final class Subscription {
     }
 
     /** Messages up to {@code lastSequence} were committed in the topic (writer thread). */
-    void committed(long lastSequence) {
+    @Override
+    public void committed(long lastSequence) {
         lock.lock();
         try {
             if (lastSequence > latest) {
@@ -361,7 +384,8 @@ public final class Subscription {
     }
 
     /** True when messages wait for this stream but it has no credit: the consumer holds delivery back. */
-    boolean starved() {
+    @Override
+    public boolean starved() {
         lock.lock();
         try {
             return end == null && credit.available() == 0 && (latest > position || !redeliveries.isEmpty());
@@ -372,7 +396,8 @@ public final class Subscription {
 
     // ---- inbound state changes (the call's inbound thread, through Inbound) ----
 
-    /** Handles one command of the consumer after init: credit, ack or nack (see {@link Inbound}). */
+    /** Handles one command of the consumer after init: credit, ack, nack or term (see {@link Inbound}). */
+    @Override
     public void receive(Command command) throws InterruptedException {
         inbound.receive(command);
     }
@@ -423,6 +448,17 @@ public final class Subscription {
             }
             changed.signalAll();
             return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A message was terminated: it is no longer redelivered on this stream. */
+    void terminated(long sequence) {
+        lock.lock();
+        try {
+            redeliveries.remove(sequence);
+            inFlight.remove(sequence);
         } finally {
             lock.unlock();
         }

@@ -59,16 +59,19 @@ public abstract sealed class SluiceException extends RuntimeException {
         }
     }
 
-    /** A topic or consumer group that does not exist. */
-    public static final class NotFound extends SluiceException {
-        public NotFound(String message) {
+    /**
+     * The request conflicts with the state it meets: a consumer group of another mode, or a stale
+     * {@code expected_last_sequence}.
+     */
+    public static final class FailedPrecondition extends SluiceException {
+        public FailedPrecondition(String message) {
             super(message, null);
         }
     }
 
-    /** The request's condition does not hold (a stale {@code expected_last_sequence}). */
-    public static final class FailedPrecondition extends SluiceException {
-        public FailedPrecondition(String message) {
+    /** A topic or consumer group that does not exist. */
+    public static final class NotFound extends SluiceException {
+        public NotFound(String message) {
             super(message, null);
         }
     }

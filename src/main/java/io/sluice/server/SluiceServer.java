@@ -135,6 +135,7 @@ public final class SluiceServer implements AutoCloseable {
             metrics.gauge("sluice.streams.active", "Subscribe streams open now", "{stream}",
                     delivery::activeStreams);
             metrics.liveGroups(() -> liveGroups(s));
+            new GroupGauges(s).register(metrics);
             telemetry.console().attach(new ConsoleData(store, delivery), metrics);
             var health = new HealthStatusManager();
             var service = new SluiceService(store, budget, publisher, delivery, calls, transport);

@@ -10,6 +10,8 @@ import io.sluice.proto.BatchPublishRequest;
 import io.sluice.proto.BatchPublishResponse;
 import io.sluice.proto.ConfigureTopicRequest;
 import io.sluice.proto.ConfigureTopicResponse;
+import io.sluice.proto.ConfigureConsumerGroupRequest;
+import io.sluice.proto.ConfigureConsumerGroupResponse;
 import io.sluice.proto.ConsumerGroupStats;
 import io.sluice.proto.DeleteConsumerGroupRequest;
 import io.sluice.proto.DeleteConsumerGroupResponse;
@@ -33,6 +35,12 @@ import io.sluice.proto.Topic;
 import io.sluice.proto.TopicStats;
 import io.sluice.store.Appended;
 import io.sluice.store.ConfiguredTopic;
+import io.sluice.store.Completion;
+import io.sluice.store.GroupConfig;
+import io.sluice.store.GroupMode;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
+import io.sluice.store.StartPosition;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.TopicInfo;
@@ -203,6 +211,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
     }
 
     private static TopicStats toProto(io.sluice.store.TopicStats s) {
+        long now = System.currentTimeMillis();
         var stats = TopicStats.newBuilder()
                 .setTopic(s.topic())
                 .setTotalMessages(s.totalMessages())
@@ -219,7 +228,12 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                     .setGroupName(g.group())
                     .setCursorSequence(g.cursor())
                     .setPendingCount(g.pending())
-                    .setLastAckTimestamp(g.lastAckAt()));
+                    .setLastAckTimestamp(g.lastAckAt())
+                    .setMode(GroupConfigs.toWire(g.mode()))
+                    .setInFlight(g.inFlight())
+                    .setOldestUnackedAgeMs(g.oldestUnackedAt() == 0 ? 0 : Math.max(0, now - g.oldestUnackedAt()))
+                    .setDeadLettered(g.deadLettered())
+                    .setRedelivered(g.redelivered()));
         }
         return stats.build();
     }
@@ -282,6 +296,40 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
             return ConfigureTopicResponse.newBuilder()
                     .setConfig(TopicConfigs.toProto(configured.config()))
                     .setCreated(configured.created())
+                    .build();
+        });
+    }
+
+    @Override
+    public void configureConsumerGroup(ConfigureConsumerGroupRequest request,
+                                       StreamObserver<ConfigureConsumerGroupResponse> out) {
+        answer(out, "configuring a consumer group", () -> {
+            String topic = Names.topic(request.getTopic());
+            String group = Names.group(request.getConsumerGroup());
+            GroupMode mode = switch (request.getMode()) {
+                case CONSUMER_GROUP -> GroupMode.EXCLUSIVE;
+                case SHARED -> GroupMode.SHARED;
+                case BROWSE, UNRECOGNIZED -> throw new SluiceException.InvalidArgument("mode "
+                        + request.getModeValue() + " is not a consumer group's mode: CONSUMER_GROUP (0) or SHARED (20)");
+            };
+            GroupConfig config = request.hasConfig() ? GroupConfigs.fromWire(topic, request.getConfig())
+                    : GroupConfig.DEFAULTS;
+            StartPosition start = switch (request.getInitialPosition()) {
+                case LATEST -> StartPosition.latest();
+                case EARLIEST -> StartPosition.earliest();
+                case OFFSET -> StartPosition.at(request.getOffset());
+                case TIMESTAMP -> StartPosition.atTime(request.getStartTimestampMs());
+                case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("initial_position "
+                        + request.getInitialPositionValue()
+                        + " is not LATEST (0), EARLIEST (1), OFFSET (2) or TIMESTAMP (20)");
+            };
+            var pending = new Pending<GroupSetup>();
+            store.openGroup(new GroupRequest(topic, group, mode, config, start, request.hasConfig()), pending);
+            GroupSetup setup = pending.await();
+            return ConfigureConsumerGroupResponse.newBuilder()
+                    .setCreated(setup.created())
+                    .setConfig(GroupConfigs.toWire(setup.config()))
+                    .setMode(GroupConfigs.toWire(setup.mode()))
                     .build();
         });
     }

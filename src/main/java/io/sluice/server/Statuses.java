@@ -21,8 +21,8 @@ public final class Statuses {
             case SluiceException.StorageFailure x -> Status.Code.INTERNAL;
             case SluiceException.Corrupted x -> Status.Code.DATA_LOSS;
             case SluiceException.NotFound x -> Status.Code.NOT_FOUND;
-            case SluiceException.PermissionDenied x -> Status.Code.PERMISSION_DENIED;
             case SluiceException.FailedPrecondition x -> Status.Code.FAILED_PRECONDITION;
+            case SluiceException.PermissionDenied x -> Status.Code.PERMISSION_DENIED;
             case SluiceException.TopicFull x -> Status.Code.RESOURCE_EXHAUSTED;
         };
     }

@@ -6,13 +6,14 @@ import io.grpc.stub.StreamObserver;
 import io.sluice.delivery.Command;
 import io.sluice.delivery.Delivery;
 import io.sluice.delivery.End;
-import io.sluice.delivery.Subscription;
+import io.sluice.delivery.SubscriptionHandle;
 import io.sluice.delivery.SubscriptionSpec;
 import io.sluice.domain.Names;
 import io.sluice.domain.SluiceException;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.SubscriptionInit;
+import io.sluice.store.GroupConfig;
 import io.sluice.store.StartPosition;
 import java.util.List;
 
@@ -26,10 +27,12 @@ import java.util.List;
 final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
     /** Longest consumer id accepted in init. */
     static final int MAX_CONSUMER_ID = 255;
+    /** Longest Term reason accepted (kept as the dead letter's {@code sluice.dlq.detail}). */
+    static final int MAX_TERM_REASON = 4096;
 
     private final Delivery delivery;
     private final ServerCallStreamObserver<SubscribeDownstream> out;
-    private volatile Subscription subscription;
+    private volatile SubscriptionHandle subscription;
     private boolean failed;
 
     SubscribeHandler(Delivery delivery, StreamObserver<SubscribeDownstream> responses) {
@@ -37,13 +40,13 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         this.out = (ServerCallStreamObserver<SubscribeDownstream>) responses;
         // Both handlers must be set before the service method returns.
         out.setOnReadyHandler(() -> {
-            Subscription s = subscription;
+            SubscriptionHandle s = subscription;
             if (s != null) {
                 s.wake();
             }
         });
         out.setOnCancelHandler(() -> {
-            Subscription s = subscription;
+            SubscriptionHandle s = subscription;
             if (s != null) {
                 s.end(End.CANCELLED);
             }
@@ -55,7 +58,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         if (failed) {
             return;
         }
-        Subscription s = subscription;
+        SubscriptionHandle s = subscription;
         if (message == null) {   // a message that did not parse (RequestParsing): the stream ends with its status
             if (s == null) {
                 fail(RequestParsing.malformed());
@@ -75,10 +78,20 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 case BATCH_ACK -> s.receive(new Command.Ack(message.getBatchAck().getMessageIdsList()));
                 case NACK -> s.receive(new Command.Nack(message.getNack().getMessageId(),
                         message.getNack().getRedeliveryDelayMs()));
+                case IN_PROGRESS -> s.receive(new Command.InProgress(message.getInProgress().getMessageId()));
+                case TERM -> {
+                    String reason = message.getTerm().getReason();
+                    if (reason.length() > MAX_TERM_REASON) {
+                        s.end(End.invalid("term reason is " + reason.length() + " characters long; the limit is "
+                                + MAX_TERM_REASON + " (it is kept as the dead letter's sluice.dlq.detail)"));
+                    } else {
+                        s.receive(new Command.Term(message.getTerm().getMessageId(), reason));
+                    }
+                }
                 case INIT -> s.end(End.invalid(
                         "init was already sent on this stream; open a new stream to subscribe again"));
                 case REQUEST_NOT_SET -> s.end(End.invalid(
-                        "an upstream message must carry init, credit, ack, nack or batch_ack"));
+                        "an upstream message must carry init, credit, ack, nack, batch_ack, in_progress or term"));
             }
         } catch (InterruptedException e) {
             s.end(End.SHUTTING_DOWN);
@@ -132,12 +145,15 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                     + init.getInitialPositionValue() + " is not LATEST (0), EARLIEST (1), OFFSET (2) or TIMESTAMP (20)");
         };
         String group = switch (init.getMode()) {
-            case CONSUMER_GROUP -> Names.group(init.getConsumerGroup());
+            case CONSUMER_GROUP, SHARED -> Names.group(init.getConsumerGroup());
             case BROWSE -> null;
             case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("mode " + init.getModeValue()
-                    + " is not CONSUMER_GROUP (0) or BROWSE (1)");
+                    + " is not CONSUMER_GROUP (0), BROWSE (1) or SHARED (20)");
         };
-        return new SubscriptionSpec(topic, group, start, init.getConsumerId());
+        GroupConfig config = group == null || !init.hasGroupConfig() ? GroupConfig.DEFAULTS
+                : GroupConfigs.fromWire(topic, init.getGroupConfig());
+        return new SubscriptionSpec(topic, group, start, init.getConsumerId(),
+                init.getMode() == io.sluice.proto.SubscriptionMode.SHARED, config);
     }
 
     private static String describe(SubscribeUpstream message) {
@@ -156,7 +172,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
 
     @Override
     public void onError(Throwable t) {
-        Subscription s = subscription;
+        SubscriptionHandle s = subscription;
         if (s != null) {
             s.end(End.CANCELLED);
         }

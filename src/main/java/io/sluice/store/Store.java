@@ -20,7 +20,7 @@ import java.util.OptionalLong;
  *       completion is told exactly once, also when the store closes or fails.</li>
  *   <li><b>Atomicity.</b> One append is one transaction: all of its messages are stored or none.</li>
  *   <li><b>Completions</b> run on a thread of the backend, in commit order for writes of one
- *       caller; they must be quick and must not block (they may call {@link #markDelivered}).</li>
+ *       caller; they must be quick and must not block (they may call the methods documented as never blocking).</li>
  *   <li><b>Errors</b> are {@link SluiceException}s: {@code Unavailable} or {@code DiskFull} when
  *       writes cannot be accepted now, {@code StorageFailure} when the backend failed, {@code
  *       Corrupted} for data that cannot be read back intact. A backend that cannot go on tells its
@@ -103,20 +103,109 @@ public interface Store extends AutoCloseable {
     void ensureTopic(String topic, Completion<TopicInfo> done) throws InterruptedException;
 
     /**
-     * Creates the group (and topic) when absent, its cursor set from {@code start}; answers the cursor.
+     * Creates an {@link GroupMode#EXCLUSIVE} group (and topic) when absent, its cursor set from {@code
+     * start}; answers its position. A group of another mode is refused ({@code FailedPrecondition}).
      * A cursor below the topic's oldest retained message reads on from that message. While the disk
-     * is full a new group is answered its starting cursor without being stored (reads work; its
-     * first acknowledgement that can be stored creates it), so consumers can start on a full disk.
+     * is full a new exclusive group is answered its starting cursor without being stored (reads work;
+     * its first acknowledgement that can be stored creates it), so consumers can start on a full disk.
      */
-    void openGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done)
+    default void openGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done)
+            throws InterruptedException {
+        openGroup(new GroupRequest(topic, group, GroupMode.EXCLUSIVE, GroupConfig.DEFAULTS, start, false),
+                new Completion<>() {
+                    @Override
+                    public void committed(GroupSetup result) {
+                        done.committed(result.position());
+                    }
+
+                    @Override
+                    public void failed(SluiceException error) {
+                        done.failed(error);
+                    }
+                });
+    }
+
+    /**
+     * Opens or configures a group as {@link GroupRequest} says (the topic is created when absent). A
+     * group's mode is fixed when it is created: a request for the other mode fails with {@link
+     * SluiceException.FailedPrecondition} naming both. The configuration is stored with the group and
+     * survives restarts; the limit of groups per topic applies to new groups only.
+     */
+    void openGroup(GroupRequest request, Completion<GroupSetup> done) throws InterruptedException;
+
+    // ---- Delivery counts and settling (both modes). -----------------------------------------------
+    //
+    // The store is the authority on who holds what: every decision below (which messages a lease
+    // gets, whether a settle comes from the holder, when a message is dead-lettered) is made inside
+    // the store's transaction that records it, so a backend shared by several brokers never gives one
+    // message to two holders, and a count is never answered before it is durable. The state of a group
+    // costs storage in proportion to its unsettled span (messages delivered and not yet settled), never
+    // to its backlog. A holder names one stream; names are unique across brokers and restarts (the
+    // caller makes them so); a lease held by a stream of an earlier run of the store counts as
+    // released when the store opens again: its message comes back after its backoff.
+    //
+    // Dead letters: when a message delivered maxDeliveries times is not settled (its lease expired or
+    // was released), or a consumer terminates it, it is settled and, when the group has a dead-letter
+    // topic, appended there in the same transaction with the original payload and attributes plus
+    // sluice.dlq.topic, .sequence, .message_id, .group, .reason (max_deliveries | rejected),
+    // .delivery_count and .detail. Listeners hear of that append like any other.
+
+    /**
+     * SHARED: leases up to {@code max} messages of the group to {@code holder}, in sequence order:
+     * first those whose lease expired or whose backoff ended (each counted delivered once more),
+     * then messages after the highest ever leased, while the group holds fewer than its {@code
+     * maxInFlight} unsettled messages. Each lease lasts {@code ackWaitMs}. The counts are durable
+     * when the answer comes, so a message is counted delivered before it is sent. Expired leases of
+     * exhausted messages are dead-lettered by this request. Never blocks: the caller keeps at most
+     * one request in flight per holder. Fails with FailedPrecondition when the group is not SHARED,
+     * NotFound when it does not exist.
+     */
+    void lease(String topic, String group, String holder, int max, Completion<LeaseBatch> done);
+
+    /**
+     * SHARED: settles exactly the named messages held by {@code holder} (an Ack). Messages the holder
+     * does not hold, or that are settled already, are left alone and counted in the answer.
+     */
+    void settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done)
             throws InterruptedException;
 
     /**
-     * Records that messages up to {@code sequence} were delivered to the group (for delivery counts).
-     * Never blocks, whatever the queue holds: the caller bounds how many it has outstanding. May be
-     * called from a completion.
+     * SHARED: the holder gives a message back (a Nack): it may be leased again after {@code delayMs},
+     * or after its backoff when {@code delayMs} is 0; dead-lettered at once when exhausted. Answers
+     * false when the holder did not hold it.
      */
-    void markDelivered(String topic, String group, long sequence, Completion<Void> done);
+    void release(String topic, String group, String holder, long sequence, long delayMs, Completion<Boolean> done)
+            throws InterruptedException;
+
+    /** SHARED: restarts the lease of a message the holder holds (InProgress); false when it does not hold it. */
+    void extend(String topic, String group, String holder, long sequence, Completion<Boolean> done)
+            throws InterruptedException;
+
+    /**
+     * SHARED: the holder's stream ended: every lease it holds is released (each message back after its
+     * backoff, or dead-lettered when exhausted). Never blocks; answers how many were released.
+     */
+    void releaseAll(String topic, String group, String holder, Completion<Integer> done);
+
+    /**
+     * Both modes: the consumer terminates a delivered message (Term): it is settled and moved to the
+     * dead-letter topic (reason {@code rejected}, {@code detail} kept) when the group has one, and
+     * counted as dead-lettered either way. In a SHARED group only the holder may; in an EXCLUSIVE
+     * group {@code holder} is ignored and any delivered, unacknowledged message may be terminated,
+     * after which it is never delivered again. Answers false when nothing was terminated.
+     */
+    void terminate(String topic, String group, String holder, long sequence, String detail,
+                   Completion<Boolean> done) throws InterruptedException;
+
+    /**
+     * EXCLUSIVE: counts a delivery of each of {@code sequences} (increasing, read from the topic after
+     * the group's cursor) and answers each count, durable before the answer: 1 for a message never
+     * delivered, else one more than before. An exhausted message is dead-lettered instead and a
+     * terminated one skipped (count 0): neither blocks the messages after it, and the cursor moves
+     * past them once everything before is acknowledged. Never blocks: the caller keeps at most one
+     * request in flight per stream.
+     */
+    void countDeliveries(String topic, String group, List<Long> sequences, Completion<DeliveryCounts> done);
 
     /** Moves the group's cursor forward to {@code sequence}; answers false when the topic is gone. */
     void ack(String topic, String group, long sequence, Completion<Boolean> done) throws InterruptedException;

@@ -18,7 +18,18 @@ public record TopicStats(String topic, long totalMessages, long firstSequence, l
                 TopicConfig.unlimited(), 0, 0);
     }
 
-    /** A consumer group's cursor (the last acknowledged sequence) and the messages after it. */
-    public record GroupStats(String group, long cursor, long pending, long lastAckAt) {
+    /**
+     * A consumer group's cursor (the last acknowledged sequence; in a shared group, the last before
+     * its oldest unsettled message) and the messages after it; its mode; how many messages are
+     * delivered and not settled ({@code inFlight}); the publish time (Unix ms) of the oldest of them
+     * (0 when none); and how many it dead-lettered and redelivered since it was created.
+     */
+    public record GroupStats(String group, long cursor, long pending, long lastAckAt, GroupMode mode, long inFlight,
+                             long oldestUnackedAt, long deadLettered, long redelivered) {
+
+        /** An exclusive group with nothing in flight. */
+        public GroupStats(String group, long cursor, long pending, long lastAckAt) {
+            this(group, cursor, pending, lastAckAt, GroupMode.EXCLUSIVE, 0, 0, 0, 0);
+        }
     }
 }

@@ -51,6 +51,7 @@ public final class BrokerMetrics implements AutoCloseable {
         final LongAdder redelivered = new LongAdder();
         final LongAdder acked = new LongAdder();
         final LongAdder nacked = new LongAdder();
+        final LongAdder ignored = new LongAdder();
 
         Counters(Attributes labels) {
             this.labels = labels;
@@ -116,6 +117,8 @@ public final class BrokerMetrics implements AutoCloseable {
                 "{message}", c -> c.redelivered);
         groupCounter("sluice.acked", "Acks that moved a group's cursor", "{ack}", c -> c.acked);
         groupCounter("sluice.nacked", "Nacks accepted (each schedules one redelivery)", "{nack}", c -> c.nacked);
+        groupCounter("sluice.acks.ignored", "Settles (ack, nack, in_progress, term) of a shared group's messages "
+                + "from a stream that no longer held their lease", "{ack}", c -> c.ignored);
     }
 
     private void groupCounter(String name, String description, String unit,
@@ -183,6 +186,16 @@ public final class BrokerMetrics implements AutoCloseable {
     public long skipped(String topic) {
         TopicCounters t = topics.get(topic);
         return t == null ? 0 : t.skipped.sum();
+    }
+
+    /** {@code count} messages of a shared group were settled by acks. */
+    public void acked(String topic, String group, int count) {
+        group(topic, group).acked.add(count);
+    }
+
+    /** {@code count} settles came from a stream that no longer held the lease: ignored. */
+    public void ignoredAcks(String topic, String group, int count) {
+        group(topic, group).ignored.add(count);
     }
 
     /** A nack was accepted. */

@@ -147,6 +147,27 @@ class CliTest {
     }
 
     @Test
+    void groupConfigureSubscribeSharedAndBrowsingADeadLetterTopic() {
+        Result configured = sluice("group", "configure", "jobs", "workers", "--shared", "--ack-wait", "5s",
+                "--max-deliveries", "1", "--dead-letter-topic", "jobs.dlq", "--backoff", "1s,2s");
+        assertOk(configured);
+        assertTrue(configured.out().contains("shared group workers on topic jobs"), configured.out());
+        assertTrue(configured.out().contains("dead letters to jobs.dlq"), configured.out());
+        Result noDlq = sluice("group", "configure", "jobs", "other", "--max-deliveries", "2");
+        assertEquals(1, noDlq.exit());
+        assertTrue(noDlq.err().contains("dead_letter_topic"), noDlq.err());
+
+        sluiceWithInput("one\ntwo\n", "publish", "jobs", "--batch", "-", "--target", target);
+        // Without --ack the first stream's leases are released when it ends: one delivery each, the limit.
+        assertOk(sluice("subscribe", "jobs", "--group", "workers", "--shared", "--count", "2"));
+        Result dlq = sluice("subscribe", "jobs.dlq", "--browse", "--from", "earliest", "--count", "2");
+        assertOk(dlq);
+        assertTrue(dlq.lines().getFirst().startsWith("# dead letter from topic jobs sequence "), dlq.out());
+        assertTrue(dlq.lines().getFirst().contains("group workers: max_deliveries after 1 deliveries"), dlq.out());
+        assertEquals("one", dlq.lines().get(1));
+    }
+
+    @Test
     void subscribePrintsPayloadsAcksAndStopsAfterCount() {
         sluiceWithInput("a\nb\nc\nd\n", "publish", "orders", "--batch", "-", "--target", target);
 

@@ -101,6 +101,16 @@ public final class StreamClient implements AutoCloseable {
         return c;
     }
 
+    /** Opens a SHARED stream on a group starting at the earliest message, created with {@code config} when new. */
+    public static StreamClient shared(SluiceGrpc.SluiceStub stub, String topic, String group,
+                                      io.sluice.proto.ConsumerGroupConfig config) {
+        var c = new StreamClient(stub);
+        c.send(SubscribeUpstream.newBuilder().setInit(SubscriptionInit.newBuilder()
+                .setTopic(topic).setConsumerGroup(group).setMode(SubscriptionMode.SHARED)
+                .setInitialPosition(InitialPosition.EARLIEST).setGroupConfig(config)).build());
+        return c;
+    }
+
     /** Opens a BROWSE stream. */
     public static StreamClient browse(SluiceGrpc.SluiceStub stub, String topic, InitialPosition start, long offset) {
         var c = new StreamClient(stub);
@@ -152,6 +162,21 @@ public final class StreamClient implements AutoCloseable {
     public void nack(String id, int delayMs) {
         send(SubscribeUpstream.newBuilder().setNack(Nack.newBuilder().setMessageId(id)
                 .setRedeliveryDelayMs(delayMs)).build());
+    }
+
+    public void inProgress(String id) {
+        send(SubscribeUpstream.newBuilder().setInProgress(io.sluice.proto.InProgress.newBuilder().setMessageId(id))
+                .build());
+    }
+
+    public void term(String id, String reason) {
+        send(SubscribeUpstream.newBuilder().setTerm(io.sluice.proto.Term.newBuilder().setMessageId(id)
+                .setReason(reason)).build());
+    }
+
+    /** The next downstream message if one arrives within {@code timeout}, else null. */
+    public SubscribeDownstream poll(Duration timeout) throws InterruptedException {
+        return received.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** The next downstream message of any kind; fails the test when none comes in time. */

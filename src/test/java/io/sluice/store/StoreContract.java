@@ -4,6 +4,7 @@ import static io.sluice.store.Stored.append;
 import static io.sluice.store.Stored.message;
 import static io.sluice.store.Stored.payloads;
 import static io.sluice.store.Stored.sequences;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -470,16 +471,18 @@ public abstract class StoreContract {
         }
         openGroup(store, "t", "g", StartPosition.earliest());
         assertTrue(ack(store, "t", "g", seqs.get(1)));
-        var marked = new Outcome<Void>();
-        store.markDelivered("t", "g", seqs.get(3), marked);
-        marked.await(WAIT);
-        assertEquals(null, marked.failure());
+        var counted = new Outcome<DeliveryCounts>();
+        store.countDeliveries("t", "g", List.of(seqs.get(2), seqs.get(3)), counted);
+        assertArrayEquals(new int[] {1, 1}, counted.value().counts(), "first deliveries");
         store.close();
 
         Store reopened = open(dir);
         GroupPosition p = openGroup(reopened, "t", "g", StartPosition.latest());
         assertEquals(seqs.get(1), p.cursor(), "the acknowledged cursor");
         assertEquals(seqs.get(3), p.delivered(), "the highest delivered sequence");
+        var again = new Outcome<DeliveryCounts>();
+        reopened.countDeliveries("t", "g", List.of(seqs.get(2), seqs.get(3), seqs.get(4)), again);
+        assertArrayEquals(new int[] {2, 2, 1}, again.value().counts(), "counts go on after a restart, never back");
     }
 
     @Test

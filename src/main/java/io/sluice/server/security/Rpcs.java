@@ -1,6 +1,7 @@
 package io.sluice.server.security;
 
 import io.sluice.proto.BatchPublishRequest;
+import io.sluice.proto.ConfigureConsumerGroupRequest;
 import io.sluice.proto.ConfigureTopicRequest;
 import io.sluice.proto.DeleteConsumerGroupRequest;
 import io.sluice.proto.DeleteTopicRequest;
@@ -14,9 +15,8 @@ import java.util.function.Function;
 /**
  * The action table: which grant each RPC of {@code sluice.v1.Sluice} needs, and where its topic is.
  * A method missing here is refused with PERMISSION_DENIED whenever an auth file is in force, so a new
- * RPC is closed until it gets its line (ConfigureTopic and ConfigureConsumerGroup will be ADMIN,
- * topic from the request; a dead-letter topic named in a group's configuration is checked through
- * {@link Access#requireDeadLetter}).
+ * RPC is closed until it gets its line (ConfigureTopic will be ADMIN, topic from the request; a
+ * dead-letter topic named in a group's configuration is checked through {@link Access#requireDeadLetter}).
  */
 final class Rpcs {
     /** How a call is authorized. */
@@ -41,28 +41,34 @@ final class Rpcs {
 
     private static final Function<Object, String> NONE = m -> null;
 
-    private static final Map<String, Rule> RULES = Map.of(
-            SluiceGrpc.getPublishMethod().getFullMethodName(), new Rule(Action.PUBLISH, Check.FIRST_REQUEST,
-                    m -> m instanceof PublishRequest r ? r.getTopic() : null, NONE),
-            SluiceGrpc.getBatchPublishMethod().getFullMethodName(), new Rule(Action.PUBLISH, Check.FIRST_REQUEST,
-                    m -> m instanceof BatchPublishRequest r ? r.getTopic() : null, NONE),
-            SluiceGrpc.getPublishStreamMethod().getFullMethodName(),
-            new Rule(Action.PUBLISH, Check.EACH_REQUEST, NONE, NONE),
-            SluiceGrpc.getSubscribeMethod().getFullMethodName(), new Rule(Action.SUBSCRIBE, Check.FIRST_REQUEST,
+    private static final Map<String, Rule> RULES = Map.ofEntries(
+            Map.entry(SluiceGrpc.getPublishMethod().getFullMethodName(), new Rule(Action.PUBLISH, Check.FIRST_REQUEST,
+                    m -> m instanceof PublishRequest r ? r.getTopic() : null, NONE)),
+            Map.entry(SluiceGrpc.getBatchPublishMethod().getFullMethodName(), new Rule(Action.PUBLISH,
+                    Check.FIRST_REQUEST, m -> m instanceof BatchPublishRequest r ? r.getTopic() : null, NONE)),
+            Map.entry(SluiceGrpc.getPublishStreamMethod().getFullMethodName(),
+                    new Rule(Action.PUBLISH, Check.EACH_REQUEST, NONE, NONE)),
+            Map.entry(SluiceGrpc.getSubscribeMethod().getFullMethodName(), new Rule(Action.SUBSCRIBE,
+                    Check.FIRST_REQUEST,
                     m -> m instanceof SubscribeUpstream u && u.hasInit() ? u.getInit().getTopic() : null,
-                    m -> m instanceof SubscribeUpstream u && u.hasInit() ? u.getInit().getConsumerGroup() : null),
-            SluiceGrpc.getListTopicsMethod().getFullMethodName(), new Rule(null, Check.FILTERED, NONE, NONE),
-            SluiceGrpc.getGetTopicStatsMethod().getFullMethodName(), new Rule(null, Check.FILTERED, NONE, NONE),
-            SluiceGrpc.getDeleteTopicMethod().getFullMethodName(), new Rule(Action.ADMIN, Check.FIRST_REQUEST,
-                    m -> m instanceof DeleteTopicRequest r ? r.getTopic() : null, NONE),
-            SluiceGrpc.getDeleteConsumerGroupMethod().getFullMethodName(), new Rule(Action.ADMIN,
+                    m -> m instanceof SubscribeUpstream u && u.hasInit() ? u.getInit().getConsumerGroup() : null)),
+            Map.entry(SluiceGrpc.getListTopicsMethod().getFullMethodName(), new Rule(null, Check.FILTERED, NONE, NONE)),
+            Map.entry(SluiceGrpc.getGetTopicStatsMethod().getFullMethodName(),
+                    new Rule(null, Check.FILTERED, NONE, NONE)),
+            Map.entry(SluiceGrpc.getDeleteTopicMethod().getFullMethodName(), new Rule(Action.ADMIN, Check.FIRST_REQUEST,
+                    m -> m instanceof DeleteTopicRequest r ? r.getTopic() : null, NONE)),
+            Map.entry(SluiceGrpc.getDeleteConsumerGroupMethod().getFullMethodName(), new Rule(Action.ADMIN,
                     Check.FIRST_REQUEST, m -> m instanceof DeleteConsumerGroupRequest r ? r.getTopic() : null,
-                    m -> m instanceof DeleteConsumerGroupRequest r ? r.getConsumerGroup() : null),
-            SluiceGrpc.getResetCursorMethod().getFullMethodName(), new Rule(Action.ADMIN, Check.FIRST_REQUEST,
+                    m -> m instanceof DeleteConsumerGroupRequest r ? r.getConsumerGroup() : null)),
+            Map.entry(SluiceGrpc.getResetCursorMethod().getFullMethodName(), new Rule(Action.ADMIN, Check.FIRST_REQUEST,
                     m -> m instanceof ResetCursorRequest r ? r.getTopic() : null,
-                    m -> m instanceof ResetCursorRequest r ? r.getConsumerGroup() : null),
-            SluiceGrpc.getConfigureTopicMethod().getFullMethodName(), new Rule(Action.ADMIN, Check.FIRST_REQUEST,
-                    m -> m instanceof ConfigureTopicRequest r ? r.getTopic() : null, NONE));
+                    m -> m instanceof ResetCursorRequest r ? r.getConsumerGroup() : null)),
+            Map.entry(SluiceGrpc.getConfigureTopicMethod().getFullMethodName(), new Rule(Action.ADMIN,
+                    Check.FIRST_REQUEST, m -> m instanceof ConfigureTopicRequest r ? r.getTopic() : null, NONE)),
+            // The dead-letter topic a configuration names is checked in the handler (Access.requireDeadLetter).
+            Map.entry(SluiceGrpc.getConfigureConsumerGroupMethod().getFullMethodName(), new Rule(Action.ADMIN,
+                    Check.FIRST_REQUEST, m -> m instanceof ConfigureConsumerGroupRequest r ? r.getTopic() : null,
+                    m -> m instanceof ConfigureConsumerGroupRequest r ? r.getConsumerGroup() : null)));
 
     private Rpcs() {
     }

@@ -105,7 +105,34 @@ final class Migrations {
                         ts       INTEGER NOT NULL,
                         PRIMARY KEY (topic_id, dedup_id)
                     ) WITHOUT ROWID""",
-                    "CREATE INDEX dedup_ids_by_age ON dedup_ids (topic_id, ts)")));
+                    "CREATE INDEX dedup_ids_by_age ON dedup_ids (topic_id, ts)")),
+            // Version 4 is another change's (retention and deduplication); numbers are never reused.
+            // A group's mode (0 exclusive, 1 shared) and configuration; its dead-letter and redelivery
+            // counts. group_deliveries holds a row per delivered, unsettled message that needs one (every
+            // such message of a shared group; in an exclusive group only those delivered more than once
+            // or terminated): its delivery count, and in a shared group its lease holder, the store run
+            // (epoch) that granted the lease, and when it is due (lease expiry, or end of backoff).
+            new Migration(5, "shared consumer groups, group configuration, delivery counts, dead letters", List.of(
+                    "ALTER TABLE consumer_groups ADD COLUMN mode INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE consumer_groups ADD COLUMN ack_wait_ms INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE consumer_groups ADD COLUMN max_deliveries INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE consumer_groups ADD COLUMN dead_letter_topic TEXT NOT NULL DEFAULT ''",
+                    "ALTER TABLE consumer_groups ADD COLUMN max_in_flight INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE consumer_groups ADD COLUMN backoff_ms TEXT NOT NULL DEFAULT ''",
+                    "ALTER TABLE consumer_groups ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0",
+                    "ALTER TABLE consumer_groups ADD COLUMN redelivered INTEGER NOT NULL DEFAULT 0",
+                    """
+                    CREATE TABLE group_deliveries (
+                        topic_id   INTEGER NOT NULL,
+                        grp        TEXT    NOT NULL,
+                        seq        INTEGER NOT NULL,
+                        deliveries INTEGER NOT NULL,
+                        holder     TEXT,
+                        epoch      INTEGER NOT NULL DEFAULT 0,
+                        due_at     INTEGER NOT NULL DEFAULT 0,
+                        dead       INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (topic_id, grp, seq)
+                    ) WITHOUT ROWID""")));
 
     private Migrations() {
     }

@@ -5,6 +5,7 @@ import io.sluice.domain.Attributes;
 import io.sluice.domain.MessageIds;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.GroupCursor;
+import io.sluice.store.GroupMode;
 import io.sluice.store.StoredMessage;
 import io.sluice.store.TopicStats;
 import java.io.IOException;
@@ -25,6 +26,9 @@ final class ReadConnection {
     private final PreparedStatement positionAtOrBefore;
     private final PreparedStatement groups;
     private final TimeIndex timeIndex;
+    private final PreparedStatement unsettled;
+    private final PreparedStatement firstAfter;
+    private final PreparedStatement timestampAt;
 
     ReadConnection(Connection connection) {
         this.connection = connection;
@@ -40,7 +44,13 @@ final class ReadConnection {
             positionAtOrBefore = connection.prepareStatement(
                     "SELECT pos FROM messages WHERE topic_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1");
             groups = connection.prepareStatement("""
-                    SELECT name, cursor_seq, last_ack_at FROM consumer_groups WHERE topic_id = ? ORDER BY name""");
+                    SELECT name, cursor_seq, last_ack_at, mode, delivered_seq, dead_lettered, redelivered
+                    FROM consumer_groups WHERE topic_id = ? ORDER BY name""");
+            unsettled = connection.prepareStatement(
+                    "SELECT count(*), min(seq) FROM group_deliveries WHERE topic_id = ? AND grp = ? AND dead = 0");
+            firstAfter = connection.prepareStatement(
+                    "SELECT ts FROM messages WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT 1");
+            timestampAt = connection.prepareStatement("SELECT ts FROM messages WHERE seq = ?");
             timeIndex = new TimeIndex(connection);
         } catch (SQLException e) {
             throw StorageErrors.map(e, "preparing reads");
@@ -102,11 +112,14 @@ final class ReadConnection {
         long[] last = edge(newest, topic);
         long total = last == null ? 0 : last[1] - first[1] + 1;
         var groupStats = new ArrayList<TopicStats.GroupStats>();
+        var delivered = new ArrayList<Long>();
         groups.setLong(1, topic.id);
         try (ResultSet rs = groups.executeQuery()) {
             while (rs.next()) {
                 long cursor = rs.getLong(2);
-                groupStats.add(new TopicStats.GroupStats(rs.getString(1), cursor, 0, rs.getLong(3)));
+                groupStats.add(new TopicStats.GroupStats(rs.getString(1), cursor, 0, rs.getLong(3),
+                        rs.getInt(4) == 1 ? GroupMode.SHARED : GroupMode.EXCLUSIVE, 0, 0, rs.getLong(6), rs.getLong(7)));
+                delivered.add(rs.getLong(5));
             }
         }
         for (int i = 0; i < groupStats.size(); i++) {
@@ -120,7 +133,9 @@ final class ReadConnection {
             } else {
                 pendingCount = last[1] - positionAtOrBefore(topic, cursor);
             }
-            groupStats.set(i, new TopicStats.GroupStats(g.group(), cursor, pendingCount, g.lastAckAt()));
+            long[] flight = inFlight(topic, g, delivered.get(i), total == 0 ? null : first);
+            groupStats.set(i, new TopicStats.GroupStats(g.group(), cursor, pendingCount, g.lastAckAt(), g.mode(),
+                    flight[0], flight[1], g.deadLettered(), g.redelivered()));
         }
         // The bytes are kept counters of the topic (the bytes appended before its oldest and its newest message).
         return total == 0
@@ -128,6 +143,44 @@ final class ReadConnection {
                         topic.discarded)
                 : new TopicStats(topic.name, total, first[0], last[0], first[2], last[2], topic.createdAt, groupStats,
                         topic.config, topic.retainedBytes(), topic.discarded);
+    }
+
+    /**
+     * The group's delivered, unsettled messages and the publish time of the oldest (0 when none): a
+     * shared group's rows; in an exclusive group the messages between its cursor and its delivered mark.
+     */
+    private long[] inFlight(TopicRow topic, TopicStats.GroupStats g, long delivered, long[] first) throws SQLException {
+        if (g.mode() == GroupMode.SHARED) {
+            unsettled.setLong(1, topic.id);
+            unsettled.setString(2, g.group());
+            long count;
+            long oldest;
+            try (ResultSet rs = unsettled.executeQuery()) {
+                rs.next();
+                count = rs.getLong(1);
+                oldest = rs.getLong(2);
+            }
+            if (count == 0) {
+                return new long[] {0, 0};
+            }
+            timestampAt.setLong(1, oldest);
+            try (ResultSet rs = timestampAt.executeQuery()) {
+                return new long[] {count, rs.next() ? rs.getLong(1) : 0};
+            }
+        }
+        if (first == null || delivered <= g.cursor()) {
+            return new long[] {0, 0};
+        }
+        long from = g.cursor() < first[0] ? first[1] - 1 : positionAtOrBefore(topic, g.cursor());
+        long count = Math.max(0, positionAtOrBefore(topic, delivered) - from);
+        if (count == 0) {
+            return new long[] {0, 0};
+        }
+        firstAfter.setLong(1, topic.id);
+        firstAfter.setLong(2, g.cursor());
+        try (ResultSet rs = firstAfter.executeQuery()) {
+            return new long[] {count, rs.next() ? rs.getLong(1) : 0};
+        }
     }
 
     /** Sequence, position and timestamp of the topic's oldest or newest message; null when it has none. */

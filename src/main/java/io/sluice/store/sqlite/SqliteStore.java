@@ -6,17 +6,22 @@ import io.sluice.store.Appended;
 import io.sluice.store.CommitObserver;
 import io.sluice.store.Completion;
 import io.sluice.store.ConfiguredTopic;
-import io.sluice.store.TopicConfig;
+import io.sluice.store.DeliveryCounts;
 import io.sluice.store.Footprint;
 import io.sluice.store.GroupCursor;
+import io.sluice.store.GroupMode;
 import io.sluice.store.GroupPosition;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
+import io.sluice.store.LeaseBatch;
 import io.sluice.store.NewMessage;
 import io.sluice.store.Pending;
-import io.sluice.store.StartPosition;
+import io.sluice.store.Settled;
 import io.sluice.store.Store;
 import io.sluice.store.StoreListener;
 import io.sluice.store.StoreOptions;
 import io.sluice.store.StoredMessage;
+import io.sluice.store.TopicConfig;
 import io.sluice.store.TopicInfo;
 import io.sluice.store.TopicStats;
 import io.sluice.store.WhenFull;
@@ -123,7 +128,9 @@ public final class SqliteStore implements Store {
             long nextTopicId = 1 + Math.max(
                     topics.values().stream().mapToLong(t -> t.id).max().orElse(0),
                     unfinishedPurges.stream().mapToLong(t -> t.id).max().orElse(0));
-            var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options);
+            // Leases granted by an earlier run carry another epoch: their streams are gone (GroupTable).
+            long epoch = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+            var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options, epoch);
             var store = new SqliteStore(directory, file, c, topics, tx, options, observer, unfinishedPurges);
             store.writer.start();
             return store;
@@ -190,18 +197,24 @@ public final class SqliteStore implements Store {
     }
 
     @Override
-    public void openGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done)
-            throws InterruptedException {
-        // Runs on the writer thread after the failed transaction: the topic's committed state is current.
-        writer.submit(new WriteOp.OpenGroup(topic, group, start, FullDisk.orElse(done, () -> {
-            TopicRow row = topics.get(topic);
-            GroupPosition stored = row == null ? null
-                    : reads.query("reading the cursor of group " + group, c -> c.groupPosition(row, group));
-            if (stored != null) {
-                return stored;
+    public void openGroup(GroupRequest request, Completion<GroupSetup> done) throws InterruptedException {
+        if (request.mode() != GroupMode.EXCLUSIVE || request.replace()) {
+            writer.submit(new GroupWrites.Open(request, done));
+            return;
+        }
+        // An exclusive group only records where its reader starts: on a full disk it is answered without
+        // being stored (its first acknowledgement that fits creates it). Runs on the writer thread after
+        // the failed transaction: the topic's committed state is current.
+        writer.submit(new GroupWrites.Open(request, FullDisk.orElse(done, () -> {
+            TopicRow row = topics.get(request.topic());
+            GroupPosition stored = row == null ? null : reads.query("reading the cursor of group " + request.group(),
+                    c -> c.groupPosition(row, request.group()));
+            if (stored == null) {
+                long cursor = request.start().cursor(lastSequence(request.topic()),
+                        millis -> cursorAtTime(request.topic(), millis));
+                stored = new GroupPosition(cursor, cursor);
             }
-            long cursor = start.cursor(lastSequence(topic), millis -> cursorAtTime(topic, millis));
-            return new GroupPosition(cursor, cursor);
+            return new GroupSetup(false, GroupMode.EXCLUSIVE, request.config(), stored);
         })));
     }
 
@@ -224,8 +237,44 @@ public final class SqliteStore implements Store {
     }
 
     @Override
-    public void markDelivered(String topic, String group, long sequence, Completion<Void> done) {
-        writer.submitPaced(new WriteOp.MarkDelivered(topic, group, sequence, done));
+    public void lease(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+        writer.submitPaced(new SharedWrites.LeaseOp(topic, group, holder, max, done));
+    }
+
+    @Override
+    public void settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done)
+            throws InterruptedException {
+        writer.submit(new SharedWrites.Settle(topic, group, holder, sequences, done));
+    }
+
+    @Override
+    public void release(String topic, String group, String holder, long sequence, long delayMs,
+                        Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new SharedWrites.OnLease(topic, group, holder, sequence, SharedWrites.Action.RELEASE, delayMs,
+                null, done));
+    }
+
+    @Override
+    public void extend(String topic, String group, String holder, long sequence, Completion<Boolean> done)
+            throws InterruptedException {
+        writer.submit(new SharedWrites.OnLease(topic, group, holder, sequence, SharedWrites.Action.EXTEND, 0, null,
+                done));
+    }
+
+    @Override
+    public void releaseAll(String topic, String group, String holder, Completion<Integer> done) {
+        writer.submitPaced(new SharedWrites.ReleaseAll(topic, group, holder, done));
+    }
+
+    @Override
+    public void terminate(String topic, String group, String holder, long sequence, String detail,
+                          Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new ExclusiveWrites.Terminate(topic, group, holder, sequence, detail, done));
+    }
+
+    @Override
+    public void countDeliveries(String topic, String group, List<Long> sequences, Completion<DeliveryCounts> done) {
+        writer.submitPaced(new ExclusiveWrites.CountDeliveries(topic, group, sequences, done));
     }
 
     @Override

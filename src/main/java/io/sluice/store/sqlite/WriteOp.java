@@ -2,8 +2,7 @@ package io.sluice.store.sqlite;
 
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Completion;
-import io.sluice.store.GroupPosition;
-import io.sluice.store.StartPosition;
+import io.sluice.store.NewMessage;
 import io.sluice.store.TopicInfo;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -16,9 +15,9 @@ import java.util.zip.CRC32C;
  * computes the result; {@link #complete} or {@link #fail} hands it on after the commit or rollback.
  * Everything here runs on the writer thread.
  */
-abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureTopic, WriteOp.OpenGroup, WriteOp.Ack,
-        WriteOp.MarkDelivered, WriteOp.ResetCursor, WriteOp.DeleteGroup, WriteOp.DeleteTopic, WriteOp.Purge,
-        WriteOp.SetMaxPageCount, WriteOp.Stop {
+abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureTopic, WriteOp.Ack,
+        WriteOp.ResetCursor, WriteOp.DeleteGroup, WriteOp.DeleteTopic, WriteOp.Purge, WriteOp.SetMaxPageCount,
+        WriteOp.GroupWrite, WriteOp.Stop {
     private static final System.Logger LOG = System.getLogger(WriteOp.class.getName());
     private final Completion<T> done;
     private T result;
@@ -114,50 +113,6 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
         }
     }
 
-    /**
-     * Opens a consumer group on a topic (both created if absent). A group without a cursor gets
-     * the one the start position gives, persisted now; an existing cursor wins. Answers the cursor:
-     * the last sequence considered consumed.
-     */
-    static final class OpenGroup extends WriteOp<GroupPosition> {
-        private final String topic;
-        private final String group;
-        private final StartPosition start;
-
-        OpenGroup(String topic, String group, StartPosition start, Completion<GroupPosition> done) {
-            super(done);
-            this.topic = topic;
-            this.group = group;
-            this.start = start;
-        }
-
-        @Override
-        GroupPosition apply(WriteTx tx) throws SQLException {
-            TopicRow row = tx.findOrCreate(topic);
-            var select = tx.selectCursor;
-            select.setLong(1, row.id);
-            select.setString(2, group);
-            try (ResultSet rs = select.executeQuery()) {
-                if (rs.next()) {
-                    return new GroupPosition(rs.getLong(1), rs.getLong(2));
-                }
-            }
-            SluiceException full = tx.tooManyGroups(row);
-            if (full != null) {
-                return refuse(full);
-            }
-            long last = tx.lastSequenceOf(row);
-            long cursor = start.cursor(last, millis -> tx.cursorAtTime(row, millis));
-            var insert = tx.insertGroupIfAbsent;
-            insert.setLong(1, row.id);
-            insert.setString(2, group);
-            insert.setLong(3, cursor);
-            insert.setLong(4, tx.now);
-            insert.executeUpdate();
-            return new GroupPosition(cursor, cursor);
-        }
-    }
-
     /** Moves a group's cursor forward to {@code sequence} (never back): a cumulative ack. */
     static final class Ack extends WriteOp<Boolean> {
         private final String topic;
@@ -184,33 +139,6 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
         @Override
         boolean commutesWithPendingWrites() {
             return true;
-        }
-    }
-
-    /** Records the highest sequence delivered to a group, so redeliveries after a restart are counted. */
-    static final class MarkDelivered extends WriteOp<Void> {
-        private final String topic;
-        private final String group;
-        private final long sequence;
-
-        MarkDelivered(String topic, String group, long sequence, Completion<Void> done) {
-            super(done);
-            this.topic = topic;
-            this.group = group;
-            this.sequence = sequence;
-        }
-
-        @Override
-        Void apply(WriteTx tx) throws SQLException {
-            TopicRow row = tx.find(topic);
-            if (row != null) {
-                var update = tx.markDelivered;
-                update.setLong(1, sequence);
-                update.setLong(2, row.id);
-                update.setString(3, group);
-                update.executeUpdate();
-            }
-            return null;
         }
     }
 
@@ -245,6 +173,7 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
             set.setLong(3, cursor);
             set.setLong(4, tx.now);
             set.executeUpdate();
+            tx.groups.reset(row, group);
             tx.cursorReset(topic, group, cursor);
             return true;
         }
@@ -272,6 +201,7 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
             delete.setString(2, group);
             boolean deleted = delete.executeUpdate() > 0;
             if (deleted) {
+                tx.groups.reset(row, group);
                 tx.cursorReset(topic, group, -1);
             }
             return deleted;
@@ -303,6 +233,7 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
                 tx.insertPurge.executeUpdate();
                 tx.purgesStarted.add(row);
             }
+            tx.groups.topicDeleted(row);
             tx.deleteTopicGroups.setLong(1, row.id);
             tx.deleteTopicGroups.executeUpdate();
             tx.deleteTopicRow.setLong(1, row.id);
@@ -377,6 +308,22 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
                  ResultSet rs = st.executeQuery("PRAGMA max_page_count = " + pages)) {
                 return rs.next() ? rs.getLong(1) : -1L;
             }
+        }
+    }
+
+    /**
+     * The writes of consumer groups' delivery state, defined in their own files (GroupWrites): they
+     * keep their rows in {@link WriteTx#groups}, written at the transaction's flush, so by default
+     * they commute with the appends and acks batched before them.
+     */
+    abstract static non-sealed class GroupWrite<T> extends WriteOp<T> {
+        GroupWrite(Completion<T> done) {
+            super(done);
+        }
+
+        @Override
+        boolean commutesWithPendingWrites() {
+            return true;
         }
     }
 

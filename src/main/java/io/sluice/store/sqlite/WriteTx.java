@@ -37,7 +37,6 @@ final class WriteTx implements AutoCloseable {
     final PreparedStatement upsertCursorMax;
     final PreparedStatement insertGroupIfAbsent;
     final PreparedStatement selectCursor;
-    final PreparedStatement markDelivered;
     final PreparedStatement setCursor;
     final PreparedStatement deleteGroup;
     final PreparedStatement insertPurge;
@@ -45,6 +44,8 @@ final class WriteTx implements AutoCloseable {
     final PreparedStatement endPurge;
     final PreparedStatement deleteTopicGroups;
     final PreparedStatement deleteTopicRow;
+    /** Consumer groups' modes, configurations, counters and delivery rows (see {@link GroupTable}). */
+    final GroupTable groups;
 
     private long lastSequence;      // the highest sequence committed or allocated in this transaction
     private long lastTimestamp;     // never goes back, whatever the wall clock does
@@ -75,7 +76,7 @@ final class WriteTx implements AutoCloseable {
     long now;
 
     WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long nextTopicId, long lastSequence,
-            long lastTimestamp, StoreOptions options) throws SQLException {
+            long lastTimestamp, StoreOptions options, long epoch) throws SQLException {
         this.connection = connection;
         this.options = options;
         this.maxGroupsPerTopic = options.maxGroupsPerTopic();
@@ -105,8 +106,6 @@ final class WriteTx implements AutoCloseable {
                 VALUES (?, ?, ?, ?, 0) ON CONFLICT (topic_id, name) DO NOTHING""");
         selectCursor = connection.prepareStatement(
                 "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
-        markDelivered = connection.prepareStatement(
-                "UPDATE consumer_groups SET delivered_seq = max(delivered_seq, ?) WHERE topic_id = ? AND name = ?");
         setCursor = connection.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
                 VALUES (?, ?, ?, ?, 0)
@@ -120,6 +119,7 @@ final class WriteTx implements AutoCloseable {
         endPurge = connection.prepareStatement("DELETE FROM purges WHERE topic_id = ?");
         deleteTopicGroups = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
         deleteTopicRow = connection.prepareStatement("DELETE FROM topics WHERE id = ?");
+        groups = new GroupTable(connection, epoch);
     }
 
     /** Starts a transaction's bookkeeping; the wall clock is read once per transaction. */
@@ -308,6 +308,7 @@ final class WriteTx implements AutoCloseable {
             insertMessage.executeBatch();
         }
         dedup.flush();
+        groups.flush(now);
         if (pendingAcks.isEmpty()) {
             return;
         }
@@ -319,6 +320,7 @@ final class WriteTx implements AutoCloseable {
                 upsertCursorMax.setLong(4, now);
                 upsertCursorMax.setLong(5, now);
                 upsertCursorMax.executeUpdate();
+                groups.acked(byRow.getKey(), byGroup.getKey(), byGroup.getValue());
             }
         }
         pendingAcks.clear();
@@ -400,6 +402,7 @@ final class WriteTx implements AutoCloseable {
     void rolledBack() {
         lastSequence = committedSequence;
         lastTimestamp = committedTimestamp;
+        groups.forgetAll();
         clear();
     }
 
@@ -415,7 +418,8 @@ final class WriteTx implements AutoCloseable {
         } catch (SQLException ignored) {
             // a finalized statement may refuse to close; closing the connection reclaims it
         }
-        var again = new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, options);
+        var again = new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, options,
+                groups.epoch);
         again.retention.pauseAfterFailure();
         return again;
     }
@@ -439,12 +443,13 @@ final class WriteTx implements AutoCloseable {
     @Override
     public void close() throws SQLException {
         for (var st : new PreparedStatement[] {insertMessage, insertTopic, saveState, upsertCursorMax, countGroups,
-                insertGroupIfAbsent, selectCursor, markDelivered, setCursor, deleteGroup, deleteTopicGroups, deleteTopicRow,
+                insertGroupIfAbsent, selectCursor, setCursor, deleteGroup, deleteTopicGroups, deleteTopicRow,
                 insertPurge, purgeChunk, endPurge, updateConfig}) {
             st.close();
         }
         dedup.close();
         retention.close();
         timeIndex.close();
+        groups.close();
     }
 }

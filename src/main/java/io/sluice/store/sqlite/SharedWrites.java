@@ -1,0 +1,265 @@
+package io.sluice.store.sqlite;
+
+import io.sluice.store.Completion;
+import io.sluice.store.GroupMode;
+import io.sluice.store.Lease;
+import io.sluice.store.LeaseBatch;
+import io.sluice.store.Settled;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The writes of a shared group's leases: lease, settle, release, extend, release all and terminate
+ * (see {@link io.sluice.store.Store} for what each promises). Each decides on the group's entries as
+ * the writer holds them ({@link GroupTable}) and its changes are written in the same transaction,
+ * so a lease is durable before its holder hears of it. Writer thread only.
+ */
+final class SharedWrites {
+    private SharedWrites() {
+    }
+
+    /** A lease ended unsettled: the message comes back after {@code delay}, or is dead-lettered when exhausted. */
+    private static void giveBack(WriteTx tx, GroupTable.Group g, long seq, GroupTable.Entry e, long availableAt)
+            throws SQLException {
+        if (g.config.exhausted(e.deliveries)) {
+            DeadLetters.move(tx, g, seq, e.deliveries, DeadLetters.MAX_DELIVERIES, "");
+            g.entries.remove(seq);
+            tx.groups.removed(g, seq, e);
+        } else {
+            e.holder = null;
+            e.dueAt = availableAt;
+            tx.groups.touch(g, seq);
+        }
+    }
+
+    /** Leases messages to a holder: due ones first, then new ones within max in flight. */
+    static final class LeaseOp extends WriteOp.GroupWrite<LeaseBatch> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+        private final int max;
+
+        LeaseOp(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+            this.max = max;
+        }
+
+        @Override
+        LeaseBatch apply(WriteTx tx) throws SQLException {
+            GroupTable.Group g;
+            try {
+                g = GroupWrites.require(tx, topic, group, GroupMode.SHARED);
+            } catch (io.sluice.domain.SluiceException e) {
+                return refuse(e);
+            }
+            long now = tx.now;
+            long ackWait = g.config.effectiveAckWaitMs();
+            var out = new ArrayList<Lease>();
+            long nextDue = Long.MAX_VALUE;
+            Iterator<Map.Entry<Long, GroupTable.Entry>> it = g.entries.entrySet().iterator();
+            while (it.hasNext()) {
+                var item = it.next();
+                long seq = item.getKey();
+                GroupTable.Entry e = item.getValue();
+                if (e.holder != null) {
+                    if (e.dueAt > now) {
+                        nextDue = Math.min(nextDue, e.dueAt);
+                        continue;
+                    }
+                    // The lease expired: back after its backoff, counted from the expiry, or dead-lettered.
+                    if (g.config.exhausted(e.deliveries)) {
+                        DeadLetters.move(tx, g, seq, e.deliveries, DeadLetters.MAX_DELIVERIES, "");
+                        it.remove();
+                        tx.groups.removed(g, seq, e);
+                        continue;
+                    }
+                    e.holder = null;
+                    e.dueAt = e.dueAt + g.config.backoffAfter(e.deliveries);
+                    tx.groups.touch(g, seq);
+                }
+                if (e.dueAt > now || out.size() >= max) {
+                    nextDue = Math.min(nextDue, e.dueAt);
+                    continue;
+                }
+                if (g.config.exhausted(e.deliveries)) {
+                    // Released by a stream of an earlier run, or the limit was lowered since: no more deliveries.
+                    DeadLetters.move(tx, g, seq, e.deliveries, DeadLetters.MAX_DELIVERIES, "");
+                    it.remove();
+                    tx.groups.removed(g, seq, e);
+                    continue;
+                }
+                e.deliveries++;
+                e.holder = holder;
+                e.epoch = tx.groups.epoch;
+                e.dueAt = now + ackWait;
+                g.redelivered++;
+                tx.groups.touch(g, seq);
+                out.add(new Lease(seq, e.deliveries));
+            }
+            long room = g.config.effectiveMaxInFlight() - g.entries.size();
+            int want = (int) Math.min(max - out.size(), room);
+            if (want > 0 && g.delivered < tx.lastSequenceOf(g.topic)) {
+                var next = tx.groups.nextMessages;
+                next.setLong(1, g.topic.id);
+                next.setLong(2, g.delivered);
+                next.setInt(3, want);
+                try (ResultSet rs = next.executeQuery()) {
+                    while (rs.next()) {
+                        long seq = rs.getLong(1);
+                        g.entries.put(seq, new GroupTable.Entry(1, holder, tx.groups.epoch, now + ackWait));
+                        g.delivered = seq;
+                        tx.groups.touch(g, seq);
+                        out.add(new Lease(seq, 1));
+                    }
+                }
+            }
+            if (!out.isEmpty()) {
+                tx.groups.touch(g);
+                out.sort((a, b) -> Long.compare(a.sequence(), b.sequence()));
+            }
+            boolean full = g.entries.size() >= g.config.effectiveMaxInFlight();
+            return new LeaseBatch(out, nextDue, full);
+        }
+    }
+
+    /** Settles exactly the named messages the holder holds (Ack, BatchAck). */
+    static final class Settle extends WriteOp.GroupWrite<Settled> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+        private final List<Long> sequences;
+
+        Settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+            this.sequences = sequences;
+        }
+
+        @Override
+        Settled apply(WriteTx tx) throws SQLException {
+            GroupTable.Group g;
+            try {
+                g = GroupWrites.require(tx, topic, group, GroupMode.SHARED);
+            } catch (io.sluice.domain.SluiceException e) {
+                return refuse(e);
+            }
+            int settled = 0;
+            int notHeld = 0;
+            int unknown = 0;
+            for (long seq : sequences) {
+                GroupTable.Entry e = g.entries.get(seq);
+                if (e == null) {
+                    unknown++;
+                } else if (!holder.equals(e.holder)) {
+                    notHeld++;
+                } else {
+                    g.entries.remove(seq);
+                    tx.groups.removed(g, seq, e);
+                    settled++;
+                }
+            }
+            if (settled > 0) {
+                g.lastAckAt = tx.now;
+            }
+            return new Settled(settled, notHeld, unknown);
+        }
+    }
+
+    /** What a holder does to one message it holds: Nack (release), InProgress (extend) or Term (terminate). */
+    enum Action { RELEASE, EXTEND, TERMINATE }
+
+    /** One holder's action on one message; answers false when the holder does not hold it. */
+    static final class OnLease extends WriteOp.GroupWrite<Boolean> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+        private final long sequence;
+        private final Action action;
+        private final long delayMs;
+        private final String detail;
+
+        OnLease(String topic, String group, String holder, long sequence, Action action, long delayMs, String detail,
+                Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+            this.sequence = sequence;
+            this.action = action;
+            this.delayMs = delayMs;
+            this.detail = detail;
+        }
+
+        @Override
+        Boolean apply(WriteTx tx) throws SQLException {
+            GroupTable.Group g;
+            try {
+                g = GroupWrites.require(tx, topic, group, GroupMode.SHARED);
+            } catch (io.sluice.domain.SluiceException e) {
+                return refuse(e);
+            }
+            GroupTable.Entry e = g.entries.get(sequence);
+            if (e == null || !holder.equals(e.holder)) {
+                return false;
+            }
+            switch (action) {
+                case RELEASE -> giveBack(tx, g, sequence, e,
+                        tx.now + (delayMs > 0 ? delayMs : g.config.backoffAfter(e.deliveries)));
+                case EXTEND -> {
+                    e.dueAt = tx.now + g.config.effectiveAckWaitMs();
+                    tx.groups.touch(g, sequence);
+                }
+                case TERMINATE -> {
+                    DeadLetters.move(tx, g, sequence, e.deliveries, DeadLetters.REJECTED, detail);
+                    g.entries.remove(sequence);
+                    tx.groups.removed(g, sequence, e);
+                }
+            }
+            return true;
+        }
+    }
+
+    /** The holder's stream ended: every lease it holds is given back (after its backoff) or dead-lettered. */
+    static final class ReleaseAll extends WriteOp.GroupWrite<Integer> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+
+        ReleaseAll(String topic, String group, String holder, Completion<Integer> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+        }
+
+        @Override
+        Integer apply(WriteTx tx) throws SQLException {
+            GroupTable.Group g;
+            try {
+                g = GroupWrites.require(tx, topic, group, GroupMode.SHARED);
+            } catch (io.sluice.domain.SluiceException e) {
+                return 0;   // the group or topic is gone: nothing is held any more
+            }
+            var held = new ArrayList<Long>();
+            g.entries.forEach((seq, e) -> {
+                if (holder.equals(e.holder)) {
+                    held.add(seq);
+                }
+            });
+            for (long seq : held) {
+                GroupTable.Entry e = g.entries.get(seq);
+                giveBack(tx, g, seq, e, tx.now + g.config.backoffAfter(e.deliveries));
+            }
+            return held.size();
+        }
+    }
+}
