@@ -1,5 +1,6 @@
 package io.sluice.delivery;
 
+import io.sluice.domain.SluiceException;
 import io.sluice.store.DeliveryCounts;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
@@ -22,6 +23,7 @@ final class CountedReader {
     final CountedBatch carry = new CountedBatch();   // counted, not sent yet
     private List<StoredMessage> ahead;               // the next batch, read, being counted
     private Pending<DeliveryCounts> aheadCount;      // its count (null when browsing)
+    private SluiceException unreadable;              // the read ahead failed: thrown once the carry is sent
 
     CountedReader(Store store, SubscriptionSpec spec, LongSupplier credit) {
         this.store = store;
@@ -31,7 +33,7 @@ final class CountedReader {
 
     /** True while counted messages wait to be sent, or the next batch is being counted. */
     boolean pending() {
-        return carry.hasNext() || ahead != null;
+        return carry.hasNext() || ahead != null || unreadable != null;
     }
 
     /** The position moved (an operator reset the cursor): what was read is dropped. */
@@ -39,6 +41,7 @@ final class CountedReader {
         carry.clear();
         ahead = null;
         aheadCount = null;
+        unreadable = null;
     }
 
     /**
@@ -49,6 +52,12 @@ final class CountedReader {
         if (carry.hasNext()) {
             return true;
         }
+        if (unreadable != null) {
+            // What comes after the messages just sent cannot be read (a damaged message): say so now.
+            SluiceException e = unreadable;
+            unreadable = null;
+            throw e;
+        }
         if (ahead == null && !readAhead(position, 0)) {
             return false;
         }
@@ -57,7 +66,11 @@ final class CountedReader {
         int held = ahead.size();
         ahead = null;
         aheadCount = null;
-        readAhead(last, held);
+        try {
+            readAhead(last, held);
+        } catch (SluiceException e) {
+            unreadable = e;   // the messages before it are sent first
+        }
         return true;
     }
 

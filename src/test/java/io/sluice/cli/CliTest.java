@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sluice.Await;
 import io.sluice.client.Message;
 import io.sluice.client.SluiceClient;
 import io.sluice.client.Subscription;
@@ -160,6 +161,9 @@ class CliTest {
         sluiceWithInput("one\ntwo\n", "publish", "jobs", "--batch", "-", "--target", target);
         // Without --ack the first stream's leases are released when it ends: one delivery each, the limit.
         assertOk(sluice("subscribe", "jobs", "--group", "workers", "--shared", "--count", "2"));
+        // The moves to the dead-letter topic follow the end of that stream (its leases are released).
+        Await.until("both messages reach the dead-letter topic", () -> client.topics().stream()
+                .anyMatch(t -> t.name().equals("jobs.dlq")) && client.stats("jobs.dlq").getFirst().totalMessages() == 2);
         Result dlq = sluice("subscribe", "jobs.dlq", "--browse", "--from", "earliest", "--count", "2");
         assertOk(dlq);
         assertTrue(dlq.lines().getFirst().startsWith("# dead letter from topic jobs sequence "), dlq.out());
