@@ -35,7 +35,8 @@ final class TargetOption {
     Path tlsKey;
 
     SluiceClient connect() {
-        var options = ClientOptions.defaults().token(token);
+        // Its own I/O thread, stopped on close: the JVM then exits at once (see ClientOptions.ownEventLoop).
+        var options = ClientOptions.defaults().token(token).ownEventLoop();
         if (tls || tlsCa != null || tlsCert != null) {
             options = options.tls(tlsCa);
         }

@@ -3,6 +3,13 @@ package io.sluice.client;
 import com.google.protobuf.ByteString;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -71,6 +78,7 @@ public final class SluiceClient implements AutoCloseable {
     private final String target;
     private final Duration callTimeout;
     private final ManagedChannel channel;
+    private final EventLoopGroup eventLoop;   // null: gRPC's shared one
     private final SluiceGrpc.SluiceBlockingStub blocking;
     private final SluiceGrpc.SluiceStub async;
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -81,7 +89,17 @@ public final class SluiceClient implements AutoCloseable {
         Target parsed = Target.parse(target);
         this.target = parsed.toString();
         this.callTimeout = options.callTimeout();
-        this.channel = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(), options.credentials())
+        ManagedChannelBuilder<?> builder;
+        if (options.ownsEventLoop()) {
+            this.eventLoop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-client-io", true),
+                    NioIoHandler.newFactory());
+            builder = NettyChannelBuilder.forAddress(parsed.host(), parsed.port(), options.credentials())
+                    .eventLoopGroup(eventLoop).channelType(NioSocketChannel.class);
+        } else {
+            this.eventLoop = null;
+            builder = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(), options.credentials());
+        }
+        this.channel = builder
                 .maxInboundMessageSize(MAX_INBOUND_BYTES)
                 // Finds a dead connection under an idle stream; the broker permits pings every 10 s.
                 .keepAliveTime(30, TimeUnit.SECONDS)
@@ -374,6 +392,9 @@ public final class SluiceClient implements AutoCloseable {
         } catch (InterruptedException e) {
             channel.shutdownNow();
             Thread.currentThread().interrupt();
+        }
+        if (eventLoop != null) {
+            eventLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
     }
 }
