@@ -35,8 +35,7 @@ final class TargetOption {
     Path tlsKey;
 
     SluiceClient connect() {
-        // Its own I/O thread, stopped on close: the JVM then exits at once (see ClientOptions.ownEventLoop).
-        var options = ClientOptions.defaults().token(token).ownEventLoop();
+        var options = ClientOptions.defaults().token(token);
         if (tls || tlsCa != null || tlsCert != null) {
             options = options.tls(tlsCa);
         }

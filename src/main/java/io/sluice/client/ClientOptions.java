@@ -29,14 +29,8 @@ public final class ClientOptions {
     private final Path certFile;
     private final Path keyFile;
     private final String token;
-    private final boolean ownEventLoop;
 
     private ClientOptions(Duration callTimeout, boolean tls, Path caFile, Path certFile, Path keyFile, String token) {
-        this(callTimeout, tls, caFile, certFile, keyFile, token, false);
-    }
-
-    private ClientOptions(Duration callTimeout, boolean tls, Path caFile, Path certFile, Path keyFile, String token,
-                          boolean ownEventLoop) {
         if (callTimeout.isNegative() || callTimeout.isZero()) {
             throw new IllegalArgumentException("the call timeout must be positive, not " + callTimeout);
         }
@@ -46,7 +40,6 @@ public final class ClientOptions {
         this.certFile = certFile;
         this.keyFile = keyFile;
         this.token = token;
-        this.ownEventLoop = ownEventLoop;
     }
 
     /** Plaintext, no token, {@link SluiceClient#DEFAULT_CALL_TIMEOUT}. */
@@ -55,17 +48,17 @@ public final class ClientOptions {
     }
 
     public ClientOptions callTimeout(Duration timeout) {
-        return new ClientOptions(timeout, tls, caFile, certFile, keyFile, token, ownEventLoop);
+        return new ClientOptions(timeout, tls, caFile, certFile, keyFile, token);
     }
 
     /** TLS, trusting the system's certificate authorities. */
     public ClientOptions tls() {
-        return new ClientOptions(callTimeout, true, caFile, certFile, keyFile, token, ownEventLoop);
+        return new ClientOptions(callTimeout, true, caFile, certFile, keyFile, token);
     }
 
     /** TLS, trusting the authorities in {@code caPemFile} (null: the system's). */
     public ClientOptions tls(Path caPemFile) {
-        return new ClientOptions(callTimeout, true, caPemFile, certFile, keyFile, token, ownEventLoop);
+        return new ClientOptions(callTimeout, true, caPemFile, certFile, keyFile, token);
     }
 
     /** TLS with a client certificate (PEM chain) and its unencrypted PKCS#8 PEM key, for mutual TLS. */
@@ -73,28 +66,13 @@ public final class ClientOptions {
         if (certPemFile == null || keyPemFile == null) {
             throw new IllegalArgumentException("a client certificate needs both its certificate and its key file");
         }
-        return new ClientOptions(callTimeout, true, caFile, certPemFile, keyPemFile, token, ownEventLoop);
+        return new ClientOptions(callTimeout, true, caFile, certPemFile, keyPemFile, token);
     }
 
     /** A bearer token sent with every call (null or empty: none). */
     public ClientOptions token(String bearerToken) {
         String t = bearerToken == null || bearerToken.isBlank() ? null : bearerToken.strip();
-        return new ClientOptions(callTimeout, tls, caFile, certFile, keyFile, t, ownEventLoop);
-    }
-
-    /**
-     * The client does its network I/O on one thread of its own, which {@link SluiceClient#close()}
-     * stops, instead of on gRPC's threads shared by every client of the JVM. Those stay for a second
-     * after the last client closes, and a JVM exiting while such a thread waits in the kernel waits
-     * up to 300 ms for it: a short-lived program (the command line) exits at once with this.
-     */
-    public ClientOptions ownEventLoop() {
-        return new ClientOptions(callTimeout, tls, caFile, certFile, keyFile, token, true);
-    }
-
-    /** True when the client runs its own I/O thread ({@link #ownEventLoop()}). */
-    public boolean ownsEventLoop() {
-        return ownEventLoop;
+        return new ClientOptions(callTimeout, tls, caFile, certFile, keyFile, t);
     }
 
     public Duration callTimeout() {

@@ -10,7 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -40,6 +42,8 @@ final class Pipeline implements AutoCloseable {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     private final SluiceGrpc.SluiceStub stub;
+    private final EventExecutor ioThread;
+    private final Completer completer;
     private final Runnable resetConnectBackoff;
     private final Function<PublishStreamRequest, CompletableFuture<Published>> unary;
     private final String target;
@@ -49,8 +53,8 @@ final class Pipeline implements AutoCloseable {
     private final Backoff backoff = new Backoff(Duration.ofMillis(50), Duration.ofSeconds(2));
     private final AtomicLong ids = new AtomicLong();
     private final ConcurrentLinkedDeque<Pending> queue = new ConcurrentLinkedDeque<>();   // not yet sent
-    private final ThreadLocal<Boolean> answering = new ThreadLocal<>();
     private final AtomicBoolean sweepScheduled = new AtomicBoolean();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final ReentrantLock sendLock = new ReentrantLock();
     private PublishCall current;       // guarded by sendLock
     private long reopenAtNanos;        // guarded by sendLock: no new stream before (retry backoff)
@@ -59,10 +63,12 @@ final class Pipeline implements AutoCloseable {
     private volatile boolean streaming = true;
     private volatile boolean closed;
 
-    Pipeline(SluiceGrpc.SluiceStub stub, Runnable resetConnectBackoff,
+    Pipeline(SluiceGrpc.SluiceStub stub, EventExecutor ioThread, Executor callbacks, Runnable resetConnectBackoff,
              Function<PublishStreamRequest, CompletableFuture<Published>> unary, String target,
              Duration callTimeout, PublishOptions options) {
         this.stub = stub;
+        this.ioThread = ioThread;
+        this.completer = new Completer(callbacks);
         this.resetConnectBackoff = resetConnectBackoff;
         this.unary = unary;
         this.target = target;
@@ -76,9 +82,9 @@ final class Pipeline implements AutoCloseable {
         return streaming;
     }
 
-    /** True on the thread delivering this pipeline's answers, which must never wait for an answer. */
+    /** True on the thread running the callbacks of this pipeline's futures, which must never wait for an answer. */
     boolean onAnswerThread() {
-        return answering.get() != null;
+        return completer.onCallbackThread();
     }
 
     /**
@@ -86,9 +92,10 @@ final class Pipeline implements AutoCloseable {
      * full (not on the answering thread, which overdraws it instead), up to the call timeout; the
      * future then fails with DEADLINE_EXCEEDED. Interrupted while waiting: fails with CANCELLED.
      */
-    CompletableFuture<Published> submit(String topic, byte[] payload, Map<String, String> attributes) {
+    CompletableFuture<Published> submit(String topic, byte[] payload, Map<String, String> attributes,
+                                        boolean waiting) {
         long deadline = System.nanoTime() + timeoutNanos;
-        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, deadline);
+        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, deadline, waiting);
         if (closed) {
             p.future.completeExceptionally(closedFailure());
             return p.future;
@@ -107,10 +114,21 @@ final class Pipeline implements AutoCloseable {
             return p.future;
         }
         queue.add(p);
-        drain();
+        if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
+            ioThread.execute(drainOnIoThread);
+        }
         scheduleSweep();
         return p.future;
     }
+
+    /**
+     * Sends what is queued, on the channel's I/O thread: the requests sent in one run go out in one
+     * write and one flush (gRPC flushes each request sent from another thread on its own).
+     */
+    private final Runnable drainOnIoThread = () -> {
+        drainScheduled.set(false);
+        drain();
+    };
 
     // ---- sending (whichever publishing thread gets the send lock) ----
 
@@ -166,7 +184,10 @@ final class Pipeline implements AutoCloseable {
                 return false;
             }
             call = new PublishCall(listener);
-            stub.publishStream(call);
+            // Its callbacks run on the client's I/O thread, where gRPC reads the stream (as a task of their
+            // own, never inside a send): they match answers and hand futures with callbacks to the
+            // Completer, never running application code there.
+            stub.withExecutor(ioThread).publishStream(call);
             current = call;
         }
         long now = System.nanoTime();
@@ -216,70 +237,63 @@ final class Pipeline implements AutoCloseable {
     private final PublishCall.Listener listener = new PublishCall.Listener() {
         @Override
         public void answered(PublishCall call, Pending p, PublishStreamResponse r) {
-            answering.set(Boolean.TRUE);
-            try {
-                if (r.getErrorCode() == 0) {
-                    window.release(p.bytes);
-                    p.future.complete(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
-                    return;
-                }
-                Status status = Status.fromCodeValue(r.getErrorCode()).withDescription(r.getErrorMessage());
-                if (status.getCode() == Status.Code.UNAVAILABLE && retrying(p, System.nanoTime())) {
-                    // Refused, not stored (the broker is stopping): send it again on a new stream after a pause.
-                    queue.addFirst(p);
-                    abandon(call);
-                    return;
-                }
-                finish(p, failure(status));
-            } finally {
-                answering.remove();
+            if (r.getErrorCode() == 0) {
+                window.release(p.bytes);
+                completer.complete(p, new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()),
+                        ioThread.inEventLoop());
+                return;
             }
+            Status status = Status.fromCodeValue(r.getErrorCode()).withDescription(r.getErrorMessage());
+            if (status.getCode() == Status.Code.UNAVAILABLE && retrying(p, System.nanoTime())) {
+                // Refused, not stored (the broker is stopping): send it again on a new stream after a pause.
+                queue.addFirst(p);
+                abandon(call);
+                return;
+            }
+            finish(p, failure(status));
         }
 
         @Override
         public void ended(PublishCall call, Status status, List<Pending> unanswered) {
-            answering.set(Boolean.TRUE);
-            try {
-                if (status.getCode() == Status.Code.UNIMPLEMENTED && call.answered() == 0) {
-                    streaming = false;   // nothing was stored: every request goes by unary calls from now on
-                    unanswered.forEach(Pipeline.this::viaUnary);
-                    drain();
-                    return;
-                }
-                long now = System.nanoTime();
-                var again = new ArrayList<Pending>();
-                for (Pending p : unanswered) {
-                    if (p.expired(now)) {
-                        finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription(
-                                "no answer within the call timeout; the message may have been stored")));
-                    } else if (retryable(status) && retrying(p, now)) {
-                        again.add(p);
-                    } else {
-                        finish(p, failure(status));
-                    }
-                }
-                for (int i = again.size() - 1; i >= 0; i--) {
-                    queue.addFirst(again.get(i));
-                }
-                sendLock.lock();
-                try {
-                    if (current == call) {
-                        current = null;
-                    }
-                    failedStreams = call.answered() == 0 ? failedStreams + 1 : 0;
-                    if (retryNanos > 0 && failedStreams > 0) {
-                        reopenAtNanos = now + backoff.pauseNanos(failedStreams - 1);
-                    }
-                } finally {
-                    sendLock.unlock();
-                }
-                if (status.getCode() == Status.Code.UNAVAILABLE) {
-                    resetConnectBackoff.run();   // our pause paces reconnects, not the channel's
-                }
+            if (status.getCode() == Status.Code.UNIMPLEMENTED && call.answered() == 0) {
+                streaming = false;   // nothing was stored: every request goes by unary calls from now on
+                unanswered.forEach(Pipeline.this::viaUnary);
                 drain();
-            } finally {
-                answering.remove();
+                return;
             }
+            long now = System.nanoTime();
+            var again = new ArrayList<Pending>();
+            for (Pending p : unanswered) {
+                if (p.expired(now)) {
+                    finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription(
+                            "no answer within the call timeout; the message may have been stored")));
+                } else if (retryable(status) && retrying(p, now)) {
+                    again.add(p);
+                } else {
+                    finish(p, failure(status));
+                }
+            }
+            for (int i = again.size() - 1; i >= 0; i--) {
+                queue.addFirst(again.get(i));
+            }
+            sendLock.lock();
+            try {
+                if (current == call) {
+                    current = null;
+                }
+                failedStreams = call.answered() == 0 ? failedStreams + 1 : 0;
+                if (failedStreams > 0) {
+                    // No stream while the broker is unreachable: a pause before the next one, whether or not
+                    // anything is retried (what waits was never sent), instead of a loop of failing streams.
+                    reopenAtNanos = now + backoff.pauseNanos(failedStreams - 1);
+                }
+            } finally {
+                sendLock.unlock();
+            }
+            if (status.getCode() == Status.Code.UNAVAILABLE) {
+                resetConnectBackoff.run();   // our pause paces reconnects, not the channel's
+            }
+            drain();
         }
     };
 
@@ -310,9 +324,10 @@ final class Pipeline implements AutoCloseable {
         unary.apply(p.request).whenComplete((published, error) -> {
             window.release(p.bytes);
             if (error == null) {
-                p.future.complete(published);
+                completer.complete(p, published, ioThread.inEventLoop());
             } else {
-                p.future.completeExceptionally(error);
+                completer.fail(p, error instanceof SluiceClientException e ? e : failure(Status.fromThrowable(error)),
+                        ioThread.inEventLoop());
             }
         });
     }
@@ -320,7 +335,7 @@ final class Pipeline implements AutoCloseable {
     /** Fails a publish that holds a slot and gives the slot back. */
     private void finish(Pending p, SluiceClientException e) {
         window.release(p.bytes);
-        p.future.completeExceptionally(e);
+        completer.fail(p, e, ioThread.inEventLoop());
     }
 
     private void failQueued(SluiceClientException e) {
@@ -341,7 +356,7 @@ final class Pipeline implements AutoCloseable {
     // ---- deadlines ----
 
     private void scheduleSweep() {
-        if (sweepScheduled.compareAndSet(false, true)) {
+        if (!sweepScheduled.get() && sweepScheduled.compareAndSet(false, true)) {
             CompletableFuture.delayedExecutor(SWEEP.toNanos(), TimeUnit.NANOSECONDS).execute(this::sweep);
         }
     }

@@ -28,11 +28,21 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
         final long bytes;
         final long deadlineNanos;
         final CompletableFuture<Published> future = new CompletableFuture<>();
+        /** A blocking publish waits on the future and nothing is chained to it: it may complete on the I/O thread. */
+        final boolean waiting;
         long firstSentNanos;   // written under the pipeline's send lock before the request is sent
+        Published answer;                // set before the Completer queues it, read after
+        SluiceClientException error;     // set before the Completer queues it, read after
 
-        Pending(long id, String topic, byte[] payload, Map<String, String> attributes, long deadlineNanos) {
-            this.request = PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic)
-                    .setPayload(ByteString.copyFrom(payload)).putAllAttributes(attributes).build();
+        Pending(long id, String topic, byte[] payload, Map<String, String> attributes, long deadlineNanos,
+                boolean waiting) {
+            this.waiting = waiting;
+            var builder = PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic)
+                    .setPayload(ByteString.copyFrom(payload));
+            if (!attributes.isEmpty()) {
+                builder.putAllAttributes(attributes);
+            }
+            this.request = builder.build();
             this.bytes = payload.length;
             this.deadlineNanos = deadlineNanos;
         }

@@ -1,12 +1,14 @@
 package io.sluice.client;
 
 import com.google.protobuf.ByteString;
-import io.grpc.Grpc;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
@@ -37,6 +39,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -78,7 +82,8 @@ public final class SluiceClient implements AutoCloseable {
     private final String target;
     private final Duration callTimeout;
     private final ManagedChannel channel;
-    private final EventLoopGroup eventLoop;   // null: gRPC's shared one
+    private final EventLoopGroup eventLoop;
+    private final ExecutorService callbacks;   // completes publishAsync futures (see Completer)
     private final SluiceGrpc.SluiceBlockingStub blocking;
     private final SluiceGrpc.SluiceStub async;
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -89,27 +94,30 @@ public final class SluiceClient implements AutoCloseable {
         Target parsed = Target.parse(target);
         this.target = parsed.toString();
         this.callTimeout = options.callTimeout();
-        ManagedChannelBuilder<?> builder;
-        if (options.ownsEventLoop()) {
-            this.eventLoop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-client-io", true),
-                    NioIoHandler.newFactory());
-            builder = NettyChannelBuilder.forAddress(parsed.host(), parsed.port(), options.credentials())
-                    .eventLoopGroup(eventLoop).channelType(NioSocketChannel.class);
-        } else {
-            this.eventLoop = null;
-            builder = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(), options.credentials());
-        }
-        this.channel = builder
+        // One I/O thread of its own (daemon), stopped by close(): the pipeline sends from it in batches
+        // (see Pipeline), and a JVM exiting after close() does not wait for a shared one blocked in the kernel.
+        // Epoll where Netty's native transport loads, else NIO (the command line turns the native one off).
+        ChannelCredentials credentials = options.credentials();
+        boolean epoll = Epoll.isAvailable();
+        this.eventLoop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-client-io", true),
+                epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.channel = NettyChannelBuilder.forAddress(parsed.host(), parsed.port(), credentials)
+                .eventLoopGroup(eventLoop).channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
                 .maxInboundMessageSize(MAX_INBOUND_BYTES)
                 // Finds a dead connection under an idle stream; the broker permits pings every 10 s.
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .keepAliveTimeout(10, TimeUnit.SECONDS)
+                // Nothing here relies on gRPC's retries, and its retry layer keeps every request of a stream
+                // for a replay: a cost per message that only shows under load.
+                .disableRetry()
                 .build();
         this.blocking = SluiceGrpc.newBlockingStub(channel);
         this.async = SluiceGrpc.newStub(channel);
         this.publishOptions = publishOptions;
-        this.pipeline = new Pipeline(async, channel::resetConnectBackoff, this::unaryAsync, this.target, callTimeout,
-                publishOptions);
+        this.callbacks = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().daemon().name("sluice-client-callbacks").factory());
+        this.pipeline = new Pipeline(async, eventLoop.next(), callbacks, channel::resetConnectBackoff, this::unaryAsync,
+                this.target, callTimeout, publishOptions);
     }
 
     /**
@@ -170,7 +178,7 @@ public final class SluiceClient implements AutoCloseable {
             PublishResponse r = call(() -> stub().publish(publishRequest(topic, payload, attributes)));
             return new Published(r.getMessageId(), r.getSequence(), r.getTimestamp());
         }
-        CompletableFuture<Published> future = pipeline.submit(topic, payload, attributes);
+        CompletableFuture<Published> future = pipeline.submit(topic, payload, attributes, true);
         try {
             // The pipeline fails an overdue publish itself; the margin only bounds this wait.
             return future.get(callTimeout.toNanos() + 4 * Pipeline.SWEEP.toNanos(), TimeUnit.NANOSECONDS);
@@ -207,7 +215,7 @@ public final class SluiceClient implements AutoCloseable {
         if (publishOptions.unary() || !pipeline.streaming()) {
             return unaryAsync(publishRequest(topic, payload, attributes));
         }
-        return pipeline.submit(topic, payload, attributes);
+        return pipeline.submit(topic, payload, attributes, false);
     }
 
     /** Like {@link #publishAsync(String, byte[], Map)}, without attributes. */
@@ -383,6 +391,7 @@ public final class SluiceClient implements AutoCloseable {
             s.close();
         }
         pipeline.close();
+        callbacks.shutdown();   // the futures already answered still complete
         channel.shutdown();
         try {
             if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
@@ -393,8 +402,6 @@ public final class SluiceClient implements AutoCloseable {
             channel.shutdownNow();
             Thread.currentThread().interrupt();
         }
-        if (eventLoop != null) {
-            eventLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-        }
+        eventLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 }
