@@ -345,7 +345,7 @@ public final class SluiceClient implements AutoCloseable {
      * on the first {@link Subscription#receive()}. Close it, or close this client.
      */
     public Subscription subscribe(SubscriptionOptions options) {
-        Subscription s = Subscription.open(options, target, async, channel, this::cursorOf, subscriptions::remove);
+        Subscription s = Subscription.open(options, target, async, channel, eventLoop.next(), this::cursorOf, subscriptions::remove);
         subscriptions.add(s);
         return s;
     }

@@ -2,6 +2,7 @@ package io.sluice.client;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.SubscribeUpstream;
 import java.lang.System.Logger.Level;
@@ -72,7 +73,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     private volatile SluiceClientException failure;
 
     private Subscription(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                         ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose) {
+                         ManagedChannel channel, EventExecutor io, CursorProbe probe, Consumer<Subscription> onClose) {
         this.options = options;
         this.target = target;
         this.stub = stub;
@@ -80,14 +81,15 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         this.probe = probe;
         this.onClose = onClose;
         this.backoff = new Backoff(options.initialBackoff(), options.maxBackoff());
-        this.inbox = new Inbox(options.creditWindow());
+        this.inbox = new Inbox(options.creditWindow(), io);
         this.acks = new PendingAcks(options.creditWindow() / 4);
         this.thread = Thread.ofVirtual().name("sluice-subscription-" + options.topic()).unstarted(this::run);
     }
 
     static Subscription open(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                             ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose) {
-        var s = new Subscription(options, target, stub, channel, probe, onClose);
+                             ManagedChannel channel, EventExecutor io, CursorProbe probe,
+                             Consumer<Subscription> onClose) {
+        var s = new Subscription(options, target, stub, channel, io, probe, onClose);
         s.thread.start();
         return s;
     }
