@@ -1,6 +1,7 @@
 package io.sluice.client;
 
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.sluice.client.PublishCall.Pending;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
@@ -10,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -22,16 +22,18 @@ import java.util.function.Function;
 /**
  * The single-message publishes of a {@link SluiceClient}, pipelined on one shared PublishStream.
  *
- * <p>A publishing thread takes a slot of the {@link Window} (blocking while it is full), puts its
- * request in the queue and then, if no other thread is sending, becomes the sender: it moves every
- * queued request onto the stream, its own and those of the threads that queued meanwhile, so
- * callers on many threads coalesce onto one stream without a thread of ours between. gRPC's
- * callback thread matches each answer to its request ({@link PublishCall}), completes its future and
- * gives the slot back. When the stream breaks, the requests sent on it and not answered fail with
- * the stream's status, or, with {@link PublishOptions#retryFor()}, are sent again on the next stream
- * (at-least-once: the broker may have stored them); requests not yet sent simply go on the next
- * stream. A broker without PublishStream (UNIMPLEMENTED before any answer) is published to by unary
- * calls from then on.
+ * <p>Threads: a publishing thread takes a slot of the {@link Window} (blocking while it is full),
+ * queues its request and, unless a run is already due, schedules a run on the client's I/O thread,
+ * which moves every queued request onto the stream: what one run sends goes out in one write and one
+ * flush, where gRPC flushes each request sent from another thread on its own (a system call and a
+ * wake-up of the I/O thread per message). The stream's callbacks run on that thread too: each answer
+ * is matched to its request ({@link PublishCall}), gives its slot back, and goes to the
+ * {@link Completer}, which completes the future off the I/O thread. Any thread may also drain (the
+ * send lock makes one sender at a time). When the stream breaks, the requests sent on it and not
+ * answered fail with the stream's status, or, with {@link PublishOptions#retryFor()}, are sent again
+ * on the next stream (at-least-once: the broker may have stored them); requests not yet sent go on
+ * the next stream, opened after a pause when streams keep failing. A broker without PublishStream
+ * (UNIMPLEMENTED before any answer) is published to by unary calls from then on.
  *
  * <p>Deadlines: each publish has the client's call timeout. A sweep, scheduled on the JDK's shared
  * delay scheduler every {@link #SWEEP} while anything is outstanding, fails queued publishes whose
@@ -88,8 +90,8 @@ final class Pipeline implements AutoCloseable {
     }
 
     /**
-     * Queues one publish and sends it unless another thread is sending. Blocks while the window is
-     * full (not on the answering thread, which overdraws it instead), up to the call timeout; the
+     * Queues one publish for the I/O thread to send. Blocks while the window is
+     * full (not on the callback thread, which overdraws it instead), up to the call timeout; the
      * future then fails with DEADLINE_EXCEEDED. Interrupted while waiting: fails with CANCELLED.
      */
     CompletableFuture<Published> submit(String topic, byte[] payload, Map<String, String> attributes,
@@ -121,16 +123,13 @@ final class Pipeline implements AutoCloseable {
         return p.future;
     }
 
-    /**
-     * Sends what is queued, on the channel's I/O thread: the requests sent in one run go out in one
-     * write and one flush (gRPC flushes each request sent from another thread on its own).
-     */
+    /** Sends what is queued, on the I/O thread: one write and one flush for all of it. */
     private final Runnable drainOnIoThread = () -> {
         drainScheduled.set(false);
         drain();
     };
 
-    // ---- sending (whichever publishing thread gets the send lock) ----
+    // ---- sending (the I/O thread, or whichever thread gets the send lock) ----
 
     /**
      * Sends what is queued unless another thread is at it; that one sends ours too before it lets go.
@@ -232,7 +231,7 @@ final class Pipeline implements AutoCloseable {
         });
     }
 
-    // ---- answers and ends (gRPC's callback thread) ----
+    // ---- answers and ends (the I/O thread) ----
 
     private final PublishCall.Listener listener = new PublishCall.Listener() {
         @Override
@@ -338,13 +337,6 @@ final class Pipeline implements AutoCloseable {
         completer.fail(p, e, ioThread.inEventLoop());
     }
 
-    private void failQueued(SluiceClientException e) {
-        Pending p;
-        while ((p = queue.poll()) != null) {
-            finish(p, e);
-        }
-    }
-
     private SluiceClientException failure(Status status) {
         return SluiceClientException.of(status, null, target);
     }
@@ -411,7 +403,9 @@ final class Pipeline implements AutoCloseable {
         } finally {
             sendLock.unlock();
         }
-        failQueued(closedFailure());
+        for (Pending p; (p = queue.poll()) != null; ) {
+            finish(p, closedFailure());
+        }
         if (call != null) {
             call.halfClose();   // not under the send lock: nobody sends on it once closed and not current
         }

@@ -15,7 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One PublishStream call of a {@link Pipeline}. Sends come from whichever thread holds the pipeline's
- * send lock (a publishing thread); they never block. gRPC's callback thread calls {@link #onNext},
+ * send lock (the client's I/O thread, mostly); they never block. gRPC calls {@link #onNext} on that I/O thread,
  * which matches each answer to the oldest unanswered request (the broker answers in request order)
  * and hands both to the {@link Listener}, and {@link #onError}/{@link #onCompleted}, which hand over
  * every request still unanswered. {@link #lock} guards only the line of unanswered requests.
@@ -52,7 +52,7 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
         }
     }
 
-    /** What becomes of answers and of the end; called on gRPC's callback thread. */
+    /** What becomes of answers and of the end; called on the client's I/O thread. */
     interface Listener {
         void answered(PublishCall call, Pending pending, PublishStreamResponse response);
 

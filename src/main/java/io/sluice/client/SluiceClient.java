@@ -66,8 +66,9 @@ import java.util.function.Supplier;
  * keeping the gRPC status. A publish that failed with UNAVAILABLE or DEADLINE_EXCEEDED may or may not
  * have been stored; with {@link PublishOptions#retryFor()} the client sends such a publish again on a
  * new stream itself, so it may be stored twice (at-least-once). After UNAVAILABLE the next call tries
- * to connect at once. {@code publishAsync}'s future completes on a gRPC callback thread, so do not
- * block inside callbacks chained to it. Each {@link Subscription} has its own thread.
+ * to connect at once. Each client has one network thread of its own ({@code sluice-client-io}) and one
+ * that completes {@code publishAsync}'s futures ({@code sluice-client-callbacks}, one at a time), so
+ * do not block long inside callbacks chained to them. Each {@link Subscription} has its own thread.
  * {@link #close()} closes the open subscriptions, lets outstanding publishes finish, then closes the
  * channel.
  */
@@ -204,8 +205,8 @@ public final class SluiceClient implements AutoCloseable {
 
     /**
      * Stores one message. The future completes with the answer once the message is committed, or
-     * exceptionally with a {@link SluiceClientException}; it completes on the thread that delivers the
-     * broker's answers, so do not block inside callbacks chained to it. Unless
+     * exceptionally with a {@link SluiceClientException}; it completes on the client's callback thread,
+     * which completes the others after it, so do not block long inside callbacks chained to it. Unless
      * {@link PublishOptions#unary()}, this sends on the client's shared PublishStream, and blocks the
      * caller (up to the call timeout) while the publish window is full: at most
      * {@link PublishOptions#window()} publishes are outstanding per client. Called from a callback of
