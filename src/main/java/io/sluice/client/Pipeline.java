@@ -162,8 +162,7 @@ final class Pipeline implements AutoCloseable {
      */
     private boolean sendQueued(List<Pending> late) {
         if (!streaming) {
-            Pending p;
-            while ((p = queue.poll()) != null) {
+            for (Pending p; (p = queue.poll()) != null; ) {
                 viaUnary(p);
             }
             return true;
@@ -183,9 +182,8 @@ final class Pipeline implements AutoCloseable {
                 return false;
             }
             call = new PublishCall(listener);
-            // Its callbacks run on the client's I/O thread, where gRPC reads the stream (as a task of their
-            // own, never inside a send): they match answers and hand futures with callbacks to the
-            // Completer, never running application code there.
+            // Its callbacks run on the I/O thread, as tasks of their own (never inside a send): they match
+            // answers and hand the futures to the Completer, never running application code there.
             stub.withExecutor(ioThread).publishStream(call);
             current = call;
         }

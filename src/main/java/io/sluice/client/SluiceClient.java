@@ -1,17 +1,7 @@
 package io.sluice.client;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
-import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -77,13 +67,11 @@ public final class SluiceClient implements AutoCloseable {
     public static final String DEFAULT_TARGET = "127.0.0.1:50051";
     /** The deadline of each unary call unless another is given. */
     public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
-    /** Largest message accepted from the broker: room for the biggest payloads it can be configured for. */
-    private static final int MAX_INBOUND_BYTES = 64 << 20;
 
     private final String target;
     private final Duration callTimeout;
     private final ManagedChannel channel;
-    private final EventLoopGroup eventLoop;
+    private final ClientChannel net;
     private final ExecutorService callbacks;   // completes publishAsync futures (see Completer)
     private final SluiceGrpc.SluiceBlockingStub blocking;
     private final SluiceGrpc.SluiceStub async;
@@ -95,29 +83,14 @@ public final class SluiceClient implements AutoCloseable {
         Target parsed = Target.parse(target);
         this.target = parsed.toString();
         this.callTimeout = options.callTimeout();
-        // One I/O thread of its own (daemon), stopped by close(): the pipeline sends from it in batches
-        // (see Pipeline), and a JVM exiting after close() does not wait for a shared one blocked in the kernel.
-        // Epoll where Netty's native transport loads, else NIO (the command line turns the native one off).
-        ChannelCredentials credentials = options.credentials();
-        boolean epoll = Epoll.isAvailable();
-        this.eventLoop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sluice-client-io", true),
-                epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-        this.channel = NettyChannelBuilder.forAddress(parsed.host(), parsed.port(), credentials)
-                .eventLoopGroup(eventLoop).channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
-                .maxInboundMessageSize(MAX_INBOUND_BYTES)
-                // Finds a dead connection under an idle stream; the broker permits pings every 10 s.
-                .keepAliveTime(30, TimeUnit.SECONDS)
-                .keepAliveTimeout(10, TimeUnit.SECONDS)
-                // Nothing here relies on gRPC's retries, and its retry layer keeps every request of a stream
-                // for a replay: a cost per message that only shows under load.
-                .disableRetry()
-                .build();
+        this.net = new ClientChannel(parsed, options.credentials());
+        this.channel = net.channel;
         this.blocking = SluiceGrpc.newBlockingStub(channel);
         this.async = SluiceGrpc.newStub(channel);
         this.publishOptions = publishOptions;
         this.callbacks = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().daemon().name("sluice-client-callbacks").factory());
-        this.pipeline = new Pipeline(async, eventLoop.next(), callbacks, channel::resetConnectBackoff, this::unaryAsync,
+        this.pipeline = new Pipeline(async, net.io, callbacks, channel::resetConnectBackoff, this::unaryAsync,
                 this.target, callTimeout, publishOptions);
     }
 
@@ -346,7 +319,8 @@ public final class SluiceClient implements AutoCloseable {
      * on the first {@link Subscription#receive()}. Close it, or close this client.
      */
     public Subscription subscribe(SubscriptionOptions options) {
-        Subscription s = Subscription.open(options, target, async, channel, eventLoop.next(), this::cursorOf, subscriptions::remove);
+        Subscription s = Subscription.open(options, target, async, channel, net.io, this::cursorOf,
+                subscriptions::remove);
         subscriptions.add(s);
         return s;
     }
@@ -403,6 +377,6 @@ public final class SluiceClient implements AutoCloseable {
             channel.shutdownNow();
             Thread.currentThread().interrupt();
         }
-        eventLoop.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        net.stopThread();
     }
 }
