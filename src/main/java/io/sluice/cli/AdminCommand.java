@@ -2,18 +2,9 @@ package io.sluice.cli;
 
 import io.sluice.client.SluiceClient;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
 
 /** A client command that makes one call on a connected client and prints one line about it. */
-abstract class AdminCommand implements Callable<Integer> {
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Mixin
-    TargetOption target;
-
+abstract class AdminCommand extends ClientCommand implements Callable<Integer> {
     /** Does the call; answers the line to print, or throws {@link CommandFailure} naming the problem. */
     abstract String run(SluiceClient client);
 
@@ -23,8 +14,8 @@ abstract class AdminCommand implements Callable<Integer> {
         try (SluiceClient client = target.connect()) {
             line = run(client);
         }
-        spec.commandLine().getOut().println(line);
-        spec.commandLine().getOut().flush();
+        out().println(line);
+        out().flush();
         return 0;
     }
 }

@@ -8,6 +8,15 @@ import picocli.CommandLine;
 final class Durations implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
+        Duration d = parse(value);
+        if (d == null) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 500ms, 10s, 2m)");
+        }
+        return d;
+    }
+
+    /** The duration {@code value} names, or null when it names none. */
+    static Duration parse(String value) {
         String v = value.trim().toLowerCase(Locale.ROOT);
         try {
             if (v.startsWith("pt") || v.startsWith("p")) {
@@ -32,8 +41,8 @@ final class Durations implements CommandLine.ITypeConverter<Duration> {
                 return Duration.ZERO;
             }
         } catch (RuntimeException e) {
-            throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 500ms, 10s, 2m)");
+            return null;
         }
-        throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 500ms, 10s, 2m)");
+        return null;
     }
 }

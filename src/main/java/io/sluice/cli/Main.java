@@ -2,8 +2,12 @@ package io.sluice.cli;
 
 import io.sluice.server.Version;
 import io.sluice.telemetry.Logging;
+import java.io.BufferedWriter;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.Charset;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine;
@@ -52,20 +56,41 @@ public final class Main implements Runnable {
 
     /** Runs the command line and answers its exit code. */
     public static int run(String... args) {
-        return commandLine(System.in, args).execute(args);
+        int quick = QuickLine.run(System.in, stdWriter(System.out, "sun.stdout.encoding"),
+                stdWriter(System.err, "sun.stderr.encoding"), args);
+        return quick >= 0 ? quick : commandLine(System.in, args).execute(args);
     }
 
-    /** Runs the command line reading {@code in} and writing to {@code out} and {@code err}; answers its exit code. */
+    /**
+     * Runs the command line reading {@code in} and writing to {@code out} and {@code err}; answers its exit code.
+     * A client command's line is read by {@link QuickLine} when it can, else (and always for help, usage errors
+     * and {@code serve}) by picocli.
+     */
     public static int run(InputStream in, PrintWriter out, PrintWriter err, String... args) {
         try {
-            return commandLine(in, args).setOut(out).setErr(err).execute(args);
+            int quick = QuickLine.run(in, out, err, args);
+            return quick >= 0 ? quick : commandLine(in, args).setOut(out).setErr(err).execute(args);
         } finally {
             out.flush();
             err.flush();
         }
     }
 
-    private static CommandLine commandLine(InputStream in, String... args) {
+    /** A writer on a standard stream, with the charset picocli would give it (its system property, else the default). */
+    private static PrintWriter stdWriter(OutputStream stream, String encodingProperty) {
+        String name = System.getProperty(encodingProperty);
+        Charset charset = Charset.defaultCharset();
+        if (name != null) {
+            try {
+                charset = Charset.forName(name.equalsIgnoreCase("cp65001") ? "UTF-8" : name);
+            } catch (IllegalArgumentException e) {
+                // picocli falls back to the default too
+            }
+        }
+        return new PrintWriter(new BufferedWriter(new OutputStreamWriter(stream, charset)), true);
+    }
+
+    static CommandLine commandLine(InputStream in, String... args) {
         CommandLine.IFactory defaults = CommandLine.defaultFactory();
         CommandLine.IFactory factory = new CommandLine.IFactory() {
             @Override

@@ -22,10 +22,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code sluice publish}: one message from the argument, a file or stdin, or with {@code --batch}
@@ -36,16 +34,10 @@ import picocli.CommandLine.Spec;
         description = {"Publish a message: the PAYLOAD argument, the contents of --file, or else all of stdin.",
                 "With --batch, publish one message per line of FILE ('-' for stdin; empty lines are skipped).",
                 "Prints id=ID sequence=SEQUENCE for each message once it is stored on disk."})
-final class PublishCommand implements Callable<Integer> {
+final class PublishCommand extends ClientCommand implements Callable<Integer> {
     /** Lines per BatchPublish request, and payload bytes: well under the broker's default 16 MiB batch limit. */
     static final int BATCH_MESSAGES = 1000;
     static final int BATCH_BYTES = 4 << 20;
-
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Mixin
-    TargetOption target;
 
     @Parameters(index = "0", paramLabel = "TOPIC", description = "Topic to publish to (created if absent).")
     String topic;
@@ -80,12 +72,11 @@ final class PublishCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        int sources = (payload != null ? 1 : 0) + (file != null ? 1 : 0) + (batch != null ? 1 : 0);
-        if (sources > 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "give the payload as an argument, with --file, or with --batch: only one of them");
+        String problem = usageProblem();
+        if (problem != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), problem);
         }
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = out();
         try (SluiceClient client = target.connect()) {
             if (batch != null) {
                 if (dedupId != null || expectLastSequence != null) {
@@ -106,6 +97,12 @@ final class PublishCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** What is wrong with the arguments as a whole (a usage error), or null. */
+    String usageProblem() {
+        int sources = (payload != null ? 1 : 0) + (file != null ? 1 : 0) + (batch != null ? 1 : 0);
+        return sources > 1 ? "give the payload as an argument, with --file, or with --batch: only one of them" : null;
     }
 
     private byte[] payload() throws IOException {

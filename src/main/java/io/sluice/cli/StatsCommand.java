@@ -8,11 +8,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code sluice stats}: one row per topic and consumer group: the topic's message count and sequence
@@ -21,22 +18,16 @@ import picocli.CommandLine.Spec;
 @Command(name = "stats", mixinStandardHelpOptions = true,
         description = {"Show each topic's messages and each consumer group's cursor and lag.",
                 "CURSOR is the last acknowledged sequence; LAG counts the messages after it."})
-final class StatsCommand implements Callable<Integer> {
+final class StatsCommand extends ClientCommand implements Callable<Integer> {
     private static final String[] HEADER = {"TOPIC", "MESSAGES", "FIRST", "LAST", "GROUP", "CURSOR", "LAG"};
     private static final boolean[] NUMERIC = {false, true, true, true, false, true, true};
-
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Mixin
-    TargetOption target;
 
     @Parameters(arity = "0..*", paramLabel = "TOPIC", description = "Topics to show (default: all).")
     List<String> topics = new ArrayList<>();
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = out();
         List<TopicStats> stats;
         try (SluiceClient client = target.connect()) {
             stats = client.stats(topics.toArray(String[]::new));

@@ -16,10 +16,8 @@ import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code sluice subscribe}: prints the messages of a topic as they arrive, one per line, until
@@ -34,7 +32,7 @@ import picocli.CommandLine.Spec;
         description = {"Print the messages of TOPIC as they arrive: the payload as text, one per line, or with "
                 + "--json one object per line.",
                 "Runs until --count messages came, --timeout passed without a message, or Ctrl-C."})
-final class SubscribeCommand implements Callable<Integer> {
+final class SubscribeCommand extends ClientCommand implements Callable<Integer> {
 
     /** Where to start: {@code earliest}, {@code latest}, a sequence, or a time (the sequence holds its Unix ms). */
     record StartAt(Position position, long sequence) {
@@ -43,6 +41,16 @@ final class SubscribeCommand implements Callable<Integer> {
     static final class StartAtConverter implements CommandLine.ITypeConverter<StartAt> {
         @Override
         public StartAt convert(String value) {
+            StartAt at = parse(value);
+            if (at == null) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not earliest, latest, a sequence or an "
+                        + "RFC 3339 time such as 2026-01-31T09:00:00Z");
+            }
+            return at;
+        }
+
+        /** {@code earliest}, {@code latest}, a sequence or an RFC 3339 time; null for anything else. */
+        static StartAt parse(String value) {
             String v = value.trim().toLowerCase(Locale.ROOT);
             if (v.equals("earliest")) {
                 return new StartAt(Position.EARLIEST, 0);
@@ -56,27 +64,19 @@ final class SubscribeCommand implements Callable<Integer> {
                     return new StartAt(Position.OFFSET, sequence);
                 }
             } catch (NumberFormatException e) {
-                // a time, or reported below
+                // not a sequence
             }
             try {
                 return new StartAt(Position.TIMESTAMP,
                         java.time.OffsetDateTime.parse(value.trim()).toInstant().toEpochMilli());
             } catch (java.time.format.DateTimeParseException e) {
-                // reported below
+                return null;
             }
-            throw new CommandLine.TypeConversionException("'" + value + "' is not earliest, latest, a sequence or an "
-                    + "RFC 3339 time such as 2026-01-31T09:00:00Z");
         }
     }
 
     /** A name the broker accepts: a subscription it would refuse gets no notice before its error. */
     private static final Pattern VALID_NAME = Pattern.compile("[A-Za-z0-9._-]{1,255}");
-
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Mixin
-    TargetOption target;
 
     @Parameters(index = "0", paramLabel = "TOPIC", description = "Topic to read (created if absent).")
     String topic;
@@ -122,24 +122,16 @@ final class SubscribeCommand implements Callable<Integer> {
             description = "How long to keep reconnecting when the broker is unreachable (default ${DEFAULT-VALUE}).")
     Duration reconnectFor;
 
+    /** Set by QuickLine: whether --from was on the command line (picocli's parse result says so otherwise). */
+    Boolean fromGiven;
+
     @Override
     public Integer call() throws InterruptedException {
-        CommandLine cl = spec.commandLine();
-        if (browse && shared) {
-            throw new CommandLine.ParameterException(cl,
-                    "--shared and --browse do not go together: a browse has no group");
+        String problem = usageProblem();
+        if (problem != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), problem);
         }
-        if (browse && ack) {
-            throw new CommandLine.ParameterException(cl, "--ack and --browse do not go together: a browse has no cursor");
-        }
-        if (credits < 1 || credits > SubscriptionOptions.MAX_CREDIT_WINDOW) {
-            throw new CommandLine.ParameterException(cl, "--credits must be 1-" + SubscriptionOptions.MAX_CREDIT_WINDOW
-                    + ", not " + credits);
-        }
-        if (count < 0) {
-            throw new CommandLine.ParameterException(cl, "--count must not be negative: " + count);
-        }
-        PrintWriter out = cl.getOut();
+        PrintWriter out = out();
         try (SluiceClient client = target.connect()) {
             List<TopicStats> stats = null;
             try {
@@ -148,10 +140,28 @@ final class SubscribeCommand implements Callable<Integer> {
                 // the subscription keeps trying for --reconnect-for, and says so if it gives up
             }
             if (stats != null && (browse || VALID_NAME.matcher(group).matches())) {
-                explain(stats, cl.getParseResult().hasMatchedOption("--from"), cl.getErr());
+                boolean given = fromGiven != null ? fromGiven : spec.commandLine().getParseResult().hasMatchedOption("--from");
+                explain(stats, given, err());
             }
             return consume(client, out);
         }
+    }
+
+    /** What is wrong with the options as a whole (a usage error), or null. */
+    String usageProblem() {
+        if (browse && shared) {
+            return "--shared and --browse do not go together: a browse has no group";
+        }
+        if (browse && ack) {
+            return "--ack and --browse do not go together: a browse has no cursor";
+        }
+        if (credits < 1 || credits > SubscriptionOptions.MAX_CREDIT_WINDOW) {
+            return "--credits must be 1-" + SubscriptionOptions.MAX_CREDIT_WINDOW + ", not " + credits;
+        }
+        if (count < 0) {
+            return "--count must not be negative: " + count;
+        }
+        return null;
     }
 
     private int consume(SluiceClient client, PrintWriter out) throws InterruptedException {

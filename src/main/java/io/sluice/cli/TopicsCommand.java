@@ -4,23 +4,14 @@ import io.sluice.client.SluiceClient;
 import io.sluice.client.TopicInfo;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
 
 /** {@code sluice topics}: the topic names, one per line, in order. */
 @Command(name = "topics", mixinStandardHelpOptions = true, description = "List the topics, one name per line.")
-final class TopicsCommand implements Callable<Integer> {
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Mixin
-    TargetOption target;
-
+final class TopicsCommand extends ClientCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = out();
         try (SluiceClient client = target.connect()) {
             for (TopicInfo t : client.topics()) {
                 out.println(t.name());

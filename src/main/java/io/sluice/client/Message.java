@@ -1,5 +1,6 @@
 package io.sluice.client;
 
+import com.google.protobuf.ByteString;
 import io.sluice.proto.MessageDelivery;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -14,10 +15,10 @@ public final class Message {
     private final long sequence;
     private final long timestamp;
     private final int deliveryCount;
-    private final byte[] payload;
+    private final ByteString payload;   // immutable: no copy until the application asks for the bytes
     private final Map<String, String> attributes;
 
-    private Message(String id, long sequence, long timestamp, int deliveryCount, byte[] payload,
+    private Message(String id, long sequence, long timestamp, int deliveryCount, ByteString payload,
                     Map<String, String> attributes) {
         this.id = id;
         this.sequence = sequence;
@@ -29,7 +30,7 @@ public final class Message {
 
     static Message of(MessageDelivery d) {
         return new Message(d.getMessageId(), d.getSequence(), d.getTimestamp(), d.getDeliveryCount(),
-                d.getPayload().toByteArray(), Map.copyOf(d.getAttributesMap()));
+                d.getPayload(), d.getAttributesCount() == 0 ? Map.of() : Map.copyOf(d.getAttributesMap()));
     }
 
     /** The message id (a UUIDv7 chosen by the broker); acks and nacks name it. */
@@ -58,12 +59,12 @@ public final class Message {
     }
 
     public byte[] payload() {
-        return payload.clone();
+        return payload.toByteArray();
     }
 
     /** The payload decoded as UTF-8 (malformed bytes become U+FFFD). */
     public String payloadText() {
-        return new String(payload, StandardCharsets.UTF_8);
+        return payload.toString(StandardCharsets.UTF_8);
     }
 
     public Map<String, String> attributes() {
@@ -73,6 +74,6 @@ public final class Message {
     @Override
     public String toString() {
         return "Message[id=" + id + ", sequence=" + sequence + ", deliveryCount=" + deliveryCount
-                + ", " + payload.length + " bytes]";
+                + ", " + payload.size() + " bytes]";
     }
 }

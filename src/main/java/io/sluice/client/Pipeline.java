@@ -1,6 +1,7 @@
 package io.sluice.client;
 
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.sluice.client.PublishCall.Pending;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,16 +22,18 @@ import java.util.function.Function;
 /**
  * The single-message publishes of a {@link SluiceClient}, pipelined on one shared PublishStream.
  *
- * <p>A publishing thread takes a slot of the {@link Window} (blocking while it is full), puts its
- * request in the queue and then, if no other thread is sending, becomes the sender: it moves every
- * queued request onto the stream, its own and those of the threads that queued meanwhile, so
- * callers on many threads coalesce onto one stream without a thread of ours between. gRPC's
- * callback thread matches each answer to its request ({@link PublishCall}), completes its future and
- * gives the slot back. When the stream breaks, the requests sent on it and not answered fail with
- * the stream's status, or, with {@link PublishOptions#retryFor()}, are sent again on the next stream
- * (at-least-once: the broker may have stored them); requests not yet sent simply go on the next
- * stream. A broker without PublishStream (UNIMPLEMENTED before any answer) is published to by unary
- * calls from then on.
+ * <p>Threads: a publishing thread takes a slot of the {@link Window} (blocking while it is full),
+ * queues its request and, unless a run is already due, schedules a run on the client's I/O thread,
+ * which moves every queued request onto the stream: what one run sends goes out in one write and one
+ * flush, where gRPC flushes each request sent from another thread on its own (a system call and a
+ * wake-up of the I/O thread per message). The stream's callbacks run on that thread too: each answer
+ * is matched to its request ({@link PublishCall}), gives its slot back, and goes to the
+ * {@link Completer}, which completes the future off the I/O thread. Any thread may also drain (the
+ * send lock makes one sender at a time). When the stream breaks, the requests sent on it and not
+ * answered fail with the stream's status, or, with {@link PublishOptions#retryFor()}, are sent again
+ * on the next stream (at-least-once: the broker may have stored them); requests not yet sent go on
+ * the next stream, opened after a pause when streams keep failing. A broker without PublishStream
+ * (UNIMPLEMENTED before any answer) is published to by unary calls from then on.
  *
  * <p>Deadlines: each publish has the client's call timeout. A sweep, scheduled on the JDK's shared
  * delay scheduler every {@link #SWEEP} while anything is outstanding, fails queued publishes whose
@@ -40,6 +44,8 @@ final class Pipeline implements AutoCloseable {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     private final SluiceGrpc.SluiceStub stub;
+    private final EventExecutor ioThread;
+    private final Completer completer;
     private final Runnable resetConnectBackoff;
     private final Function<PublishStreamRequest, CompletableFuture<Published>> unary;
     private final String target;
@@ -49,8 +55,8 @@ final class Pipeline implements AutoCloseable {
     private final Backoff backoff = new Backoff(Duration.ofMillis(50), Duration.ofSeconds(2));
     private final AtomicLong ids = new AtomicLong();
     private final ConcurrentLinkedDeque<Pending> queue = new ConcurrentLinkedDeque<>();   // not yet sent
-    private final ThreadLocal<Boolean> answering = new ThreadLocal<>();
     private final AtomicBoolean sweepScheduled = new AtomicBoolean();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final ReentrantLock sendLock = new ReentrantLock();
     private PublishCall current;       // guarded by sendLock
     private long reopenAtNanos;        // guarded by sendLock: no new stream before (retry backoff)
@@ -59,10 +65,12 @@ final class Pipeline implements AutoCloseable {
     private volatile boolean streaming = true;
     private volatile boolean closed;
 
-    Pipeline(SluiceGrpc.SluiceStub stub, Runnable resetConnectBackoff,
+    Pipeline(SluiceGrpc.SluiceStub stub, EventExecutor ioThread, Executor callbacks, Runnable resetConnectBackoff,
              Function<PublishStreamRequest, CompletableFuture<Published>> unary, String target,
              Duration callTimeout, PublishOptions options) {
         this.stub = stub;
+        this.ioThread = ioThread;
+        this.completer = new Completer(callbacks);
         this.resetConnectBackoff = resetConnectBackoff;
         this.unary = unary;
         this.target = target;
@@ -76,19 +84,20 @@ final class Pipeline implements AutoCloseable {
         return streaming;
     }
 
-    /** True on the thread delivering this pipeline's answers, which must never wait for an answer. */
+    /** True on the thread running the callbacks of this pipeline's futures, which must never wait for an answer. */
     boolean onAnswerThread() {
-        return answering.get() != null;
+        return completer.onCallbackThread();
     }
 
     /**
-     * Queues one publish and sends it unless another thread is sending. Blocks while the window is
-     * full (not on the answering thread, which overdraws it instead), up to the call timeout; the
+     * Queues one publish for the I/O thread to send. Blocks while the window is
+     * full (not on the callback thread, which overdraws it instead), up to the call timeout; the
      * future then fails with DEADLINE_EXCEEDED. Interrupted while waiting: fails with CANCELLED.
      */
-    CompletableFuture<Published> submit(String topic, byte[] payload, Map<String, String> attributes) {
+    CompletableFuture<Published> submit(String topic, byte[] payload, Map<String, String> attributes,
+                                        boolean waiting) {
         long deadline = System.nanoTime() + timeoutNanos;
-        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, deadline);
+        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, deadline, waiting);
         if (closed) {
             p.future.completeExceptionally(closedFailure());
             return p.future;
@@ -107,12 +116,20 @@ final class Pipeline implements AutoCloseable {
             return p.future;
         }
         queue.add(p);
-        drain();
+        if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
+            ioThread.execute(drainOnIoThread);
+        }
         scheduleSweep();
         return p.future;
     }
 
-    // ---- sending (whichever publishing thread gets the send lock) ----
+    /** Sends what is queued, on the I/O thread: one write and one flush for all of it. */
+    private final Runnable drainOnIoThread = () -> {
+        drainScheduled.set(false);
+        drain();
+    };
+
+    // ---- sending (the I/O thread, or whichever thread gets the send lock) ----
 
     /**
      * Sends what is queued unless another thread is at it; that one sends ours too before it lets go.
@@ -145,8 +162,7 @@ final class Pipeline implements AutoCloseable {
      */
     private boolean sendQueued(List<Pending> late) {
         if (!streaming) {
-            Pending p;
-            while ((p = queue.poll()) != null) {
+            for (Pending p; (p = queue.poll()) != null; ) {
                 viaUnary(p);
             }
             return true;
@@ -166,7 +182,9 @@ final class Pipeline implements AutoCloseable {
                 return false;
             }
             call = new PublishCall(listener);
-            stub.publishStream(call);
+            // Its callbacks run on the I/O thread, as tasks of their own (never inside a send): they match
+            // answers and hand the futures to the Completer, never running application code there.
+            stub.withExecutor(ioThread).publishStream(call);
             current = call;
         }
         long now = System.nanoTime();
@@ -211,75 +229,68 @@ final class Pipeline implements AutoCloseable {
         });
     }
 
-    // ---- answers and ends (gRPC's callback thread) ----
+    // ---- answers and ends (the I/O thread) ----
 
     private final PublishCall.Listener listener = new PublishCall.Listener() {
         @Override
         public void answered(PublishCall call, Pending p, PublishStreamResponse r) {
-            answering.set(Boolean.TRUE);
-            try {
-                if (r.getErrorCode() == 0) {
-                    window.release(p.bytes);
-                    p.future.complete(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
-                    return;
-                }
-                Status status = Status.fromCodeValue(r.getErrorCode()).withDescription(r.getErrorMessage());
-                if (status.getCode() == Status.Code.UNAVAILABLE && retrying(p, System.nanoTime())) {
-                    // Refused, not stored (the broker is stopping): send it again on a new stream after a pause.
-                    queue.addFirst(p);
-                    abandon(call);
-                    return;
-                }
-                finish(p, failure(status));
-            } finally {
-                answering.remove();
+            if (r.getErrorCode() == 0) {
+                window.release(p.bytes);
+                completer.complete(p, new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()),
+                        ioThread.inEventLoop());
+                return;
             }
+            Status status = Status.fromCodeValue(r.getErrorCode()).withDescription(r.getErrorMessage());
+            if (status.getCode() == Status.Code.UNAVAILABLE && retrying(p, System.nanoTime())) {
+                // Refused, not stored (the broker is stopping): send it again on a new stream after a pause.
+                queue.addFirst(p);
+                abandon(call);
+                return;
+            }
+            finish(p, failure(status));
         }
 
         @Override
         public void ended(PublishCall call, Status status, List<Pending> unanswered) {
-            answering.set(Boolean.TRUE);
-            try {
-                if (status.getCode() == Status.Code.UNIMPLEMENTED && call.answered() == 0) {
-                    streaming = false;   // nothing was stored: every request goes by unary calls from now on
-                    unanswered.forEach(Pipeline.this::viaUnary);
-                    drain();
-                    return;
-                }
-                long now = System.nanoTime();
-                var again = new ArrayList<Pending>();
-                for (Pending p : unanswered) {
-                    if (p.expired(now)) {
-                        finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription(
-                                "no answer within the call timeout; the message may have been stored")));
-                    } else if (retryable(status) && retrying(p, now)) {
-                        again.add(p);
-                    } else {
-                        finish(p, failure(status));
-                    }
-                }
-                for (int i = again.size() - 1; i >= 0; i--) {
-                    queue.addFirst(again.get(i));
-                }
-                sendLock.lock();
-                try {
-                    if (current == call) {
-                        current = null;
-                    }
-                    failedStreams = call.answered() == 0 ? failedStreams + 1 : 0;
-                    if (retryNanos > 0 && failedStreams > 0) {
-                        reopenAtNanos = now + backoff.pauseNanos(failedStreams - 1);
-                    }
-                } finally {
-                    sendLock.unlock();
-                }
-                if (status.getCode() == Status.Code.UNAVAILABLE) {
-                    resetConnectBackoff.run();   // our pause paces reconnects, not the channel's
-                }
+            if (status.getCode() == Status.Code.UNIMPLEMENTED && call.answered() == 0) {
+                streaming = false;   // nothing was stored: every request goes by unary calls from now on
+                unanswered.forEach(Pipeline.this::viaUnary);
                 drain();
-            } finally {
-                answering.remove();
+                return;
             }
+            long now = System.nanoTime();
+            var again = new ArrayList<Pending>();
+            for (Pending p : unanswered) {
+                if (p.expired(now)) {
+                    finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription(
+                            "no answer within the call timeout; the message may have been stored")));
+                } else if (retryable(status) && retrying(p, now)) {
+                    again.add(p);
+                } else {
+                    finish(p, failure(status));
+                }
+            }
+            for (int i = again.size() - 1; i >= 0; i--) {
+                queue.addFirst(again.get(i));
+            }
+            sendLock.lock();
+            try {
+                if (current == call) {
+                    current = null;
+                }
+                failedStreams = call.answered() == 0 ? failedStreams + 1 : 0;
+                if (failedStreams > 0) {
+                    // No stream while the broker is unreachable: a pause before the next one, whether or not
+                    // anything is retried (what waits was never sent), instead of a loop of failing streams.
+                    reopenAtNanos = now + backoff.pauseNanos(failedStreams - 1);
+                }
+            } finally {
+                sendLock.unlock();
+            }
+            if (status.getCode() == Status.Code.UNAVAILABLE) {
+                resetConnectBackoff.run();   // our pause paces reconnects, not the channel's
+            }
+            drain();
         }
     };
 
@@ -310,9 +321,10 @@ final class Pipeline implements AutoCloseable {
         unary.apply(p.request).whenComplete((published, error) -> {
             window.release(p.bytes);
             if (error == null) {
-                p.future.complete(published);
+                completer.complete(p, published, ioThread.inEventLoop());
             } else {
-                p.future.completeExceptionally(error);
+                completer.fail(p, error instanceof SluiceClientException e ? e : failure(Status.fromThrowable(error)),
+                        ioThread.inEventLoop());
             }
         });
     }
@@ -320,14 +332,7 @@ final class Pipeline implements AutoCloseable {
     /** Fails a publish that holds a slot and gives the slot back. */
     private void finish(Pending p, SluiceClientException e) {
         window.release(p.bytes);
-        p.future.completeExceptionally(e);
-    }
-
-    private void failQueued(SluiceClientException e) {
-        Pending p;
-        while ((p = queue.poll()) != null) {
-            finish(p, e);
-        }
+        completer.fail(p, e, ioThread.inEventLoop());
     }
 
     private SluiceClientException failure(Status status) {
@@ -341,7 +346,7 @@ final class Pipeline implements AutoCloseable {
     // ---- deadlines ----
 
     private void scheduleSweep() {
-        if (sweepScheduled.compareAndSet(false, true)) {
+        if (!sweepScheduled.get() && sweepScheduled.compareAndSet(false, true)) {
             CompletableFuture.delayedExecutor(SWEEP.toNanos(), TimeUnit.NANOSECONDS).execute(this::sweep);
         }
     }
@@ -396,7 +401,9 @@ final class Pipeline implements AutoCloseable {
         } finally {
             sendLock.unlock();
         }
-        failQueued(closedFailure());
+        for (Pending p; (p = queue.poll()) != null; ) {
+            finish(p, closedFailure());
+        }
         if (call != null) {
             call.halfClose();   // not under the send lock: nobody sends on it once closed and not current
         }

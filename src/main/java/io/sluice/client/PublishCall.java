@@ -15,7 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One PublishStream call of a {@link Pipeline}. Sends come from whichever thread holds the pipeline's
- * send lock (a publishing thread); they never block. gRPC's callback thread calls {@link #onNext},
+ * send lock (the client's I/O thread, mostly); they never block. gRPC calls {@link #onNext} on that I/O thread,
  * which matches each answer to the oldest unanswered request (the broker answers in request order)
  * and hands both to the {@link Listener}, and {@link #onError}/{@link #onCompleted}, which hand over
  * every request still unanswered. {@link #lock} guards only the line of unanswered requests.
@@ -28,11 +28,21 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
         final long bytes;
         final long deadlineNanos;
         final CompletableFuture<Published> future = new CompletableFuture<>();
+        /** A blocking publish waits on the future and nothing is chained to it: it may complete on the I/O thread. */
+        final boolean waiting;
         long firstSentNanos;   // written under the pipeline's send lock before the request is sent
+        Published answer;                // set before the Completer queues it, read after
+        SluiceClientException error;     // set before the Completer queues it, read after
 
-        Pending(long id, String topic, byte[] payload, Map<String, String> attributes, long deadlineNanos) {
-            this.request = PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic)
-                    .setPayload(ByteString.copyFrom(payload)).putAllAttributes(attributes).build();
+        Pending(long id, String topic, byte[] payload, Map<String, String> attributes, long deadlineNanos,
+                boolean waiting) {
+            this.waiting = waiting;
+            var builder = PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic)
+                    .setPayload(ByteString.copyFrom(payload));
+            if (!attributes.isEmpty()) {
+                builder.putAllAttributes(attributes);
+            }
+            this.request = builder.build();
             this.bytes = payload.length;
             this.deadlineNanos = deadlineNanos;
         }
@@ -42,7 +52,7 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
         }
     }
 
-    /** What becomes of answers and of the end; called on gRPC's callback thread. */
+    /** What becomes of answers and of the end; called on the client's I/O thread. */
     interface Listener {
         void answered(PublishCall call, Pending pending, PublishStreamResponse response);
 

@@ -1,7 +1,6 @@
 package io.sluice.client;
 
 import com.google.protobuf.ByteString;
-import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -30,6 +29,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -55,8 +56,9 @@ import java.util.function.Supplier;
  * keeping the gRPC status. A publish that failed with UNAVAILABLE or DEADLINE_EXCEEDED may or may not
  * have been stored; with {@link PublishOptions#retryFor()} the client sends such a publish again on a
  * new stream itself, so it may be stored twice (at-least-once). After UNAVAILABLE the next call tries
- * to connect at once. {@code publishAsync}'s future completes on a gRPC callback thread, so do not
- * block inside callbacks chained to it. Each {@link Subscription} has its own thread.
+ * to connect at once. Each client has one network thread of its own ({@code sluice-client-io}) and one
+ * that completes {@code publishAsync}'s futures ({@code sluice-client-callbacks}, one at a time), so
+ * do not block long inside callbacks chained to them. Each {@link Subscription} has its own thread.
  * {@link #close()} closes the open subscriptions, lets outstanding publishes finish, then closes the
  * channel.
  */
@@ -65,12 +67,12 @@ public final class SluiceClient implements AutoCloseable {
     public static final String DEFAULT_TARGET = "127.0.0.1:50051";
     /** The deadline of each unary call unless another is given. */
     public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
-    /** Largest message accepted from the broker: room for the biggest payloads it can be configured for. */
-    private static final int MAX_INBOUND_BYTES = 64 << 20;
 
     private final String target;
     private final Duration callTimeout;
     private final ManagedChannel channel;
+    private final ClientChannel net;
+    private final ExecutorService callbacks;   // completes publishAsync futures (see Completer)
     private final SluiceGrpc.SluiceBlockingStub blocking;
     private final SluiceGrpc.SluiceStub async;
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -81,17 +83,15 @@ public final class SluiceClient implements AutoCloseable {
         Target parsed = Target.parse(target);
         this.target = parsed.toString();
         this.callTimeout = options.callTimeout();
-        this.channel = Grpc.newChannelBuilderForAddress(parsed.host(), parsed.port(), options.credentials())
-                .maxInboundMessageSize(MAX_INBOUND_BYTES)
-                // Finds a dead connection under an idle stream; the broker permits pings every 10 s.
-                .keepAliveTime(30, TimeUnit.SECONDS)
-                .keepAliveTimeout(10, TimeUnit.SECONDS)
-                .build();
+        this.net = new ClientChannel(parsed, options.credentials());
+        this.channel = net.channel;
         this.blocking = SluiceGrpc.newBlockingStub(channel);
         this.async = SluiceGrpc.newStub(channel);
         this.publishOptions = publishOptions;
-        this.pipeline = new Pipeline(async, channel::resetConnectBackoff, this::unaryAsync, this.target, callTimeout,
-                publishOptions);
+        this.callbacks = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().daemon().name("sluice-client-callbacks").factory());
+        this.pipeline = new Pipeline(async, net.io, callbacks, channel::resetConnectBackoff, this::unaryAsync,
+                this.target, callTimeout, publishOptions);
     }
 
     /**
@@ -152,7 +152,7 @@ public final class SluiceClient implements AutoCloseable {
             PublishResponse r = call(() -> stub().publish(publishRequest(topic, payload, attributes)));
             return new Published(r.getMessageId(), r.getSequence(), r.getTimestamp());
         }
-        CompletableFuture<Published> future = pipeline.submit(topic, payload, attributes);
+        CompletableFuture<Published> future = pipeline.submit(topic, payload, attributes, true);
         try {
             // The pipeline fails an overdue publish itself; the margin only bounds this wait.
             return future.get(callTimeout.toNanos() + 4 * Pipeline.SWEEP.toNanos(), TimeUnit.NANOSECONDS);
@@ -203,8 +203,8 @@ public final class SluiceClient implements AutoCloseable {
 
     /**
      * Stores one message. The future completes with the answer once the message is committed, or
-     * exceptionally with a {@link SluiceClientException}; it completes on the thread that delivers the
-     * broker's answers, so do not block inside callbacks chained to it. Unless
+     * exceptionally with a {@link SluiceClientException}; it completes on the client's callback thread,
+     * which completes the others after it, so do not block long inside callbacks chained to it. Unless
      * {@link PublishOptions#unary()}, this sends on the client's shared PublishStream, and blocks the
      * caller (up to the call timeout) while the publish window is full: at most
      * {@link PublishOptions#window()} publishes are outstanding per client. Called from a callback of
@@ -214,7 +214,7 @@ public final class SluiceClient implements AutoCloseable {
         if (publishOptions.unary() || !pipeline.streaming()) {
             return unaryAsync(publishRequest(topic, payload, attributes));
         }
-        return pipeline.submit(topic, payload, attributes);
+        return pipeline.submit(topic, payload, attributes, false);
     }
 
     /** Like {@link #publishAsync(String, byte[], Map)}, without attributes. */
@@ -366,8 +366,8 @@ public final class SluiceClient implements AutoCloseable {
         if (options.browse()) {
             throw new IllegalArgumentException("a shared subscription needs a group, not browsing");
         }
-        Subscription s = Subscription.open(options, target, async, channel, this::cursorOf, subscriptions::remove,
-                true);
+        Subscription s = Subscription.open(options, target, async, channel, net.io, this::cursorOf,
+                subscriptions::remove, true);
         subscriptions.add(s);
         return s;
     }
@@ -377,7 +377,8 @@ public final class SluiceClient implements AutoCloseable {
      * on the first {@link Subscription#receive()}. Close it, or close this client.
      */
     public Subscription subscribe(SubscriptionOptions options) {
-        Subscription s = Subscription.open(options, target, async, channel, this::cursorOf, subscriptions::remove);
+        Subscription s = Subscription.open(options, target, async, channel, net.io, this::cursorOf,
+                subscriptions::remove);
         subscriptions.add(s);
         return s;
     }
@@ -423,6 +424,7 @@ public final class SluiceClient implements AutoCloseable {
             s.close();
         }
         pipeline.close();
+        callbacks.shutdown();   // the futures already answered still complete
         channel.shutdown();
         try {
             if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
@@ -433,5 +435,6 @@ public final class SluiceClient implements AutoCloseable {
             channel.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        net.stopThread();
     }
 }

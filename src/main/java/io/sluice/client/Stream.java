@@ -10,6 +10,7 @@ import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -37,9 +38,9 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
     private final ReentrantLock sendLock = new ReentrantLock();
     private ClientCallStreamObserver<SubscribeUpstream> upstream;   // guarded by sendLock
     private boolean open = true;                                    // guarded by sendLock
-    private int handedOut;                                          // guarded by sendLock
     private long budget;                                            // guarded by sendLock: credit it may still grant
 
+    private final AtomicInteger handedOut = new AtomicInteger();   // handed out since credit was last granted
     private volatile boolean carried;
     private volatile String streamError;
     private volatile Status status;
@@ -119,12 +120,7 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
 
     /** One message of this stream was handed to the application. */
     void handedOut() {
-        sendLock.lock();
-        try {
-            handedOut++;
-        } finally {
-            sendLock.unlock();
-        }
+        handedOut.incrementAndGet();
     }
 
     /**
@@ -132,11 +128,15 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
      * application asks for its next message, so a consumer that stops asking stops the flow.
      */
     void refill() {
+        if (handedOut.get() < chunk) {
+            return;   // the common case, without the lock
+        }
         sendLock.lock();
         try {
-            if (open && handedOut >= chunk) {
-                int credits = (int) Math.min(handedOut, budget);
-                handedOut = 0;
+            int n = handedOut.get();
+            if (open && n >= chunk) {
+                int credits = (int) Math.min(n, budget);
+                handedOut.addAndGet(-n);
                 if (credits > 0) {
                     budget -= credits;
                     grant(credits);

@@ -2,6 +2,7 @@ package io.sluice.client;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.SubscribeUpstream;
 import java.lang.System.Logger.Level;
@@ -73,7 +74,8 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     private volatile SluiceClientException failure;
 
     private Subscription(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                         ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose, boolean shared) {
+                         ManagedChannel channel, EventExecutor io, CursorProbe probe, Consumer<Subscription> onClose,
+                         boolean shared) {
         this.options = options;
         this.shared = shared;
         this.target = target;
@@ -82,21 +84,22 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         this.probe = probe;
         this.onClose = onClose;
         this.backoff = new Backoff(options.initialBackoff(), options.maxBackoff());
-        this.inbox = new Inbox(options.creditWindow());
+        this.inbox = new Inbox(options.creditWindow(), io);
         this.acks = new PendingAcks(options.creditWindow() / 4, shared);
         this.thread = Thread.ofVirtual().name("sluice-subscription-" + options.topic()).unstarted(this::run);
     }
 
     static Subscription open(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                             ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose) {
-        return open(options, target, stub, channel, probe, onClose, false);
+                             ManagedChannel channel, EventExecutor io, CursorProbe probe,
+                             Consumer<Subscription> onClose) {
+        return open(options, target, stub, channel, io, probe, onClose, false);
     }
 
     /** {@code shared}: a SHARED group (competing consumers): acks settle exactly their message. */
     static Subscription open(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                             ManagedChannel channel, CursorProbe probe, Consumer<Subscription> onClose,
-                             boolean shared) {
-        var s = new Subscription(options, target, stub, channel, probe, onClose, shared);
+                             ManagedChannel channel, EventExecutor io, CursorProbe probe,
+                             Consumer<Subscription> onClose, boolean shared) {
+        var s = new Subscription(options, target, stub, channel, io, probe, onClose, shared);
         s.thread.start();
         return s;
     }

@@ -1,0 +1,30 @@
+package io.sluice.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Spec;
+
+/**
+ * A command that talks to a running broker. picocli fills its fields and its writers come from
+ * picocli's command line; {@link QuickLine} fills the same fields itself, without picocli, and sets
+ * the writers. Either way the command runs the same code and prints the same.
+ */
+abstract class ClientCommand {
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    TargetOption target;
+
+    PrintWriter out;   // set by QuickLine; else picocli's
+    PrintWriter err;   // set by QuickLine; else picocli's
+
+    PrintWriter out() {
+        return out != null ? out : spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+        return err != null ? err : spec.commandLine().getErr();
+    }
+}
