@@ -183,7 +183,7 @@ final class Publisher {
         public void committed(List<Appended> stored) {
             long nanos = System.nanoTime() - started;
             handOn(() -> {
-                metrics.published(topic, stored.size(), nanos);
+                metrics.published(topic, (int) stored.stream().filter(a -> !a.duplicate()).count(), nanos);
                 for (int i = 0; i < spans.size(); i++) {
                     Tracing.published(spans.get(i), stored.get(i).id().toString(), stored.get(i).sequence());
                 }
