@@ -153,7 +153,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             }
             String id = stored.id().toString();
             Tracing.published(span, id, stored.sequence());
-            metrics.published(topic, 1, committedNanos - startedNanos);
+            metrics.published(topic, stored.duplicate() ? 0 : 1, committedNanos - startedNanos);
             return PublishStreamResponse.newBuilder()
                     .setRequestId(requestId)
                     .setMessageId(id)

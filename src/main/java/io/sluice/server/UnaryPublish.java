@@ -85,7 +85,7 @@ final class UnaryPublish<T> implements Completion<List<Appended>> {
     public void committed(List<Appended> stored) {
         long nanos = System.nanoTime() - started;
         handOn(() -> {
-            publisher.metrics().published(topic, stored.size(), nanos);
+            publisher.metrics().published(topic, (int) stored.stream().filter(a -> !a.duplicate()).count(), nanos);
             for (int i = 0; i < spans.size(); i++) {
                 Tracing.published(spans.get(i), stored.get(i).id().toString(), stored.get(i).sequence());
             }
