@@ -1,5 +1,6 @@
 package io.sluice.delivery;
 
+import io.sluice.domain.SluiceException;
 import io.sluice.store.DeliveryCounts;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
@@ -73,9 +74,14 @@ final class CountedReader {
         aheadBytes -= next.bytes();
         carry.fill(next.batch(), next.count() == null ? null : next.count().await().counts());
         int held = next.batch().size();
-        while (ahead.size() < AHEAD_BATCHES && aheadBytes < Subscription.BATCH_BYTES
-                && readAhead(held + aheadMessages)) {
-            // each batch read is counted in the store meanwhile
+        try {
+            while (ahead.size() < AHEAD_BATCHES && aheadBytes < Subscription.BATCH_BYTES
+                    && readAhead(held + aheadMessages)) {
+                // each batch read is counted in the store meanwhile
+            }
+        } catch (SluiceException.Corrupted damage) {
+            // A damaged message ahead: the intact ones before it are sent first; reading at it again
+            // (with nothing ahead) ends the stream naming it.
         }
         return true;
     }
