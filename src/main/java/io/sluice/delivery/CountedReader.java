@@ -5,6 +5,7 @@ import io.sluice.store.DeliveryCounts;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongSupplier;
@@ -12,7 +13,9 @@ import java.util.function.LongSupplier;
 /**
  * Where an exclusive (or browsing) subscription gets the messages it sends: read from the topic and
  * counted delivered by the store (durably) before they are handed out. While one batch is being
- * sent, the next is read and its count requested, so the count's commit overlaps with the sending.
+ * sent, the next ones (as many as the credit allows, up to {@link #AHEAD_BATCHES} batches and
+ * {@link Subscription#BATCH_BYTES} of payload) are read and their counts requested, so the counts'
+ * commits overlap with the sending and one commit's latency is paid for several batches.
  * A count of 0 means the message is not to be sent (dead-lettered or terminated). Used only by its
  * subscription's thread.
  */
@@ -20,10 +23,18 @@ final class CountedReader {
     private final Store store;
     private final SubscriptionSpec spec;
     private final LongSupplier credit;   // the credit available now (read under the subscription's lock)
+    /** Most batches read and being counted ahead of the one being sent. */
+    static final int AHEAD_BATCHES = 4;
+
+    /** A batch read ahead and its count (null when browsing). */
+    private record Ahead(List<StoredMessage> batch, Pending<DeliveryCounts> count, long bytes) {
+    }
+
     final CountedBatch carry = new CountedBatch();   // counted, not sent yet
-    private List<StoredMessage> ahead;               // the next batch, read, being counted
-    private Pending<DeliveryCounts> aheadCount;      // its count (null when browsing)
-    private SluiceException unreadable;              // the read ahead failed: thrown once the carry is sent
+    private final ArrayDeque<Ahead> ahead = new ArrayDeque<>();
+    private int aheadMessages;
+    private long aheadBytes;
+    private long readTo;                             // the last sequence read (carry or ahead)
 
     CountedReader(Store store, SubscriptionSpec spec, LongSupplier credit) {
         this.store = store;
@@ -33,15 +44,15 @@ final class CountedReader {
 
     /** True while counted messages wait to be sent, or the next batch is being counted. */
     boolean pending() {
-        return carry.hasNext() || ahead != null || unreadable != null;
+        return carry.hasNext() || !ahead.isEmpty();
     }
 
     /** The position moved (an operator reset the cursor): what was read is dropped. */
     void clear() {
         carry.clear();
-        ahead = null;
-        aheadCount = null;
-        unreadable = null;
+        ahead.clear();
+        aheadMessages = 0;
+        aheadBytes = 0;
     }
 
     /**
@@ -52,47 +63,56 @@ final class CountedReader {
         if (carry.hasNext()) {
             return true;
         }
-        if (unreadable != null) {
-            // What comes after the messages just sent cannot be read (a damaged message): say so now.
-            SluiceException e = unreadable;
-            unreadable = null;
-            throw e;
+        if (ahead.isEmpty()) {
+            readTo = position;
+            if (!readAhead(0)) {
+                return false;
+            }
         }
-        if (ahead == null && !readAhead(position, 0)) {
-            return false;
-        }
-        carry.fill(ahead, aheadCount == null ? null : aheadCount.await().counts());
-        long last = ahead.getLast().sequence();
-        int held = ahead.size();
-        ahead = null;
-        aheadCount = null;
+        Ahead next = ahead.poll();
+        aheadMessages -= next.batch().size();
+        aheadBytes -= next.bytes();
+        carry.fill(next.batch(), next.count() == null ? null : next.count().await().counts());
+        int held = next.batch().size();
         try {
-            readAhead(last, held);
-        } catch (SluiceException e) {
-            unreadable = e;   // the messages before it are sent first
+            while (ahead.size() < AHEAD_BATCHES && aheadBytes < Subscription.BATCH_BYTES
+                    && readAhead(held + aheadMessages)) {
+                // each batch read is counted in the store meanwhile
+            }
+        } catch (SluiceException.Corrupted damage) {
+            // A damaged message ahead: the intact ones before it are sent first; reading at it again
+            // (with nothing ahead) ends the stream naming it.
         }
         return true;
     }
 
     /**
-     * Reads the batch after {@code after} that the credit allows beyond the {@code held} messages not
-     * sent yet, and asks the store to count it (not waiting); false when there is nothing to read.
+     * Reads the batch after the last one read that the credit allows beyond the {@code held} messages
+     * not sent yet, and asks the store to count it (not waiting); false when there is nothing to read.
      */
-    private boolean readAhead(long after, int held) {
+    private boolean readAhead(int held) {
         long allowed = credit.getAsLong() - held;
         if (allowed <= 0) {
             return false;
         }
-        List<StoredMessage> batch = store.read(spec.topic(), after, (int) Math.min(allowed, Subscription.BATCH),
+        List<StoredMessage> batch = store.read(spec.topic(), readTo, (int) Math.min(allowed, Subscription.BATCH),
                 Subscription.BATCH_BYTES);
         if (batch.isEmpty()) {
             return false;
         }
-        ahead = batch;
+        Pending<DeliveryCounts> count = null;
         if (!spec.browse()) {
-            aheadCount = new Pending<>();
-            store.countDeliveries(spec.topic(), spec.group(), sequences(batch), aheadCount);
+            count = new Pending<>();
+            store.countDeliveries(spec.topic(), spec.group(), sequences(batch), count);
         }
+        long bytes = 0;
+        for (StoredMessage m : batch) {
+            bytes += m.payload().size();
+        }
+        ahead.add(new Ahead(batch, count, bytes));
+        aheadMessages += batch.size();
+        aheadBytes += bytes;
+        readTo = batch.getLast().sequence();
         return true;
     }
 
