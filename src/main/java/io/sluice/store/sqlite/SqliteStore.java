@@ -1,6 +1,5 @@
 package io.sluice.store.sqlite;
 
-import io.sluice.domain.MessageIds;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Appended;
 import io.sluice.store.CommitObserver;
@@ -31,12 +30,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The SQLite store: one database file in the data directory, in WAL mode with
@@ -50,10 +47,11 @@ public final class SqliteStore implements Store {
     private final DataDirectory directory;
     private final Path file;
     private final ConcurrentHashMap<String, TopicRow> topics;
-    private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
+    private final ListenerFanOut listeners = new ListenerFanOut();
     private final Connection writeConnection;
     private final Writer writer;
     private final ReadPool reads;
+    private final TopicReads topicReads;
     private volatile boolean closed;
 
     private SqliteStore(DataDirectory directory, Path file, Connection writeConnection, ConcurrentHashMap<String, TopicRow> topics,
@@ -63,40 +61,10 @@ public final class SqliteStore implements Store {
         this.file = file;
         this.topics = topics;
         this.writeConnection = writeConnection;
-        StoreListener fanOut = new StoreListener() {
-            @Override
-            public void appended(String topic, long lastSequence) {
-                listeners.forEach(l -> l.appended(topic, lastSequence));
-            }
-
-            @Override
-            public void topicDeleted(String topic) {
-                listeners.forEach(l -> l.topicDeleted(topic));
-            }
-
-            @Override
-            public void cursorReset(String topic, String group, long cursor) {
-                listeners.forEach(l -> l.cursorReset(topic, group, cursor));
-            }
-
-            @Override
-            public void discarded(String topic, long removed, long unconsumed) {
-                listeners.forEach(l -> l.discarded(topic, removed, unconsumed));
-            }
-
-            @Override
-            public void refusingWrites(String reason) {
-                listeners.forEach(l -> l.refusingWrites(reason));
-            }
-
-            @Override
-            public void writerFailed(String reason, Throwable cause) {
-                listeners.forEach(l -> l.writerFailed(reason, cause));
-            }
-        };
-        this.writer = new Writer(writeConnection, tx, options.writeQueue(), options.maxBatch(), fanOut, observer,
+        this.writer = new Writer(writeConnection, tx, options.writeQueue(), options.maxBatch(), listeners, observer,
                 options.beforeCommit(), unfinishedPurges);
         this.reads = new ReadPool(options.readers(), () -> Startup.openReadOnly(file));
+        this.topicReads = new TopicReads(topics, reads);
     }
 
     /**
@@ -226,14 +194,7 @@ public final class SqliteStore implements Store {
 
     @Override
     public long cursorAtTime(String topic, long timestampMillis) {
-        TopicRow row = topics.get(topic);
-        if (row == null) {
-            return 0;
-        }
-        if (row.retained() == 0) {
-            return row.lastSequence;
-        }
-        return reads.query("finding a time in topic " + topic, c -> c.cursorAtTime(row, timestampMillis));
+        return topicReads.cursorAtTime(topic, timestampMillis);
     }
 
     @Override
@@ -300,60 +261,12 @@ public final class SqliteStore implements Store {
 
     @Override
     public List<StoredMessage> read(String topic, long after, int limit, long maxBytes) {
-        TopicRow row = topics.get(topic);
-        if (row == null || limit <= 0 || after >= row.lastSequence) {
-            return List.of();
-        }
-        try {
-            return reads.query("reading topic " + topic, c -> c.range(row, after, limit, maxBytes));
-        } catch (SluiceException.Corrupted damage) {
-            return intactBefore(row, after, limit, maxBytes, damage);
-        }
-    }
-
-    /**
-     * A read met a damaged message: answers the intact messages before it, read one at a time, so
-     * a reader gets everything up to the damage; the next read, starting at the damaged message,
-     * throws. Runs only when damage was found.
-     */
-    private List<StoredMessage> intactBefore(TopicRow row, long after, int limit, long maxBytes,
-                                             SluiceException.Corrupted damage) {
-        var intact = new ArrayList<StoredMessage>();
-        long bytes = 0;
-        long position = after;
-        while (intact.size() < limit && bytes < maxBytes) {
-            long from = position;
-            List<StoredMessage> one;
-            try {
-                one = reads.query("reading topic " + row.name, c -> c.range(row, from, 1, Long.MAX_VALUE));
-            } catch (SluiceException.Corrupted e) {
-                break;
-            }
-            if (one.isEmpty()) {
-                break;
-            }
-            StoredMessage m = one.getFirst();
-            intact.add(m);
-            bytes += m.payload().size();
-            position = m.sequence();
-        }
-        if (intact.isEmpty()) {
-            throw damage;
-        }
-        return intact;
+        return topicReads.read(topic, after, limit, maxBytes);
     }
 
     @Override
     public OptionalLong resolve(String topic, String messageId) {
-        TopicRow row = topics.get(topic);
-        var id = MessageIds.parse(messageId);
-        OptionalLong seq = MessageIds.sequenceOf(messageId);
-        if (row == null || seq.isEmpty() || seq.getAsLong() > row.lastSequence) {
-            return OptionalLong.empty();
-        }
-        byte[] bytes = MessageIds.toBytes(id);
-        boolean held = reads.query("looking up message " + messageId, c -> c.holds(row, seq.getAsLong(), bytes));
-        return held ? seq : OptionalLong.empty();
+        return topicReads.resolve(topic, messageId);
     }
 
     @Override
@@ -374,23 +287,7 @@ public final class SqliteStore implements Store {
 
     @Override
     public List<TopicStats> stats(List<String> names) {
-        var rows = new ArrayList<TopicRow>();
-        if (names.isEmpty()) {
-            rows.addAll(topics.values());
-        } else {
-            for (String n : names) {
-                TopicRow row = topics.get(n);
-                if (row != null) {
-                    rows.add(row);
-                }
-            }
-        }
-        rows.sort(Comparator.comparing(r -> r.name));
-        var out = new ArrayList<TopicStats>(rows.size());
-        for (TopicRow row : rows) {
-            out.add(reads.query("reading stats of topic " + row.name, c -> c.stats(row)));
-        }
-        return out;
+        return topicReads.stats(names);
     }
 
     @Override

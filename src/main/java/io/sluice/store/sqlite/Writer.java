@@ -12,10 +12,6 @@ import java.sql.Statement;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The one platform thread, {@code sluice-writer}, that owns the write connection. It takes one
@@ -42,25 +38,21 @@ final class Writer implements AutoCloseable {
 
     private final Connection connection;
     private WriteTx tx;   // replaced after a failed transaction; writer thread only
-    private final BlockingQueue<WriteOp<?>> queue = new LinkedBlockingQueue<>();
     private final ArrayDeque<WriteOp.Purge> purges = new ArrayDeque<>();   // writer thread only, once started
     private long purgesPausedUntil = System.nanoTime();   // after a failed chunk; writer thread only
-    private final Semaphore slots;   // capacity left for blocking submitters
+    private final WriteQueue queue;
     private final int maxBatch;
     private final StoreListener listener;
     private final CommitObserver observer;
     private final CommitHook beforeCommit;   // test seam; null in production
     private final Thread thread;
-    private volatile boolean accepting = true;
-    private volatile boolean stopped;
-    private volatile String refusal;   // set after a failure that makes further writes unsafe
     private boolean diskFull;          // writer thread only: a full disk was logged; no message stored since
 
     Writer(Connection connection, WriteTx tx, int queueCapacity, int maxBatch, StoreListener listener,
            CommitObserver observer, CommitHook beforeCommit, List<TopicRow> unfinishedPurges) {
         this.connection = connection;
         this.tx = tx;
-        this.slots = new Semaphore(queueCapacity);
+        this.queue = new WriteQueue(queueCapacity);
         this.maxBatch = maxBatch;
         this.listener = listener;
         this.observer = observer;
@@ -109,66 +101,22 @@ final class Writer implements AutoCloseable {
 
     /** Queues an operation; blocks while the queue is full. Fails the operation when the writer has stopped. */
     void submit(WriteOp<?> op) throws InterruptedException {
-        if (refused(op)) {
-            return;
-        }
-        slots.acquire();
-        op.holdsSlot = true;
-        enqueue(op);
+        queue.submit(op);
     }
 
-    /**
-     * Queues an operation when the queue has room now: true when it was taken (or failed at once
-     * because the writer refuses writes), false, queuing nothing, when the queue is full.
-     */
+    /** Queues an operation when the queue has room now (see {@link WriteQueue#trySubmit}). */
     boolean trySubmit(WriteOp<?> op) {
-        if (refused(op)) {
-            return true;
-        }
-        if (!slots.tryAcquire()) {
-            return false;
-        }
-        op.holdsSlot = true;
-        enqueue(op);
-        return true;
+        return queue.trySubmit(op);
     }
 
     /** Queues an operation without waiting for capacity; the caller bounds how many it has queued. */
     void submitPaced(WriteOp<?> op) {
-        if (!refused(op)) {
-            enqueue(op);
-        }
-    }
-
-    /** Fails the operation at once when the writer is stopping or refuses writes; true when it did. */
-    private boolean refused(WriteOp<?> op) {
-        String why = !accepting ? "the broker is shutting down" : refusal;
-        if (why == null) {
-            return false;
-        }
-        op.fail(new SluiceException.Unavailable(why));
-        return true;
-    }
-
-    private void enqueue(WriteOp<?> op) {
-        queue.add(op);
-        // Lost a race with close(): the writer may already have drained its last batch.
-        if (stopped && queue.remove(op)) {
-            release(op);
-            op.fail(new SluiceException.Unavailable("the broker is shutting down"));
-        }
-    }
-
-    private void release(WriteOp<?> op) {
-        if (op.holdsSlot) {
-            op.holdsSlot = false;
-            slots.release();
-        }
+        queue.submitPaced(op);
     }
 
     /** How many operations wait for the writer now. */
     int queueDepth() {
-        return queue.size();
+        return queue.depth();
     }
 
     private void run() {
@@ -181,7 +129,7 @@ final class Writer implements AutoCloseable {
                     queue.drainTo(batch, maxBatch - 1);
                 }
                 for (WriteOp<?> op : batch) {
-                    release(op);   // taken off the queue: blocking submitters may add more meanwhile
+                    queue.release(op);   // taken off the queue: blocking submitters may add more meanwhile
                 }
                 int stopAt = indexOfStop(batch);
                 if (stopAt >= 0) {
@@ -208,12 +156,10 @@ final class Writer implements AutoCloseable {
                     + "; the broker must be restarted";
             LOG.log(Level.ERROR, reason, t);
             refuse(reason);
-            stopped = true;
-            failRemaining(reason);
+            queue.stopped(reason);
             listener.writerFailed(reason, t);
         } finally {
-            stopped = true;
-            failRemaining(refusal != null ? refusal : "the broker is shutting down");
+            queue.stopped(queue.refusal() != null ? queue.refusal() : "the broker is shutting down");
         }
     }
 
@@ -222,7 +168,7 @@ final class Writer implements AutoCloseable {
      * due (then null when none is queued).
      */
     private WriteOp<?> next() throws InterruptedException {
-        if (refusal != null) {
+        if (queue.refusal() != null) {
             return queue.take();
         }
         long now = System.nanoTime();
@@ -230,11 +176,11 @@ final class Writer implements AutoCloseable {
         if (!purges.isEmpty()) {
             wait = Math.min(wait, purgesPausedUntil - now);
         }
-        return wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
+        return queue.poll(wait);
     }
 
     private boolean purgeDue() {
-        return !purges.isEmpty() && refusal == null && System.nanoTime() - purgesPausedUntil >= 0;
+        return !purges.isEmpty() && queue.refusal() == null && System.nanoTime() - purgesPausedUntil >= 0;
     }
 
     private static int indexOfStop(List<WriteOp<?>> batch) {
@@ -250,7 +196,7 @@ final class Writer implements AutoCloseable {
         if (batch.isEmpty() && !tx.backgroundDue()) {
             return;
         }
-        String refused = refusal;
+        String refused = queue.refusal();
         if (refused != null) {
             // Queued before the failure that made writes unsafe: they are no safer than later ones.
             var failure = new SluiceException.Unavailable(refused);
@@ -380,9 +326,7 @@ final class Writer implements AutoCloseable {
 
     /** From now on every write fails with {@code reason}, until a restart; the listener hears it once. */
     private void refuse(String reason) {
-        boolean first = refusal == null;
-        refusal = reason;
-        if (first) {
+        if (queue.refuse(reason)) {
             listener.refusingWrites(reason);
         }
     }
@@ -394,7 +338,7 @@ final class Writer implements AutoCloseable {
         } catch (SQLException e) {
             refuse("storage refuses writes: its statements cannot be prepared again after a failed commit ("
                     + StorageErrors.describe(e) + "); restart the broker to recover");
-            LOG.log(Level.ERROR, refusal, e);
+            LOG.log(Level.ERROR, queue.refusal(), e);
         }
     }
 
@@ -412,34 +356,24 @@ final class Writer implements AutoCloseable {
                 // committed by a later batch.
                 refuse("storage refuses writes: a failed transaction could not be rolled back ("
                         + StorageErrors.describe(e) + "); restart the broker to recover");
-                LOG.log(Level.ERROR, refusal);
+                LOG.log(Level.ERROR, queue.refusal());
             }
-        }
-    }
-
-    private void failRemaining(String reason) {
-        var left = new ArrayList<WriteOp<?>>();
-        queue.drainTo(left);
-        for (WriteOp<?> op : left) {
-            release(op);
-            op.fail(new SluiceException.Unavailable(reason));
         }
     }
 
     /** Stops accepting, commits everything already queued, and joins the thread. Idempotent. */
     @Override
     public void close() throws InterruptedException {
-        if (!accepting) {
+        if (!queue.accepting()) {
             thread.join();
             return;
         }
-        accepting = false;
+        queue.stopAccepting();
         if (thread.isAlive()) {
-            queue.put(new WriteOp.Stop());
+            queue.putStop();
             thread.join();
         }
-        stopped = true;
-        failRemaining("the broker is shutting down");
+        queue.stopped("the broker is shutting down");
     }
 
     /** The test seam's failure is a storage failure of this commit; SQLite's own errors keep their codes. */
