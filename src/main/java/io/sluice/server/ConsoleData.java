@@ -46,7 +46,9 @@ final class ConsoleData implements ConsoleSource {
             var groups = new ArrayList<Group>();
             for (TopicStats.GroupStats g : t.groups()) {
                 groups.add(new Group(g.group(), g.cursor(), g.pending(), g.lastAckAt(),
-                        live.contains(List.of(t.topic(), g.group()))));
+                        live.contains(List.of(t.topic(), g.group())),
+                        g.mode().name().toLowerCase(java.util.Locale.ROOT), g.inFlight(), g.oldestUnackedAt(),
+                        g.deadLettered(), g.redelivered()));
             }
             out.add(new Topic(t.topic(), t.totalMessages(), t.firstSequence(), t.lastSequence(), t.lastTimestamp(),
                     t.createdAt(), groups, t.totalBytes(), t.discarded(), describe(t.config())));
@@ -54,7 +56,7 @@ final class ConsoleData implements ConsoleSource {
         return out;
     }
 
-    /** A topic's limits in a few words: "none", or e.g. "100000 messages, 604800 s, discard old". */
+    /** A topic's limits in a few words: "none", or e.g. "100000 messages, 7 d, discard old". */
     static String describe(io.sluice.store.TopicConfig c) {
         var parts = new ArrayList<String>();
         if (c.maxMessages() > 0) {
@@ -64,13 +66,25 @@ final class ConsoleData implements ConsoleSource {
             parts.add(c.maxBytes() + " B");
         }
         if (c.maxAgeMillis() > 0) {
-            parts.add(c.maxAgeMillis() / 1000.0 + " s");
+            parts.add(age(c.maxAgeMillis()));
         }
         if (parts.isEmpty()) {
             return "none";
         }
         parts.add("discard " + c.discard().name().toLowerCase(java.util.Locale.ROOT));
         return String.join(", ", parts);
+    }
+
+    /** A max age in the largest whole unit: "7 d", "90 min", "1.5 s". */
+    static String age(long millis) {
+        long[] sizes = {86_400_000L, 3_600_000L, 60_000L, 1_000L};
+        String[] units = {"d", "h", "min", "s"};
+        for (int i = 0; i < sizes.length; i++) {
+            if (millis % sizes[i] == 0) {
+                return millis / sizes[i] + " " + units[i];
+            }
+        }
+        return millis >= 1_000 ? millis / 1000.0 + " s" : millis + " ms";
     }
 
     /**

@@ -4,15 +4,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The console's JSON. Fields that Sluice does not have yet (dead letters, shared groups, per-topic
- * sizes on disk, in-flight counts) are listed under {@code "absent"}, never filled with made-up
- * numbers.
+ * The console's JSON. What Sluice does not count (per-topic sizes on disk) is listed under
+ * {@code "absent"}, never filled with made-up numbers. A group's {@code redelivered} and
+ * {@code dead_lettered} come from the store (since the group was created); {@code delivered},
+ * {@code acked} and {@code nacked} from this process's counters (since it started).
  */
 final class ConsoleJson {
     static final List<String> ABSENT = List.of(
-            "dead letters (no dead-letter topics yet)",
-            "shared consumer groups (one active stream per group)",
-            "in-flight counts (messages delivered and not acked are not counted per group)",
             "per-topic size on disk (the payload and attribute bytes are known, not the pages they take)");
 
     private ConsoleJson() {
@@ -63,8 +61,12 @@ final class ConsoleJson {
                         .append(",\"pending\":").append(g.pending())
                         .append(",\"last_ack_at\":").append(g.lastAckAt())
                         .append(",\"live\":").append(g.live())
+                        .append(",\"mode\":").append(str(g.mode()))
+                        .append(",\"in_flight\":").append(g.inFlight())
+                        .append(",\"oldest_unacked_at\":").append(g.oldestUnackedAt())
+                        .append(",\"dead_lettered\":").append(g.deadLettered())
+                        .append(",\"redelivered\":").append(g.redelivered())
                         .append(",\"delivered\":").append(c.delivered())
-                        .append(",\"redelivered\":").append(c.redelivered())
                         .append(",\"acked\":").append(c.acked())
                         .append(",\"nacked\":").append(c.nacked())
                         .append('}');

@@ -15,8 +15,14 @@ public interface ConsoleSource {
                  long createdAt, List<Group> groups, long bytes, long discarded, String retention) {
     }
 
-    /** A consumer group: its cursor, the messages after it, its last ack (0 = none), and whether a stream is open. */
-    record Group(String name, long cursor, long pending, long lastAckAt, boolean live) {
+    /**
+     * A consumer group: its cursor, the messages after it, its last ack (0 = none), whether a stream
+     * is open, its mode ("exclusive" or "shared"), the messages delivered and not settled, the
+     * publish time of the oldest of them (0 = none), and the messages it dead-lettered and
+     * redelivered since it was created (stored with the group).
+     */
+    record Group(String name, long cursor, long pending, long lastAckAt, boolean live, String mode, long inFlight,
+                 long oldestUnackedAt, long deadLettered, long redelivered) {
     }
 
     /** One stored message, its payload cut to a preview. */

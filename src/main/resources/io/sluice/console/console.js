@@ -83,9 +83,10 @@ function render(o) {
     tr.dataset.topic = t.name;
     const r = before ? rate(t.published, { p: before.topics[t.name] ?? t.published }, "p", seconds) : null;
     tr.append(el("td", t.name), el("td", t.messages.toLocaleString("en"), "num"),
-      el("td", t.messages ? t.first_sequence + "–" + t.last_sequence : "empty"),
+      el("td", t.messages ? t.first_sequence + "–" + t.last_sequence : "empty"), el("td", bytes(t.bytes), "num"),
       el("td", fmtRate(r), "num"), el("td", ago(t.last_timestamp, o.now)),
-      el("td", t.retention + (t.discarded ? " (" + t.discarded.toLocaleString("en") + " removed)" : "")));
+      el("td", t.retention + (t.discarded ? " (" + t.discarded.toLocaleString("en") + " removed)" : ""),
+        "retention"));
     const td = el("td");
     const b = el("button", "peek");
     b.addEventListener("click", () => { peekTopic = t.name; peek(); });
@@ -106,10 +107,11 @@ function render(o) {
       const tr = el("tr");
       tr.dataset.topic = t.name;
       tr.dataset.group = g.name;
-      tr.append(el("td", t.name), el("td", g.name), el("td", g.cursor, "num"), el("td", g.lag, "num"),
-        el("td", g.pending, "num"), el("td", g.live ? "open" : "none"), el("td", fmtRate(r), "num"),
-        el("td", g.acked, "num"), el("td", g.redelivered, "num"),
-        el("td", "not counted", "absent"), el("td", "no dead letters yet", "absent"));
+      tr.append(el("td", t.name), el("td", g.name), el("td", g.mode, "mode"), el("td", g.cursor, "num"),
+        el("td", g.lag, "num"), el("td", g.pending, "num"), el("td", g.live ? "open" : "none"),
+        el("td", fmtRate(r), "num"), el("td", g.acked, "num"), el("td", g.in_flight, "num in-flight"),
+        el("td", g.in_flight ? ago(g.oldest_unacked_at, o.now).replace(" ago", "") : "–", "oldest"),
+        el("td", g.redelivered, "num redelivered"), el("td", g.dead_lettered, "num dead-lettered"));
       groups.append(tr);
     }
   }

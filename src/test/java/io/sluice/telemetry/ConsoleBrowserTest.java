@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.sluice.Await;
+import io.sluice.proto.ConfigureTopicRequest;
+import io.sluice.proto.ConsumerGroupConfig;
 import io.sluice.proto.PublishRequest;
+import io.sluice.proto.TopicConfig;
 import io.sluice.server.StreamClient;
 import io.sluice.server.TestBroker;
 import java.nio.file.Path;
@@ -20,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The web console end to end: a real broker, its metrics port, and headless Chromium loading the
- * page. The page must show a topic the test published and its chart must move as messages arrive.
+ * page. The page must show a topic the test published with its retention, a shared group's mode and
+ * its in-flight and dead-lettered counts, and its chart must move as messages arrive.
  * The screenshot is kept as target/console/console.png.
  */
 class ConsoleBrowserTest {
@@ -53,12 +57,28 @@ class ConsoleBrowserTest {
     @Test
     void thePageShowsTopicsAndItsChartMoves() throws Exception {
         var client = broker.blocking();
+        client.configureTopic(ConfigureTopicRequest.newBuilder().setTopic("console-e2e").setConfig(TopicConfig
+                .newBuilder().setMaxMessages(100_000).setMaxAgeMs(7 * 86_400_000L)).build());
         publish(client, 3);
-        try (Chromium page = Chromium.open(dir.resolve("profile"), "http://127.0.0.1:" + port + "/")) {
+        // A shared group holding one message unacknowledged and having dead-lettered another.
+        var config = ConsumerGroupConfig.newBuilder().setDeadLetterTopic("console-e2e.dlq").setAckWaitMs(600_000)
+                .build();
+        try (StreamClient workers = StreamClient.shared(broker.async(), "console-e2e", "workers", config);
+             Chromium page = Chromium.open(dir.resolve("profile"), "http://127.0.0.1:" + port + "/")) {
+            workers.credit(2);
+            workers.term(workers.delivery().getMessageId(), "rejected by the test");
+            workers.delivery();
+
             await(page, "document.title", "\"Sluice console\"");
             await(page, "document.querySelector('#topics tr[data-topic=\"console-e2e\"] td:nth-child(2)')"
                     + "?.textContent", "\"3\"");
             await(page, "document.getElementById('status').textContent", "\"live\"");
+            await(page, "document.querySelector('#topics tr[data-topic=\"console-e2e\"] td.retention')"
+                    + "?.textContent", "\"100000 messages, 7 d, discard old\"");
+            String row = "document.querySelector('#groups tr[data-group=\"workers\"] td.";
+            await(page, row + "mode')?.textContent", "\"shared\"");
+            await(page, row + "dead-lettered')?.textContent", "\"1\"");
+            await(page, row + "in-flight')?.textContent", "\"1\"");
 
             // Messages keep arriving while the page polls: the chart gains samples and shows a rate.
             int before = Integer.parseInt(page.eval("document.getElementById('rates').dataset.samples")
