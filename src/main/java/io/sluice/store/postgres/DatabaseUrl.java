@@ -92,6 +92,12 @@ public record DatabaseUrl(String jdbcUrl, Properties properties, String display)
         return new DatabaseUrl(jdbc, props, shown);
     }
 
+    /** The URL without its password: a record's default text would print the properties, password included. */
+    @Override
+    public String toString() {
+        return display;
+    }
+
     /** The schema the store's tables live in: the URL's {@code currentSchema}, else null (the server's search path). */
     public String schema() {
         return properties.getProperty("currentSchema");

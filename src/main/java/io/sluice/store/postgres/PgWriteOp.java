@@ -28,6 +28,7 @@ abstract sealed class PgWriteOp<T> {
     private SluiceException refusal;   // this operation alone is refused; the transaction goes on
     /** True while the operation holds one of the writer queue's slots (writer-internal). */
     boolean holdsSlot;
+    private boolean answered;   // told exactly once, whatever path reaches it
 
     PgWriteOp(Completion<T> done) {
         this.done = done;
@@ -57,6 +58,10 @@ abstract sealed class PgWriteOp<T> {
 
     /** Hands the result on; a completion that throws is logged, never allowed to stop the writer. */
     final void complete() {
+        if (answered) {
+            return;
+        }
+        answered = true;
         try {
             if (refusal != null) {
                 done.failed(refusal);
@@ -71,6 +76,10 @@ abstract sealed class PgWriteOp<T> {
 
     /** Hands the failure on; as {@link #complete}, a completion that throws is logged. */
     final void fail(SluiceException e) {
+        if (answered) {
+            return;
+        }
+        answered = true;
         result = null;
         try {
             done.failed(e);

@@ -155,6 +155,8 @@ final class PgWriter implements AutoCloseable {
         } catch (Throwable t) {
             String reason = "storage refuses writes: the writer stopped after " + t + "; the broker must be restarted";
             LOG.log(Level.ERROR, reason, t);
+            var failure = new SluiceException.Unavailable(reason);
+            batch.forEach(op -> op.fail(failure));   // those already answered are not told again
             refusal = reason;
             listener.refusingWrites(reason);
             stopped = true;
@@ -218,8 +220,10 @@ final class PgWriter implements AutoCloseable {
             throw e;
         } catch (SQLException | RuntimeException e) {
             SluiceException failure = failureOf(e, committing, batch.size());
+            if (tx != null) {
+                tx.clear();
+            }
             rollback();
-            tx.clear();
             batch.forEach(op -> op.fail(failure));
             return;
         }

@@ -233,12 +233,11 @@ public final class PostgresServer implements AutoCloseable {
     }
 
     /** Starts the stopped server again on the same port and data. */
-    public void restart() {
-        stop();
+    public void startAgain() {
         try {
             start(port);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot restart PostgreSQL: " + e, e);
+            throw new IllegalStateException("cannot start PostgreSQL again: " + e, e);
         }
     }
 
