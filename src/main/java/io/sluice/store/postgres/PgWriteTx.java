@@ -316,9 +316,13 @@ final class PgWriteTx implements AutoCloseable {
         return events;
     }
 
-    /** Topics appended to in this transaction (for the commit's notification), valid until {@link #committed}. */
-    List<String> appendedTopics() {
-        return touched.stream().map(t -> t.name).toList();
+    /** Each topic appended to in this transaction with its last sequence (for the commit's notification). */
+    Map<String, Long> appendedLastSequences() {
+        var out = new LinkedHashMap<String, Long>();
+        for (TopicState row : touched) {
+            out.put(row.name, row.lastSeq);
+        }
+        return out;
     }
 
     /** After a rollback: forget everything this transaction did. */

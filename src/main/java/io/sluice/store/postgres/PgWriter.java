@@ -41,7 +41,7 @@ final class PgWriter implements AutoCloseable {
     private final CommitObserver observer;
     private final CommitHook beforeCommit;
     private final Thread thread;
-    private final AfterCommit afterCommit;
+    private final BeforeCommit announce;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     private volatile String refusal;
@@ -51,13 +51,13 @@ final class PgWriter implements AutoCloseable {
     private boolean connectFailed;
     private boolean unreachable;   // logged once per outage
 
-    /** Told, inside each transaction before its commit, which topics it appended to (for cross-broker wake-ups). */
-    interface AfterCommit {
-        void beforeCommit(Connection c, List<String> appendedTopics) throws SQLException;
+    /** Runs inside each transaction just before its commit, with each topic it appended to and its last sequence. */
+    interface BeforeCommit {
+        void run(Connection c, java.util.Map<String, Long> appended) throws SQLException;
     }
 
     PgWriter(PgConnector connector, LongSupplier clock, int maxGroupsPerTopic, int queueCapacity, int maxBatch,
-             StoreListener listener, CommitObserver observer, CommitHook beforeCommit, AfterCommit afterCommit) {
+             StoreListener listener, CommitObserver observer, CommitHook beforeCommit, BeforeCommit announce) {
         this.connector = connector;
         this.clock = clock;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
@@ -66,7 +66,7 @@ final class PgWriter implements AutoCloseable {
         this.listener = listener;
         this.observer = observer;
         this.beforeCommit = beforeCommit;
-        this.afterCommit = afterCommit;
+        this.announce = announce;
         this.thread = Thread.ofPlatform().name("sluice-pg-writer").daemon().unstarted(this::run);
     }
 
@@ -208,7 +208,7 @@ final class PgWriter implements AutoCloseable {
                 op.run(tx);
             }
             tx.finish();
-            afterCommit.beforeCommit(connection, tx.appendedTopics());
+            announce.run(connection, tx.appendedLastSequences());
             runHook(batch.size());
             committing = true;
             connection.commit();

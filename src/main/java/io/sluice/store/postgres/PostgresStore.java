@@ -32,8 +32,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * updates first, so sequence order is commit order across brokers (see {@link PgWriteTx}).
  *
  * <p>Nothing of the database is cached here: every read asks the database, so a broker sees every
- * other broker's commits. What this broker commits is told to its listeners after the commit;
- * commits of other brokers are not (see docs/postgres.md).
+ * other broker's commits. Listeners hear of this broker's commits on the writer thread after each
+ * commit, and of other brokers' appends on the notification thread ({@link PgNotifications}: a
+ * NOTIFY per commit, with a poll once a second as a fallback). Other brokers' topic deletions and
+ * cursor resets are not told (see docs/postgres.md).
  */
 public final class PostgresStore implements Store {
     private static final System.Logger LOG = System.getLogger(PostgresStore.class.getName());
@@ -42,9 +44,11 @@ public final class PostgresStore implements Store {
     private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
     private final PgWriter writer;
     private final PgReads reads;
+    private final PgNotifications notifications;
+    private final String channel;
     private volatile boolean closed;
 
-    private PostgresStore(PgConnector connector, StoreOptions options, CommitObserver observer) {
+    private PostgresStore(PgConnector connector, String schema, StoreOptions options, CommitObserver observer) {
         this.connector = connector;
         StoreListener fanOut = new StoreListener() {
             @Override
@@ -73,8 +77,10 @@ public final class PostgresStore implements Store {
             }
         };
         this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.writeQueue(),
-                options.maxBatch(), fanOut, observer, options.beforeCommit(), (c, topics) -> { });
+                options.maxBatch(), fanOut, observer, options.beforeCommit(), this::announce);
         this.reads = new PgReads(options.readers(), connector);
+        this.channel = PgNotifications.channelFor(schema);
+        this.notifications = new PgNotifications(connector, channel, fanOut);
     }
 
     /**
@@ -84,17 +90,36 @@ public final class PostgresStore implements Store {
      */
     public static PostgresStore open(DatabaseUrl url, StoreOptions options, CommitObserver observer) {
         var connector = new PgConnector(url);
+        String schema;
         try (Connection c = connector.open(false)) {
             PgMigrations.requireServerVersion(c, url.display());
             PgMigrations.apply(c, url.display());
+            try (var st = c.createStatement(); var rs = st.executeQuery("SELECT current_schema()")) {
+                rs.next();
+                schema = rs.getString(1);
+            }
+            c.commit();
         } catch (SQLException e) {
             throw new SluiceException.Unavailable("cannot open the database at " + url.display() + ": "
                     + PgErrors.describe(e));
         }
-        var store = new PostgresStore(connector, options, observer);
+        var store = new PostgresStore(connector, schema, options, observer);
         store.writer.start();
+        store.notifications.start();
         LOG.log(Level.INFO, "storage: PostgreSQL at " + url.display());
         return store;
+    }
+
+    /** In the writer's transaction: one NOTIFY for the whole commit, delivered by PostgreSQL when it commits. */
+    private void announce(Connection c, java.util.Map<String, Long> appended) throws SQLException {
+        if (appended.isEmpty()) {
+            return;
+        }
+        try (var st = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            st.setString(1, channel);
+            st.setString(2, PgNotifications.payload(appended));
+            st.executeQuery().close();
+        }
     }
 
     @Override
@@ -234,6 +259,7 @@ public final class PostgresStore implements Store {
         closed = true;
         try {
             writer.close();
+            notifications.close();
             reads.close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

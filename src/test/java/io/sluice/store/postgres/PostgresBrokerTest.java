@@ -114,4 +114,21 @@ class PostgresBrokerTest {
             }
         }
     }
+
+    @Test
+    void aSubscriberOnOneBrokerIsWokenByCommitsOnAnother() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        SluiceClient a = client(broker(schema, "a"));
+        SluiceClient b = client(broker(schema, "b"));
+        Published first = a.publish("live", "before".getBytes());
+        try (Subscription s = b.subscribe(SubscriptionOptions.of("live").withGroup("g").from(Position.EARLIEST))) {
+            assertEquals(first.sequence(), next(s).sequence());
+            for (int i = 0; i < 5; i++) {
+                Published p = a.publish("live", ("while-open-" + i).getBytes());
+                Message m = next(s);
+                assertEquals(p.sequence(), m.sequence(), "published on A while B's stream waited");
+                assertEquals("while-open-" + i, m.payloadText());
+            }
+        }
+    }
 }
