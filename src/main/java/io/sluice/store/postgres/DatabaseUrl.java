@@ -77,6 +77,9 @@ public record DatabaseUrl(String jdbcUrl, Properties properties, String display)
         }
         if (hosts.contains(",")) {
             props.putIfAbsent("targetServerType", "primary");
+            // The driver remembers which host was a standby for this long (default 10 s): a promoted
+            // standby is then found sooner after a failover.
+            props.putIfAbsent("hostRecheckSeconds", "2");
         }
         // Bounded waits: a dead server or a lost network fails a connection attempt or a query
         // instead of holding the writer forever; keepalives find half-open connections.

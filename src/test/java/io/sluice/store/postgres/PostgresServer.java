@@ -217,6 +217,73 @@ public final class PostgresServer implements AutoCloseable {
         return connect(DATABASE);
     }
 
+    /**
+     * A streaming-replication standby of this server: a pg_basebackup copy in a new temporary
+     * directory, started on a new port (close it). The standby gets this server's data as it is now.
+     */
+    public PostgresServer startStandby() {
+        try {
+            Path standbyHome = Files.createTempDirectory("sluice-pg-standby-");
+            var standby = new PostgresServer(bin, standbyHome, asPostgresUser);
+            if (asPostgresUser) {
+                run(List.of("chown", "-R", "postgres:postgres", standbyHome.toString()));
+            } else {
+                Files.setPosixFilePermissions(standbyHome, PosixFilePermissions.fromString("rwx------"));
+            }
+            run(command(bin.resolve("pg_basebackup").toString(), "-D", standby.data.toString(), "-R", "-X", "stream",
+                    "-c", "fast", "-d", "host=127.0.0.1 port=" + port + " user=" + USER + " password=" + PASSWORD
+                            + " application_name=standby"));
+            standby.start(freePort());
+            return standby;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot set up a standby: " + e, e);
+        }
+    }
+
+    /**
+     * Makes every commit here wait for a standby to have it (synchronous replication), and waits
+     * until a standby is attached as synchronous. Set after the standby was copied, so a promoted
+     * standby does not wait for a standby of its own.
+     */
+    public void requireSynchronousStandby() throws SQLException {
+        try (Connection c = connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("ALTER SYSTEM SET synchronous_standby_names = '*'");
+            st.execute("SELECT pg_reload_conf()");
+            long deadline = System.nanoTime() + START_DEADLINE_NANOS;
+            while (true) {
+                try (var rs = st.executeQuery("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")) {
+                    rs.next();
+                    if (rs.getInt(1) > 0) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException("no synchronous standby attached within 60 s");
+                }
+                st.execute("SELECT pg_sleep(0.05)");
+            }
+        }
+    }
+
+    /** Kills the server at once (SIGKILL of the postmaster), as a machine that dies would. */
+    public void kill() {
+        if (process != null) {
+            process.destroyForcibly();
+            try {
+                process.waitFor(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Promotes this standby to a primary and waits until it accepts writes. */
+    public void promote() throws SQLException {
+        try (Connection c = connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("SELECT pg_promote(true, 60)");
+        }
+    }
+
     /** Fast shutdown (clients disconnected, everything committed kept); waits for the server to exit. */
     public void stop() {
         if (process == null || !process.isAlive()) {
