@@ -48,13 +48,13 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--database-url", defaultValue = "${env:SLUICE_DATABASE_URL}", paramLabel = "URL",
             description = "Keep the data in PostgreSQL 14+ instead of SQLite in --data-dir: "
                     + "postgresql://user@host:5432/db or jdbc:postgresql://..., several hosts allowed "
-                    + "(host1:5432,host2:5432); any number of brokers may share one database "
-                    + "(env SLUICE_DATABASE_URL, default off). See docs/postgres.md.")
+                    + "(host1:5432,host2:5432); any number of brokers may share one database, see docs/postgres.md "
+                    + "(env SLUICE_DATABASE_URL, default off: SQLite).")
     String databaseUrl;
 
     @Option(names = "--database-password-file", defaultValue = "${env:SLUICE_DATABASE_PASSWORD_FILE}",
-            paramLabel = "FILE", description = "File holding the database password, used when the URL holds none "
-                    + "(else PGPASSWORD) (env SLUICE_DATABASE_PASSWORD_FILE).")
+            paramLabel = "FILE", description = "File holding the database password, used when the URL holds none; "
+                    + "without it PGPASSWORD is used (env SLUICE_DATABASE_PASSWORD_FILE, default none).")
     Path databasePasswordFile;
 
     @Option(names = "--log-level", defaultValue = "${env:SLUICE_LOG_LEVEL:-info}", paramLabel = "LEVEL",

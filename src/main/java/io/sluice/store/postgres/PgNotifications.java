@@ -7,7 +7,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -21,10 +23,11 @@ import org.postgresql.PGNotification;
  * notification connection or a payload too long to send, it also reads every topic's last
  * sequence once a second and tells the listener of each that moved.
  *
- * <p>The listener is told on this thread, in addition to the writer thread's own reports of this
- * broker's commits; telling it twice of a sequence is harmless (it only wakes waiting readers).
+ * <p>This broker's own commits are told by its writer thread alone: notifications sent by the
+ * writer's session are ignored, and the writer records each topic's new last sequence before its
+ * commit ({@link #beforeCommit}), so the poll never finds it moved.
  */
-final class PgNotifications implements AutoCloseable {
+final class PgNotifications implements PgWriter.CommitAnnouncer, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PgNotifications.class.getName());
     /** How often every topic's last sequence is read, whatever the notifications said. */
     static final long POLL_MILLIS = 1000;
@@ -38,7 +41,12 @@ final class PgNotifications implements AutoCloseable {
     private final String channel;
     private final StoreListener listener;
     private final Thread thread;
-    private final Map<String, Long> lastSeen = new HashMap<>();   // notifier thread only
+    /** The last sequence told of each topic: by this thread, or recorded by the writer before its commit. */
+    private final ConcurrentHashMap<String, Long> lastSeen = new ConcurrentHashMap<>();
+    /** What the writer's transaction in progress replaced in {@link #lastSeen} (writer thread only). */
+    private final Map<String, Long> replaced = new HashMap<>();
+    /** The backend process of the writer's session: its notifications are its own commits. */
+    private volatile int writerPid;
     private volatile boolean closed;
     private Connection connection;
     private long lastPoll;
@@ -90,7 +98,9 @@ final class PgNotifications implements AutoCloseable {
                 PGNotification[] notes = connection.unwrap(PGConnection.class).getNotifications(WAIT_SLICE_MILLIS);
                 if (notes != null) {
                     for (PGNotification n : notes) {
-                        take(n.getParameter());
+                        if (n.getPID() != writerPid) {
+                            take(n.getParameter());
+                        }
                     }
                 }
                 if (System.nanoTime() - lastPoll >= TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS)) {
@@ -134,7 +144,7 @@ final class PgNotifications implements AutoCloseable {
     /** Reads every topic's last sequence and tells the listener of those that moved. */
     private void poll() throws SQLException {
         lastPoll = System.nanoTime();
-        var present = new java.util.HashSet<String>();
+        var present = new HashSet<String>();
         try (Statement st = connection.createStatement();
              ResultSet rs = st.executeQuery("SELECT name, last_seq FROM topics")) {
             while (rs.next()) {
@@ -146,15 +156,67 @@ final class PgNotifications implements AutoCloseable {
     }
 
     private void moved(String topic, long lastSequence) {
-        Long before = lastSeen.get(topic);
-        if (before == null || lastSequence > before) {
-            lastSeen.put(topic, lastSequence);
+        boolean[] moved = {false};
+        lastSeen.compute(topic, (t, before) -> {
+            if (before == null || lastSequence > before) {
+                moved[0] = true;
+                return lastSequence;
+            }
+            return before;
+        });
+        if (moved[0]) {
             try {
                 listener.appended(topic, lastSequence);
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, "a listener failed on another broker's commit", e);
             }
         }
+    }
+
+    /** On the writer thread, for each new connection: notifications from its session are this broker's own. */
+    @Override
+    public void connected(Connection c) throws SQLException {
+        writerPid = c.unwrap(PGConnection.class).getBackendPID();
+    }
+
+    /**
+     * On the writer thread, last in each transaction: one NOTIFY naming each topic appended to with
+     * its last sequence (PostgreSQL delivers it at the commit), and those sequences recorded as told.
+     */
+    @Override
+    public void beforeCommit(Connection c, Map<String, Long> appended) throws SQLException {
+        replaced.clear();
+        if (appended.isEmpty()) {
+            return;
+        }
+        try (var st = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            st.setString(1, channel);
+            st.setString(2, payload(appended));
+            st.executeQuery().close();
+        }
+        appended.forEach((topic, last) -> {
+            Long before = lastSeen.put(topic, last);
+            replaced.put(topic, before == null ? -1L : before);
+        });
+    }
+
+    /** On the writer thread, after a commit: what it recorded stands. */
+    @Override
+    public void committed() {
+        replaced.clear();
+    }
+
+    /** On the writer thread, after a transaction failed: its sequences were never committed. */
+    @Override
+    public void rolledBack() {
+        replaced.forEach((topic, before) -> {
+            if (before < 0) {
+                lastSeen.remove(topic);
+            } else {
+                lastSeen.put(topic, before);
+            }
+        });
+        replaced.clear();
     }
 
     private void pause() {

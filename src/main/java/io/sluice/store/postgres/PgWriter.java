@@ -41,7 +41,7 @@ final class PgWriter implements AutoCloseable {
     private final CommitObserver observer;
     private final CommitHook beforeCommit;
     private final Thread thread;
-    private final BeforeCommit announce;
+    private final CommitAnnouncer announce;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     private volatile String refusal;
@@ -51,13 +51,23 @@ final class PgWriter implements AutoCloseable {
     private boolean connectFailed;
     private boolean unreachable;   // logged once per outage
 
-    /** Runs inside each transaction just before its commit, with each topic it appended to and its last sequence. */
-    interface BeforeCommit {
-        void run(Connection c, java.util.Map<String, Long> appended) throws SQLException;
+    /** Told by the writer of its connections and transactions, to announce commits to other brokers. */
+    interface CommitAnnouncer {
+        /** A new connection of the writer. */
+        void connected(Connection c) throws SQLException;
+
+        /** Last in each transaction, before its commit: each topic it appended to, with its last sequence. */
+        void beforeCommit(Connection c, java.util.Map<String, Long> appended) throws SQLException;
+
+        /** The transaction committed. */
+        void committed();
+
+        /** The transaction did not commit (or may not have). */
+        void rolledBack();
     }
 
     PgWriter(PgConnector connector, LongSupplier clock, int maxGroupsPerTopic, int queueCapacity, int maxBatch,
-             StoreListener listener, CommitObserver observer, CommitHook beforeCommit, BeforeCommit announce) {
+             StoreListener listener, CommitObserver observer, CommitHook beforeCommit, CommitAnnouncer announce) {
         this.connector = connector;
         this.clock = clock;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
@@ -208,11 +218,12 @@ final class PgWriter implements AutoCloseable {
                 op.run(tx);
             }
             tx.finish();
-            announce.run(connection, tx.appendedLastSequences());
+            announce.beforeCommit(connection, tx.appendedLastSequences());
             runHook(batch.size());
             committing = true;
             connection.commit();
         } catch (Error e) {
+            announce.rolledBack();
             rollback();
             var failure = new SluiceException.Unavailable("the writer failed while committing " + batch.size()
                     + " writes: " + e);
@@ -220,6 +231,7 @@ final class PgWriter implements AutoCloseable {
             throw e;
         } catch (SQLException | RuntimeException e) {
             SluiceException failure = failureOf(e, committing, batch.size());
+            announce.rolledBack();
             if (tx != null) {
                 tx.clear();
             }
@@ -228,6 +240,7 @@ final class PgWriter implements AutoCloseable {
             return;
         }
         long commitNanos = System.nanoTime() - started;
+        announce.committed();
         var events = tx.committed();
         for (PgWriteOp<?> op : batch) {
             op.complete();
@@ -287,6 +300,7 @@ final class PgWriter implements AutoCloseable {
         try {
             connection = connector.open(false);
             tx = new PgWriteTx(connection, clock, maxGroupsPerTopic);
+            announce.connected(connection);
             connectFailed = false;
             if (unreachable) {
                 unreachable = false;

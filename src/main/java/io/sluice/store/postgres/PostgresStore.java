@@ -45,7 +45,6 @@ public final class PostgresStore implements Store {
     private final PgWriter writer;
     private final PgReads reads;
     private final PgNotifications notifications;
-    private final String channel;
     private volatile boolean closed;
 
     private PostgresStore(PgConnector connector, String schema, StoreOptions options, CommitObserver observer) {
@@ -76,11 +75,10 @@ public final class PostgresStore implements Store {
                 listeners.forEach(l -> l.writerFailed(reason, cause));
             }
         };
+        this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut);
         this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.writeQueue(),
-                options.maxBatch(), fanOut, observer, options.beforeCommit(), this::announce);
+                options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications);
         this.reads = new PgReads(options.readers(), connector);
-        this.channel = PgNotifications.channelFor(schema);
-        this.notifications = new PgNotifications(connector, channel, fanOut);
     }
 
     /**
@@ -108,18 +106,6 @@ public final class PostgresStore implements Store {
         store.notifications.start();
         LOG.log(Level.INFO, "storage: PostgreSQL at " + url.display());
         return store;
-    }
-
-    /** In the writer's transaction: one NOTIFY for the whole commit, delivered by PostgreSQL when it commits. */
-    private void announce(Connection c, java.util.Map<String, Long> appended) throws SQLException {
-        if (appended.isEmpty()) {
-            return;
-        }
-        try (var st = c.prepareStatement("SELECT pg_notify(?, ?)")) {
-            st.setString(1, channel);
-            st.setString(2, PgNotifications.payload(appended));
-            st.executeQuery().close();
-        }
     }
 
     @Override
