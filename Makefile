@@ -28,10 +28,15 @@ BENCH_ARGS ?=
 BENCH_JVM ?= -Xms1g -Xmx1g -XX:+UseZGC
 BENCH_CP := target/bench-classpath.txt
 
-.PHONY: run test jar aot bench soak clean
+.PHONY: run run-postgres test jar aot bench soak clean
 
 run: $(JAR) $(AOT) $(LAUNCH_ENV)
 	$(JAVA_HOME)/bin/java $(BROKER_JVM_OPTS) -jar $(JAR) serve $(ARGS)
+
+# A throwaway PostgreSQL in a temporary directory (the installed package's binaries) and a broker on
+# it; both stop, and the directory goes, when the broker stops (Ctrl-C). See docs/postgres.md.
+run-postgres: $(JAR) $(AOT) $(LAUNCH_ENV)
+	scripts/run-postgres $(JAVA_HOME)/bin/java $(BROKER_JVM_OPTS) -jar $(JAR) serve $(ARGS)
 
 aot: $(AOT)
 

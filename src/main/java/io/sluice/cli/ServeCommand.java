@@ -7,11 +7,14 @@ import io.sluice.server.SluiceServer;
 import io.sluice.server.Version;
 import io.sluice.store.StoreOptions;
 import io.sluice.store.TopicConfig;
+import io.sluice.store.postgres.DatabaseUrl;
 import io.sluice.telemetry.Logging;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
 import sun.misc.Signal;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -42,6 +45,18 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--data-dir", defaultValue = "${env:SLUICE_DATA_DIR:-./sluice-data}", paramLabel = "DIR",
             description = "Directory of the database (env SLUICE_DATA_DIR, default ${DEFAULT-VALUE}).")
     Path dataDir;
+
+    @Option(names = "--database-url", defaultValue = "${env:SLUICE_DATABASE_URL}", paramLabel = "URL",
+            description = "Keep the data in PostgreSQL 14+ instead of SQLite in --data-dir: "
+                    + "postgresql://user@host:5432/db or jdbc:postgresql://..., several hosts allowed "
+                    + "(host1:5432,host2:5432); any number of brokers may share one database, see docs/postgres.md "
+                    + "(env SLUICE_DATABASE_URL, default off: SQLite).")
+    String databaseUrl;
+
+    @Option(names = "--database-password-file", defaultValue = "${env:SLUICE_DATABASE_PASSWORD_FILE}",
+            paramLabel = "FILE", description = "File holding the database password, used when the URL holds none; "
+                    + "without it PGPASSWORD is used (env SLUICE_DATABASE_PASSWORD_FILE, default none).")
+    Path databasePasswordFile;
 
     @Option(names = "--log-level", defaultValue = "${env:SLUICE_LOG_LEVEL:-info}", paramLabel = "LEVEL",
             description = "One of " + Logging.LEVELS + " (env SLUICE_LOG_LEVEL, default ${DEFAULT-VALUE}).")
@@ -132,7 +147,7 @@ final class ServeCommand implements Callable<Integer> {
                 writerQueue, heartbeat, shutdownGrace,
                 StoreOptions.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic).withTopicDefaults(retentionDefaults())
                         .withDedupWindow(positive("--dedup-window", dedupWindow)), otlpEndpoint, maxBatchMessages,
-                maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes());
+                maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes(), database());
         var stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -188,6 +203,29 @@ final class ServeCommand implements Callable<Integer> {
         return d.toMillis();
     }
 
+    /** The PostgreSQL database asked for, or null for SQLite; a bad URL or unreadable password file fails here. */
+    private DatabaseUrl database() {
+        if (databaseUrl == null || databaseUrl.isBlank()) {
+            if (databasePasswordFile != null) {
+                throw new CommandFailure("--database-password-file needs --database-url (or SLUICE_DATABASE_URL)");
+            }
+            return null;
+        }
+        String password = null;
+        if (databasePasswordFile != null) {
+            try {
+                password = Files.readString(databasePasswordFile).strip();
+            } catch (IOException e) {
+                throw new CommandFailure("cannot read the database password file " + databasePasswordFile + ": " + e);
+            }
+        }
+        try {
+            return DatabaseUrl.parse(databaseUrl, password, System.getenv("PGPASSWORD"));
+        } catch (IllegalArgumentException e) {
+            throw new CommandFailure("--database-url: " + e.getMessage());
+        }
+    }
+
     /** Exit code of a broker that stopped because it could not go on (EX_SOFTWARE). */
     static final int EXIT_FATAL = 70;
 
@@ -211,7 +249,8 @@ final class ServeCommand implements Callable<Integer> {
                 : "metrics on http://" + server.security().metricsHost(c.host()) + ":" + c.metricsPort() + "/metrics";
         return "sluice " + Version.get() + " serving gRPC on " + c.host() + ":" + server.port()
                 + ", " + metrics + ", " + server.security().describe()
-                + ", data in " + server.config().dataDir().toAbsolutePath().normalize()
+                + ", data in " + (c.database() != null ? c.database().display()
+                        : server.config().dataDir().toAbsolutePath().normalize())
                 + ", limits: message " + c.maxMessageBytes() + " B, batch " + c.maxBatchBytes()
                 + " B or " + c.maxBatchMessages() + " messages, attributes " + Attributes.MAX_TOTAL_BYTES
                 + " B, writer queue " + c.writerQueue() + ", publishes held " + c.maxQueuedBytes() + " B"

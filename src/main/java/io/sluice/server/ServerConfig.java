@@ -1,6 +1,7 @@
 package io.sluice.server;
 
 import io.sluice.store.StoreOptions;
+import io.sluice.store.postgres.DatabaseUrl;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -8,12 +9,13 @@ import java.time.Duration;
  * Everything the broker is started with. Defaults: gRPC on 0.0.0.0:50051, metrics on 9090 (0 turns
  * the endpoint off), data in {@code ./sluice-data}, 4 MiB payloads, 16 MiB and 10,000-message batch
  * requests, no OTLP export ({@code otlpEndpoint} null), a memory budget for publishes of a quarter of
- * the heap ({@code maxQueuedBytes}, at least 16 MiB).
+ * the heap ({@code maxQueuedBytes}, at least 16 MiB). {@code database}: a PostgreSQL database to keep
+ * the data in instead of SQLite in {@code dataDir} (null: SQLite).
  */
 public record ServerConfig(String host, int port, int metricsPort, Path dataDir, int maxMessageBytes,
                            int maxBatchBytes, int writerQueue, Duration heartbeat, Duration shutdownGrace,
                            StoreOptions storeOptions, String otlpEndpoint, int maxBatchMessages,
-                           long maxQueuedBytes) {
+                           long maxQueuedBytes, DatabaseUrl database) {
 
     public static final int DEFAULT_PORT = 50051;
     public static final int DEFAULT_METRICS_PORT = 9090;
@@ -61,55 +63,61 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
     public static ServerConfig defaults(Path dataDir) {
         return new ServerConfig("0.0.0.0", DEFAULT_PORT, DEFAULT_METRICS_PORT, dataDir, DEFAULT_MAX_MESSAGE_BYTES,
                 DEFAULT_MAX_BATCH_BYTES, 8192, Duration.ofSeconds(10), Duration.ofSeconds(10),
-                StoreOptions.defaults(), null, DEFAULT_MAX_BATCH_MESSAGES, defaultMaxQueuedBytes());
+                StoreOptions.defaults(), null, DEFAULT_MAX_BATCH_MESSAGES, defaultMaxQueuedBytes(), null);
     }
 
     public ServerConfig withPorts(int grpcPort, int metrics) {
         return new ServerConfig(host, grpcPort, metrics, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes, database);
     }
 
     public ServerConfig withHost(String newHost) {
         return new ServerConfig(newHost, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes, database);
     }
 
     public ServerConfig withLimits(int messageBytes, int batchBytes) {
         return new ServerConfig(host, port, metricsPort, dataDir, messageBytes, batchBytes, writerQueue, heartbeat,
-                shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
+                shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes, database);
     }
 
     public ServerConfig withHeartbeat(Duration interval) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                interval, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
+                interval, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes, database);
     }
 
     /** At most {@code operations} writes queued for the writer before publishers wait. */
     public ServerConfig withWriterQueue(int operations) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, operations,
-                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes, database);
     }
 
     public ServerConfig withStoreOptions(StoreOptions options) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, options, otlpEndpoint, maxBatchMessages, maxQueuedBytes);
+                heartbeat, shutdownGrace, options, otlpEndpoint, maxBatchMessages, maxQueuedBytes, database);
     }
 
     public ServerConfig withOtlpEndpoint(String endpoint) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions, endpoint, maxBatchMessages, maxQueuedBytes);
+                heartbeat, shutdownGrace, storeOptions, endpoint, maxBatchMessages, maxQueuedBytes, database);
     }
 
     /** At most {@code messages} messages a BatchPublish. */
     public ServerConfig withMaxBatchMessages(int messages) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, messages, maxQueuedBytes);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, messages, maxQueuedBytes, database);
     }
 
     /** At most {@code bytes} of publishes held between their reading and their answer (the memory budget). */
     public ServerConfig withMaxQueuedBytes(long bytes) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
-                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, bytes);
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, bytes, database);
+    }
+
+    /** Keeps the data in the PostgreSQL database {@code url} names instead of SQLite (null: SQLite in the data directory). */
+    public ServerConfig withDatabase(DatabaseUrl url) {
+        return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
+                heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes, url);
     }
 
     /** The largest request the transport accepts: the batch limit plus room for framing and attributes. */

@@ -108,7 +108,7 @@ public final class SluiceServer implements AutoCloseable {
                     config.otlpEndpoint(), spanProcessors), Version.get());
             BrokerMetrics metrics = telemetry.metrics();
             long t1 = System.nanoTime();
-            store = Stores.open(config.dataDir(), options,
+            store = Stores.open(config.dataDir(), config.database(), options,
                     (ops, messages, nanos) -> metrics.committed(messages, nanos));
             Store s = store;
             metrics.gauge("sluice.writer.queue.depth", "Operations waiting for the writer", "{operation}",

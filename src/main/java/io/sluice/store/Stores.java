@@ -1,5 +1,7 @@
 package io.sluice.store;
 
+import io.sluice.store.postgres.DatabaseUrl;
+import io.sluice.store.postgres.PostgresStore;
 import io.sluice.store.sqlite.SqliteStore;
 import java.nio.file.Path;
 import java.util.List;
@@ -10,15 +12,25 @@ public final class Stores {
     }
 
     /**
-     * Opens the store the configuration names: today the embedded SQLite database in {@code dataDir}
-     * (created when absent, locked against a second broker). {@code observer} is told of each commit.
+     * Opens the store the configuration names: the PostgreSQL database {@code database} names when
+     * it is not null (shared with any other broker pointed at it), else the embedded SQLite database
+     * in {@code dataDir} (created when absent, locked against a second broker). {@code observer} is
+     * told of each commit.
      */
-    public static Store open(Path dataDir, StoreOptions options, CommitObserver observer) {
+    public static Store open(Path dataDir, DatabaseUrl database, StoreOptions options, CommitObserver observer) {
+        if (database != null) {
+            return PostgresStore.open(database, options, observer);
+        }
         return SqliteStore.open(dataDir, options, observer);
+    }
+
+    /** Opens the embedded SQLite database in {@code dataDir}. */
+    public static Store open(Path dataDir, StoreOptions options, CommitObserver observer) {
+        return open(dataDir, null, options, observer);
     }
 
     /** The java.util.logging names the backends' drivers log under (kept at INFO and above unless asked). */
     public static List<String> driverLoggers() {
-        return List.of("org.sqlite");
+        return List.of("org.sqlite", "org.postgresql");
     }
 }

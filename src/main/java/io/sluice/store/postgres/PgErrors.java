@@ -1,0 +1,56 @@
+package io.sluice.store.postgres;
+
+import io.sluice.domain.SluiceException;
+import java.sql.SQLException;
+
+/**
+ * Turns PostgreSQL's failures into the broker's, by SQLSTATE, with a message naming the cause
+ * (never the SQL). A lost connection, a server shutting down or starting, a standby that refuses
+ * writes (the primary failed over) are {@code Unavailable}: the broker reconnects by itself.
+ */
+final class PgErrors {
+    private PgErrors() {
+    }
+
+    /**
+     * True when the failure says nothing about the data and the connection must be opened again:
+     * connection exceptions (class 08), the server shutting down or not yet accepting (57P0x), a
+     * read-only server (25006: we reached a standby), or the driver's I/O failure without a state.
+     */
+    static boolean connectionLost(SQLException e) {
+        String state = e.getSQLState();
+        if (state == null) {
+            return true;   // the driver's own I/O failures carry no state
+        }
+        return state.startsWith("08") || state.startsWith("57P") || state.equals("25006")
+                || state.equals("53300");   // too many connections
+    }
+
+    /** The broker failure for a storage error met while {@code doing} something (e.g. "committing 12 writes"). */
+    static SluiceException map(SQLException e, String doing) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (connectionLost(e)) {
+            return new SluiceException.Unavailable("the database is unreachable or failing over (" + doing + ": "
+                    + describe(e) + "); the broker reconnects by itself, retry");
+        }
+        if (state.equals("53100")) {
+            return new SluiceException.DiskFull("the database server's disk is full (" + doing + "); free space and retry",
+                    e);
+        }
+        if (state.startsWith("53") || state.equals("40001") || state.equals("40P01") || state.equals("55P03")) {
+            return new SluiceException.Unavailable("the database is overloaded or busy (" + doing + ": "
+                    + describe(e) + "); retry");
+        }
+        if (state.equals("XX001") || state.equals("XX002")) {
+            return new SluiceException.Corrupted("the database reports damaged data (" + doing + "): " + describe(e));
+        }
+        return new SluiceException.StorageFailure("storage failed (" + doing + "): " + describe(e), e);
+    }
+
+    /** The server's own words for the failure, with its SQLSTATE. */
+    static String describe(SQLException e) {
+        String m = e.getMessage();
+        String text = m == null ? "no message" : m.replaceAll("\\s+", " ").trim();
+        return e.getSQLState() == null ? text : text + " [" + e.getSQLState() + "]";
+    }
+}

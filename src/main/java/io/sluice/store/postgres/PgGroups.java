@@ -1,0 +1,179 @@
+package io.sluice.store.postgres;
+
+import io.sluice.store.GroupConfig;
+import io.sluice.store.GroupMode;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The writer's statements on consumer groups' modes, configurations and delivery counts (schema
+ * version 2, {@link PgSchemaV2}). An exclusive group keeps a row in {@code group_deliveries} only for
+ * a message after its cursor that was delivered more than once; the rows at or below the cursor are
+ * removed with each ack, so the rows cost the unsettled span, never the backlog. Writer thread only.
+ */
+final class PgGroups implements AutoCloseable {
+    /** A group as stored: mode, configuration, cursor and the highest sequence delivered. */
+    record Group(GroupMode mode, GroupConfig config, long cursor, long delivered) {
+    }
+
+    private final Connection connection;
+    private final PreparedStatement select;
+    private final PreparedStatement insert;
+    private final PreparedStatement configure;
+    private final PreparedStatement delivered;
+    private final PreparedStatement rows;
+    private final PreparedStatement upsertRow;
+    private final PreparedStatement prune;
+    private final PreparedStatement dropGroup;
+    private final PreparedStatement dropTopic;
+    private final PreparedStatement atTime;
+
+    PgGroups(Connection c) throws SQLException {
+        connection = c;
+        select = c.prepareStatement("SELECT mode, ack_wait_ms, max_deliveries, dlq_topic, max_in_flight, backoff_ms, "
+                + "cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
+        insert = c.prepareStatement("INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, "
+                + "created_at, last_ack_at, mode, ack_wait_ms, max_deliveries, dlq_topic, max_in_flight, backoff_ms) "
+                + "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)");
+        configure = c.prepareStatement("UPDATE consumer_groups SET ack_wait_ms = ?, max_deliveries = ?, "
+                + "dlq_topic = ?, max_in_flight = ?, backoff_ms = ? WHERE topic_id = ? AND name = ?");
+        delivered = c.prepareStatement("UPDATE consumer_groups SET delivered_seq = greatest(delivered_seq, ?), "
+                + "redelivered = redelivered + ? WHERE topic_id = ? AND name = ?");
+        rows = c.prepareStatement("SELECT seq, deliveries FROM group_deliveries "
+                + "WHERE topic_id = ? AND grp = ? AND seq BETWEEN ? AND ?");
+        upsertRow = c.prepareStatement("INSERT INTO group_deliveries (topic_id, grp, seq, deliveries) "
+                + "VALUES (?, ?, ?, ?) ON CONFLICT (topic_id, grp, seq) DO UPDATE SET deliveries = excluded.deliveries");
+        prune = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ? AND seq <= ?");
+        dropGroup = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ?");
+        dropTopic = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ?");
+        atTime = c.prepareStatement("SELECT seq FROM messages WHERE topic_id = ? AND ts >= ? ORDER BY ts, seq LIMIT 1");
+    }
+
+    /** The group as stored, or null when it does not exist. */
+    Group find(long topicId, String group) throws SQLException {
+        select.setLong(1, topicId);
+        select.setString(2, group);
+        try (ResultSet rs = select.executeQuery()) {
+            if (!rs.next()) {
+                return null;
+            }
+            var backoff = new ArrayList<Long>();
+            Array array = rs.getArray(6);
+            for (Long ms : (Long[]) array.getArray()) {
+                backoff.add(ms);
+            }
+            var config = new GroupConfig(rs.getLong(2), rs.getLong(3), rs.getString(4), rs.getLong(5), backoff);
+            return new Group(GroupMode.valueOf(rs.getString(1)), config, rs.getLong(7), rs.getLong(8));
+        }
+    }
+
+    void create(long topicId, String group, GroupMode mode, GroupConfig config, long cursor, long now)
+            throws SQLException {
+        insert.setLong(1, topicId);
+        insert.setString(2, group);
+        insert.setLong(3, cursor);
+        insert.setLong(4, cursor);
+        insert.setLong(5, now);
+        insert.setString(6, mode.name());
+        insert.setLong(7, config.ackWaitMs());
+        insert.setLong(8, config.maxDeliveries());
+        insert.setString(9, config.deadLetterTopic());
+        insert.setLong(10, config.maxInFlight());
+        insert.setArray(11, backoff(config));
+        insert.executeUpdate();
+    }
+
+    void configure(long topicId, String group, GroupConfig config) throws SQLException {
+        configure.setLong(1, config.ackWaitMs());
+        configure.setLong(2, config.maxDeliveries());
+        configure.setString(3, config.deadLetterTopic());
+        configure.setLong(4, config.maxInFlight());
+        configure.setArray(5, backoff(config));
+        configure.setLong(6, topicId);
+        configure.setString(7, group);
+        configure.executeUpdate();
+    }
+
+    private Array backoff(GroupConfig config) throws SQLException {
+        return connection.createArrayOf("bigint", config.backoffMs().toArray());
+    }
+
+    /** The stored counts of messages {@code from}..{@code to} delivered more than once, by sequence. */
+    Map<Long, Integer> counts(long topicId, String group, long from, long to) throws SQLException {
+        var out = new HashMap<Long, Integer>();
+        rows.setLong(1, topicId);
+        rows.setString(2, group);
+        rows.setLong(3, from);
+        rows.setLong(4, to);
+        try (ResultSet rs = rows.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getLong(1), rs.getInt(2));
+            }
+        }
+        return out;
+    }
+
+    /** Stores the counts of redeliveries (batched) and moves the delivered mark up to {@code highest}. */
+    void recordDeliveries(long topicId, String group, Map<Long, Integer> redeliveries, long highest)
+            throws SQLException {
+        for (var e : redeliveries.entrySet()) {
+            upsertRow.setLong(1, topicId);
+            upsertRow.setString(2, group);
+            upsertRow.setLong(3, e.getKey());
+            upsertRow.setInt(4, e.getValue());
+            upsertRow.addBatch();
+        }
+        if (!redeliveries.isEmpty()) {
+            upsertRow.executeBatch();
+        }
+        delivered.setLong(1, highest);
+        delivered.setLong(2, redeliveries.size());
+        delivered.setLong(3, topicId);
+        delivered.setString(4, group);
+        delivered.executeUpdate();
+    }
+
+    /** Forgets the counts at or below the group's new cursor. */
+    void prune(long topicId, String group, long cursor) throws SQLException {
+        prune.setLong(1, topicId);
+        prune.setString(2, group);
+        prune.setLong(3, cursor);
+        prune.executeUpdate();
+    }
+
+    /** Forgets every count of the group (deleted, or its cursor set anew). */
+    void dropGroup(long topicId, String group) throws SQLException {
+        dropGroup.setLong(1, topicId);
+        dropGroup.setString(2, group);
+        dropGroup.executeUpdate();
+    }
+
+    void dropTopic(long topicId) throws SQLException {
+        dropTopic.setLong(1, topicId);
+        dropTopic.executeUpdate();
+    }
+
+    /** The cursor before the topic's first message stamped at or after {@code millis}; {@code last} when none. */
+    long cursorAtTime(long topicId, long millis, long last) throws SQLException {
+        atTime.setLong(1, topicId);
+        atTime.setLong(2, millis);
+        try (ResultSet rs = atTime.executeQuery()) {
+            return rs.next() ? rs.getLong(1) - 1 : last;
+        }
+    }
+
+    @Override
+    public void close() throws SQLException {
+        for (var st : List.of(select, insert, configure, delivered, rows, upsertRow, prune, dropGroup, dropTopic,
+                atTime)) {
+            st.close();
+        }
+    }
+}

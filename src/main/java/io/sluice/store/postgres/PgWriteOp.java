@@ -1,0 +1,322 @@
+package io.sluice.store.postgres;
+
+import io.sluice.domain.Attributes;
+import io.sluice.domain.MessageIds;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.Completion;
+import io.sluice.store.NewMessage;
+import io.sluice.store.TopicInfo;
+import java.lang.System.Logger.Level;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+
+/**
+ * One change queued to the PostgreSQL writer. {@link #apply} runs inside the writer's
+ * transaction and computes the result; {@link #complete} or {@link #fail} hands it on after the
+ * commit or rollback. Everything here runs on the writer thread.
+ */
+abstract class PgWriteOp<T> {
+    private static final System.Logger LOG = System.getLogger(PgWriteOp.class.getName());
+    private final Completion<T> done;
+    private T result;
+    private SluiceException refusal;   // this operation alone is refused; the transaction goes on
+    /** True while the operation holds one of the writer queue's slots (writer-internal). */
+    boolean holdsSlot;
+    private boolean answered;   // told exactly once, whatever path reaches it
+
+    PgWriteOp(Completion<T> done) {
+        this.done = done;
+    }
+
+    final void run(PgWriteTx tx) throws SQLException {
+        result = apply(tx);
+    }
+
+    abstract T apply(PgWriteTx tx) throws SQLException;
+
+    /** Refuses this operation alone (a limit): its caller hears {@code why} after the commit. */
+    final <R> R refuse(SluiceException why) {
+        refusal = why;
+        return null;
+    }
+
+    /** True when the inserts and acks batched before this operation may be written after it. */
+    boolean commutesWithPendingWrites() {
+        return false;
+    }
+
+    /** How many messages (so sequences) this operation adds. */
+    int messageCount() {
+        return 0;
+    }
+
+    /** Hands the result on; a completion that throws is logged, never allowed to stop the writer. */
+    final void complete() {
+        if (answered) {
+            return;
+        }
+        answered = true;
+        try {
+            if (refusal != null) {
+                done.failed(refusal);
+            } else {
+                done.committed(result);
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "a completion failed after its commit", e);
+        }
+        refusal = null;
+    }
+
+    /** Hands the failure on; as {@link #complete}, a completion that throws is logged. */
+    final void fail(SluiceException e) {
+        if (answered) {
+            return;
+        }
+        answered = true;
+        result = null;
+        try {
+            done.failed(e);
+        } catch (RuntimeException thrown) {
+            LOG.log(Level.ERROR, "a completion failed while being told of a failure", thrown);
+        }
+    }
+
+    /** The checksum stored with each row: CRC32C over payload and stored attributes. */
+    static long checksum(byte[] payload, byte[] attrs) {
+        CRC32C crc = new CRC32C();
+        crc.update(payload);
+        crc.update(attrs);
+        return crc.getValue();
+    }
+
+    /**
+     * Appends messages to one topic (created if absent) with contiguous sequences and one timestamp:
+     * duplicates of dedup ids stored within the topic's window are answered with their originals,
+     * then the expected last sequence is checked, then the fresh messages are stored.
+     */
+    static final class Append extends PgWriteOp<List<Appended>> {
+        private final String topic;
+        private final List<NewMessage> messages;
+        private final OptionalLong expectedLast;
+
+        Append(String topic, List<NewMessage> messages, OptionalLong expectedLast, Completion<List<Appended>> done) {
+            super(done);
+            this.topic = topic;
+            this.messages = messages;
+            this.expectedLast = expectedLast;
+        }
+
+        @Override
+        int messageCount() {
+            return messages.size();
+        }
+
+        @Override
+        boolean commutesWithPendingWrites() {
+            return true;
+        }
+
+        @Override
+        List<Appended> apply(PgWriteTx tx) throws SQLException {
+            PgWriteTx.TopicState row = tx.find(topic);
+            var results = new Appended[messages.size()];
+            var firstInAppend = new HashMap<String, Integer>();
+            long window = 0;
+            int fresh = 0;
+            for (int i = 0; i < results.length; i++) {
+                String dedupId = messages.get(i).dedupId();
+                if (dedupId != null) {
+                    if (row != null && window == 0) {
+                        window = tx.topicConfigs.dedupWindow(row.id);
+                    }
+                    Appended original = row == null ? null : tx.topicConfigs.original(row.id, dedupId, tx.now, window);
+                    if (original != null) {
+                        results[i] = original;
+                        continue;
+                    }
+                    if (firstInAppend.putIfAbsent(dedupId, i) != null) {
+                        continue;   // answered as a duplicate of the first below
+                    }
+                }
+                fresh++;
+            }
+            if (fresh == 0) {
+                return List.of(results);
+            }
+            long last = row == null ? 0 : row.lastSeq;
+            if (expectedLast.isPresent() && expectedLast.getAsLong() != last) {
+                return refuse(new SluiceException.FailedPrecondition("topic " + topic + ": expected last sequence "
+                        + Long.toUnsignedString(expectedLast.getAsLong()) + ", but it is " + last));
+            }
+            row = tx.findOrCreate(topic);
+            if (window == 0 && !firstInAppend.isEmpty()) {
+                window = tx.topicConfigs.dedupWindow(row.id);
+            }
+            for (int i = 0; i < results.length; i++) {
+                NewMessage m = messages.get(i);
+                if (results[i] != null || (m.dedupId() != null && firstInAppend.get(m.dedupId()) != i)) {
+                    continue;
+                }
+                long seq = tx.nextSequence();
+                UUID id = MessageIds.create(tx.now, seq);
+                byte[] mid = MessageIds.toBytes(id);
+                byte[] payload = m.payload().toByteArray();   // JDBC binds arrays only
+                byte[] attrs = Attributes.encode(m.attributes());
+                tx.insert(row, seq, mid, payload, attrs, checksum(payload, attrs));
+                results[i] = new Appended(id, seq, tx.now);
+                if (m.dedupId() != null) {
+                    tx.topicConfigs.remember(row.id, m.dedupId(), seq, mid, tx.now);
+                }
+            }
+            for (int i = 0; i < results.length; i++) {
+                if (results[i] == null) {
+                    results[i] = results[firstInAppend.get(messages.get(i).dedupId())].asDuplicate();
+                }
+            }
+            if (!firstInAppend.isEmpty()) {
+                tx.topicConfigs.purge(row.id, tx.now, window);
+            }
+            return List.of(results);
+        }
+    }
+
+    /** Creates the topic if absent; answers its description. */
+    static final class EnsureTopic extends PgWriteOp<TopicInfo> {
+        private final String topic;
+
+        EnsureTopic(String topic, Completion<TopicInfo> done) {
+            super(done);
+            this.topic = topic;
+        }
+
+        @Override
+        TopicInfo apply(PgWriteTx tx) throws SQLException {
+            var row = tx.findOrCreate(topic);
+            return new TopicInfo(row.name, row.createdAt);
+        }
+    }
+
+    /** Moves a group's cursor forward to {@code sequence} (never back): a cumulative ack. */
+    static final class Ack extends PgWriteOp<Boolean> {
+        private final String topic;
+        private final String group;
+        private final long sequence;
+
+        Ack(String topic, String group, long sequence, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.sequence = sequence;
+        }
+
+        @Override
+        Boolean apply(PgWriteTx tx) throws SQLException {
+            var row = tx.find(topic);
+            if (row == null) {
+                return false;
+            }
+            tx.ack(row, group, sequence);
+            return true;
+        }
+
+        @Override
+        boolean commutesWithPendingWrites() {
+            return true;
+        }
+    }
+
+    /** Sets a group's cursor to any sequence, creating the group if absent; false when the topic is absent. */
+    static final class ResetCursor extends PgWriteOp<Boolean> {
+        private final String topic;
+        private final String group;
+        private final long cursor;
+
+        ResetCursor(String topic, String group, long cursor, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.cursor = cursor;
+        }
+
+        @Override
+        Boolean apply(PgWriteTx tx) throws SQLException {
+            var row = tx.find(topic);
+            if (row == null) {
+                return false;
+            }
+            if (tx.position(row, group) == null) {
+                SluiceException full = tx.tooManyGroups(row);
+                if (full != null) {
+                    return refuse(full);
+                }
+            }
+            tx.setCursor(row, group, cursor);
+            return true;
+        }
+    }
+
+    /** Removes a group and its cursor; false when there was none. */
+    static final class DeleteGroup extends PgWriteOp<Boolean> {
+        private final String topic;
+        private final String group;
+
+        DeleteGroup(String topic, String group, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+        }
+
+        @Override
+        Boolean apply(PgWriteTx tx) throws SQLException {
+            var row = tx.find(topic);
+            return row != null && tx.deleteGroup(row, group);
+        }
+    }
+
+    /** Removes a topic with its messages and groups; false when there was none. */
+    static final class DeleteTopic extends PgWriteOp<Boolean> {
+        private final String topic;
+
+        DeleteTopic(String topic, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+        }
+
+        @Override
+        Boolean apply(PgWriteTx tx) throws SQLException {
+            var row = tx.find(topic);
+            if (row == null) {
+                return false;
+            }
+            tx.deleteTopic(row);
+            return true;
+        }
+    }
+
+    /** Marks the end of the queue at close: everything before it is committed, nothing after it. */
+    static final class Stop extends PgWriteOp<Void> {
+        Stop() {
+            super(new Completion<>() {
+                @Override
+                public void committed(Void result) {
+                }
+
+                @Override
+                public void failed(SluiceException error) {
+                }
+            });
+        }
+
+        @Override
+        Void apply(PgWriteTx tx) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,343 @@
+package io.sluice.store.postgres;
+
+import io.sluice.domain.SluiceException;
+import io.sluice.store.GroupPosition;
+import io.sluice.store.StoreListener;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
+/**
+ * The writer's view of one transaction on one connection: its prepared statements (reused across
+ * transactions until the connection is replaced), the sequences the transaction reserved, and the
+ * topic changes it made, told to listeners after the commit. Used only by the writer thread.
+ *
+ * <p>Every transaction begins with {@link #begin}: one UPDATE of the counter row reserving the
+ * batch's sequences and advancing the clock's high-water mark. The row stays locked until the
+ * commit, so the write transactions of every broker on the database run one after another at
+ * that row, and sequence order is commit order: no reader can see sequence n and later find a
+ * smaller one committed after it.
+ */
+final class PgWriteTx implements AutoCloseable {
+    /** A topic's row as this transaction sees and changes it. */
+    static final class TopicState {
+        final long id;
+        final String name;
+        final long createdAt;
+        long lastSeq;
+        long lastPos;
+        boolean appended;
+
+        TopicState(long id, String name, long createdAt, long lastSeq, long lastPos) {
+            this.id = id;
+            this.name = name;
+            this.createdAt = createdAt;
+            this.lastSeq = lastSeq;
+            this.lastPos = lastPos;
+        }
+    }
+
+    private final LongSupplier clock;
+    private final int maxGroupsPerTopic;
+    private final PreparedStatement reserve;
+    private final PreparedStatement selectTopic;
+    private final PreparedStatement insertTopic;
+    private final PreparedStatement updateTopic;
+    private final PreparedStatement insertMessage;
+    private final PreparedStatement selectGroup;
+    private final PreparedStatement countGroups;
+    private final PreparedStatement upsertCursorMax;
+    private final PreparedStatement setCursor;
+    private final PreparedStatement deleteGroup;
+    private final PreparedStatement deleteMessages;
+    private final PreparedStatement deleteTopicGroups;
+    private final PreparedStatement deleteTopicRow;
+    /** The statements on groups' modes, configurations and delivery counts. */
+    final PgGroups groups;
+    /** The statements on topics' configurations and dedup ids. */
+    final PgTopics topicConfigs;
+
+    /** Topics this transaction looked up, created (a state) or found absent or deleted (null), by name. */
+    private final Map<String, TopicState> topics = new HashMap<>();
+    private final List<TopicState> touched = new ArrayList<>();
+    private final Map<TopicState, Map<String, Long>> pendingAcks = new HashMap<>();
+    private final List<String> deletedTopics = new ArrayList<>();
+    private final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
+    private int pendingInserts;
+    private long nextSequence;
+    long now;
+
+    PgWriteTx(Connection c, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis) throws SQLException {
+        this.clock = clock;
+        this.maxGroupsPerTopic = maxGroupsPerTopic;
+        reserve = c.prepareStatement("UPDATE sluice_counter SET last_seq = last_seq + ?, last_ts = greatest(last_ts, ?) "
+                + "WHERE id = 1 RETURNING last_seq, last_ts");
+        selectTopic = c.prepareStatement("SELECT id, created_at, last_seq, last_pos FROM topics WHERE name = ?");
+        insertTopic = c.prepareStatement("INSERT INTO topics (name, created_at) VALUES (?, ?) RETURNING id");
+        updateTopic = c.prepareStatement("UPDATE topics SET last_seq = ?, last_pos = ? WHERE id = ?");
+        insertMessage = c.prepareStatement("INSERT INTO messages (topic_id, seq, pos, mid, ts, payload, attrs, crc) "
+                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        selectGroup = c.prepareStatement(
+                "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
+        countGroups = c.prepareStatement("SELECT count(*) FROM consumer_groups WHERE topic_id = ?");
+        upsertCursorMax = c.prepareStatement("""
+                INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (topic_id, name) DO UPDATE
+                SET cursor_seq = greatest(consumer_groups.cursor_seq, excluded.cursor_seq),
+                    last_ack_at = excluded.last_ack_at""");
+        setCursor = c.prepareStatement("""
+                INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at)
+                VALUES (?, ?, ?, ?, ?, 0)
+                ON CONFLICT (topic_id, name) DO UPDATE
+                SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq""");
+        deleteGroup = c.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ? AND name = ?");
+        deleteMessages = c.prepareStatement("DELETE FROM messages WHERE topic_id = ?");
+        deleteTopicGroups = c.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
+        deleteTopicRow = c.prepareStatement("DELETE FROM topics WHERE id = ?");
+        groups = new PgGroups(c);
+        topicConfigs = new PgTopics(c, dedupWindowMillis);
+    }
+
+    /**
+     * Starts the transaction: reserves {@code messages} sequences and stamps it with the wall
+     * clock or the last timestamp given, whichever is later, in the counter row (locked until the commit).
+     */
+    void begin(int messages) throws SQLException {
+        reserve.setLong(1, messages);
+        reserve.setLong(2, clock.getAsLong());
+        try (ResultSet rs = reserve.executeQuery()) {
+            if (!rs.next()) {
+                throw new SluiceException.Corrupted("the counter row (sluice_counter) is missing from the database");
+            }
+            nextSequence = rs.getLong(1) - messages + 1;
+            now = rs.getLong(2);
+        }
+    }
+
+    long nextSequence() {
+        return nextSequence++;
+    }
+
+    /** The topic as this transaction sees it, or null when it does not exist. */
+    TopicState find(String name) throws SQLException {
+        if (topics.containsKey(name)) {
+            return topics.get(name);
+        }
+        TopicState row = null;
+        selectTopic.setString(1, name);
+        try (ResultSet rs = selectTopic.executeQuery()) {
+            if (rs.next()) {
+                row = new TopicState(rs.getLong(1), name, rs.getLong(2), rs.getLong(3), rs.getLong(4));
+            }
+        }
+        topics.put(name, row);
+        return row;
+    }
+
+    /** The topic, created in this transaction when it does not exist. */
+    TopicState findOrCreate(String name) throws SQLException {
+        TopicState row = find(name);
+        if (row != null) {
+            return row;
+        }
+        insertTopic.setString(1, name);
+        insertTopic.setLong(2, now);
+        try (ResultSet rs = insertTopic.executeQuery()) {
+            rs.next();
+            row = new TopicState(rs.getLong(1), name, now, 0, 0);
+        }
+        topics.put(name, row);
+        return row;
+    }
+
+    /** Adds one message row to the batch of inserts (sent with {@link #flush}). */
+    void insert(TopicState row, long seq, byte[] mid, byte[] payload, byte[] attrs, long crc) throws SQLException {
+        insertMessage.setLong(1, row.id);
+        insertMessage.setLong(2, seq);
+        insertMessage.setLong(3, ++row.lastPos);
+        insertMessage.setBytes(4, mid);
+        insertMessage.setLong(5, now);
+        insertMessage.setBytes(6, payload);
+        insertMessage.setBytes(7, attrs);
+        insertMessage.setLong(8, crc);
+        insertMessage.addBatch();
+        pendingInserts++;
+        row.lastSeq = seq;
+        if (!row.appended) {
+            row.appended = true;
+            touched.add(row);
+        }
+    }
+
+    /** The group's persisted position, or null when it does not exist. */
+    GroupPosition position(TopicState row, String group) throws SQLException {
+        flushAcksOf(row, group);
+        selectGroup.setLong(1, row.id);
+        selectGroup.setString(2, group);
+        try (ResultSet rs = selectGroup.executeQuery()) {
+            return rs.next() ? new GroupPosition(rs.getLong(1), rs.getLong(2)) : null;
+        }
+    }
+
+    /** A refusal when the topic has its limit of groups already, else null. */
+    SluiceException tooManyGroups(TopicState row) throws SQLException {
+        countGroups.setLong(1, row.id);
+        try (ResultSet rs = countGroups.executeQuery()) {
+            rs.next();
+            long groups = rs.getLong(1);
+            return groups < maxGroupsPerTopic ? null : new SluiceException.TooLarge("topic " + row.name + " has "
+                    + groups + " consumer groups, the limit (--max-groups-per-topic); delete unused ones with "
+                    + "DeleteConsumerGroup");
+        }
+    }
+
+    /** Records a cumulative ack; only the highest per group is written, once per commit. */
+    void ack(TopicState row, String group, long sequence) {
+        pendingAcks.computeIfAbsent(row, r -> new HashMap<>()).merge(group, sequence, Math::max);
+    }
+
+    void setCursor(TopicState row, String group, long cursor) throws SQLException {
+        setCursor.setLong(1, row.id);
+        setCursor.setString(2, group);
+        setCursor.setLong(3, cursor);
+        setCursor.setLong(4, cursor);
+        setCursor.setLong(5, now);
+        setCursor.executeUpdate();
+        groups.dropGroup(row.id, group);
+        resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, cursor);
+    }
+
+    boolean deleteGroup(TopicState row, String group) throws SQLException {
+        deleteGroup.setLong(1, row.id);
+        deleteGroup.setString(2, group);
+        boolean deleted = deleteGroup.executeUpdate() > 0;
+        groups.dropGroup(row.id, group);
+        if (deleted) {
+            resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, -1L);
+        }
+        return deleted;
+    }
+
+    /** Removes the topic's messages, groups and row; its sequences are never given again (the counter keeps them). */
+    void deleteTopic(TopicState row) throws SQLException {
+        topicConfigs.dropTopic(row.id);
+        groups.dropTopic(row.id);
+        for (PreparedStatement st : new PreparedStatement[] {deleteMessages, deleteTopicGroups, deleteTopicRow}) {
+            st.setLong(1, row.id);
+            st.executeUpdate();
+        }
+        topics.put(row.name, null);
+        touched.remove(row);
+        deletedTopics.add(row.name);
+    }
+
+    /** Writes the inserts batched since the last flush (one multi-row INSERT), then one cursor upsert per group. */
+    void flush() throws SQLException {
+        if (pendingInserts > 0) {
+            pendingInserts = 0;
+            insertMessage.executeBatch();
+        }
+        for (var byRow : pendingAcks.entrySet()) {
+            for (var byGroup : byRow.getValue().entrySet()) {
+                writeAck(byRow.getKey(), byGroup.getKey(), byGroup.getValue());
+            }
+        }
+        pendingAcks.clear();
+    }
+
+    private void flushAcksOf(TopicState row, String group) throws SQLException {
+        var acks = pendingAcks.get(row);
+        Long seq = acks == null ? null : acks.remove(group);
+        if (seq != null) {
+            writeAck(row, group, seq);
+        }
+    }
+
+    private void writeAck(TopicState row, String group, long seq) throws SQLException {
+        upsertCursorMax.setLong(1, row.id);
+        upsertCursorMax.setString(2, group);
+        upsertCursorMax.setLong(3, seq);
+        upsertCursorMax.setLong(4, now);
+        upsertCursorMax.setLong(5, now);
+        upsertCursorMax.executeUpdate();
+        groups.prune(row.id, group, seq);
+    }
+
+    /** Before the commit: each appended topic's last sequence and position, one UPDATE per topic. */
+    void finish() throws SQLException {
+        flush();
+        for (TopicState row : touched) {
+            updateTopic.setLong(1, row.lastSeq);
+            updateTopic.setLong(2, row.lastPos);
+            updateTopic.setLong(3, row.id);
+            updateTopic.addBatch();
+        }
+        if (!touched.isEmpty()) {
+            updateTopic.executeBatch();
+        }
+    }
+
+    /**
+     * After the commit: what listeners must be told, in order (deletions, appends, cursor
+     * resets); the transaction's bookkeeping is cleared for the next.
+     */
+    List<Consumer<StoreListener>> committed() {
+        var events = new ArrayList<Consumer<StoreListener>>();
+        for (String topic : deletedTopics) {
+            events.add(l -> l.topicDeleted(topic));
+        }
+        for (TopicState row : touched) {
+            long last = row.lastSeq;
+            events.add(l -> l.appended(row.name, last));
+        }
+        resetCursors.forEach((topic, groups) -> groups.forEach(
+                (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
+        clear();
+        return events;
+    }
+
+    /** Each topic appended to in this transaction with its last sequence (for the commit's notification). */
+    Map<String, Long> appendedLastSequences() {
+        var out = new LinkedHashMap<String, Long>();
+        for (TopicState row : touched) {
+            out.put(row.name, row.lastSeq);
+        }
+        return out;
+    }
+
+    /** After a rollback: forget everything this transaction did. */
+    void clear() {
+        topics.clear();
+        touched.clear();
+        pendingAcks.clear();
+        deletedTopics.clear();
+        resetCursors.clear();
+        pendingInserts = 0;
+        try {
+            insertMessage.clearBatch();
+            updateTopic.clearBatch();
+        } catch (SQLException ignored) {
+            // a statement of a lost connection: the connection is replaced before the next transaction
+        }
+    }
+
+    @Override
+    public void close() throws SQLException {
+        for (var st : new PreparedStatement[] {reserve, selectTopic, insertTopic, updateTopic, insertMessage,
+                selectGroup, countGroups, upsertCursorMax, setCursor, deleteGroup,
+                deleteMessages, deleteTopicGroups, deleteTopicRow}) {
+            st.close();
+        }
+        groups.close();
+        topicConfigs.close();
+    }
+}

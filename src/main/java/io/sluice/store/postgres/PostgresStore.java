@@ -1,0 +1,308 @@
+package io.sluice.store.postgres;
+
+import io.sluice.domain.MessageIds;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.CommitObserver;
+import io.sluice.store.Completion;
+import io.sluice.store.Footprint;
+import io.sluice.store.GroupCursor;
+import io.sluice.store.ConfiguredTopic;
+import io.sluice.store.DeliveryCounts;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
+import io.sluice.store.LeaseBatch;
+import io.sluice.store.Settled;
+import io.sluice.store.TopicConfig;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Store;
+import io.sluice.store.StoreListener;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.StoredMessage;
+import io.sluice.store.TopicInfo;
+import io.sluice.store.TopicStats;
+import io.sluice.store.WhenFull;
+import java.lang.System.Logger.Level;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The PostgreSQL store: the broker's state lives in one database (or one schema of it), shared by
+ * any number of brokers. One writer thread per broker with group commit ({@link PgWriter}), reads
+ * on a small pool of platform threads ({@link PgReads}), forward-only migrations at open
+ * ({@link PgMigrations}). Sequences are handed out by a counter row that every write transaction
+ * updates first, so sequence order is commit order across brokers (see {@link PgWriteTx}).
+ *
+ * <p>Nothing of the database is cached here: every read asks the database, so a broker sees every
+ * other broker's commits. Listeners hear of this broker's commits on the writer thread after each
+ * commit, and of other brokers' appends on the notification thread ({@link PgNotifications}: a
+ * NOTIFY per commit, with a poll once a second as a fallback). Other brokers' topic deletions and
+ * cursor resets are not told (see docs/postgres.md).
+ */
+public final class PostgresStore implements Store {
+    private static final System.Logger LOG = System.getLogger(PostgresStore.class.getName());
+
+    private final PgConnector connector;
+    private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
+    private final PgWriter writer;
+    private final PgReads reads;
+    private final PgNotifications notifications;
+    private volatile boolean closed;
+
+    private PostgresStore(PgConnector connector, String schema, StoreOptions options, CommitObserver observer) {
+        this.connector = connector;
+        StoreListener fanOut = new StoreListener() {
+            @Override
+            public void appended(String topic, long lastSequence) {
+                listeners.forEach(l -> l.appended(topic, lastSequence));
+            }
+
+            @Override
+            public void topicDeleted(String topic) {
+                listeners.forEach(l -> l.topicDeleted(topic));
+            }
+
+            @Override
+            public void cursorReset(String topic, String group, long cursor) {
+                listeners.forEach(l -> l.cursorReset(topic, group, cursor));
+            }
+
+            @Override
+            public void refusingWrites(String reason) {
+                listeners.forEach(l -> l.refusingWrites(reason));
+            }
+
+            @Override
+            public void writerFailed(String reason, Throwable cause) {
+                listeners.forEach(l -> l.writerFailed(reason, cause));
+            }
+        };
+        this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut);
+        this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.dedupWindowMillis(),
+                options.writeQueue(),
+                options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications);
+        this.reads = new PgReads(options.readers(), connector);
+    }
+
+    /**
+     * Connects to the database {@code url} names, checks the server's version and applies the
+     * migrations, then starts the writer. Throws {@link SluiceException} naming the database (never
+     * its password) and the problem when it cannot.
+     */
+    public static PostgresStore open(DatabaseUrl url, StoreOptions options, CommitObserver observer) {
+        if (!options.topicDefaults().equals(TopicConfig.unlimited())) {
+            throw new SluiceException.FailedPrecondition("default topic settings (--retention-*) are not available on "
+                    + "the PostgreSQL backend yet: topics there keep every message; leave them unset");
+        }
+        var connector = new PgConnector(url);
+        String schema;
+        try (Connection c = connector.open(false)) {
+            PgMigrations.requireServerVersion(c, url.display());
+            PgMigrations.apply(c, url.display());
+            try (var st = c.createStatement(); var rs = st.executeQuery("SELECT current_schema()")) {
+                rs.next();
+                schema = rs.getString(1);
+            }
+            c.commit();
+        } catch (SQLException e) {
+            throw new SluiceException.Unavailable("cannot open the database at " + url.display() + ": "
+                    + PgErrors.describe(e));
+        }
+        var store = new PostgresStore(connector, schema, options, observer);
+        store.writer.start();
+        store.notifications.start();
+        LOG.log(Level.INFO, "storage: PostgreSQL at " + url.display());
+        return store;
+    }
+
+    @Override
+    public boolean append(String topic, List<NewMessage> messages, OptionalLong expectedLastSequence,
+                          WhenFull whenFull, Completion<List<Appended>> done) {
+        var op = new PgWriteOp.Append(topic, messages, expectedLastSequence, done);
+        switch (whenFull) {
+            case WAIT -> {
+                try {
+                    writer.submit(op);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SluiceException.Unavailable("interrupted while waiting for room in the writer's queue; "
+                            + "the broker is stopping");
+                }
+            }
+            case DECLINE -> {
+                return writer.trySubmit(op);
+            }
+            case ACCEPT -> writer.submitPaced(op);
+        }
+        return true;
+    }
+
+    @Override
+    public void ensureTopic(String topic, Completion<TopicInfo> done) throws InterruptedException {
+        writer.submit(new PgWriteOp.EnsureTopic(topic, done));
+    }
+
+    @Override
+    public void configureTopic(String topic, TopicConfig config, Completion<ConfiguredTopic> done)
+            throws InterruptedException {
+        writer.submit(new PgTopicOps.Configure(topic, config, done));
+    }
+
+    @Override
+    public long cursorAtTime(String topic, long timestampMillis) {
+        return reads.query("finding a time in topic " + topic, c -> PgTopics.cursorAtTime(c, topic, timestampMillis));
+    }
+
+    @Override
+    public void openGroup(GroupRequest request, Completion<GroupSetup> done) throws InterruptedException {
+        writer.submit(new PgGroupOps.Open(request, done));
+    }
+
+    @Override
+    public void countDeliveries(String topic, String group, List<Long> sequences, Completion<DeliveryCounts> done) {
+        writer.submitPaced(new PgGroupOps.CountDeliveries(topic, group, sequences, done));
+    }
+
+    @Override
+    public void lease(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+    }
+
+    @Override
+    public void settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done) {
+        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+    }
+
+    @Override
+    public void release(String topic, String group, String holder, long sequence, long delayMs,
+                        Completion<Boolean> done) {
+        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+    }
+
+    @Override
+    public void extend(String topic, String group, String holder, long sequence, Completion<Boolean> done) {
+        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+    }
+
+    @Override
+    public void releaseAll(String topic, String group, String holder, Completion<Integer> done) {
+        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+    }
+
+    @Override
+    public void terminate(String topic, String group, String holder, long sequence, String detail,
+                          Completion<Boolean> done) {
+        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_TERMINATE, done));
+    }
+
+    @Override
+    public void ack(String topic, String group, long sequence, Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new PgWriteOp.Ack(topic, group, sequence, done));
+    }
+
+    @Override
+    public void resetCursor(String topic, String group, long cursor, Completion<Boolean> done)
+            throws InterruptedException {
+        writer.submit(new PgWriteOp.ResetCursor(topic, group, cursor, done));
+    }
+
+    @Override
+    public void deleteGroup(String topic, String group, Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new PgWriteOp.DeleteGroup(topic, group, done));
+    }
+
+    @Override
+    public void deleteTopic(String topic, Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new PgWriteOp.DeleteTopic(topic, done));
+    }
+
+    @Override
+    public List<StoredMessage> read(String topic, long after, int limit, long maxBytes) {
+        if (limit <= 0) {
+            requireOpen();
+            return List.of();
+        }
+        return reads.query("reading topic " + topic, c -> PgQueries.range(c, topic, after, limit, maxBytes));
+    }
+
+    @Override
+    public OptionalLong resolve(String topic, String messageId) {
+        var id = MessageIds.parse(messageId);
+        OptionalLong seq = MessageIds.sequenceOf(id);
+        if (seq.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        byte[] bytes = MessageIds.toBytes(id);
+        boolean held = reads.query("looking up message " + messageId,
+                c -> PgQueries.holds(c, topic, seq.getAsLong(), bytes));
+        return held ? seq : OptionalLong.empty();
+    }
+
+    @Override
+    public long lastSequence(String topic) {
+        long last = reads.query("reading the last sequence of topic " + topic, c -> PgQueries.lastSequence(c, topic));
+        return Math.max(0, last);
+    }
+
+    @Override
+    public boolean exists(String topic) {
+        long last = reads.query("looking up topic " + topic, c -> PgQueries.lastSequence(c, topic));
+        return last >= 0;
+    }
+
+    @Override
+    public List<TopicInfo> topics() {
+        return reads.query("listing topics", PgQueries::topics);
+    }
+
+    @Override
+    public List<TopicStats> stats(List<String> topics) {
+        return reads.query("reading topic stats", c -> PgQueries.stats(c, topics));
+    }
+
+    @Override
+    public List<GroupCursor> groupCursors() {
+        return reads.query("reading group cursors", PgQueries::groupCursors);
+    }
+
+    @Override
+    public void listen(StoreListener listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public int pendingWrites() {
+        return writer.queueDepth();
+    }
+
+    /** The size of the store's tables in the database; PostgreSQL's own log is not counted. */
+    @Override
+    public Footprint footprint() {
+        return reads.query("measuring the tables", PgQueries::footprint);
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new SluiceException.Unavailable("the broker is shutting down");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            writer.close();
+            notifications.close();
+            reads.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.log(Level.INFO, "storage closed: PostgreSQL at " + connector.where());
+    }
+}

@@ -1,0 +1,134 @@
+package io.sluice.store.postgres;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sluice.client.Message;
+import io.sluice.client.OutboundMessage;
+import io.sluice.client.Published;
+import io.sluice.client.SluiceClient;
+import io.sluice.client.Subscription;
+import io.sluice.client.SubscriptionOptions;
+import io.sluice.client.SubscriptionOptions.Position;
+import io.sluice.client.TopicStats;
+import io.sluice.server.TestBroker;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Brokers on PostgreSQL end to end: real gRPC clients, the real server, the JVM's shared test database. */
+class PostgresBrokerTest {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> opened = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : opened.reversed()) {
+            c.close();
+        }
+    }
+
+    private TestBroker broker(String schema, String name) {
+        PostgresServer server = PostgresServer.shared();
+        var url = DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null);
+        TestBroker b = TestBroker.start(dir.resolve(name), c -> c.withDatabase(url));
+        opened.add(b);
+        return b;
+    }
+
+    private SluiceClient client(TestBroker b) {
+        SluiceClient c = SluiceClient.connect("127.0.0.1:" + b.port());
+        opened.add(c);
+        return c;
+    }
+
+    private static List<OutboundMessage> batch(String prefix, int n) {
+        var out = new ArrayList<OutboundMessage>();
+        for (int i = 0; i < n; i++) {
+            out.add(OutboundMessage.of(prefix + i));
+        }
+        return out;
+    }
+
+    private static Message next(Subscription s) throws InterruptedException {
+        return s.receive(WAIT).orElseThrow(() -> new AssertionError("no message within " + WAIT));
+    }
+
+    @Test
+    void publishSubscribeAndAckOnPostgresAndTheCursorOutlivesTheBroker() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        TestBroker broker = broker(schema, "one");
+        SluiceClient client = client(broker);
+        List<Published> sent = new ArrayList<>(client.publishBatch("orders", batch("b", 50)));
+        for (int i = 0; i < 10; i++) {
+            sent.add(client.publish("orders", ("u" + i).getBytes()));
+        }
+        try (Subscription s = client.subscribe(SubscriptionOptions.of("orders").withGroup("g").from(Position.EARLIEST))) {
+            for (int i = 0; i < 40; i++) {
+                Message m = next(s);
+                assertEquals(sent.get(i).sequence(), m.sequence(), "message " + i + " in order");
+                assertEquals(sent.get(i).id(), m.id());
+                if (i == 39) {
+                    s.ack(m);
+                }
+            }
+            // Published while the stream is open: the broker's own commit wakes it.
+            sent.add(client.publish("orders", "live".getBytes()));
+        }
+        broker.restart();
+        SluiceClient again = client(broker);
+        TopicStats stats = again.stats("orders").getFirst();
+        assertEquals(61, stats.totalMessages());
+        assertEquals(sent.get(39).sequence(), stats.groups().getFirst().cursor(), "the acknowledged cursor was kept");
+        try (Subscription s = again.subscribe(SubscriptionOptions.of("orders").withGroup("g").from(Position.EARLIEST))) {
+            for (int i = 40; i < sent.size(); i++) {
+                assertEquals(sent.get(i).sequence(), next(s).sequence(), "message " + i + " after the restart");
+            }
+        }
+    }
+
+    @Test
+    void twoBrokersOnOneDatabaseServeEachOthersCommits() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        SluiceClient a = client(broker(schema, "a"));
+        SluiceClient b = client(broker(schema, "b"));
+        List<Published> sent = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            sent.addAll((i % 2 == 0 ? a : b).publishBatch("shared", batch("m" + i + "-", 5)));
+        }
+        for (int i = 1; i < sent.size(); i++) {
+            assertTrue(sent.get(i).sequence() > sent.get(i - 1).sequence(), "one order across both brokers");
+        }
+        assertEquals(30, b.stats("shared").getFirst().totalMessages(), "B counts what A published");
+        try (Subscription s = b.subscribe(SubscriptionOptions.of("shared").withGroup("g").from(Position.EARLIEST))) {
+            for (Published p : sent) {
+                assertEquals(p.sequence(), next(s).sequence());
+            }
+        }
+    }
+
+    @Test
+    void aSubscriberOnOneBrokerIsWokenByCommitsOnAnother() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        SluiceClient a = client(broker(schema, "a"));
+        SluiceClient b = client(broker(schema, "b"));
+        Published first = a.publish("live", "before".getBytes());
+        try (Subscription s = b.subscribe(SubscriptionOptions.of("live").withGroup("g").from(Position.EARLIEST))) {
+            assertEquals(first.sequence(), next(s).sequence());
+            for (int i = 0; i < 5; i++) {
+                Published p = a.publish("live", ("while-open-" + i).getBytes());
+                Message m = next(s);
+                assertEquals(p.sequence(), m.sequence(), "published on A while B's stream waited");
+                assertEquals("while-open-" + i, m.payloadText());
+            }
+        }
+    }
+}

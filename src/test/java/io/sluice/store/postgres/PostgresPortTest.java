@@ -1,0 +1,188 @@
+package io.sluice.store.postgres;
+
+import static io.sluice.store.Stored.message;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.ConfiguredTopic;
+import io.sluice.store.DeliveryCounts;
+import io.sluice.store.GroupConfig;
+import io.sluice.store.GroupMode;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
+import io.sluice.store.LeaseBatch;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Outcome;
+import io.sluice.store.StartPosition;
+import io.sluice.store.Store;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.TopicConfig;
+import io.sluice.store.WhenFull;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The parts of the extended storage port the PostgreSQL backend keeps (publish guarantees, topic
+ * configuration, time lookups, group configuration and delivery counts across a restart) and the
+ * parts it refuses, each with a message naming what is missing.
+ */
+class PostgresPortTest {
+    private final List<Store> opened = new ArrayList<>();
+    private final AtomicLong clock = new AtomicLong(1_000_000);
+
+    @AfterEach
+    void closeStores() {
+        opened.forEach(Store::close);
+    }
+
+    private Store open(String schema) {
+        PostgresServer server = PostgresServer.shared();
+        Store s = PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null),
+                StoreOptions.defaults().withClock(clock::get).withDedupWindow(60_000), (ops, messages, nanos) -> { });
+        opened.add(s);
+        return s;
+    }
+
+    private static NewMessage deduped(String payload, String dedupId) {
+        return new NewMessage(ByteString.copyFromUtf8(payload), Map.of(), dedupId);
+    }
+
+    private static Outcome<List<Appended>> append(Store store, String topic, OptionalLong expected,
+                                                  NewMessage... messages) {
+        var out = new Outcome<List<Appended>>();
+        store.append(topic, List.of(messages), expected, WhenFull.WAIT, out);
+        out.await(Outcome.WAIT);
+        return out;
+    }
+
+    @Test
+    void dedupIdsAnswerTheOriginalWithinTheWindowAndAcrossARestart() {
+        String schema = PostgresServer.shared().freshSchema();
+        Store store = open(schema);
+        List<Appended> first = append(store, "t", OptionalLong.empty(),
+                deduped("a", "k1"), deduped("a again", "k1"), message("plain")).value();
+        assertFalse(first.get(0).duplicate());
+        assertTrue(first.get(1).duplicate(), "a repeat within one append");
+        assertEquals(first.get(0).sequence(), first.get(1).sequence());
+        assertEquals(2, store.read("t", 0, 10).size());
+        store.close();
+
+        Store reopened = open(schema);
+        clock.addAndGet(30_000);
+        Appended again = append(reopened, "t", OptionalLong.of(0), deduped("b", "k1")).value().getFirst();
+        assertTrue(again.duplicate(), "a duplicate is answered before a stale expectation");
+        assertEquals(first.get(0).id(), again.id());
+        assertEquals(first.get(0).timestamp(), again.timestamp());
+
+        clock.addAndGet(31_000);   // past the 60 s window counted from the original
+        Appended fresh = append(reopened, "t", OptionalLong.empty(), deduped("c", "k1")).value().getFirst();
+        assertFalse(fresh.duplicate(), "forgotten after the window");
+        assertEquals(3, reopened.read("t", 0, 10).size());
+    }
+
+    @Test
+    void anExpectedLastSequenceGuardsTheAppend() {
+        Store store = open(PostgresServer.shared().freshSchema());
+        var stale = append(store, "t", OptionalLong.of(5), message("x"));
+        assertInstanceOf(SluiceException.FailedPrecondition.class, stale.error());
+        assertEquals("topic t: expected last sequence 5, but it is 0", stale.error().getMessage());
+        assertFalse(store.exists("t"), "a refused append creates nothing");
+        long last = append(store, "t", OptionalLong.of(0), message("x")).value().getFirst().sequence();
+        assertEquals(last, append(store, "t", OptionalLong.of(last), message("y")).value().getFirst().sequence() - 1);
+    }
+
+    @Test
+    void topicConfigurationIsKeptAndRetentionLimitsAreRefusedByName() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        Store store = open(schema);
+        var configured = new Outcome<ConfiguredTopic>();
+        var config = new TopicConfig(0, 0, 0, TopicConfig.Discard.NEW, 5_000);
+        store.configureTopic("t", config, configured);
+        assertTrue(configured.value().created());
+        var limited = new Outcome<ConfiguredTopic>();
+        store.configureTopic("t", new TopicConfig(0, 0, 10, TopicConfig.Discard.OLD, 0), limited);
+        assertInstanceOf(SluiceException.FailedPrecondition.class, limited.error());
+        assertTrue(limited.error().getMessage().contains("max_messages"), limited.error().getMessage());
+        store.close();
+        assertEquals(config, open(schema).stats(List.of("t")).getFirst().config());
+    }
+
+    @Test
+    void cursorAtTimeFindsTheFirstMessageAtOrAfterATime() {
+        Store store = open(PostgresServer.shared().freshSchema());
+        long a = append(store, "t", OptionalLong.empty(), message("a")).value().getFirst().sequence();
+        clock.addAndGet(1_000);
+        long b = append(store, "t", OptionalLong.empty(), message("b")).value().getFirst().sequence();
+        assertEquals(0, store.cursorAtTime("nope", 0));
+        assertEquals(a - 1, store.cursorAtTime("t", 0));
+        assertEquals(b - 1, store.cursorAtTime("t", clock.get()));
+        assertEquals(b, store.cursorAtTime("t", clock.get() + 1), "none: the last sequence");
+    }
+
+    @Test
+    void exclusiveGroupsKeepTheirConfigurationAndCountsAcrossARestart() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        Store store = open(schema);
+        List<Long> seqs = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            seqs.add(append(store, "t", OptionalLong.empty(), message("m" + i)).value().getFirst().sequence());
+        }
+        var config = new GroupConfig(0, 0, "", 0, List.of(10L, 20L));
+        var opened = new Outcome<GroupSetup>();
+        store.openGroup(new GroupRequest("t", "g", GroupMode.EXCLUSIVE, config, StartPosition.earliest(), false),
+                opened);
+        assertTrue(opened.value().created());
+        var counted = new Outcome<DeliveryCounts>();
+        store.countDeliveries("t", "g", seqs, counted);
+        assertArrayEquals(new int[] {1, 1, 1, 1}, counted.value().counts());
+        var again = new Outcome<DeliveryCounts>();
+        store.countDeliveries("t", "g", seqs.subList(1, 4), again);
+        assertArrayEquals(new int[] {2, 2, 2}, again.value().counts());
+        var acked = new Outcome<Boolean>();
+        store.ack("t", "g", seqs.get(1), acked);
+        assertTrue(acked.value());
+        store.close();
+
+        Store reopened = open(schema);
+        var reopenedGroup = new Outcome<GroupSetup>();
+        reopened.openGroup(new GroupRequest("t", "g", GroupMode.EXCLUSIVE, GroupConfig.DEFAULTS,
+                StartPosition.latest(), false), reopenedGroup);
+        assertFalse(reopenedGroup.value().created());
+        assertEquals(config, reopenedGroup.value().config(), "the configuration survives the restart");
+        assertEquals(seqs.get(1), reopenedGroup.value().position().cursor());
+        var third = new Outcome<DeliveryCounts>();
+        reopened.countDeliveries("t", "g", seqs.subList(2, 4), third);
+        assertArrayEquals(new int[] {3, 3}, third.value().counts(), "exact across the restart");
+    }
+
+    @Test
+    void sharedGroupsDeadLettersAndTermAreRefusedByName() throws Exception {
+        Store store = open(PostgresServer.shared().freshSchema());
+        var shared = new Outcome<GroupSetup>();
+        store.openGroup(new GroupRequest("t", "s", GroupMode.SHARED, GroupConfig.DEFAULTS, StartPosition.earliest(),
+                false), shared);
+        assertInstanceOf(SluiceException.FailedPrecondition.class, shared.error());
+        assertEquals(PgGroupOps.NO_SHARED, shared.error().getMessage());
+        var dlq = new Outcome<GroupSetup>();
+        store.openGroup(new GroupRequest("t", "d", GroupMode.EXCLUSIVE, new GroupConfig(0, 3, "dead", 0, List.of()),
+                StartPosition.earliest(), false), dlq);
+        assertEquals(PgGroupOps.NO_DEAD_LETTERS, dlq.error().getMessage());
+        var lease = new Outcome<LeaseBatch>();
+        store.lease("t", "s", "h", 10, lease);
+        assertEquals(PgGroupOps.NO_SHARED, lease.error().getMessage());
+        var term = new Outcome<Boolean>();
+        store.terminate("t", "d", "", 1, "bad", term);
+        assertEquals(PgGroupOps.NO_TERMINATE, term.error().getMessage());
+    }
+}

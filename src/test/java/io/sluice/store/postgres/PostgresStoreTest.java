@@ -1,0 +1,174 @@
+package io.sluice.store.postgres;
+
+import static io.sluice.store.Stored.append;
+import static io.sluice.store.Stored.message;
+import static io.sluice.store.Stored.payloads;
+import static io.sluice.store.Stored.sequences;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sluice.Await;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Outcome;
+import io.sluice.store.Store;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.StoredMessage;
+import io.sluice.store.WhenFull;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** What the PostgreSQL backend does beyond the contract: several stores on one database, a server restart, damage. */
+class PostgresStoreTest {
+    private final List<Store> opened = new ArrayList<>();
+
+    @AfterEach
+    void closeStores() {
+        opened.forEach(Store::close);
+    }
+
+    private Store open(PostgresServer server, String schema) {
+        Store s = PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null),
+                StoreOptions.defaults(), (ops, messages, nanos) -> { });
+        opened.add(s);
+        return s;
+    }
+
+    @Test
+    void storesOfSeveralBrokersOnOneDatabaseShareOneGapFreeOrder() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        Store a = open(server, schema);
+        Store b = open(server, schema);
+        var done = new AtomicBoolean();
+        var seen = new TreeSet<Long>();
+        var violations = new ConcurrentLinkedQueue<String>();
+        Thread reader = Thread.ofPlatform().name("reader-on-a").start(() -> {
+            long last = 0;
+            while (true) {
+                boolean finished = done.get();
+                List<StoredMessage> page = a.read("t", last, 500);
+                for (StoredMessage m : page) {
+                    if (m.sequence() <= last) {
+                        violations.add("read " + m.sequence() + " after " + last);
+                    }
+                    last = m.sequence();
+                    seen.add(last);
+                }
+                if (finished && page.isEmpty()) {
+                    return;
+                }
+            }
+        });
+        var appended = new ConcurrentLinkedQueue<Appended>();
+        var writers = new ArrayList<Thread>();
+        for (int w = 0; w < 8; w++) {
+            Store on = w % 2 == 0 ? a : b;
+            int id = w;
+            writers.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
+                var random = new Random(id);
+                for (int i = 0; i < 100; i++) {
+                    var batch = new ArrayList<NewMessage>();
+                    for (int k = 0, n = 1 + random.nextInt(3); k < n; k++) {
+                        batch.add(message("w" + id + "-" + i + "-" + k));
+                    }
+                    appended.addAll(append(on, "t", batch.toArray(NewMessage[]::new)));
+                }
+            }));
+        }
+        for (Thread t : writers) {
+            assertTrue(t.join(Outcome.WAIT), t.getName() + " finished");
+        }
+        done.set(true);
+        assertTrue(reader.join(Outcome.WAIT), "the reader finished");
+
+        assertTrue(violations.isEmpty(), "a reader on one broker never goes back: " + violations);
+        List<Long> all = sequences(b.read("t", 0, 100_000));
+        assertEquals(new ArrayList<>(seen), all, "the reader saw every message of both brokers: no gap filled later");
+        assertEquals(appended.size(), all.size(), "every appended message is stored once");
+        assertEquals(appended.stream().map(Appended::sequence).sorted().toList(), all);
+        assertEquals(a.lastSequence("t"), b.lastSequence("t"), "both brokers see the same last sequence");
+    }
+
+    @Test
+    void theStoreRidesThroughARestartOfTheDatabaseAnsweringUnavailableMeanwhile() throws Exception {
+        try (PostgresServer server = PostgresServer.startPrivate()) {
+            String schema = server.freshSchema();
+            Store store = open(server, schema);
+            Appended before = append(store, "t", message("before")).getFirst();
+
+            server.stop();
+            var during = new Outcome<List<Appended>>();
+            store.append("t", List.of(message("during")), WhenFull.WAIT, during);
+            var failure = assertInstanceOf(SluiceException.Unavailable.class, during.error(),
+                    "a write while the database is down is refused, not answered as stored");
+            assertTrue(failure.getMessage().contains("database"), failure.getMessage());
+            assertThrows(SluiceException.Unavailable.class, () -> store.read("t", 0, 10));
+
+            server.startAgain();
+            var after = new ArrayList<Appended>();
+            Await.until("the store writes again after the database restarted", () -> {
+                var o = new Outcome<List<Appended>>();
+                store.append("t", List.of(message("after")), WhenFull.WAIT, o);
+                assertTrue(o.await(Outcome.WAIT), "answered");
+                if (o.failure() == null) {
+                    after.addAll(o.result());
+                    return true;
+                }
+                assertInstanceOf(SluiceException.Unavailable.class, o.failure());
+                return false;
+            });
+            Await.until("reads come back", () -> {
+                try {
+                    return store.read("t", 0, 10).size() == 2;
+                } catch (SluiceException.Unavailable e) {
+                    return false;
+                }
+            });
+            assertEquals(List.of("before", "after"), payloads(store.read("t", 0, 10)));
+            assertTrue(after.getFirst().sequence() > before.sequence());
+        }
+    }
+
+    @Test
+    void aDamagedMessageIsNeverAnsweredAndTheIntactOnesBeforeItAre() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        Store store = open(server, schema);
+        List<Appended> sent = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            sent.addAll(append(store, "t", message("m" + i)));
+        }
+        try (Connection c = server.connectToDatabase(); Statement st = c.createStatement()) {
+            st.executeUpdate("UPDATE " + schema + ".messages SET payload = 'tampered'::bytea WHERE seq = "
+                    + sent.get(1).sequence());
+        }
+
+        assertEquals(List.of("m0"), payloads(store.read("t", 0, 10)), "the intact message before the damage");
+        var e = assertThrows(SluiceException.Corrupted.class, () -> store.read("t", sent.get(0).sequence(), 10));
+        assertTrue(e.getMessage().contains("message " + sent.get(1).sequence()), e.getMessage());
+    }
+
+    @Test
+    void aDatabaseOfANewerSchemaIsRefused() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        open(server, schema).close();
+        try (Connection c = server.connectToDatabase(); Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO " + schema + ".schema_migrations VALUES (999, 'from the future', 0)");
+        }
+        var e = assertThrows(SluiceException.class, () -> open(server, schema));
+        assertTrue(e.getMessage().contains("999"), e.getMessage());
+    }
+}
