@@ -5,9 +5,10 @@ import io.sluice.domain.Attributes;
 import io.sluice.server.ServerConfig;
 import io.sluice.server.SluiceServer;
 import io.sluice.server.Version;
+import io.sluice.store.DatabaseTarget;
 import io.sluice.store.StoreOptions;
+import io.sluice.store.Stores;
 import io.sluice.store.TopicConfig;
-import io.sluice.store.postgres.DatabaseUrl;
 import io.sluice.telemetry.Logging;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -204,7 +205,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** The PostgreSQL database asked for, or null for SQLite; a bad URL or unreadable password file fails here. */
-    private DatabaseUrl database() {
+    private DatabaseTarget database() {
         if (databaseUrl == null || databaseUrl.isBlank()) {
             if (databasePasswordFile != null) {
                 throw new CommandFailure("--database-password-file needs --database-url (or SLUICE_DATABASE_URL)");
@@ -220,7 +221,9 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         try {
-            return DatabaseUrl.parse(databaseUrl, password, System.getenv("PGPASSWORD"));
+            var target = new DatabaseTarget(databaseUrl, password);
+            Stores.describe(target);   // a URL no backend speaks fails here, before anything starts
+            return target;
         } catch (IllegalArgumentException e) {
             throw new CommandFailure("--database-url: " + e.getMessage());
         }
@@ -249,7 +252,7 @@ final class ServeCommand implements Callable<Integer> {
                 : "metrics on http://" + server.security().metricsHost(c.host()) + ":" + c.metricsPort() + "/metrics";
         return "sluice " + Version.get() + " serving gRPC on " + c.host() + ":" + server.port()
                 + ", " + metrics + ", " + server.security().describe()
-                + ", data in " + (c.database() != null ? c.database().display()
+                + ", data in " + (c.database() != null ? Stores.describe(c.database())
                         : server.config().dataDir().toAbsolutePath().normalize())
                 + ", limits: message " + c.maxMessageBytes() + " B, batch " + c.maxBatchBytes()
                 + " B or " + c.maxBatchMessages() + " messages, attributes " + Attributes.MAX_TOTAL_BYTES

@@ -1,7 +1,7 @@
 package io.sluice.server;
 
+import io.sluice.store.DatabaseTarget;
 import io.sluice.store.StoreOptions;
-import io.sluice.store.postgres.DatabaseUrl;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -15,7 +15,7 @@ import java.time.Duration;
 public record ServerConfig(String host, int port, int metricsPort, Path dataDir, int maxMessageBytes,
                            int maxBatchBytes, int writerQueue, Duration heartbeat, Duration shutdownGrace,
                            StoreOptions storeOptions, String otlpEndpoint, int maxBatchMessages,
-                           long maxQueuedBytes, DatabaseUrl database) {
+                           long maxQueuedBytes, DatabaseTarget database) {
 
     public static final int DEFAULT_PORT = 50051;
     public static final int DEFAULT_METRICS_PORT = 9090;
@@ -115,7 +115,7 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
     }
 
     /** Keeps the data in the PostgreSQL database {@code url} names instead of SQLite (null: SQLite in the data directory). */
-    public ServerConfig withDatabase(DatabaseUrl url) {
+    public ServerConfig withDatabase(DatabaseTarget url) {
         return new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes, writerQueue,
                 heartbeat, shutdownGrace, storeOptions, otlpEndpoint, maxBatchMessages, maxQueuedBytes, url);
     }

@@ -17,11 +17,24 @@ public final class Stores {
      * in {@code dataDir} (created when absent, locked against a second broker). {@code observer} is
      * told of each commit.
      */
-    public static Store open(Path dataDir, DatabaseUrl database, StoreOptions options, CommitObserver observer) {
+    public static Store open(Path dataDir, DatabaseTarget database, StoreOptions options, CommitObserver observer) {
         if (database != null) {
-            return PostgresStore.open(database, options, observer);
+            return PostgresStore.open(parse(database), options, observer);
         }
         return SqliteStore.open(dataDir, options, observer);
+    }
+
+    /**
+     * Checks that a backend speaks {@code database}'s URL (a {@code postgresql://} or {@code
+     * jdbc:postgresql://} URL) and answers it without any password, for logs and banners. Throws
+     * IllegalArgumentException naming the problem.
+     */
+    public static String describe(DatabaseTarget database) {
+        return parse(database).display();
+    }
+
+    private static DatabaseUrl parse(DatabaseTarget database) {
+        return DatabaseUrl.parse(database.url(), database.password(), System.getenv("PGPASSWORD"));
     }
 
     /** Opens the embedded SQLite database in {@code dataDir}. */

@@ -12,6 +12,7 @@ import io.sluice.client.SubscriptionOptions;
 import io.sluice.client.SubscriptionOptions.Position;
 import io.sluice.client.TopicStats;
 import io.sluice.server.TestBroker;
+import io.sluice.store.DatabaseTarget;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ class PostgresBrokerTest {
 
     private TestBroker broker(String schema, String name) {
         PostgresServer server = PostgresServer.shared();
-        var url = DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null);
+        var url = new DatabaseTarget(server.url(schema), PostgresServer.PASSWORD);
         TestBroker b = TestBroker.start(dir.resolve(name), c -> c.withDatabase(url));
         opened.add(b);
         return b;
