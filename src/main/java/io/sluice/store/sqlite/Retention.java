@@ -21,7 +21,7 @@ import java.util.function.Consumer;
  *   <li>In the commit that appends to a topic under DISCARD_OLD, everything its appends put over
  *       the count or byte limit (so no commit is ever visible over them), up to a chunk more.</li>
  *   <li>Between commits, at most every {@link #CHECK_NANOS} (at once while work is left), a chunk
- *       sized by time ({@link WriteTx#purgeChunkTook}, about 2 ms) across topics over their age
+ *       sized by time ({@link ChunkSize}, about 2 ms) across topics over their age
  *       limit, or over a limit that was lowered; and the dedup ids past their topic's window.</li>
  * </ul>
  * The oldest retained message, the discarded count and the listener's events change when the
@@ -74,7 +74,7 @@ final class Retention implements AutoCloseable {
             if (config.discard() == TopicConfig.Discard.OLD && (config.maxMessages() > 0 || config.maxBytes() > 0)
                     && over(tx, row, config)) {
                 long added = tx.lastPositionOf(row) - row.lastPosition;
-                trim(tx, row, config, (int) Math.min(Integer.MAX_VALUE - 1, tx.purgeChunkSize() + added), false);
+                trim(tx, row, config, (int) Math.min(Integer.MAX_VALUE - 1, tx.chunks.rows() + added), false);
             }
         }
     }
@@ -85,7 +85,7 @@ final class Retention implements AutoCloseable {
         if (nowNanos - nextCheck < 0) {
             return;
         }
-        int budget = tx.purgeChunkSize();
+        int budget = tx.chunks.rows();
         for (TopicRow row : topics) {
             if (budget <= 0) {
                 break;
@@ -206,7 +206,7 @@ final class Retention implements AutoCloseable {
         counts[0] += removed.size();
         counts[1] += unconsumed(row, removed);
         if (timed && removed.size() == limit) {
-            tx.purgeChunkTook(System.nanoTime() - started);
+            tx.chunks.took(System.nanoTime() - started);
         }
         return removed.size();
     }

@@ -244,7 +244,7 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
     }
 
     /**
-     * Removes a chunk of a deleted topic's messages (sized to take about {@link WriteTx#PURGE_TARGET_NANOS}
+     * Removes a chunk of a deleted topic's messages (sized to take about {@link ChunkSize#TARGET_NANOS}
      * of the writer's time), and its entry in {@code purges} once none are left; answers what it
      * removed. The writer adds it to its transactions until the topic is purged, so no transaction
      * removes more than a chunk.
@@ -273,13 +273,13 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
 
         /** Removes a chunk of the topic's messages, the oldest first, and sizes the next by how long it took. */
         static Chunk removeChunk(WriteTx tx, long topicId) throws SQLException {
-            int size = tx.purgeChunkSize();
+            int size = tx.chunks.rows();
             long started = System.nanoTime();
             tx.purgeChunk.setLong(1, topicId);
             tx.purgeChunk.setInt(2, size);
             int removed = tx.purgeChunk.executeUpdate();
             if (removed == size) {
-                tx.purgeChunkTook(System.nanoTime() - started);
+                tx.chunks.took(System.nanoTime() - started);
                 return new Chunk(removed, true);
             }
             // Its dedup ids go last, a chunk at a time too.

@@ -69,7 +69,8 @@ final class WriteTx implements AutoCloseable {
     final List<TopicRow> purgesStarted = new ArrayList<>();
     /** The highest ack per (topic row, group) in this transaction, not yet written. */
     private final Map<TopicRow, Map<String, Long>> pendingAcks = new HashMap<>();
-    private int purgeChunkSize = 1_000;   // carried across transactions; writer thread only
+    /** The size of removal chunks, carried across transactions (see {@link ChunkSize}). */
+    final ChunkSize chunks = new ChunkSize();
     /** Message rows added to the insert statement's batch, not yet executed. */
     private int pendingInserts;
     final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
@@ -252,23 +253,6 @@ final class WriteTx implements AutoCloseable {
                     + groups + " consumer groups, the limit (--max-groups-per-topic); delete unused ones with "
                     + "DeleteConsumerGroup");
         }
-    }
-
-    /** How long one chunk of a purge should hold the writer (and the publishes queued behind it). */
-    static final long PURGE_TARGET_NANOS = 2_000_000;
-    static final int MIN_PURGE_CHUNK = 50;
-    static final int MAX_PURGE_CHUNK = 20_000;
-
-    /** Messages the next purge chunk removes: starts at 1,000, then follows the measured time of full chunks. */
-    int purgeChunkSize() {
-        return purgeChunkSize;
-    }
-
-    /** A full chunk took {@code nanos}: the next is sized to take about {@link #PURGE_TARGET_NANOS}, moving halfway. */
-    void purgeChunkTook(long nanos) {
-        double wanted = (double) purgeChunkSize * PURGE_TARGET_NANOS / Math.max(nanos, 1_000);
-        long next = Math.round((purgeChunkSize + wanted) / 2);
-        purgeChunkSize = (int) Math.max(MIN_PURGE_CHUNK, Math.min(MAX_PURGE_CHUNK, next));
     }
 
     /** Records a cumulative ack; only the highest per group is written, once per commit. */

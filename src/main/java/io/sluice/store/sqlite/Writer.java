@@ -26,7 +26,7 @@ import java.util.List;
  * Completions and listener calls run on the writer thread.
  *
  * <p>A deleted topic's messages are removed a chunk per transaction, each sized to take about 2 ms
- * of the writer's time ({@link WriteTx#purgeChunkTook}): the first chunk
+ * of the writer's time ({@link ChunkSize}): the first chunk
  * (all of a small topic) with the deletion; while any are left after it, every transaction the
  * writer runs begins with one more chunk besides what was queued, and the writer does not wait for
  * work. A purge cut short by a stop resumes at the next start.
