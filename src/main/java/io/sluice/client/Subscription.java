@@ -244,18 +244,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * message comes again on the next stream anyway.
      */
     public void nack(Message message, Duration delay) {
-        lock.lock();
-        try {
-            if (closing) {
-                throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
-            }
-            if (current != null) {
-                sendAck();   // acks made before this nack reach the broker before it
-                current.nack(message.id(), Math.max(0, delay.toMillis()));
-            }
-        } finally {
-            lock.unlock();
-        }
+        onCurrent(s -> s.nack(message.id(), Math.max(0, delay.toMillis())));
     }
 
     /**
@@ -279,6 +268,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         return shared;
     }
 
+    /** Sends on the current stream, after the acks made before (nothing while reconnecting). */
     private void onCurrent(java.util.function.Predicate<Stream> send) {
         lock.lock();
         try {
