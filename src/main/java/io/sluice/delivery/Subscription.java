@@ -1,6 +1,5 @@
 package io.sluice.delivery;
 
-import io.sluice.domain.SluiceException;
 import io.sluice.store.GroupMode;
 import io.sluice.store.GroupPosition;
 import io.sluice.store.GroupRequest;
@@ -10,121 +9,47 @@ import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import java.lang.System.Logger.Level;
 import java.util.List;
-import java.util.TreeMap;
-import java.util.UUID;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One Subscribe stream. Its own virtual thread ({@code sub-<id>}) runs {@link #run()}: wait until
- * there is credit, transport readiness and something to send (new messages, a nacked message due
- * again, or a heartbeat), send it, repeat. Only that thread writes to the stream.
- *
- * <p>Everything else only changes state under {@link #lock} and signals {@link #changed}: credit
- * grants, acks and nacks ({@link #receive}, on the transport's inbound thread), new commits in the topic
- * ({@link #committed}, on the writer thread), transport readiness, cursor resets, takeover, cancel
- * and shutdown ({@link #end}).
+ * One exclusive (or browsing) Subscribe stream; its loop is {@link StreamLoop}'s. Its work: send what
+ * follows the position, bounded by credit (once the store has counted the deliveries, see {@link
+ * CountedReader}), or a nacked message due again. Acks move the group's cursor ({@link Inbound}); an
+ * operator's cursor reset repositions the stream; a newer stream of the group takes it over.
  */
-public final class Subscription implements Member {
+public final class Subscription extends StreamLoop {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
     /** Most messages read and sent in one go. */
     static final int BATCH = 256;
     /** Most payload bytes read in one go (at least one message is always read). */
     static final long BATCH_BYTES = 1L << 20;
-    /** Delivered, unacknowledged ids remembered per stream to resolve acks without a read. */
-    static final int MAX_IN_FLIGHT = 65_536;
     /** Most messages pending redelivery on one stream (each at most once). */
     static final int MAX_REDELIVERIES = MAX_IN_FLIGHT;
     /** Longest redelivery delay a Nack may ask for: one hour. */
     public static final long MAX_NACK_DELAY_MS = Inbound.MAX_NACK_DELAY_MS;
 
-    /** What the loop does next. */
-    private enum Step { END, SEND_NEW, REDELIVER, HEARTBEAT }
-
-
-    private final long id;
-    private final SubscriptionSpec spec;
-    private final Store store;
-    private final Delivery owner;
-    private final long heartbeatNanos;
-
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final Credit credit = new Credit();                         // guarded by lock
     private final Redeliveries redeliveries = new Redeliveries(MAX_REDELIVERIES);    // guarded by lock
-    private final TreeMap<Long, UUID> inFlight = new TreeMap<>();       // guarded by lock
-    private long latest;                                                // guarded by lock
     private long acked = -1;                                            // guarded by lock
     private long repositionTo = -1;                                     // guarded by lock
-    private long dueSequence;                                           // guarded by lock
-    private volatile End end;
+    private long dueSequence = -1;                                      // guarded by lock: the redelivery to do next
 
     private final Inbound inbound;
-    private final Sender downstream;
 
     // Loop-only state (position is read by metrics, hence volatile).
     private volatile long position;   // the last sequence sent (or the cursor at the start)
-    private Thread thread;
-
     private final CountedReader reader;   // loop only
 
     Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
-        this.id = id;
-        this.spec = spec;
-        this.store = store;
-        this.owner = owner;
-        this.heartbeatNanos = heartbeatNanos;
+        super(id, spec, store, owner, out, heartbeatNanos);
         this.inbound = new Inbound(this, spec, store, owner);
         this.reader = new CountedReader(store, spec, this::availableCredit);
-        this.downstream = new Sender(out, spec, owner.tracing());
-    }
-
-    @Override
-    public SubscriptionSpec spec() {
-        return spec;
-    }
-
-    void start() {
-        thread = Thread.ofVirtual().name("sub-" + id).start(this::run);
-    }
-
-    @Override
-    public Thread thread() {
-        return thread;
     }
 
     // ---- the loop (subscription thread) ----
 
-    private void run() {
-        try {
-            establish();
-            loop:
-            while (true) {
-                switch (awaitStep()) {
-                    case END -> {
-                        break loop;
-                    }
-                    case SEND_NEW -> sendNew();
-                    case REDELIVER -> redeliver();
-                    case HEARTBEAT -> heartbeat();
-                }
-            }
-        } catch (InterruptedException e) {
-            end(End.SHUTTING_DOWN);
-        } catch (SluiceException e) {
-            end(End.failed(e));
-        } catch (RuntimeException | Error e) {
-            // The thread's top frame: whatever happened, the stream still gets its status and leaves the registries.
-            LOG.log(Level.ERROR, "subscription " + id + " on " + spec.topic() + " failed", e);
-            end(End.internal("the subscription failed: " + e));
-        }
-        finish();
-    }
-
     /** Takes over the group if needed and finds where delivery starts. */
-    private void establish() throws InterruptedException {
-        owner.register(this);   // before reading the last sequence, so no commit is missed
+    @Override
+    void open() throws InterruptedException {
+        owner.register(this);   // before the loop reads the last sequence, so no commit is missed
         if (spec.browse()) {
             var topic = new Pending<io.sluice.store.TopicInfo>();
             store.ensureTopic(spec.topic(), topic);
@@ -145,51 +70,45 @@ public final class Subscription implements Member {
                 lock.unlock();
             }
         }
-        lock.lock();
-        try {
-            latest = Math.max(latest, store.lastSequence(spec.topic()));
-        } finally {
-            lock.unlock();
-        }
         LOG.log(Level.DEBUG, () -> "subscription " + id + " on " + spec.topic()
                 + (spec.browse() ? " (browse)" : " group " + spec.group()) + " starts after " + position);
     }
 
-    /** Waits until there is something to do, and says what. */
-    private Step awaitStep() throws InterruptedException {
+    @Override
+    void beforeStep() {
+        if (repositionTo >= 0) {
+            position = repositionTo;
+            repositionTo = -1;
+            inFlight.clear();
+            reader.clear();
+        }
+    }
+
+    @Override
+    boolean hasWork(long now) {
+        dueSequence = redeliveries.takeDue(now);
+        return dueSequence >= 0 || latest > position || reader.pending();
+    }
+
+    @Override
+    long nanosUntilWork(long now) {
+        return redeliveries.nanosUntilNext(now);
+    }
+
+    @Override
+    void work() throws InterruptedException {
+        long due;
         lock.lock();
         try {
-            while (true) {
-                if (end != null) {
-                    return Step.END;
-                }
-                if (repositionTo >= 0) {
-                    position = repositionTo;
-                    repositionTo = -1;
-                    inFlight.clear();
-                    reader.clear();
-                }
-                long now = System.nanoTime();
-                boolean ready = downstream.isReady();
-                if (ready && credit.available() > 0) {
-                    long due = redeliveries.takeDue(now);
-                    if (due >= 0) {
-                        dueSequence = due;
-                        return Step.REDELIVER;
-                    }
-                    if (latest > position || reader.pending()) {
-                        return Step.SEND_NEW;
-                    }
-                }
-                long idle = now - downstream.lastSentNanos();
-                if (ready && idle >= heartbeatNanos) {
-                    return Step.HEARTBEAT;
-                }
-                long wait = Math.min(heartbeatNanos - idle, redeliveries.nanosUntilNext(now));
-                changed.awaitNanos(Math.max(wait, TimeUnit.MILLISECONDS.toNanos(1)));
-            }
+            due = dueSequence;
+            dueSequence = -1;
         } finally {
             lock.unlock();
+        }
+        if (due >= 0) {
+            redeliver(due);
+        } else {
+            sendNew();
         }
     }
 
@@ -209,71 +128,20 @@ public final class Subscription implements Member {
             }
             return;
         }
-        CountedBatch carry = reader.carry;
-        int sent = 0;
-        int again = 0;
-        while (carry.hasNext()) {
-            StoredMessage m = carry.peek();
-            int count = carry.count();
-            if (count == 0) {
-                position = m.sequence();   // dead-lettered or terminated: it no longer blocks the ones after it
-                carry.advance();
-                continue;
-            }
-            if (end != null || (sent > 0 && !downstream.isReady())) {
-                break;   // the rest is sent later: a client that stops reading holds the loop, not the heap
-            }
-            if (!spend(m)) {
-                break;
-            }
-            downstream.deliver(m, count);
-            position = m.sequence();
-            carry.advance();
-            sent++;
-            again += count > 1 ? 1 : 0;
-        }
-        if (sent > 0) {
-            owner.metrics().delivered(spec.topic(), spec.group(), sent, again);
-        }
+        sendCarried(reader.carry);
     }
 
-    private long availableCredit() {
-        lock.lock();
-        try {
-            return credit.available();
-        } finally {
-            lock.unlock();
-        }
+    @Override
+    void passed(StoredMessage m) {
+        position = m.sequence();
     }
 
-    /** Spends one credit for {@code m} and remembers it as in flight; false when the position moved meanwhile. */
-    private boolean spend(StoredMessage m) {
-        lock.lock();
-        try {
-            if (repositionTo >= 0 || credit.available() <= 0) {
-                return false;
-            }
-            credit.spend();
-            if (!spec.browse()) {
-                inFlight.put(m.sequence(), m.id());
-                if (inFlight.size() > MAX_IN_FLIGHT) {
-                    inFlight.pollFirstEntry();
-                }
-            }
-            return true;
-        } finally {
-            lock.unlock();
-        }
+    @Override
+    boolean maySend() {
+        return repositionTo < 0;   // a message read before a cursor reset is not sent after it
     }
 
-    private void redeliver() throws InterruptedException {
-        long sequence;
-        lock.lock();
-        try {
-            sequence = dueSequence;
-        } finally {
-            lock.unlock();
-        }
+    private void redeliver(long sequence) throws InterruptedException {
         List<StoredMessage> found = store.read(spec.topic(), sequence - 1, 1);
         if (found.isEmpty() || found.getFirst().sequence() != sequence) {
             return;   // deleted meanwhile: nothing to redeliver
@@ -289,57 +157,7 @@ public final class Subscription implements Member {
         }
     }
 
-    private void heartbeat() {
-        long last;
-        lock.lock();
-        try {
-            last = latest;
-        } finally {
-            lock.unlock();
-        }
-        downstream.heartbeat(last);
-    }
-
-    /** Sends the StreamError and status the end calls for, and leaves the registries. */
-    private void finish() {
-        owner.unregister(this);
-        End e = end;
-        if (e == null || !e.reachesClient()) {
-            return;
-        }
-        try {
-            downstream.end(e);
-        } catch (RuntimeException ex) {
-            LOG.log(Level.DEBUG, () -> "subscription " + id + " ended while its call was closing: " + ex);
-        }
-    }
-
     // ---- signals (any thread) ----
-
-    /** Ends the stream for {@code reason} (the first reason wins) and wakes the loop. */
-    @Override
-    public void end(End reason) {
-        lock.lock();
-        try {
-            if (end == null) {
-                end = reason;
-            }
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The transport can take more, or something else changed. */
-    @Override
-    public void wake() {
-        lock.lock();
-        try {
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
 
     /** Messages up to {@code lastSequence} were committed in the topic (writer thread). */
     @Override
@@ -379,10 +197,6 @@ public final class Subscription implements Member {
         end(End.TAKEN_OVER);
     }
 
-    boolean ended() {
-        return end != null;
-    }
-
     /** True when messages wait for this stream but it has no credit: the consumer holds delivery back. */
     @Override
     public boolean starved() {
@@ -400,19 +214,6 @@ public final class Subscription implements Member {
     @Override
     public void receive(Command command) throws InterruptedException {
         inbound.receive(command);
-    }
-
-    void grant(int credits) {
-        if (credits == 0) {
-            return;
-        }
-        lock.lock();
-        try {
-            credit.grant(credits);
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
     }
 
     /** The cumulative ack reached {@code highest}: false when the cursor is already there (a duplicate). */
@@ -459,16 +260,6 @@ public final class Subscription implements Member {
         try {
             redeliveries.remove(sequence);
             inFlight.remove(sequence);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The id delivered at {@code sequence} on this stream and not yet acknowledged, or null. */
-    UUID inFlightId(long sequence) {
-        lock.lock();
-        try {
-            return inFlight.get(sequence);
         } finally {
             lock.unlock();
         }
