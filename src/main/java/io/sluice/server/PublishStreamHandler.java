@@ -3,13 +3,10 @@ package io.sluice.server;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.opentelemetry.api.trace.Span;
 import io.sluice.domain.SluiceException;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
 import io.sluice.server.security.Access;
-import io.sluice.store.Appended;
-import io.sluice.store.Completion;
 import io.sluice.store.NewMessage;
 import io.sluice.store.Store;
 import io.sluice.store.WhenFull;
@@ -64,7 +61,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     private final ReentrantLock lock = new ReentrantLock();
     private final ReentrantLock sendLock = new ReentrantLock();   // one sender pass at a time, in order
     private volatile boolean cancelled;
-    private final ArrayDeque<Entry> line = new ArrayDeque<>();   // guarded by lock: answers in request order
+    private final ArrayDeque<StreamAnswer> line = new ArrayDeque<>();   // guarded by lock: answers in request order
     private long inFlightBytes;                                  // guarded by lock
     private int outstanding;                                     // guarded by lock: requested, not yet received
     private long reserved;                                       // guarded by lock: budget taken for it
@@ -107,63 +104,6 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
     }
 
-    /** One request on its way to an answer. Completed by the writer thread, answered by the sender. */
-    private final class Entry implements Completion<List<Appended>> {
-        final long requestId;
-        final String topic;
-        final long bytes;
-        final long startedNanos = System.nanoTime();
-        Span span = Span.getInvalid();
-        // Written before the entry is marked done (a volatile write), read after seeing it done.
-        Appended stored;
-        SluiceException refused;
-        long committedNanos;
-        volatile boolean done;
-
-        Entry(long requestId, String topic, long bytes) {
-            this.requestId = requestId;
-            this.topic = topic;
-            this.bytes = bytes;
-        }
-
-        @Override
-        public void committed(List<Appended> result) {
-            stored = result.getFirst();
-            committedNanos = System.nanoTime();
-            done = true;
-            scheduleFlush();
-        }
-
-        @Override
-        public void failed(SluiceException error) {
-            refuse(error);
-        }
-
-        void refuse(SluiceException error) {
-            refused = error;
-            done = true;
-            scheduleFlush();
-        }
-
-        /** The answer; only once done. */
-        PublishStreamResponse response() {
-            if (refused != null) {
-                Tracing.failed(span, refused);
-                return refusal(requestId, refused);
-            }
-            String id = stored.id().toString();
-            Tracing.published(span, id, stored.sequence());
-            metrics.published(topic, stored.duplicate() ? 0 : 1, committedNanos - startedNanos);
-            return PublishStreamResponse.newBuilder()
-                    .setRequestId(requestId)
-                    .setMessageId(id)
-                    .setSequence(stored.sequence())
-                    .setTimestamp(stored.timestamp())
-                    .setDuplicate(stored.duplicate())
-                    .build();
-        }
-    }
-
     @Override
     public void onNext(PublishStreamRequest request) {
         if (request == null) {   // a message that did not parse (RequestParsing): the stream ends with its status
@@ -171,7 +111,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             return;
         }
         long bytes = request.getSerializedSize() + Admission.OVERHEAD_PER_MESSAGE;
-        var entry = new Entry(request.getRequestId(), request.getTopic(), bytes);
+        var entry = new StreamAnswer(request.getRequestId(), request.getTopic(), bytes, metrics, this::scheduleFlush);
         boolean taken;
         boolean refused;
         long room;
@@ -244,14 +184,6 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
     }
 
-    private static PublishStreamResponse refusal(long requestId, SluiceException e) {
-        return PublishStreamResponse.newBuilder()
-                .setRequestId(requestId)
-                .setErrorCode(Statuses.codeOf(e).value())
-                .setErrorMessage(e.getMessage())
-                .build();
-    }
-
     /** Asks the sender to send what is complete, unless it is already asked. */
     private void scheduleFlush() {
         if (flushScheduled.compareAndSet(false, true)) {
@@ -269,13 +201,13 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         flushScheduled.set(false);   // completions from now on schedule another pass
         sendLock.lock();
         try {
-            var ready = new ArrayList<Entry>();
+            var ready = new ArrayList<StreamAnswer>();
             boolean complete;
             boolean shutDown;
             long freed = 0;
             lock.lock();
             try {
-                Entry head;
+                StreamAnswer head;
                 while ((head = line.peek()) != null && head.done) {
                     ready.add(line.poll());
                     inFlightBytes -= head.bytes;
@@ -292,7 +224,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
                 lock.unlock();
             }
             budget.release(freed);   // outside the lock: it may let other streams' requests in
-            for (Entry e : ready) {
+            for (StreamAnswer e : ready) {
                 PublishStreamResponse response = e.response();
                 if (!cancelled) {
                     out.onNext(response);
