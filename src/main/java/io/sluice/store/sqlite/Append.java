@@ -104,8 +104,8 @@ final class Append extends WriteOp<List<Appended>> {
             insert.setBytes(5, payload);
             insert.setBytes(6, attrs);
             insert.setLong(7, checksum(payload, attrs));
-            insert.setLong(8, tx.nextPosition(row));
-            insert.setLong(9, tx.appendBytes(row, seq, size(m)));
+            insert.setLong(8, tx.appends.nextPosition(row));
+            insert.setLong(9, tx.appends.appendBytes(row, seq, size(m)));
             insert.addBatch();   // executed with every other append of this commit, see WriteTx.flush
             results[i] = new Appended(id, seq, tx.now);
             if (m.dedupId() != null) {
@@ -118,7 +118,7 @@ final class Append extends WriteOp<List<Appended>> {
             }
         }
         tx.insertsBatched(fresh);
-        tx.appended.put(row, seq);
+        tx.appends.appended(row, seq);
         return new ArrayList<>(Arrays.asList(results));
     }
 
@@ -133,11 +133,11 @@ final class Append extends WriteOp<List<Appended>> {
         if (config.discard() != TopicConfig.Discard.NEW) {
             return null;
         }
-        long held = row == null ? 0 : Math.max(0, tx.lastPositionOf(row) - row.firstPosition + 1);
+        long held = row == null ? 0 : Math.max(0, tx.appends.lastPositionOf(row) - row.firstPosition + 1);
         if (config.maxMessages() > 0 && held + fresh > config.maxMessages()) {
             return full("max_messages=" + config.maxMessages());
         }
-        long bytes = held == 0 ? 0 : tx.lastBytesOf(row) - row.firstBytes;
+        long bytes = held == 0 ? 0 : tx.appends.lastBytesOf(row) - row.firstBytes;
         if (config.maxBytes() > 0 && bytes + freshBytes > config.maxBytes()) {
             return full("max_bytes=" + config.maxBytes());
         }

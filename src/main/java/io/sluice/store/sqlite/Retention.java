@@ -73,7 +73,7 @@ final class Retention implements AutoCloseable {
             TopicConfig config = tx.configOf(row);
             if (config.discard() == TopicConfig.Discard.OLD && (config.maxMessages() > 0 || config.maxBytes() > 0)
                     && over(tx, row, config)) {
-                long added = tx.lastPositionOf(row) - row.lastPosition;
+                long added = tx.appends.lastPositionOf(row) - row.lastPosition;
                 trim(tx, row, config, (int) Math.min(Integer.MAX_VALUE - 1, tx.chunks.rows() + added), false);
             }
         }
@@ -129,7 +129,7 @@ final class Retention implements AutoCloseable {
 
     /** True when the topic holds more than a limit allows (count and bytes under DISCARD_OLD; age under both). */
     private boolean over(WriteTx tx, TopicRow row, TopicConfig config) {
-        return over(config, firstOf(row), tx.lastPositionOf(row), tx.lastBytesOf(row), tx.now);
+        return over(config, firstOf(row), tx.appends.lastPositionOf(row), tx.appends.lastBytesOf(row), tx.now);
     }
 
     private static boolean over(TopicConfig config, First first, long lastPosition, long lastBytes, long now) {
@@ -155,8 +155,8 @@ final class Retention implements AutoCloseable {
     /** Removes up to {@code limit} of the topic's oldest messages that break a limit; answers how many. */
     private int trim(WriteTx tx, TopicRow row, TopicConfig config, int limit, boolean timed) throws SQLException {
         long started = System.nanoTime();
-        long lastPosition = tx.lastPositionOf(row);
-        long lastBytes = tx.lastBytesOf(row);
+        long lastPosition = tx.appends.lastPositionOf(row);
+        long lastBytes = tx.appends.lastBytesOf(row);
         long cutoff = config.maxAgeMillis() > 0 ? tx.now - config.maxAgeMillis() : Long.MIN_VALUE;
         boolean old = config.discard() == TopicConfig.Discard.OLD;
         var removed = new ArrayList<Long>();

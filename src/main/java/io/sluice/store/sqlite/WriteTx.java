@@ -54,14 +54,8 @@ final class WriteTx implements AutoCloseable {
     private long nextTopicId;       // ids are given here, never one a deleted topic's messages still hold
     /** Topics created (a row) or deleted (null) in this transaction, by name. */
     private final Map<String, TopicRow> changedTopics = new HashMap<>();
-    /** The last sequence appended to each topic in this transaction. */
-    final Map<TopicRow, Long> appended = new LinkedHashMap<>();
-    /** The position of the last message appended to each topic in this transaction. */
-    private final Map<TopicRow, Long> appendedPositions = new HashMap<>();
-    /** The bytes appended to each topic, ever, including this transaction's. */
-    private final Map<TopicRow, Long> appendedBytes = new HashMap<>();
-    /** The first sequence appended in this transaction to each topic that held no message before. */
-    private final Map<TopicRow, Long> firstAppended = new HashMap<>();
+    /** What this transaction appended to each topic, published to the rows after the commit. */
+    final TopicAppends appends = new TopicAppends();
     /** Configurations replaced in this transaction. */
     private final Map<TopicRow, TopicConfig> configs = new HashMap<>();
     final Map<String, Boolean> deletedTopics = new LinkedHashMap<>();
@@ -204,40 +198,9 @@ final class WriteTx implements AutoCloseable {
         return configOf(row).dedupWindow(options.dedupWindowMillis());
     }
 
-    /** The position of the topic's last message including this transaction's appends. */
-    long lastPositionOf(TopicRow row) {
-        return appendedPositions.getOrDefault(row, row.lastPosition);
-    }
-
-    /** The bytes ever appended to the topic including this transaction's appends. */
-    long lastBytesOf(TopicRow row) {
-        return appendedBytes.getOrDefault(row, row.lastBytes);
-    }
-
-    /**
-     * Counts a message of {@code bytes} appended to the topic at {@code sequence}; answers the bytes
-     * appended to it before (the message's {@code bstart}).
-     */
-    long appendBytes(TopicRow row, long sequence, long bytes) {
-        long before = lastBytesOf(row);
-        appendedBytes.put(row, before + bytes);
-        if (row.retained() == 0) {
-            firstAppended.putIfAbsent(row, sequence);
-        }
-        return before;
-    }
-
     /** The last sequence of the topic including this transaction's appends. */
     long lastSequenceOf(TopicRow row) {
-        Long pending = appended.get(row);
-        return pending != null ? pending : row.lastSequence;
-    }
-
-    /** The position the next message appended to the topic takes: one past its last. */
-    long nextPosition(TopicRow row) {
-        long next = appendedPositions.getOrDefault(row, row.lastPosition) + 1;
-        appendedPositions.put(row, next);
-        return next;
+        return appends.lastSequenceOf(row);
     }
 
     /**
@@ -266,7 +229,7 @@ final class WriteTx implements AutoCloseable {
      * limits, dedup ids past their window).
      */
     void retainWithinLimits() throws SQLException {
-        retention.afterAppends(this, appended.keySet());
+        retention.afterAppends(this, appends.topics());
         retention.background(this, topics.values(), options.dedupWindowMillis());
     }
 
@@ -312,10 +275,7 @@ final class WriteTx implements AutoCloseable {
 
     void topicDeleted(TopicRow row) {
         changedTopics.put(row.name, null);
-        appended.remove(row);
-        appendedPositions.remove(row);
-        appendedBytes.remove(row);
-        firstAppended.remove(row);
+        appends.forget(row);
         configs.remove(row);
         deletedTopics.put(row.name, Boolean.TRUE);
     }
@@ -357,21 +317,7 @@ final class WriteTx implements AutoCloseable {
             events.add(l -> l.topicDeleted(topic));
         }
         configs.forEach((row, config) -> row.config = config);
-        for (var e : appended.entrySet()) {
-            TopicRow row = e.getKey();
-            long last = e.getValue();
-            Long firstNow = firstAppended.get(row);
-            if (firstNow != null) {   // held none before: its first message is this transaction's first
-                row.firstSequence = firstNow;
-                row.firstTimestamp = now;
-                row.firstBytes = row.lastBytes;
-            }
-            row.lastBytes = appendedBytes.get(row);
-            row.lastTimestamp = now;
-            row.lastPosition = appendedPositions.get(row);
-            row.lastSequence = last;
-            events.add(l -> l.appended(row.name, last));
-        }
+        appends.committed(now, events);
         resetCursors.forEach((topic, groups) -> groups.forEach(
                 (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
         retention.committed(events);
@@ -412,10 +358,7 @@ final class WriteTx implements AutoCloseable {
         pendingAcks.clear();
         pendingInserts = 0;
         changedTopics.clear();
-        appended.clear();
-        appendedPositions.clear();
-        appendedBytes.clear();
-        firstAppended.clear();
+        appends.clear();
         configs.clear();
         dedup.clear();
         retention.clear();
