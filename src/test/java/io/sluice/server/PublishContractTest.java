@@ -58,6 +58,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -185,16 +186,24 @@ class PublishContractTest {
 
     @Test
     void publishesBeyondTheWritersQueueWaitForRoomAndAreAllStored() throws Exception {
-        // A queue of 2 operations and commits slowed to 10 ms: most of the 300 calls find it full
-        // and wait on a thread that may block, while the transport thread goes on reading.
+        // A queue of 2 operations and a writer held in its first commit until all 300 calls are sent:
+        // most of them find the queue full and wait on a thread that may block, while the transport
+        // thread goes on reading.
+        var holding = new AtomicBoolean();
+        var allSent = new CountDownLatch(1);
         startBroker(c -> c.withWriterQueue(2).withStoreOptions(c.storeOptions()
-                .withBeforeCommit(writes -> sleep(10))));
+                .withBeforeCommit(writes -> {
+                    if (holding.get()) {
+                        awaitQuietly(allSent);
+                    }
+                })));
         var stub = broker.async();
         var sequences = ConcurrentHashMap.<Long>newKeySet();
         var failures = new ConcurrentLinkedQueue<Throwable>();
         int singles = 250;
         int batches = 50;
         var done = new CountDownLatch(singles + batches);
+        holding.set(true);
         for (int i = 0; i < singles; i++) {
             stub.publish(PublishRequest.newBuilder().setTopic("full").setPayload(ByteString.copyFromUtf8("s" + i))
                     .build(), observer(r -> sequences.add(r.getSequence()), failures, done));
@@ -206,6 +215,7 @@ class PublishContractTest {
             stub.batchPublish(batch.build(), observer(
                     r -> r.getResultsList().forEach(x -> sequences.add(x.getSequence())), failures, done));
         }
+        allSent.countDown();
         assertTrue(done.await(60, TimeUnit.SECONDS), "every call answered");
         assertTrue(failures.isEmpty(), "no call failed: " + failures);
         assertEquals(singles + 2 * batches, sequences.size(), "every message got its own sequence");
@@ -213,9 +223,10 @@ class PublishContractTest {
                 .addTopics("full").build()).getStats(0).getTotalMessages(), "every answered message is stored once");
     }
 
-    private static void sleep(long millis) {
+    /** Waits for {@code latch} (a held writer), at most a minute. */
+    private static void awaitQuietly(CountDownLatch latch) {
         try {
-            Thread.sleep(millis);
+            latch.await(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
