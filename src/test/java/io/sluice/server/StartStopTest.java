@@ -1,6 +1,7 @@
 package io.sluice.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
@@ -9,15 +10,21 @@ import io.sluice.Figures;
 import io.sluice.Ledger;
 import io.sluice.PipelinedPublisher;
 import io.sluice.proto.InitialPosition;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A graceful stop of a real broker ends every kind of stream, with UNAVAILABLE, and loses nothing answered. */
+/**
+ * A broker's start and stop: a port that is taken stops the start with a message naming the port, the
+ * listener and the flag; a graceful stop ends every kind of stream, with UNAVAILABLE, and loses nothing
+ * answered.
+ */
 @ExtendWith(Figures.class)
-class ShutdownTest {
+class StartStopTest {
     @TempDir
     Path dir;
 
@@ -25,7 +32,9 @@ class ShutdownTest {
 
     @AfterEach
     void stop() throws InterruptedException {
-        broker.close();
+        if (broker != null) {
+            broker.close();
+        }
     }
 
     @Test
@@ -51,8 +60,37 @@ class ShutdownTest {
             broker.restart();
             Ledger.Verdict v = ledger.verify(Contents.served(broker.channel()));
             v.assertNothingLost(ledger);
-            System.out.printf("ShutdownTest: PublishStreams held open got UNAVAILABLE after %d answers (%d refused); "
+            System.out.printf("StartStopTest: PublishStreams held open got UNAVAILABLE after %d answers (%d refused); "
                     + "all %d answered messages stored%n", publisher.answered(), publisher.refused(), ledger.size());
+        }
+    }
+
+    @Test
+    void metricsPortInUse() throws Exception {
+        try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            var e = assertThrows(RuntimeException.class, () -> SluiceServer.start(
+                    ServerConfig.defaults(dir).withHost("127.0.0.1").withPorts(0, port)));
+            String m = e.getMessage();
+            assertTrue(m.contains("metrics") && m.contains("127.0.0.1:" + port) && m.contains("already in use")
+                    && m.contains("--metrics-port") && m.contains("SLUICE_METRICS_PORT"), m);
+            assertTrue(m.contains("process " + ProcessHandle.current().pid()), "names who holds it: " + m);
+        }
+    }
+
+    @Test
+    void grpcPortInUse() throws Exception {
+        try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            var e = assertThrows(RuntimeException.class, () -> SluiceServer.start(
+                    ServerConfig.defaults(dir).withHost("127.0.0.1").withPorts(port, 0)));
+            String m = e.getMessage();
+            assertTrue(m.contains("gRPC") && m.contains("127.0.0.1:" + port) && m.contains("already in use")
+                    && m.contains("--port") && m.contains("SLUICE_PORT"), m);
+        }
+        // The store it had opened was closed again: a broker starts on the same data at once.
+        try (var b = TestBroker.start(dir)) {
+            assertTrue(b.port() > 0);
         }
     }
 }
