@@ -9,8 +9,8 @@ import io.grpc.StatusRuntimeException;
 import io.sluice.proto.PublishRequest;
 import io.sluice.proto.PublishResponse;
 import io.sluice.proto.SluiceGrpc;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,14 +35,8 @@ class DedupKillIT {
     @TempDir
     Path dir;
 
-    private final List<BrokerProcess> children = new ArrayList<>();
-
-    @AfterEach
-    void killChildren() throws InterruptedException {
-        for (BrokerProcess c : children) {
-            c.kill();
-        }
-    }
+    @RegisterExtension
+    final Children children = new Children(() -> dir);
 
     /** One producer's state across incarnations: the key it is publishing until answered. */
     private static final class Producer {
@@ -73,7 +67,7 @@ class DedupKillIT {
             producers.add(new Producer(p));
         }
         for (int cycle = 0; cycle < cycles; cycle++) {
-            BrokerProcess child = serve(data);
+            BrokerProcess child = children.serve(data);
             ManagedChannel channel = child.channel();
             var stop = new AtomicBoolean();
             int before = answered.size();
@@ -110,7 +104,7 @@ class DedupKillIT {
             channel.shutdownNow();
         }
         // The last incarnation answers every pending retry, then everything is read back.
-        BrokerProcess last = serve(data);
+        BrokerProcess last = children.serve(data);
         var stub = SluiceGrpc.newBlockingStub(last.channel());
         for (Producer p : producers) {
             if (p.pending != null) {
@@ -138,11 +132,5 @@ class DedupKillIT {
                 + "once each, %d retries answered as duplicates of a message stored before the kill%n",
                 cycles, PRODUCERS, stored.size(), duplicates.get());
         Figures.row("crash: SIGKILL, retried dedup publishes").cycles(cycles).acknowledged(answered.size()).lost(0);
-    }
-
-    private BrokerProcess serve(Path data) throws java.io.IOException {
-        BrokerProcess child = BrokerProcess.serve(dir, data, List.of());
-        children.add(child);
-        return child;
     }
 }

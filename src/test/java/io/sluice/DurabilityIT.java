@@ -17,16 +17,12 @@ import io.sluice.proto.PublishResponse;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.server.StreamClient;
 import io.sluice.store.sqlite.SqliteStore;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -64,24 +59,8 @@ class DurabilityIT {
     Path dir;
 
     /** Every child this test started: killed after it, and their output shown when it fails. */
-    private final List<BrokerProcess> children = new CopyOnWriteArrayList<>();
-
     @RegisterExtension
-    final TestWatcher dumpChildrenOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            for (BrokerProcess c : children) {
-                System.err.println(c.transcript());
-            }
-        }
-    };
-
-    @AfterEach
-    void killChildren() throws InterruptedException {
-        for (BrokerProcess c : children) {
-            c.kill();
-        }
-    }
+    final Children children = new Children(() -> dir);
 
     // ---- durability ----
 
@@ -99,7 +78,7 @@ class DurabilityIT {
 
         for (int cycle = 0; cycle < kills; cycle++) {
             long spawned = System.nanoTime();
-            BrokerProcess child = serve(data);
+            BrokerProcess child = children.serve(data);
             try (var channel = new Closing(child.channel())) {
                 probe(channel, ledger, "probe-c" + cycle);   // the first publish this incarnation serves
                 recovery.add((System.nanoTime() - spawned) / 1_000_000);
@@ -127,7 +106,7 @@ class DurabilityIT {
             }
         }
 
-        BrokerProcess last = serve(data);
+        BrokerProcess last = children.serve(data);
         try (var channel = new Closing(last.channel())) {
             ledger.verify(Contents.served(channel.get())).assertNothingLost(ledger);
         }
@@ -149,7 +128,7 @@ class DurabilityIT {
     void sigtermAtPeakLoadEndsStreamsWithShuttingDownExitsZeroAndKeepsEveryAcknowledgedMessage() throws Exception {
         Path data = dir.resolve("data");
         var ledger = new Ledger();
-        BrokerProcess child = serve(data, "--shutdown-grace", GRACE.toSeconds() + "s");
+        BrokerProcess child = children.serve(data, "--shutdown-grace", GRACE.toSeconds() + "s");
         var channel = new Closing(child.channel());
         var streams = new ArrayList<StreamClient>();
         try (channel) {
@@ -244,7 +223,7 @@ class DurabilityIT {
 
     @Test
     void serveHelpListsEveryFlagWithItsEnvironmentVariableAndDefault() throws Exception {
-        BrokerProcess help = start(List.of("serve", "--help"), Map.of());
+        BrokerProcess help = children.start(List.of("-Xmx128m"), List.of("serve", "--help"), Map.of());
         assertEquals(0, help.awaitExit(EXIT), "exit code of serve --help");
         String text = help.stdout();
 
@@ -286,7 +265,8 @@ class DurabilityIT {
                 "SLUICE_MAX_BATCH_BYTES", "4096",
                 "SLUICE_LOG_LEVEL", "warn");
         // SLUICE_PORT is unset; the batch limit is given both ways and the flag must win.
-        BrokerProcess child = start(List.of("serve", "--port", "0", "--max-batch-bytes", "65536"), env);
+        BrokerProcess child = children.start(List.of("-Xmx128m"),
+                List.of("serve", "--port", "0", "--max-batch-bytes", "65536"), env);
         String banner = child.awaitBanner();
 
         assertTrue(banner.contains("data in " + data), "banner names the data directory: " + banner);
@@ -333,7 +313,8 @@ class DurabilityIT {
             files.forEach(f -> f.toFile().setWritable(true));
         }
 
-        BrokerProcess child = start(List.of("serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1",
+        BrokerProcess child = children.start(List.of("-Xmx128m"),
+                List.of("serve", "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1",
                 "--data-dir", data.toString(), "--log-level", "warn"), Map.of());
         int code = child.awaitExit(EXIT);
 
@@ -350,20 +331,6 @@ class DurabilityIT {
     }
 
     // ---- child processes ----
-
-    /** {@code serve} on a free port, loopback only, metrics off; waits for its banner. */
-    private BrokerProcess serve(Path data, String... extraArgs) throws IOException {
-        BrokerProcess child = BrokerProcess.serve(dir, data, List.of(extraArgs));
-        children.add(child);
-        return child;
-    }
-
-    /** Starts {@code java -Xmx128m -jar sluice.jar args...} with no SLUICE_ or OTEL_ variables but {@code env}. */
-    private BrokerProcess start(List<String> args, Map<String, String> env) throws IOException {
-        BrokerProcess child = BrokerProcess.start(dir, List.of("-Xmx128m"), args, env);
-        children.add(child);
-        return child;
-    }
 
     /**
      * The entries of a picocli usage text by flag: the lines from one option's line to the next

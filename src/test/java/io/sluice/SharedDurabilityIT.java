@@ -14,7 +14,6 @@ import io.sluice.proto.MessageDelivery;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.server.StreamClient;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,8 +24,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,30 +40,9 @@ class SharedDurabilityIT {
     @TempDir
     Path dir;
 
-    private final List<BrokerProcess> children = new ArrayList<>();
-    private final List<ManagedChannel> channels = new ArrayList<>();
+    @RegisterExtension
+    final Children children = new Children(() -> dir);
 
-    @AfterEach
-    void cleanUp() throws InterruptedException {
-        for (ManagedChannel c : channels) {
-            c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-        for (BrokerProcess c : children) {
-            c.kill();
-        }
-    }
-
-    private BrokerProcess serve(Path data) throws IOException {
-        var child = BrokerProcess.serve(dir, data, List.of());
-        children.add(child);
-        return child;
-    }
-
-    private ManagedChannel channel(BrokerProcess child) {
-        var c = child.channel();
-        channels.add(c);
-        return c;
-    }
 
     /** Every delivery seen, by sequence: the counts in the order they arrived. */
     private final Map<Long, List<Integer>> counts = new ConcurrentHashMap<>();
@@ -105,8 +83,8 @@ class SharedDurabilityIT {
     @Test
     void sharedGroupsSurviveRepeatedKillsWithExactCountsAndDeadLettersMovedOnce() throws Exception {
         Path data = dir.resolve("data");
-        var child = serve(data);
-        var stub = SluiceGrpc.newBlockingStub(channel(child));
+        var child = children.serve(data);
+        var stub = SluiceGrpc.newBlockingStub(children.channel(child));
         for (int from = 0; from < TOTAL; from += 500) {
             var batch = BatchPublishRequest.newBuilder().setTopic("q");
             for (int i = from; i < from + 500; i++) {
@@ -122,7 +100,7 @@ class SharedDurabilityIT {
         for (int cycle = 1; cycle <= 3; cycle++) {
             var stop = new AtomicBoolean();
             int before = acked.size();
-            List<Thread> threads = consume(channel(child), 4, config, stop);
+            List<Thread> threads = consume(children.channel(child), 4, config, stop);
             Await.until("cycle " + cycle + " acknowledges some messages", () -> acked.size() >= before + 500);
             child.kill();   // SIGKILL with deliveries, acks and leases in flight
             stop.set(true);
@@ -130,10 +108,10 @@ class SharedDurabilityIT {
                 t.join(Duration.ofSeconds(10));
             }
             System.out.printf("cycle %d: %d messages acknowledged so far, then SIGKILL%n", cycle, acked.size());
-            child = serve(data);
+            child = children.serve(data);
         }
         var stop = new AtomicBoolean();
-        var ch = channel(child);
+        var ch = children.channel(child);
         List<Thread> threads = consume(ch, 4, config, stop);
         var admin = SluiceGrpc.newBlockingStub(ch);
         Await.until("every job acknowledged", () -> acked.size() == TOTAL - poisons, acked::size);
@@ -170,23 +148,23 @@ class SharedDurabilityIT {
     @Test
     void exclusiveDeliveryCountsAreExactAcrossKill() throws Exception {
         Path data = dir.resolve("data");
-        var child = serve(data);
-        var stub = SluiceGrpc.newBlockingStub(channel(child));
+        var child = children.serve(data);
+        var stub = SluiceGrpc.newBlockingStub(children.channel(child));
         var batch = BatchPublishRequest.newBuilder().setTopic("x");
         for (int i = 0; i < 20; i++) {
             batch.addMessages(BatchMessage.newBuilder().setPayload(ByteString.copyFromUtf8("m" + i)));
         }
         stub.batchPublish(batch.build());
         for (int round = 1; round <= 3; round++) {
-            var s = StreamClient.group(SluiceGrpc.newStub(channel(child)), "x", "g", InitialPosition.EARLIEST);
+            var s = StreamClient.group(SluiceGrpc.newStub(children.channel(child)), "x", "g", InitialPosition.EARLIEST);
             s.credit(10);
             for (int i = 0; i < 10; i++) {
                 assertEquals(round, s.delivery().getDeliveryCount(), "round " + round + ", message " + i);
             }
             child.kill();
-            child = serve(data);
+            child = children.serve(data);
         }
-        var s = StreamClient.group(SluiceGrpc.newStub(channel(child)), "x", "g", InitialPosition.EARLIEST);
+        var s = StreamClient.group(SluiceGrpc.newStub(children.channel(child)), "x", "g", InitialPosition.EARLIEST);
         s.credit(11);
         for (int i = 0; i < 10; i++) {
             assertEquals(4, s.delivery().getDeliveryCount());

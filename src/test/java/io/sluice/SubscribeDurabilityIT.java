@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ManagedChannel;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
-import io.sluice.proto.ConsumerGroupStats;
-import io.sluice.proto.GetTopicStatsRequest;
 import io.sluice.proto.InitialPosition;
 import io.sluice.proto.MessageDelivery;
 import io.sluice.proto.SluiceGrpc;
@@ -18,11 +15,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Subscribe against the built jar as a child process: cursors survive SIGKILL; backlog never grows the heap. */
@@ -30,30 +25,8 @@ class SubscribeDurabilityIT {
     @TempDir
     Path dir;
 
-    private final List<BrokerProcess> children = new ArrayList<>();
-    private final List<ManagedChannel> channels = new ArrayList<>();
-
-    @AfterEach
-    void cleanUp() throws InterruptedException {
-        for (ManagedChannel c : channels) {
-            c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-        for (BrokerProcess c : children) {
-            c.kill();
-        }
-    }
-
-    private BrokerProcess serve(Path data, String... jvmAndArgs) throws IOException {
-        var child = BrokerProcess.serve(dir, data, List.of(jvmAndArgs));
-        children.add(child);
-        return child;
-    }
-
-    private ManagedChannel channel(BrokerProcess child) {
-        var c = child.channel();
-        channels.add(c);
-        return c;
-    }
+    @RegisterExtension
+    final Children children = new Children(() -> dir);
 
     private static void publishBatches(SluiceGrpc.SluiceBlockingStub stub, String topic, int batches, int size,
                                        int payloadBytes) {
@@ -76,12 +49,12 @@ class SubscribeDurabilityIT {
     @Test
     void aCommittedCursorSurvivesKill() throws Exception {
         Path data = dir.resolve("data");
-        var child = serve(data);
-        var stub = SluiceGrpc.newBlockingStub(channel(child));
+        var child = children.serve(data);
+        var stub = SluiceGrpc.newBlockingStub(children.channel(child));
         publishBatches(stub, "jobs", 1, 100, 32);
         long acked = 0;
         for (int cycle = 1; cycle <= 3; cycle++) {
-            var ch = channel(child);
+            var ch = children.channel(child);
             var s = StreamClient.group(SluiceGrpc.newStub(ch), "jobs", "workers", InitialPosition.EARLIEST);
             s.credit(20);
             MessageDelivery first = s.delivery();
@@ -96,9 +69,9 @@ class SubscribeDurabilityIT {
             acked = target;
             child.kill();
             System.out.printf("cycle %d: acked through %d, then SIGKILL%n", cycle, acked);
-            child = serve(data);
+            child = children.serve(data);
         }
-        var ch = channel(child);
+        var ch = children.channel(child);
         var s = StreamClient.group(SluiceGrpc.newStub(ch), "jobs", "workers", InitialPosition.LATEST);
         s.credit(1);
         var next = s.delivery();
@@ -112,8 +85,8 @@ class SubscribeDurabilityIT {
     @Test
     void aHalfMillionBacklogDrainsInOrderWithABoundedHeap() throws Exception {
         Path data = dir.resolve("data");
-        var child = serve(data);
-        var ch = channel(child);
+        var child = children.serve(data);
+        var ch = children.channel(child);
         int total = 500_000;
         long started = System.nanoTime();
         publishBatches(SluiceGrpc.newBlockingStub(ch), "backlog", total / 1000, 1000, 100);
