@@ -112,6 +112,15 @@ class RetentionTest {
         assertEquals(3, s.getTotalMessages(), "30 bytes each (26 of payload, 4 of attributes)");
         assertEquals(90, s.getTotalBytes());
         assertEquals(7, s.getDiscardedMessages());
+
+        // A message larger than the byte limit could never be retained: refused, not stored and removed.
+        var tooLarge = assertThrows(StatusRuntimeException.class, () -> broker.blocking().publish(PublishRequest
+                .newBuilder().setTopic("bytes").setPayload(ByteString.copyFrom(new byte[101])).build()));
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, tooLarge.getStatus().getCode());
+        assertEquals("topic bytes cannot hold a message of 101 bytes: max_bytes=100",
+                tooLarge.getStatus().getDescription());
+        assertEquals(3, stats("bytes").getTotalMessages(), "nothing stored, nothing removed");
+        assertEquals(7, stats("bytes").getDiscardedMessages());
     }
 
     @Test

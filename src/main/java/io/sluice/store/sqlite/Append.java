@@ -56,6 +56,7 @@ final class Append extends WriteOp<List<Appended>> {
         Map<String, Integer> seen = null;
         int fresh = 0;
         long freshBytes = 0;
+        long largest = 0;
         for (int i = 0; i < n; i++) {
             String dedupId = messages.get(i).dedupId();
             if (dedupId != null) {
@@ -75,12 +76,14 @@ final class Append extends WriteOp<List<Appended>> {
                 }
             }
             fresh++;
-            freshBytes += size(messages.get(i));
+            long size = size(messages.get(i));
+            freshBytes += size;
+            largest = Math.max(largest, size);
         }
         if (fresh == 0) {
             return List.of(results);
         }
-        SluiceException refusal = refusal(tx, existing, fresh, freshBytes);
+        SluiceException refusal = refusal(tx, existing, fresh, freshBytes, largest);
         if (refusal != null) {
             return refuse(refusal);
         }
@@ -122,14 +125,22 @@ final class Append extends WriteOp<List<Appended>> {
         return new ArrayList<>(Arrays.asList(results));
     }
 
-    /** Why the new messages are refused: a stale expectation, or a DISCARD_NEW topic at its limit; null when not. */
-    private SluiceException refusal(WriteTx tx, TopicRow row, int fresh, long freshBytes) {
+    /**
+     * Why the new messages are refused: a stale expectation, a message larger than the topic's byte
+     * limit (it could never be retained: a DISCARD_OLD topic would remove it at once), or a DISCARD_NEW
+     * topic at its limit; null when not.
+     */
+    private SluiceException refusal(WriteTx tx, TopicRow row, int fresh, long freshBytes, long largest) {
         long last = row == null ? 0 : tx.lastSequenceOf(row);
         if (expectedLast.isPresent() && expectedLast.getAsLong() != last) {
             return new SluiceException.FailedPrecondition("topic " + topic + ": expected last sequence "
                     + Long.toUnsignedString(expectedLast.getAsLong()) + ", but it is " + last);
         }
         TopicConfig config = row == null ? tx.topicDefaults() : tx.configOf(row);
+        if (config.maxBytes() > 0 && largest > config.maxBytes()) {
+            return new SluiceException.TopicFull("topic " + topic + " cannot hold a message of " + largest
+                    + " bytes: max_bytes=" + config.maxBytes());
+        }
         if (config.discard() != TopicConfig.Discard.NEW) {
             return null;
         }
