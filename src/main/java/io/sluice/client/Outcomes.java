@@ -30,9 +30,11 @@ final class Outcomes {
 
     /** A stored message (or, with a dedup id, the one stored before): gives the slot back, completes the future. */
     void stored(Pending p, PublishStreamResponse r) {
+        p.duplicate = r.getDuplicate();
         stored(p, new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
     }
 
+    /** Like {@link #stored(Pending, PublishStreamResponse)}, {@link Pending#duplicate} set before. */
     void stored(Pending p, Published answer) {
         window.release(p.bytes);
         completer.complete(p, answer, ioThread.inEventLoop());

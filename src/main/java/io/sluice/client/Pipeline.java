@@ -48,7 +48,7 @@ final class Pipeline implements AutoCloseable {
     private final Completer completer;
     private final Outcomes outcomes;
     private final Runnable resetConnectBackoff;
-    private final Function<PublishStreamRequest, CompletableFuture<Published>> unary;
+    private final Function<PublishStreamRequest, CompletableFuture<PublishOutcome>> unary;
     private final long timeoutNanos;
     private final long retryNanos;
     private final Window window;
@@ -66,7 +66,7 @@ final class Pipeline implements AutoCloseable {
     private volatile boolean closed;
 
     Pipeline(SluiceGrpc.SluiceStub stub, EventExecutor ioThread, Executor callbacks, Runnable resetConnectBackoff,
-             Function<PublishStreamRequest, CompletableFuture<Published>> unary, String target,
+             Function<PublishStreamRequest, CompletableFuture<PublishOutcome>> unary, String target,
              Duration callTimeout, PublishOptions options) {
         this.stub = stub;
         this.ioThread = ioThread;
@@ -90,37 +90,38 @@ final class Pipeline implements AutoCloseable {
     }
 
     /**
-     * Queues one publish for the I/O thread to send. Blocks while the window is
+     * Queues one publish for the I/O thread to send, with {@code guarantees} (null for none: its
+     * future is then {@link Pending#future}, else {@link Pending#outcome}). Blocks while the window is
      * full (not on the callback thread, which overdraws it instead), up to the call timeout; the
      * future then fails with DEADLINE_EXCEEDED. Interrupted while waiting: fails with CANCELLED.
      */
-    CompletableFuture<Published> submit(String topic, byte[] payload, Map<String, String> attributes,
-                                        boolean waiting) {
+    Pending submit(String topic, byte[] payload, Map<String, String> attributes, PublishGuarantees guarantees,
+                   boolean waiting) {
         long deadline = System.nanoTime() + timeoutNanos;
-        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, deadline, waiting);
+        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, guarantees, deadline, waiting);
         if (closed) {
-            p.future.completeExceptionally(outcomes.closed());
-            return p.future;
+            p.fail(outcomes.closed());
+            return p;
         }
         try {
             if (!window.acquire(p.bytes, deadline, onAnswerThread())) {
-                p.future.completeExceptionally(outcomes.failure(Status.DEADLINE_EXCEEDED.withDescription(
+                p.fail(outcomes.failure(Status.DEADLINE_EXCEEDED.withDescription(
                         "no room in the publish window within the call timeout of "
                                 + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
-                return p.future;
+                return p;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            p.future.completeExceptionally(outcomes.failure(Status.CANCELLED.withDescription(
+            p.fail(outcomes.failure(Status.CANCELLED.withDescription(
                     "interrupted while waiting for room in the publish window")));
-            return p.future;
+            return p;
         }
         queue.add(p);
         if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
             ioThread.execute(drainOnIoThread);
         }
         scheduleSweep();
-        return p.future;
+        return p;
     }
 
     /** Sends what is queued, on the I/O thread: one write and one flush for all of it. */
@@ -296,9 +297,10 @@ final class Pipeline implements AutoCloseable {
     }
 
     private void viaUnary(Pending p) {
-        unary.apply(p.request).whenComplete((published, error) -> {
+        unary.apply(p.request).whenComplete((answer, error) -> {
             if (error == null) {
-                outcomes.stored(p, published);
+                p.duplicate = answer.duplicate();
+                outcomes.stored(p, answer.published());
             } else {
                 outcomes.fail(p, error instanceof SluiceClientException e ? e
                         : outcomes.failure(Status.fromThrowable(error)));

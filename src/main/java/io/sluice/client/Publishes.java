@@ -15,11 +15,13 @@ import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 
 /**
  * The publishes of a {@link SluiceClient}: single messages on the shared {@link Pipeline} (or as unary
@@ -46,10 +48,9 @@ final class Publishes implements AutoCloseable {
     Published publish(String topic, byte[] payload, Map<String, String> attributes) {
         if (options.unary() || !pipeline.streaming() || pipeline.onAnswerThread()) {
             // On the thread that delivers the stream's answers, waiting for one would wait for itself.
-            PublishResponse r = calls.call(() -> calls.stub().publish(request(topic, payload, attributes)));
-            return new Published(r.getMessageId(), r.getSequence(), r.getTimestamp());
+            return published(calls.call(() -> calls.stub().publish(request(topic, payload, attributes))));
         }
-        return await(pipeline.submit(topic, payload, attributes, true));
+        return await(pipeline.submit(topic, payload, attributes, null, true).future);
     }
 
     /** Waits for a pipelined publish: the pipeline fails an overdue one itself; the margin only bounds this wait. */
@@ -76,35 +77,49 @@ final class Publishes implements AutoCloseable {
     /** See {@link SluiceClient#publish(String, byte[], Map, PublishGuarantees)}. */
     PublishOutcome publish(String topic, byte[] payload, Map<String, String> attributes,
                            PublishGuarantees guarantees) {
-        var request = request(topic, payload, attributes).toBuilder();
-        if (guarantees.dedupId() != null) {
-            request.setDedupId(guarantees.dedupId());
+        Objects.requireNonNull(guarantees, "guarantees");
+        if (options.unary() || !pipeline.streaming() || pipeline.onAnswerThread()) {
+            PublishResponse r = calls.call(() -> calls.stub().publish(request(topic, payload, attributes, guarantees)));
+            return outcome(r);
         }
-        guarantees.expectedLastSequence().ifPresent(request::setExpectedLastSequence);
-        PublishResponse r = calls.call(() -> calls.stub().publish(request.build()));
-        return new PublishOutcome(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()), r.getDuplicate());
+        return await(pipeline.submit(topic, payload, attributes, guarantees, true).outcome);
     }
 
     /** See {@link SluiceClient#publishAsync(String, byte[], Map)}. */
     CompletableFuture<Published> publishAsync(String topic, byte[] payload, Map<String, String> attributes) {
         if (options.unary() || !pipeline.streaming()) {
-            return unaryAsync(request(topic, payload, attributes));
+            return unaryAsync(request(topic, payload, attributes), Publishes::published);
         }
-        return pipeline.submit(topic, payload, attributes, false);
+        return pipeline.submit(topic, payload, attributes, null, false).future;
     }
 
-    private CompletableFuture<Published> unaryAsync(PublishStreamRequest request) {
-        return unaryAsync(PublishRequest.newBuilder().setTopic(request.getTopic()).setPayload(request.getPayload())
-                .putAllAttributes(request.getAttributesMap()).build());
+    /** See {@link SluiceClient#publishAsync(String, byte[], Map, PublishGuarantees)}. */
+    CompletableFuture<PublishOutcome> publishAsync(String topic, byte[] payload, Map<String, String> attributes,
+                                                   PublishGuarantees guarantees) {
+        Objects.requireNonNull(guarantees, "guarantees");
+        if (options.unary() || !pipeline.streaming()) {
+            return unaryAsync(request(topic, payload, attributes, guarantees), Publishes::outcome);
+        }
+        return pipeline.submit(topic, payload, attributes, guarantees, false).outcome;
     }
 
-    private CompletableFuture<Published> unaryAsync(PublishRequest request) {
-        var result = new CompletableFuture<Published>();
+    /** A pipelined request sent as a unary call instead (a broker without PublishStream). */
+    private CompletableFuture<PublishOutcome> unaryAsync(PublishStreamRequest r) {
+        var request = PublishRequest.newBuilder().setTopic(r.getTopic()).setPayload(r.getPayload())
+                .putAllAttributes(r.getAttributesMap()).setDedupId(r.getDedupId());
+        if (r.hasExpectedLastSequence()) {
+            request.setExpectedLastSequence(r.getExpectedLastSequence());
+        }
+        return unaryAsync(request.build(), Publishes::outcome);
+    }
+
+    private <T> CompletableFuture<T> unaryAsync(PublishRequest request, Function<PublishResponse, T> answer) {
+        var result = new CompletableFuture<T>();
         async.withDeadlineAfter(calls.timeout.toNanos(), TimeUnit.NANOSECONDS)
                 .publish(request, new StreamObserver<>() {
                     @Override
                     public void onNext(PublishResponse r) {
-                        result.complete(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
+                        result.complete(answer.apply(r));
                     }
 
                     @Override
@@ -139,6 +154,24 @@ final class Publishes implements AutoCloseable {
     private static PublishRequest request(String topic, byte[] payload, Map<String, String> attributes) {
         return PublishRequest.newBuilder().setTopic(topic).setPayload(ByteString.copyFrom(payload))
                 .putAllAttributes(attributes).build();
+    }
+
+    private static PublishRequest request(String topic, byte[] payload, Map<String, String> attributes,
+                                          PublishGuarantees guarantees) {
+        var request = request(topic, payload, attributes).toBuilder();
+        if (guarantees.dedupId() != null) {
+            request.setDedupId(guarantees.dedupId());
+        }
+        guarantees.expectedLastSequence().ifPresent(request::setExpectedLastSequence);
+        return request.build();
+    }
+
+    private static Published published(PublishResponse r) {
+        return new Published(r.getMessageId(), r.getSequence(), r.getTimestamp());
+    }
+
+    private static PublishOutcome outcome(PublishResponse r) {
+        return new PublishOutcome(published(r), r.getDuplicate());
     }
 
     /** Lets the pipelined publishes already made finish (up to 5 s); later ones fail. */

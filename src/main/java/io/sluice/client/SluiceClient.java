@@ -134,12 +134,16 @@ public final class SluiceClient implements AutoCloseable {
     }
 
     /**
-     * Stores one message with publish guarantees (a dedup id, an expected last sequence) as one unary
-     * call; answers once it is committed, or the original message when the dedup id was stored before.
+     * Stores one message with publish guarantees (a dedup id, an expected last sequence); answers once
+     * it is committed, or the original message, marked duplicate, when the dedup id was stored before.
+     * It goes the way {@link #publish(String, byte[], Map)} goes: on the shared PublishStream unless
+     * {@link PublishOptions#unary()}. A publish with a dedup id that a broken stream left unanswered and
+     * {@link PublishOptions#retryFor()} sent again is stored once (within the topic's dedup window): the
+     * retry answers the original, duplicate.
      *
      * @throws SluiceClientException with status FAILED_PRECONDITION when the topic's last sequence is not
-     *                               the expected one; {@link SluiceClientException.ResourceExhausted} when a
-     *                               DISCARD_NEW topic is full
+     *                               the expected one (only this message fails); {@link
+     *                               SluiceClientException.ResourceExhausted} when a DISCARD_NEW topic is full
      */
     public PublishOutcome publish(String topic, byte[] payload, Map<String, String> attributes,
                                   PublishGuarantees guarantees) {
@@ -168,6 +172,15 @@ public final class SluiceClient implements AutoCloseable {
      */
     public CompletableFuture<Published> publishAsync(String topic, byte[] payload, Map<String, String> attributes) {
         return publishes.publishAsync(topic, payload, attributes);
+    }
+
+    /**
+     * Like {@link #publishAsync(String, byte[], Map)}, with publish guarantees: the future completes with
+     * the outcome of {@link #publish(String, byte[], Map, PublishGuarantees)} or fails the same way.
+     */
+    public CompletableFuture<PublishOutcome> publishAsync(String topic, byte[] payload, Map<String, String> attributes,
+                                                          PublishGuarantees guarantees) {
+        return publishes.publishAsync(topic, payload, attributes, guarantees);
     }
 
     /** Like {@link #publishAsync(String, byte[], Map)}, without attributes. */
