@@ -34,7 +34,7 @@ final class Completer {
 
     void complete(Pending p, Published answer, boolean onIoThread) {
         if (p.waiting || !onIoThread) {
-            p.future.complete(answer);
+            p.complete(answer);
         } else {
             p.answer = answer;
             enqueue(p);
@@ -43,7 +43,7 @@ final class Completer {
 
     void fail(Pending p, SluiceClientException error, boolean onIoThread) {
         if (p.waiting || !onIoThread) {
-            p.future.completeExceptionally(error);
+            p.fail(error);
         } else {
             p.error = error;
             enqueue(p);
@@ -67,9 +67,9 @@ final class Completer {
             scheduled.set(false);
             for (Pending p; (p = queue.poll()) != null; ) {
                 if (p.error != null) {
-                    p.future.completeExceptionally(p.error);
+                    p.fail(p.error);
                 } else {
-                    p.future.complete(p.answer);
+                    p.complete(p.answer);
                 }
             }
         } finally {

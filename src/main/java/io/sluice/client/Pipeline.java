@@ -46,9 +46,9 @@ final class Pipeline implements AutoCloseable {
     private final SluiceGrpc.SluiceStub stub;
     private final EventExecutor ioThread;
     private final Completer completer;
+    private final Outcomes outcomes;
     private final Runnable resetConnectBackoff;
-    private final Function<PublishStreamRequest, CompletableFuture<Published>> unary;
-    private final String target;
+    private final Function<PublishStreamRequest, CompletableFuture<PublishOutcome>> unary;
     private final long timeoutNanos;
     private final long retryNanos;
     private final Window window;
@@ -66,17 +66,17 @@ final class Pipeline implements AutoCloseable {
     private volatile boolean closed;
 
     Pipeline(SluiceGrpc.SluiceStub stub, EventExecutor ioThread, Executor callbacks, Runnable resetConnectBackoff,
-             Function<PublishStreamRequest, CompletableFuture<Published>> unary, String target,
+             Function<PublishStreamRequest, CompletableFuture<PublishOutcome>> unary, String target,
              Duration callTimeout, PublishOptions options) {
         this.stub = stub;
         this.ioThread = ioThread;
         this.completer = new Completer(callbacks);
         this.resetConnectBackoff = resetConnectBackoff;
         this.unary = unary;
-        this.target = target;
         this.timeoutNanos = callTimeout.toNanos();
         this.retryNanos = options.retryFor().toNanos();
         this.window = new Window(options.window(), options.windowBytes());
+        this.outcomes = new Outcomes(window, completer, ioThread, target);
     }
 
     /** False once the broker showed it has no PublishStream: publish by unary calls then. */
@@ -90,37 +90,38 @@ final class Pipeline implements AutoCloseable {
     }
 
     /**
-     * Queues one publish for the I/O thread to send. Blocks while the window is
+     * Queues one publish for the I/O thread to send, with {@code guarantees} (null for none: its
+     * future is then {@link Pending#future}, else {@link Pending#outcome}). Blocks while the window is
      * full (not on the callback thread, which overdraws it instead), up to the call timeout; the
      * future then fails with DEADLINE_EXCEEDED. Interrupted while waiting: fails with CANCELLED.
      */
-    CompletableFuture<Published> submit(String topic, byte[] payload, Map<String, String> attributes,
-                                        boolean waiting) {
+    Pending submit(String topic, byte[] payload, Map<String, String> attributes, PublishGuarantees guarantees,
+                   boolean waiting) {
         long deadline = System.nanoTime() + timeoutNanos;
-        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, deadline, waiting);
+        var p = new Pending(ids.incrementAndGet(), topic, payload, attributes, guarantees, deadline, waiting);
         if (closed) {
-            p.future.completeExceptionally(closedFailure());
-            return p.future;
+            p.fail(outcomes.closed());
+            return p;
         }
         try {
             if (!window.acquire(p.bytes, deadline, onAnswerThread())) {
-                p.future.completeExceptionally(failure(Status.DEADLINE_EXCEEDED.withDescription(
+                p.fail(outcomes.failure(Status.DEADLINE_EXCEEDED.withDescription(
                         "no room in the publish window within the call timeout of "
                                 + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
-                return p.future;
+                return p;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            p.future.completeExceptionally(failure(Status.CANCELLED.withDescription(
+            p.fail(outcomes.failure(Status.CANCELLED.withDescription(
                     "interrupted while waiting for room in the publish window")));
-            return p.future;
+            return p;
         }
         queue.add(p);
         if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
             ioThread.execute(drainOnIoThread);
         }
         scheduleSweep();
-        return p.future;
+        return p;
     }
 
     /** Sends what is queued, on the I/O thread: one write and one flush for all of it. */
@@ -152,7 +153,7 @@ final class Pipeline implements AutoCloseable {
             }
         }
         for (Pending p : late) {
-            finish(p, late(p));
+            outcomes.fail(p, outcomes.late(p));
         }
     }
 
@@ -206,13 +207,6 @@ final class Pipeline implements AutoCloseable {
         return true;
     }
 
-    /** Why a publish that was never sent failed: its deadline passed, or the client closed. */
-    private SluiceClientException late(Pending p) {
-        return p.expired(System.nanoTime())
-                ? failure(Status.DEADLINE_EXCEEDED.withDescription("not sent within the call timeout"))
-                : closedFailure();
-    }
-
     private void scheduleReopen(long nanos) {
         if (reopenScheduled) {
             return;
@@ -235,9 +229,7 @@ final class Pipeline implements AutoCloseable {
         @Override
         public void answered(PublishCall call, Pending p, PublishStreamResponse r) {
             if (r.getErrorCode() == 0) {
-                window.release(p.bytes);
-                completer.complete(p, new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()),
-                        ioThread.inEventLoop());
+                outcomes.stored(p, r);
                 return;
             }
             Status status = Status.fromCodeValue(r.getErrorCode()).withDescription(r.getErrorMessage());
@@ -247,7 +239,7 @@ final class Pipeline implements AutoCloseable {
                 abandon(call);
                 return;
             }
-            finish(p, failure(status));
+            outcomes.fail(p, outcomes.failure(status));
         }
 
         @Override
@@ -259,17 +251,7 @@ final class Pipeline implements AutoCloseable {
                 return;
             }
             long now = System.nanoTime();
-            var again = new ArrayList<Pending>();
-            for (Pending p : unanswered) {
-                if (p.expired(now)) {
-                    finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription(
-                            "no answer within the call timeout; the message may have been stored")));
-                } else if (retryable(status) && retrying(p, now)) {
-                    again.add(p);
-                } else {
-                    finish(p, failure(status));
-                }
-            }
+            List<Pending> again = outcomes.unanswered(status, unanswered, now, Pipeline.this::retrying);
             for (int i = again.size() - 1; i >= 0; i--) {
                 queue.addFirst(again.get(i));
             }
@@ -309,38 +291,21 @@ final class Pipeline implements AutoCloseable {
         }
     }
 
+    /** True while a publish a broken stream left unanswered is still to be sent again. */
     private boolean retrying(Pending p, long now) {
         return retryNanos > 0 && !closed && now - p.firstSentNanos < retryNanos;
     }
 
-    private static boolean retryable(Status status) {
-        return status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.CANCELLED;
-    }
-
     private void viaUnary(Pending p) {
-        unary.apply(p.request).whenComplete((published, error) -> {
-            window.release(p.bytes);
+        unary.apply(p.request).whenComplete((answer, error) -> {
             if (error == null) {
-                completer.complete(p, published, ioThread.inEventLoop());
+                p.duplicate = answer.duplicate();
+                outcomes.stored(p, answer.published());
             } else {
-                completer.fail(p, error instanceof SluiceClientException e ? e : failure(Status.fromThrowable(error)),
-                        ioThread.inEventLoop());
+                outcomes.fail(p, error instanceof SluiceClientException e ? e
+                        : outcomes.failure(Status.fromThrowable(error)));
             }
         });
-    }
-
-    /** Fails a publish that holds a slot and gives the slot back. */
-    private void finish(Pending p, SluiceClientException e) {
-        window.release(p.bytes);
-        completer.fail(p, e, ioThread.inEventLoop());
-    }
-
-    private SluiceClientException failure(Status status) {
-        return SluiceClientException.of(status, null, target);
-    }
-
-    private SluiceClientException closedFailure() {
-        return failure(Status.UNAVAILABLE.withDescription("the client is closed"));
     }
 
     // ---- deadlines ----
@@ -357,7 +322,8 @@ final class Pipeline implements AutoCloseable {
         long now = System.nanoTime();
         for (Pending p : queue) {
             if (p.expired(now) && queue.remove(p)) {
-                finish(p, failure(Status.DEADLINE_EXCEEDED.withDescription("not sent within the call timeout")));
+                outcomes.fail(p, outcomes.failure(Status.DEADLINE_EXCEEDED.withDescription(
+                        "not sent within the call timeout")));
             }
         }
         PublishCall call;
@@ -402,7 +368,7 @@ final class Pipeline implements AutoCloseable {
             sendLock.unlock();
         }
         for (Pending p; (p = queue.poll()) != null; ) {
-            finish(p, closedFailure());
+            outcomes.fail(p, outcomes.closed());
         }
         if (call != null) {
             call.halfClose();   // not under the send lock: nobody sends on it once closed and not current

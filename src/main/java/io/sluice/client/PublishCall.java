@@ -22,33 +22,66 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class PublishCall implements ClientResponseObserver<PublishStreamRequest, PublishStreamResponse> {
 
-    /** One publish on its way to an answer: its request (with its id), its slot size, its deadline, its future. */
+    /**
+     * One publish on its way to an answer: its request (with its id, and any dedup id and expected last
+     * sequence), its slot size, its deadline, and its future: a {@link Published}, or, when the caller
+     * gave {@link PublishGuarantees}, a {@link PublishOutcome} that says whether it was a duplicate.
+     */
     static final class Pending {
         final PublishStreamRequest request;
         final long bytes;
         final long deadlineNanos;
-        final CompletableFuture<Published> future = new CompletableFuture<>();
+        /** The caller's future without guarantees, else null. */
+        final CompletableFuture<Published> future;
+        /** The caller's future with guarantees, else null. */
+        final CompletableFuture<PublishOutcome> outcome;
         /** A blocking publish waits on the future and nothing is chained to it: it may complete on the I/O thread. */
         final boolean waiting;
         long firstSentNanos;   // written under the pipeline's send lock before the request is sent
+        boolean duplicate;               // set before the future completes (or the Completer queues it)
         Published answer;                // set before the Completer queues it, read after
         SluiceClientException error;     // set before the Completer queues it, read after
 
-        Pending(long id, String topic, byte[] payload, Map<String, String> attributes, long deadlineNanos,
-                boolean waiting) {
+        Pending(long id, String topic, byte[] payload, Map<String, String> attributes,
+                PublishGuarantees guarantees, long deadlineNanos, boolean waiting) {
             this.waiting = waiting;
             var builder = PublishStreamRequest.newBuilder().setRequestId(id).setTopic(topic)
                     .setPayload(ByteString.copyFrom(payload));
             if (!attributes.isEmpty()) {
                 builder.putAllAttributes(attributes);
             }
+            if (guarantees != null) {
+                if (guarantees.dedupId() != null) {
+                    builder.setDedupId(guarantees.dedupId());
+                }
+                guarantees.expectedLastSequence().ifPresent(builder::setExpectedLastSequence);
+            }
             this.request = builder.build();
             this.bytes = payload.length;
             this.deadlineNanos = deadlineNanos;
+            this.future = guarantees == null ? new CompletableFuture<>() : null;
+            this.outcome = guarantees == null ? null : new CompletableFuture<>();
         }
 
         boolean expired(long nowNanos) {
             return nowNanos - deadlineNanos >= 0;
+        }
+
+        /** Completes the caller's future with the answer ({@link #duplicate} set before). */
+        void complete(Published published) {
+            if (future != null) {
+                future.complete(published);
+            } else {
+                outcome.complete(new PublishOutcome(published, duplicate));
+            }
+        }
+
+        void fail(SluiceClientException e) {
+            if (future != null) {
+                future.completeExceptionally(e);
+            } else {
+                outcome.completeExceptionally(e);
+            }
         }
     }
 

@@ -7,7 +7,8 @@ import java.util.OptionalLong;
  * null for none) makes it idempotent within the topic's dedup window, so a producer can retry it
  * after a timeout or a crash without storing it twice; an expected last sequence stores it only if
  * the topic's last sequence is still that (else {@link SluiceClientException} with status
- * FAILED_PRECONDITION). Used by {@link SluiceClient#publish(String, byte[], java.util.Map, PublishGuarantees)}.
+ * FAILED_PRECONDITION). Used by {@link SluiceClient#publish(String, byte[], java.util.Map, PublishGuarantees)}
+ * and {@link SluiceClient#publishAsync(String, byte[], java.util.Map, PublishGuarantees)}, pipelined or unary.
  */
 public record PublishGuarantees(String dedupId, OptionalLong expectedLastSequence) {
 

@@ -1,22 +1,11 @@
 package io.sluice.client;
 
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
-import io.sluice.proto.BatchMessage;
-import io.sluice.proto.BatchPublishRequest;
-import io.sluice.proto.BatchPublishResponse;
 import io.sluice.proto.ConsumerGroupStats;
 import io.sluice.proto.DeleteConsumerGroupRequest;
 import io.sluice.proto.DeleteTopicRequest;
 import io.sluice.proto.GetTopicStatsRequest;
 import io.sluice.proto.ListTopicsRequest;
-import io.sluice.proto.PublishRequest;
-import io.sluice.proto.PublishResponse;
-import io.sluice.proto.PublishResult;
-import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.ResetCursorRequest;
 import io.sluice.proto.SluiceGrpc;
 import java.time.Duration;
@@ -28,11 +17,9 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -69,29 +56,25 @@ public final class SluiceClient implements AutoCloseable {
     public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
 
     private final String target;
-    private final Duration callTimeout;
     private final ManagedChannel channel;
     private final ClientChannel net;
     private final ExecutorService callbacks;   // completes publishAsync futures (see Completer)
-    private final SluiceGrpc.SluiceBlockingStub blocking;
+    private final Calls calls;
     private final SluiceGrpc.SluiceStub async;
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
-    private final PublishOptions publishOptions;
-    private final Pipeline pipeline;
+    private final Publishes publishes;
 
     private SluiceClient(String target, ClientOptions options, PublishOptions publishOptions) {
         Target parsed = Target.parse(target);
         this.target = parsed.toString();
-        this.callTimeout = options.callTimeout();
         this.net = new ClientChannel(parsed, options.credentials());
         this.channel = net.channel;
-        this.blocking = SluiceGrpc.newBlockingStub(channel);
+        this.calls = new Calls(channel, this.target, options.callTimeout());
         this.async = SluiceGrpc.newStub(channel);
-        this.publishOptions = publishOptions;
         this.callbacks = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().daemon().name("sluice-client-callbacks").factory());
-        this.pipeline = new Pipeline(async, net.io, callbacks, channel::resetConnectBackoff, this::unaryAsync,
-                this.target, callTimeout, publishOptions);
+        this.publishes = new Publishes(calls, async, net.io, callbacks, channel::resetConnectBackoff, this.target,
+                publishOptions);
     }
 
     /**
@@ -147,47 +130,24 @@ public final class SluiceClient implements AutoCloseable {
      * caller waits for room.
      */
     public Published publish(String topic, byte[] payload, Map<String, String> attributes) {
-        if (publishOptions.unary() || !pipeline.streaming() || pipeline.onAnswerThread()) {
-            // On the thread that delivers the stream's answers, waiting for one would wait for itself.
-            PublishResponse r = call(() -> stub().publish(publishRequest(topic, payload, attributes)));
-            return new Published(r.getMessageId(), r.getSequence(), r.getTimestamp());
-        }
-        CompletableFuture<Published> future = pipeline.submit(topic, payload, attributes, true);
-        try {
-            // The pipeline fails an overdue publish itself; the margin only bounds this wait.
-            return future.get(callTimeout.toNanos() + 4 * Pipeline.SWEEP.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof SluiceClientException f) {
-                throw f;
-            }
-            throw failure(e.getCause());
-        } catch (TimeoutException e) {
-            throw failure(Status.DEADLINE_EXCEEDED.withDescription("no answer within the call timeout of "
-                    + callTimeout.toMillis() + " ms; the message may have been stored").asRuntimeException());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw failure(Status.CANCELLED.withDescription("interrupted while waiting for the answer; the message "
-                    + "may have been stored").asRuntimeException());
-        }
+        return publishes.publish(topic, payload, attributes);
     }
 
     /**
-     * Stores one message with publish guarantees (a dedup id, an expected last sequence) as one unary
-     * call; answers once it is committed, or the original message when the dedup id was stored before.
+     * Stores one message with publish guarantees (a dedup id, an expected last sequence); answers once
+     * it is committed, or the original message, marked duplicate, when the dedup id was stored before.
+     * It goes the way {@link #publish(String, byte[], Map)} goes: on the shared PublishStream unless
+     * {@link PublishOptions#unary()}. A publish with a dedup id that a broken stream left unanswered and
+     * {@link PublishOptions#retryFor()} sent again is stored once (within the topic's dedup window): the
+     * retry answers the original, duplicate.
      *
      * @throws SluiceClientException with status FAILED_PRECONDITION when the topic's last sequence is not
-     *                               the expected one; {@link SluiceClientException.ResourceExhausted} when a
-     *                               DISCARD_NEW topic is full
+     *                               the expected one (only this message fails); {@link
+     *                               SluiceClientException.ResourceExhausted} when a DISCARD_NEW topic is full
      */
     public PublishOutcome publish(String topic, byte[] payload, Map<String, String> attributes,
                                   PublishGuarantees guarantees) {
-        var request = publishRequest(topic, payload, attributes).toBuilder();
-        if (guarantees.dedupId() != null) {
-            request.setDedupId(guarantees.dedupId());
-        }
-        guarantees.expectedLastSequence().ifPresent(request::setExpectedLastSequence);
-        PublishResponse r = call(() -> stub().publish(request.build()));
-        return new PublishOutcome(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()), r.getDuplicate());
+        return publishes.publish(topic, payload, attributes, guarantees);
     }
 
     /** Creates the topic with these settings, or replaces an existing topic's; true when it was created. */
@@ -211,10 +171,16 @@ public final class SluiceClient implements AutoCloseable {
      * such a future, it never blocks (it may then exceed the window).
      */
     public CompletableFuture<Published> publishAsync(String topic, byte[] payload, Map<String, String> attributes) {
-        if (publishOptions.unary() || !pipeline.streaming()) {
-            return unaryAsync(publishRequest(topic, payload, attributes));
-        }
-        return pipeline.submit(topic, payload, attributes, false);
+        return publishes.publishAsync(topic, payload, attributes);
+    }
+
+    /**
+     * Like {@link #publishAsync(String, byte[], Map)}, with publish guarantees: the future completes with
+     * the outcome of {@link #publish(String, byte[], Map, PublishGuarantees)} or fails the same way.
+     */
+    public CompletableFuture<PublishOutcome> publishAsync(String topic, byte[] payload, Map<String, String> attributes,
+                                                          PublishGuarantees guarantees) {
+        return publishes.publishAsync(topic, payload, attributes, guarantees);
     }
 
     /** Like {@link #publishAsync(String, byte[], Map)}, without attributes. */
@@ -222,55 +188,12 @@ public final class SluiceClient implements AutoCloseable {
         return publishAsync(topic, payload, Map.of());
     }
 
-    private CompletableFuture<Published> unaryAsync(PublishStreamRequest request) {
-        return unaryAsync(PublishRequest.newBuilder().setTopic(request.getTopic()).setPayload(request.getPayload())
-                .putAllAttributes(request.getAttributesMap()).build());
-    }
-
-    private CompletableFuture<Published> unaryAsync(PublishRequest request) {
-        var result = new CompletableFuture<Published>();
-        async.withDeadlineAfter(callTimeout.toNanos(), TimeUnit.NANOSECONDS)
-                .publish(request, new StreamObserver<>() {
-                    @Override
-                    public void onNext(PublishResponse r) {
-                        result.complete(new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        result.completeExceptionally(failure(t));
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        // the answer came in onNext
-                    }
-                });
-        return result;
-    }
-
     /**
      * Stores all {@code messages} in one transaction, all or none, with contiguous sequences in
      * order; answers one {@link Published} per message (they share one timestamp).
      */
     public List<Published> publishBatch(String topic, List<OutboundMessage> messages) {
-        var request = BatchPublishRequest.newBuilder().setTopic(topic);
-        for (OutboundMessage m : messages) {
-            request.addMessages(BatchMessage.newBuilder()
-                    .setPayload(ByteString.copyFrom(m.payloadUnsafe()))
-                    .putAllAttributes(m.attributes()));
-        }
-        BatchPublishResponse r = call(() -> stub().batchPublish(request.build()));
-        var out = new ArrayList<Published>(r.getResultsCount());
-        for (PublishResult p : r.getResultsList()) {
-            out.add(new Published(p.getMessageId(), p.getSequence(), r.getTimestamp()));
-        }
-        return out;
-    }
-
-    private static PublishRequest publishRequest(String topic, byte[] payload, Map<String, String> attributes) {
-        return PublishRequest.newBuilder().setTopic(topic).setPayload(ByteString.copyFrom(payload))
-                .putAllAttributes(attributes).build();
+        return publishes.publishBatch(topic, messages);
     }
 
     // ---- admin ----
@@ -378,14 +301,14 @@ public final class SluiceClient implements AutoCloseable {
      */
     public Subscription subscribe(SubscriptionOptions options) {
         Subscription s = Subscription.open(options, target, async, channel, net.io, this::cursorOf,
-                subscriptions::remove);
+                subscriptions::remove, false);
         subscriptions.add(s);
         return s;
     }
 
     private OptionalLong cursorOf(String topic, String group) {
         var request = GetTopicStatsRequest.newBuilder().addTopics(topic).build();
-        var response = call(() -> blocking.withDeadlineAfter(1, TimeUnit.SECONDS).getTopicStats(request));
+        var response = call(() -> calls.stub(1).getTopicStats(request));
         return response.getStatsList().stream()
                 .flatMap(s -> s.getConsumerGroupsList().stream())
                 .filter(g -> g.getGroupName().equals(group))
@@ -396,25 +319,11 @@ public final class SluiceClient implements AutoCloseable {
     // ---- plumbing ----
 
     private SluiceGrpc.SluiceBlockingStub stub() {
-        return blocking.withDeadlineAfter(callTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        return calls.stub();
     }
 
     private <T> T call(Supplier<T> rpc) {
-        try {
-            return rpc.get();
-        } catch (StatusRuntimeException e) {
-            throw failure(e);
-        }
-    }
-
-    private SluiceClientException failure(Throwable t) {
-        SluiceClientException e = SluiceClientException.of(t, target);
-        if (e instanceof SluiceClientException.Unavailable) {
-            // The channel would wait out its own backoff (up to minutes) before trying the broker again;
-            // the caller decides when to retry, so the next call connects at once.
-            channel.resetConnectBackoff();
-        }
-        return e;
+        return calls.call(rpc);
     }
 
     /** Closes the open subscriptions, then the channel (waiting up to 5 s for calls in flight). Idempotent. */
@@ -423,7 +332,7 @@ public final class SluiceClient implements AutoCloseable {
         for (Subscription s : List.copyOf(subscriptions)) {
             s.close();
         }
-        pipeline.close();
+        publishes.close();
         callbacks.shutdown();   // the futures already answered still complete
         channel.shutdown();
         try {

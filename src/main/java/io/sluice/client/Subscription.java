@@ -38,13 +38,11 @@ import java.util.function.Consumer;
  * thread puts deliveries into a queue. The application calls {@link #receive()} (blocks on the
  * queue), {@link #ack}, {@link #nack} and {@link #close()} from any thread; none of the sends blocks.
  * Acks are cumulative on the broker: acking a message acknowledges every earlier one of the topic for
- * the group, so the client sends only the highest of a batch. Credit goes back to the broker in
- * chunks of half the window, never a round trip per message.
+ * the group, so the client sends only the highest of a batch ({@link Acknowledger}). Credit goes back
+ * to the broker in chunks of half the window, never a round trip per message.
  */
 public final class Subscription implements AutoCloseable, Iterable<Message> {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
-    /** How long {@link #close()} waits for the broker to show the last ack committed. */
-    private static final Duration ACK_CONFIRM_WAIT = Duration.ofSeconds(2);
     private static final Duration JOIN_WAIT = Duration.ofSeconds(5);
     /** Longest an ack waits in the client for the acks that follow it to be sent with them. */
     static final Duration ACK_DELAY = Duration.ofMillis(20);
@@ -58,18 +56,15 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     private final String target;
     private final SluiceGrpc.SluiceStub stub;
     private final ManagedChannel channel;
-    private final CursorProbe probe;
     private final Consumer<Subscription> onClose;
     private final Backoff backoff;
     private final Inbox inbox;
     private final AtomicInteger reconnects = new AtomicInteger();
     private final Thread thread;
 
-    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock lock = new ReentrantLock();   // guards the acknowledger's stream and closing flag
     private final Condition wake = lock.newCondition();
-    private Stream current;              // guarded by lock
-    private boolean closing;             // guarded by lock
-    private final PendingAcks acks;      // guarded by lock
+    private final Acknowledger acker;
     private final boolean shared;
     private volatile SluiceClientException failure;
 
@@ -81,18 +76,11 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         this.target = target;
         this.stub = stub;
         this.channel = channel;
-        this.probe = probe;
         this.onClose = onClose;
         this.backoff = new Backoff(options.initialBackoff(), options.maxBackoff());
         this.inbox = new Inbox(options.creditWindow(), io);
-        this.acks = new PendingAcks(options.creditWindow() / 4, shared);
+        this.acker = new Acknowledger(lock, options, probe, shared);
         this.thread = Thread.ofVirtual().name("sluice-subscription-" + options.topic()).unstarted(this::run);
-    }
-
-    static Subscription open(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                             ManagedChannel channel, EventExecutor io, CursorProbe probe,
-                             Consumer<Subscription> onClose) {
-        return open(options, target, stub, channel, io, probe, onClose, false);
     }
 
     /** {@code shared}: a SHARED group (competing consumers): acks settle exactly their message. */
@@ -117,7 +105,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     public boolean isOpen() {
         lock.lock();
         try {
-            return !closing && failure == null;
+            return !acker.closing() && failure == null;
         } finally {
             lock.unlock();
         }
@@ -167,7 +155,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         Stream s;
         lock.lock();
         try {
-            s = current;
+            s = acker.current();
         } finally {
             lock.unlock();
         }
@@ -207,35 +195,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * @throws IllegalStateException on a browse subscription, or once closed
      */
     public void ack(Message message) {
-        if (options.browse()) {
-            throw new IllegalStateException("a browse subscription has no cursor to acknowledge");
-        }
-        lock.lock();
-        try {
-            if (closing) {
-                throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
-            }
-            if (acks.add(message)) {
-                sendAck();
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Sends the highest unsent ack on the current stream, if there is one. Holding lock. */
-    private void sendAck() {
-        acks.sendOn(current);
-    }
-
-    /** Sends the acks waiting in the client now. */
-    private void flushAcks() {
-        lock.lock();
-        try {
-            sendAck();
-        } finally {
-            lock.unlock();
-        }
+        acker.ack(message);
     }
 
     /**
@@ -244,7 +204,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * message comes again on the next stream anyway.
      */
     public void nack(Message message, Duration delay) {
-        onCurrent(s -> s.nack(message.id(), Math.max(0, delay.toMillis())));
+        acker.nack(message, delay);
     }
 
     /**
@@ -252,7 +212,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * blocks; does nothing while reconnecting (the lease went with the old stream).
      */
     public void inProgress(Message message) {
-        onCurrent(s -> s.inProgress(message.id()));
+        acker.inProgress(message);
     }
 
     /**
@@ -260,28 +220,12 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * topic with {@code reason} as {@code sluice.dlq.detail}, or only settles it when the group has none.
      */
     public void term(Message message, String reason) {
-        onCurrent(s -> s.term(message.id(), reason == null ? "" : reason));
+        acker.term(message, reason);
     }
 
     /** True for a subscription to a SHARED group. */
     public boolean isShared() {
         return shared;
-    }
-
-    /** Sends on the current stream, after the acks made before (nothing while reconnecting). */
-    private void onCurrent(java.util.function.Predicate<Stream> send) {
-        lock.lock();
-        try {
-            if (closing) {
-                throw new IllegalStateException("the subscription to " + options.topic() + " is closed");
-            }
-            if (current != null) {
-                sendAck();   // acks made before reach the broker before it
-                send.test(current);
-            }
-        } finally {
-            lock.unlock();
-        }
     }
 
     // ---- the connection loop (its own thread) ----
@@ -297,7 +241,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
                     break;
                 }
                 while (!s.awaitEnd(ACK_DELAY.toNanos())) {
-                    flushAcks();
+                    acker.flush();
                 }
                 detach(s);
                 if (isClosing()) {
@@ -336,7 +280,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         }
         lock.lock();
         try {
-            if (!closing) {
+            if (!acker.closing()) {
                 failure = fatal;
             }
         } finally {
@@ -349,7 +293,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     private Stream openStream(boolean first) {
         lock.lock();
         try {
-            if (closing) {
+            if (acker.closing()) {
                 return null;
             }
             if (!first) {
@@ -367,8 +311,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             }
             s.send(SubscribeUpstream.newBuilder().setInit(init).build());
             s.open(options.creditWindow());
-            current = s;
-            sendAck();   // any ack made while there was no stream
+            acker.attach(s);   // with any ack made while there was no stream
             return s;
         } finally {
             lock.unlock();
@@ -377,21 +320,14 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
 
     /** Forgets an ended stream and drops its deliveries not yet handed out: they come again. */
     private void detach(Stream s) {
-        lock.lock();
-        try {
-            if (current == s) {
-                current = null;
-            }
-        } finally {
-            lock.unlock();
-        }
+        acker.detach(s);
         inbox.dropFrom(s);
     }
 
     private boolean isClosing() {
         lock.lock();
         try {
-            return closing;
+            return acker.closing();
         } finally {
             lock.unlock();
         }
@@ -402,7 +338,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         long deadline = System.nanoTime() + nanos;
         lock.lock();
         try {
-            while (!closing) {
+            while (!acker.closing()) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return true;
@@ -435,22 +371,16 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         Stream s;
         lock.lock();
         try {
-            if (closing) {
+            if (acker.closing()) {
                 return;
             }
-            closing = true;
-            s = current;
+            s = acker.beginClose();
             wake.signalAll();
-            sendAck();
-            if (acks.unsent() != null) {
-                LOG.log(Level.WARNING, "closing the subscription to " + options.topic() + " before its ack of "
-                        + acks.unsent().sequence() + " reached the broker: later messages will come again");
-            }
         } finally {
             lock.unlock();
         }
         if (s != null) {
-            confirmAcks();
+            acker.confirm();
             s.cancel("the subscription was closed");
         }
         try {
@@ -463,19 +393,5 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         }
         inbox.end();
         onClose.accept(this);
-    }
-
-    /** Waits (briefly) until the broker shows the group's cursor covering the last ack sent. */
-    private void confirmAcks() {
-        long acked;
-        lock.lock();
-        try {
-            acked = acks.lastSent();
-        } finally {
-            lock.unlock();
-        }
-        if (!options.browse() && acked >= 0) {
-            AckConfirmation.await(probe, options.topic(), options.group(), acked, ACK_CONFIRM_WAIT);
-        }
     }
 }

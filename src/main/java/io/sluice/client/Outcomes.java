@@ -1,0 +1,87 @@
+package io.sluice.client;
+
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
+import io.sluice.client.PublishCall.Pending;
+import io.sluice.proto.PublishStreamResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiPredicate;
+
+/**
+ * How the publishes of a {@link Pipeline} end: each gives its {@link Window} slot back and has its
+ * future completed through the {@link Completer}, with the answer, or with the failure as a
+ * {@link SluiceClientException} that keeps the gRPC status and names the broker (the same exception a
+ * unary publish throws for that status). Thread-safe: called from the I/O thread, the publishing
+ * threads and the deadline sweep.
+ */
+final class Outcomes {
+    private final Window window;
+    private final Completer completer;
+    private final EventExecutor ioThread;
+    private final String target;
+
+    Outcomes(Window window, Completer completer, EventExecutor ioThread, String target) {
+        this.window = window;
+        this.completer = completer;
+        this.ioThread = ioThread;
+        this.target = target;
+    }
+
+    /** A stored message (or, with a dedup id, the one stored before): gives the slot back, completes the future. */
+    void stored(Pending p, PublishStreamResponse r) {
+        p.duplicate = r.getDuplicate();
+        stored(p, new Published(r.getMessageId(), r.getSequence(), r.getTimestamp()));
+    }
+
+    /** Like {@link #stored(Pending, PublishStreamResponse)}, {@link Pending#duplicate} set before. */
+    void stored(Pending p, Published answer) {
+        window.release(p.bytes);
+        completer.complete(p, answer, ioThread.inEventLoop());
+    }
+
+    /** Fails a publish that holds a slot and gives the slot back. */
+    void fail(Pending p, SluiceClientException e) {
+        window.release(p.bytes);
+        completer.fail(p, e, ioThread.inEventLoop());
+    }
+
+    /**
+     * Ends the publishes a stream that ended with {@code status} left unanswered: past their deadline they
+     * fail with DEADLINE_EXCEEDED, the ones {@code retrying} keeps are answered (in order) to be sent
+     * again, and the others fail with the stream's status.
+     */
+    List<Pending> unanswered(Status status, List<Pending> unanswered, long now, BiPredicate<Pending, Long> retrying) {
+        var again = new ArrayList<Pending>();
+        for (Pending p : unanswered) {
+            if (p.expired(now)) {
+                fail(p, failure(Status.DEADLINE_EXCEEDED.withDescription(
+                        "no answer within the call timeout; the message may have been stored")));
+            } else if (retryable(status) && retrying.test(p, now)) {
+                again.add(p);
+            } else {
+                fail(p, failure(status));
+            }
+        }
+        return again;
+    }
+
+    private static boolean retryable(Status status) {
+        return status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.CANCELLED;
+    }
+
+    /** Why a publish that was never sent failed: its deadline passed, or the client closed. */
+    SluiceClientException late(Pending p) {
+        return p.expired(System.nanoTime())
+                ? failure(Status.DEADLINE_EXCEEDED.withDescription("not sent within the call timeout"))
+                : closed();
+    }
+
+    SluiceClientException failure(Status status) {
+        return SluiceClientException.of(status, null, target);
+    }
+
+    SluiceClientException closed() {
+        return failure(Status.UNAVAILABLE.withDescription("the client is closed"));
+    }
+}
