@@ -76,6 +76,14 @@ public final class Bench {
                     }
                     continue;
                 }
+                if (scenario == PostgresScenario.SCENARIO) {   // brokers on a PostgreSQL the scenario starts
+                    progress("scenario " + scenario + ": " + title(scenario));
+                    if (!PostgresScenario.run(options, options.out().resolve("logs"), runId + "-s" + scenario,
+                            this::done)) {
+                        failures++;
+                    }
+                    continue;
+                }
                 runScenario(scenario);
             }
         } finally {
@@ -231,6 +239,7 @@ public final class Bench {
             case 12 -> "Publish into a DISCARD_OLD topic at its limit, and the database size under churn";
             case 13 -> "shared groups of 1, 4 and 16 streams draining a backlog, an ack per message";
             case 14 -> "redelivery to a group that nacks everything beside a draining group";
+            case 15 -> PostgresScenario.TITLE;
             default -> "scenario " + scenario;
         };
     }

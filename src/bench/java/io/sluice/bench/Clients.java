@@ -45,6 +45,17 @@ final class Clients implements AutoCloseable {
         subscriber = SluiceGrpc.newStub(open(host, port, tls));
     }
 
+    /**
+     * Plaintext channels spread over several brokers: channel {@code i} (so {@link #stub} {@code i}) goes
+     * to {@code ports[i % ports.size()]}; the subscribers' channel to the first.
+     */
+    Clients(String host, List<Integer> ports, int count) {
+        for (int i = 0; i < count; i++) {
+            stubs.add(SluiceGrpc.newStub(open(host, ports.get(i % ports.size()), null)));
+        }
+        subscriber = SluiceGrpc.newStub(open(host, ports.getFirst(), null));
+    }
+
     private ManagedChannel open(String host, int port, Tls tls) {
         ManagedChannel channel = channel(host, port, tls);
         channels.add(channel);
