@@ -21,8 +21,15 @@ import java.util.TreeSet;
  * it and kept: the writer is the only one changing it, so what it holds is the truth once committed.
  * Changes are made in memory and written by {@link #flush} inside the same transaction (rows batched);
  * after a rollback {@link #forgetAll} drops everything, and the next touch reads the database again.
- * A shared group's unsettled rows are held in memory (at most its max in flight); an exclusive group's
- * rows are read by range when needed, never held. Writer thread only.
+ *
+ * <p>A shared group's unsettled messages are held in memory (at most its max in flight). What is
+ * stored of them is the group's row, rewritten once per transaction that changed them: its cursor
+ * (everything at or before it settled), its delivered mark (everything after it never delivered) and
+ * the unsettled sequences between the two ({@link UnsettledSpan}, a few runs when the group drains in
+ * order); a message without a row in {@code group_deliveries} was delivered once. Only a message
+ * delivered more than once has a row (its count, holder and due time), so leasing and settling first
+ * deliveries writes no row at all, and reading a group back is its row and the index range of its
+ * rows. An exclusive group's rows are read by range when needed, never held. Writer thread only.
  */
 final class GroupTable implements AutoCloseable {
     /** A delivered, unsettled message of a shared group. */
@@ -32,6 +39,11 @@ final class GroupTable implements AutoCloseable {
         long epoch;       // the store run that granted the lease
         long dueAt;       // leased: when the lease expires; else when it may be leased again (Unix ms)
         boolean stored;   // a row exists in the database (else removing it needs no write)
+
+        /** Whether the entry needs a row: a first delivery is recorded by the group's row alone. */
+        boolean needsRow() {
+            return stored || deliveries > 1;
+        }
 
         Entry(int deliveries, String holder, long epoch, long dueAt) {
             this.deliveries = deliveries;
@@ -97,7 +109,7 @@ final class GroupTable implements AutoCloseable {
         this.epoch = epoch;
         selectGroup = c.prepareStatement("""
                 SELECT mode, ack_wait_ms, max_deliveries, dead_letter_topic, max_in_flight, backoff_ms,
-                       cursor_seq, delivered_seq, dead_lettered, redelivered, last_ack_at
+                       cursor_seq, delivered_seq, dead_lettered, redelivered, last_ack_at, unsettled
                 FROM consumer_groups WHERE topic_id = ? AND name = ?""");
         insertGroup = c.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at, mode,
@@ -109,6 +121,8 @@ final class GroupTable implements AutoCloseable {
         updateHeader = c.prepareStatement("""
                 UPDATE consumer_groups SET delivered_seq = max(delivered_seq, ?), dead_lettered = ?, redelivered = ?,
                     cursor_seq = CASE WHEN mode = 1 THEN ? ELSE cursor_seq END,
+                    unsettled = CASE WHEN mode = 1 THEN ? ELSE unsettled END,
+                    in_flight = CASE WHEN mode = 1 THEN ? ELSE in_flight END,
                     last_ack_at = max(last_ack_at, ?) WHERE topic_id = ? AND name = ?""");
         selectEntries = c.prepareStatement(
                 "SELECT seq, deliveries, holder, epoch, due_at FROM group_deliveries WHERE topic_id = ? AND grp = ?");
@@ -151,6 +165,12 @@ final class GroupTable implements AutoCloseable {
             g.deadLettered = rs.getLong(9);
             g.redelivered = rs.getLong(10);
             g.lastAckAt = rs.getLong(11);
+            if (g.shared()) {
+                byte[] span = rs.getBytes(12);
+                if (span != null) {
+                    loadSpan(g, span, now);
+                }
+            }
         }
         if (g.shared()) {
             loadEntries(g, now);
@@ -159,7 +179,25 @@ final class GroupTable implements AutoCloseable {
         return g;
     }
 
-    /** A shared group's rows; a lease granted by an earlier run of the store is released (its stream is gone). */
+    /**
+     * A shared group's unsettled messages from its row: each delivered once (a row, read next, says
+     * otherwise), its lease granted by an earlier run and so released, back after its backoff.
+     */
+    private static void loadSpan(Group g, byte[] span, long now) throws SQLException {
+        long due = now + g.config.backoffAfter(1);
+        try {
+            UnsettledSpan.decode(g.cursor, span, seq -> g.entries.put(seq, new Entry(1, null, 0, due)));
+        } catch (IllegalArgumentException e) {
+            throw new SQLException("consumer group " + g.name + " of topic " + g.topic.name
+                    + ": its stored unsettled messages cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A shared group's rows (messages delivered more than once; every unsettled message in a database
+     * written before the span was kept); a lease granted by an earlier run of the store is released
+     * (its stream is gone).
+     */
     private void loadEntries(Group g, long now) throws SQLException {
         selectEntries.setLong(1, g.topic.id);
         selectEntries.setString(2, g.name);
@@ -326,6 +364,9 @@ final class GroupTable implements AutoCloseable {
         for (Group g : touched) {
             for (long seq : g.dirty) {
                 Entry e = g.entries.get(seq);
+                if (e != null && !e.needsRow()) {
+                    continue;
+                }
                 if (e == null) {
                     deleteRow.setLong(1, g.topic.id);
                     deleteRow.setString(2, g.name);
@@ -357,10 +398,13 @@ final class GroupTable implements AutoCloseable {
             updateHeader.setLong(1, g.delivered);
             updateHeader.setLong(2, g.deadLettered);
             updateHeader.setLong(3, g.redelivered);
-            updateHeader.setLong(4, g.sharedCursor());
-            updateHeader.setLong(5, g.lastAckAt);
-            updateHeader.setLong(6, g.topic.id);
-            updateHeader.setString(7, g.name);
+            long cursor = g.sharedCursor();
+            updateHeader.setLong(4, cursor);
+            updateHeader.setBytes(5, g.shared() ? UnsettledSpan.encode(cursor, g.entries.keySet()) : null);
+            updateHeader.setLong(6, g.entries.size());
+            updateHeader.setLong(7, g.lastAckAt);
+            updateHeader.setLong(8, g.topic.id);
+            updateHeader.setString(9, g.name);
             updateHeader.executeUpdate();
         }
         touched.clear();

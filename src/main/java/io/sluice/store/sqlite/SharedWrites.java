@@ -114,8 +114,7 @@ final class SharedWrites {
                     while (rs.next()) {
                         long seq = rs.getLong(1);
                         g.entries.put(seq, new GroupTable.Entry(1, holder, tx.groups.epoch, now + ackWait));
-                        g.delivered = seq;
-                        tx.groups.touch(g, seq);
+                        g.delivered = seq;   // recorded by the group's row (no row of its own: see GroupTable)
                         out.add(new Lease(seq, 1));
                     }
                 }
