@@ -65,6 +65,7 @@ final class GroupTable implements AutoCloseable {
         long redelivered;
         long lastAckAt;
         final TreeMap<Long, Entry> entries = new TreeMap<>();   // shared only
+        long scanAt = Long.MIN_VALUE;   // shared: no entry comes due before this (a lower bound; MIN: look)
         final TreeSet<Long> dirty = new TreeSet<>();             // shared entries changed in this transaction
         boolean headerDirty;
 
@@ -88,11 +89,10 @@ final class GroupTable implements AutoCloseable {
     final long epoch;
     private final Map<Key, Group> cache = new HashMap<>();
     private final Set<Group> touched = new LinkedHashSet<>();
-    private final PreparedStatement selectGroup;
+    private final GroupReads reads;
     private final PreparedStatement insertGroup;
     private final PreparedStatement updateConfig;
     private final PreparedStatement updateHeader;
-    private final PreparedStatement selectEntries;
     private final PreparedStatement selectRange;
     private final PreparedStatement upsertRow;
     private final PreparedStatement deleteRow;
@@ -107,10 +107,7 @@ final class GroupTable implements AutoCloseable {
 
     GroupTable(Connection c, long epoch) throws SQLException {
         this.epoch = epoch;
-        selectGroup = c.prepareStatement("""
-                SELECT mode, ack_wait_ms, max_deliveries, dead_letter_topic, max_in_flight, backoff_ms,
-                       cursor_seq, delivered_seq, dead_lettered, redelivered, last_ack_at, unsettled
-                FROM consumer_groups WHERE topic_id = ? AND name = ?""");
+        reads = new GroupReads(c, epoch);
         insertGroup = c.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at, mode,
                     ack_wait_ms, max_deliveries, dead_letter_topic, max_in_flight, backoff_ms)
@@ -124,8 +121,6 @@ final class GroupTable implements AutoCloseable {
                     unsettled = CASE WHEN mode = 1 THEN ? ELSE unsettled END,
                     in_flight = CASE WHEN mode = 1 THEN ? ELSE in_flight END,
                     last_ack_at = max(last_ack_at, ?) WHERE topic_id = ? AND name = ?""");
-        selectEntries = c.prepareStatement(
-                "SELECT seq, deliveries, holder, epoch, due_at FROM group_deliveries WHERE topic_id = ? AND grp = ?");
         selectRange = c.prepareStatement("""
                 SELECT seq, deliveries, dead FROM group_deliveries
                 WHERE topic_id = ? AND grp = ? AND seq BETWEEN ? AND ?""");
@@ -150,68 +145,11 @@ final class GroupTable implements AutoCloseable {
         if (g != null) {
             return g;
         }
-        selectGroup.setLong(1, topic.id);
-        selectGroup.setString(2, name);
-        try (ResultSet rs = selectGroup.executeQuery()) {
-            if (!rs.next()) {
-                return null;
-            }
-            g = new Group(topic, name);
-            g.mode = rs.getInt(1) == 1 ? GroupMode.SHARED : GroupMode.EXCLUSIVE;
-            g.config = new GroupConfig(rs.getLong(2), rs.getLong(3), rs.getString(4), rs.getLong(5),
-                    parseBackoff(rs.getString(6)));
-            g.cursor = rs.getLong(7);
-            g.delivered = Math.max(rs.getLong(8), g.cursor);
-            g.deadLettered = rs.getLong(9);
-            g.redelivered = rs.getLong(10);
-            g.lastAckAt = rs.getLong(11);
-            if (g.shared()) {
-                byte[] span = rs.getBytes(12);
-                if (span != null) {
-                    loadSpan(g, span, now);
-                }
-            }
+        g = reads.group(topic, name, now);
+        if (g != null) {
+            cache.put(new Key(topic.id, name), g);
         }
-        if (g.shared()) {
-            loadEntries(g, now);
-        }
-        cache.put(new Key(topic.id, name), g);
         return g;
-    }
-
-    /**
-     * A shared group's unsettled messages from its row: each delivered once (a row, read next, says
-     * otherwise), its lease granted by an earlier run and so released, back after its backoff.
-     */
-    private static void loadSpan(Group g, byte[] span, long now) throws SQLException {
-        long due = now + g.config.backoffAfter(1);
-        try {
-            UnsettledSpan.decode(g.cursor, span, seq -> g.entries.put(seq, new Entry(1, null, 0, due)));
-        } catch (IllegalArgumentException e) {
-            throw new SQLException("consumer group " + g.name + " of topic " + g.topic.name
-                    + ": its stored unsettled messages cannot be read: " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * A shared group's rows (messages delivered more than once; every unsettled message in a database
-     * written before the span was kept); a lease granted by an earlier run of the store is released
-     * (its stream is gone).
-     */
-    private void loadEntries(Group g, long now) throws SQLException {
-        selectEntries.setLong(1, g.topic.id);
-        selectEntries.setString(2, g.name);
-        try (ResultSet rs = selectEntries.executeQuery()) {
-            while (rs.next()) {
-                var e = new Entry(rs.getInt(2), rs.getString(3), rs.getLong(4), rs.getLong(5));
-                e.stored = true;
-                if (e.holder != null && e.epoch != epoch) {
-                    e.holder = null;
-                    e.dueAt = Math.min(e.dueAt, now + g.config.backoffAfter(e.deliveries));
-                }
-                g.entries.put(rs.getLong(1), e);
-            }
-        }
     }
 
     /** Stores a new group and keeps it. */
@@ -248,16 +186,6 @@ final class GroupTable implements AutoCloseable {
         st.setString(at + 2, config.deadLetterTopic());
         st.setLong(at + 3, config.maxInFlight());
         st.setString(at + 4, String.join(",", config.backoffMs().stream().map(String::valueOf).toList()));
-    }
-
-    private static List<Long> parseBackoff(String stored) {
-        var out = new ArrayList<Long>();
-        if (stored != null && !stored.isEmpty()) {
-            for (String part : stored.split(",")) {
-                out.add(Long.parseLong(part));
-            }
-        }
-        return out;
     }
 
     /** The group's counters, delivered mark or shared entries changed: written at the next flush. */
@@ -426,7 +354,8 @@ final class GroupTable implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        for (var st : new PreparedStatement[] {selectGroup, insertGroup, updateConfig, updateHeader, selectEntries,
+        reads.close();
+        for (var st : new PreparedStatement[] {insertGroup, updateConfig, updateHeader,
                 selectRange, upsertRow, deleteRow, deleteUpTo, deleteGroupRows, deleteTopicRows, nextMessages,
                 messageAt, messagesBetween}) {
             st.close();

@@ -61,25 +61,26 @@ class SharedSpanTest {
     void firstDeliveriesAndTheirSettlesWriteNoRowsAndAReopenedStoreKnowsExactlyWhatIsUnsettled() throws Exception {
         SqliteStore first = open();
         List<Long> seqs = publish(first, "t", 300);
-        openShared(first, new GroupConfig(600_000, 0, "", 0, List.of(1L)));
+        openShared(first, new GroupConfig(600_000, 0, "", 200, List.of(1L)));
         List<Lease> a = lease(first, "A", 100).leases();
         List<Lease> b = lease(first, "B", 100).leases();
         assertEquals(seqs.subList(0, 100), sequences(a));
         assertEquals(seqs.subList(100, 200), sequences(b));
         assertEquals(0, rows(first.file()), "200 first deliveries in flight, no row each");
 
-        // B settles every other message of its own before A settles anything; A gives one back.
+        // A gives one back (the group is at its max in flight, so only that one can be leased again);
+        // then B settles every other message of its own before A settles its first ten.
+        var released = new Pending<Boolean>();
+        first.release("t", "g", "A", seqs.get(10), 1, released);
+        assertTrue(released.await());
+        LeaseBatch again = leaseWhenDue(first, "C");
+        assertEquals(List.of(new Lease(seqs.get(10), 2)), again.leases());
         var settledByB = new ArrayList<Long>();
         for (int i = 0; i < 100; i += 2) {
             settledByB.add(seqs.get(100 + i));
         }
         assertEquals(new Settled(50, 0, 0), settle(first, "B", settledByB));
         assertEquals(new Settled(10, 0, 0), settle(first, "A", seqs.subList(0, 10)));
-        var released = new Pending<Boolean>();
-        first.release("t", "g", "A", seqs.get(10), 1, released);
-        assertTrue(released.await());
-        LeaseBatch again = leaseWhenDue(first, "C");
-        assertEquals(List.of(new Lease(seqs.get(10), 2)), again.leases());
         assertEquals(1, rows(first.file()), "only the message delivered twice has a row");
         TopicStats.GroupStats stats = first.stats(List.of("t")).getFirst().groups().getFirst();
         assertEquals(200 - 60, stats.inFlight());
