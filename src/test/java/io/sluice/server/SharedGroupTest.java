@@ -10,6 +10,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.sluice.Await;
+import io.sluice.Figures;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
 import io.sluice.proto.ConfigureConsumerGroupRequest;
@@ -106,7 +107,7 @@ class SharedGroupTest {
 
     @Test
     void eightStreamsShareMessagesEachSettledExactlyOnceAndNeverHeldByTwo() throws Exception {
-        int total = 20_000;
+        int total = Figures.SOAK ? 100_000 : 20_000;   // make soak: the full size (about 30 s)
         for (int from = 0; from < total; from += 1_000) {
             var batch = BatchPublishRequest.newBuilder().setTopic("work");
             for (int i = from; i < from + 1_000; i++) {

@@ -21,8 +21,15 @@ import java.util.TreeSet;
  * it and kept: the writer is the only one changing it, so what it holds is the truth once committed.
  * Changes are made in memory and written by {@link #flush} inside the same transaction (rows batched);
  * after a rollback {@link #forgetAll} drops everything, and the next touch reads the database again.
- * A shared group's unsettled rows are held in memory (at most its max in flight); an exclusive group's
- * rows are read by range when needed, never held. Writer thread only.
+ *
+ * <p>A shared group's unsettled messages are held in memory (at most its max in flight). What is
+ * stored of them is the group's row, rewritten once per transaction that changed them: its cursor
+ * (everything at or before it settled), its delivered mark (everything after it never delivered) and
+ * the unsettled sequences between the two ({@link UnsettledSpan}, a few runs when the group drains in
+ * order); a message without a row in {@code group_deliveries} was delivered once. Only a message
+ * delivered more than once has a row (its count, holder and due time), so leasing and settling first
+ * deliveries writes no row at all, and reading a group back is its row and the index range of its
+ * rows. An exclusive group's rows are read by range when needed, never held. Writer thread only.
  */
 final class GroupTable implements AutoCloseable {
     /** A delivered, unsettled message of a shared group. */
@@ -32,6 +39,11 @@ final class GroupTable implements AutoCloseable {
         long epoch;       // the store run that granted the lease
         long dueAt;       // leased: when the lease expires; else when it may be leased again (Unix ms)
         boolean stored;   // a row exists in the database (else removing it needs no write)
+
+        /** Whether the entry needs a row: a first delivery is recorded by the group's row alone. */
+        boolean needsRow() {
+            return stored || deliveries > 1;
+        }
 
         Entry(int deliveries, String holder, long epoch, long dueAt) {
             this.deliveries = deliveries;
@@ -53,6 +65,7 @@ final class GroupTable implements AutoCloseable {
         long redelivered;
         long lastAckAt;
         final TreeMap<Long, Entry> entries = new TreeMap<>();   // shared only
+        long scanAt = Long.MIN_VALUE;   // shared: no entry comes due before this (a lower bound; MIN: look)
         final TreeSet<Long> dirty = new TreeSet<>();             // shared entries changed in this transaction
         boolean headerDirty;
 
@@ -76,11 +89,10 @@ final class GroupTable implements AutoCloseable {
     final long epoch;
     private final Map<Key, Group> cache = new HashMap<>();
     private final Set<Group> touched = new LinkedHashSet<>();
-    private final PreparedStatement selectGroup;
+    private final GroupReads reads;
     private final PreparedStatement insertGroup;
     private final PreparedStatement updateConfig;
     private final PreparedStatement updateHeader;
-    private final PreparedStatement selectEntries;
     private final PreparedStatement selectRange;
     private final PreparedStatement upsertRow;
     private final PreparedStatement deleteRow;
@@ -95,10 +107,7 @@ final class GroupTable implements AutoCloseable {
 
     GroupTable(Connection c, long epoch) throws SQLException {
         this.epoch = epoch;
-        selectGroup = c.prepareStatement("""
-                SELECT mode, ack_wait_ms, max_deliveries, dead_letter_topic, max_in_flight, backoff_ms,
-                       cursor_seq, delivered_seq, dead_lettered, redelivered, last_ack_at
-                FROM consumer_groups WHERE topic_id = ? AND name = ?""");
+        reads = new GroupReads(c, epoch);
         insertGroup = c.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at, mode,
                     ack_wait_ms, max_deliveries, dead_letter_topic, max_in_flight, backoff_ms)
@@ -109,9 +118,9 @@ final class GroupTable implements AutoCloseable {
         updateHeader = c.prepareStatement("""
                 UPDATE consumer_groups SET delivered_seq = max(delivered_seq, ?), dead_lettered = ?, redelivered = ?,
                     cursor_seq = CASE WHEN mode = 1 THEN ? ELSE cursor_seq END,
+                    unsettled = CASE WHEN mode = 1 THEN ? ELSE unsettled END,
+                    in_flight = CASE WHEN mode = 1 THEN ? ELSE in_flight END,
                     last_ack_at = max(last_ack_at, ?) WHERE topic_id = ? AND name = ?""");
-        selectEntries = c.prepareStatement(
-                "SELECT seq, deliveries, holder, epoch, due_at FROM group_deliveries WHERE topic_id = ? AND grp = ?");
         selectRange = c.prepareStatement("""
                 SELECT seq, deliveries, dead FROM group_deliveries
                 WHERE topic_id = ? AND grp = ? AND seq BETWEEN ? AND ?""");
@@ -136,44 +145,11 @@ final class GroupTable implements AutoCloseable {
         if (g != null) {
             return g;
         }
-        selectGroup.setLong(1, topic.id);
-        selectGroup.setString(2, name);
-        try (ResultSet rs = selectGroup.executeQuery()) {
-            if (!rs.next()) {
-                return null;
-            }
-            g = new Group(topic, name);
-            g.mode = rs.getInt(1) == 1 ? GroupMode.SHARED : GroupMode.EXCLUSIVE;
-            g.config = new GroupConfig(rs.getLong(2), rs.getLong(3), rs.getString(4), rs.getLong(5),
-                    parseBackoff(rs.getString(6)));
-            g.cursor = rs.getLong(7);
-            g.delivered = Math.max(rs.getLong(8), g.cursor);
-            g.deadLettered = rs.getLong(9);
-            g.redelivered = rs.getLong(10);
-            g.lastAckAt = rs.getLong(11);
+        g = reads.group(topic, name, now);
+        if (g != null) {
+            cache.put(new Key(topic.id, name), g);
         }
-        if (g.shared()) {
-            loadEntries(g, now);
-        }
-        cache.put(new Key(topic.id, name), g);
         return g;
-    }
-
-    /** A shared group's rows; a lease granted by an earlier run of the store is released (its stream is gone). */
-    private void loadEntries(Group g, long now) throws SQLException {
-        selectEntries.setLong(1, g.topic.id);
-        selectEntries.setString(2, g.name);
-        try (ResultSet rs = selectEntries.executeQuery()) {
-            while (rs.next()) {
-                var e = new Entry(rs.getInt(2), rs.getString(3), rs.getLong(4), rs.getLong(5));
-                e.stored = true;
-                if (e.holder != null && e.epoch != epoch) {
-                    e.holder = null;
-                    e.dueAt = Math.min(e.dueAt, now + g.config.backoffAfter(e.deliveries));
-                }
-                g.entries.put(rs.getLong(1), e);
-            }
-        }
     }
 
     /** Stores a new group and keeps it. */
@@ -210,16 +186,6 @@ final class GroupTable implements AutoCloseable {
         st.setString(at + 2, config.deadLetterTopic());
         st.setLong(at + 3, config.maxInFlight());
         st.setString(at + 4, String.join(",", config.backoffMs().stream().map(String::valueOf).toList()));
-    }
-
-    private static List<Long> parseBackoff(String stored) {
-        var out = new ArrayList<Long>();
-        if (stored != null && !stored.isEmpty()) {
-            for (String part : stored.split(",")) {
-                out.add(Long.parseLong(part));
-            }
-        }
-        return out;
     }
 
     /** The group's counters, delivered mark or shared entries changed: written at the next flush. */
@@ -326,6 +292,9 @@ final class GroupTable implements AutoCloseable {
         for (Group g : touched) {
             for (long seq : g.dirty) {
                 Entry e = g.entries.get(seq);
+                if (e != null && !e.needsRow()) {
+                    continue;
+                }
                 if (e == null) {
                     deleteRow.setLong(1, g.topic.id);
                     deleteRow.setString(2, g.name);
@@ -357,10 +326,13 @@ final class GroupTable implements AutoCloseable {
             updateHeader.setLong(1, g.delivered);
             updateHeader.setLong(2, g.deadLettered);
             updateHeader.setLong(3, g.redelivered);
-            updateHeader.setLong(4, g.sharedCursor());
-            updateHeader.setLong(5, g.lastAckAt);
-            updateHeader.setLong(6, g.topic.id);
-            updateHeader.setString(7, g.name);
+            long cursor = g.sharedCursor();
+            updateHeader.setLong(4, cursor);
+            updateHeader.setBytes(5, g.shared() ? UnsettledSpan.encode(cursor, g.entries.keySet()) : null);
+            updateHeader.setLong(6, g.entries.size());
+            updateHeader.setLong(7, g.lastAckAt);
+            updateHeader.setLong(8, g.topic.id);
+            updateHeader.setString(9, g.name);
             updateHeader.executeUpdate();
         }
         touched.clear();
@@ -382,7 +354,8 @@ final class GroupTable implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        for (var st : new PreparedStatement[] {selectGroup, insertGroup, updateConfig, updateHeader, selectEntries,
+        reads.close();
+        for (var st : new PreparedStatement[] {insertGroup, updateConfig, updateHeader,
                 selectRange, upsertRow, deleteRow, deleteUpTo, deleteGroupRows, deleteTopicRows, nextMessages,
                 messageAt, messagesBetween}) {
             st.close();

@@ -132,7 +132,18 @@ final class Migrations {
                         due_at     INTEGER NOT NULL DEFAULT 0,
                         dead       INTEGER NOT NULL DEFAULT 0,
                         PRIMARY KEY (topic_id, grp, seq)
-                    ) WITHOUT ROWID""")));
+                    ) WITHOUT ROWID""")),
+            // A shared group's unsettled messages as one value in its row (UnsettledSpan: runs of
+            // sequences after cursor_seq) and their number; group_deliveries then keeps rows only for
+            // messages delivered more than once. NULL: written by version 5, where every unsettled
+            // message of a shared group has a row (read as such until the group is next written).
+            new Migration(6, "shared groups' unsettled span in the group's row", List.of(
+                    "ALTER TABLE consumer_groups ADD COLUMN unsettled BLOB",
+                    "ALTER TABLE consumer_groups ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0",
+                    """
+                    UPDATE consumer_groups SET in_flight = (SELECT count(*) FROM group_deliveries d
+                        WHERE d.topic_id = consumer_groups.topic_id AND d.grp = consumer_groups.name AND d.dead = 0)
+                    WHERE mode = 1""")));
 
     private Migrations() {
     }

@@ -26,9 +26,7 @@ final class ReadConnection {
     private final PreparedStatement positionAtOrBefore;
     private final PreparedStatement groups;
     private final TimeIndex timeIndex;
-    private final PreparedStatement unsettled;
     private final PreparedStatement firstAfter;
-    private final PreparedStatement timestampAt;
 
     ReadConnection(Connection connection) {
         this.connection = connection;
@@ -44,13 +42,10 @@ final class ReadConnection {
             positionAtOrBefore = connection.prepareStatement(
                     "SELECT pos FROM messages WHERE topic_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1");
             groups = connection.prepareStatement("""
-                    SELECT name, cursor_seq, last_ack_at, mode, delivered_seq, dead_lettered, redelivered
+                    SELECT name, cursor_seq, last_ack_at, mode, delivered_seq, dead_lettered, redelivered, in_flight
                     FROM consumer_groups WHERE topic_id = ? ORDER BY name""");
-            unsettled = connection.prepareStatement(
-                    "SELECT count(*), min(seq) FROM group_deliveries WHERE topic_id = ? AND grp = ? AND dead = 0");
             firstAfter = connection.prepareStatement(
                     "SELECT ts FROM messages WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT 1");
-            timestampAt = connection.prepareStatement("SELECT ts FROM messages WHERE seq = ?");
             timeIndex = new TimeIndex(connection);
         } catch (SQLException e) {
             throw StorageErrors.map(e, "preparing reads");
@@ -117,8 +112,10 @@ final class ReadConnection {
         try (ResultSet rs = groups.executeQuery()) {
             while (rs.next()) {
                 long cursor = rs.getLong(2);
+                boolean shared = rs.getInt(4) == 1;
                 groupStats.add(new TopicStats.GroupStats(rs.getString(1), cursor, 0, rs.getLong(3),
-                        rs.getInt(4) == 1 ? GroupMode.SHARED : GroupMode.EXCLUSIVE, 0, 0, rs.getLong(6), rs.getLong(7)));
+                        shared ? GroupMode.SHARED : GroupMode.EXCLUSIVE, shared ? rs.getLong(8) : 0, 0, rs.getLong(6),
+                        rs.getLong(7)));
                 delivered.add(rs.getLong(5));
             }
         }
@@ -147,25 +144,18 @@ final class ReadConnection {
 
     /**
      * The group's delivered, unsettled messages and the publish time of the oldest (0 when none): a
-     * shared group's rows; in an exclusive group the messages between its cursor and its delivered mark.
+     * shared group keeps their number in its row, and the oldest is the first message after its
+     * cursor; in an exclusive group they are the messages between its cursor and its delivered mark.
      */
     private long[] inFlight(TopicRow topic, TopicStats.GroupStats g, long delivered, long[] first) throws SQLException {
         if (g.mode() == GroupMode.SHARED) {
-            unsettled.setLong(1, topic.id);
-            unsettled.setString(2, g.group());
-            long count;
-            long oldest;
-            try (ResultSet rs = unsettled.executeQuery()) {
-                rs.next();
-                count = rs.getLong(1);
-                oldest = rs.getLong(2);
-            }
-            if (count == 0) {
+            if (g.inFlight() == 0) {
                 return new long[] {0, 0};
             }
-            timestampAt.setLong(1, oldest);
-            try (ResultSet rs = timestampAt.executeQuery()) {
-                return new long[] {count, rs.next() ? rs.getLong(1) : 0};
+            firstAfter.setLong(1, topic.id);
+            firstAfter.setLong(2, g.cursor());
+            try (ResultSet rs = firstAfter.executeQuery()) {
+                return new long[] {g.inFlight(), rs.next() ? rs.getLong(1) : 0};
             }
         }
         if (first == null || delivered <= g.cursor()) {

@@ -32,6 +32,7 @@ final class SharedWrites {
         } else {
             e.holder = null;
             e.dueAt = availableAt;
+            g.scanAt = Math.min(g.scanAt, availableAt);
             tx.groups.touch(g, seq);
         }
     }
@@ -62,6 +63,45 @@ final class SharedWrites {
             long now = tx.now;
             long ackWait = g.config.effectiveAckWaitMs();
             var out = new ArrayList<Lease>();
+            long nextDue;
+            if (now < g.scanAt) {
+                nextDue = g.scanAt;   // nothing can be due yet: no need to look at every unsettled message
+            } else {
+                nextDue = leaseDue(tx, g, out);
+                g.scanAt = Math.min(nextDue, now + ackWait);
+            }
+            long room = g.config.effectiveMaxInFlight() - g.entries.size();
+            int want = (int) Math.min(max - out.size(), room);
+            if (want > 0 && g.delivered < tx.lastSequenceOf(g.topic)) {
+                var next = tx.groups.nextMessages;
+                next.setLong(1, g.topic.id);
+                next.setLong(2, g.delivered);
+                next.setInt(3, want);
+                try (ResultSet rs = next.executeQuery()) {
+                    while (rs.next()) {
+                        long seq = rs.getLong(1);
+                        g.entries.put(seq, new GroupTable.Entry(1, holder, tx.groups.epoch, now + ackWait));
+                        g.delivered = seq;   // recorded by the group's row (no row of its own: see GroupTable)
+                        out.add(new Lease(seq, 1));
+                    }
+                }
+            }
+            if (!out.isEmpty()) {
+                tx.groups.touch(g);
+                out.sort((a, b) -> Long.compare(a.sequence(), b.sequence()));
+            }
+            boolean full = g.entries.size() >= g.config.effectiveMaxInFlight();
+            return new LeaseBatch(out, nextDue, full);
+        }
+
+        /**
+         * Leases the entries that are due (a lease expired, a backoff ended) to the holder, in sequence
+         * order, up to {@code max}; dead-letters the exhausted ones; answers when the next of the others
+         * comes due ({@code Long.MAX_VALUE}: none).
+         */
+        private long leaseDue(WriteTx tx, GroupTable.Group g, List<Lease> out) throws SQLException {
+            long now = tx.now;
+            long ackWait = g.config.effectiveAckWaitMs();
             long nextDue = Long.MAX_VALUE;
             Iterator<Map.Entry<Long, GroupTable.Entry>> it = g.entries.entrySet().iterator();
             while (it.hasNext()) {
@@ -103,29 +143,7 @@ final class SharedWrites {
                 tx.groups.touch(g, seq);
                 out.add(new Lease(seq, e.deliveries));
             }
-            long room = g.config.effectiveMaxInFlight() - g.entries.size();
-            int want = (int) Math.min(max - out.size(), room);
-            if (want > 0 && g.delivered < tx.lastSequenceOf(g.topic)) {
-                var next = tx.groups.nextMessages;
-                next.setLong(1, g.topic.id);
-                next.setLong(2, g.delivered);
-                next.setInt(3, want);
-                try (ResultSet rs = next.executeQuery()) {
-                    while (rs.next()) {
-                        long seq = rs.getLong(1);
-                        g.entries.put(seq, new GroupTable.Entry(1, holder, tx.groups.epoch, now + ackWait));
-                        g.delivered = seq;
-                        tx.groups.touch(g, seq);
-                        out.add(new Lease(seq, 1));
-                    }
-                }
-            }
-            if (!out.isEmpty()) {
-                tx.groups.touch(g);
-                out.sort((a, b) -> Long.compare(a.sequence(), b.sequence()));
-            }
-            boolean full = g.entries.size() >= g.config.effectiveMaxInFlight();
-            return new LeaseBatch(out, nextDue, full);
+            return nextDue;
         }
     }
 

@@ -105,7 +105,8 @@ final class WriteTx implements AutoCloseable {
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
                 VALUES (?, ?, ?, ?, 0)
                 ON CONFLICT (topic_id, name) DO UPDATE
-                SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq""");
+                SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq, unsettled = NULL,
+                    in_flight = 0""");
         deleteGroup = connection.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ? AND name = ?");
         countGroups = connection.prepareStatement("SELECT count(*) FROM consumer_groups WHERE topic_id = ?");
         insertPurge = connection.prepareStatement("INSERT INTO purges (topic_id, name, deleted_at) VALUES (?, ?, ?)");
