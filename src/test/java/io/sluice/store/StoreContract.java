@@ -583,7 +583,161 @@ public abstract class StoreContract {
                 "unknown names are skipped");
     }
 
+    // ---- publish guarantees ----
+
+    @Test
+    void aDuplicateDedupIdIsAnsweredWithTheOriginalWithinAnAppendACommitAndAcrossAppends() throws Exception {
+        var wall = new AtomicLong(1_700_000_000_000L);
+        Store store = open(dir, StoreOptions.defaults().withClock(wall::get).withDedupWindow(60_000));
+        var gate = new WriterGate("gate");
+        store.listen(gate);
+        List<Appended> first = appendWith(store, "t", OptionalLong.empty(),
+                deduped("a", "k1"), deduped("a again", "k1"), message("plain")).value();
+        assertFalse(first.get(0).duplicate());
+        assertEquals(first.get(0).asDuplicate(), first.get(1), "a repeat within one append answers the original");
+        assertFalse(first.get(2).duplicate());
+
+        wall.addAndGet(30_000);
+        Appended again = appendWith(store, "t", OptionalLong.empty(), deduped("b", "k1")).value().getFirst();
+        assertEquals(first.get(0).asDuplicate(), again, "a later append answers the original's id, sequence, time");
+
+        gate.arm();
+        append(store, "gate", message("holds the writer"));
+        gate.awaitHeld();
+        var one = new Outcome<List<Appended>>();
+        var two = new Outcome<List<Appended>>();
+        store.append("t", List.of(deduped("c", "k2")), OptionalLong.empty(), WhenFull.WAIT, one);
+        store.append("t", List.of(deduped("c again", "k2")), OptionalLong.empty(), WhenFull.WAIT, two);
+        gate.release();
+        assertFalse(one.value().getFirst().duplicate());
+        assertEquals(one.value().getFirst().asDuplicate(), two.value().getFirst(), "within one commit too");
+        assertEquals(List.of("a", "plain", "c"), payloads(store.read("t", 0, 10)), "each dedup id stored once");
+        store.close();
+
+        Store reopened = open(dir, StoreOptions.defaults().withClock(wall::get).withDedupWindow(60_000));
+        assertEquals(first.get(0).asDuplicate(),
+                appendWith(reopened, "t", OptionalLong.empty(), deduped("d", "k1")).value().getFirst(),
+                "kept across a restart");
+        wall.addAndGet(31_000);   // past the 60 s window counted from the original
+        Appended fresh = appendWith(reopened, "t", OptionalLong.empty(), deduped("e", "k1")).value().getFirst();
+        assertFalse(fresh.duplicate(), "forgotten after the window");
+        assertTrue(fresh.sequence() > one.value().getFirst().sequence());
+        assertFalse(appendWith(reopened, "u", OptionalLong.empty(), deduped("f", "k2")).value().getFirst().duplicate(),
+                "dedup ids are per topic");
+    }
+
+    @Test
+    void anExpectedLastSequenceStoresOnlyOnTheTopicsLastSequence() throws Exception {
+        Store store = open(dir);
+        var stale = appendWith(store, "t", OptionalLong.of(5), message("x"));
+        var refused = assertInstanceOf(SluiceException.FailedPrecondition.class, stale.error());
+        assertEquals("topic t: expected last sequence 5, but it is 0", refused.getMessage());
+        assertEquals(0, store.lastSequence("t"), "a refused append stores nothing");
+        assertEquals(List.of(), store.read("t", 0, 10));
+
+        long last = appendWith(store, "t", OptionalLong.of(0), message("first")).value().getFirst().sequence();
+        append(store, "other", message("moves the global sequence"));
+        var behind = appendWith(store, "t", OptionalLong.of(last - 1), message("late"));
+        assertEquals("topic t: expected last sequence " + (last - 1) + ", but it is " + last,
+                assertInstanceOf(SluiceException.FailedPrecondition.class, behind.error()).getMessage());
+        List<Appended> next = appendWith(store, "t", OptionalLong.of(last), message("second"), message("third"))
+                .value();
+        assertEquals(List.of("first", "second", "third"), payloads(store.read("t", 0, 10)));
+
+        var gate = new WriterGate("gate");
+        store.listen(gate);
+        gate.arm();
+        append(store, "gate", message("holds the writer"));
+        gate.awaitHeld();
+        long tail = next.getLast().sequence();
+        var winner = new Outcome<List<Appended>>();
+        var loser = new Outcome<List<Appended>>();
+        store.append("t", List.of(message("wins")), OptionalLong.of(tail), WhenFull.WAIT, winner);
+        store.append("t", List.of(message("loses")), OptionalLong.of(tail), WhenFull.WAIT, loser);
+        gate.release();
+        long won = winner.value().getFirst().sequence();
+        assertInstanceOf(SluiceException.FailedPrecondition.class, loser.error(), "and the refusal fails nothing else");
+        assertEquals(List.of("first", "second", "third", "wins"), payloads(store.read("t", 0, 10)),
+                "within one commit only the first of two appends expecting the same sequence is stored");
+        assertEquals(won, store.lastSequence("t"));
+    }
+
+    @Test
+    void cursorAtTimeFindsTheFirstMessageAtOrAfterATime() throws Exception {
+        var wall = new AtomicLong(1_700_000_000_000L);
+        Store store = open(dir, StoreOptions.defaults().withClock(wall::get));
+        long a = append(store, "t", message("a")).getFirst().sequence();
+        append(store, "other", message("between"));
+        wall.addAndGet(1_000);
+        long b = append(store, "t", message("b")).getFirst().sequence();
+        long c = append(store, "t", message("c")).getFirst().sequence();
+
+        assertEquals(0, store.cursorAtTime("unknown", 0), "an unknown topic");
+        assertEquals(a - 1, store.cursorAtTime("t", 0), "before everything: the first message");
+        assertEquals(b - 1, store.cursorAtTime("t", wall.get() - 999), "the first message at or after the time");
+        assertEquals(b - 1, store.cursorAtTime("t", wall.get()), "stamped exactly then, the first of them");
+        assertEquals(c, store.cursorAtTime("t", wall.get() + 1), "none after it: the last sequence");
+        assertEquals(b - 1, openGroup(store, "t", "by-time", StartPosition.atTime(wall.get())).cursor(),
+                "a group started at a time starts there");
+    }
+
+    // ---- group configuration ----
+
+    @Test
+    void aGroupsConfigurationIsStoredKeptAcrossARestartAndReplacedOnlyWhenAsked() throws Exception {
+        Store store = open(dir);
+        long first = append(store, "t", message("m")).getFirst().sequence();
+        var config = new GroupConfig(5_000, 0, "", 50, List.of(10L, 20L));
+        GroupSetup created = openGroup(store, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, config,
+                StartPosition.earliest(), false));
+        assertTrue(created.created());
+        assertEquals(GroupMode.EXCLUSIVE, created.mode());
+        assertEquals(config, created.config());
+        assertEquals(first - 1, created.position().cursor());
+
+        var other = new GroupConfig(9_000, 0, "", 0, List.of());
+        GroupSetup kept = openGroup(store, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, other,
+                StartPosition.latest(), false));
+        assertFalse(kept.created());
+        assertEquals(config, kept.config(), "an existing group keeps its configuration unless asked to replace it");
+        assertEquals(first - 1, kept.position().cursor(), "and its cursor");
+        store.close();
+
+        Store reopened = open(dir);
+        assertEquals(config, openGroup(reopened, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, other,
+                StartPosition.latest(), false)).config(), "the configuration survives a restart");
+        GroupSetup replaced = openGroup(reopened, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, other,
+                StartPosition.latest(), true));
+        assertFalse(replaced.created());
+        assertEquals(other, replaced.config(), "replaced when asked");
+        assertEquals(first - 1, replaced.position().cursor(), "replacing keeps the cursor");
+        assertEquals(other, openGroup(reopened, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, config,
+                StartPosition.latest(), false)).config());
+    }
+
     // ---- helpers ----
+    private static NewMessage deduped(String payload, String dedupId) {
+        return new NewMessage(ByteString.copyFromUtf8(payload), Map.of(), dedupId);
+    }
+
+    private static Outcome<List<Appended>> appendWith(Store store, String topic, OptionalLong expected,
+                                                      NewMessage... messages) {
+        var out = new Outcome<List<Appended>>();
+        store.append(topic, List.of(messages), expected, WhenFull.WAIT, out);
+        out.await(WAIT);
+        return out;
+    }
+
+    private static GroupSetup openGroup(Store store, GroupRequest request) {
+        var o = new Outcome<GroupSetup>();
+        try {
+            store.openGroup(request, o);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return o.value();
+    }
+
 
     private static GroupPosition openGroup(Store store, String topic, String group, StartPosition start) {
         var o = new Outcome<GroupPosition>();
