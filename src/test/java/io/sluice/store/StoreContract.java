@@ -715,7 +715,76 @@ public abstract class StoreContract {
                 StartPosition.latest(), false)).config());
     }
 
+    // ---- dead letters and Term ----
+
+    @Test
+    void exhaustedAndTerminatedMessagesGoToTheDeadLettersOnceAndAreNeverDeliveredAgain() throws Exception {
+        Store store = open(dir);
+        List<Appended> sent = append(store, "t", message("m0", Map.of("k", "v0")), message("m1", Map.of("k", "v1")),
+                message("m2", Map.of("k", "v2")));
+        List<Long> seqs = sent.stream().map(Appended::sequence).toList();
+        openGroup(store, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, new GroupConfig(0, 2, "t.dlq", 0, List.of()),
+                StartPosition.earliest(), false));
+        assertArrayEquals(new int[] {1, 1, 1}, count(store, "t", "g", seqs));
+        assertTrue(terminate(store, "t", "g", "", seqs.get(2), "cannot parse"));
+        assertFalse(terminate(store, "t", "g", "", seqs.get(2), "again"), "terminated once");
+        assertArrayEquals(new int[] {0}, count(store, "t", "g", seqs.subList(2, 3)), "never delivered again");
+        assertArrayEquals(new int[] {2, 2}, count(store, "t", "g", seqs.subList(0, 2)));
+        assertArrayEquals(new int[] {0}, count(store, "t", "g", seqs.subList(0, 1)),
+                "delivered max_deliveries times: dead-lettered instead of delivered");
+        assertEquals(seqs.get(0), cursorOf(store, "t", "g"), "the cursor passes what was settled without an ack");
+        assertTrue(terminate(store, "t", "g", "", seqs.get(1), "no"));
+        assertEquals(seqs.get(1), cursorOf(store, "t", "g"));
+
+        List<StoredMessage> dead = store.read("t.dlq", 0, 10);
+        assertEquals(List.of("m2", "m0", "m1"), payloads(dead));
+        Map<String, String> exhausted = dead.get(1).attributes();
+        assertEquals("v0", exhausted.get("k"));
+        assertEquals("t", exhausted.get("sluice.dlq.topic"));
+        assertEquals(Long.toString(seqs.get(0)), exhausted.get("sluice.dlq.sequence"));
+        assertEquals(sent.get(0).id().toString(), exhausted.get("sluice.dlq.message_id"));
+        assertEquals("g", exhausted.get("sluice.dlq.group"));
+        assertEquals("max_deliveries", exhausted.get("sluice.dlq.reason"));
+        assertEquals("2", exhausted.get("sluice.dlq.delivery_count"));
+        assertEquals("", exhausted.get("sluice.dlq.detail"));
+        Map<String, String> rejected = dead.get(0).attributes();
+        assertEquals("rejected", rejected.get("sluice.dlq.reason"));
+        assertEquals("cannot parse", rejected.get("sluice.dlq.detail"));
+        assertEquals("1", rejected.get("sluice.dlq.delivery_count"));
+        assertEquals(3, store.stats(List.of("t")).getFirst().groups().getFirst().deadLettered());
+
+        openGroup(store, new GroupRequest("t", "s", GroupMode.SHARED, new GroupConfig(0, 0, "t.dlq", 0, List.of()),
+                StartPosition.earliest(), false));
+        var lease = new Outcome<LeaseBatch>();
+        store.lease("t", "s", "A", 1, lease);
+        long held = lease.value().leases().getFirst().sequence();
+        assertFalse(terminate(store, "t", "s", "B", held, "not mine"), "only the holder terminates in a shared group");
+        assertTrue(terminate(store, "t", "s", "A", held, "mine"));
+        assertEquals(4, store.read("t.dlq", 0, 10).size());
+        assertEquals("s", store.read("t.dlq", 0, 10).get(3).attributes().get("sluice.dlq.group"));
+        var unknown = new Outcome<Boolean>();
+        store.terminate("t", "nobody", "", held, "", unknown);
+        assertInstanceOf(SluiceException.NotFound.class, unknown.error());
+    }
+
     // ---- helpers ----
+    private static int[] count(Store store, String topic, String group, List<Long> sequences) {
+        var o = new Outcome<DeliveryCounts>();
+        store.countDeliveries(topic, group, sequences, o);
+        return o.value().counts();
+    }
+
+    private static boolean terminate(Store store, String topic, String group, String holder, long sequence,
+                                     String detail) {
+        var o = new Outcome<Boolean>();
+        try {
+            store.terminate(topic, group, holder, sequence, detail, o);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return o.value();
+    }
+
     private static NewMessage deduped(String payload, String dedupId) {
         return new NewMessage(ByteString.copyFromUtf8(payload), Map.of(), dedupId);
     }

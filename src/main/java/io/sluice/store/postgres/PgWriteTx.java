@@ -48,6 +48,7 @@ final class PgWriteTx implements AutoCloseable {
     private final LongSupplier clock;
     private final int maxGroupsPerTopic;
     private final PreparedStatement reserve;
+    private final PreparedStatement reserveMore;
     private final PreparedStatement selectTopic;
     private final PreparedStatement insertTopic;
     private final PreparedStatement updateTopic;
@@ -64,6 +65,12 @@ final class PgWriteTx implements AutoCloseable {
     final PgGroups groups;
     /** The statements on topics' configurations and dedup ids. */
     final PgTopics topicConfigs;
+    /** The statements on shared groups' leases. */
+    final PgLeases leases;
+    /** One message's id, payload and attributes, by topic id and sequence (for dead letters). */
+    final PreparedStatement messageAt;
+    /** This store run (a row of {@code store_runs}): the leases it grants carry it. */
+    final long epoch;
 
     /** Topics this transaction looked up, created (a state) or found absent or deleted (null), by name. */
     private final Map<String, TopicState> topics = new HashMap<>();
@@ -73,10 +80,13 @@ final class PgWriteTx implements AutoCloseable {
     private final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
     private int pendingInserts;
     private long nextSequence;
+    private long reservedLast;
     long now;
 
-    PgWriteTx(Connection c, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis) throws SQLException {
+    PgWriteTx(Connection c, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis, long epoch)
+            throws SQLException {
         this.clock = clock;
+        this.epoch = epoch;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
         reserve = c.prepareStatement("UPDATE sluice_counter SET last_seq = last_seq + ?, last_ts = greatest(last_ts, ?) "
                 + "WHERE id = 1 RETURNING last_seq, last_ts");
@@ -103,8 +113,11 @@ final class PgWriteTx implements AutoCloseable {
         deleteMessages = c.prepareStatement("DELETE FROM messages WHERE topic_id = ?");
         deleteTopicGroups = c.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
         deleteTopicRow = c.prepareStatement("DELETE FROM topics WHERE id = ?");
+        reserveMore = c.prepareStatement("UPDATE sluice_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq");
+        messageAt = c.prepareStatement("SELECT mid, payload, attrs FROM messages WHERE topic_id = ? AND seq = ?");
         groups = new PgGroups(c);
         topicConfigs = new PgTopics(c, dedupWindowMillis);
+        leases = new PgLeases(c);
     }
 
     /**
@@ -118,12 +131,25 @@ final class PgWriteTx implements AutoCloseable {
             if (!rs.next()) {
                 throw new SluiceException.Corrupted("the counter row (sluice_counter) is missing from the database");
             }
-            nextSequence = rs.getLong(1) - messages + 1;
+            reservedLast = rs.getLong(1);
+            nextSequence = reservedLast - messages + 1;
             now = rs.getLong(2);
         }
     }
 
-    long nextSequence() {
+    /**
+     * The next sequence of this transaction. Past the ones reserved at {@link #begin} (a dead letter
+     * appended by a group write), more are reserved: the counter row is this transaction's already.
+     */
+    long nextSequence() throws SQLException {
+        if (nextSequence > reservedLast) {
+            reserveMore.setLong(1, 1);
+            try (ResultSet rs = reserveMore.executeQuery()) {
+                rs.next();
+                reservedLast = rs.getLong(1);
+                nextSequence = reservedLast;
+            }
+        }
         return nextSequence++;
     }
 
@@ -322,6 +348,7 @@ final class PgWriteTx implements AutoCloseable {
         deletedTopics.clear();
         resetCursors.clear();
         pendingInserts = 0;
+        leases.clear();
         try {
             insertMessage.clearBatch();
             updateTopic.clearBatch();
@@ -332,12 +359,13 @@ final class PgWriteTx implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        for (var st : new PreparedStatement[] {reserve, selectTopic, insertTopic, updateTopic, insertMessage,
+        for (var st : new PreparedStatement[] {reserve, reserveMore, messageAt, selectTopic, insertTopic, updateTopic, insertMessage,
                 selectGroup, countGroups, upsertCursorMax, setCursor, deleteGroup,
                 deleteMessages, deleteTopicGroups, deleteTopicRow}) {
             st.close();
         }
         groups.close();
         topicConfigs.close();
+        leases.close();
     }
 }

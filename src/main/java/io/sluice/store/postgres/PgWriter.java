@@ -43,6 +43,7 @@ final class PgWriter implements AutoCloseable {
     private final CommitHook beforeCommit;
     private final Thread thread;
     private final CommitAnnouncer announce;
+    private final long epoch;
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     private volatile String refusal;
@@ -69,8 +70,10 @@ final class PgWriter implements AutoCloseable {
 
     PgWriter(PgConnector connector, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis,
              int queueCapacity, int maxBatch,
-             StoreListener listener, CommitObserver observer, CommitHook beforeCommit, CommitAnnouncer announce) {
+             StoreListener listener, CommitObserver observer, CommitHook beforeCommit, CommitAnnouncer announce,
+             long epoch) {
         this.connector = connector;
+        this.epoch = epoch;
         this.clock = clock;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
         this.dedupWindowMillis = dedupWindowMillis;
@@ -302,7 +305,7 @@ final class PgWriter implements AutoCloseable {
         }
         try {
             connection = connector.open(false);
-            tx = new PgWriteTx(connection, clock, maxGroupsPerTopic, dedupWindowMillis);
+            tx = new PgWriteTx(connection, clock, maxGroupsPerTopic, dedupWindowMillis, epoch);
             announce.connected(connection);
             connectFailed = false;
             if (unreachable) {

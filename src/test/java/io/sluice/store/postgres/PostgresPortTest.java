@@ -112,24 +112,4 @@ class PostgresPortTest {
         reopened.countDeliveries("t", "g", seqs.subList(2, 4), third);
         assertArrayEquals(new int[] {3, 3}, third.value().counts(), "exact across the restart");
     }
-
-    @Test
-    void sharedGroupsDeadLettersAndTermAreRefusedByName() throws Exception {
-        Store store = open(PostgresServer.shared().freshSchema());
-        var shared = new Outcome<GroupSetup>();
-        store.openGroup(new GroupRequest("t", "s", GroupMode.SHARED, GroupConfig.DEFAULTS, StartPosition.earliest(),
-                false), shared);
-        assertInstanceOf(SluiceException.FailedPrecondition.class, shared.error());
-        assertEquals(PgGroupOps.NO_SHARED, shared.error().getMessage());
-        var dlq = new Outcome<GroupSetup>();
-        store.openGroup(new GroupRequest("t", "d", GroupMode.EXCLUSIVE, new GroupConfig(0, 3, "dead", 0, List.of()),
-                StartPosition.earliest(), false), dlq);
-        assertEquals(PgGroupOps.NO_DEAD_LETTERS, dlq.error().getMessage());
-        var lease = new Outcome<LeaseBatch>();
-        store.lease("t", "s", "h", 10, lease);
-        assertEquals(PgGroupOps.NO_SHARED, lease.error().getMessage());
-        var term = new Outcome<Boolean>();
-        store.terminate("t", "d", "", 1, "bad", term);
-        assertEquals(PgGroupOps.NO_TERMINATE, term.error().getMessage());
-    }
 }

@@ -12,6 +12,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sluice.Await;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Appended;
+import io.sluice.store.GroupConfig;
+import io.sluice.store.GroupMode;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
+import io.sluice.store.Lease;
+import io.sluice.store.LeaseBatch;
+import io.sluice.store.Settled;
+import io.sluice.store.StartPosition;
 import io.sluice.store.NewMessage;
 import io.sluice.store.Outcome;
 import io.sluice.store.Store;
@@ -99,6 +107,73 @@ class PostgresStoreTest {
         assertEquals(appended.size(), all.size(), "every appended message is stored once");
         assertEquals(appended.stream().map(Appended::sequence).sorted().toList(), all);
         assertEquals(a.lastSequence("t"), b.lastSequence("t"), "both brokers see the same last sequence");
+    }
+
+    @Test
+    void sharedLeasesOfStoresOnOneDatabaseAreNeverGivenToTwoHoldersAndAGoneStoresLeasesComeBack() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        Store a = open(server, schema);
+        Store b = open(server, schema);
+        int total = 600;
+        var batch = new NewMessage[total];
+        for (int i = 0; i < total; i++) {
+            batch[i] = message("m" + i);
+        }
+        List<Long> seqs = append(a, "t", batch).stream().map(Appended::sequence).toList();
+        var opened = new Outcome<GroupSetup>();
+        a.openGroup(new GroupRequest("t", "g", GroupMode.SHARED, new GroupConfig(600_000, 0, "", 100, List.of(1L)),
+                StartPosition.earliest(), false), opened);
+        opened.value();
+
+        var leased = new ConcurrentLinkedQueue<Long>();
+        var failures = new ConcurrentLinkedQueue<Throwable>();
+        var holders = new ArrayList<Thread>();
+        for (int h = 0; h < 4; h++) {
+            Store store = h % 2 == 0 ? a : b;
+            String holder = (h % 2 == 0 ? "a-" : "b-") + h;
+            holders.add(Thread.ofPlatform().name(holder).start(() -> {
+                try {
+                    while (leased.size() < total) {
+                        var got = new Outcome<LeaseBatch>();
+                        store.lease("t", "g", holder, 7, got);
+                        List<Long> mine = got.value().leases().stream().map(Lease::sequence).toList();
+                        leased.addAll(mine);
+                        if (!mine.isEmpty()) {
+                            var settled = new Outcome<Settled>();
+                            store.settle("t", "g", holder, mine, settled);
+                            assertEquals(mine.size(), settled.value().settled(), holder + " settles what it holds");
+                        }
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread t : holders) {
+            assertTrue(t.join(Outcome.WAIT), t.getName() + " finished");
+        }
+        assertTrue(failures.isEmpty(), "holders failed: " + failures);
+        var sorted = new ArrayList<>(leased);
+        sorted.sort(null);
+        assertEquals(seqs, sorted, "every message leased exactly once across the two stores");
+
+        List<Long> more = append(b, "t", message("x"), message("y")).stream().map(Appended::sequence).toList();
+        var onB = new Outcome<LeaseBatch>();
+        b.lease("t", "g", "b-held", 10, onB);
+        assertEquals(more, onB.value().leases().stream().map(Lease::sequence).toList());
+        var onA = new Outcome<LeaseBatch>();
+        a.lease("t", "g", "a-late", 10, onA);
+        assertEquals(List.of(), onA.value().leases(), "held by a stream on the other store");
+        b.close();
+        var back = new java.util.concurrent.atomic.AtomicReference<List<Lease>>(List.of());
+        Await.until("the closed store's leases come back after their backoff", () -> {
+            var again = new Outcome<LeaseBatch>();
+            a.lease("t", "g", "a-late", 10, again);
+            back.set(again.value().leases());
+            return !back.get().isEmpty();
+        });
+        assertEquals(List.of(new Lease(more.get(0), 2), new Lease(more.get(1), 2)), back.get());
     }
 
     @Test
