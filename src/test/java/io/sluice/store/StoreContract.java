@@ -767,7 +767,130 @@ public abstract class StoreContract {
         assertInstanceOf(SluiceException.NotFound.class, unknown.error());
     }
 
+    // ---- retention ----
+
+    @Test
+    void discardOldKeepsATopicWithinItsCountAndByteLimitsAtEveryCommit() throws Exception {
+        Store store = open(dir);
+        var heard = new AtomicLong();
+        store.listen(new StoreListener() {
+            @Override
+            public void discarded(String topic, long removed, long unconsumed) {
+                heard.addAndGet(removed);
+            }
+        });
+        assertTrue(configure(store, "count", new TopicConfig(0, 0, 5, TopicConfig.Discard.OLD, 0)).created());
+        var sent = new ArrayList<Long>();
+        for (int i = 0; i < 4; i++) {
+            for (Appended a : append(store, "count", message("c" + i + "a"), message("c" + i + "b"))) {
+                sent.add(a.sequence());
+            }
+            TopicStats stats = store.stats(List.of("count")).getFirst();
+            assertEquals(Math.min(5, sent.size()), stats.totalMessages(), "within the limit at every commit");
+            assertEquals(sent.get(Math.max(0, sent.size() - 5)), stats.firstSequence());
+            assertEquals(sent.getLast(), stats.lastSequence());
+        }
+        assertEquals(sent.subList(3, 8), sequences(store.read("count", 0, 100)));
+        assertEquals(3, store.stats(List.of("count")).getFirst().discarded());
+        Await.until("listeners hear of the removals", () -> heard.get() == 3, heard::get);
+
+        configure(store, "bytes", new TopicConfig(0, 30, 0, TopicConfig.Discard.OLD, 0));
+        for (int i = 0; i < 5; i++) {
+            append(store, "bytes", message("0123456789"));
+        }
+        TopicStats bytes = store.stats(List.of("bytes")).getFirst();
+        assertEquals(3, bytes.totalMessages());
+        assertEquals(30, bytes.totalBytes(), "payload and attribute bytes of what is retained");
+        assertEquals(2, bytes.discarded());
+        append(store, "bytes", message("01234", Map.of("k", "vvvv")));
+        assertEquals(30, store.stats(List.of("bytes")).getFirst().totalBytes(), "attributes count too");
+    }
+
+    @Test
+    void discardNewRefusesAWholeAppendThatWouldGoOverALimitButAnswersItsDuplicates() throws Exception {
+        Store store = open(dir);
+        configure(store, "n", new TopicConfig(0, 0, 3, TopicConfig.Discard.NEW, 0));
+        Appended first = appendWith(store, "n", OptionalLong.empty(), deduped("a", "d1"), message("b")).value()
+                .getFirst();
+        var over = appendWith(store, "n", OptionalLong.empty(), message("c"), message("d"));
+        assertEquals("topic n is full: max_messages=3 (discard policy NEW)",
+                assertInstanceOf(SluiceException.TopicFull.class, over.error()).getMessage());
+        assertEquals(List.of("a", "b"), payloads(store.read("n", 0, 10)), "nothing of a refused append is stored");
+        appendWith(store, "n", OptionalLong.empty(), message("c")).value();
+        assertEquals(first.asDuplicate(), appendWith(store, "n", OptionalLong.empty(), deduped("again", "d1")).value()
+                .getFirst(), "a duplicate is answered even when the topic is full");
+        assertInstanceOf(SluiceException.TopicFull.class,
+                appendWith(store, "n", OptionalLong.empty(), message("e")).error());
+
+        configure(store, "nb", new TopicConfig(0, 10, 0, TopicConfig.Discard.NEW, 0));
+        append(store, "nb", message("12345"));
+        var tooBig = appendWith(store, "nb", OptionalLong.empty(), message("123456"));
+        assertEquals("topic nb is full: max_bytes=10 (discard policy NEW)", tooBig.error().getMessage());
+        append(store, "nb", message("12345"));
+        assertEquals(0, store.stats(List.of("n", "nb")).stream().mapToLong(TopicStats::discarded).sum());
+    }
+
+    @Test
+    void ageRemovesOldMessagesInTheBackgroundAndAnEmptiedTopicKeepsItsLastSequence() throws Exception {
+        var wall = new AtomicLong(1_700_000_000_000L);
+        Store store = open(dir, StoreOptions.defaults().withClock(wall::get));
+        configure(store, "aged", new TopicConfig(10_000, 0, 0, TopicConfig.Discard.NEW, 0));
+        append(store, "aged", message("old"));
+        wall.addAndGet(8_000);
+        long young = append(store, "aged", message("young")).getFirst().sequence();
+        wall.addAndGet(7_000);
+        Await.until("the message older than 10 s is removed", () -> store.read("aged", 0, 10).size() == 1,
+                () -> payloads(store.read("aged", 0, 10)));
+        assertEquals(List.of("young"), payloads(store.read("aged", 0, 10)));
+        wall.addAndGet(10_000);
+        Await.until("the topic is emptied", () -> store.stats(List.of("aged")).getFirst().totalMessages() == 0,
+                () -> store.stats(List.of("aged")));
+        TopicStats emptied = store.stats(List.of("aged")).getFirst();
+        assertEquals(2, emptied.discarded());
+        assertEquals(young, store.lastSequence("aged"), "an emptied topic keeps its last sequence");
+        long next = appendWith(store, "aged", OptionalLong.of(young), message("next")).value().getFirst().sequence();
+        assertTrue(next > young, "an expectation of the kept last sequence is met");
+        store.close();
+        Store reopened = open(dir, StoreOptions.defaults().withClock(wall::get));
+        assertTrue(reopened.lastSequence("aged") > young, "and so after a restart");
+        assertEquals(List.of("next"), payloads(reopened.read("aged", 0, 10)));
+    }
+
+    @Test
+    void aLoweredLimitIsReachedInChunksAndNewTopicsTakeTheDefaults() throws Exception {
+        Store store = open(dir, StoreOptions.defaults().withTopicDefaults(
+                new TopicConfig(0, 0, 2, TopicConfig.Discard.OLD, 0)));
+        var many = new NewMessage[2_500];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = message("m" + i);
+        }
+        configure(store, "big", TopicConfig.unlimited());
+        List<Appended> sent = append(store, "big", many);
+        configure(store, "big", new TopicConfig(0, 0, 10, TopicConfig.Discard.OLD, 0));
+        Await.until("the topic is brought down to its new limit",
+                () -> store.stats(List.of("big")).getFirst().totalMessages() == 10, () -> store.stats(List.of("big")));
+        TopicStats big = store.stats(List.of("big")).getFirst();
+        assertEquals(2_490, big.discarded());
+        assertEquals(sent.get(2_490).sequence(), big.firstSequence());
+        assertEquals(sent.getLast().sequence(), store.lastSequence("big"));
+
+        append(store, "auto", message("1"), message("2"), message("3"));
+        TopicStats auto = store.stats(List.of("auto")).getFirst();
+        assertEquals(new TopicConfig(0, 0, 2, TopicConfig.Discard.OLD, 0), auto.config());
+        assertEquals(2, auto.totalMessages(), "a topic created by a publish takes the defaults");
+    }
+
     // ---- helpers ----
+    private static ConfiguredTopic configure(Store store, String topic, TopicConfig config) {
+        var o = new Outcome<ConfiguredTopic>();
+        try {
+            store.configureTopic(topic, config, o);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return o.value();
+    }
+
     private static int[] count(Store store, String topic, String group, List<Long> sequences) {
         var o = new Outcome<DeliveryCounts>();
         store.countDeliveries(topic, group, sequences, o);

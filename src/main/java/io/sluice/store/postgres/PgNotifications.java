@@ -27,7 +27,7 @@ import org.postgresql.PGNotification;
  * writer's session are ignored, and the writer records each topic's new last sequence before its
  * commit ({@link #beforeCommit}), so the poll never finds it moved.
  */
-final class PgNotifications implements PgWriter.CommitAnnouncer, AutoCloseable {
+final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PgNotifications.class.getName());
     /** How often every topic's last sequence is read, whatever the notifications said. */
     static final long POLL_MILLIS = 1000;

@@ -139,11 +139,15 @@ final class PgQueries {
 
     private static TopicStats statsOf(Connection c, TopicInfo topic) throws SQLException {
         long id;
-        try (PreparedStatement st = c.prepareStatement("SELECT id FROM topics WHERE name = ?")) {
+        long lastBytes;
+        long discarded;
+        try (PreparedStatement st = c.prepareStatement("SELECT id, last_bytes, discarded FROM topics WHERE name = ?")) {
             st.setString(1, topic.name());
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
                 id = rs.getLong(1);
+                lastBytes = rs.getLong(2);
+                discarded = rs.getLong(3);
             }
         }
         TopicConfig config = PgTopics.configOf(c, id);
@@ -177,9 +181,9 @@ final class PgQueries {
             }
         }
         return total == 0
-                ? new TopicStats(topic.name(), 0, 0, 0, 0, 0, topic.createdAt(), groups, config, 0, 0)
+                ? new TopicStats(topic.name(), 0, 0, 0, 0, 0, topic.createdAt(), groups, config, 0, discarded)
                 : new TopicStats(topic.name(), total, first[0], last[0], first[2], last[2], topic.createdAt(), groups,
-                        config, 0, 0);
+                        config, lastBytes - first[3], discarded);
     }
 
     /**
@@ -221,13 +225,16 @@ final class PgQueries {
         }
     }
 
-    /** Sequence, position and timestamp of the topic's oldest (ASC) or newest (DESC) message; null when none. */
+    /**
+     * Sequence, position, timestamp and bytes appended before it of the topic's oldest (ASC) or newest
+     * (DESC) message; null when none.
+     */
     private static long[] edge(Connection c, long topicId, String order) throws SQLException {
         try (PreparedStatement st = c.prepareStatement(
-                "SELECT seq, pos, ts FROM messages WHERE topic_id = ? ORDER BY seq " + order + " LIMIT 1")) {
+                "SELECT seq, pos, ts, bstart FROM messages WHERE topic_id = ? ORDER BY seq " + order + " LIMIT 1")) {
             st.setLong(1, topicId);
             try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)} : null;
+                return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)} : null;
             }
         }
     }

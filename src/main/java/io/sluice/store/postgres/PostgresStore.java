@@ -69,6 +69,11 @@ public final class PostgresStore implements Store {
             }
 
             @Override
+            public void discarded(String topic, long removed, long unconsumed) {
+                listeners.forEach(l -> l.discarded(topic, removed, unconsumed));
+            }
+
+            @Override
             public void cursorReset(String topic, String group, long cursor) {
                 listeners.forEach(l -> l.cursorReset(topic, group, cursor));
             }
@@ -86,7 +91,7 @@ public final class PostgresStore implements Store {
         this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut, epoch);
         this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.dedupWindowMillis(),
                 options.writeQueue(),
-                options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications, epoch);
+                options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications, epoch, options.topicDefaults());
         this.reads = new PgReads(options.readers(), connector);
     }
 
@@ -96,10 +101,6 @@ public final class PostgresStore implements Store {
      * its password) and the problem when it cannot.
      */
     public static PostgresStore open(DatabaseUrl url, StoreOptions options, CommitObserver observer) {
-        if (!options.topicDefaults().equals(TopicConfig.unlimited())) {
-            throw new SluiceException.FailedPrecondition("default topic settings (--retention-*) are not available on "
-                    + "the PostgreSQL backend yet: topics there keep every message; leave them unset");
-        }
         var connector = new PgConnector(url);
         String schema;
         long epoch;

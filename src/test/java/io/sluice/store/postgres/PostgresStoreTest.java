@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sluice.Await;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Appended;
+import io.sluice.store.ConfiguredTopic;
 import io.sluice.store.GroupConfig;
 import io.sluice.store.GroupMode;
 import io.sluice.store.GroupRequest;
@@ -23,7 +24,9 @@ import io.sluice.store.StartPosition;
 import io.sluice.store.NewMessage;
 import io.sluice.store.Outcome;
 import io.sluice.store.Store;
+import io.sluice.store.StoreListener;
 import io.sluice.store.StoreOptions;
+import io.sluice.store.TopicConfig;
 import io.sluice.store.StoredMessage;
 import io.sluice.store.WhenFull;
 import java.sql.Connection;
@@ -34,6 +37,7 @@ import java.util.Random;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -245,5 +249,69 @@ class PostgresStoreTest {
         }
         var e = assertThrows(SluiceException.class, () -> open(server, schema));
         assertTrue(e.getMessage().contains("999"), e.getMessage());
+    }
+
+    @Test
+    void retentionOfStoresOnOneDatabaseRemovesAndCountsEachMessageOnce() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        Store a = open(server, schema);
+        Store b = open(server, schema);
+        var heard = new AtomicLong();
+        for (Store s : List.of(a, b)) {
+            s.listen(new StoreListener() {
+                @Override
+                public void discarded(String topic, long removed, long unconsumed) {
+                    heard.addAndGet(removed);
+                }
+            });
+        }
+        var many = new NewMessage[5_000];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = message("m" + i);
+        }
+        List<Appended> sent = append(a, "big", many);
+        var limited = new Outcome<ConfiguredTopic>();
+        b.configureTopic("big", new TopicConfig(0, 0, 10, TopicConfig.Discard.OLD, 0), limited);
+        limited.value();
+        Await.until("the topic is down to its new limit, a chunk per background transaction of either store",
+                () -> a.stats(List.of("big")).getFirst().totalMessages() == 10, () -> a.stats(List.of("big")));
+        Await.until("each removal is told once, by the store that made it", () -> heard.get() == 4_990, heard::get);
+        assertEquals(4_990, b.stats(List.of("big")).getFirst().discarded(), "counted once");
+        assertEquals(sent.subList(4_990, 5_000).stream().map(Appended::sequence).toList(),
+                sequences(b.read("big", 0, 100)));
+    }
+
+    @Test
+    void aDeletedTopicsMessagesArePurgedAChunkPerTransactionAfterTheDeletionIsAnswered() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        Store store = open(server, schema);
+        var many = new NewMessage[3_500];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = message("m" + i);
+        }
+        long last = append(store, "doomed", many).getLast().sequence();
+        var deleted = new Outcome<Boolean>();
+        store.deleteTopic("doomed", deleted);
+        assertTrue(deleted.value());
+        assertEquals(List.of(), store.read("doomed", 0, 10), "gone for readers at the commit");
+        assertTrue(rows(server, schema, "messages") > 0, "a chunk went with the deletion, the rest later");
+        long reborn = append(store, "doomed", message("new life")).getFirst().sequence();
+        assertTrue(reborn > last);
+        Await.until("the old messages are purged", () -> rows(server, schema, "messages") == 1,
+                () -> rows(server, schema, "messages"));
+        assertEquals(0, rows(server, schema, "purges"));
+        assertEquals(List.of("new life"), payloads(store.read("doomed", 0, 10)));
+    }
+
+    private static long rows(PostgresServer server, String schema, String table) {
+        try (Connection c = server.connectToDatabase(); Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT count(*) FROM " + schema + "." + table)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (java.sql.SQLException e) {
+            throw new AssertionError(e);
+        }
     }
 }
