@@ -21,7 +21,8 @@ final class PgCursors implements AutoCloseable {
     private final PreparedStatement deleteOfTopic;
 
     PgCursors(Connection c) throws SQLException {
-        select = c.prepareStatement("SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
+        select = c.prepareStatement(
+                "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
         count = c.prepareStatement("SELECT count(*) FROM consumer_groups WHERE topic_id = ?");
         ackTo = c.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)

@@ -64,6 +64,7 @@ final class PgDeadLetters {
         attributes.put("sluice.dlq.delivery_count", Integer.toString(deliveries));
         attributes.put("sluice.dlq.detail", detail == null ? "" : detail);
         var message = new NewMessage(UnsafeByteOperations.unsafeWrap(payload), attributes);
-        new PgWriteOp.Append(config.deadLetterTopic(), List.of(message), OptionalLong.empty(), PgWriteOp.noOne()).apply(tx);
+        new PgWriteOp.Append(config.deadLetterTopic(), List.of(message), OptionalLong.empty(), PgWriteOp.noOne())
+                .apply(tx);
     }
 }

@@ -91,7 +91,7 @@ final class PgGroupOps {
         return seq;
     }
 
-    /** Counts deliveries to an exclusive group, durable before the answer; dead-letters exhausted messages (count 0). */
+    /** Counts deliveries to an exclusive group, durable before the answer; exhausted ones are dead-lettered (0). */
     static final class CountDeliveries extends PgWriteOp<DeliveryCounts> {
         private final String topic;
         private final String group;

@@ -61,7 +61,8 @@ final class PgGroups implements AutoCloseable {
                 + "SET deliveries = excluded.deliveries, dead = excluded.dead");
         deadLettered = c.prepareStatement("UPDATE consumer_groups SET dead_lettered = dead_lettered + 1 "
                 + "WHERE topic_id = ? AND name = ?");
-        messagesBetween = c.prepareStatement("SELECT 1 FROM messages WHERE topic_id = ? AND seq > ? AND seq < ? LIMIT 1");
+        messagesBetween = c.prepareStatement(
+                "SELECT 1 FROM messages WHERE topic_id = ? AND seq > ? AND seq < ? LIMIT 1");
         prune = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ? AND seq <= ?");
         dropGroup = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ?");
         dropTopic = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ?");

@@ -60,7 +60,8 @@ final class PgLeases implements AutoCloseable {
                 ON CONFLICT (topic_id, grp, seq) DO UPDATE SET deliveries = excluded.deliveries,
                     holder = excluded.holder, epoch = excluded.epoch, due_at = excluded.due_at, dead = false""");
         delete = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ? AND seq = ?");
-        unsettled = c.prepareStatement("SELECT count(*) FROM group_deliveries WHERE topic_id = ? AND grp = ? AND NOT dead");
+        unsettled = c.prepareStatement(
+                "SELECT count(*) FROM group_deliveries WHERE topic_id = ? AND grp = ? AND NOT dead");
         nextDue = c.prepareStatement("SELECT min(due_at) FROM group_deliveries WHERE topic_id = ? AND grp = ? "
                 + "AND NOT dead AND due_at > ?");
         // A shared group's cursor: just before its oldest unsettled message, else its highest leased.
@@ -70,7 +71,8 @@ final class PgLeases implements AutoCloseable {
                     cursor_seq = coalesce((SELECT min(seq) - 1 FROM group_deliveries
                                            WHERE topic_id = ? AND grp = ? AND NOT dead), ?)
                 WHERE topic_id = ? AND name = ?""");
-        nextMessages = c.prepareStatement("SELECT seq FROM messages WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+        nextMessages = c.prepareStatement(
+                "SELECT seq FROM messages WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?");
     }
 
     /** The store runs alive now (each said so within {@link #RUN_GONE_SECONDS}), {@code own} always among them. */
@@ -170,7 +172,7 @@ final class PgLeases implements AutoCloseable {
         }
     }
 
-    /** The earliest time after {@code now} at which an entry's lease expires or its backoff ends; MAX_VALUE when none. */
+    /** The earliest time after {@code now} at which a lease expires or a backoff ends; MAX_VALUE when none. */
     long nextDue(long topicId, String group, long now) throws SQLException {
         nextDue.setLong(1, topicId);
         nextDue.setString(2, group);

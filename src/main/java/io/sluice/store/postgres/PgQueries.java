@@ -174,7 +174,8 @@ final class PgQueries {
                         pending = last[1] - rs.getLong(4);
                     }
                     var mode = GroupMode.valueOf(rs.getString(5));
-                    long[] flight = inFlight(c, id, rs.getString(1), mode, cursor, rs.getLong(6), total == 0 ? null : first);
+                    long[] flight = inFlight(c, id, rs.getString(1), mode, cursor, rs.getLong(6),
+                            total == 0 ? null : first);
                     groups.add(new TopicStats.GroupStats(rs.getString(1), cursor, pending, rs.getLong(3), mode,
                             flight[0], flight[1], rs.getLong(7), rs.getLong(8)));
                 }

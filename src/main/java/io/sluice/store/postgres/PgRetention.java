@@ -111,10 +111,11 @@ final class PgRetention implements AutoCloseable {
         } else if (config.maxBytes() > 0 && bytes + freshBytes > config.maxBytes()) {
             limit = "max_bytes=" + config.maxBytes();
         }
-        return limit == null ? null : new SluiceException.TopicFull("topic " + topic + " is full: " + limit + " (discard policy NEW)");
+        return limit == null ? null
+                : new SluiceException.TopicFull("topic " + topic + " is full: " + limit + " (discard policy NEW)");
     }
 
-    /** After this transaction's inserts are flushed: each topic appended to, trimmed back within its DISCARD_OLD limits. */
+    /** After this transaction's inserts are flushed: each topic appended to, trimmed within its DISCARD_OLD limits. */
     void afterAppends(PgWriteTx tx, List<PgWriteTx.TopicState> appended) throws SQLException {
         for (PgWriteTx.TopicState row : appended) {
             TopicConfig config = tx.configOf(row);
@@ -125,7 +126,7 @@ final class PgRetention implements AutoCloseable {
         }
     }
 
-    /** A chunk of age and lowered-limit removal across topics, and of deleted topics' messages; true when work is left. */
+    /** A chunk of age and lowered-limit removal, and of deleted topics' messages; true when work is left. */
     boolean background(PgWriteTx tx) throws SQLException {
         int budget = CHUNK;
         var names = new ArrayList<String>();

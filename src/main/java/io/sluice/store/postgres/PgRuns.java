@@ -22,7 +22,8 @@ final class PgRuns {
             st.executeUpdate("DELETE FROM store_runs WHERE alive_at < now() - interval '1 hour'");
         }
         long epoch;
-        try (PreparedStatement st = c.prepareStatement("INSERT INTO store_runs (started_at) VALUES (?) RETURNING epoch")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "INSERT INTO store_runs (started_at) VALUES (?) RETURNING epoch")) {
             st.setLong(1, startedAt);
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();

@@ -225,7 +225,8 @@ final class PgSharedOps {
             }
             GroupConfig config = h.config();
             switch (action) {
-                case RELEASE -> giveBack(tx, h, e, tx.now + (delayMs > 0 ? delayMs : config.backoffAfter(e.deliveries())));
+                case RELEASE -> giveBack(tx, h, e,
+                        tx.now + (delayMs > 0 ? delayMs : config.backoffAfter(e.deliveries())));
                 case EXTEND -> tx.leases.put(h.id(), group, new PgLeases.Entry(e.seq(), e.deliveries(), e.holder(),
                         e.epoch(), tx.now + config.effectiveAckWaitMs()));
                 case TERMINATE -> deadLetter(tx, h, e, PgDeadLetters.REJECTED, detail);

@@ -108,7 +108,8 @@ final class PgWriteTx implements AutoCloseable {
                 + "bstart) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
         cursors = new PgCursors(c);
         deleteTopicRow = c.prepareStatement("DELETE FROM topics WHERE id = ?");
-        reserveMore = c.prepareStatement("UPDATE sluice_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq");
+        reserveMore = c.prepareStatement(
+                "UPDATE sluice_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq");
         messageAt = c.prepareStatement("SELECT mid, payload, attrs FROM messages WHERE topic_id = ? AND seq = ?");
         groups = new PgGroups(c);
         topicConfigs = new PgTopics(c, dedupWindowMillis);

@@ -91,7 +91,8 @@ public final class PostgresStore implements Store {
         this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut, epoch);
         this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.dedupWindowMillis(),
                 options.writeQueue(),
-                options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications, epoch, options.topicDefaults());
+                options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications, epoch,
+                options.topicDefaults());
         this.reads = new PgReads(options.readers(), connector);
     }
 
