@@ -21,9 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
  * The port's promises for consumer groups' delivery state (SPEC §7), written against {@link Store}
  * only, so that every backend can run them: leases in sequence order within max in flight, settles
  * by the holder only, releases with their delay and count + 1, dead letters in the transaction that
- * settles, counts that survive reopening, and a mode fixed at creation.
+ * settles, counts that survive reopening, and a mode fixed at creation. Runs on SQLite; a backend's
+ * subclass runs it there by overriding {@link #openStore}.
  */
-class SharedGroupStoreTest {
+public class SharedGroupStoreTest {
     @TempDir
     Path dir;
 
@@ -34,8 +35,13 @@ class SharedGroupStoreTest {
         opened.forEach(Store::close);
     }
 
+    /** Opens (creating when new) the store kept at {@code location}; opening it again finds the same data. */
+    protected Store openStore(Path location) {
+        return Stores.open(location, StoreOptions.defaults(), (ops, messages, nanos) -> { });
+    }
+
     private Store open() {
-        Store store = Stores.open(dir, StoreOptions.defaults(), (ops, messages, nanos) -> { });
+        Store store = openStore(dir);
         opened.add(store);
         return store;
     }

@@ -583,7 +583,353 @@ public abstract class StoreContract {
                 "unknown names are skipped");
     }
 
+    // ---- publish guarantees ----
+
+    @Test
+    void aDuplicateDedupIdIsAnsweredWithTheOriginalWithinAnAppendACommitAndAcrossAppends() throws Exception {
+        var wall = new AtomicLong(1_700_000_000_000L);
+        Store store = open(dir, StoreOptions.defaults().withClock(wall::get).withDedupWindow(60_000));
+        var gate = new WriterGate("gate");
+        store.listen(gate);
+        List<Appended> first = appendWith(store, "t", OptionalLong.empty(),
+                deduped("a", "k1"), deduped("a again", "k1"), message("plain")).value();
+        assertFalse(first.get(0).duplicate());
+        assertEquals(first.get(0).asDuplicate(), first.get(1), "a repeat within one append answers the original");
+        assertFalse(first.get(2).duplicate());
+
+        wall.addAndGet(30_000);
+        Appended again = appendWith(store, "t", OptionalLong.empty(), deduped("b", "k1")).value().getFirst();
+        assertEquals(first.get(0).asDuplicate(), again, "a later append answers the original's id, sequence, time");
+
+        gate.arm();
+        append(store, "gate", message("holds the writer"));
+        gate.awaitHeld();
+        var one = new Outcome<List<Appended>>();
+        var two = new Outcome<List<Appended>>();
+        store.append("t", List.of(deduped("c", "k2")), OptionalLong.empty(), WhenFull.WAIT, one);
+        store.append("t", List.of(deduped("c again", "k2")), OptionalLong.empty(), WhenFull.WAIT, two);
+        gate.release();
+        assertFalse(one.value().getFirst().duplicate());
+        assertEquals(one.value().getFirst().asDuplicate(), two.value().getFirst(), "within one commit too");
+        assertEquals(List.of("a", "plain", "c"), payloads(store.read("t", 0, 10)), "each dedup id stored once");
+        store.close();
+
+        Store reopened = open(dir, StoreOptions.defaults().withClock(wall::get).withDedupWindow(60_000));
+        assertEquals(first.get(0).asDuplicate(),
+                appendWith(reopened, "t", OptionalLong.empty(), deduped("d", "k1")).value().getFirst(),
+                "kept across a restart");
+        wall.addAndGet(31_000);   // past the 60 s window counted from the original
+        Appended fresh = appendWith(reopened, "t", OptionalLong.empty(), deduped("e", "k1")).value().getFirst();
+        assertFalse(fresh.duplicate(), "forgotten after the window");
+        assertTrue(fresh.sequence() > one.value().getFirst().sequence());
+        assertFalse(appendWith(reopened, "u", OptionalLong.empty(), deduped("f", "k2")).value().getFirst().duplicate(),
+                "dedup ids are per topic");
+    }
+
+    @Test
+    void anExpectedLastSequenceStoresOnlyOnTheTopicsLastSequence() throws Exception {
+        Store store = open(dir);
+        var stale = appendWith(store, "t", OptionalLong.of(5), message("x"));
+        var refused = assertInstanceOf(SluiceException.FailedPrecondition.class, stale.error());
+        assertEquals("topic t: expected last sequence 5, but it is 0", refused.getMessage());
+        assertEquals(0, store.lastSequence("t"), "a refused append stores nothing");
+        assertEquals(List.of(), store.read("t", 0, 10));
+
+        long last = appendWith(store, "t", OptionalLong.of(0), message("first")).value().getFirst().sequence();
+        append(store, "other", message("moves the global sequence"));
+        var behind = appendWith(store, "t", OptionalLong.of(last - 1), message("late"));
+        assertEquals("topic t: expected last sequence " + (last - 1) + ", but it is " + last,
+                assertInstanceOf(SluiceException.FailedPrecondition.class, behind.error()).getMessage());
+        List<Appended> next = appendWith(store, "t", OptionalLong.of(last), message("second"), message("third"))
+                .value();
+        assertEquals(List.of("first", "second", "third"), payloads(store.read("t", 0, 10)));
+
+        var gate = new WriterGate("gate");
+        store.listen(gate);
+        gate.arm();
+        append(store, "gate", message("holds the writer"));
+        gate.awaitHeld();
+        long tail = next.getLast().sequence();
+        var winner = new Outcome<List<Appended>>();
+        var loser = new Outcome<List<Appended>>();
+        store.append("t", List.of(message("wins")), OptionalLong.of(tail), WhenFull.WAIT, winner);
+        store.append("t", List.of(message("loses")), OptionalLong.of(tail), WhenFull.WAIT, loser);
+        gate.release();
+        long won = winner.value().getFirst().sequence();
+        assertInstanceOf(SluiceException.FailedPrecondition.class, loser.error(), "and the refusal fails nothing else");
+        assertEquals(List.of("first", "second", "third", "wins"), payloads(store.read("t", 0, 10)),
+                "within one commit only the first of two appends expecting the same sequence is stored");
+        assertEquals(won, store.lastSequence("t"));
+    }
+
+    @Test
+    void cursorAtTimeFindsTheFirstMessageAtOrAfterATime() throws Exception {
+        var wall = new AtomicLong(1_700_000_000_000L);
+        Store store = open(dir, StoreOptions.defaults().withClock(wall::get));
+        long a = append(store, "t", message("a")).getFirst().sequence();
+        append(store, "other", message("between"));
+        wall.addAndGet(1_000);
+        long b = append(store, "t", message("b")).getFirst().sequence();
+        long c = append(store, "t", message("c")).getFirst().sequence();
+
+        assertEquals(0, store.cursorAtTime("unknown", 0), "an unknown topic");
+        assertEquals(a - 1, store.cursorAtTime("t", 0), "before everything: the first message");
+        assertEquals(b - 1, store.cursorAtTime("t", wall.get() - 999), "the first message at or after the time");
+        assertEquals(b - 1, store.cursorAtTime("t", wall.get()), "stamped exactly then, the first of them");
+        assertEquals(c, store.cursorAtTime("t", wall.get() + 1), "none after it: the last sequence");
+        assertEquals(b - 1, openGroup(store, "t", "by-time", StartPosition.atTime(wall.get())).cursor(),
+                "a group started at a time starts there");
+    }
+
+    // ---- group configuration ----
+
+    @Test
+    void aGroupsConfigurationIsStoredKeptAcrossARestartAndReplacedOnlyWhenAsked() throws Exception {
+        Store store = open(dir);
+        long first = append(store, "t", message("m")).getFirst().sequence();
+        var config = new GroupConfig(5_000, 0, "", 50, List.of(10L, 20L));
+        GroupSetup created = openGroup(store, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, config,
+                StartPosition.earliest(), false));
+        assertTrue(created.created());
+        assertEquals(GroupMode.EXCLUSIVE, created.mode());
+        assertEquals(config, created.config());
+        assertEquals(first - 1, created.position().cursor());
+
+        var other = new GroupConfig(9_000, 0, "", 0, List.of());
+        GroupSetup kept = openGroup(store, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, other,
+                StartPosition.latest(), false));
+        assertFalse(kept.created());
+        assertEquals(config, kept.config(), "an existing group keeps its configuration unless asked to replace it");
+        assertEquals(first - 1, kept.position().cursor(), "and its cursor");
+        store.close();
+
+        Store reopened = open(dir);
+        assertEquals(config, openGroup(reopened, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, other,
+                StartPosition.latest(), false)).config(), "the configuration survives a restart");
+        GroupSetup replaced = openGroup(reopened, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, other,
+                StartPosition.latest(), true));
+        assertFalse(replaced.created());
+        assertEquals(other, replaced.config(), "replaced when asked");
+        assertEquals(first - 1, replaced.position().cursor(), "replacing keeps the cursor");
+        assertEquals(other, openGroup(reopened, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, config,
+                StartPosition.latest(), false)).config());
+    }
+
+    // ---- dead letters and Term ----
+
+    @Test
+    void exhaustedAndTerminatedMessagesGoToTheDeadLettersOnceAndAreNeverDeliveredAgain() throws Exception {
+        Store store = open(dir);
+        List<Appended> sent = append(store, "t", message("m0", Map.of("k", "v0")), message("m1", Map.of("k", "v1")),
+                message("m2", Map.of("k", "v2")));
+        List<Long> seqs = sent.stream().map(Appended::sequence).toList();
+        openGroup(store, new GroupRequest("t", "g", GroupMode.EXCLUSIVE, new GroupConfig(0, 2, "t.dlq", 0, List.of()),
+                StartPosition.earliest(), false));
+        assertArrayEquals(new int[] {1, 1, 1}, count(store, "t", "g", seqs));
+        assertTrue(terminate(store, "t", "g", "", seqs.get(2), "cannot parse"));
+        assertFalse(terminate(store, "t", "g", "", seqs.get(2), "again"), "terminated once");
+        assertArrayEquals(new int[] {0}, count(store, "t", "g", seqs.subList(2, 3)), "never delivered again");
+        assertArrayEquals(new int[] {2, 2}, count(store, "t", "g", seqs.subList(0, 2)));
+        assertArrayEquals(new int[] {0}, count(store, "t", "g", seqs.subList(0, 1)),
+                "delivered max_deliveries times: dead-lettered instead of delivered");
+        assertEquals(seqs.get(0), cursorOf(store, "t", "g"), "the cursor passes what was settled without an ack");
+        assertTrue(terminate(store, "t", "g", "", seqs.get(1), "no"));
+        assertEquals(seqs.get(1), cursorOf(store, "t", "g"));
+
+        List<StoredMessage> dead = store.read("t.dlq", 0, 10);
+        assertEquals(List.of("m2", "m0", "m1"), payloads(dead));
+        Map<String, String> exhausted = dead.get(1).attributes();
+        assertEquals("v0", exhausted.get("k"));
+        assertEquals("t", exhausted.get("sluice.dlq.topic"));
+        assertEquals(Long.toString(seqs.get(0)), exhausted.get("sluice.dlq.sequence"));
+        assertEquals(sent.get(0).id().toString(), exhausted.get("sluice.dlq.message_id"));
+        assertEquals("g", exhausted.get("sluice.dlq.group"));
+        assertEquals("max_deliveries", exhausted.get("sluice.dlq.reason"));
+        assertEquals("2", exhausted.get("sluice.dlq.delivery_count"));
+        assertEquals("", exhausted.get("sluice.dlq.detail"));
+        Map<String, String> rejected = dead.get(0).attributes();
+        assertEquals("rejected", rejected.get("sluice.dlq.reason"));
+        assertEquals("cannot parse", rejected.get("sluice.dlq.detail"));
+        assertEquals("1", rejected.get("sluice.dlq.delivery_count"));
+        assertEquals(3, store.stats(List.of("t")).getFirst().groups().getFirst().deadLettered());
+
+        openGroup(store, new GroupRequest("t", "s", GroupMode.SHARED, new GroupConfig(0, 0, "t.dlq", 0, List.of()),
+                StartPosition.earliest(), false));
+        var lease = new Outcome<LeaseBatch>();
+        store.lease("t", "s", "A", 1, lease);
+        long held = lease.value().leases().getFirst().sequence();
+        assertFalse(terminate(store, "t", "s", "B", held, "not mine"), "only the holder terminates in a shared group");
+        assertTrue(terminate(store, "t", "s", "A", held, "mine"));
+        assertEquals(4, store.read("t.dlq", 0, 10).size());
+        assertEquals("s", store.read("t.dlq", 0, 10).get(3).attributes().get("sluice.dlq.group"));
+        var unknown = new Outcome<Boolean>();
+        store.terminate("t", "nobody", "", held, "", unknown);
+        assertInstanceOf(SluiceException.NotFound.class, unknown.error());
+    }
+
+    // ---- retention ----
+
+    @Test
+    void discardOldKeepsATopicWithinItsCountAndByteLimitsAtEveryCommit() throws Exception {
+        Store store = open(dir);
+        var heard = new AtomicLong();
+        store.listen(new StoreListener() {
+            @Override
+            public void discarded(String topic, long removed, long unconsumed) {
+                heard.addAndGet(removed);
+            }
+        });
+        assertTrue(configure(store, "count", new TopicConfig(0, 0, 5, TopicConfig.Discard.OLD, 0)).created());
+        var sent = new ArrayList<Long>();
+        for (int i = 0; i < 4; i++) {
+            for (Appended a : append(store, "count", message("c" + i + "a"), message("c" + i + "b"))) {
+                sent.add(a.sequence());
+            }
+            TopicStats stats = store.stats(List.of("count")).getFirst();
+            assertEquals(Math.min(5, sent.size()), stats.totalMessages(), "within the limit at every commit");
+            assertEquals(sent.get(Math.max(0, sent.size() - 5)), stats.firstSequence());
+            assertEquals(sent.getLast(), stats.lastSequence());
+        }
+        assertEquals(sent.subList(3, 8), sequences(store.read("count", 0, 100)));
+        assertEquals(3, store.stats(List.of("count")).getFirst().discarded());
+        Await.until("listeners hear of the removals", () -> heard.get() == 3, heard::get);
+
+        configure(store, "bytes", new TopicConfig(0, 30, 0, TopicConfig.Discard.OLD, 0));
+        for (int i = 0; i < 5; i++) {
+            append(store, "bytes", message("0123456789"));
+        }
+        TopicStats bytes = store.stats(List.of("bytes")).getFirst();
+        assertEquals(3, bytes.totalMessages());
+        assertEquals(30, bytes.totalBytes(), "payload and attribute bytes of what is retained");
+        assertEquals(2, bytes.discarded());
+        append(store, "bytes", message("01234", Map.of("k", "vvvv")));
+        assertEquals(30, store.stats(List.of("bytes")).getFirst().totalBytes(), "attributes count too");
+    }
+
+    @Test
+    void discardNewRefusesAWholeAppendThatWouldGoOverALimitButAnswersItsDuplicates() throws Exception {
+        Store store = open(dir);
+        configure(store, "n", new TopicConfig(0, 0, 3, TopicConfig.Discard.NEW, 0));
+        Appended first = appendWith(store, "n", OptionalLong.empty(), deduped("a", "d1"), message("b")).value()
+                .getFirst();
+        var over = appendWith(store, "n", OptionalLong.empty(), message("c"), message("d"));
+        assertEquals("topic n is full: max_messages=3 (discard policy NEW)",
+                assertInstanceOf(SluiceException.TopicFull.class, over.error()).getMessage());
+        assertEquals(List.of("a", "b"), payloads(store.read("n", 0, 10)), "nothing of a refused append is stored");
+        appendWith(store, "n", OptionalLong.empty(), message("c")).value();
+        assertEquals(first.asDuplicate(), appendWith(store, "n", OptionalLong.empty(), deduped("again", "d1")).value()
+                .getFirst(), "a duplicate is answered even when the topic is full");
+        assertInstanceOf(SluiceException.TopicFull.class,
+                appendWith(store, "n", OptionalLong.empty(), message("e")).error());
+
+        configure(store, "nb", new TopicConfig(0, 10, 0, TopicConfig.Discard.NEW, 0));
+        append(store, "nb", message("12345"));
+        var tooBig = appendWith(store, "nb", OptionalLong.empty(), message("123456"));
+        assertEquals("topic nb is full: max_bytes=10 (discard policy NEW)", tooBig.error().getMessage());
+        append(store, "nb", message("12345"));
+        assertEquals(0, store.stats(List.of("n", "nb")).stream().mapToLong(TopicStats::discarded).sum());
+    }
+
+    @Test
+    void ageRemovesOldMessagesInTheBackgroundAndAnEmptiedTopicKeepsItsLastSequence() throws Exception {
+        var wall = new AtomicLong(1_700_000_000_000L);
+        Store store = open(dir, StoreOptions.defaults().withClock(wall::get));
+        configure(store, "aged", new TopicConfig(10_000, 0, 0, TopicConfig.Discard.NEW, 0));
+        append(store, "aged", message("old"));
+        wall.addAndGet(8_000);
+        long young = append(store, "aged", message("young")).getFirst().sequence();
+        wall.addAndGet(7_000);
+        Await.until("the message older than 10 s is removed", () -> store.read("aged", 0, 10).size() == 1,
+                () -> payloads(store.read("aged", 0, 10)));
+        assertEquals(List.of("young"), payloads(store.read("aged", 0, 10)));
+        wall.addAndGet(10_000);
+        Await.until("the topic is emptied", () -> store.stats(List.of("aged")).getFirst().totalMessages() == 0,
+                () -> store.stats(List.of("aged")));
+        TopicStats emptied = store.stats(List.of("aged")).getFirst();
+        assertEquals(2, emptied.discarded());
+        assertEquals(young, store.lastSequence("aged"), "an emptied topic keeps its last sequence");
+        long next = appendWith(store, "aged", OptionalLong.of(young), message("next")).value().getFirst().sequence();
+        assertTrue(next > young, "an expectation of the kept last sequence is met");
+        store.close();
+        Store reopened = open(dir, StoreOptions.defaults().withClock(wall::get));
+        assertTrue(reopened.lastSequence("aged") > young, "and so after a restart");
+        assertEquals(List.of("next"), payloads(reopened.read("aged", 0, 10)));
+    }
+
+    @Test
+    void aLoweredLimitIsReachedInChunksAndNewTopicsTakeTheDefaults() throws Exception {
+        Store store = open(dir, StoreOptions.defaults().withTopicDefaults(
+                new TopicConfig(0, 0, 2, TopicConfig.Discard.OLD, 0)));
+        var many = new NewMessage[2_500];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = message("m" + i);
+        }
+        configure(store, "big", TopicConfig.unlimited());
+        List<Appended> sent = append(store, "big", many);
+        configure(store, "big", new TopicConfig(0, 0, 10, TopicConfig.Discard.OLD, 0));
+        Await.until("the topic is brought down to its new limit",
+                () -> store.stats(List.of("big")).getFirst().totalMessages() == 10, () -> store.stats(List.of("big")));
+        TopicStats big = store.stats(List.of("big")).getFirst();
+        assertEquals(2_490, big.discarded());
+        assertEquals(sent.get(2_490).sequence(), big.firstSequence());
+        assertEquals(sent.getLast().sequence(), store.lastSequence("big"));
+
+        append(store, "auto", message("1"), message("2"), message("3"));
+        TopicStats auto = store.stats(List.of("auto")).getFirst();
+        assertEquals(new TopicConfig(0, 0, 2, TopicConfig.Discard.OLD, 0), auto.config());
+        assertEquals(2, auto.totalMessages(), "a topic created by a publish takes the defaults");
+    }
+
     // ---- helpers ----
+    private static ConfiguredTopic configure(Store store, String topic, TopicConfig config) {
+        var o = new Outcome<ConfiguredTopic>();
+        try {
+            store.configureTopic(topic, config, o);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return o.value();
+    }
+
+    private static int[] count(Store store, String topic, String group, List<Long> sequences) {
+        var o = new Outcome<DeliveryCounts>();
+        store.countDeliveries(topic, group, sequences, o);
+        return o.value().counts();
+    }
+
+    private static boolean terminate(Store store, String topic, String group, String holder, long sequence,
+                                     String detail) {
+        var o = new Outcome<Boolean>();
+        try {
+            store.terminate(topic, group, holder, sequence, detail, o);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return o.value();
+    }
+
+    private static NewMessage deduped(String payload, String dedupId) {
+        return new NewMessage(ByteString.copyFromUtf8(payload), Map.of(), dedupId);
+    }
+
+    private static Outcome<List<Appended>> appendWith(Store store, String topic, OptionalLong expected,
+                                                      NewMessage... messages) {
+        var out = new Outcome<List<Appended>>();
+        store.append(topic, List.of(messages), expected, WhenFull.WAIT, out);
+        out.await(WAIT);
+        return out;
+    }
+
+    private static GroupSetup openGroup(Store store, GroupRequest request) {
+        var o = new Outcome<GroupSetup>();
+        try {
+            store.openGroup(request, o);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        return o.value();
+    }
+
 
     private static GroupPosition openGroup(Store store, String topic, String group, StartPosition start) {
         var o = new Outcome<GroupPosition>();

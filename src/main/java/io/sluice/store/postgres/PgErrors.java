@@ -1,6 +1,7 @@
 package io.sluice.store.postgres;
 
 import io.sluice.domain.SluiceException;
+import java.lang.System.Logger.Level;
 import java.sql.SQLException;
 
 /**
@@ -9,6 +10,7 @@ import java.sql.SQLException;
  * writes (the primary failed over) are {@code Unavailable}: the broker reconnects by itself.
  */
 final class PgErrors {
+    private static final System.Logger LOG = System.getLogger(PgWriter.class.getName());
     private PgErrors() {
     }
 
@@ -52,5 +54,32 @@ final class PgErrors {
         String m = e.getMessage();
         String text = m == null ? "no message" : m.replaceAll("\\s+", " ").trim();
         return e.getSQLState() == null ? text : text + " [" + e.getSQLState() + "]";
+    }
+
+    /**
+     * What the writes of a failed write transaction are told (logged here); {@code lost}: the
+     * connection was lost, {@code committing}: during the COMMIT, so whether it took effect is unknown.
+     */
+    static SluiceException ofFailedWrite(Exception e, boolean lost, boolean committing, int writes) {
+        if (e instanceof SluiceException s) {
+            return s;
+        }
+        if (!(e instanceof SQLException sql)) {
+            LOG.log(Level.ERROR, "the writer failed", e);
+            return new SluiceException.StorageFailure("the writer failed: " + e, e);
+        }
+        if (lost) {
+            LOG.log(Level.WARNING, "lost the database connection " + (committing ? "during COMMIT" : "in a transaction")
+                    + ": " + describe(sql) + "; reconnecting");
+            if (committing) {
+                return new SluiceException.Unavailable("the connection to the database was lost during the COMMIT of "
+                        + writes + " writes: whether they were stored is unknown (" + describe(sql)
+                        + "); they are not acknowledged, retry");
+            }
+            return map(sql, "committing " + writes + " writes");
+        }
+        SluiceException mapped = map(sql, "committing " + writes + " writes");
+        LOG.log(Level.ERROR, mapped.getMessage(), e);
+        return mapped;
     }
 }

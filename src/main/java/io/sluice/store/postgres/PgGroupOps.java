@@ -15,38 +15,11 @@ import java.util.Map;
 
 /**
  * The writes of consumer groups beyond cursors: opening a group with its mode and configuration,
- * and counting an exclusive group's deliveries. Shared groups and dead letters are not available on
- * this backend yet: requests for them are refused naming what is missing. Writer thread only.
+ * counting an exclusive group's deliveries (dead-lettering exhausted messages), and terminating a
+ * message (Term). A shared group's leases are {@link PgSharedOps}. Writer thread only.
  */
 final class PgGroupOps {
     private PgGroupOps() {
-    }
-
-    static final String NO_SHARED = "shared consumer groups are not available on the PostgreSQL backend yet";
-    static final String NO_DEAD_LETTERS = "dead letters (max_deliveries, dead_letter_topic) are not available on "
-            + "the PostgreSQL backend yet";
-
-    static final String NO_TERMINATE = "terminating a message (Term) is not available on the PostgreSQL backend "
-            + "yet";
-
-    /** A request this backend cannot do yet: refused on the writer thread, naming what is missing. */
-    static final class Refused<T> extends PgWriteOp<T> {
-        private final String why;
-
-        Refused(String why, Completion<T> done) {
-            super(done);
-            this.why = why;
-        }
-
-        @Override
-        boolean commutesWithPendingWrites() {
-            return true;
-        }
-
-        @Override
-        T apply(PgWriteTx tx) {
-            return refuse(new SluiceException.FailedPrecondition(why));
-        }
     }
 
     static SluiceException wrongMode(String topic, String group, GroupMode is, GroupMode asked) {
@@ -70,12 +43,6 @@ final class PgGroupOps {
 
         @Override
         GroupSetup apply(PgWriteTx tx) throws SQLException {
-            if (request.mode() == GroupMode.SHARED) {
-                return refuse(new SluiceException.FailedPrecondition(NO_SHARED));
-            }
-            if (request.config().maxDeliveries() > 0 || request.config().hasDeadLetterTopic()) {
-                return refuse(new SluiceException.FailedPrecondition(NO_DEAD_LETTERS));
-            }
             var row = tx.findOrCreate(request.topic());
             GroupPosition position = tx.position(row, request.group());   // writes the acks batched before it
             if (position != null) {
@@ -110,7 +77,21 @@ final class PgGroupOps {
         }
     }
 
-    /** Counts deliveries to an exclusive group, durable before the answer. */
+    /**
+     * A message after an exclusive group's cursor was settled without an ack (dead-lettered or
+     * terminated): when nothing of the topic lies between the cursor and it, the cursor moves to it,
+     * so it does not hold the group's pending count. Answers the cursor.
+     */
+    private static long passSettled(PgWriteTx tx, PgWriteTx.TopicState row, String group, long cursor, long seq)
+            throws SQLException {
+        if (tx.groups.anyBetween(row.id, cursor, seq)) {
+            return cursor;
+        }
+        tx.ack(row, group, seq);
+        return seq;
+    }
+
+    /** Counts deliveries to an exclusive group, durable before the answer; exhausted ones are dead-lettered (0). */
     static final class CountDeliveries extends PgWriteOp<DeliveryCounts> {
         private final String topic;
         private final String group;
@@ -137,8 +118,9 @@ final class PgGroupOps {
                 return refuse(wrongMode(topic, group, g.mode(), GroupMode.EXCLUSIVE));
             }
             long delivered = g.delivered();
+            long cursor = g.cursor();
             long first = sequences.getFirst();
-            Map<Long, Integer> stored = first <= delivered
+            Map<Long, int[]> stored = first <= delivered
                     ? tx.groups.counts(row.id, group, first, Math.min(sequences.getLast(), delivered)) : Map.of();
             var redeliveries = new LinkedHashMap<Long, Integer>();
             long highest = delivered;
@@ -149,12 +131,72 @@ final class PgGroupOps {
                     highest = seq;
                     continue;
                 }
-                int count = stored.getOrDefault(seq, 1) + 1;
-                counts[i] = count;
-                redeliveries.put(seq, count);
+                int[] kept = stored.get(seq);
+                if (kept != null && kept[1] != 0) {
+                    continue;   // terminated or dead-lettered before: count 0, never delivered again
+                }
+                int before = kept == null ? 1 : kept[0];
+                if (g.config().exhausted(before)) {
+                    PgDeadLetters.move(tx, row, group, g.config(), seq, before, PgDeadLetters.MAX_DELIVERIES, "");
+                    tx.groups.writeRow(row.id, group, seq, before, true);
+                    cursor = passSettled(tx, row, group, cursor, seq);
+                    continue;
+                }
+                counts[i] = before + 1;
+                redeliveries.put(seq, before + 1);
             }
             tx.groups.recordDeliveries(row.id, group, redeliveries, highest);
             return new DeliveryCounts(counts);
+        }
+    }
+
+    /**
+     * Terminates a delivered message (Term): in a shared group the holder's action on its lease; in an
+     * exclusive group any delivered, unacknowledged message, dead-lettered (or only counted) and never
+     * delivered again.
+     */
+    static final class Terminate extends PgWriteOp<Boolean> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+        private final long sequence;
+        private final String detail;
+
+        Terminate(String topic, String group, String holder, long sequence, String detail, Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+            this.sequence = sequence;
+            this.detail = detail;
+        }
+
+        @Override
+        Boolean apply(PgWriteTx tx) throws SQLException {
+            var row = tx.find(topic);
+            GroupPosition position = row == null ? null : tx.position(row, group);   // writes the acks before it
+            PgGroups.Group g = position == null ? null : tx.groups.find(row.id, group);
+            if (g == null) {
+                return refuse(new SluiceException.NotFound("consumer group " + group + " of topic " + topic
+                        + " does not exist"));
+            }
+            if (g.mode() == GroupMode.SHARED) {
+                var onLease = new PgSharedOps.OnLease(topic, group, holder == null ? "" : holder, sequence,
+                        PgSharedOps.Action.TERMINATE, 0, detail, PgWriteOp.noOne());
+                return onLease.apply(tx);
+            }
+            if (sequence <= g.cursor() || sequence > g.delivered()) {
+                return false;   // acknowledged already, or never delivered
+            }
+            int[] kept = tx.groups.counts(row.id, group, sequence, sequence).get(sequence);
+            if (kept != null && kept[1] != 0) {
+                return false;
+            }
+            int deliveries = kept == null ? 1 : kept[0];
+            PgDeadLetters.move(tx, row, group, g.config(), sequence, deliveries, PgDeadLetters.REJECTED, detail);
+            tx.groups.writeRow(row.id, group, sequence, deliveries, true);
+            passSettled(tx, row, group, g.cursor(), sequence);
+            return true;
         }
     }
 }

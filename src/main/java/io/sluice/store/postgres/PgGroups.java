@@ -19,8 +19,12 @@ import java.util.Map;
  * removed with each ack, so the rows cost the unsettled span, never the backlog. Writer thread only.
  */
 final class PgGroups implements AutoCloseable {
-    /** A group as stored: mode, configuration, cursor and the highest sequence delivered. */
-    record Group(GroupMode mode, GroupConfig config, long cursor, long delivered) {
+    /**
+     * A group as stored: mode, configuration, cursor, the highest sequence delivered (leased), and its
+     * counters of messages dead-lettered and redelivered.
+     */
+    record Group(GroupMode mode, GroupConfig config, long cursor, long delivered, long deadLettered,
+                 long redelivered) {
     }
 
     private final Connection connection;
@@ -30,6 +34,8 @@ final class PgGroups implements AutoCloseable {
     private final PreparedStatement delivered;
     private final PreparedStatement rows;
     private final PreparedStatement upsertRow;
+    private final PreparedStatement deadLettered;
+    private final PreparedStatement messagesBetween;
     private final PreparedStatement prune;
     private final PreparedStatement dropGroup;
     private final PreparedStatement dropTopic;
@@ -37,8 +43,10 @@ final class PgGroups implements AutoCloseable {
 
     PgGroups(Connection c) throws SQLException {
         connection = c;
+        // FOR UPDATE: a group's delivery state is decided by one transaction at a time, whichever broker runs it.
         select = c.prepareStatement("SELECT mode, ack_wait_ms, max_deliveries, dlq_topic, max_in_flight, backoff_ms, "
-                + "cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
+                + "cursor_seq, delivered_seq, dead_lettered, redelivered FROM consumer_groups "
+                + "WHERE topic_id = ? AND name = ? FOR UPDATE");
         insert = c.prepareStatement("INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, "
                 + "created_at, last_ack_at, mode, ack_wait_ms, max_deliveries, dlq_topic, max_in_flight, backoff_ms) "
                 + "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)");
@@ -46,17 +54,22 @@ final class PgGroups implements AutoCloseable {
                 + "dlq_topic = ?, max_in_flight = ?, backoff_ms = ? WHERE topic_id = ? AND name = ?");
         delivered = c.prepareStatement("UPDATE consumer_groups SET delivered_seq = greatest(delivered_seq, ?), "
                 + "redelivered = redelivered + ? WHERE topic_id = ? AND name = ?");
-        rows = c.prepareStatement("SELECT seq, deliveries FROM group_deliveries "
+        rows = c.prepareStatement("SELECT seq, deliveries, dead FROM group_deliveries "
                 + "WHERE topic_id = ? AND grp = ? AND seq BETWEEN ? AND ?");
-        upsertRow = c.prepareStatement("INSERT INTO group_deliveries (topic_id, grp, seq, deliveries) "
-                + "VALUES (?, ?, ?, ?) ON CONFLICT (topic_id, grp, seq) DO UPDATE SET deliveries = excluded.deliveries");
+        upsertRow = c.prepareStatement("INSERT INTO group_deliveries (topic_id, grp, seq, deliveries, dead) "
+                + "VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic_id, grp, seq) DO UPDATE "
+                + "SET deliveries = excluded.deliveries, dead = excluded.dead");
+        deadLettered = c.prepareStatement("UPDATE consumer_groups SET dead_lettered = dead_lettered + 1 "
+                + "WHERE topic_id = ? AND name = ?");
+        messagesBetween = c.prepareStatement(
+                "SELECT 1 FROM messages WHERE topic_id = ? AND seq > ? AND seq < ? LIMIT 1");
         prune = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ? AND seq <= ?");
         dropGroup = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ?");
         dropTopic = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ?");
         atTime = c.prepareStatement("SELECT seq FROM messages WHERE topic_id = ? AND ts >= ? ORDER BY ts, seq LIMIT 1");
     }
 
-    /** The group as stored, or null when it does not exist. */
+    /** The group as stored, locked until the transaction ends; null when it does not exist. */
     Group find(long topicId, String group) throws SQLException {
         select.setLong(1, topicId);
         select.setString(2, group);
@@ -70,7 +83,8 @@ final class PgGroups implements AutoCloseable {
                 backoff.add(ms);
             }
             var config = new GroupConfig(rs.getLong(2), rs.getLong(3), rs.getString(4), rs.getLong(5), backoff);
-            return new Group(GroupMode.valueOf(rs.getString(1)), config, rs.getLong(7), rs.getLong(8));
+            return new Group(GroupMode.valueOf(rs.getString(1)), config, rs.getLong(7),
+                    Math.max(rs.getLong(7), rs.getLong(8)), rs.getLong(9), rs.getLong(10));
         }
     }
 
@@ -105,19 +119,49 @@ final class PgGroups implements AutoCloseable {
         return connection.createArrayOf("bigint", config.backoffMs().toArray());
     }
 
-    /** The stored counts of messages {@code from}..{@code to} delivered more than once, by sequence. */
-    Map<Long, Integer> counts(long topicId, String group, long from, long to) throws SQLException {
-        var out = new HashMap<Long, Integer>();
+    /**
+     * Exclusive: the stored rows of messages {@code from}..{@code to} (delivered more than once, or
+     * settled without an ack), by sequence: {deliveries, 1 when dead-lettered or terminated else 0}.
+     */
+    Map<Long, int[]> counts(long topicId, String group, long from, long to) throws SQLException {
+        var out = new HashMap<Long, int[]>();
         rows.setLong(1, topicId);
         rows.setString(2, group);
         rows.setLong(3, from);
         rows.setLong(4, to);
         try (ResultSet rs = rows.executeQuery()) {
             while (rs.next()) {
-                out.put(rs.getLong(1), rs.getInt(2));
+                out.put(rs.getLong(1), new int[] {rs.getInt(2), rs.getBoolean(3) ? 1 : 0});
             }
         }
         return out;
+    }
+
+    /** Exclusive: writes one message's row at once (rare: a dead letter or a termination). */
+    void writeRow(long topicId, String group, long seq, int deliveries, boolean dead) throws SQLException {
+        upsertRow.setLong(1, topicId);
+        upsertRow.setString(2, group);
+        upsertRow.setLong(3, seq);
+        upsertRow.setInt(4, deliveries);
+        upsertRow.setBoolean(5, dead);
+        upsertRow.executeUpdate();
+    }
+
+    /** Counts one more message dead-lettered (or terminated) by the group. */
+    void countDeadLetter(long topicId, String group) throws SQLException {
+        deadLettered.setLong(1, topicId);
+        deadLettered.setString(2, group);
+        deadLettered.executeUpdate();
+    }
+
+    /** True when the topic holds a message strictly between two sequences. */
+    boolean anyBetween(long topicId, long after, long before) throws SQLException {
+        messagesBetween.setLong(1, topicId);
+        messagesBetween.setLong(2, after);
+        messagesBetween.setLong(3, before);
+        try (ResultSet rs = messagesBetween.executeQuery()) {
+            return rs.next();
+        }
     }
 
     /** Stores the counts of redeliveries (batched) and moves the delivered mark up to {@code highest}. */
@@ -128,6 +172,7 @@ final class PgGroups implements AutoCloseable {
             upsertRow.setString(2, group);
             upsertRow.setLong(3, e.getKey());
             upsertRow.setInt(4, e.getValue());
+            upsertRow.setBoolean(5, false);
             upsertRow.addBatch();
         }
         if (!redeliveries.isEmpty()) {
@@ -171,8 +216,8 @@ final class PgGroups implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        for (var st : List.of(select, insert, configure, delivered, rows, upsertRow, prune, dropGroup, dropTopic,
-                atTime)) {
+        for (var st : List.of(select, insert, configure, delivered, rows, upsertRow, deadLettered, messagesBetween,
+                prune, dropGroup, dropTopic, atTime)) {
             st.close();
         }
     }

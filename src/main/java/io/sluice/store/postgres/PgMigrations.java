@@ -66,7 +66,9 @@ final class PgMigrations {
                         PRIMARY KEY (topic_id, name)
                     )""")),
             new Migration(2, "group modes and configuration, delivery counts, topic configuration, dedup ids, "
-                    + "time index", PgSchemaV2.STATEMENTS));
+                    + "time index", PgSchemaV2.STATEMENTS),
+            new Migration(3, "shared groups' leases, dead letters, store runs", PgSchemaV3.STATEMENTS),
+            new Migration(4, "retention counters, bytes before each message, deferred purges", PgSchemaV4.STATEMENTS));
 
     private PgMigrations() {
     }

@@ -27,7 +27,7 @@ import org.postgresql.PGNotification;
  * writer's session are ignored, and the writer records each topic's new last sequence before its
  * commit ({@link #beforeCommit}), so the poll never finds it moved.
  */
-final class PgNotifications implements PgWriter.CommitAnnouncer, AutoCloseable {
+final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PgNotifications.class.getName());
     /** How often every topic's last sequence is read, whatever the notifications said. */
     static final long POLL_MILLIS = 1000;
@@ -41,6 +41,8 @@ final class PgNotifications implements PgWriter.CommitAnnouncer, AutoCloseable {
     private final String channel;
     private final StoreListener listener;
     private final Thread thread;
+    /** This store's run: said alive with every poll ({@link PgRuns}). */
+    private final long epoch;
     /** The last sequence told of each topic: by this thread, or recorded by the writer before its commit. */
     private final ConcurrentHashMap<String, Long> lastSeen = new ConcurrentHashMap<>();
     /** What the writer's transaction in progress replaced in {@link #lastSeen} (writer thread only). */
@@ -52,8 +54,9 @@ final class PgNotifications implements PgWriter.CommitAnnouncer, AutoCloseable {
     private long lastPoll;
     private boolean unreachable;
 
-    PgNotifications(PgConnector connector, String channel, StoreListener listener) {
+    PgNotifications(PgConnector connector, String channel, StoreListener listener, long epoch) {
         this.connector = connector;
+        this.epoch = epoch;
         this.channel = channel;
         this.listener = listener;
         this.thread = Thread.ofPlatform().name("sluice-pg-notify").daemon().unstarted(this::run);
@@ -141,9 +144,10 @@ final class PgNotifications implements PgWriter.CommitAnnouncer, AutoCloseable {
         }
     }
 
-    /** Reads every topic's last sequence and tells the listener of those that moved. */
+    /** Says this store's run is alive, reads every topic's last sequence and tells the listener of those that moved. */
     private void poll() throws SQLException {
         lastPoll = System.nanoTime();
+        PgRuns.alive(connection, epoch);
         var present = new HashSet<String>();
         try (Statement st = connection.createStatement();
              ResultSet rs = st.executeQuery("SELECT name, last_seq FROM topics")) {

@@ -5,6 +5,7 @@ import io.sluice.domain.Attributes;
 import io.sluice.domain.MessageIds;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Footprint;
+import io.sluice.store.GroupMode;
 import io.sluice.store.GroupCursor;
 import io.sluice.store.StoredMessage;
 import io.sluice.store.TopicConfig;
@@ -138,11 +139,15 @@ final class PgQueries {
 
     private static TopicStats statsOf(Connection c, TopicInfo topic) throws SQLException {
         long id;
-        try (PreparedStatement st = c.prepareStatement("SELECT id FROM topics WHERE name = ?")) {
+        long lastBytes;
+        long discarded;
+        try (PreparedStatement st = c.prepareStatement("SELECT id, last_bytes, discarded FROM topics WHERE name = ?")) {
             st.setString(1, topic.name());
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
                 id = rs.getLong(1);
+                lastBytes = rs.getLong(2);
+                discarded = rs.getLong(3);
             }
         }
         TopicConfig config = PgTopics.configOf(c, id);
@@ -153,7 +158,8 @@ final class PgQueries {
         try (PreparedStatement st = c.prepareStatement("""
                 SELECT g.name, g.cursor_seq, g.last_ack_at,
                        (SELECT m.pos FROM messages m WHERE m.topic_id = g.topic_id AND m.seq <= g.cursor_seq
-                        ORDER BY m.seq DESC LIMIT 1)
+                        ORDER BY m.seq DESC LIMIT 1),
+                       g.mode, g.delivered_seq, g.dead_lettered, g.redelivered
                 FROM consumer_groups g WHERE g.topic_id = ? ORDER BY g.name COLLATE "C\"""")) {
             st.setLong(1, id);
             try (ResultSet rs = st.executeQuery()) {
@@ -167,23 +173,69 @@ final class PgQueries {
                     } else {
                         pending = last[1] - rs.getLong(4);
                     }
-                    groups.add(new TopicStats.GroupStats(rs.getString(1), cursor, pending, rs.getLong(3)));
+                    var mode = GroupMode.valueOf(rs.getString(5));
+                    long[] flight = inFlight(c, id, rs.getString(1), mode, cursor, rs.getLong(6),
+                            total == 0 ? null : first);
+                    groups.add(new TopicStats.GroupStats(rs.getString(1), cursor, pending, rs.getLong(3), mode,
+                            flight[0], flight[1], rs.getLong(7), rs.getLong(8)));
                 }
             }
         }
         return total == 0
-                ? new TopicStats(topic.name(), 0, 0, 0, 0, 0, topic.createdAt(), groups, config, 0, 0)
+                ? new TopicStats(topic.name(), 0, 0, 0, 0, 0, topic.createdAt(), groups, config, 0, discarded)
                 : new TopicStats(topic.name(), total, first[0], last[0], first[2], last[2], topic.createdAt(), groups,
-                        config, 0, 0);
+                        config, lastBytes - first[3], discarded);
     }
 
-    /** Sequence, position and timestamp of the topic's oldest (ASC) or newest (DESC) message; null when none. */
+    /**
+     * The group's delivered, unsettled messages and the publish time of the oldest (0 when none): a
+     * shared group's rows; in an exclusive group the messages between its cursor and its delivered mark.
+     */
+    private static long[] inFlight(Connection c, long topicId, String group, GroupMode mode, long cursor,
+                                   long delivered, long[] first) throws SQLException {
+        if (mode == GroupMode.SHARED) {
+            try (PreparedStatement st = c.prepareStatement("""
+                    SELECT count(*), (SELECT m.ts FROM messages m WHERE m.topic_id = d.topic_id AND m.seq = min(d.seq))
+                    FROM group_deliveries d WHERE d.topic_id = ? AND d.grp = ? AND NOT d.dead GROUP BY d.topic_id""")) {
+                st.setLong(1, topicId);
+                st.setString(2, group);
+                try (ResultSet rs = st.executeQuery()) {
+                    return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : new long[] {0, 0};
+                }
+            }
+        }
+        if (first == null || delivered <= cursor) {
+            return new long[] {0, 0};
+        }
+        try (PreparedStatement st = c.prepareStatement("""
+                SELECT (SELECT m.pos FROM messages m WHERE m.topic_id = ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT 1),
+                       (SELECT m.pos FROM messages m WHERE m.topic_id = ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT 1),
+                       (SELECT m.ts FROM messages m WHERE m.topic_id = ? AND m.seq > ? ORDER BY m.seq LIMIT 1)""")) {
+            st.setLong(1, topicId);
+            st.setLong(2, delivered);
+            st.setLong(3, topicId);
+            st.setLong(4, cursor);
+            st.setLong(5, topicId);
+            st.setLong(6, cursor);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                long from = cursor < first[0] ? first[1] - 1 : rs.getLong(2);
+                long count = Math.max(0, rs.getLong(1) - from);
+                return count == 0 ? new long[] {0, 0} : new long[] {count, rs.getLong(3)};
+            }
+        }
+    }
+
+    /**
+     * Sequence, position, timestamp and bytes appended before it of the topic's oldest (ASC) or newest
+     * (DESC) message; null when none.
+     */
     private static long[] edge(Connection c, long topicId, String order) throws SQLException {
         try (PreparedStatement st = c.prepareStatement(
-                "SELECT seq, pos, ts FROM messages WHERE topic_id = ? ORDER BY seq " + order + " LIMIT 1")) {
+                "SELECT seq, pos, ts, bstart FROM messages WHERE topic_id = ? ORDER BY seq " + order + " LIMIT 1")) {
             st.setLong(1, topicId);
             try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)} : null;
+                return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)} : null;
             }
         }
     }
@@ -206,7 +258,8 @@ final class PgQueries {
         try (PreparedStatement st = c.prepareStatement("""
                 SELECT coalesce(sum(pg_total_relation_size(format('%I.%I', schemaname, tablename)::regclass)), 0)
                 FROM pg_tables WHERE schemaname = current_schema()
-                AND tablename IN ('messages', 'topics', 'consumer_groups', 'sluice_counter', 'schema_migrations')""");
+                AND tablename IN ('messages', 'topics', 'consumer_groups', 'group_deliveries', 'dedup_ids', 'store_runs',
+                                  'sluice_counter', 'schema_migrations')""");
              ResultSet rs = st.executeQuery()) {
             rs.next();
             return new Footprint(rs.getLong(1), 0);

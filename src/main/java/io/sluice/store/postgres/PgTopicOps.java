@@ -1,20 +1,16 @@
 package io.sluice.store.postgres;
 
-import io.sluice.domain.SluiceException;
 import io.sluice.store.Completion;
 import io.sluice.store.ConfiguredTopic;
 import io.sluice.store.TopicConfig;
 import java.sql.SQLException;
 
-/** Topic configuration writes. Retention limits are refused: this backend does not remove messages yet. */
+/**
+ * Topic configuration writes. A lowered limit is kept from the next commit on: what is over it is
+ * removed by {@link PgRetention} over the following background transactions, a chunk at a time.
+ */
 final class PgTopicOps {
     private PgTopicOps() {
-    }
-
-    /** Refusal of a retention limit this backend cannot keep yet, naming it. */
-    static SluiceException noRetention(String limit) {
-        return new SluiceException.FailedPrecondition("retention limit " + limit
-                + " is not available on the PostgreSQL backend yet (topics keep every message)");
     }
 
     /** Creates a topic with a configuration, or replaces an existing topic's. */
@@ -30,13 +26,10 @@ final class PgTopicOps {
 
         @Override
         ConfiguredTopic apply(PgWriteTx tx) throws SQLException {
-            String limit = PgTopics.unsupported(config);
-            if (limit != null) {
-                return refuse(noRetention(limit));
-            }
             boolean created = tx.find(topic) == null;
             var row = tx.findOrCreate(topic);
             tx.topicConfigs.configure(row.id, config);
+            row.config = config;
             return new ConfiguredTopic(config, created);
         }
     }

@@ -40,17 +40,6 @@ final class PgTopics implements AutoCloseable {
         dropTopic = c.prepareStatement("DELETE FROM dedup_ids WHERE topic_id = ?");
     }
 
-    /** Refuses what this backend cannot keep yet: retention limits. Null when {@code config} can be stored. */
-    static String unsupported(TopicConfig config) {
-        if (config.maxAgeMillis() > 0) {
-            return "max_age";
-        }
-        if (config.maxBytes() > 0) {
-            return "max_bytes";
-        }
-        return config.maxMessages() > 0 ? "max_messages" : null;
-    }
-
     TopicConfig config(long topicId) throws SQLException {
         selectConfig.setLong(1, topicId);
         try (ResultSet rs = selectConfig.executeQuery()) {

@@ -6,6 +6,7 @@ import io.sluice.domain.SluiceException;
 import io.sluice.store.Appended;
 import io.sluice.store.Completion;
 import io.sluice.store.NewMessage;
+import io.sluice.store.TopicConfig;
 import io.sluice.store.TopicInfo;
 import java.lang.System.Logger.Level;
 import java.sql.SQLException;
@@ -88,6 +89,19 @@ abstract class PgWriteOp<T> {
         }
     }
 
+    /** A completion for a write done inside another (its outcome is the other's). */
+    static <T> Completion<T> noOne() {
+        return new Completion<>() {
+            @Override
+            public void committed(T result) {
+            }
+
+            @Override
+            public void failed(SluiceException error) {
+            }
+        };
+    }
+
     /** The checksum stored with each row: CRC32C over payload and stored attributes. */
     static long checksum(byte[] payload, byte[] attrs) {
         CRC32C crc = new CRC32C();
@@ -155,6 +169,20 @@ abstract class PgWriteOp<T> {
                 return refuse(new SluiceException.FailedPrecondition("topic " + topic + ": expected last sequence "
                         + Long.toUnsignedString(expectedLast.getAsLong()) + ", but it is " + last));
             }
+            TopicConfig config = row == null ? tx.topicDefaults : tx.configOf(row);
+            if (config.discard() == TopicConfig.Discard.NEW && (config.maxMessages() > 0 || config.maxBytes() > 0)) {
+                long freshBytes = 0;
+                for (int i = 0; i < results.length; i++) {
+                    NewMessage m = messages.get(i);
+                    if (results[i] == null && (m.dedupId() == null || firstInAppend.get(m.dedupId()) == i)) {
+                        freshBytes += m.size();
+                    }
+                }
+                SluiceException full = tx.retention.full(tx, topic, row, config, fresh, freshBytes);
+                if (full != null) {
+                    return refuse(full);
+                }
+            }
             row = tx.findOrCreate(topic);
             if (window == 0 && !firstInAppend.isEmpty()) {
                 window = tx.topicConfigs.dedupWindow(row.id);
@@ -169,7 +197,7 @@ abstract class PgWriteOp<T> {
                 byte[] mid = MessageIds.toBytes(id);
                 byte[] payload = m.payload().toByteArray();   // JDBC binds arrays only
                 byte[] attrs = Attributes.encode(m.attributes());
-                tx.insert(row, seq, mid, payload, attrs, checksum(payload, attrs));
+                tx.insert(row, seq, mid, payload, attrs, checksum(payload, attrs), m.size());
                 results[i] = new Appended(id, seq, tx.now);
                 if (m.dedupId() != null) {
                     tx.topicConfigs.remember(row.id, m.dedupId(), seq, mid, tx.now);

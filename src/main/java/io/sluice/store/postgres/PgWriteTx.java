@@ -3,6 +3,7 @@ package io.sluice.store.postgres;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.GroupPosition;
 import io.sluice.store.StoreListener;
+import io.sluice.store.TopicConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -32,38 +33,52 @@ final class PgWriteTx implements AutoCloseable {
         final long id;
         final String name;
         final long createdAt;
+        /** The last position as committed before this transaction. */
+        final long storedLastPos;
         long lastSeq;
         long lastPos;
+        /** Payload and attribute bytes ever appended to the topic. */
+        long lastBytes;
+        TopicConfig config;
         boolean appended;
 
-        TopicState(long id, String name, long createdAt, long lastSeq, long lastPos) {
+        TopicState(long id, String name, long createdAt, long lastSeq, long lastPos, long lastBytes,
+                   TopicConfig config) {
             this.id = id;
             this.name = name;
             this.createdAt = createdAt;
             this.lastSeq = lastSeq;
             this.lastPos = lastPos;
+            this.storedLastPos = lastPos;
+            this.lastBytes = lastBytes;
+            this.config = config;
         }
     }
 
     private final LongSupplier clock;
     private final int maxGroupsPerTopic;
     private final PreparedStatement reserve;
+    private final PreparedStatement reserveMore;
     private final PreparedStatement selectTopic;
     private final PreparedStatement insertTopic;
     private final PreparedStatement updateTopic;
     private final PreparedStatement insertMessage;
-    private final PreparedStatement selectGroup;
-    private final PreparedStatement countGroups;
-    private final PreparedStatement upsertCursorMax;
-    private final PreparedStatement setCursor;
-    private final PreparedStatement deleteGroup;
-    private final PreparedStatement deleteMessages;
-    private final PreparedStatement deleteTopicGroups;
     private final PreparedStatement deleteTopicRow;
+    private final PgCursors cursors;
     /** The statements on groups' modes, configurations and delivery counts. */
     final PgGroups groups;
     /** The statements on topics' configurations and dedup ids. */
     final PgTopics topicConfigs;
+    /** Removal of messages over topics' limits and of deleted topics' messages. */
+    final PgRetention retention;
+    /** The configuration of topics created by a publish or a subscribe. */
+    final TopicConfig topicDefaults;
+    /** The statements on shared groups' leases. */
+    final PgLeases leases;
+    /** One message's id, payload and attributes, by topic id and sequence (for dead letters). */
+    final PreparedStatement messageAt;
+    /** This store run (a row of {@code store_runs}): the leases it grants carry it. */
+    final long epoch;
 
     /** Topics this transaction looked up, created (a state) or found absent or deleted (null), by name. */
     private final Map<String, TopicState> topics = new HashMap<>();
@@ -73,38 +88,33 @@ final class PgWriteTx implements AutoCloseable {
     private final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
     private int pendingInserts;
     private long nextSequence;
+    private long reservedLast;
     long now;
 
-    PgWriteTx(Connection c, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis) throws SQLException {
+    PgWriteTx(Connection c, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis, long epoch,
+              TopicConfig topicDefaults) throws SQLException {
         this.clock = clock;
+        this.topicDefaults = topicDefaults;
+        this.epoch = epoch;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
         reserve = c.prepareStatement("UPDATE sluice_counter SET last_seq = last_seq + ?, last_ts = greatest(last_ts, ?) "
                 + "WHERE id = 1 RETURNING last_seq, last_ts");
-        selectTopic = c.prepareStatement("SELECT id, created_at, last_seq, last_pos FROM topics WHERE name = ?");
-        insertTopic = c.prepareStatement("INSERT INTO topics (name, created_at) VALUES (?, ?) RETURNING id");
-        updateTopic = c.prepareStatement("UPDATE topics SET last_seq = ?, last_pos = ? WHERE id = ?");
-        insertMessage = c.prepareStatement("INSERT INTO messages (topic_id, seq, pos, mid, ts, payload, attrs, crc) "
-                + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-        selectGroup = c.prepareStatement(
-                "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
-        countGroups = c.prepareStatement("SELECT count(*) FROM consumer_groups WHERE topic_id = ?");
-        upsertCursorMax = c.prepareStatement("""
-                INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
-                VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (topic_id, name) DO UPDATE
-                SET cursor_seq = greatest(consumer_groups.cursor_seq, excluded.cursor_seq),
-                    last_ack_at = excluded.last_ack_at""");
-        setCursor = c.prepareStatement("""
-                INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at)
-                VALUES (?, ?, ?, ?, ?, 0)
-                ON CONFLICT (topic_id, name) DO UPDATE
-                SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq""");
-        deleteGroup = c.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ? AND name = ?");
-        deleteMessages = c.prepareStatement("DELETE FROM messages WHERE topic_id = ?");
-        deleteTopicGroups = c.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
+        selectTopic = c.prepareStatement("SELECT id, created_at, last_seq, last_pos, last_bytes, max_age_ms, max_bytes, "
+                + "max_messages, discard, dedup_window_ms FROM topics WHERE name = ?");
+        insertTopic = c.prepareStatement("INSERT INTO topics (name, created_at, max_age_ms, max_bytes, max_messages, "
+                + "discard, dedup_window_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id");
+        updateTopic = c.prepareStatement("UPDATE topics SET last_seq = ?, last_pos = ?, last_bytes = ? WHERE id = ?");
+        insertMessage = c.prepareStatement("INSERT INTO messages (topic_id, seq, pos, mid, ts, payload, attrs, crc, "
+                + "bstart) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        cursors = new PgCursors(c);
         deleteTopicRow = c.prepareStatement("DELETE FROM topics WHERE id = ?");
+        reserveMore = c.prepareStatement(
+                "UPDATE sluice_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq");
+        messageAt = c.prepareStatement("SELECT mid, payload, attrs FROM messages WHERE topic_id = ? AND seq = ?");
         groups = new PgGroups(c);
         topicConfigs = new PgTopics(c, dedupWindowMillis);
+        leases = new PgLeases(c);
+        retention = new PgRetention(c);
     }
 
     /**
@@ -118,12 +128,25 @@ final class PgWriteTx implements AutoCloseable {
             if (!rs.next()) {
                 throw new SluiceException.Corrupted("the counter row (sluice_counter) is missing from the database");
             }
-            nextSequence = rs.getLong(1) - messages + 1;
+            reservedLast = rs.getLong(1);
+            nextSequence = reservedLast - messages + 1;
             now = rs.getLong(2);
         }
     }
 
-    long nextSequence() {
+    /**
+     * The next sequence of this transaction. Past the ones reserved at {@link #begin} (a dead letter
+     * appended by a group write), more are reserved: the counter row is this transaction's already.
+     */
+    long nextSequence() throws SQLException {
+        if (nextSequence > reservedLast) {
+            reserveMore.setLong(1, 1);
+            try (ResultSet rs = reserveMore.executeQuery()) {
+                rs.next();
+                reservedLast = rs.getLong(1);
+                nextSequence = reservedLast;
+            }
+        }
         return nextSequence++;
     }
 
@@ -136,7 +159,9 @@ final class PgWriteTx implements AutoCloseable {
         selectTopic.setString(1, name);
         try (ResultSet rs = selectTopic.executeQuery()) {
             if (rs.next()) {
-                row = new TopicState(rs.getLong(1), name, rs.getLong(2), rs.getLong(3), rs.getLong(4));
+                row = new TopicState(rs.getLong(1), name, rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5),
+                        new TopicConfig(rs.getLong(6), rs.getLong(7), rs.getLong(8),
+                                TopicConfig.Discard.valueOf(rs.getString(9)), rs.getLong(10)));
             }
         }
         topics.put(name, row);
@@ -151,16 +176,30 @@ final class PgWriteTx implements AutoCloseable {
         }
         insertTopic.setString(1, name);
         insertTopic.setLong(2, now);
+        insertTopic.setLong(3, topicDefaults.maxAgeMillis());
+        insertTopic.setLong(4, topicDefaults.maxBytes());
+        insertTopic.setLong(5, topicDefaults.maxMessages());
+        insertTopic.setString(6, topicDefaults.discard().name());
+        insertTopic.setLong(7, topicDefaults.dedupWindowMillis());
         try (ResultSet rs = insertTopic.executeQuery()) {
             rs.next();
-            row = new TopicState(rs.getLong(1), name, now, 0, 0);
+            row = new TopicState(rs.getLong(1), name, now, 0, 0, 0, topicDefaults);
         }
         topics.put(name, row);
         return row;
     }
 
-    /** Adds one message row to the batch of inserts (sent with {@link #flush}). */
-    void insert(TopicState row, long seq, byte[] mid, byte[] payload, byte[] attrs, long crc) throws SQLException {
+    /** The topic's configuration in force in this transaction. */
+    TopicConfig configOf(TopicState row) {
+        return row.config;
+    }
+
+    /**
+     * Adds one message row to the batch of inserts (sent with {@link #flush}); {@code size} is what it
+     * counts against the topic's byte limit.
+     */
+    void insert(TopicState row, long seq, byte[] mid, byte[] payload, byte[] attrs, long crc, long size)
+            throws SQLException {
         insertMessage.setLong(1, row.id);
         insertMessage.setLong(2, seq);
         insertMessage.setLong(3, ++row.lastPos);
@@ -169,6 +208,8 @@ final class PgWriteTx implements AutoCloseable {
         insertMessage.setBytes(6, payload);
         insertMessage.setBytes(7, attrs);
         insertMessage.setLong(8, crc);
+        insertMessage.setLong(9, row.lastBytes);
+        row.lastBytes += size;
         insertMessage.addBatch();
         pendingInserts++;
         row.lastSeq = seq;
@@ -181,23 +222,15 @@ final class PgWriteTx implements AutoCloseable {
     /** The group's persisted position, or null when it does not exist. */
     GroupPosition position(TopicState row, String group) throws SQLException {
         flushAcksOf(row, group);
-        selectGroup.setLong(1, row.id);
-        selectGroup.setString(2, group);
-        try (ResultSet rs = selectGroup.executeQuery()) {
-            return rs.next() ? new GroupPosition(rs.getLong(1), rs.getLong(2)) : null;
-        }
+        return cursors.position(row.id, group);
     }
 
     /** A refusal when the topic has its limit of groups already, else null. */
     SluiceException tooManyGroups(TopicState row) throws SQLException {
-        countGroups.setLong(1, row.id);
-        try (ResultSet rs = countGroups.executeQuery()) {
-            rs.next();
-            long groups = rs.getLong(1);
-            return groups < maxGroupsPerTopic ? null : new SluiceException.TooLarge("topic " + row.name + " has "
-                    + groups + " consumer groups, the limit (--max-groups-per-topic); delete unused ones with "
-                    + "DeleteConsumerGroup");
-        }
+        long count = cursors.count(row.id);
+        return count < maxGroupsPerTopic ? null : new SluiceException.TooLarge("topic " + row.name + " has "
+                + count + " consumer groups, the limit (--max-groups-per-topic); delete unused ones with "
+                + "DeleteConsumerGroup");
     }
 
     /** Records a cumulative ack; only the highest per group is written, once per commit. */
@@ -206,20 +239,13 @@ final class PgWriteTx implements AutoCloseable {
     }
 
     void setCursor(TopicState row, String group, long cursor) throws SQLException {
-        setCursor.setLong(1, row.id);
-        setCursor.setString(2, group);
-        setCursor.setLong(3, cursor);
-        setCursor.setLong(4, cursor);
-        setCursor.setLong(5, now);
-        setCursor.executeUpdate();
+        cursors.set(row.id, group, cursor, now);
         groups.dropGroup(row.id, group);
         resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, cursor);
     }
 
     boolean deleteGroup(TopicState row, String group) throws SQLException {
-        deleteGroup.setLong(1, row.id);
-        deleteGroup.setString(2, group);
-        boolean deleted = deleteGroup.executeUpdate() > 0;
+        boolean deleted = cursors.delete(row.id, group);
         groups.dropGroup(row.id, group);
         if (deleted) {
             resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, -1L);
@@ -227,14 +253,19 @@ final class PgWriteTx implements AutoCloseable {
         return deleted;
     }
 
-    /** Removes the topic's messages, groups and row; its sequences are never given again (the counter keeps them). */
+    /**
+     * Removes the topic's groups and row, and a chunk of its messages (the rest go a chunk per background
+     * transaction, {@link PgRetention}: unreachable meanwhile, as their topic id is never given again);
+     * its sequences are never given again (the counter keeps them).
+     */
     void deleteTopic(TopicState row) throws SQLException {
+        flush();
         topicConfigs.dropTopic(row.id);
         groups.dropTopic(row.id);
-        for (PreparedStatement st : new PreparedStatement[] {deleteMessages, deleteTopicGroups, deleteTopicRow}) {
-            st.setLong(1, row.id);
-            st.executeUpdate();
-        }
+        cursors.deleteOfTopic(row.id);
+        deleteTopicRow.setLong(1, row.id);
+        deleteTopicRow.executeUpdate();
+        retention.deleted(row, now);
         topics.put(row.name, null);
         touched.remove(row);
         deletedTopics.add(row.name);
@@ -263,22 +294,19 @@ final class PgWriteTx implements AutoCloseable {
     }
 
     private void writeAck(TopicState row, String group, long seq) throws SQLException {
-        upsertCursorMax.setLong(1, row.id);
-        upsertCursorMax.setString(2, group);
-        upsertCursorMax.setLong(3, seq);
-        upsertCursorMax.setLong(4, now);
-        upsertCursorMax.setLong(5, now);
-        upsertCursorMax.executeUpdate();
+        cursors.ackTo(row.id, group, seq, now);
         groups.prune(row.id, group, seq);
     }
 
     /** Before the commit: each appended topic's last sequence and position, one UPDATE per topic. */
     void finish() throws SQLException {
         flush();
+        retention.afterAppends(this, touched);
         for (TopicState row : touched) {
             updateTopic.setLong(1, row.lastSeq);
             updateTopic.setLong(2, row.lastPos);
-            updateTopic.setLong(3, row.id);
+            updateTopic.setLong(3, row.lastBytes);
+            updateTopic.setLong(4, row.id);
             updateTopic.addBatch();
         }
         if (!touched.isEmpty()) {
@@ -301,6 +329,7 @@ final class PgWriteTx implements AutoCloseable {
         }
         resetCursors.forEach((topic, groups) -> groups.forEach(
                 (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
+        retention.committed(events);
         clear();
         return events;
     }
@@ -322,6 +351,8 @@ final class PgWriteTx implements AutoCloseable {
         deletedTopics.clear();
         resetCursors.clear();
         pendingInserts = 0;
+        leases.clear();
+        retention.clear();
         try {
             insertMessage.clearBatch();
             updateTopic.clearBatch();
@@ -332,12 +363,14 @@ final class PgWriteTx implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        for (var st : new PreparedStatement[] {reserve, selectTopic, insertTopic, updateTopic, insertMessage,
-                selectGroup, countGroups, upsertCursorMax, setCursor, deleteGroup,
-                deleteMessages, deleteTopicGroups, deleteTopicRow}) {
+        for (var st : new PreparedStatement[] {reserve, reserveMore, messageAt, selectTopic, insertTopic, updateTopic,
+                insertMessage, deleteTopicRow}) {
             st.close();
         }
+        cursors.close();
         groups.close();
         topicConfigs.close();
+        leases.close();
+        retention.close();
     }
 }

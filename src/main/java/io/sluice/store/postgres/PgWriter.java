@@ -4,6 +4,7 @@ import io.sluice.domain.SluiceException;
 import io.sluice.store.CommitHook;
 import io.sluice.store.CommitObserver;
 import io.sluice.store.StoreListener;
+import io.sluice.store.TopicConfig;
 import java.lang.System.Logger.Level;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -42,7 +44,10 @@ final class PgWriter implements AutoCloseable {
     private final CommitObserver observer;
     private final CommitHook beforeCommit;
     private final Thread thread;
-    private final CommitAnnouncer announce;
+    private final PgCommitAnnouncer announce;
+    private final long epoch;
+    private final TopicConfig topicDefaults;
+    private long nextBackground = System.nanoTime();   // writer thread only
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     private volatile String refusal;
@@ -52,25 +57,13 @@ final class PgWriter implements AutoCloseable {
     private boolean connectFailed;
     private boolean unreachable;   // logged once per outage
 
-    /** Told by the writer of its connections and transactions, to announce commits to other brokers. */
-    interface CommitAnnouncer {
-        /** A new connection of the writer. */
-        void connected(Connection c) throws SQLException;
-
-        /** Last in each transaction, before its commit: each topic it appended to, with its last sequence. */
-        void beforeCommit(Connection c, java.util.Map<String, Long> appended) throws SQLException;
-
-        /** The transaction committed. */
-        void committed();
-
-        /** The transaction did not commit (or may not have). */
-        void rolledBack();
-    }
-
     PgWriter(PgConnector connector, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis,
              int queueCapacity, int maxBatch,
-             StoreListener listener, CommitObserver observer, CommitHook beforeCommit, CommitAnnouncer announce) {
+             StoreListener listener, CommitObserver observer, CommitHook beforeCommit, PgCommitAnnouncer announce,
+             long epoch, TopicConfig topicDefaults) {
         this.connector = connector;
+        this.topicDefaults = topicDefaults;
+        this.epoch = epoch;
         this.clock = clock;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
         this.dedupWindowMillis = dedupWindowMillis;
@@ -149,9 +142,18 @@ final class PgWriter implements AutoCloseable {
         var batch = new ArrayList<PgWriteOp<?>>(Math.min(maxBatch, 1024));
         try {
             while (true) {
-                batch.add(queue.take());
-                queue.drainTo(batch, maxBatch - 1);
-                batch.forEach(this::release);
+                PgWriteOp<?> first = queue.poll(Math.max(0, nextBackground - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (first != null) {
+                    batch.add(first);
+                    queue.drainTo(batch, maxBatch - 1);
+                    batch.forEach(this::release);
+                }
+                PgRetention.Background background = backgroundDue(!batch.isEmpty());
+                if (background != null) {
+                    batch.addFirst(background);
+                } else if (batch.isEmpty()) {
+                    continue;
+                }
                 int stopAt = indexOfStop(batch);
                 if (stopAt >= 0) {
                     execute(batch.subList(0, stopAt));
@@ -162,6 +164,9 @@ final class PgWriter implements AutoCloseable {
                 }
                 execute(batch);
                 batch.clear();
+                if (background != null && background.more) {
+                    nextBackground = System.nanoTime();   // work left: the next chunk at once
+                }
             }
         } catch (InterruptedException e) {
             LOG.log(Level.ERROR, "writer interrupted; operations still queued are failed");
@@ -179,6 +184,33 @@ final class PgWriter implements AutoCloseable {
             stopped = true;
             failRemaining(refusal != null ? refusal : "the broker is shutting down");
             dropConnection();
+        }
+    }
+
+    /**
+     * Once a second: a background transaction of retention and purges ({@link PgRetention}) when some
+     * topic needs one. With other writes to commit it joins their transaction; alone, it runs only
+     * when a read on the writer's connection finds work, so an idle writer commits nothing.
+     */
+    private PgRetention.Background backgroundDue(boolean busy) {
+        long now = System.nanoTime();
+        if (now - nextBackground < 0 || refusal != null) {
+            return null;
+        }
+        nextBackground = now + PgRetention.CHECK_NANOS;
+        if (busy) {
+            return new PgRetention.Background();
+        }
+        if (connect() != null) {
+            return null;
+        }
+        try {
+            return tx.retention.workDue(connection, clock.getAsLong()) ? new PgRetention.Background() : null;
+        } catch (SQLException e) {
+            if (PgErrors.connectionLost(e) || connectionClosed()) {
+                dropConnection();
+            }
+            return null;
         }
     }
 
@@ -260,27 +292,11 @@ final class PgWriter implements AutoCloseable {
 
     /** What the writes of a failed transaction are told; a lost connection is dropped, to be opened again. */
     private SluiceException failureOf(Exception e, boolean committing, int writes) {
-        if (e instanceof SluiceException s) {
-            return s;
-        }
-        if (!(e instanceof SQLException sql)) {
-            LOG.log(Level.ERROR, "the writer failed", e);
-            return new SluiceException.StorageFailure("the writer failed: " + e, e);
-        }
-        if (PgErrors.connectionLost(sql) || connectionClosed()) {
+        boolean lost = e instanceof SQLException sql && (PgErrors.connectionLost(sql) || connectionClosed());
+        if (lost) {
             dropConnection();
-            LOG.log(Level.WARNING, "lost the database connection " + (committing ? "during COMMIT" : "in a transaction")
-                    + ": " + PgErrors.describe(sql) + "; reconnecting");
-            if (committing) {
-                return new SluiceException.Unavailable("the connection to the database was lost during the COMMIT of "
-                        + writes + " writes: whether they were stored is unknown (" + PgErrors.describe(sql)
-                        + "); they are not acknowledged, retry");
-            }
-            return PgErrors.map(sql, "committing " + writes + " writes");
         }
-        SluiceException mapped = PgErrors.map(sql, "committing " + writes + " writes");
-        LOG.log(Level.ERROR, mapped.getMessage(), e);
-        return mapped;
+        return PgErrors.ofFailedWrite(e, lost, committing, writes);
     }
 
     private boolean connectionClosed() {
@@ -302,7 +318,7 @@ final class PgWriter implements AutoCloseable {
         }
         try {
             connection = connector.open(false);
-            tx = new PgWriteTx(connection, clock, maxGroupsPerTopic, dedupWindowMillis);
+            tx = new PgWriteTx(connection, clock, maxGroupsPerTopic, dedupWindowMillis, epoch, topicDefaults);
             announce.connected(connection);
             connectFailed = false;
             if (unreachable) {

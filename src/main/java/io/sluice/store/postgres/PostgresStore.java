@@ -50,10 +50,13 @@ public final class PostgresStore implements Store {
     private final PgWriter writer;
     private final PgReads reads;
     private final PgNotifications notifications;
+    private final long epoch;
     private volatile boolean closed;
 
-    private PostgresStore(PgConnector connector, String schema, StoreOptions options, CommitObserver observer) {
+    private PostgresStore(PgConnector connector, String schema, long epoch, StoreOptions options,
+                          CommitObserver observer) {
         this.connector = connector;
+        this.epoch = epoch;
         StoreListener fanOut = new StoreListener() {
             @Override
             public void appended(String topic, long lastSequence) {
@@ -63,6 +66,11 @@ public final class PostgresStore implements Store {
             @Override
             public void topicDeleted(String topic) {
                 listeners.forEach(l -> l.topicDeleted(topic));
+            }
+
+            @Override
+            public void discarded(String topic, long removed, long unconsumed) {
+                listeners.forEach(l -> l.discarded(topic, removed, unconsumed));
             }
 
             @Override
@@ -80,10 +88,11 @@ public final class PostgresStore implements Store {
                 listeners.forEach(l -> l.writerFailed(reason, cause));
             }
         };
-        this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut);
+        this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut, epoch);
         this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.dedupWindowMillis(),
                 options.writeQueue(),
-                options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications);
+                options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications, epoch,
+                options.topicDefaults());
         this.reads = new PgReads(options.readers(), connector);
     }
 
@@ -93,12 +102,9 @@ public final class PostgresStore implements Store {
      * its password) and the problem when it cannot.
      */
     public static PostgresStore open(DatabaseUrl url, StoreOptions options, CommitObserver observer) {
-        if (!options.topicDefaults().equals(TopicConfig.unlimited())) {
-            throw new SluiceException.FailedPrecondition("default topic settings (--retention-*) are not available on "
-                    + "the PostgreSQL backend yet: topics there keep every message; leave them unset");
-        }
         var connector = new PgConnector(url);
         String schema;
+        long epoch;
         try (Connection c = connector.open(false)) {
             PgMigrations.requireServerVersion(c, url.display());
             PgMigrations.apply(c, url.display());
@@ -107,11 +113,12 @@ public final class PostgresStore implements Store {
                 schema = rs.getString(1);
             }
             c.commit();
+            epoch = PgRuns.register(c, options.clock().getAsLong());
         } catch (SQLException e) {
             throw new SluiceException.Unavailable("cannot open the database at " + url.display() + ": "
                     + PgErrors.describe(e));
         }
-        var store = new PostgresStore(connector, schema, options, observer);
+        var store = new PostgresStore(connector, schema, epoch, options, observer);
         store.writer.start();
         store.notifications.start();
         LOG.log(Level.INFO, "storage: PostgreSQL at " + url.display());
@@ -168,34 +175,38 @@ public final class PostgresStore implements Store {
 
     @Override
     public void lease(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
-        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+        writer.submitPaced(new PgSharedOps.LeaseOp(topic, group, holder, max, done));
     }
 
     @Override
-    public void settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done) {
-        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+    public void settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done)
+            throws InterruptedException {
+        writer.submit(new PgSharedOps.Settle(topic, group, holder, sequences, done));
     }
 
     @Override
     public void release(String topic, String group, String holder, long sequence, long delayMs,
-                        Completion<Boolean> done) {
-        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+                        Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new PgSharedOps.OnLease(topic, group, holder, sequence, PgSharedOps.Action.RELEASE, delayMs,
+                "", done));
     }
 
     @Override
-    public void extend(String topic, String group, String holder, long sequence, Completion<Boolean> done) {
-        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+    public void extend(String topic, String group, String holder, long sequence, Completion<Boolean> done)
+            throws InterruptedException {
+        writer.submit(new PgSharedOps.OnLease(topic, group, holder, sequence, PgSharedOps.Action.EXTEND, 0, "",
+                done));
     }
 
     @Override
     public void releaseAll(String topic, String group, String holder, Completion<Integer> done) {
-        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_SHARED, done));
+        writer.submitPaced(new PgSharedOps.ReleaseAll(topic, group, holder, done));
     }
 
     @Override
     public void terminate(String topic, String group, String holder, long sequence, String detail,
-                          Completion<Boolean> done) {
-        writer.submitPaced(new PgGroupOps.Refused<>(PgGroupOps.NO_TERMINATE, done));
+                          Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new PgGroupOps.Terminate(topic, group, holder, sequence, detail, done));
     }
 
     @Override
@@ -302,6 +313,12 @@ public final class PostgresStore implements Store {
             reads.close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        try (Connection c = connector.open(true)) {
+            PgRuns.end(c, epoch);
+        } catch (SQLException e) {
+            LOG.log(Level.WARNING, "could not record the end of this store run (" + PgErrors.describe(e)
+                    + "); other brokers count its leases released within " + PgLeases.RUN_GONE_SECONDS + " s");
         }
         LOG.log(Level.INFO, "storage closed: PostgreSQL at " + connector.where());
     }

@@ -3,6 +3,8 @@ package io.sluice.store.postgres;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sluice.Await;
+import io.sluice.client.GroupSettings;
 import io.sluice.client.Message;
 import io.sluice.client.OutboundMessage;
 import io.sluice.client.Published;
@@ -16,7 +18,9 @@ import io.sluice.store.DatabaseTarget;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -130,6 +134,48 @@ class PostgresBrokerTest {
                 assertEquals(p.sequence(), m.sequence(), "published on A while B's stream waited");
                 assertEquals("while-open-" + i, m.payloadText());
             }
+        }
+    }
+
+    @Test
+    void sharedSubscriptionsOnTwoBrokersSplitTheWorkAndTermDeadLettersOnEither() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        SluiceClient a = client(broker(schema, "a"));
+        SluiceClient b = client(broker(schema, "b"));
+        a.configureGroup("tasks", "workers", true, GroupSettings.defaults().withDeadLetters("tasks.dlq", 5));
+        for (int i = 0; i < 10; i++) {
+            (i % 2 == 0 ? a : b).publishBatch("tasks", batch("t" + i + "-", 20));
+        }
+        var options = SubscriptionOptions.of("tasks").withGroup("workers").from(Position.EARLIEST).withCreditWindow(8);
+        Set<Long> seen = new HashSet<>();
+        Set<Long> onA = new HashSet<>();
+        try (Subscription sa = a.subscribeShared(options); Subscription sb = b.subscribeShared(options)) {
+            while (seen.size() < 200) {
+                for (Subscription s : List.of(sa, sb)) {
+                    var m = s.receive(Duration.ofMillis(50));
+                    if (m.isPresent()) {
+                        assertTrue(seen.add(m.get().sequence()), "each message once: " + m.get().sequence());
+                        if (s == sa) {
+                            onA.add(m.get().sequence());
+                        }
+                        if (m.get().payloadText().equals("t3-7")) {
+                            s.term(m.get(), "bad task");
+                        } else {
+                            s.ack(m.get());
+                        }
+                    }
+                }
+            }
+            assertTrue(!onA.isEmpty() && onA.size() < 200, "both brokers' streams took a share: " + onA.size());
+            Await.until("every message settled", () -> b.stats("tasks").getFirst().groups().getFirst().pending() == 0,
+                    () -> b.stats("tasks").getFirst().groups());
+        }
+        try (Subscription dead = a.subscribe(SubscriptionOptions.of("tasks.dlq").from(Position.EARLIEST))) {
+            Message m = next(dead);
+            assertEquals("t3-7", m.payloadText());
+            assertEquals("rejected", m.attributes().get("sluice.dlq.reason"));
+            assertEquals("bad task", m.attributes().get("sluice.dlq.detail"));
+            assertEquals("workers", m.attributes().get("sluice.dlq.group"));
         }
     }
 }

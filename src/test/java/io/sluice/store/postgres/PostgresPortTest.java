@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Appended;
 import io.sluice.store.ConfiguredTopic;
@@ -26,16 +25,15 @@ import io.sluice.store.TopicConfig;
 import io.sluice.store.WhenFull;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The parts of the extended storage port the PostgreSQL backend keeps (publish guarantees, topic
- * configuration, time lookups, group configuration and delivery counts across a restart) and the
- * parts it refuses, each with a message naming what is missing.
+ * What the PostgreSQL backend keeps across a restart beyond the contract suite's reach: a topic's
+ * configuration, an exclusive group's configuration and delivery counts. Dedup, expectations, replay by
+ * time, group configuration, dead letters and retention are in {@code StoreContract}.
  */
 class PostgresPortTest {
     private final List<Store> opened = new ArrayList<>();
@@ -54,10 +52,6 @@ class PostgresPortTest {
         return s;
     }
 
-    private static NewMessage deduped(String payload, String dedupId) {
-        return new NewMessage(ByteString.copyFromUtf8(payload), Map.of(), dedupId);
-    }
-
     private static Outcome<List<Appended>> append(Store store, String topic, OptionalLong expected,
                                                   NewMessage... messages) {
         var out = new Outcome<List<Appended>>();
@@ -67,67 +61,15 @@ class PostgresPortTest {
     }
 
     @Test
-    void dedupIdsAnswerTheOriginalWithinTheWindowAndAcrossARestart() {
-        String schema = PostgresServer.shared().freshSchema();
-        Store store = open(schema);
-        List<Appended> first = append(store, "t", OptionalLong.empty(),
-                deduped("a", "k1"), deduped("a again", "k1"), message("plain")).value();
-        assertFalse(first.get(0).duplicate());
-        assertTrue(first.get(1).duplicate(), "a repeat within one append");
-        assertEquals(first.get(0).sequence(), first.get(1).sequence());
-        assertEquals(2, store.read("t", 0, 10).size());
-        store.close();
-
-        Store reopened = open(schema);
-        clock.addAndGet(30_000);
-        Appended again = append(reopened, "t", OptionalLong.of(0), deduped("b", "k1")).value().getFirst();
-        assertTrue(again.duplicate(), "a duplicate is answered before a stale expectation");
-        assertEquals(first.get(0).id(), again.id());
-        assertEquals(first.get(0).timestamp(), again.timestamp());
-
-        clock.addAndGet(31_000);   // past the 60 s window counted from the original
-        Appended fresh = append(reopened, "t", OptionalLong.empty(), deduped("c", "k1")).value().getFirst();
-        assertFalse(fresh.duplicate(), "forgotten after the window");
-        assertEquals(3, reopened.read("t", 0, 10).size());
-    }
-
-    @Test
-    void anExpectedLastSequenceGuardsTheAppend() {
-        Store store = open(PostgresServer.shared().freshSchema());
-        var stale = append(store, "t", OptionalLong.of(5), message("x"));
-        assertInstanceOf(SluiceException.FailedPrecondition.class, stale.error());
-        assertEquals("topic t: expected last sequence 5, but it is 0", stale.error().getMessage());
-        assertFalse(store.exists("t"), "a refused append creates nothing");
-        long last = append(store, "t", OptionalLong.of(0), message("x")).value().getFirst().sequence();
-        assertEquals(last, append(store, "t", OptionalLong.of(last), message("y")).value().getFirst().sequence() - 1);
-    }
-
-    @Test
-    void topicConfigurationIsKeptAndRetentionLimitsAreRefusedByName() throws Exception {
+    void topicConfigurationIsKeptAcrossARestart() throws Exception {
         String schema = PostgresServer.shared().freshSchema();
         Store store = open(schema);
         var configured = new Outcome<ConfiguredTopic>();
-        var config = new TopicConfig(0, 0, 0, TopicConfig.Discard.NEW, 5_000);
+        var config = new TopicConfig(60_000, 1_000_000, 10, TopicConfig.Discard.NEW, 5_000);
         store.configureTopic("t", config, configured);
         assertTrue(configured.value().created());
-        var limited = new Outcome<ConfiguredTopic>();
-        store.configureTopic("t", new TopicConfig(0, 0, 10, TopicConfig.Discard.OLD, 0), limited);
-        assertInstanceOf(SluiceException.FailedPrecondition.class, limited.error());
-        assertTrue(limited.error().getMessage().contains("max_messages"), limited.error().getMessage());
         store.close();
         assertEquals(config, open(schema).stats(List.of("t")).getFirst().config());
-    }
-
-    @Test
-    void cursorAtTimeFindsTheFirstMessageAtOrAfterATime() {
-        Store store = open(PostgresServer.shared().freshSchema());
-        long a = append(store, "t", OptionalLong.empty(), message("a")).value().getFirst().sequence();
-        clock.addAndGet(1_000);
-        long b = append(store, "t", OptionalLong.empty(), message("b")).value().getFirst().sequence();
-        assertEquals(0, store.cursorAtTime("nope", 0));
-        assertEquals(a - 1, store.cursorAtTime("t", 0));
-        assertEquals(b - 1, store.cursorAtTime("t", clock.get()));
-        assertEquals(b, store.cursorAtTime("t", clock.get() + 1), "none: the last sequence");
     }
 
     @Test
@@ -164,25 +106,5 @@ class PostgresPortTest {
         var third = new Outcome<DeliveryCounts>();
         reopened.countDeliveries("t", "g", seqs.subList(2, 4), third);
         assertArrayEquals(new int[] {3, 3}, third.value().counts(), "exact across the restart");
-    }
-
-    @Test
-    void sharedGroupsDeadLettersAndTermAreRefusedByName() throws Exception {
-        Store store = open(PostgresServer.shared().freshSchema());
-        var shared = new Outcome<GroupSetup>();
-        store.openGroup(new GroupRequest("t", "s", GroupMode.SHARED, GroupConfig.DEFAULTS, StartPosition.earliest(),
-                false), shared);
-        assertInstanceOf(SluiceException.FailedPrecondition.class, shared.error());
-        assertEquals(PgGroupOps.NO_SHARED, shared.error().getMessage());
-        var dlq = new Outcome<GroupSetup>();
-        store.openGroup(new GroupRequest("t", "d", GroupMode.EXCLUSIVE, new GroupConfig(0, 3, "dead", 0, List.of()),
-                StartPosition.earliest(), false), dlq);
-        assertEquals(PgGroupOps.NO_DEAD_LETTERS, dlq.error().getMessage());
-        var lease = new Outcome<LeaseBatch>();
-        store.lease("t", "s", "h", 10, lease);
-        assertEquals(PgGroupOps.NO_SHARED, lease.error().getMessage());
-        var term = new Outcome<Boolean>();
-        store.terminate("t", "d", "", 1, "bad", term);
-        assertEquals(PgGroupOps.NO_TERMINATE, term.error().getMessage());
     }
 }

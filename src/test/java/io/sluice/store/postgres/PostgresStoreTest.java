@@ -12,10 +12,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sluice.Await;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Appended;
+import io.sluice.store.ConfiguredTopic;
+import io.sluice.store.GroupConfig;
+import io.sluice.store.GroupMode;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
+import io.sluice.store.Lease;
+import io.sluice.store.LeaseBatch;
+import io.sluice.store.Settled;
+import io.sluice.store.StartPosition;
 import io.sluice.store.NewMessage;
 import io.sluice.store.Outcome;
 import io.sluice.store.Store;
+import io.sluice.store.StoreListener;
 import io.sluice.store.StoreOptions;
+import io.sluice.store.TopicConfig;
 import io.sluice.store.StoredMessage;
 import io.sluice.store.WhenFull;
 import java.sql.Connection;
@@ -26,6 +37,7 @@ import java.util.Random;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -102,6 +114,73 @@ class PostgresStoreTest {
     }
 
     @Test
+    void sharedLeasesOfStoresOnOneDatabaseAreNeverGivenToTwoHoldersAndAGoneStoresLeasesComeBack() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        Store a = open(server, schema);
+        Store b = open(server, schema);
+        int total = 600;
+        var batch = new NewMessage[total];
+        for (int i = 0; i < total; i++) {
+            batch[i] = message("m" + i);
+        }
+        List<Long> seqs = append(a, "t", batch).stream().map(Appended::sequence).toList();
+        var opened = new Outcome<GroupSetup>();
+        a.openGroup(new GroupRequest("t", "g", GroupMode.SHARED, new GroupConfig(600_000, 0, "", 100, List.of(1L)),
+                StartPosition.earliest(), false), opened);
+        opened.value();
+
+        var leased = new ConcurrentLinkedQueue<Long>();
+        var failures = new ConcurrentLinkedQueue<Throwable>();
+        var holders = new ArrayList<Thread>();
+        for (int h = 0; h < 4; h++) {
+            Store store = h % 2 == 0 ? a : b;
+            String holder = (h % 2 == 0 ? "a-" : "b-") + h;
+            holders.add(Thread.ofPlatform().name(holder).start(() -> {
+                try {
+                    while (leased.size() < total) {
+                        var got = new Outcome<LeaseBatch>();
+                        store.lease("t", "g", holder, 7, got);
+                        List<Long> mine = got.value().leases().stream().map(Lease::sequence).toList();
+                        leased.addAll(mine);
+                        if (!mine.isEmpty()) {
+                            var settled = new Outcome<Settled>();
+                            store.settle("t", "g", holder, mine, settled);
+                            assertEquals(mine.size(), settled.value().settled(), holder + " settles what it holds");
+                        }
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread t : holders) {
+            assertTrue(t.join(Outcome.WAIT), t.getName() + " finished");
+        }
+        assertTrue(failures.isEmpty(), "holders failed: " + failures);
+        var sorted = new ArrayList<>(leased);
+        sorted.sort(null);
+        assertEquals(seqs, sorted, "every message leased exactly once across the two stores");
+
+        List<Long> more = append(b, "t", message("x"), message("y")).stream().map(Appended::sequence).toList();
+        var onB = new Outcome<LeaseBatch>();
+        b.lease("t", "g", "b-held", 10, onB);
+        assertEquals(more, onB.value().leases().stream().map(Lease::sequence).toList());
+        var onA = new Outcome<LeaseBatch>();
+        a.lease("t", "g", "a-late", 10, onA);
+        assertEquals(List.of(), onA.value().leases(), "held by a stream on the other store");
+        b.close();
+        var back = new java.util.concurrent.atomic.AtomicReference<List<Lease>>(List.of());
+        Await.until("the closed store's leases come back after their backoff", () -> {
+            var again = new Outcome<LeaseBatch>();
+            a.lease("t", "g", "a-late", 10, again);
+            back.set(again.value().leases());
+            return !back.get().isEmpty();
+        });
+        assertEquals(List.of(new Lease(more.get(0), 2), new Lease(more.get(1), 2)), back.get());
+    }
+
+    @Test
     void theStoreRidesThroughARestartOfTheDatabaseAnsweringUnavailableMeanwhile() throws Exception {
         try (PostgresServer server = PostgresServer.startPrivate()) {
             String schema = server.freshSchema();
@@ -170,5 +249,69 @@ class PostgresStoreTest {
         }
         var e = assertThrows(SluiceException.class, () -> open(server, schema));
         assertTrue(e.getMessage().contains("999"), e.getMessage());
+    }
+
+    @Test
+    void retentionOfStoresOnOneDatabaseRemovesAndCountsEachMessageOnce() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        Store a = open(server, schema);
+        Store b = open(server, schema);
+        var heard = new AtomicLong();
+        for (Store s : List.of(a, b)) {
+            s.listen(new StoreListener() {
+                @Override
+                public void discarded(String topic, long removed, long unconsumed) {
+                    heard.addAndGet(removed);
+                }
+            });
+        }
+        var many = new NewMessage[5_000];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = message("m" + i);
+        }
+        List<Appended> sent = append(a, "big", many);
+        var limited = new Outcome<ConfiguredTopic>();
+        b.configureTopic("big", new TopicConfig(0, 0, 10, TopicConfig.Discard.OLD, 0), limited);
+        limited.value();
+        Await.until("the topic is down to its new limit, a chunk per background transaction of either store",
+                () -> a.stats(List.of("big")).getFirst().totalMessages() == 10, () -> a.stats(List.of("big")));
+        Await.until("each removal is told once, by the store that made it", () -> heard.get() == 4_990, heard::get);
+        assertEquals(4_990, b.stats(List.of("big")).getFirst().discarded(), "counted once");
+        assertEquals(sent.subList(4_990, 5_000).stream().map(Appended::sequence).toList(),
+                sequences(b.read("big", 0, 100)));
+    }
+
+    @Test
+    void aDeletedTopicsMessagesArePurgedAChunkPerTransactionAfterTheDeletionIsAnswered() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        Store store = open(server, schema);
+        var many = new NewMessage[3_500];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = message("m" + i);
+        }
+        long last = append(store, "doomed", many).getLast().sequence();
+        var deleted = new Outcome<Boolean>();
+        store.deleteTopic("doomed", deleted);
+        assertTrue(deleted.value());
+        assertEquals(List.of(), store.read("doomed", 0, 10), "gone for readers at the commit");
+        assertTrue(rows(server, schema, "messages") > 0, "a chunk went with the deletion, the rest later");
+        long reborn = append(store, "doomed", message("new life")).getFirst().sequence();
+        assertTrue(reborn > last);
+        Await.until("the old messages are purged", () -> rows(server, schema, "messages") == 1,
+                () -> rows(server, schema, "messages"));
+        assertEquals(0, rows(server, schema, "purges"));
+        assertEquals(List.of("new life"), payloads(store.read("doomed", 0, 10)));
+    }
+
+    private static long rows(PostgresServer server, String schema, String table) {
+        try (Connection c = server.connectToDatabase(); Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT count(*) FROM " + schema + "." + table)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (java.sql.SQLException e) {
+            throw new AssertionError(e);
+        }
     }
 }

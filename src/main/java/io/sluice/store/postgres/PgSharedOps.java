@@ -1,0 +1,272 @@
+package io.sluice.store.postgres;
+
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Completion;
+import io.sluice.store.GroupConfig;
+import io.sluice.store.GroupMode;
+import io.sluice.store.Lease;
+import io.sluice.store.LeaseBatch;
+import io.sluice.store.Settled;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The writes of a shared group's leases: lease, settle, release, extend, release all and terminate
+ * (see {@link io.sluice.store.Store} for what each promises). Each runs in the writer's transaction
+ * and begins by locking the group's row ({@link PgGroups#find}, {@code SELECT ... FOR UPDATE}), so
+ * the transactions of several brokers on one group run one after another and a message is never
+ * leased to two holders; what it decides is written in the same transaction, so a lease is durable
+ * before its holder hears of it. A lease granted by a store run that is gone ({@link PgLeases#liveRuns})
+ * counts as released. Writer thread only.
+ */
+final class PgSharedOps {
+    private PgSharedOps() {
+    }
+
+    /** A group locked by this transaction, with the topic it belongs to. */
+    record Held(PgWriteTx.TopicState topic, String name, PgGroups.Group group) {
+        long id() {
+            return topic.id;
+        }
+
+        GroupConfig config() {
+            return group.config();
+        }
+    }
+
+    /** The group, locked: NotFound when absent, FailedPrecondition when it is of the other mode. */
+    static Held require(PgWriteTx tx, String topic, String group, GroupMode mode) throws SQLException {
+        var row = tx.find(topic);
+        PgGroups.Group g = row == null ? null : tx.groups.find(row.id, group);
+        if (g == null) {
+            throw new SluiceException.NotFound("consumer group " + group + " of topic " + topic + " does not exist");
+        }
+        if (g.mode() != mode) {
+            throw PgGroupOps.wrongMode(topic, group, g.mode(), mode);
+        }
+        return new Held(row, group, g);
+    }
+
+    private static void deadLetter(PgWriteTx tx, Held h, PgLeases.Entry e, String reason, String detail)
+            throws SQLException {
+        tx.leases.remove(h.id(), h.name(), e.seq());
+        PgDeadLetters.move(tx, h.topic(), h.name(), h.config(), e.seq(), e.deliveries(), reason, detail);
+    }
+
+    /** A lease ended unsettled: the message is available again at {@code at}, or dead-lettered when exhausted. */
+    private static void giveBack(PgWriteTx tx, Held h, PgLeases.Entry e, long at) throws SQLException {
+        if (h.config().exhausted(e.deliveries())) {
+            deadLetter(tx, h, e, PgDeadLetters.MAX_DELIVERIES, "");
+        } else {
+            tx.leases.put(h.id(), h.name(), e.availableAt(at));
+        }
+    }
+
+    /** Leases messages to a holder: due ones first, then new ones within max in flight. */
+    static final class LeaseOp extends PgWriteOp<LeaseBatch> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+        private final int max;
+
+        LeaseOp(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+            this.max = max;
+        }
+
+        @Override
+        LeaseBatch apply(PgWriteTx tx) throws SQLException {
+            Held h;
+            try {
+                h = require(tx, topic, group, GroupMode.SHARED);
+            } catch (SluiceException e) {
+                return refuse(e);
+            }
+            GroupConfig config = h.config();
+            long now = tx.now;
+            long until = now + config.effectiveAckWaitMs();
+            var out = new ArrayList<Lease>();
+            long redeliveries = 0;
+            for (PgLeases.Entry e : tx.leases.actionable(h.id(), group, now, tx.leases.liveRuns(tx.epoch))) {
+                if (e.holder() != null) {
+                    // The lease expired (back after its backoff, counted from the expiry), or its store run is
+                    // gone (back after its backoff from now, or at its expiry if sooner); or dead-lettered.
+                    if (config.exhausted(e.deliveries())) {
+                        deadLetter(tx, h, e, PgDeadLetters.MAX_DELIVERIES, "");
+                        continue;
+                    }
+                    long backoff = config.backoffAfter(e.deliveries());
+                    e = e.availableAt(e.dueAt() <= now ? e.dueAt() + backoff : Math.min(e.dueAt(), now + backoff));
+                    if (e.dueAt() > now || out.size() >= max) {
+                        tx.leases.put(h.id(), group, e);
+                        continue;
+                    }
+                } else if (out.size() >= max) {
+                    continue;
+                }
+                if (config.exhausted(e.deliveries())) {
+                    // Released by a store run that is gone, or the limit was lowered since: no more deliveries.
+                    deadLetter(tx, h, e, PgDeadLetters.MAX_DELIVERIES, "");
+                    continue;
+                }
+                PgLeases.Entry leased = e.leasedTo(holder, tx.epoch, until);
+                tx.leases.put(h.id(), group, leased);
+                redeliveries++;
+                out.add(new Lease(e.seq(), leased.deliveries()));
+            }
+            tx.leases.flush();
+            long unsettled = tx.leases.unsettled(h.id(), group);
+            long delivered = h.group().delivered();
+            int want = (int) Math.min(max - out.size(), config.effectiveMaxInFlight() - unsettled);
+            if (want > 0 && delivered < h.topic().lastSeq) {
+                for (long seq : tx.leases.messagesAfter(h.id(), delivered, want)) {
+                    tx.leases.put(h.id(), group, new PgLeases.Entry(seq, 1, holder, tx.epoch, until));
+                    delivered = seq;
+                    unsettled++;
+                    out.add(new Lease(seq, 1));
+                }
+                tx.leases.flush();
+            }
+            tx.leases.saveGroup(h.id(), group, delivered, redeliveries, 0);
+            out.sort(Comparator.comparingLong(Lease::sequence));
+            return new LeaseBatch(out, tx.leases.nextDue(h.id(), group, now),
+                    unsettled >= config.effectiveMaxInFlight());
+        }
+    }
+
+    /** Settles exactly the named messages the holder holds (Ack, BatchAck). */
+    static final class Settle extends PgWriteOp<Settled> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+        private final List<Long> sequences;
+
+        Settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+            this.sequences = sequences;
+        }
+
+        @Override
+        Settled apply(PgWriteTx tx) throws SQLException {
+            Held h;
+            try {
+                h = require(tx, topic, group, GroupMode.SHARED);
+            } catch (SluiceException e) {
+                return refuse(e);
+            }
+            Map<Long, PgLeases.Entry> found = tx.leases.find(h.id(), group, sequences);
+            int settled = 0;
+            int notHeld = 0;
+            int unknown = 0;
+            for (long seq : sequences) {
+                PgLeases.Entry e = found.remove(seq);   // named twice: the second is settled already
+                if (e == null) {
+                    unknown++;
+                } else if (!holder.equals(e.holder())) {
+                    notHeld++;
+                } else {
+                    tx.leases.remove(h.id(), group, seq);
+                    settled++;
+                }
+            }
+            if (settled > 0) {
+                tx.leases.flush();
+                tx.leases.saveGroup(h.id(), group, h.group().delivered(), 0, tx.now);
+            }
+            return new Settled(settled, notHeld, unknown);
+        }
+    }
+
+    /** What a holder does to one message it holds: Nack (release), InProgress (extend) or Term (terminate). */
+    enum Action { RELEASE, EXTEND, TERMINATE }
+
+    /** One holder's action on one message; answers false when the holder does not hold it. */
+    static final class OnLease extends PgWriteOp<Boolean> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+        private final long sequence;
+        private final Action action;
+        private final long delayMs;
+        private final String detail;
+
+        OnLease(String topic, String group, String holder, long sequence, Action action, long delayMs, String detail,
+                Completion<Boolean> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+            this.sequence = sequence;
+            this.action = action;
+            this.delayMs = delayMs;
+            this.detail = detail;
+        }
+
+        @Override
+        Boolean apply(PgWriteTx tx) throws SQLException {
+            Held h;
+            try {
+                h = require(tx, topic, group, GroupMode.SHARED);
+            } catch (SluiceException e) {
+                return refuse(e);
+            }
+            PgLeases.Entry e = tx.leases.find(h.id(), group, List.of(sequence)).get(sequence);
+            if (e == null || !holder.equals(e.holder())) {
+                return false;
+            }
+            GroupConfig config = h.config();
+            switch (action) {
+                case RELEASE -> giveBack(tx, h, e,
+                        tx.now + (delayMs > 0 ? delayMs : config.backoffAfter(e.deliveries())));
+                case EXTEND -> tx.leases.put(h.id(), group, new PgLeases.Entry(e.seq(), e.deliveries(), e.holder(),
+                        e.epoch(), tx.now + config.effectiveAckWaitMs()));
+                case TERMINATE -> deadLetter(tx, h, e, PgDeadLetters.REJECTED, detail);
+            }
+            tx.leases.flush();
+            tx.leases.saveGroup(h.id(), group, h.group().delivered(), 0, 0);
+            return true;
+        }
+    }
+
+    /** The holder's stream ended: every lease it holds is given back (after its backoff) or dead-lettered. */
+    static final class ReleaseAll extends PgWriteOp<Integer> {
+        private final String topic;
+        private final String group;
+        private final String holder;
+
+        ReleaseAll(String topic, String group, String holder, Completion<Integer> done) {
+            super(done);
+            this.topic = topic;
+            this.group = group;
+            this.holder = holder;
+        }
+
+        @Override
+        Integer apply(PgWriteTx tx) throws SQLException {
+            Held h;
+            try {
+                h = require(tx, topic, group, GroupMode.SHARED);
+            } catch (SluiceException e) {
+                return 0;   // the group or topic is gone: nothing is held any more
+            }
+            List<PgLeases.Entry> held = tx.leases.heldBy(h.id(), group, holder);
+            for (PgLeases.Entry e : held) {
+                giveBack(tx, h, e, tx.now + h.config().backoffAfter(e.deliveries()));
+            }
+            if (!held.isEmpty()) {
+                tx.leases.flush();
+                tx.leases.saveGroup(h.id(), group, h.group().delivered(), 0, 0);
+            }
+            return held.size();
+        }
+    }
+}
