@@ -25,7 +25,7 @@ final class Acknowledger {
     private final SubscriptionOptions options;
     private final Subscription.CursorProbe probe;
     private final PendingAcks acks;   // guarded by lock
-    private Stream current;           // guarded by lock
+    private volatile Stream current;  // written under lock; read without it by receivers (see current())
     private boolean closing;          // guarded by lock
 
     /** {@code lock} is the subscription's; {@code shared}: a SHARED group, where an ack settles exactly its message. */
@@ -33,7 +33,8 @@ final class Acknowledger {
         this.lock = lock;
         this.options = options;
         this.probe = probe;
-        this.acks = new PendingAcks(options.creditWindow() / 4, shared);
+        // Cumulative acks: one per half window (the broker commits each); a shared group's settle each message.
+        this.acks = new PendingAcks(options.creditWindow() / (shared ? 4 : 2), shared);
     }
 
     // ---- application threads ----
@@ -121,7 +122,7 @@ final class Acknowledger {
         }
     }
 
-    /** Holding the lock: the stream acks go on, or null while there is none. */
+    /** The stream acks go on, or null while there is none; no lock needed (a receiver asks per message). */
     Stream current() {
         return current;
     }
