@@ -13,8 +13,8 @@ import java.util.function.Predicate;
  * <p>Threads: application threads ack, nack, mark in progress and term; the subscription's connection
  * thread attaches each new stream, detaches an ended one and sends held acks every
  * {@link Subscription#ACK_DELAY}; any thread closes. The current stream and the closing flag are
- * guarded by the subscription's lock, shared with it since its connection loop reads both; none of
- * the sends blocks.
+ * written under the subscription's lock, shared with it since its connection loop reads both (a
+ * receiver reads the current stream without it, to grant credit); none of the sends blocks.
  */
 final class Acknowledger {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
