@@ -13,8 +13,8 @@ import java.util.function.Predicate;
  * <p>Threads: application threads ack, nack, mark in progress and term; the subscription's connection
  * thread attaches each new stream, detaches an ended one and sends held acks every
  * {@link Subscription#ACK_DELAY}; any thread closes. The current stream and the closing flag are
- * guarded by the subscription's lock, shared with it since its connection loop reads both; none of
- * the sends blocks.
+ * written under the subscription's lock, shared with it since its connection loop reads both (a
+ * receiver reads the current stream without it, to grant credit); none of the sends blocks.
  */
 final class Acknowledger {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
@@ -25,7 +25,7 @@ final class Acknowledger {
     private final SubscriptionOptions options;
     private final Subscription.CursorProbe probe;
     private final PendingAcks acks;   // guarded by lock
-    private Stream current;           // guarded by lock
+    private volatile Stream current;  // written under lock; read without it by receivers (see current())
     private boolean closing;          // guarded by lock
 
     /** {@code lock} is the subscription's; {@code shared}: a SHARED group, where an ack settles exactly its message. */
@@ -33,7 +33,8 @@ final class Acknowledger {
         this.lock = lock;
         this.options = options;
         this.probe = probe;
-        this.acks = new PendingAcks(options.creditWindow() / 4, shared);
+        // Cumulative acks: one per half window (the broker commits each); a shared group's settle each message.
+        this.acks = new PendingAcks(options.creditWindow() / (shared ? 4 : 2), shared);
     }
 
     // ---- application threads ----
@@ -121,7 +122,7 @@ final class Acknowledger {
         }
     }
 
-    /** Holding the lock: the stream acks go on, or null while there is none. */
+    /** The stream acks go on, or null while there is none; no lock needed (a receiver asks per message). */
     Stream current() {
         return current;
     }

@@ -137,10 +137,13 @@ final class Pipeline implements AutoCloseable {
      * Futures are never completed under the send lock: a callback chained to one may publish again.
      */
     private void drain() {
-        var late = new ArrayList<Pending>();
+        List<Pending> late = null;
         while (!queue.isEmpty()) {
             if (!sendLock.tryLock()) {
                 break;   // the holder looks at the queue again after it lets go
+            }
+            if (late == null) {
+                late = new ArrayList<>(0);
             }
             boolean sent;
             try {
@@ -152,8 +155,10 @@ final class Pipeline implements AutoCloseable {
                 break;   // waiting for a reconnect pause: the scheduled reopen drains
             }
         }
-        for (Pending p : late) {
-            outcomes.fail(p, outcomes.late(p));
+        if (late != null) {
+            for (Pending p : late) {
+                outcomes.fail(p, outcomes.late(p));
+            }
         }
     }
 

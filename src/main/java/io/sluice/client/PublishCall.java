@@ -6,19 +6,19 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.PublishStreamResponse;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * One PublishStream call of a {@link Pipeline}. Sends come from whichever thread holds the pipeline's
  * send lock (the client's I/O thread, mostly); they never block. gRPC calls {@link #onNext} on that I/O thread,
  * which matches each answer to the oldest unanswered request (the broker answers in request order)
  * and hands both to the {@link Listener}, and {@link #onError}/{@link #onCompleted}, which hand over
- * every request still unanswered. {@link #lock} guards only the line of unanswered requests.
+ * every request still unanswered. The line of unanswered requests is a lock-free queue: the sender
+ * appends, the answering thread takes the head, and the end takes what is left.
  */
 final class PublishCall implements ClientResponseObserver<PublishStreamRequest, PublishStreamResponse> {
 
@@ -94,9 +94,9 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
     }
 
     private final Listener listener;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final ArrayDeque<Pending> line = new ArrayDeque<>();   // guarded by lock: sent, unanswered, in order
-    private boolean ended;                                         // guarded by lock
+    /** Sent and unanswered, in send order: one sender at a time adds, the answering thread takes the head. */
+    private final ConcurrentLinkedQueue<Pending> line = new ConcurrentLinkedQueue<>();
+    private volatile boolean ended;
     private ClientCallStreamObserver<PublishStreamRequest> upstream;   // set before start; used by the sender
     private volatile long answered;
 
@@ -108,15 +108,14 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
 
     /** Sends {@code p}; false, without sending, when the call has already ended. */
     boolean send(Pending p) {
-        lock.lock();
-        try {
-            if (ended) {
-                return false;
-            }
-            line.add(p);
-        } finally {
-            lock.unlock();
+        if (ended) {
+            return false;
         }
+        line.add(p);
+        if (ended && line.remove(p)) {
+            return false;   // the end came meanwhile and did not take p: not sent
+        }
+        // (When the end took p, it hands p over with the rest; sending it on an ended call does nothing.)
         try {
             upstream.onNext(p.request);
         } catch (RuntimeException e) {
@@ -140,22 +139,12 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
     }
 
     boolean isEnded() {
-        lock.lock();
-        try {
-            return ended;
-        } finally {
-            lock.unlock();
-        }
+        return ended;
     }
 
     /** The oldest request sent and not answered, or null. */
     Pending oldest() {
-        lock.lock();
-        try {
-            return line.peek();
-        } finally {
-            lock.unlock();
-        }
+        return line.peek();
     }
 
     /** How many answers arrived on this call. */
@@ -172,17 +161,11 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
 
     @Override
     public void onNext(PublishStreamResponse response) {
-        Pending head;
-        lock.lock();
-        try {
-            head = line.peek();
-            if (head != null && head.request.getRequestId() == response.getRequestId()) {
-                line.poll();
-            } else {
-                head = null;
-            }
-        } finally {
-            lock.unlock();
+        Pending head = line.peek();   // only this thread takes from the line while the call is open
+        if (head != null && head.request.getRequestId() == response.getRequestId()) {
+            line.poll();
+        } else {
+            head = null;
         }
         if (head == null) {
             cancel("the broker answered request " + response.getRequestId() + " out of order");
@@ -203,14 +186,10 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
     }
 
     private void end(Status status) {
-        List<Pending> unanswered;
-        lock.lock();
-        try {
-            ended = true;
-            unanswered = new ArrayList<>(line);
-            line.clear();
-        } finally {
-            lock.unlock();
+        ended = true;   // before taking the line: a send that added after this sees it and takes its request back
+        List<Pending> unanswered = new ArrayList<>();
+        for (Pending p; (p = line.poll()) != null; ) {
+            unanswered.add(p);
         }
         listener.ended(this, status, unanswered);
     }

@@ -2,6 +2,7 @@ package io.sluice.client;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.grpc.stub.StreamObserver;
 import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
@@ -11,7 +12,6 @@ import io.sluice.proto.PublishResponse;
 import io.sluice.proto.PublishResult;
 import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.SluiceGrpc;
-import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

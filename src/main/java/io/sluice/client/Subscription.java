@@ -19,8 +19,8 @@ import java.util.function.Consumer;
 /**
  * A subscription to one topic, opened by {@link SluiceClient#subscribe}. It hides the credit protocol:
  * the broker may deliver up to {@link SubscriptionOptions#creditWindow()} messages ahead of the
- * application, and the credit for messages handed out is granted back, in chunks of about half the
- * window, when the application asks for its next message. A consumer that stops asking therefore
+ * application, and the credit for messages handed out is granted back, in chunks of about a quarter
+ * of the window, when the application asks for its next message. A consumer that stops asking therefore
  * stops the flow, and at most a window of messages waits in memory.
  *
  * <p>When the stream is lost (the broker restarts, shuts down, or the connection breaks) the
@@ -39,7 +39,7 @@ import java.util.function.Consumer;
  * queue), {@link #ack}, {@link #nack} and {@link #close()} from any thread; none of the sends blocks.
  * Acks are cumulative on the broker: acking a message acknowledges every earlier one of the topic for
  * the group, so the client sends only the highest of a batch ({@link Acknowledger}). Credit goes back
- * to the broker in chunks of half the window, never a round trip per message.
+ * to the broker in chunks of a quarter of the window, never a round trip per message.
  */
 public final class Subscription implements AutoCloseable, Iterable<Message> {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
@@ -152,13 +152,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
 
     /** The next inbound item, END once ended, null on timeout ({@code timeoutNanos < 0}: no timeout). */
     private Inbox.Inbound take(long timeoutNanos) throws InterruptedException {
-        Stream s;
-        lock.lock();
-        try {
-            s = acker.current();
-        } finally {
-            lock.unlock();
-        }
+        Stream s = acker.current();
         if (s != null) {
             s.refill();
         }
@@ -185,7 +179,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     /**
      * Acknowledges {@code message} and, cumulatively, every earlier message of the topic for this
      * group. Never blocks. Acks are sent in batches, as one ack of the highest message (acks are
-     * cumulative): at once when a quarter of the credit window is waiting, else at the latest 20 ms
+     * cumulative): at once when half the credit window is waiting, else at the latest 20 ms
      * later; {@link #close()} sends
      * the last one. An ack made while the subscription is reconnecting is sent on the next stream; one
      * lost with a broken stream means the messages come again (at-least-once). In a shared group
