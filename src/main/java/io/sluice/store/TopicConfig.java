@@ -1,5 +1,7 @@
 package io.sluice.store;
 
+import io.sluice.domain.SluiceException;
+
 /**
  * A topic's retention and dedup settings. Zero means no limit ({@code maxAgeMillis}, {@code
  * maxBytes}, {@code maxMessages}) or the server's default ({@code dedupWindowMillis}). Byte limits
@@ -42,5 +44,15 @@ public record TopicConfig(long maxAgeMillis, long maxBytes, long maxMessages, Di
     public long dedupWindow(long serverDefault) {
         long window = dedupWindowMillis > 0 ? dedupWindowMillis : serverDefault;
         return maxAgeMillis > 0 ? Math.min(window, maxAgeMillis) : window;
+    }
+
+    /**
+     * The refusal of a message of {@code bytes} in {@code topic} when it is larger than the byte limit
+     * on its own (it could never be retained: DISCARD_OLD would remove it in the commit that stores
+     * it); null when it is not. Every backend refuses such a message, whatever the policy.
+     */
+    public SluiceException.TopicFull tooLarge(String topic, long bytes) {
+        return maxBytes > 0 && bytes > maxBytes ? new SluiceException.TopicFull("topic " + topic
+                + " cannot hold a message of " + bytes + " bytes: max_bytes=" + maxBytes) : null;
     }
 }

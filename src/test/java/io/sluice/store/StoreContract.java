@@ -831,6 +831,21 @@ public abstract class StoreContract {
     }
 
     @Test
+    void aMessageLargerThanTheByteLimitIsRefusedUnderEitherPolicy() throws Exception {
+        Store store = open(dir);
+        for (TopicConfig.Discard policy : TopicConfig.Discard.values()) {
+            String topic = "large-" + policy;
+            configure(store, topic, new TopicConfig(0, 10, 0, policy, 0));
+            append(store, topic, message("1234567890"));
+            var refused = appendWith(store, topic, OptionalLong.empty(), message("a"), message("12345678901"));
+            assertEquals("topic " + topic + " cannot hold a message of 11 bytes: max_bytes=10",
+                    assertInstanceOf(SluiceException.TopicFull.class, refused.error()).getMessage());
+            assertEquals(List.of("1234567890"), payloads(store.read(topic, 0, 10)), "nothing stored, nothing removed");
+            assertEquals(0, store.stats(List.of(topic)).getFirst().discarded());
+        }
+    }
+
+    @Test
     void ageRemovesOldMessagesInTheBackgroundAndAnEmptiedTopicKeepsItsLastSequence() throws Exception {
         var wall = new AtomicLong(1_700_000_000_000L);
         Store store = open(dir, StoreOptions.defaults().withClock(wall::get));

@@ -170,14 +170,20 @@ abstract class PgWriteOp<T> {
                         + Long.toUnsignedString(expectedLast.getAsLong()) + ", but it is " + last));
             }
             TopicConfig config = row == null ? tx.topicDefaults : tx.configOf(row);
-            if (config.discard() == TopicConfig.Discard.NEW && (config.maxMessages() > 0 || config.maxBytes() > 0)) {
-                long freshBytes = 0;
-                for (int i = 0; i < results.length; i++) {
-                    NewMessage m = messages.get(i);
-                    if (results[i] == null && (m.dedupId() == null || firstInAppend.get(m.dedupId()) == i)) {
-                        freshBytes += m.size();
-                    }
+            long freshBytes = 0;
+            long largest = 0;
+            for (int i = 0; i < results.length; i++) {
+                NewMessage m = messages.get(i);
+                if (results[i] == null && (m.dedupId() == null || firstInAppend.get(m.dedupId()) == i)) {
+                    freshBytes += m.size();
+                    largest = Math.max(largest, m.size());
                 }
+            }
+            SluiceException tooLarge = config.tooLarge(topic, largest);
+            if (tooLarge != null) {
+                return refuse(tooLarge);
+            }
+            if (config.discard() == TopicConfig.Discard.NEW && (config.maxMessages() > 0 || config.maxBytes() > 0)) {
                 SluiceException full = tx.retention.full(tx, topic, row, config, fresh, freshBytes);
                 if (full != null) {
                     return refuse(full);

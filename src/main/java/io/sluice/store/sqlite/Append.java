@@ -76,7 +76,7 @@ final class Append extends WriteOp<List<Appended>> {
                 }
             }
             fresh++;
-            long size = size(messages.get(i));
+            long size = messages.get(i).size();
             freshBytes += size;
             largest = Math.max(largest, size);
         }
@@ -108,7 +108,7 @@ final class Append extends WriteOp<List<Appended>> {
             insert.setBytes(6, attrs);
             insert.setLong(7, checksum(payload, attrs));
             insert.setLong(8, tx.appends.nextPosition(row));
-            insert.setLong(9, tx.appends.appendBytes(row, seq, size(m)));
+            insert.setLong(9, tx.appends.appendBytes(row, seq, m.size()));
             insert.addBatch();   // executed with every other append of this commit, see WriteTx.flush
             results[i] = new Appended(id, seq, tx.now);
             if (m.dedupId() != null) {
@@ -137,9 +137,9 @@ final class Append extends WriteOp<List<Appended>> {
                     + Long.toUnsignedString(expectedLast.getAsLong()) + ", but it is " + last);
         }
         TopicConfig config = row == null ? tx.topicDefaults() : tx.configOf(row);
-        if (config.maxBytes() > 0 && largest > config.maxBytes()) {
-            return new SluiceException.TopicFull("topic " + topic + " cannot hold a message of " + largest
-                    + " bytes: max_bytes=" + config.maxBytes());
+        SluiceException tooLarge = config.tooLarge(topic, largest);
+        if (tooLarge != null) {
+            return tooLarge;
         }
         if (config.discard() != TopicConfig.Discard.NEW) {
             return null;
@@ -157,11 +157,6 @@ final class Append extends WriteOp<List<Appended>> {
 
     private SluiceException full(String limit) {
         return new SluiceException.TopicFull("topic " + topic + " is full: " + limit + " (discard policy NEW)");
-    }
-
-    /** What a message counts against its topic's byte limit: payload plus attribute bytes. */
-    static long size(NewMessage m) {
-        return m.payload().size() + Attributes.size(m.attributes());
     }
 
     private static byte[] bytesOf(ByteString payload) {
