@@ -72,7 +72,9 @@ public interface Store extends AutoCloseable {
      *       past max_messages or max_bytes is refused whole with {@link SluiceException.TopicFull}
      *       {@code topic T is full: max_messages=N (discard policy NEW)} (or {@code max_bytes=N}).
      *       Under {@link TopicConfig.Discard#OLD} the oldest messages are removed in the same commit
-     *       so the topic never holds more than either limit once a commit is visible.</li>
+     *       so the topic never holds more than either limit once a commit is visible. Under either
+     *       policy an append holding a message larger than max_bytes on its own is refused whole with
+     *       {@link TopicConfig#tooLarge}'s {@code TopicFull}.</li>
      * </ul>
      * Duplicates are answered before the expectation and the limits: a duplicate answers OK even
      * when the topic is full or the expectation is stale.
