@@ -46,16 +46,8 @@ record Scrape(long nanos, double batches, double messages, double commits, doubl
             if (response.statusCode() != 200) {
                 return Double.NaN;
             }
-            double total = 0;
-            for (String line : response.body().split("\n")) {
-                if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
-                    continue;
-                }
-                int from = line.indexOf('}') >= 0 ? line.lastIndexOf('}') + 1 : name.length();
-                total += Double.parseDouble(line.substring(from).strip().split("\\s+")[0]);
-            }
-            return total;
-        } catch (IOException | IllegalArgumentException e) {   // NumberFormatException too
+            return sum(response.body(), name);
+        } catch (IOException | IllegalArgumentException e) {
             return Double.NaN;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -82,7 +74,9 @@ record Scrape(long nanos, double batches, double messages, double commits, doubl
             if (next != '{' && next != ' ') {
                 continue;
             }
-            String[] parts = line.substring(line.lastIndexOf('}') + 1).strip().split("\\s+");
+            // A series without labels has no '}': its value follows the name.
+            int from = next == '{' ? line.lastIndexOf('}') + 1 : name.length();
+            String[] parts = line.substring(from).strip().split("\\s+");
             try {
                 total += Double.parseDouble(parts[0]);
             } catch (NumberFormatException | ArrayIndexOutOfBoundsException ignored) {
