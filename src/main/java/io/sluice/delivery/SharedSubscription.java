@@ -8,6 +8,7 @@ import io.sluice.store.LeaseBatch;
 import io.sluice.store.Pending;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,7 @@ final class SharedSubscription extends StreamLoop {
     private final SharedInbound inbound;
     private final CountedBatch carry = new CountedBatch();   // loop only: leased and counted, not sent yet
     private Pending<LeaseBatch> nextLease;                   // loop only: the next leases, asked for already
+    private final ArrayDeque<Lease> unread = new ArrayDeque<>();   // loop only: leased, not read yet
 
     SharedSubscription(long id, String instance, SubscriptionSpec spec, Store store, Delivery owner, Downstream out,
                        long heartbeatNanos) {
@@ -55,7 +57,7 @@ final class SharedSubscription extends StreamLoop {
 
     @Override
     boolean hasWork(long now) {
-        if (poke || now - retryAtNanos >= 0 || carry.hasNext() || nextLease != null) {
+        if (poke || now - retryAtNanos >= 0 || carry.hasNext() || !unread.isEmpty() || nextLease != null) {
             poke = false;
             return true;
         }
@@ -79,24 +81,27 @@ final class SharedSubscription extends StreamLoop {
      */
     private void leaseAndSend() throws InterruptedException {
         if (!carry.hasNext()) {
-            LeaseBatch batch;
-            if (nextLease != null) {
-                batch = nextLease.await();
-                nextLease = null;
-            } else {
-                var leased = new Pending<LeaseBatch>();
-                store.lease(spec.topic(), spec.group(), holder, want(0), leased);
-                batch = leased.await();
+            if (unread.isEmpty()) {
+                LeaseBatch batch;
+                if (nextLease != null) {
+                    batch = nextLease.await();
+                    nextLease = null;
+                } else {
+                    var leased = new Pending<LeaseBatch>();
+                    store.lease(spec.topic(), spec.group(), holder, want(0), leased);
+                    batch = leased.await();
+                }
+                if (!took(batch)) {
+                    return;
+                }
+                unread.addAll(batch.leases());
+                int more = want(batch.leases().size());
+                if (more > 0) {
+                    nextLease = new Pending<>();
+                    store.lease(spec.topic(), spec.group(), holder, more, nextLease);
+                }
             }
-            if (!took(batch)) {
-                return;
-            }
-            load(batch.leases());
-            int more = want(batch.leases().size());
-            if (more > 0) {
-                nextLease = new Pending<>();
-                store.lease(spec.topic(), spec.group(), holder, more, nextLease);
-            }
+            load();
         }
         sendCarried(carry);
     }
@@ -129,33 +134,53 @@ final class SharedSubscription extends StreamLoop {
         }
     }
 
-    /** Reads the leased messages: first deliveries are one range of the topic, redeliveries one read each. */
-    private void load(List<Lease> leases) throws InterruptedException {
-        var messages = new ArrayList<StoredMessage>(leases.size());
-        int[] counts = new int[leases.size()];
+    /**
+     * Reads leased messages not read yet, in lease order, until about {@link Subscription#BATCH_BYTES}
+     * of payload are held (always at least one message): a run of first deliveries is one range of the
+     * topic, a redelivery one read. The rest stays leased and unread until what was read is sent, so a
+     * stream of large messages holds a batch's bytes, not its credit's worth of them.
+     */
+    private void load() throws InterruptedException {
+        var messages = new ArrayList<StoredMessage>();
+        int[] counts = new int[unread.size()];
         var missing = new ArrayList<Long>();
-        int i = 0;
-        while (i < leases.size()) {
-            Lease first = leases.get(i);
-            int run = 1;
-            while (first.deliveryCount() == 1 && i + run < leases.size() && leases.get(i + run).deliveryCount() == 1) {
-                run++;
+        long bytes = 0;
+        while (!unread.isEmpty() && bytes < Subscription.BATCH_BYTES) {
+            Lease first = unread.peekFirst();
+            int run = 1;   // a redelivery alone; first deliveries: the run of them at the head
+            if (first.deliveryCount() == 1) {
+                run = 0;
+                for (Lease l : unread) {
+                    if (l.deliveryCount() != 1) {
+                        break;
+                    }
+                    run++;
+                }
             }
-            List<StoredMessage> read = store.read(spec.topic(), first.sequence() - 1, run);
+            List<StoredMessage> read = store.read(spec.topic(), first.sequence() - 1, run,
+                    Subscription.BATCH_BYTES - bytes);
+            // Fewer than asked with a byte limit reached: the leases past the last message read stay unread.
+            boolean cut = !read.isEmpty() && read.size() < run;
+            long lastRead = read.isEmpty() ? Long.MAX_VALUE : read.getLast().sequence();
             int r = 0;
-            for (int k = i; k < i + run; k++) {
-                Lease lease = leases.get(k);
+            for (int k = 0; k < run; k++) {
+                Lease lease = unread.peekFirst();
+                if (cut && lease.sequence() > lastRead) {
+                    break;
+                }
+                unread.pollFirst();
                 while (r < read.size() && read.get(r).sequence() < lease.sequence()) {
                     r++;
                 }
                 if (r < read.size() && read.get(r).sequence() == lease.sequence()) {
+                    StoredMessage m = read.get(r);
                     counts[messages.size()] = lease.deliveryCount();
-                    messages.add(read.get(r));
+                    messages.add(m);
+                    bytes += m.payload().size();
                 } else {
                     missing.add(lease.sequence());
                 }
             }
-            i += run;
         }
         if (!missing.isEmpty()) {
             // Removed from the topic since it was leased: nothing is left to deliver, so it is settled.
