@@ -37,29 +37,52 @@ final class SharedWrites {
         }
     }
 
-    /** Leases messages to a holder: due ones first, then new ones within max in flight. */
-    static final class LeaseOp extends WriteOp.GroupWrite<LeaseBatch> {
-        private final String topic;
-        private final String group;
-        private final String holder;
-        private final int max;
+    /**
+     * A write of one holder of a shared group: it finds the group (which must be SHARED) in the
+     * writer's table, then {@link #onGroup} decides.
+     */
+    abstract static class HolderWrite<T> extends WriteOp.GroupWrite<T> {
+        final String topic;
+        final String group;
+        final String holder;
 
-        LeaseOp(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+        HolderWrite(String topic, String group, String holder, Completion<T> done) {
             super(done);
             this.topic = topic;
             this.group = group;
             this.holder = holder;
-            this.max = max;
         }
 
         @Override
-        LeaseBatch apply(WriteTx tx) throws SQLException {
+        final T apply(WriteTx tx) throws SQLException {
             GroupTable.Group g;
             try {
                 g = GroupWrites.require(tx, topic, group, GroupMode.SHARED);
             } catch (io.sluice.domain.SluiceException e) {
-                return refuse(e);
+                return withoutGroup(e);
             }
+            return onGroup(tx, g);
+        }
+
+        /** The group or topic is not there, or not SHARED: by default the write is refused with {@code e}. */
+        T withoutGroup(io.sluice.domain.SluiceException e) {
+            return refuse(e);
+        }
+
+        abstract T onGroup(WriteTx tx, GroupTable.Group g) throws SQLException;
+    }
+
+    /** Leases messages to a holder: due ones first, then new ones within max in flight. */
+    static final class LeaseOp extends HolderWrite<LeaseBatch> {
+        private final int max;
+
+        LeaseOp(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+            super(topic, group, holder, done);
+            this.max = max;
+        }
+
+        @Override
+        LeaseBatch onGroup(WriteTx tx, GroupTable.Group g) throws SQLException {
             long now = tx.now;
             long ackWait = g.config.effectiveAckWaitMs();
             var out = new ArrayList<Lease>();
@@ -148,28 +171,16 @@ final class SharedWrites {
     }
 
     /** Settles exactly the named messages the holder holds (Ack, BatchAck). */
-    static final class Settle extends WriteOp.GroupWrite<Settled> {
-        private final String topic;
-        private final String group;
-        private final String holder;
+    static final class Settle extends HolderWrite<Settled> {
         private final List<Long> sequences;
 
         Settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done) {
-            super(done);
-            this.topic = topic;
-            this.group = group;
-            this.holder = holder;
+            super(topic, group, holder, done);
             this.sequences = sequences;
         }
 
         @Override
-        Settled apply(WriteTx tx) throws SQLException {
-            GroupTable.Group g;
-            try {
-                g = GroupWrites.require(tx, topic, group, GroupMode.SHARED);
-            } catch (io.sluice.domain.SluiceException e) {
-                return refuse(e);
-            }
+        Settled onGroup(WriteTx tx, GroupTable.Group g) throws SQLException {
             int settled = 0;
             int notHeld = 0;
             int unknown = 0;
@@ -196,10 +207,7 @@ final class SharedWrites {
     enum Action { RELEASE, EXTEND, TERMINATE }
 
     /** One holder's action on one message; answers false when the holder does not hold it. */
-    static final class OnLease extends WriteOp.GroupWrite<Boolean> {
-        private final String topic;
-        private final String group;
-        private final String holder;
+    static final class OnLease extends HolderWrite<Boolean> {
         private final long sequence;
         private final Action action;
         private final long delayMs;
@@ -207,10 +215,7 @@ final class SharedWrites {
 
         OnLease(String topic, String group, String holder, long sequence, Action action, long delayMs, String detail,
                 Completion<Boolean> done) {
-            super(done);
-            this.topic = topic;
-            this.group = group;
-            this.holder = holder;
+            super(topic, group, holder, done);
             this.sequence = sequence;
             this.action = action;
             this.delayMs = delayMs;
@@ -218,13 +223,7 @@ final class SharedWrites {
         }
 
         @Override
-        Boolean apply(WriteTx tx) throws SQLException {
-            GroupTable.Group g;
-            try {
-                g = GroupWrites.require(tx, topic, group, GroupMode.SHARED);
-            } catch (io.sluice.domain.SluiceException e) {
-                return refuse(e);
-            }
+        Boolean onGroup(WriteTx tx, GroupTable.Group g) throws SQLException {
             GroupTable.Entry e = g.entries.get(sequence);
             if (e == null || !holder.equals(e.holder)) {
                 return false;
@@ -247,26 +246,19 @@ final class SharedWrites {
     }
 
     /** The holder's stream ended: every lease it holds is given back (after its backoff) or dead-lettered. */
-    static final class ReleaseAll extends WriteOp.GroupWrite<Integer> {
-        private final String topic;
-        private final String group;
-        private final String holder;
+    static final class ReleaseAll extends HolderWrite<Integer> {
 
         ReleaseAll(String topic, String group, String holder, Completion<Integer> done) {
-            super(done);
-            this.topic = topic;
-            this.group = group;
-            this.holder = holder;
+            super(topic, group, holder, done);
         }
 
         @Override
-        Integer apply(WriteTx tx) throws SQLException {
-            GroupTable.Group g;
-            try {
-                g = GroupWrites.require(tx, topic, group, GroupMode.SHARED);
-            } catch (io.sluice.domain.SluiceException e) {
-                return 0;   // the group or topic is gone: nothing is held any more
-            }
+        Integer withoutGroup(io.sluice.domain.SluiceException e) {
+            return 0;   // the group or topic is gone: nothing is held any more
+        }
+
+        @Override
+        Integer onGroup(WriteTx tx, GroupTable.Group g) throws SQLException {
             var held = new ArrayList<Long>();
             g.entries.forEach((seq, e) -> {
                 if (holder.equals(e.holder)) {
