@@ -65,29 +65,52 @@ final class PgSharedOps {
         }
     }
 
-    /** Leases messages to a holder: due ones first, then new ones within max in flight. */
-    static final class LeaseOp extends PgWriteOp<LeaseBatch> {
-        private final String topic;
-        private final String group;
-        private final String holder;
-        private final int max;
+    /**
+     * A write of one holder of a shared group: it finds and locks the group (which must be SHARED),
+     * then {@link #onGroup} decides.
+     */
+    abstract static class HolderWrite<T> extends PgWriteOp<T> {
+        final String topic;
+        final String group;
+        final String holder;
 
-        LeaseOp(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+        HolderWrite(String topic, String group, String holder, Completion<T> done) {
             super(done);
             this.topic = topic;
             this.group = group;
             this.holder = holder;
-            this.max = max;
         }
 
         @Override
-        LeaseBatch apply(PgWriteTx tx) throws SQLException {
+        final T apply(PgWriteTx tx) throws SQLException {
             Held h;
             try {
                 h = require(tx, topic, group, GroupMode.SHARED);
             } catch (SluiceException e) {
-                return refuse(e);
+                return withoutGroup(e);
             }
+            return onGroup(tx, h);
+        }
+
+        /** The group or topic is not there, or not SHARED: by default the write is refused with {@code e}. */
+        T withoutGroup(SluiceException e) {
+            return refuse(e);
+        }
+
+        abstract T onGroup(PgWriteTx tx, Held h) throws SQLException;
+    }
+
+    /** Leases messages to a holder: due ones first, then new ones within max in flight. */
+    static final class LeaseOp extends HolderWrite<LeaseBatch> {
+        private final int max;
+
+        LeaseOp(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+            super(topic, group, holder, done);
+            this.max = max;
+        }
+
+        @Override
+        LeaseBatch onGroup(PgWriteTx tx, Held h) throws SQLException {
             GroupConfig config = h.config();
             long now = tx.now;
             long until = now + config.effectiveAckWaitMs();
@@ -141,28 +164,16 @@ final class PgSharedOps {
     }
 
     /** Settles exactly the named messages the holder holds (Ack, BatchAck). */
-    static final class Settle extends PgWriteOp<Settled> {
-        private final String topic;
-        private final String group;
-        private final String holder;
+    static final class Settle extends HolderWrite<Settled> {
         private final List<Long> sequences;
 
         Settle(String topic, String group, String holder, List<Long> sequences, Completion<Settled> done) {
-            super(done);
-            this.topic = topic;
-            this.group = group;
-            this.holder = holder;
+            super(topic, group, holder, done);
             this.sequences = sequences;
         }
 
         @Override
-        Settled apply(PgWriteTx tx) throws SQLException {
-            Held h;
-            try {
-                h = require(tx, topic, group, GroupMode.SHARED);
-            } catch (SluiceException e) {
-                return refuse(e);
-            }
+        Settled onGroup(PgWriteTx tx, Held h) throws SQLException {
             Map<Long, PgLeases.Entry> found = tx.leases.find(h.id(), group, sequences);
             int settled = 0;
             int notHeld = 0;
@@ -190,10 +201,7 @@ final class PgSharedOps {
     enum Action { RELEASE, EXTEND, TERMINATE }
 
     /** One holder's action on one message; answers false when the holder does not hold it. */
-    static final class OnLease extends PgWriteOp<Boolean> {
-        private final String topic;
-        private final String group;
-        private final String holder;
+    static final class OnLease extends HolderWrite<Boolean> {
         private final long sequence;
         private final Action action;
         private final long delayMs;
@@ -201,10 +209,7 @@ final class PgSharedOps {
 
         OnLease(String topic, String group, String holder, long sequence, Action action, long delayMs, String detail,
                 Completion<Boolean> done) {
-            super(done);
-            this.topic = topic;
-            this.group = group;
-            this.holder = holder;
+            super(topic, group, holder, done);
             this.sequence = sequence;
             this.action = action;
             this.delayMs = delayMs;
@@ -212,13 +217,7 @@ final class PgSharedOps {
         }
 
         @Override
-        Boolean apply(PgWriteTx tx) throws SQLException {
-            Held h;
-            try {
-                h = require(tx, topic, group, GroupMode.SHARED);
-            } catch (SluiceException e) {
-                return refuse(e);
-            }
+        Boolean onGroup(PgWriteTx tx, Held h) throws SQLException {
             PgLeases.Entry e = tx.leases.find(h.id(), group, List.of(sequence)).get(sequence);
             if (e == null || !holder.equals(e.holder())) {
                 return false;
@@ -238,26 +237,19 @@ final class PgSharedOps {
     }
 
     /** The holder's stream ended: every lease it holds is given back (after its backoff) or dead-lettered. */
-    static final class ReleaseAll extends PgWriteOp<Integer> {
-        private final String topic;
-        private final String group;
-        private final String holder;
+    static final class ReleaseAll extends HolderWrite<Integer> {
 
         ReleaseAll(String topic, String group, String holder, Completion<Integer> done) {
-            super(done);
-            this.topic = topic;
-            this.group = group;
-            this.holder = holder;
+            super(topic, group, holder, done);
         }
 
         @Override
-        Integer apply(PgWriteTx tx) throws SQLException {
-            Held h;
-            try {
-                h = require(tx, topic, group, GroupMode.SHARED);
-            } catch (SluiceException e) {
-                return 0;   // the group or topic is gone: nothing is held any more
-            }
+        Integer withoutGroup(SluiceException e) {
+            return 0;   // the group or topic is gone: nothing is held any more
+        }
+
+        @Override
+        Integer onGroup(PgWriteTx tx, Held h) throws SQLException {
             List<PgLeases.Entry> held = tx.leases.heldBy(h.id(), group, holder);
             for (PgLeases.Entry e : held) {
                 giveBack(tx, h, e, tx.now + h.config().backoffAfter(e.deliveries()));
