@@ -48,7 +48,7 @@ class StreamLifecycleTest {
         openAndCancel(stub, 500);
         int platformAfter = subscriptionThreads();
         System.out.printf("500 streams: platform threads before %d, after %d; active streams %d%n",
-                platformBefore, platformAfter, broker.server().delivery().activeStreams());
+                platformBefore, platformAfter, broker.activeStreams());
         // Pools may add a carrier or an event-loop thread; a leak would add hundreds.
         assertTrue(platformAfter <= platformBefore + 8, "platform threads grew from " + platformBefore
                 + " to " + platformAfter + ": " + Thread.getAllStackTraces().keySet().stream()
@@ -68,7 +68,7 @@ class StreamLifecycleTest {
         for (StreamClient s : streams) {
             assertEquals(1, s.delivery().getSequence());
         }
-        assertEquals(count, broker.server().delivery().activeStreams());
+        assertEquals(count, broker.activeStreams());
         for (StreamClient s : streams) {
             s.cancel();
         }

@@ -466,7 +466,7 @@ class SubscribeContractTest {
     void shutdownEndsStreamsWithShuttingDown() throws InterruptedException {
         var s = group("sd", "g", InitialPosition.EARLIEST);
         s.expectHeartbeatWithoutDelivery(0);
-        broker.server().close();
+        broker.stop();
         assertEquals("SHUTTING_DOWN", s.streamError());
         s.expectClosedWith(Status.Code.UNAVAILABLE);
     }

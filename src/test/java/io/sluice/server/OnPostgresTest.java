@@ -1,0 +1,44 @@
+package io.sluice.server;
+
+import io.sluice.store.postgres.OnPostgres;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The broker's own gRPC contract tests, run again against a broker whose store is PostgreSQL (a fresh
+ * schema of a real server per test): what a client sees must not depend on the backend.
+ */
+@ExtendWith(OnPostgres.class)
+class OnPostgresTest {
+    @Nested
+    class Publish extends PublishContractTest {
+    }
+
+    @Nested
+    class PublishGuarantees extends PublishGuaranteesTest {
+    }
+
+    @Nested
+    class PublishStream extends PublishStreamTest {
+    }
+
+    @Nested
+    class Subscribe extends SubscribeContractTest {
+    }
+
+    @Nested
+    class SharedGroups extends SharedGroupTest {
+    }
+
+    @Nested
+    class Retention extends RetentionTest {
+    }
+
+    @Nested
+    class ReplayByTime extends ReplayByTimeTest {
+    }
+
+    @Nested
+    class StreamLifecycle extends StreamLifecycleTest {
+    }
+}
