@@ -41,4 +41,12 @@ class OnPostgresTest {
     @Nested
     class StreamLifecycle extends StreamLifecycleTest {
     }
+
+    @Nested
+    class BadInput extends BadInputTest {
+    }
+
+    @Nested
+    class SubscribeFuzz extends SubscribeFuzzTest {
+    }
 }
