@@ -97,8 +97,7 @@ final class PgWriteTx implements AutoCloseable {
         this.topicDefaults = topicDefaults;
         this.epoch = epoch;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
-        reserve = c.prepareStatement("UPDATE sluice_counter SET last_seq = last_seq + ?, last_ts = greatest(last_ts, ?) "
-                + "WHERE id = 1 RETURNING last_seq, last_ts");
+        reserve = c.prepareStatement(PgCommitMarks.RESERVE);
         selectTopic = c.prepareStatement("SELECT id, created_at, last_seq, last_pos, last_bytes, max_age_ms, max_bytes, "
                 + "max_messages, discard, dedup_window_ms FROM topics WHERE name = ?");
         insertTopic = c.prepareStatement("INSERT INTO topics (name, created_at, max_age_ms, max_bytes, max_messages, "
@@ -119,11 +118,14 @@ final class PgWriteTx implements AutoCloseable {
 
     /**
      * Starts the transaction: reserves {@code messages} sequences and stamps it with the wall
-     * clock or the last timestamp given, whichever is later, in the counter row (locked until the commit).
+     * clock or the last timestamp given, whichever is later, in the counter row (locked until the
+     * commit), and sets the run's commit mark to {@code txn} ({@link PgCommitMarks}).
      */
-    void begin(int messages) throws SQLException {
-        reserve.setLong(1, messages);
-        reserve.setLong(2, clock.getAsLong());
+    void begin(int messages, long txn) throws SQLException {
+        reserve.setLong(1, epoch);
+        reserve.setLong(2, txn);
+        reserve.setLong(3, messages);
+        reserve.setLong(4, clock.getAsLong());
         try (ResultSet rs = reserve.executeQuery()) {
             if (!rs.next()) {
                 throw new SluiceException.Corrupted("the counter row (sluice_counter) is missing from the database");
