@@ -9,7 +9,7 @@ import java.sql.Statement;
 /**
  * Commit marks ({@code commit_marks}, {@link PgSchemaV5}): how the writer learns whether a COMMIT
  * whose answer never arrived took effect. Every write transaction sets its store run's row to the
- * transaction's number, in the statement that takes the counter row ({@link #RESERVE}). After the
+ * transaction's number, in the statement that takes the counter row ({@link PgReserve}). After the
  * connection broke during a COMMIT, {@link #committed} on a new connection first locks the counter
  * row, which the doubtful transaction holds until it has ended (committed or rolled back, and a
  * commit is visible to new statements before its locks are released), then reads the mark: the
@@ -19,17 +19,6 @@ import java.sql.Statement;
  * are removed by {@link #prune}. Used by the writer thread only.
  */
 final class PgCommitMarks {
-    /**
-     * The first statement of every write transaction: sets the run's mark ({@code epoch}, {@code txn}),
-     * reserves {@code messages} sequences and advances the clock's high-water mark, answering the last
-     * sequence reserved and the transaction's timestamp. Parameters: epoch, txn, messages, wall clock.
-     */
-    static final String RESERVE = """
-            WITH mark AS (INSERT INTO commit_marks (epoch, txn) VALUES (?, ?)
-                          ON CONFLICT (epoch) DO UPDATE SET txn = excluded.txn, at = now())
-            UPDATE sluice_counter SET last_seq = last_seq + ?, last_ts = greatest(last_ts, ?)
-            WHERE id = 1 RETURNING last_seq, last_ts""";
-
     private PgCommitMarks() {
     }
 

@@ -57,7 +57,7 @@ final class PgWriteTx implements AutoCloseable {
 
     private final LongSupplier clock;
     private final int maxGroupsPerTopic;
-    private final PreparedStatement reserve;
+    private final PgReserve reserve;
     private final PreparedStatement reserveMore;
     private final PreparedStatement selectTopic;
     private final PreparedStatement insertTopic;
@@ -95,7 +95,7 @@ final class PgWriteTx implements AutoCloseable {
         this.topicDefaults = topicDefaults;
         this.epoch = epoch;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
-        reserve = c.prepareStatement(PgCommitMarks.RESERVE);
+        reserve = new PgReserve(c);
         selectTopic = c.prepareStatement("SELECT id, created_at, last_seq, last_pos, last_bytes, max_age_ms, max_bytes, "
                 + "max_messages, discard, dedup_window_ms FROM topics WHERE name = ?");
         insertTopic = c.prepareStatement("INSERT INTO topics (name, created_at, max_age_ms, max_bytes, max_messages, "
@@ -115,21 +115,14 @@ final class PgWriteTx implements AutoCloseable {
     /**
      * Starts the transaction: reserves {@code messages} sequences and stamps it with the wall
      * clock or the last timestamp given, whichever is later, in the counter row (locked until the
-     * commit), and sets the run's commit mark to {@code txn} ({@link PgCommitMarks}).
+     * commit), and sets the run's commit mark to {@code txn} ({@link PgCommitMarks}); the rows of the
+     * topics named in {@code appendsTo} are read (and locked) in the same statement ({@link PgReserve}).
      */
-    void begin(int messages, long txn) throws SQLException {
-        reserve.setLong(1, epoch);
-        reserve.setLong(2, txn);
-        reserve.setLong(3, messages);
-        reserve.setLong(4, clock.getAsLong());
-        try (ResultSet rs = reserve.executeQuery()) {
-            if (!rs.next()) {
-                throw new SluiceException.Corrupted("the counter row (sluice_counter) is missing from the database");
-            }
-            reservedLast = rs.getLong(1);
-            nextSequence = reservedLast - messages + 1;
-            now = rs.getLong(2);
-        }
+    void begin(int messages, long txn, List<String> appendsTo) throws SQLException {
+        reserve.run(epoch, txn, messages, clock.getAsLong(), appendsTo, topics);
+        reservedLast = reserve.lastSeq;
+        nextSequence = reservedLast - messages + 1;
+        now = reserve.ts;
     }
 
     /**
@@ -357,7 +350,8 @@ final class PgWriteTx implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        for (var st : new PreparedStatement[] {reserve, reserveMore, messageAt, selectTopic, insertTopic,
+        reserve.close();
+        for (var st : new PreparedStatement[] {reserveMore, messageAt, selectTopic, insertTopic,
                 deleteTopicRow}) {
             st.close();
         }

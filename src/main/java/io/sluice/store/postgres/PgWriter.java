@@ -8,6 +8,7 @@ import io.sluice.store.TopicConfig;
 import java.lang.System.Logger.Level;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
@@ -229,15 +230,19 @@ final class PgWriter implements AutoCloseable {
             return;
         }
         int messages = 0;
+        var appendsTo = new LinkedHashSet<String>();
         for (PgWriteOp<?> op : batch) {
             messages += op.messageCount();
+            if (op.appendsTo() != null) {
+                appendsTo.add(op.appendsTo());
+            }
         }
         long started = System.nanoTime();
         long txn = ++transactions;
         PgWriteTx tx = link.tx();
         boolean committing = false;
         try {
-            tx.begin(messages, txn);
+            tx.begin(messages, txn, List.copyOf(appendsTo));
             for (PgWriteOp<?> op : batch) {
                 if (!op.commutesWithPendingWrites()) {
                     tx.flush();
