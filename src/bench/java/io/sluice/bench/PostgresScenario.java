@@ -94,10 +94,15 @@ final class PostgresScenario {
                     + "postgresql package)"));
             return null;
         }
+        String durability;
         try (var c = server.connectToDatabase(); Statement st = c.createStatement()) {
             st.execute("DROP TABLE IF EXISTS bench_ceiling");
             st.execute("CREATE TABLE bench_ceiling (seq bigserial PRIMARY KEY, topic_id bigint NOT NULL, "
                     + "ts bigint NOT NULL, payload bytea NOT NULL)");
+            try (var rs = st.executeQuery("SELECT current_setting('fsync'), current_setting('wal_sync_method')")) {
+                rs.next();
+                durability = "server: fsync " + rs.getString(1) + " (" + rs.getString(2) + ")";
+            }
         }
         Path script = dir.resolve("ceiling.sql");
         Files.writeString(script, "INSERT INTO bench_ceiling (topic_id, ts, payload) SELECT 1, 0, "
@@ -109,6 +114,8 @@ final class PostgresScenario {
                 PostgresServer.DATABASE);
         var builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().put("PGPASSWORD", PostgresServer.PASSWORD);
+        // The ceiling commits as the brokers do, whatever the server's default.
+        builder.environment().put("PGOPTIONS", "-c synchronous_commit=on");
         Process p = builder.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(seconds + 60, TimeUnit.SECONDS)) {
@@ -123,7 +130,8 @@ final class PostgresScenario {
         }
         double rows = Double.parseDouble(m.group(1)) * BATCH;
         sink.apply(new Row(SCENARIO, name, rows, Math.round(rows * seconds), seconds, Latency.Summary.NONE, 0,
-                Resources.NONE, List.of("rows/s: transactions/s x " + BATCH)));
+                Resources.NONE, List.of("rows/s: transactions/s x " + BATCH, durability
+                        + "; pgbench sessions: synchronous_commit on")));
         return rows;
     }
 

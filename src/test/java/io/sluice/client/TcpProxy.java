@@ -13,11 +13,12 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A loopback TCP forwarder to a local port, for tests: {@link #cutAll()} breaks every connection
- * through it at once, as a network failure would, while the broker behind it keeps running;
- * {@link #holdAnswers()} stops forwarding what the broker sends until {@link #release()}.
+ * through it at once, as a network failure would, while the server behind it (a broker, or a
+ * database) keeps running; {@link #holdAnswers()} stops forwarding what the server sends until
+ * {@link #release()}.
  * One virtual thread accepts; two per connection copy bytes.
  */
-final class TcpProxy implements AutoCloseable {
+public final class TcpProxy implements AutoCloseable {
     private final ServerSocket listener;
     private final int targetPort;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
@@ -25,13 +26,13 @@ final class TcpProxy implements AutoCloseable {
     private final Condition released = lock.newCondition();
     private boolean holding;   // guarded by lock
 
-    TcpProxy(int targetPort) throws IOException {
+    public TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
         this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().name("proxy-accept").start(this::accept);
     }
 
-    int port() {
+    public int port() {
         return listener.getLocalPort();
     }
 
@@ -70,7 +71,7 @@ final class TcpProxy implements AutoCloseable {
     }
 
     /** Holds back everything the broker sends, on every connection, until {@link #release()}. */
-    void holdAnswers() {
+    public void holdAnswers() {
         lock.lock();
         try {
             holding = true;
@@ -80,7 +81,7 @@ final class TcpProxy implements AutoCloseable {
     }
 
     /** Forwards what the broker sends again, what was held back first. */
-    void release() {
+    public void release() {
         lock.lock();
         try {
             holding = false;
@@ -102,7 +103,7 @@ final class TcpProxy implements AutoCloseable {
     }
 
     /** Resets every open connection; new connections are still accepted. */
-    void cutAll() {
+    public void cutAll() {
         for (Socket s : Set.copyOf(sockets)) {
             try {
                 s.setSoLinger(true, 0);   // RST, not a polite FIN

@@ -57,6 +57,11 @@ abstract class PgWriteOp<T> {
         return 0;
     }
 
+    /** The topic this operation appends to (its row is read with the counter row), or null. */
+    String appendsTo() {
+        return null;
+    }
+
     /** Hands the result on; a completion that throws is logged, never allowed to stop the writer. */
     final void complete() {
         if (answered) {
@@ -130,6 +135,11 @@ abstract class PgWriteOp<T> {
         @Override
         int messageCount() {
             return messages.size();
+        }
+
+        @Override
+        String appendsTo() {
+            return topic;
         }
 
         @Override

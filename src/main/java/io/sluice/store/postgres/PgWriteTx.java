@@ -57,12 +57,11 @@ final class PgWriteTx implements AutoCloseable {
 
     private final LongSupplier clock;
     private final int maxGroupsPerTopic;
-    private final PreparedStatement reserve;
+    private final PgReserve reserve;
     private final PreparedStatement reserveMore;
     private final PreparedStatement selectTopic;
     private final PreparedStatement insertTopic;
-    private final PreparedStatement updateTopic;
-    private final PreparedStatement insertMessage;
+    private final PgMessageRows rows;
     private final PreparedStatement deleteTopicRow;
     private final PgCursors cursors;
     /** The statements on groups' modes, configurations and delivery counts. */
@@ -86,7 +85,6 @@ final class PgWriteTx implements AutoCloseable {
     private final Map<TopicState, Map<String, Long>> pendingAcks = new HashMap<>();
     private final List<String> deletedTopics = new ArrayList<>();
     private final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
-    private int pendingInserts;
     private long nextSequence;
     private long reservedLast;
     long now;
@@ -97,15 +95,12 @@ final class PgWriteTx implements AutoCloseable {
         this.topicDefaults = topicDefaults;
         this.epoch = epoch;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
-        reserve = c.prepareStatement("UPDATE sluice_counter SET last_seq = last_seq + ?, last_ts = greatest(last_ts, ?) "
-                + "WHERE id = 1 RETURNING last_seq, last_ts");
+        reserve = new PgReserve(c);
         selectTopic = c.prepareStatement("SELECT id, created_at, last_seq, last_pos, last_bytes, max_age_ms, max_bytes, "
                 + "max_messages, discard, dedup_window_ms FROM topics WHERE name = ?");
         insertTopic = c.prepareStatement("INSERT INTO topics (name, created_at, max_age_ms, max_bytes, max_messages, "
                 + "discard, dedup_window_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id");
-        updateTopic = c.prepareStatement("UPDATE topics SET last_seq = ?, last_pos = ?, last_bytes = ? WHERE id = ?");
-        insertMessage = c.prepareStatement("INSERT INTO messages (topic_id, seq, pos, mid, ts, payload, attrs, crc, "
-                + "bstart) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        rows = new PgMessageRows(c);
         cursors = new PgCursors(c);
         deleteTopicRow = c.prepareStatement("DELETE FROM topics WHERE id = ?");
         reserveMore = c.prepareStatement(
@@ -119,19 +114,15 @@ final class PgWriteTx implements AutoCloseable {
 
     /**
      * Starts the transaction: reserves {@code messages} sequences and stamps it with the wall
-     * clock or the last timestamp given, whichever is later, in the counter row (locked until the commit).
+     * clock or the last timestamp given, whichever is later, in the counter row (locked until the
+     * commit), and sets the run's commit mark to {@code txn} ({@link PgCommitMarks}); the rows of the
+     * topics named in {@code appendsTo} are read (and locked) in the same statement ({@link PgReserve}).
      */
-    void begin(int messages) throws SQLException {
-        reserve.setLong(1, messages);
-        reserve.setLong(2, clock.getAsLong());
-        try (ResultSet rs = reserve.executeQuery()) {
-            if (!rs.next()) {
-                throw new SluiceException.Corrupted("the counter row (sluice_counter) is missing from the database");
-            }
-            reservedLast = rs.getLong(1);
-            nextSequence = reservedLast - messages + 1;
-            now = rs.getLong(2);
-        }
+    void begin(int messages, long txn, List<String> appendsTo) throws SQLException {
+        reserve.run(epoch, txn, messages, clock.getAsLong(), appendsTo, topics);
+        reservedLast = reserve.lastSeq;
+        nextSequence = reservedLast - messages + 1;
+        now = reserve.ts;
     }
 
     /**
@@ -200,18 +191,8 @@ final class PgWriteTx implements AutoCloseable {
      */
     void insert(TopicState row, long seq, byte[] mid, byte[] payload, byte[] attrs, long crc, long size)
             throws SQLException {
-        insertMessage.setLong(1, row.id);
-        insertMessage.setLong(2, seq);
-        insertMessage.setLong(3, ++row.lastPos);
-        insertMessage.setBytes(4, mid);
-        insertMessage.setLong(5, now);
-        insertMessage.setBytes(6, payload);
-        insertMessage.setBytes(7, attrs);
-        insertMessage.setLong(8, crc);
-        insertMessage.setLong(9, row.lastBytes);
+        rows.add(row.id, seq, ++row.lastPos, mid, payload, attrs, crc, row.lastBytes);
         row.lastBytes += size;
-        insertMessage.addBatch();
-        pendingInserts++;
         row.lastSeq = seq;
         if (!row.appended) {
             row.appended = true;
@@ -271,12 +252,15 @@ final class PgWriteTx implements AutoCloseable {
         deletedTopics.add(row.name);
     }
 
-    /** Writes the inserts batched since the last flush (one multi-row INSERT), then one cursor upsert per group. */
+    /** Writes the inserts batched since the last flush (one statement), then one cursor upsert per group. */
     void flush() throws SQLException {
-        if (pendingInserts > 0) {
-            pendingInserts = 0;
-            insertMessage.executeBatch();
+        if (rows.size() > 0) {
+            rows.insert(now);
         }
+        flushAcks();
+    }
+
+    private void flushAcks() throws SQLException {
         for (var byRow : pendingAcks.entrySet()) {
             for (var byGroup : byRow.getValue().entrySet()) {
                 writeAck(byRow.getKey(), byGroup.getKey(), byGroup.getValue());
@@ -298,20 +282,29 @@ final class PgWriteTx implements AutoCloseable {
         groups.prune(row.id, group, seq);
     }
 
-    /** Before the commit: each appended topic's last sequence and position, one UPDATE per topic. */
+    /**
+     * Before the commit: the inserts left, then each appended topic's last sequence, position and bytes
+     * (one UPDATE for all). When no topic appended to removes messages at each append (DISCARD_OLD
+     * with a count or byte limit, {@link PgRetention#afterAppends}, which must see the inserts), the
+     * inserts and the update are one statement.
+     */
     void finish() throws SQLException {
+        if (rows.size() > 0 && touched.stream().noneMatch(PgWriteTx::trimsAtAppend)) {
+            rows.insertAndUpdate(now, touched);
+            flushAcks();
+            return;
+        }
         flush();
         retention.afterAppends(this, touched);
-        for (TopicState row : touched) {
-            updateTopic.setLong(1, row.lastSeq);
-            updateTopic.setLong(2, row.lastPos);
-            updateTopic.setLong(3, row.lastBytes);
-            updateTopic.setLong(4, row.id);
-            updateTopic.addBatch();
-        }
         if (!touched.isEmpty()) {
-            updateTopic.executeBatch();
+            rows.update(touched);
         }
+    }
+
+    /** True when appends to the topic remove what they put over its limits in their own transaction. */
+    private static boolean trimsAtAppend(TopicState row) {
+        TopicConfig config = row.config;
+        return config.discard() == TopicConfig.Discard.OLD && (config.maxMessages() > 0 || config.maxBytes() > 0);
     }
 
     /**
@@ -350,23 +343,19 @@ final class PgWriteTx implements AutoCloseable {
         pendingAcks.clear();
         deletedTopics.clear();
         resetCursors.clear();
-        pendingInserts = 0;
+        rows.clear();
         leases.clear();
         retention.clear();
-        try {
-            insertMessage.clearBatch();
-            updateTopic.clearBatch();
-        } catch (SQLException ignored) {
-            // a statement of a lost connection: the connection is replaced before the next transaction
-        }
     }
 
     @Override
     public void close() throws SQLException {
-        for (var st : new PreparedStatement[] {reserve, reserveMore, messageAt, selectTopic, insertTopic, updateTopic,
-                insertMessage, deleteTopicRow}) {
+        reserve.close();
+        for (var st : new PreparedStatement[] {reserveMore, messageAt, selectTopic, insertTopic,
+                deleteTopicRow}) {
             st.close();
         }
+        rows.close();
         cursors.close();
         groups.close();
         topicConfigs.close();

@@ -6,9 +6,9 @@ import io.sluice.store.CommitObserver;
 import io.sluice.store.StoreListener;
 import io.sluice.store.TopicConfig;
 import java.lang.System.Logger.Level;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
@@ -22,21 +22,19 @@ import java.util.function.LongSupplier;
  * opened when the first batch needs it and again after it is lost, so the broker rides through a
  * restart or failover of the database: the batches meanwhile fail as {@code Unavailable}.
  *
- * <p>A COMMIT whose answer never arrived (the connection broke during it) may or may not have
- * taken effect: its writes are answered as failed with a message saying so, never as stored.
+ * <p>A COMMIT whose answer never arrived (the connection broke during it) is resolved before anyone
+ * is answered: on a new connection, once that transaction has ended, its commit mark ({@link
+ * PgCommitMarks}) says whether it took effect. Its writes are then answered as stored, with what the
+ * transaction computed, or as failed and not stored; when the outcome cannot be learned within
+ * {@link PgWriterLink#RESOLVE_NANOS}, as failed with a message saying it is unknown, never as stored.
  *
  * <p>Threading: {@link #submit}, {@link #trySubmit}, {@link #submitPaced} and {@link #close} are
  * called from any thread; everything else runs on the writer thread.
  */
 final class PgWriter implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PgWriter.class.getName());
-    /** After a failed attempt to connect, batches fail at once for this long instead of trying again. */
-    private static final long RECONNECT_PAUSE_NANOS = 250_000_000;
 
-    private final PgConnector connector;
     private final LongSupplier clock;
-    private final int maxGroupsPerTopic;
-    private final long dedupWindowMillis;
     private final LinkedBlockingQueue<PgWriteOp<?>> queue = new LinkedBlockingQueue<>();
     private final Semaphore slots;
     private final int maxBatch;
@@ -46,27 +44,21 @@ final class PgWriter implements AutoCloseable {
     private final Thread thread;
     private final PgCommitAnnouncer announce;
     private final long epoch;
-    private final TopicConfig topicDefaults;
     private long nextBackground = System.nanoTime();   // writer thread only
     private volatile boolean accepting = true;
     private volatile boolean stopped;
     private volatile String refusal;
-    private Connection connection;
-    private PgWriteTx tx;
-    private long connectFailedAt;
-    private boolean connectFailed;
-    private boolean unreachable;   // logged once per outage
+    private final PgWriterLink link;
+    private long transactions;   // writer thread only: the number of the last transaction begun
 
     PgWriter(PgConnector connector, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis,
              int queueCapacity, int maxBatch,
              StoreListener listener, CommitObserver observer, CommitHook beforeCommit, PgCommitAnnouncer announce,
              long epoch, TopicConfig topicDefaults) {
-        this.connector = connector;
-        this.topicDefaults = topicDefaults;
+        this.link = new PgWriterLink(connector, c -> new PgWriteTx(c, clock, maxGroupsPerTopic, dedupWindowMillis,
+                epoch, topicDefaults), announce);
         this.epoch = epoch;
         this.clock = clock;
-        this.maxGroupsPerTopic = maxGroupsPerTopic;
-        this.dedupWindowMillis = dedupWindowMillis;
         this.slots = new Semaphore(queueCapacity);
         this.maxBatch = maxBatch;
         this.listener = listener;
@@ -183,7 +175,7 @@ final class PgWriter implements AutoCloseable {
         } finally {
             stopped = true;
             failRemaining(refusal != null ? refusal : "the broker is shutting down");
-            dropConnection();
+            link.drop();
         }
     }
 
@@ -201,15 +193,14 @@ final class PgWriter implements AutoCloseable {
         if (busy) {
             return new PgRetention.Background();
         }
-        if (connect() != null) {
+        if (link.connect() != null) {
             return null;
         }
         try {
-            return tx.retention.workDue(connection, clock.getAsLong()) ? new PgRetention.Background() : null;
+            return link.tx().retention.workDue(link.connection(), clock.getAsLong()) ? new PgRetention.Background()
+                    : null;
         } catch (SQLException e) {
-            if (PgErrors.connectionLost(e) || connectionClosed()) {
-                dropConnection();
-            }
+            link.lost(e);
             return null;
         }
     }
@@ -233,19 +224,25 @@ final class PgWriter implements AutoCloseable {
             batch.forEach(op -> op.fail(failure));
             return;
         }
-        SluiceException noConnection = connect();
+        SluiceException noConnection = link.connect();
         if (noConnection != null) {
             batch.forEach(op -> op.fail(noConnection));
             return;
         }
         int messages = 0;
+        var appendsTo = new LinkedHashSet<String>();
         for (PgWriteOp<?> op : batch) {
             messages += op.messageCount();
+            if (op.appendsTo() != null) {
+                appendsTo.add(op.appendsTo());
+            }
         }
         long started = System.nanoTime();
+        long txn = ++transactions;
+        PgWriteTx tx = link.tx();
         boolean committing = false;
         try {
-            tx.begin(messages);
+            tx.begin(messages, txn, List.copyOf(appendsTo));
             for (PgWriteOp<?> op : batch) {
                 if (!op.commutesWithPendingWrites()) {
                     tx.flush();
@@ -253,29 +250,36 @@ final class PgWriter implements AutoCloseable {
                 op.run(tx);
             }
             tx.finish();
-            announce.beforeCommit(connection, tx.appendedLastSequences());
+            announce.beforeCommit(link.connection(), tx.appendedLastSequences());
             runHook(batch.size());
             committing = true;
-            connection.commit();
+            link.connection().commit();
         } catch (Error e) {
             announce.rolledBack();
-            rollback();
+            link.rollback();
             var failure = new SluiceException.Unavailable("the writer failed while committing " + batch.size()
                     + " writes: " + e);
             batch.forEach(op -> op.fail(failure));
             throw e;
         } catch (SQLException | RuntimeException e) {
-            SluiceException failure = failureOf(e, committing, batch.size());
-            announce.rolledBack();
-            if (tx != null) {
-                tx.clear();
+            boolean lost = e instanceof SQLException sql && link.lost(sql);
+            if (lost && committing) {
+                inDoubt(batch, tx, txn, e, messages, started);
+                return;
             }
-            rollback();
+            SluiceException failure = PgErrors.ofFailedWrite(e, lost, committing, batch.size());
+            announce.rolledBack();
+            tx.clear();
+            link.rollback();
             batch.forEach(op -> op.fail(failure));
             return;
         }
-        long commitNanos = System.nanoTime() - started;
         announce.committed();
+        answer(batch, tx, messages, System.nanoTime() - started);
+    }
+
+    /** After a commit: completes each operation, then tells the listener what changed. */
+    private void answer(List<PgWriteOp<?>> batch, PgWriteTx tx, int messages, long commitNanos) {
         var events = tx.committed();
         for (PgWriteOp<?> op : batch) {
             op.complete();
@@ -290,73 +294,32 @@ final class PgWriter implements AutoCloseable {
         }
     }
 
-    /** What the writes of a failed transaction are told; a lost connection is dropped, to be opened again. */
-    private SluiceException failureOf(Exception e, boolean committing, int writes) {
-        boolean lost = e instanceof SQLException sql && (PgErrors.connectionLost(sql) || connectionClosed());
-        if (lost) {
-            dropConnection();
-        }
-        return PgErrors.ofFailedWrite(e, lost, committing, writes);
-    }
-
-    private boolean connectionClosed() {
-        try {
-            return connection == null || connection.isClosed();
-        } catch (SQLException e) {
-            return true;
-        }
-    }
-
-    /** Opens the connection when there is none; the failure to answer the batch with, or null. */
-    private SluiceException connect() {
-        if (connection != null) {
-            return null;
-        }
-        if (connectFailed && System.nanoTime() - connectFailedAt < RECONNECT_PAUSE_NANOS) {
-            return new SluiceException.Unavailable("the database at " + connector.where()
-                    + " is unreachable; the broker is reconnecting, retry");
-        }
-        try {
-            connection = connector.open(false);
-            tx = new PgWriteTx(connection, clock, maxGroupsPerTopic, dedupWindowMillis, epoch, topicDefaults);
-            announce.connected(connection);
-            connectFailed = false;
-            if (unreachable) {
-                unreachable = false;
-                LOG.log(Level.INFO, "connected to the database again: " + connector.where());
-            }
-            return null;
-        } catch (SQLException e) {
-            dropConnection();
-            connectFailed = true;
-            connectFailedAt = System.nanoTime();
-            if (!unreachable) {
-                unreachable = true;
-                LOG.log(Level.WARNING, "cannot connect to the database at " + connector.where() + ": "
-                        + PgErrors.describe(e) + "; writes fail as UNAVAILABLE until it answers");
-            }
-            return new SluiceException.Unavailable("the database at " + connector.where() + " is unreachable ("
-                    + PgErrors.describe(e) + "); the broker is reconnecting, retry");
-        }
-    }
-
-    private void dropConnection() {
-        PgConnector.closeQuietly(tx);
-        PgConnector.closeQuietly(connection);
-        tx = null;
-        connection = null;
-    }
-
-    private void rollback() {
-        if (connection == null) {
+    /**
+     * The connection broke during the COMMIT of transaction {@code txn}: its outcome is learned on a
+     * new connection before its writes are answered, as stored (with what {@code tx} computed) or not.
+     */
+    private void inDoubt(List<PgWriteOp<?>> batch, PgWriteTx tx, long txn, Exception e, int messages, long started) {
+        LOG.log(Level.WARNING, "lost the database connection during the COMMIT of " + batch.size() + " writes ("
+                + e.getMessage() + "); learning whether it took effect");
+        Boolean stored = link.resolve(epoch, txn);
+        if (Boolean.TRUE.equals(stored)) {
+            LOG.log(Level.INFO, "the interrupted COMMIT took effect: its " + batch.size() + " writes are answered");
+            announce.committed();
+            answer(batch, tx, messages, System.nanoTime() - started);
             return;
         }
-        try {
-            connection.rollback();
-        } catch (SQLException e) {
-            // A rollback that fails leaves the session in an unknown state: start on a new one.
-            dropConnection();
+        announce.rolledBack();
+        tx.clear();
+        SluiceException failure;
+        if (stored == null) {
+            failure = PgErrors.ofFailedWrite(e, true, true, batch.size());
+        } else {
+            LOG.log(Level.INFO, "the interrupted COMMIT did not take effect: its " + batch.size()
+                    + " writes are answered as not stored");
+            failure = new SluiceException.Unavailable("the connection to the database was lost during the COMMIT of "
+                    + batch.size() + " writes, which did not take effect: nothing of them was stored; retry");
         }
+        batch.forEach(op -> op.fail(failure));
     }
 
     private void failRemaining(String reason) {

@@ -111,6 +111,19 @@ class PostgresStoreTest {
         assertEquals(appended.size(), all.size(), "every appended message is stored once");
         assertEquals(appended.stream().map(Appended::sequence).sorted().toList(), all);
         assertEquals(a.lastSequence("t"), b.lastSequence("t"), "both brokers see the same last sequence");
+        // Each transaction read the topic's row as the other broker's last transaction left it.
+        try (Connection c = server.connectToDatabase(); Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT count(*), count(DISTINCT m.pos), max(m.pos), max(m.seq), t.last_pos, "
+                     + "t.last_seq FROM " + schema + ".messages m JOIN " + schema + ".topics t ON t.id = m.topic_id "
+                     + "WHERE t.name = 't' GROUP BY t.last_pos, t.last_seq")) {
+            assertTrue(rs.next());
+            long count = rs.getLong(1);
+            assertEquals(appended.size(), count);
+            assertEquals(count, rs.getLong(2), "every message has a position of its own");
+            assertEquals(count, rs.getLong(3), "positions run 1..n");
+            assertEquals(count, rs.getLong(5), "the topic's last position");
+            assertEquals(rs.getLong(4), rs.getLong(6), "the topic's last sequence is its highest");
+        }
     }
 
     @Test

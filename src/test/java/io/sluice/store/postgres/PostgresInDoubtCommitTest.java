@@ -1,0 +1,129 @@
+package io.sluice.store.postgres;
+
+import static io.sluice.store.Stored.append;
+import static io.sluice.store.Stored.message;
+import static io.sluice.store.Stored.payloads;
+import static io.sluice.store.Stored.sequences;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sluice.Await;
+import io.sluice.client.TcpProxy;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.Outcome;
+import io.sluice.store.Store;
+import io.sluice.store.StoreOptions;
+import io.sluice.store.StoredMessage;
+import io.sluice.store.WhenFull;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A COMMIT whose answer never arrives: the store's connections go through a TCP proxy to a real
+ * PostgreSQL, and the proxy cuts them at the moment of the writer's COMMIT (from the commit hook,
+ * on the writer thread, just before the COMMIT is sent). The store must learn the outcome before
+ * answering: stored with its sequences when the COMMIT took effect, not stored when it did not.
+ */
+class PostgresInDoubtCommitTest {
+    private final AtomicReference<Runnable> atNextCommit = new AtomicReference<>();
+
+    private Store open(TcpProxy proxy, String schema) {
+        String url = "postgresql://" + PostgresServer.USER + "@127.0.0.1:" + proxy.port() + "/"
+                + PostgresServer.DATABASE + "?currentSchema=" + schema;
+        StoreOptions options = StoreOptions.defaults().withBeforeCommit(writes -> {
+            Runnable action = atNextCommit.getAndSet(null);
+            if (action != null) {
+                action.run();
+            }
+        });
+        return PostgresStore.open(DatabaseUrl.parse(url, PostgresServer.PASSWORD, null), options,
+                (ops, messages, nanos) -> { });
+    }
+
+    @Test
+    void aCommitThatTookEffectButWhoseAnswerWasLostIsAnsweredAsStoredWithItsSequences() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        try (var proxy = new TcpProxy(server.port()); Store store = open(proxy, schema);
+             Connection direct = server.connectToDatabase()) {
+            Appended first = append(store, "t", message("first")).getFirst();
+            // The server's answer to the COMMIT is held back; once the commit is visible on a
+            // connection of its own, every connection through the proxy is reset.
+            atNextCommit.set(() -> {
+                proxy.holdAnswers();
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        Await.until("the COMMIT took effect on the server", () -> storedRows(direct, schema) == 3);
+                    } finally {
+                        proxy.cutAll();
+                        proxy.release();
+                    }
+                });
+            });
+
+            List<Appended> second = append(store, "t", message("second"), message("third"));
+
+            assertEquals(List.of(first.sequence() + 1, first.sequence() + 2),
+                    second.stream().map(Appended::sequence).toList(),
+                    "answered as stored, with the sequences its transaction got");
+            Appended after = append(store, "t", message("after")).getFirst();
+            assertEquals(first.sequence() + 3, after.sequence());
+            List<StoredMessage> stored = readAll(store);
+            assertEquals(List.of("first", "second", "third", "after"), payloads(stored));
+            assertEquals(second.get(1).id(), stored.get(2).id(), "the answered id is the stored one");
+        }
+    }
+
+    @Test
+    void aCommitCutBeforeItReachedTheServerIsAnsweredAsNotStoredAndLeavesNoGap() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        try (var proxy = new TcpProxy(server.port()); Store store = open(proxy, schema)) {
+            Appended first = append(store, "t", message("first")).getFirst();
+            atNextCommit.set(proxy::cutAll);
+
+            var lost = new Outcome<List<Appended>>();
+            store.append("t", List.of(message("lost")), WhenFull.WAIT, lost);
+
+            assertTrue(lost.await(Outcome.WAIT), "answered");
+            var failure = assertInstanceOf(SluiceException.Unavailable.class, lost.failure(),
+                    "a COMMIT that did not take effect is answered as failed");
+            assertTrue(failure.getMessage().contains("did not take effect"), failure.getMessage());
+            Appended after = append(store, "t", message("after")).getFirst();
+            assertEquals(first.sequence() + 1, after.sequence(), "the rolled-back sequence is given again: no gap");
+            List<StoredMessage> stored = readAll(store);
+            assertEquals(List.of("first", "after"), payloads(stored));
+            assertEquals(List.of(first.sequence(), after.sequence()), sequences(stored));
+        }
+    }
+
+    /** The topic's messages, once the store's read connections (cut too) answer again. */
+    private static List<StoredMessage> readAll(Store store) {
+        var read = new AtomicReference<List<StoredMessage>>();
+        Await.until("reads answer again after the cut", () -> {
+            try {
+                read.set(store.read("t", 0, 100));
+                return true;
+            } catch (SluiceException.Unavailable e) {
+                return false;
+            }
+        });
+        return read.get();
+    }
+
+    private static long storedRows(Connection c, String schema) {
+        try (Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT count(*) FROM " + schema + ".messages")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
