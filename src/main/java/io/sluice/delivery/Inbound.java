@@ -87,7 +87,7 @@ final class Inbound {
         if (highest < 0 || !subscription.ackedUpTo(highest)) {
             return;   // nothing known, or a duplicate or older ack: the cursor is already past it
         }
-        owner.ack(spec, highest);
+        owner.ack(spec, subscription.claim(), highest);
         owner.metrics().acked(spec.topic(), spec.group());
     }
 

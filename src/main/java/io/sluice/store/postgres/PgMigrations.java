@@ -68,7 +68,8 @@ final class PgMigrations {
             new Migration(2, "group modes and configuration, delivery counts, topic configuration, dedup ids, "
                     + "time index", PgSchemaV2.STATEMENTS),
             new Migration(3, "shared groups' leases, dead letters, store runs", PgSchemaV3.STATEMENTS),
-            new Migration(4, "retention counters, bytes before each message, deferred purges", PgSchemaV4.STATEMENTS));
+            new Migration(4, "retention counters, bytes before each message, deferred purges", PgSchemaV4.STATEMENTS),
+            new Migration(5, "claims of exclusive groups, cursor reset epochs", PgSchemaV5.STATEMENTS));
 
     private PgMigrations() {
     }

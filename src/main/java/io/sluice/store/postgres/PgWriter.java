@@ -253,7 +253,7 @@ final class PgWriter implements AutoCloseable {
                 op.run(tx);
             }
             tx.finish();
-            announce.beforeCommit(connection, tx.appendedLastSequences());
+            announce.beforeCommit(connection, tx.appendedLastSequences(), tx.events);
             runHook(batch.size());
             committing = true;
             connection.commit();
