@@ -150,9 +150,13 @@ public final class Delivery implements StoreListener, AutoCloseable {
                 logFailure("ack of " + spec.topic() + "/" + spec.group() + " up to " + sequence));
     }
 
-    /** Queues a Term to the writer (inbound thread; blocks while the writer queue is full); wakes the group. */
-    void terminate(SubscriptionSpec spec, String holder, long sequence, String reason) throws InterruptedException {
-        store.terminate(spec.topic(), spec.group(), holder, sequence, reason, new Completion<>() {
+    /**
+     * Queues a Term to the writer (inbound thread; blocks while the writer queue is full); wakes the group.
+     * A shared stream names its {@code holder}; an exclusive one passes null and its {@code claim}.
+     */
+    void terminate(SubscriptionSpec spec, String holder, long claim, long sequence, String reason)
+            throws InterruptedException {
+        Completion<Boolean> told = new Completion<>() {
             @Override
             public void committed(Boolean done) {
                 if (done) {
@@ -165,7 +169,12 @@ public final class Delivery implements StoreListener, AutoCloseable {
                 LOG.log(Level.WARNING, "term of message " + sequence + " on " + spec.topic() + " group "
                         + spec.group() + " was not stored: " + error.getMessage());
             }
-        });
+        };
+        if (holder != null) {
+            store.terminate(spec.topic(), spec.group(), holder, sequence, reason, told);
+        } else {
+            store.terminate(spec.topic(), spec.group(), claim, sequence, reason, told);
+        }
     }
 
     /**

@@ -245,6 +245,17 @@ public interface Store extends AutoCloseable {
         ack(topic, group, sequence, done);
     }
 
+    /**
+     * As {@link #terminate(String, String, String, long, String, Completion)} in an EXCLUSIVE group, by
+     * the owner of {@code claim}: fails with {@link SluiceException.TakenOver} (terminating nothing) when
+     * the group holds a newer claim.
+     */
+    default void terminate(String topic, String group, long claim, long sequence, String detail,
+                           Completion<Boolean> done) throws InterruptedException {
+        requireNoClaim(claim);
+        terminate(topic, group, null, sequence, detail, done);
+    }
+
     /** For a store that grants no claims: a claimed write is a caller's error. */
     private static void requireNoClaim(long claim) {
         if (claim != NO_CLAIM) {

@@ -185,14 +185,18 @@ final class PgGroupOps {
         private final String topic;
         private final String group;
         private final String holder;
+        private final long claim;
         private final long sequence;
         private final String detail;
 
-        Terminate(String topic, String group, String holder, long sequence, String detail, Completion<Boolean> done) {
+        /** {@code claim}: in an exclusive group, the claim of the stream (a newer one refuses the Term). */
+        Terminate(String topic, String group, String holder, long claim, long sequence, String detail,
+                  Completion<Boolean> done) {
             super(done);
             this.topic = topic;
             this.group = group;
             this.holder = holder;
+            this.claim = claim;
             this.sequence = sequence;
             this.detail = detail;
         }
@@ -210,6 +214,10 @@ final class PgGroupOps {
                 var onLease = new PgSharedOps.OnLease(topic, group, holder == null ? "" : holder, sequence,
                         PgSharedOps.Action.TERMINATE, 0, detail, PgWriteOp.noOne());
                 return onLease.apply(tx);
+            }
+            if (claim != Store.NO_CLAIM && g.claim() > claim) {
+                return refuse(new SluiceException.TakenOver("consumer group " + group + " of topic " + topic
+                        + " was taken over by a newer stream"));
             }
             if (sequence <= g.cursor() || sequence > g.delivered()) {
                 return false;   // acknowledged already, or never delivered

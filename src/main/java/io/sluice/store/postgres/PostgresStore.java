@@ -222,7 +222,13 @@ public final class PostgresStore implements Store {
     @Override
     public void terminate(String topic, String group, String holder, long sequence, String detail,
                           Completion<Boolean> done) throws InterruptedException {
-        writer.submit(new PgGroupOps.Terminate(topic, group, holder, sequence, detail, done));
+        writer.submit(new PgGroupOps.Terminate(topic, group, holder, NO_CLAIM, sequence, detail, done));
+    }
+
+    @Override
+    public void terminate(String topic, String group, long claim, long sequence, String detail,
+                          Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new PgGroupOps.Terminate(topic, group, null, claim, sequence, detail, done));
     }
 
     @Override

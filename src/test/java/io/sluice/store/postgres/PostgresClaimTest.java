@@ -135,6 +135,9 @@ class PostgresClaimTest {
         ack(a, onA.claim(), seqs.get(4));
         assertEquals(seqs.get(1), cursor(c, "t", "g"), "the stale owner's ack left the cursor alone");
         assertInstanceOf(SluiceException.TakenOver.class, count(a, onA.claim(), seqs.subList(5, 6)).error());
+        var term = new Outcome<Boolean>();
+        a.terminate("t", "g", onA.claim(), seqs.get(4), "stale", term);
+        assertInstanceOf(SluiceException.TakenOver.class, term.error(), "the stale owner's Term is refused");
 
         assertArrayEquals(new int[] {2, 2, 2, 1}, count(c, onC.claim(), seqs.subList(2, 6)).value().counts(),
                 "delivered by the stale owner, not acknowledged: delivered again; the refused count never counted");
