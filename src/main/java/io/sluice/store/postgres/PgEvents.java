@@ -10,8 +10,7 @@ import java.util.Map;
  * topic deletions, cursor resets and group deletions, and settles or releases of shared groups (one
  * line per group and transaction, never one per message). The transaction's notification carries
  * them as lines ({@link #lines}) before its appends; {@link PgNotifications} reads them on the other
- * brokers. Topics the transaction created are kept for this broker's own bookkeeping only. Writer
- * thread only.
+ * brokers. Writer thread only.
  *
  * <p>Lines (names never hold spaces, see {@link io.sluice.domain.Names}): {@code C <epoch> <topic>
  * <group>} a claim; {@code D <topic id> <topic>} a deletion; {@code R <cursor> <epoch> <topic> <group>}
@@ -28,6 +27,7 @@ final class PgEvents {
     record Reset(String topic, String group, long cursor, long epoch) {
     }
 
+    /** Topics created: not told to others (their polls find them), kept for this broker's bookkeeping. */
     final List<Topic> created = new ArrayList<>();
     final List<Topic> deleted = new ArrayList<>();
     final List<Claim> claims = new ArrayList<>();

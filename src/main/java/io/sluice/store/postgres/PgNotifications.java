@@ -170,6 +170,7 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     private void poll() throws SQLException {
         lastPoll = System.nanoTime();
         PgRuns.alive(connection, epoch);
+        long number = seen.pollBegins();
         var present = new HashMap<String, long[]>();
         try (Statement st = connection.createStatement();
              ResultSet rs = st.executeQuery("SELECT name, id, last_seq FROM topics")) {
@@ -177,7 +178,7 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
                 present.put(rs.getString(1), new long[] {rs.getLong(2), rs.getLong(3)});
             }
         }
-        for (var gone : seen.topics(present)) {
+        for (var gone : seen.topics(number, present)) {
             tell(l -> l.topicDeleted(gone.getKey()));
         }
         present.forEach((topic, row) -> moved(topic, row[1]));

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What this broker has been told of the database's topics and groups, so each change made by another
@@ -23,7 +24,17 @@ final class PgSeen {
     static final int MAX_DELETED = 65_536;
 
     private final ConcurrentHashMap<String, Long> lastSeq = new ConcurrentHashMap<>();
+    /** Each topic's id, as a poll last read it or as this broker's writer committed it. */
     private final ConcurrentHashMap<String, Long> topicIds = new ConcurrentHashMap<>();
+    /**
+     * Topics this broker's writer created, by name: the number of the last poll begun before the
+     * creation committed. That poll and earlier ones may have read before the commit; their not
+     * finding the topic says nothing.
+     */
+    private final ConcurrentHashMap<String, Long> createdAfterPoll = new ConcurrentHashMap<>();
+    private final AtomicLong polls = new AtomicLong();
+    /** Topics the writer's transaction in progress created (writer thread only). */
+    private final List<PgEvents.Topic> creating = new ArrayList<>();
     private final Set<Long> deletedIds = new LinkedHashSet<>();   // guarded by itself
     /** By "topic group": {latest claim epoch, latest reset epoch} seen. */
     private final ConcurrentHashMap<String, long[]> groups = new ConcurrentHashMap<>();
@@ -64,16 +75,27 @@ final class PgSeen {
         return true;
     }
 
+    /** A poll begins reading: its number, for {@link #topics}. */
+    long pollBegins() {
+        return polls.incrementAndGet();
+    }
+
     /**
-     * After a poll read every topic ({name: {id, last sequence}}): the names whose topic known before
-     * is gone (deleted, or deleted and created again), each with the id gone, not told before.
+     * After poll number {@code poll} read every topic ({name: {id, last sequence}}): the names whose
+     * topic known before is gone (deleted, or deleted and created again), each with the id gone, not
+     * told before.
      */
-    List<Map.Entry<String, Long>> topics(Map<String, long[]> present) {
+    List<Map.Entry<String, Long>> topics(long poll, Map<String, long[]> present) {
         var gone = new ArrayList<Map.Entry<String, Long>>();
         for (var known : topicIds.entrySet()) {
             long[] now = present.get(known.getKey());
-            if (now == null || now[0] != known.getValue()) {
+            Long createdAfter = createdAfterPoll.get(known.getKey());
+            if (now == null && createdAfter != null && poll <= createdAfter) {
+                present.put(known.getKey(), new long[] {known.getValue(), 0});   // read before its creation
+            } else if (now == null || now[0] != known.getValue()) {
                 gone.add(Map.entry(known.getKey(), known.getValue()));
+            } else {
+                createdAfterPoll.remove(known.getKey(), createdAfter);
             }
         }
         var told = new ArrayList<Map.Entry<String, Long>>();
@@ -85,6 +107,7 @@ final class PgSeen {
         present.forEach((name, row) -> topicIds.put(name, row[0]));
         topicIds.keySet().retainAll(present.keySet());
         lastSeq.keySet().retainAll(present.keySet());
+        createdAfterPoll.keySet().retainAll(present.keySet());
         return told;
     }
 
@@ -128,19 +151,18 @@ final class PgSeen {
     // ---- the writer's own changes (writer thread) ----
 
     /**
-     * Before the writer's commit: its appends, created and deleted topics and resets are recorded as
-     * told, so neither the poll nor a late look tells them again.
+     * Before the writer's commit: its appends, deleted topics and resets are recorded as told, so
+     * neither the poll nor a late look tells them again; the topics it created are known once it
+     * committed ({@link #ownCommitted}).
      */
     void recordOwn(Map<String, Long> appended, PgEvents events) {
         undo.clear();
+        creating.clear();
+        creating.addAll(events.created);
         appended.forEach((topic, last) -> {
             Long before = lastSeq.put(topic, last);
             undo.push(() -> restore(lastSeq, topic, before));
         });
-        for (PgEvents.Topic t : events.created) {
-            Long before = topicIds.put(t.name(), t.id());
-            undo.push(() -> restore(topicIds, t.name(), before));
-        }
         for (PgEvents.Topic t : events.deleted) {
             boolean fresh;
             synchronized (deletedIds) {
@@ -167,13 +189,20 @@ final class PgSeen {
         }
     }
 
-    /** The writer's transaction committed: what it recorded stands. */
+    /** The writer's transaction committed: what it recorded stands, and the topics it created are known. */
     void ownCommitted() {
         undo.clear();
+        long lastBegun = polls.get();
+        for (PgEvents.Topic t : creating) {
+            createdAfterPoll.put(t.name(), lastBegun);
+            topicIds.put(t.name(), t.id());
+        }
+        creating.clear();
     }
 
     /** The writer's transaction did not commit (or may not have): what it recorded is taken back. */
     void ownRolledBack() {
+        creating.clear();
         while (!undo.isEmpty()) {
             undo.pop().run();
         }
