@@ -69,7 +69,8 @@ final class PgEvents {
             sb.append("R ").append(r.cursor()).append(' ').append(r.epoch()).append(' ').append(r.topic()).append(' ')
                     .append(r.group()).append('\n');
         }
-        shared.forEach((key, released) -> sb.append("S ").append(released ? 1 : 0).append(' ').append(key).append('\n'));
+        shared.forEach((key, released) ->
+                sb.append("S ").append(released ? 1 : 0).append(' ').append(key).append('\n'));
         return sb.toString();
     }
 

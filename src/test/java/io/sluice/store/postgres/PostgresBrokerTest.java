@@ -262,11 +262,12 @@ class PostgresBrokerTest {
         viaA.configureGroup("work", "crew", true, GroupSettings.defaults().withMaxInFlight(1)
                 .withAckWait(Duration.ofMinutes(10)));
         List<Published> sent = viaA.publishBatch("work", batch("w", 2));
-        StreamClient onA = track(StreamClient.shared(a.async(), "work", "crew", ConsumerGroupConfig.getDefaultInstance()));
+        var keep = ConsumerGroupConfig.getDefaultInstance();   // the group's stored settings stay
+        StreamClient onA = track(StreamClient.shared(a.async(), "work", "crew", keep));
         onA.credit(1);
         MessageDelivery held = onA.delivery();
         assertEquals(sent.getFirst().sequence(), held.getSequence());
-        StreamClient onB = track(StreamClient.shared(b.async(), "work", "crew", ConsumerGroupConfig.getDefaultInstance()));
+        StreamClient onB = track(StreamClient.shared(b.async(), "work", "crew", keep));
         onB.credit(1);
         // A heartbeat: B's stream asked for a lease, found the group full, and waits.
         assertTrue(onB.next().hasHeartbeat(), "B's stream idles with nothing to send");

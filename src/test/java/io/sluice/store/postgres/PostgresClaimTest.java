@@ -208,6 +208,7 @@ class PostgresClaimTest {
         heardOnA.await("reset t g " + last);
         Await.until("a newer claim of t/g is heard", () -> heardOnA.events.stream()
                 .filter(e -> e.startsWith("claimed t g "))
-                .anyMatch(e -> Long.parseLong(e.substring("claimed t g ".length())) > onA.claim()), () -> heardOnA.events);
+                .anyMatch(e -> Long.parseLong(e.substring("claimed t g ".length())) > onA.claim()),
+                () -> heardOnA.events);
     }
 }

@@ -145,8 +145,10 @@ class PostgresMultiBrokerIT {
                     if (next.isEmpty()) {
                         if (!s.isOpen()) {
                             // Ended: what is still buffered is taken; then receive throws what ended it.
-                            for (var left = s.receive(Duration.ZERO); left.isPresent(); left = s.receive(Duration.ZERO)) {
+                            var left = s.receive(Duration.ZERO);
+                            while (left.isPresent()) {
                                 into.add(left.get().sequence());
+                                left = s.receive(Duration.ZERO);
                             }
                             return;
                         }
