@@ -23,6 +23,8 @@ final class CountedReader {
     private final Store store;
     private final SubscriptionSpec spec;
     private final LongSupplier credit;   // the credit available now (read under the subscription's lock)
+    /** The group's claim the counts are made under (set by the subscription's open). */
+    long claim = Store.NO_CLAIM;
     /** Most batches read and being counted ahead of the one being sent. */
     static final int AHEAD_BATCHES = 4;
 
@@ -103,7 +105,7 @@ final class CountedReader {
         Pending<DeliveryCounts> count = null;
         if (!spec.browse()) {
             count = new Pending<>();
-            store.countDeliveries(spec.topic(), spec.group(), sequences(batch), count);
+            store.countDeliveries(spec.topic(), spec.group(), claim, sequences(batch), count);
         }
         long bytes = 0;
         for (StoredMessage m : batch) {
@@ -119,7 +121,7 @@ final class CountedReader {
     /** The delivery counts of messages about to be sent, waiting for the store (0: not to be sent). */
     int[] countNow(List<StoredMessage> batch) throws InterruptedException {
         var counted = new Pending<DeliveryCounts>();
-        store.countDeliveries(spec.topic(), spec.group(), sequences(batch), counted);
+        store.countDeliveries(spec.topic(), spec.group(), claim, sequences(batch), counted);
         return counted.await().counts();
     }
 

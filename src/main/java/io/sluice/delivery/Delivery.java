@@ -141,15 +141,22 @@ public final class Delivery implements StoreListener, AutoCloseable {
         }
     }
 
-    /** Queues a cumulative ack to the writer (inbound thread; blocks while the writer queue is full). */
-    void ack(SubscriptionSpec spec, long sequence) throws InterruptedException {
-        store.ack(spec.topic(), spec.group(), sequence,
+    /**
+     * Queues a cumulative ack under the stream's claim to the writer (inbound thread; blocks while the
+     * writer queue is full); the store leaves the cursor alone when a newer stream claimed the group.
+     */
+    void ack(SubscriptionSpec spec, long claim, long sequence) throws InterruptedException {
+        store.ack(spec.topic(), spec.group(), claim, sequence,
                 logFailure("ack of " + spec.topic() + "/" + spec.group() + " up to " + sequence));
     }
 
-    /** Queues a Term to the writer (inbound thread; blocks while the writer queue is full); wakes the group. */
-    void terminate(SubscriptionSpec spec, String holder, long sequence, String reason) throws InterruptedException {
-        store.terminate(spec.topic(), spec.group(), holder, sequence, reason, new Completion<>() {
+    /**
+     * Queues a Term to the writer (inbound thread; blocks while the writer queue is full); wakes the group.
+     * A shared stream names its {@code holder}; an exclusive one passes null and its {@code claim}.
+     */
+    void terminate(SubscriptionSpec spec, String holder, long claim, long sequence, String reason)
+            throws InterruptedException {
+        Completion<Boolean> told = new Completion<>() {
             @Override
             public void committed(Boolean done) {
                 if (done) {
@@ -162,7 +169,12 @@ public final class Delivery implements StoreListener, AutoCloseable {
                 LOG.log(Level.WARNING, "term of message " + sequence + " on " + spec.topic() + " group "
                         + spec.group() + " was not stored: " + error.getMessage());
             }
-        });
+        };
+        if (holder != null) {
+            store.terminate(spec.topic(), spec.group(), holder, sequence, reason, told);
+        } else {
+            store.terminate(spec.topic(), spec.group(), claim, sequence, reason, told);
+        }
     }
 
     /**
@@ -213,6 +225,28 @@ public final class Delivery implements StoreListener, AutoCloseable {
             }
         }
         metrics.topicDeleted(topic);
+    }
+
+    /**
+     * A stream on another broker claimed the group: this broker's stream of it, if it holds an older
+     * claim, stops taking acks and ends TAKEN_OVER, as a local takeover ends it.
+     */
+    @Override
+    public void groupClaimed(String topic, String group, long claim) {
+        Subscription active = activeGroups.get(new SubscriptionSpec.GroupKey(topic, group));
+        if (active != null && active.claim() != Store.NO_CLAIM && active.claim() < claim) {
+            LOG.log(Level.INFO, "group " + group + " on " + topic + ": a stream on another broker takes over");
+            active.takeOver();
+        }
+    }
+
+    /** Another broker settled or released leases of a shared group: its streams here ask the store again. */
+    @Override
+    public void sharedGroupChanged(String topic, String group, boolean released) {
+        Set<SharedSubscription> members = sharedGroups.get(new SubscriptionSpec.GroupKey(topic, group));
+        if (members != null) {
+            members.forEach(s -> s.groupChanged(!released));
+        }
     }
 
     @Override

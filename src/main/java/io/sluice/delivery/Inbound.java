@@ -87,7 +87,7 @@ final class Inbound {
         if (highest < 0 || !subscription.ackedUpTo(highest)) {
             return;   // nothing known, or a duplicate or older ack: the cursor is already past it
         }
-        owner.ack(spec, highest);
+        owner.ack(spec, subscription.claim(), highest);
         owner.metrics().acked(spec.topic(), spec.group());
     }
 
@@ -134,7 +134,7 @@ final class Inbound {
             return;
         }
         subscription.terminated(seq.getAsLong());
-        owner.terminate(spec, null, seq.getAsLong(), reason);
+        owner.terminate(spec, null, subscription.claim(), seq.getAsLong(), reason);
     }
 
     /** The sequence of a message id of this topic: from the ids in flight, else from the store. */

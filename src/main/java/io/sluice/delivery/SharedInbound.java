@@ -58,7 +58,7 @@ final class SharedInbound {
                 OptionalLong seq = resolve(t.messageId(), "term");
                 if (seq.isPresent()) {
                     subscription.settled(List.of(seq.getAsLong()));
-                    owner.terminate(spec, subscription.holder, seq.getAsLong(), t.reason());
+                    owner.terminate(spec, subscription.holder, Store.NO_CLAIM, seq.getAsLong(), t.reason());
                 }
             }
         }

@@ -123,6 +123,8 @@ abstract class StreamLoop implements Member {
             }
         } catch (InterruptedException e) {
             end(End.SHUTTING_DOWN);
+        } catch (SluiceException.TakenOver e) {
+            end(End.TAKEN_OVER);   // the store refused a write: a newer stream claimed the group elsewhere
         } catch (SluiceException e) {
             end(End.failed(e));
         } catch (RuntimeException | Error e) {

@@ -31,6 +31,8 @@ public final class Subscription extends StreamLoop {
     private long acked = -1;                                            // guarded by lock
     private long repositionTo = -1;                                     // guarded by lock
     private long dueSequence = -1;                                      // guarded by lock: the redelivery to do next
+    /** The group's claim this stream holds (set once by open; {@link Store#NO_CLAIM} when none). */
+    private volatile long claim = Store.NO_CLAIM;
 
     private final Inbound inbound;
 
@@ -60,8 +62,11 @@ public final class Subscription extends StreamLoop {
             owner.takeOverGroup(this);   // the previous stream's acks are queued before our open
             var opened = new Pending<GroupSetup>();
             store.openGroup(new GroupRequest(spec.topic(), spec.group(), GroupMode.EXCLUSIVE, spec.config(),
-                    spec.start(), false), opened);
-            GroupPosition p = opened.await().position();
+                    spec.start(), false, true), opened);
+            GroupSetup setup = opened.await();
+            claim = setup.claim();   // a newer claim through another broker ends this stream
+            reader.claim = claim;
+            GroupPosition p = setup.position();
             position = p.cursor();
             lock.lock();
             try {
@@ -189,6 +194,11 @@ public final class Subscription extends StreamLoop {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The group's claim this stream holds, {@link Store#NO_CLAIM} before the open answered or when none. */
+    long claim() {
+        return claim;
     }
 
     /** Stops taking acks from this stream (after the one being handled), then ends it as taken over. */

@@ -82,4 +82,14 @@ public abstract sealed class SluiceException extends RuntimeException {
             super(message, null);
         }
     }
+
+    /**
+     * A newer stream of the consumer group claimed it (a takeover, on this broker or another): the
+     * stale stream's writes to the group are refused and the stream ends TAKEN_OVER.
+     */
+    public static final class TakenOver extends SluiceException {
+        public TakenOver(String message) {
+            super(message, null);
+        }
+    }
 }

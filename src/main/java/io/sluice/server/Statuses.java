@@ -24,6 +24,7 @@ public final class Statuses {
             case SluiceException.FailedPrecondition x -> Status.Code.FAILED_PRECONDITION;
             case SluiceException.PermissionDenied x -> Status.Code.PERMISSION_DENIED;
             case SluiceException.TopicFull x -> Status.Code.RESOURCE_EXHAUSTED;
+            case SluiceException.TakenOver x -> Status.Code.ABORTED;
         };
     }
 

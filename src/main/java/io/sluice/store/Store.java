@@ -41,6 +41,13 @@ import java.util.OptionalLong;
 public interface Store extends AutoCloseable {
 
     /**
+     * No claim: the write is not checked against the group's owner. A store with one broker per
+     * store (SQLite) grants only this: the broker's own takeover stops the previous stream's writes
+     * before the new stream opens, so one owner is kept without the store.
+     */
+    long NO_CLAIM = 0;
+
+    /**
      * Stores the messages in one topic (created if absent) in one transaction with contiguous
      * sequences. Answers false only with {@link WhenFull#DECLINE} when there was no room, having
      * queued nothing; blocks only with {@link WhenFull#WAIT}, and a wait that is interrupted throws
@@ -208,6 +215,53 @@ public interface Store extends AutoCloseable {
      * request in flight per stream.
      */
     void countDeliveries(String topic, String group, List<Long> sequences, Completion<DeliveryCounts> done);
+
+    // ---- Claims (exclusive groups on a store shared by several brokers). ---------------------------
+    //
+    // An exclusive stream opening its group with GroupRequest#claim becomes the group's owner: the
+    // store records an epoch greater than every earlier claim of the group (GroupSetup#claim), and
+    // from then on the writes below made with an older claim are refused or ignored, whichever broker
+    // makes them, so a stale owner on another broker cannot move the cursor or count deliveries.
+    // Listeners hear of other brokers' claims (StoreListener#groupClaimed). A store that grants no
+    // claims answers NO_CLAIM and is never asked a claimed write.
+
+    /**
+     * As {@link #countDeliveries(String, String, List, Completion)}, by the owner of {@code claim}:
+     * fails with {@link SluiceException.TakenOver} (counting nothing) when the group holds a newer claim.
+     */
+    default void countDeliveries(String topic, String group, long claim, List<Long> sequences,
+                                 Completion<DeliveryCounts> done) {
+        requireNoClaim(claim);
+        countDeliveries(topic, group, sequences, done);
+    }
+
+    /**
+     * As {@link #ack(String, String, long, Completion)}, by the owner of {@code claim}: the cursor is
+     * left where it is when the group holds a newer claim (the ack is answered all the same).
+     */
+    default void ack(String topic, String group, long claim, long sequence, Completion<Boolean> done)
+            throws InterruptedException {
+        requireNoClaim(claim);
+        ack(topic, group, sequence, done);
+    }
+
+    /**
+     * As {@link #terminate(String, String, String, long, String, Completion)} in an EXCLUSIVE group, by
+     * the owner of {@code claim}: fails with {@link SluiceException.TakenOver} (terminating nothing) when
+     * the group holds a newer claim.
+     */
+    default void terminate(String topic, String group, long claim, long sequence, String detail,
+                           Completion<Boolean> done) throws InterruptedException {
+        requireNoClaim(claim);
+        terminate(topic, group, null, sequence, detail, done);
+    }
+
+    /** For a store that grants no claims: a claimed write is a caller's error. */
+    private static void requireNoClaim(long claim) {
+        if (claim != NO_CLAIM) {
+            throw new IllegalArgumentException("claim " + claim + " was not granted by this store: it grants none");
+        }
+    }
 
     /** Moves the group's cursor forward to {@code sequence}; answers false when the topic is gone. */
     void ack(String topic, String group, long sequence, Completion<Boolean> done) throws InterruptedException;

@@ -2,7 +2,9 @@ package io.sluice.store;
 
 /**
  * Told by the writer thread what each commit changed, after the commit returned and its callers
- * were completed. Implementations only signal waiting threads; they never block or write.
+ * were completed; a store shared by several brokers also tells what the others' commits changed
+ * (deletions, appends, cursor resets, claims), on a thread of its own. Implementations only signal
+ * waiting threads; they never block or write.
  */
 public interface StoreListener {
     /** Messages up to {@code lastSequence} are now readable in {@code topic}. */
@@ -15,6 +17,22 @@ public interface StoreListener {
 
     /** The group's cursor was set by an operator (reset or delete), not by an ack. */
     default void cursorReset(String topic, String group, long cursor) {
+    }
+
+    /**
+     * A stream of the exclusive group claimed it with epoch {@code claim} through another broker on
+     * the same database (or this broker's poll found it): a stream here holding an older claim is
+     * taken over. Told at least once per claim, possibly late or twice; never for this broker's own.
+     */
+    default void groupClaimed(String topic, String group, long claim) {
+    }
+
+    /**
+     * Another broker settled ({@code released} false) or released ({@code released} true) leases of
+     * the shared group: this broker's streams of the group may lease again. Told once per transaction
+     * of the other broker, never per message; a missed one costs a wait of at most the group's ack wait.
+     */
+    default void sharedGroupChanged(String topic, String group, boolean released) {
     }
 
     /**

@@ -32,25 +32,39 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The Subscribe contract of SPEC §3 against a real broker, through real gRPC streams. */
+/**
+ * The Subscribe contract of SPEC §3 against a real broker, through real gRPC streams. Here one broker
+ * on SQLite; subclasses run the same cases on other brokers ({@link #startBrokers}).
+ */
 class SubscribeContractTest {
     @TempDir
     Path dir;
 
+    private List<TestBroker> brokers;
+    /** Where the streams are opened. */
     private TestBroker broker;
+    /** Where publishes and admin calls go (another broker when there are several). */
     private SluiceGrpc.SluiceBlockingStub client;
     private final List<StreamClient> streams = new ArrayList<>();
 
+    /** The brokers under test: streams on the first, publishes and admin calls through the last. */
+    List<TestBroker> startBrokers(Path dir) {
+        return List.of(TestBroker.start(dir));
+    }
+
     @BeforeEach
     void start() {
-        broker = TestBroker.start(dir);
-        client = broker.blocking();
+        brokers = startBrokers(dir);
+        broker = brokers.getFirst();
+        client = brokers.getLast().blocking();
     }
 
     @AfterEach
     void stop() throws InterruptedException {
         streams.forEach(StreamClient::close);
-        broker.close();
+        for (TestBroker b : brokers) {
+            b.close();
+        }
     }
 
     private StreamClient track(StreamClient s) {

@@ -9,8 +9,11 @@ interface PgCommitAnnouncer {
     /** A new connection of the writer. */
     void connected(Connection c) throws SQLException;
 
-    /** Last in each transaction, before its commit: each topic it appended to, with its last sequence. */
-    void beforeCommit(Connection c, Map<String, Long> appended) throws SQLException;
+    /**
+     * Last in each transaction, before its commit: each topic it appended to, with its last sequence,
+     * and the other changes it made that other brokers are told of.
+     */
+    void beforeCommit(Connection c, Map<String, Long> appended, PgEvents events) throws SQLException;
 
     /** The transaction committed. */
     void committed();

@@ -24,17 +24,23 @@ final class PgCursors implements AutoCloseable {
         select = c.prepareStatement(
                 "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
         count = c.prepareStatement("SELECT count(*) FROM consumer_groups WHERE topic_id = ?");
+        // An ack under a claim older than the group's leaves the row alone (no row is answered).
         ackTo = c.prepareStatement("""
-                INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at)
-                VALUES (?, ?, ?, ?, ?)
+                INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at, claim_epoch)
+                VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (topic_id, name) DO UPDATE
                 SET cursor_seq = greatest(consumer_groups.cursor_seq, excluded.cursor_seq),
-                    last_ack_at = excluded.last_ack_at""");
+                    last_ack_at = excluded.last_ack_at,
+                    claim_epoch = greatest(consumer_groups.claim_epoch, excluded.claim_epoch)
+                WHERE excluded.claim_epoch = 0 OR consumer_groups.claim_epoch <= excluded.claim_epoch""");
         set = c.prepareStatement("""
-                INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at)
-                VALUES (?, ?, ?, ?, ?, 0)
+                INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at,
+                                             reset_epoch)
+                VALUES (?, ?, ?, ?, ?, 0, nextval('sluice_epochs'))
                 ON CONFLICT (topic_id, name) DO UPDATE
-                SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq""");
+                SET cursor_seq = excluded.cursor_seq, delivered_seq = excluded.cursor_seq,
+                    reset_epoch = excluded.reset_epoch
+                RETURNING reset_epoch""");
         delete = c.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ? AND name = ?");
         deleteOfTopic = c.prepareStatement("DELETE FROM consumer_groups WHERE topic_id = ?");
     }
@@ -57,24 +63,35 @@ final class PgCursors implements AutoCloseable {
         }
     }
 
-    /** Moves the group's cursor forward to {@code seq} (never back), creating the group when absent. */
-    void ackTo(long topicId, String group, long seq, long now) throws SQLException {
+    /**
+     * Moves the group's cursor forward to {@code seq} (never back), creating the group when absent;
+     * under a claim ({@code claim} not 0) only while no newer claim holds the group. False when the
+     * cursor was left alone because one does.
+     */
+    boolean ackTo(long topicId, String group, long seq, long claim, long now) throws SQLException {
         ackTo.setLong(1, topicId);
         ackTo.setString(2, group);
         ackTo.setLong(3, seq);
         ackTo.setLong(4, now);
         ackTo.setLong(5, now);
-        ackTo.executeUpdate();
+        ackTo.setLong(6, claim);
+        return ackTo.executeUpdate() > 0;
     }
 
-    /** Sets the group's cursor and delivered mark to {@code cursor}, creating the group when absent. */
-    void set(long topicId, String group, long cursor, long now) throws SQLException {
+    /**
+     * Sets the group's cursor and delivered mark to {@code cursor}, creating the group when absent;
+     * answers the reset's epoch (other brokers' polls compare it with the last they saw).
+     */
+    long set(long topicId, String group, long cursor, long now) throws SQLException {
         set.setLong(1, topicId);
         set.setString(2, group);
         set.setLong(3, cursor);
         set.setLong(4, cursor);
         set.setLong(5, now);
-        set.executeUpdate();
+        try (ResultSet rs = set.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     /** Removes the group; true when it existed. */

@@ -7,6 +7,7 @@ import io.sluice.store.GroupMode;
 import io.sluice.store.GroupPosition;
 import io.sluice.store.GroupRequest;
 import io.sluice.store.GroupSetup;
+import io.sluice.store.Store;
 import java.sql.SQLException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -55,7 +56,7 @@ final class PgGroupOps {
                     tx.groups.configure(row.id, request.group(), request.config());
                     config = request.config();
                 }
-                return new GroupSetup(false, g.mode(), config, position);
+                return claimed(tx, row, new GroupSetup(false, g.mode(), config, position));
             }
             SluiceException full = tx.tooManyGroups(row);
             if (full != null) {
@@ -64,7 +65,22 @@ final class PgGroupOps {
             long cursor = request.start().cursor(row.lastSeq,
                     millis -> cursorAtTime(tx, row, millis));
             tx.groups.create(row.id, request.group(), request.mode(), request.config(), cursor, tx.now);
-            return new GroupSetup(true, request.mode(), request.config(), new GroupPosition(cursor, cursor));
+            return claimed(tx, row, new GroupSetup(true, request.mode(), request.config(),
+                    new GroupPosition(cursor, cursor)));
+        }
+
+        /**
+         * With a claim asked for an exclusive group: the group's new claim, announced to other brokers at
+         * the commit, and its cursor as of the claim (no older claim's ack moves it after this).
+         */
+        private GroupSetup claimed(PgWriteTx tx, PgWriteTx.TopicState row, GroupSetup setup) throws SQLException {
+            if (!request.claim() || setup.mode() != GroupMode.EXCLUSIVE) {
+                return setup;
+            }
+            long[] claim = tx.groups.claim(row.id, request.group());
+            tx.events.claimed(row.name, request.group(), claim[0]);
+            var position = new GroupPosition(claim[1], Math.max(claim[1], setup.position().delivered()));
+            return new GroupSetup(setup.created(), setup.mode(), setup.config(), position, claim[0]);
         }
 
         private static long cursorAtTime(PgWriteTx tx, PgWriteTx.TopicState row, long millis) {
@@ -87,20 +103,26 @@ final class PgGroupOps {
         if (tx.groups.anyBetween(row.id, cursor, seq)) {
             return cursor;
         }
-        tx.ack(row, group, seq);
+        tx.ack(row, group, seq, Store.NO_CLAIM);
         return seq;
     }
 
-    /** Counts deliveries to an exclusive group, durable before the answer; exhausted ones are dead-lettered (0). */
+    /**
+     * Counts deliveries to an exclusive group, durable before the answer; exhausted ones are dead-lettered
+     * (0). Under a claim older than the group's, counts nothing and fails with {@code TakenOver}.
+     */
     static final class CountDeliveries extends PgWriteOp<DeliveryCounts> {
         private final String topic;
         private final String group;
+        private final long claim;
         private final List<Long> sequences;
 
-        CountDeliveries(String topic, String group, List<Long> sequences, Completion<DeliveryCounts> done) {
+        CountDeliveries(String topic, String group, long claim, List<Long> sequences,
+                        Completion<DeliveryCounts> done) {
             super(done);
             this.topic = topic;
             this.group = group;
+            this.claim = claim;
             this.sequences = sequences;
         }
 
@@ -116,6 +138,10 @@ final class PgGroupOps {
             PgGroups.Group g = tx.groups.find(row.id, group);
             if (g.mode() != GroupMode.EXCLUSIVE) {
                 return refuse(wrongMode(topic, group, g.mode(), GroupMode.EXCLUSIVE));
+            }
+            if (claim != Store.NO_CLAIM && g.claim() > claim) {
+                return refuse(new SluiceException.TakenOver("consumer group " + group + " of topic " + topic
+                        + " was taken over by a newer stream"));
             }
             long delivered = g.delivered();
             long cursor = g.cursor();
@@ -159,14 +185,18 @@ final class PgGroupOps {
         private final String topic;
         private final String group;
         private final String holder;
+        private final long claim;
         private final long sequence;
         private final String detail;
 
-        Terminate(String topic, String group, String holder, long sequence, String detail, Completion<Boolean> done) {
+        /** {@code claim}: in an exclusive group, the claim of the stream (a newer one refuses the Term). */
+        Terminate(String topic, String group, String holder, long claim, long sequence, String detail,
+                  Completion<Boolean> done) {
             super(done);
             this.topic = topic;
             this.group = group;
             this.holder = holder;
+            this.claim = claim;
             this.sequence = sequence;
             this.detail = detail;
         }
@@ -184,6 +214,10 @@ final class PgGroupOps {
                 var onLease = new PgSharedOps.OnLease(topic, group, holder == null ? "" : holder, sequence,
                         PgSharedOps.Action.TERMINATE, 0, detail, PgWriteOp.noOne());
                 return onLease.apply(tx);
+            }
+            if (claim != Store.NO_CLAIM && g.claim() > claim) {
+                return refuse(new SluiceException.TakenOver("consumer group " + group + " of topic " + topic
+                        + " was taken over by a newer stream"));
             }
             if (sequence <= g.cursor() || sequence > g.delivered()) {
                 return false;   // acknowledged already, or never delivered

@@ -20,11 +20,11 @@ import java.util.Map;
  */
 final class PgGroups implements AutoCloseable {
     /**
-     * A group as stored: mode, configuration, cursor, the highest sequence delivered (leased), and its
-     * counters of messages dead-lettered and redelivered.
+     * A group as stored: mode, configuration, cursor, the highest sequence delivered (leased), its
+     * counters of messages dead-lettered and redelivered, and the epoch of its latest claim (0: none).
      */
     record Group(GroupMode mode, GroupConfig config, long cursor, long delivered, long deadLettered,
-                 long redelivered) {
+                 long redelivered, long claim) {
     }
 
     private final Connection connection;
@@ -40,12 +40,13 @@ final class PgGroups implements AutoCloseable {
     private final PreparedStatement dropGroup;
     private final PreparedStatement dropTopic;
     private final PreparedStatement atTime;
+    private final PreparedStatement claim;
 
     PgGroups(Connection c) throws SQLException {
         connection = c;
         // FOR UPDATE: a group's delivery state is decided by one transaction at a time, whichever broker runs it.
         select = c.prepareStatement("SELECT mode, ack_wait_ms, max_deliveries, dlq_topic, max_in_flight, backoff_ms, "
-                + "cursor_seq, delivered_seq, dead_lettered, redelivered FROM consumer_groups "
+                + "cursor_seq, delivered_seq, dead_lettered, redelivered, claim_epoch FROM consumer_groups "
                 + "WHERE topic_id = ? AND name = ? FOR UPDATE");
         insert = c.prepareStatement("INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, "
                 + "created_at, last_ack_at, mode, ack_wait_ms, max_deliveries, dlq_topic, max_in_flight, backoff_ms) "
@@ -67,6 +68,9 @@ final class PgGroups implements AutoCloseable {
         dropGroup = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ?");
         dropTopic = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ?");
         atTime = c.prepareStatement("SELECT seq FROM messages WHERE topic_id = ? AND ts >= ? ORDER BY ts, seq LIMIT 1");
+        // The epoch is taken with the group's row locked: a later claim of the group has a larger one.
+        claim = c.prepareStatement("UPDATE consumer_groups SET claim_epoch = nextval('sluice_epochs') "
+                + "WHERE topic_id = ? AND name = ? RETURNING claim_epoch, cursor_seq");
     }
 
     /** The group as stored, locked until the transaction ends; null when it does not exist. */
@@ -84,7 +88,7 @@ final class PgGroups implements AutoCloseable {
             }
             var config = new GroupConfig(rs.getLong(2), rs.getLong(3), rs.getString(4), rs.getLong(5), backoff);
             return new Group(GroupMode.valueOf(rs.getString(1)), config, rs.getLong(7),
-                    Math.max(rs.getLong(7), rs.getLong(8)), rs.getLong(9), rs.getLong(10));
+                    Math.max(rs.getLong(7), rs.getLong(8)), rs.getLong(9), rs.getLong(10), rs.getLong(11));
         }
     }
 
@@ -214,10 +218,23 @@ final class PgGroups implements AutoCloseable {
         }
     }
 
+    /**
+     * Exclusive: a new claim of the group, {epoch, cursor}: the epoch is larger than every earlier
+     * claim's, and the cursor is the one in force at the claim (later writes of older claims are refused).
+     */
+    long[] claim(long topicId, String group) throws SQLException {
+        claim.setLong(1, topicId);
+        claim.setString(2, group);
+        try (ResultSet rs = claim.executeQuery()) {
+            rs.next();
+            return new long[] {rs.getLong(1), rs.getLong(2)};
+        }
+    }
+
     @Override
     public void close() throws SQLException {
         for (var st : List.of(select, insert, configure, delivered, rows, upsertRow, deadLettered, messagesBetween,
-                prune, dropGroup, dropTopic, atTime)) {
+                prune, dropGroup, dropTopic, atTime, claim)) {
             st.close();
         }
     }

@@ -9,23 +9,26 @@ import java.sql.Statement;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
 /**
- * Wakes this broker's subscribers for commits made by other brokers on the same database. Each
- * write transaction that appended sends one NOTIFY on the store's channel (coalesced: one per
- * transaction, naming each topic once with its last sequence, never one per message), delivered by
- * PostgreSQL at the commit. This thread ({@code sluice-pg-notify}, a platform thread: it blocks in
- * the driver) LISTENs on its own connection and tells the listener. As a fallback for a lost
- * notification connection or a payload too long to send, it also reads every topic's last
- * sequence once a second and tells the listener of each that moved.
+ * Tells this broker's listener what other brokers on the same database committed. Each write
+ * transaction that changed something others must hear of sends one NOTIFY on the store's channel
+ * (coalesced: one per transaction, never one per message), delivered by PostgreSQL at the commit:
+ * first its claims, topic deletions, cursor resets and shared groups' settles ({@link PgEvents}),
+ * then each topic appended to, once, with its last sequence. This thread ({@code sluice-pg-notify},
+ * a platform thread: it blocks in the driver) LISTENs on its own connection and tells the listener.
+ * As a fallback for a lost notification connection or a payload too long to send, it also reads once
+ * a second every topic (its id and last sequence: appends, and deletions by a changed or missing id)
+ * and every claimed or reset group (its claim and reset epochs), and tells what it had not been told.
+ * A settle missed that way is not found by the poll: the streams it would have woken wait at most
+ * their group's ack wait.
  *
  * <p>This broker's own commits are told by its writer thread alone: notifications sent by the
- * writer's session are ignored, and the writer records each topic's new last sequence before its
- * commit ({@link #beforeCommit}), so the poll never finds it moved.
+ * writer's session are ignored, and the writer records what it changed before its commit ({@link
+ * #beforeCommit}, {@link PgSeen}), so the poll never finds it again.
  */
 final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PgNotifications.class.getName());
@@ -43,10 +46,8 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     private final Thread thread;
     /** This store's run: said alive with every poll ({@link PgRuns}). */
     private final long epoch;
-    /** The last sequence told of each topic: by this thread, or recorded by the writer before its commit. */
-    private final ConcurrentHashMap<String, Long> lastSeen = new ConcurrentHashMap<>();
-    /** What the writer's transaction in progress replaced in {@link #lastSeen} (writer thread only). */
-    private final Map<String, Long> replaced = new HashMap<>();
+    /** What has been told: by this thread, or recorded by the writer before its commit. */
+    private final PgSeen seen = new PgSeen();
     /** The backend process of the writer's session: its notifications are its own commits. */
     private volatile int writerPid;
     private volatile boolean closed;
@@ -68,13 +69,20 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
         return name.length() > 63 ? name.substring(0, 63) : name;
     }
 
-    /** The payload announcing appends: a line "lastSequence topic" per topic, or "*" when too long. */
-    static String payload(Map<String, Long> appended) {
-        var sb = new StringBuilder();
+    /**
+     * The payload of a transaction's notification: the lines of its {@code events}, then a line
+     * "lastSequence topic" per topic appended to; when too long, the event lines and a line "*" (read
+     * every topic now), or "*" alone.
+     */
+    static String payload(Map<String, Long> appended, String events) {
+        if (events.length() > MAX_PAYLOAD) {
+            return ALL_TOPICS;
+        }
+        var sb = new StringBuilder(events);
         for (var e : appended.entrySet()) {
             sb.append(e.getValue()).append(' ').append(e.getKey()).append('\n');
             if (sb.length() > MAX_PAYLOAD) {
-                return ALL_TOPICS;
+                return events + ALL_TOPICS;
             }
         }
         return sb.toString();
@@ -127,53 +135,105 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     }
 
     private void take(String payload) throws SQLException {
-        if (payload == null || payload.equals(ALL_TOPICS)) {
+        if (payload == null) {
             poll();
             return;
         }
+        boolean pollNow = false;
         for (String line : payload.split("\n")) {
-            int space = line.indexOf(' ');
-            if (space <= 0) {
+            if (line.equals(ALL_TOPICS)) {
+                pollNow = true;
                 continue;
             }
+            String[] f = line.split(" ");
             try {
-                moved(line.substring(space + 1), Long.parseLong(line.substring(0, space)));
-            } catch (NumberFormatException e) {
+                switch (f[0]) {
+                    case "C" -> claimed(f[2], f[3], Long.parseLong(f[1]));
+                    case "D" -> deleted(f[2], Long.parseLong(f[1]));
+                    case "R" -> reset(f[3], f[4], Long.parseLong(f[1]), Long.parseLong(f[2]));
+                    case "S" -> tell(l -> l.sharedGroupChanged(f[2], f[3], f[1].equals("1")));
+                    default -> moved(f[1], Long.parseLong(f[0]));
+                }
+            } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
                 LOG.log(Level.DEBUG, () -> "ignored a notification line: " + line);
             }
         }
+        if (pollNow) {
+            poll();
+        }
     }
 
-    /** Says this store's run is alive, reads every topic's last sequence and tells the listener of those that moved. */
+    /**
+     * Says this store's run is alive; reads every topic (telling the listener of those that moved or
+     * are gone) and every claimed or reset group (telling of claims and resets not told yet).
+     */
     private void poll() throws SQLException {
         lastPoll = System.nanoTime();
         PgRuns.alive(connection, epoch);
-        var present = new HashSet<String>();
+        long number = seen.pollBegins();
+        var present = new HashMap<String, long[]>();
         try (Statement st = connection.createStatement();
-             ResultSet rs = st.executeQuery("SELECT name, last_seq FROM topics")) {
+             ResultSet rs = st.executeQuery("SELECT name, id, last_seq FROM topics")) {
             while (rs.next()) {
-                present.add(rs.getString(1));
-                moved(rs.getString(1), rs.getLong(2));
+                present.put(rs.getString(1), new long[] {rs.getLong(2), rs.getLong(3)});
             }
         }
-        lastSeen.keySet().retainAll(present);   // deleted topics are forgotten
+        for (var gone : seen.topics(number, present)) {
+            tell(l -> l.topicDeleted(gone.getKey()));
+        }
+        present.forEach((topic, row) -> moved(topic, row[1]));
+        var groups = new HashSet<String>();
+        try (Statement st = connection.createStatement();
+             ResultSet rs = st.executeQuery("SELECT t.name, g.name, g.claim_epoch, g.reset_epoch, g.cursor_seq "
+                     + "FROM consumer_groups g JOIN topics t ON t.id = g.topic_id "
+                     + "WHERE g.claim_epoch > 0 OR g.reset_epoch > 0")) {
+            while (rs.next()) {
+                String topic = rs.getString(1);
+                String group = rs.getString(2);
+                groups.add(PgSeen.groupKey(topic, group));
+                claimed(topic, group, rs.getLong(3));
+                if (seen.reset(topic, group, rs.getLong(4))) {
+                    long cursor = rs.getLong(5);
+                    tell(l -> l.cursorReset(topic, group, cursor));
+                }
+            }
+        }
+        seen.retainGroups(groups);
     }
 
     private void moved(String topic, long lastSequence) {
-        boolean[] moved = {false};
-        lastSeen.compute(topic, (t, before) -> {
-            if (before == null || lastSequence > before) {
-                moved[0] = true;
-                return lastSequence;
-            }
-            return before;
-        });
-        if (moved[0]) {
-            try {
-                listener.appended(topic, lastSequence);
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "a listener failed on another broker's commit", e);
-            }
+        if (seen.appended(topic, lastSequence)) {
+            tell(l -> l.appended(topic, lastSequence));
+        }
+    }
+
+    private void claimed(String topic, String group, long claim) {
+        if (claim > 0 && seen.claimed(topic, group, claim)) {
+            tell(l -> l.groupClaimed(topic, group, claim));
+        }
+    }
+
+    private void deleted(String topic, long id) {
+        if (seen.deleted(topic, id)) {
+            tell(l -> l.topicDeleted(topic));
+        }
+    }
+
+    /** A reset told by another broker: epoch 0 and cursor -1 for a deleted group. */
+    private void reset(String topic, String group, long cursor, long resetEpoch) {
+        if (resetEpoch == 0) {
+            seen.groupDeleted(topic, group);
+            tell(l -> l.cursorReset(topic, group, -1));
+        } else if (seen.reset(topic, group, resetEpoch)) {
+            tell(l -> l.cursorReset(topic, group, cursor));
+        }
+    }
+
+    private void tell(java.util.function.Consumer<StoreListener> event) {
+        try {
+            event.accept(listener);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "a listener failed on another broker's commit", e);
         }
     }
 
@@ -184,43 +244,34 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     }
 
     /**
-     * On the writer thread, last in each transaction: one NOTIFY naming each topic appended to with
-     * its last sequence (PostgreSQL delivers it at the commit), and those sequences recorded as told.
+     * On the writer thread, last in each transaction: one NOTIFY (PostgreSQL delivers it at the commit)
+     * with the transaction's events and each topic appended to with its last sequence, and what it
+     * changed recorded as told. A transaction that changed nothing others must hear of sends none.
      */
     @Override
-    public void beforeCommit(Connection c, Map<String, Long> appended) throws SQLException {
-        replaced.clear();
-        if (appended.isEmpty()) {
+    public void beforeCommit(Connection c, Map<String, Long> appended, PgEvents events) throws SQLException {
+        seen.recordOwn(appended, events);
+        String lines = events.lines();
+        if (appended.isEmpty() && lines.isEmpty()) {
             return;
         }
         try (var st = c.prepareStatement("SELECT pg_notify(?, ?)")) {
             st.setString(1, channel);
-            st.setString(2, payload(appended));
+            st.setString(2, payload(appended, lines));
             st.executeQuery().close();
         }
-        appended.forEach((topic, last) -> {
-            Long before = lastSeen.put(topic, last);
-            replaced.put(topic, before == null ? -1L : before);
-        });
     }
 
     /** On the writer thread, after a commit: what it recorded stands. */
     @Override
     public void committed() {
-        replaced.clear();
+        seen.ownCommitted();
     }
 
-    /** On the writer thread, after a transaction failed: its sequences were never committed. */
+    /** On the writer thread, after a transaction failed: what it recorded is taken back. */
     @Override
     public void rolledBack() {
-        replaced.forEach((topic, before) -> {
-            if (before < 0) {
-                lastSeen.remove(topic);
-            } else {
-                lastSeen.put(topic, before);
-            }
-        });
-        replaced.clear();
+        seen.ownRolledBack();
     }
 
     private void pause() {

@@ -192,6 +192,7 @@ final class PgSharedOps {
             if (settled > 0) {
                 tx.leases.flush();
                 tx.leases.saveGroup(h.id(), group, h.group().delivered(), 0, tx.now);
+                tx.events.shared(topic, group, false);   // room for the group's streams on other brokers
             }
             return new Settled(settled, notHeld, unknown);
         }
@@ -230,6 +231,9 @@ final class PgSharedOps {
                         e.epoch(), tx.now + config.effectiveAckWaitMs()));
                 case TERMINATE -> deadLetter(tx, h, e, PgDeadLetters.REJECTED, detail);
             }
+            if (action != Action.EXTEND) {
+                tx.events.shared(topic, group, action == Action.RELEASE);
+            }
             tx.leases.flush();
             tx.leases.saveGroup(h.id(), group, h.group().delivered(), 0, 0);
             return true;
@@ -257,6 +261,7 @@ final class PgSharedOps {
             if (!held.isEmpty()) {
                 tx.leases.flush();
                 tx.leases.saveGroup(h.id(), group, h.group().delivered(), 0, 0);
+                tx.events.shared(topic, group, true);
             }
             return held.size();
         }

@@ -247,16 +247,21 @@ abstract class PgWriteOp<T> {
         }
     }
 
-    /** Moves a group's cursor forward to {@code sequence} (never back): a cumulative ack. */
+    /**
+     * Moves a group's cursor forward to {@code sequence} (never back): a cumulative ack; under a claim
+     * older than the group's, the cursor stays where it is.
+     */
     static final class Ack extends PgWriteOp<Boolean> {
         private final String topic;
         private final String group;
+        private final long claim;
         private final long sequence;
 
-        Ack(String topic, String group, long sequence, Completion<Boolean> done) {
+        Ack(String topic, String group, long claim, long sequence, Completion<Boolean> done) {
             super(done);
             this.topic = topic;
             this.group = group;
+            this.claim = claim;
             this.sequence = sequence;
         }
 
@@ -266,7 +271,7 @@ abstract class PgWriteOp<T> {
             if (row == null) {
                 return false;
             }
-            tx.ack(row, group, sequence);
+            tx.ack(row, group, sequence, claim);
             return true;
         }
 

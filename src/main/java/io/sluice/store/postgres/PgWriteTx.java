@@ -78,11 +78,14 @@ final class PgWriteTx implements AutoCloseable {
     final PreparedStatement messageAt;
     /** This store run (a row of {@code store_runs}): the leases it grants carry it. */
     final long epoch;
+    /** What this transaction tells other brokers besides its appends (claims, deletions, resets, settles). */
+    final PgEvents events = new PgEvents();
 
     /** Topics this transaction looked up, created (a state) or found absent or deleted (null), by name. */
     private final Map<String, TopicState> topics = new HashMap<>();
     private final List<TopicState> touched = new ArrayList<>();
-    private final Map<TopicState, Map<String, Long>> pendingAcks = new HashMap<>();
+    /** The highest ack per group not written yet, with the claim it was made under: {sequence, claim}. */
+    private final Map<TopicState, Map<String, long[]>> pendingAcks = new HashMap<>();
     private final List<String> deletedTopics = new ArrayList<>();
     private final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
     private long nextSequence;
@@ -176,6 +179,7 @@ final class PgWriteTx implements AutoCloseable {
             rs.next();
             row = new TopicState(rs.getLong(1), name, now, 0, 0, 0, topicDefaults);
         }
+        events.created(row.id, name);
         topics.put(name, row);
         return row;
     }
@@ -214,15 +218,28 @@ final class PgWriteTx implements AutoCloseable {
                 + "DeleteConsumerGroup");
     }
 
-    /** Records a cumulative ack; only the highest per group is written, once per commit. */
-    void ack(TopicState row, String group, long sequence) {
-        pendingAcks.computeIfAbsent(row, r -> new HashMap<>()).merge(group, sequence, Math::max);
+    /**
+     * Records a cumulative ack under {@code claim}; only the highest per group and claim is written, once
+     * per commit (an ack of another claim writes the one pending first).
+     */
+    void ack(TopicState row, String group, long sequence, long claim) throws SQLException {
+        Map<String, long[]> acks = pendingAcks.computeIfAbsent(row, r -> new HashMap<>());
+        long[] pending = acks.get(group);
+        if (pending != null && pending[1] == claim) {
+            pending[0] = Math.max(pending[0], sequence);
+            return;
+        }
+        if (pending != null) {
+            writeAck(row, group, pending[0], pending[1]);
+        }
+        acks.put(group, new long[] {sequence, claim});
     }
 
     void setCursor(TopicState row, String group, long cursor) throws SQLException {
-        cursors.set(row.id, group, cursor, now);
+        long resetEpoch = cursors.set(row.id, group, cursor, now);
         groups.dropGroup(row.id, group);
         resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, cursor);
+        events.reset(row.name, group, cursor, resetEpoch);
     }
 
     boolean deleteGroup(TopicState row, String group) throws SQLException {
@@ -230,6 +247,7 @@ final class PgWriteTx implements AutoCloseable {
         groups.dropGroup(row.id, group);
         if (deleted) {
             resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, -1L);
+            events.reset(row.name, group, -1, 0);
         }
         return deleted;
     }
@@ -250,6 +268,7 @@ final class PgWriteTx implements AutoCloseable {
         topics.put(row.name, null);
         touched.remove(row);
         deletedTopics.add(row.name);
+        events.deleted(row.id, row.name);
     }
 
     /** Writes the inserts batched since the last flush (one statement), then one cursor upsert per group. */
@@ -263,7 +282,7 @@ final class PgWriteTx implements AutoCloseable {
     private void flushAcks() throws SQLException {
         for (var byRow : pendingAcks.entrySet()) {
             for (var byGroup : byRow.getValue().entrySet()) {
-                writeAck(byRow.getKey(), byGroup.getKey(), byGroup.getValue());
+                writeAck(byRow.getKey(), byGroup.getKey(), byGroup.getValue()[0], byGroup.getValue()[1]);
             }
         }
         pendingAcks.clear();
@@ -271,15 +290,17 @@ final class PgWriteTx implements AutoCloseable {
 
     private void flushAcksOf(TopicState row, String group) throws SQLException {
         var acks = pendingAcks.get(row);
-        Long seq = acks == null ? null : acks.remove(group);
-        if (seq != null) {
-            writeAck(row, group, seq);
+        long[] pending = acks == null ? null : acks.remove(group);
+        if (pending != null) {
+            writeAck(row, group, pending[0], pending[1]);
         }
     }
 
-    private void writeAck(TopicState row, String group, long seq) throws SQLException {
-        cursors.ackTo(row.id, group, seq, now);
-        groups.prune(row.id, group, seq);
+    /** Moves the cursor (unless a newer claim holds the group) and forgets the counts at or below it. */
+    private void writeAck(TopicState row, String group, long seq, long claim) throws SQLException {
+        if (cursors.ackTo(row.id, group, seq, claim, now)) {
+            groups.prune(row.id, group, seq);
+        }
     }
 
     /**
@@ -344,6 +365,7 @@ final class PgWriteTx implements AutoCloseable {
         deletedTopics.clear();
         resetCursors.clear();
         rows.clear();
+        events.clear();
         leases.clear();
         retention.clear();
     }

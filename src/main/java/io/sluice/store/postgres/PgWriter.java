@@ -250,7 +250,7 @@ final class PgWriter implements AutoCloseable {
                 op.run(tx);
             }
             tx.finish();
-            announce.beforeCommit(link.connection(), tx.appendedLastSequences());
+            announce.beforeCommit(link.connection(), tx.appendedLastSequences(), tx.events);
             runHook(batch.size());
             committing = true;
             link.connection().commit();

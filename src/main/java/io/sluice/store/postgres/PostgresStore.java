@@ -38,9 +38,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Nothing of the database is cached here: every read asks the database, so a broker sees every
  * other broker's commits. Listeners hear of this broker's commits on the writer thread after each
- * commit, and of other brokers' appends on the notification thread ({@link PgNotifications}: a
- * NOTIFY per commit, with a poll once a second as a fallback). Other brokers' topic deletions and
- * cursor resets are not told (see docs/postgres.md).
+ * commit, and of other brokers' appends, topic deletions, cursor resets, claims of exclusive groups
+ * and shared groups' settles on the notification thread ({@link PgNotifications}: a NOTIFY per
+ * commit, with a poll once a second as a fallback).
  */
 public final class PostgresStore implements Store {
     private static final System.Logger LOG = System.getLogger(PostgresStore.class.getName());
@@ -76,6 +76,16 @@ public final class PostgresStore implements Store {
             @Override
             public void cursorReset(String topic, String group, long cursor) {
                 listeners.forEach(l -> l.cursorReset(topic, group, cursor));
+            }
+
+            @Override
+            public void groupClaimed(String topic, String group, long claim) {
+                listeners.forEach(l -> l.groupClaimed(topic, group, claim));
+            }
+
+            @Override
+            public void sharedGroupChanged(String topic, String group, boolean released) {
+                listeners.forEach(l -> l.sharedGroupChanged(topic, group, released));
             }
 
             @Override
@@ -170,7 +180,13 @@ public final class PostgresStore implements Store {
 
     @Override
     public void countDeliveries(String topic, String group, List<Long> sequences, Completion<DeliveryCounts> done) {
-        writer.submitPaced(new PgGroupOps.CountDeliveries(topic, group, sequences, done));
+        countDeliveries(topic, group, NO_CLAIM, sequences, done);
+    }
+
+    @Override
+    public void countDeliveries(String topic, String group, long claim, List<Long> sequences,
+                                Completion<DeliveryCounts> done) {
+        writer.submitPaced(new PgGroupOps.CountDeliveries(topic, group, claim, sequences, done));
     }
 
     @Override
@@ -206,12 +222,24 @@ public final class PostgresStore implements Store {
     @Override
     public void terminate(String topic, String group, String holder, long sequence, String detail,
                           Completion<Boolean> done) throws InterruptedException {
-        writer.submit(new PgGroupOps.Terminate(topic, group, holder, sequence, detail, done));
+        writer.submit(new PgGroupOps.Terminate(topic, group, holder, NO_CLAIM, sequence, detail, done));
+    }
+
+    @Override
+    public void terminate(String topic, String group, long claim, long sequence, String detail,
+                          Completion<Boolean> done) throws InterruptedException {
+        writer.submit(new PgGroupOps.Terminate(topic, group, null, claim, sequence, detail, done));
     }
 
     @Override
     public void ack(String topic, String group, long sequence, Completion<Boolean> done) throws InterruptedException {
-        writer.submit(new PgWriteOp.Ack(topic, group, sequence, done));
+        ack(topic, group, NO_CLAIM, sequence, done);
+    }
+
+    @Override
+    public void ack(String topic, String group, long claim, long sequence, Completion<Boolean> done)
+            throws InterruptedException {
+        writer.submit(new PgWriteOp.Ack(topic, group, claim, sequence, done));
     }
 
     @Override

@@ -3,7 +3,9 @@ package io.sluice.store.postgres;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.Status;
 import io.sluice.Await;
+import io.sluice.Cursors;
 import io.sluice.client.GroupSettings;
 import io.sluice.client.Message;
 import io.sluice.client.OutboundMessage;
@@ -13,6 +15,10 @@ import io.sluice.client.Subscription;
 import io.sluice.client.SubscriptionOptions;
 import io.sluice.client.SubscriptionOptions.Position;
 import io.sluice.client.TopicStats;
+import io.sluice.proto.ConsumerGroupConfig;
+import io.sluice.proto.InitialPosition;
+import io.sluice.proto.MessageDelivery;
+import io.sluice.server.StreamClient;
 import io.sluice.server.TestBroker;
 import io.sluice.store.DatabaseTarget;
 import java.nio.file.Path;
@@ -47,6 +53,11 @@ class PostgresBrokerTest {
         TestBroker b = TestBroker.start(dir.resolve(name), c -> c.withDatabase(url));
         opened.add(b);
         return b;
+    }
+
+    private StreamClient track(StreamClient s) {
+        opened.add(s);
+        return s;
     }
 
     private SluiceClient client(TestBroker b) {
@@ -177,5 +188,90 @@ class PostgresBrokerTest {
             assertEquals("bad task", m.attributes().get("sluice.dlq.detail"));
             assertEquals("workers", m.attributes().get("sluice.dlq.group"));
         }
+    }
+
+    @Test
+    void aStreamOnBrokerCTakesTheGroupOverFromAStreamOnBrokerAAndTheStaleOwnersAcksAreRefused() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        TestBroker a = broker(schema, "a");
+        TestBroker c = broker(schema, "c");
+        SluiceClient viaA = client(a);
+        List<Published> sent = new ArrayList<>(viaA.publishBatch("jobs", batch("j", 10)));
+        StreamClient onA = track(StreamClient.group(a.async(), "jobs", "g", InitialPosition.EARLIEST));
+        onA.credit(6);
+        var gotOnA = new ArrayList<MessageDelivery>();
+        for (int i = 0; i < 6; i++) {
+            gotOnA.add(onA.delivery());
+        }
+        onA.ack(gotOnA.get(1).getMessageId());
+        Cursors.await(a.blocking(), "jobs", "g", sent.get(1).sequence());
+
+        StreamClient onC = track(StreamClient.group(c.async(), "jobs", "g", InitialPosition.EARLIEST));
+        onC.credit(20);
+        MessageDelivery first = onC.delivery();
+        assertEquals(sent.get(2).sequence(), first.getSequence(), "C starts after the acknowledged cursor");
+        assertEquals(2, first.getDeliveryCount(), "delivered on A before, not acknowledged");
+        onA.ack(gotOnA.get(5).getMessageId());   // the stale owner acks after the takeover
+        assertEquals("TAKEN_OVER", onA.streamError(), "A's stream ends as a local takeover ends it");
+        onA.expectClosedWith(Status.Code.ABORTED);
+        // A's writer commits in order: once this publish through A is answered, its stale ack was handled.
+        sent.add(viaA.publish("jobs", "after".getBytes()));
+        assertEquals(sent.get(1).sequence(), Cursors.of(c.blocking(), "jobs", "g"),
+                "the stale owner's ack did not move the cursor");
+
+        var rest = new ArrayList<Long>(List.of(first.getSequence()));
+        MessageDelivery last = first;
+        while (rest.size() < sent.size() - 2) {
+            last = onC.delivery();
+            rest.add(last.getSequence());
+        }
+        assertEquals(sent.subList(2, sent.size()).stream().map(Published::sequence).toList(), rest,
+                "C delivers everything not acknowledged, in order");
+        onC.ack(last.getMessageId());
+        Cursors.awaitExactly(c.blocking(), "jobs", "g", sent.getLast().sequence());
+    }
+
+    @Test
+    void aTopicDeletedAndACursorResetThroughOneBrokerReachTheStreamsOfAnother() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        TestBroker a = broker(schema, "a");
+        TestBroker b = broker(schema, "b");
+        SluiceClient viaA = client(a);
+        List<Published> sent = viaA.publishBatch("doomed", batch("d", 5));
+        StreamClient onB = track(StreamClient.group(b.async(), "doomed", "g", InitialPosition.EARLIEST));
+        onB.credit(100);
+        for (Published p : sent) {
+            assertEquals(p.sequence(), onB.delivery().getSequence());
+        }
+        viaA.resetCursor("doomed", "g", sent.get(1).sequence());
+        MessageDelivery again = onB.delivery();
+        assertEquals(sent.get(2).sequence(), again.getSequence(), "B's stream continues after the reset cursor");
+
+        assertTrue(viaA.deleteTopic("doomed"));
+        assertEquals("TOPIC_DELETED", onB.untilStreamError().error().getCode());
+        onB.expectClosedWith(Status.Code.NOT_FOUND);
+    }
+
+    @Test
+    void aSettleThroughOneBrokerWakesASharedStreamOnAnotherThatWaitsForRoom() throws Exception {
+        String schema = PostgresServer.shared().freshSchema();
+        TestBroker a = broker(schema, "a");
+        TestBroker b = broker(schema, "b");
+        SluiceClient viaA = client(a);
+        // One message in flight at a time, and a lease that would outlast the test: only the settle frees it.
+        viaA.configureGroup("work", "crew", true, GroupSettings.defaults().withMaxInFlight(1)
+                .withAckWait(Duration.ofMinutes(10)));
+        List<Published> sent = viaA.publishBatch("work", batch("w", 2));
+        var keep = ConsumerGroupConfig.getDefaultInstance();   // the group's stored settings stay
+        StreamClient onA = track(StreamClient.shared(a.async(), "work", "crew", keep));
+        onA.credit(1);
+        MessageDelivery held = onA.delivery();
+        assertEquals(sent.getFirst().sequence(), held.getSequence());
+        StreamClient onB = track(StreamClient.shared(b.async(), "work", "crew", keep));
+        onB.credit(1);
+        // A heartbeat: B's stream asked for a lease, found the group full, and waits.
+        assertTrue(onB.next().hasHeartbeat(), "B's stream idles with nothing to send");
+        onA.ack(held.getMessageId());
+        assertEquals(sent.get(1).sequence(), onB.delivery().getSequence(), "B's stream took the freed slot");
     }
 }

@@ -1,5 +1,6 @@
 package io.sluice.store.postgres;
 
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sluice.Await;
@@ -8,6 +9,7 @@ import io.sluice.client.Message;
 import io.sluice.client.OutboundMessage;
 import io.sluice.client.Published;
 import io.sluice.client.SluiceClient;
+import io.sluice.client.SluiceClientException;
 import io.sluice.client.Subscription;
 import io.sluice.client.SubscriptionOptions;
 import io.sluice.client.SubscriptionOptions.Position;
@@ -16,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -25,9 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Three broker processes (the built jar) on one PostgreSQL schema, the password from a file:
- * publishers on every broker, a consumer group on every broker, then kill -9 of one broker
- * mid-load; its group moves to another broker. Every acknowledged message reaches every group,
- * in order within each stream.
+ * publishers on every broker, a consumer group on every broker; mid-load a stream on broker C takes
+ * broker A's group over (A's stream ends TAKEN_OVER), then kill -9 of broker B, whose group moves to
+ * broker A. Every acknowledged message reaches every group, in order within each stream.
  */
 class PostgresMultiBrokerIT {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -36,7 +39,8 @@ class PostgresMultiBrokerIT {
     Path dir;
 
     @Test
-    void threeBrokersOnOneDatabaseDeliverEveryAcknowledgedMessageToEveryGroupThroughAKill() throws Exception {
+    void threeBrokersOnOneDatabaseDeliverEveryAcknowledgedMessageToEveryGroupThroughATakeoverAndAKill()
+            throws Exception {
         PostgresServer server = PostgresServer.shared();
         String schema = server.freshSchema();
         Path passwordFile = Files.writeString(dir.resolve("db-password"), PostgresServer.PASSWORD + "\n");
@@ -73,21 +77,33 @@ class PostgresMultiBrokerIT {
             }
             var received = new ArrayList<Set<Long>>();
             var disorder = new ConcurrentLinkedQueue<String>();
+            var endings = new ConcurrentHashMap<String, RuntimeException>();
             var consumers = new ArrayList<Thread>();
             var sessions = new ArrayList<Subscription>();
             for (int g = 0; g < 3; g++) {
                 received.add(ConcurrentHashMap.newKeySet());
                 Subscription s = clients.get(g).subscribe(group(g));
                 sessions.add(s);
-                consumers.add(consume(s, received.get(g), disorder, "group " + g + " on broker " + g));
+                consumers.add(consume(s, received.get(g), disorder, endings, "group " + g + " on broker " + g));
             }
             Await.until("load runs on all three brokers", () -> acked.size() >= 300, acked::size);
-            brokers.get(2).kill();
-            sessions.get(2).close();
-            consumers.get(2).join(WAIT.toMillis());
-            Subscription moved = clients.get(0).subscribe(group(2));
+
+            // A stream of group 0 on broker 2 takes the group over from the stream on broker 0.
+            Subscription takeover = clients.get(2).subscribe(group(0));
+            closing.add(takeover::close);
+            consumers.add(consume(takeover, received.get(0), disorder, endings, "group 0 taken over on broker 2"));
+            assertTrue(consumers.get(0).join(WAIT), "the stream on broker 0 ended");
+            assertInstanceOf(SluiceClientException.TakenOver.class, endings.get("group 0 on broker 0"),
+                    "broker 0's stream ended as taken over: " + endings);
+            int afterTakeover = acked.size();
+            Await.until("the load goes on after the takeover", () -> acked.size() >= afterTakeover + 150, acked::size);
+
+            brokers.get(1).kill();
+            sessions.get(1).close();
+            consumers.get(1).join(WAIT.toMillis());
+            Subscription moved = clients.get(0).subscribe(group(1));
             closing.add(moved::close);
-            consumers.add(consume(moved, received.get(2), disorder, "group 2 moved to broker 0"));
+            consumers.add(consume(moved, received.get(1), disorder, endings, "group 1 moved to broker 0"));
             int afterKill = acked.size();
             Await.until("the two surviving brokers go on", () -> acked.size() >= afterKill + 150, acked::size);
             stop.set(true);
@@ -100,9 +116,7 @@ class PostgresMultiBrokerIT {
                         () -> "(" + acked.stream().filter(s -> !got.contains(s)).count() + " missing)");
             }
             assertTrue(disorder.isEmpty(), "deliveries out of order: " + disorder);
-            for (int g = 0; g < 2; g++) {
-                sessions.get(g).close();
-            }
+            sessions.get(2).close();
         } finally {
             for (AutoCloseable c : closing) {
                 c.close();
@@ -117,8 +131,12 @@ class PostgresMultiBrokerIT {
         return SubscriptionOptions.of("orders").withGroup("g" + g).from(Position.EARLIEST);
     }
 
-    /** Receives and acks until the subscription is closed; a new message below the last one is disorder. */
-    private static Thread consume(Subscription s, Set<Long> into, ConcurrentLinkedQueue<String> disorder, String who) {
+    /**
+     * Receives and acks until the subscription is closed or fails (the failure is kept in {@code
+     * endings}); a new message below the last one is disorder.
+     */
+    private static Thread consume(Subscription s, Set<Long> into, ConcurrentLinkedQueue<String> disorder,
+                                  Map<String, RuntimeException> endings, String who) {
         return Thread.ofPlatform().name("consumer " + who).start(() -> {
             long last = 0;
             try {
@@ -126,6 +144,12 @@ class PostgresMultiBrokerIT {
                     var next = s.receive(Duration.ofMillis(200));
                     if (next.isEmpty()) {
                         if (!s.isOpen()) {
+                            // Ended: what is still buffered is taken; then receive throws what ended it.
+                            var left = s.receive(Duration.ZERO);
+                            while (left.isPresent()) {
+                                into.add(left.get().sequence());
+                                left = s.receive(Duration.ZERO);
+                            }
                             return;
                         }
                         continue;
@@ -138,8 +162,10 @@ class PostgresMultiBrokerIT {
                     into.add(m.sequence());
                     s.ack(m);
                 }
-            } catch (InterruptedException | RuntimeException e) {
-                // the subscription was closed under it
+            } catch (RuntimeException e) {
+                endings.put(who, e);   // taken over, or its broker was killed
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         });
     }

@@ -1,0 +1,214 @@
+package io.sluice.store.postgres;
+
+import static io.sluice.store.Stored.append;
+import static io.sluice.store.Stored.message;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sluice.Await;
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Appended;
+import io.sluice.store.DeliveryCounts;
+import io.sluice.store.GroupConfig;
+import io.sluice.store.GroupCursor;
+import io.sluice.store.GroupMode;
+import io.sluice.store.GroupRequest;
+import io.sluice.store.GroupSetup;
+import io.sluice.store.LeaseBatch;
+import io.sluice.store.NewMessage;
+import io.sluice.store.Outcome;
+import io.sluice.store.Settled;
+import io.sluice.store.StartPosition;
+import io.sluice.store.Store;
+import io.sluice.store.StoreListener;
+import io.sluice.store.StoreOptions;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Stores of several brokers on one database: claims of exclusive groups (a stale owner's acks and
+ * counts refused), and what one store's commits tell the other's listener (claims, deletions, resets,
+ * shared groups' settles), through the notification and, without one, through the poll.
+ */
+class PostgresClaimTest {
+    private final List<Store> opened = new ArrayList<>();
+
+    @AfterEach
+    void closeStores() {
+        opened.forEach(Store::close);
+    }
+
+    /** What a store's listener heard, one line per event. */
+    private static final class Heard implements StoreListener {
+        final ConcurrentLinkedQueue<String> events = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public void topicDeleted(String topic) {
+            events.add("deleted " + topic);
+        }
+
+        @Override
+        public void cursorReset(String topic, String group, long cursor) {
+            events.add("reset " + topic + " " + group + " " + cursor);
+        }
+
+        @Override
+        public void groupClaimed(String topic, String group, long claim) {
+            events.add("claimed " + topic + " " + group + " " + claim);
+        }
+
+        @Override
+        public void sharedGroupChanged(String topic, String group, boolean released) {
+            events.add((released ? "released " : "settled ") + topic + " " + group);
+        }
+
+        void await(String event) {
+            Await.until("the listener hears '" + event + "'", () -> events.contains(event), () -> events);
+        }
+    }
+
+    private Store open(PostgresServer server, String schema, StoreListener listener) {
+        Store s = PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null),
+                StoreOptions.defaults(), (ops, messages, nanos) -> { });
+        if (listener != null) {
+            s.listen(listener);
+        }
+        opened.add(s);
+        return s;
+    }
+
+    private static GroupSetup claim(Store store, String topic, String group) throws InterruptedException {
+        var done = new Outcome<GroupSetup>();
+        store.openGroup(new GroupRequest(topic, group, GroupMode.EXCLUSIVE, GroupConfig.DEFAULTS,
+                StartPosition.earliest(), false, true), done);
+        return done.value();
+    }
+
+    private static Outcome<DeliveryCounts> count(Store store, long claim, List<Long> sequences) {
+        var done = new Outcome<DeliveryCounts>();
+        store.countDeliveries("t", "g", claim, sequences, done);
+        return done;
+    }
+
+    private static void ack(Store store, long claim, long sequence) throws InterruptedException {
+        var done = new Outcome<Boolean>();
+        store.ack("t", "g", claim, sequence, done);
+        assertTrue(done.value());
+    }
+
+    private static long cursor(Store store, String topic, String group) {
+        return store.groupCursors().stream().filter(c -> c.topic().equals(topic) && c.group().equals(group))
+                .mapToLong(GroupCursor::cursor).findFirst().orElse(-1);
+    }
+
+    @Test
+    void aNewerClaimOnAnotherStoreRefusesTheStaleOwnersAcksAndCountsAndIsHeardThere() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        var heardOnA = new Heard();
+        Store a = open(server, schema, heardOnA);
+        Store c = open(server, schema, null);
+        var batch = new NewMessage[8];
+        for (int i = 0; i < batch.length; i++) {
+            batch[i] = message("m" + i);
+        }
+        List<Long> seqs = append(a, "t", batch).stream().map(Appended::sequence).toList();
+
+        GroupSetup onA = claim(a, "t", "g");
+        assertTrue(onA.claim() > Store.NO_CLAIM, "a claim was granted: " + onA.claim());
+        assertArrayEquals(new int[] {1, 1, 1, 1, 1}, count(a, onA.claim(), seqs.subList(0, 5)).value().counts());
+        ack(a, onA.claim(), seqs.get(1));
+        assertEquals(seqs.get(1), cursor(c, "t", "g"));
+
+        GroupSetup onC = claim(c, "t", "g");
+        assertTrue(onC.claim() > onA.claim(), "the later claim is newer: " + onC.claim() + " after " + onA.claim());
+        assertEquals(seqs.get(1), onC.position().cursor(), "the new owner starts from the cursor");
+        heardOnA.await("claimed t g " + onC.claim());
+
+        ack(a, onA.claim(), seqs.get(4));
+        assertEquals(seqs.get(1), cursor(c, "t", "g"), "the stale owner's ack left the cursor alone");
+        assertInstanceOf(SluiceException.TakenOver.class, count(a, onA.claim(), seqs.subList(5, 6)).error());
+        var term = new Outcome<Boolean>();
+        a.terminate("t", "g", onA.claim(), seqs.get(4), "stale", term);
+        assertInstanceOf(SluiceException.TakenOver.class, term.error(), "the stale owner's Term is refused");
+
+        assertArrayEquals(new int[] {2, 2, 2, 1}, count(c, onC.claim(), seqs.subList(2, 6)).value().counts(),
+                "delivered by the stale owner, not acknowledged: delivered again; the refused count never counted");
+        ack(c, onC.claim(), seqs.get(3));
+        assertEquals(seqs.get(3), cursor(a, "t", "g"), "the owner's ack moves the cursor");
+        ack(c, Store.NO_CLAIM, seqs.get(4));
+        assertEquals(seqs.get(4), cursor(a, "t", "g"), "an ack without a claim is not checked");
+    }
+
+    @Test
+    void deletionsResetsAndSharedSettlesOfOneStoreAreHeardByTheOther() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        var heardOnA = new Heard();
+        Store a = open(server, schema, heardOnA);
+        Store c = open(server, schema, null);
+        List<Long> seqs = append(c, "t", message("x"), message("y"), message("z")).stream()
+                .map(Appended::sequence).toList();
+        append(c, "doomed", message("d"));
+
+        var reset = new Outcome<Boolean>();
+        c.resetCursor("t", "g", seqs.get(1), reset);
+        assertTrue(reset.value());
+        heardOnA.await("reset t g " + seqs.get(1));
+        var gone = new Outcome<Boolean>();
+        c.deleteTopic("doomed", gone);
+        assertTrue(gone.value());
+        heardOnA.await("deleted doomed");
+        var groupGone = new Outcome<Boolean>();
+        c.deleteGroup("t", "g", groupGone);
+        assertTrue(groupGone.value());
+        heardOnA.await("reset t g -1");
+
+        var shared = new Outcome<GroupSetup>();
+        c.openGroup(new GroupRequest("t", "s", GroupMode.SHARED, GroupConfig.DEFAULTS, StartPosition.earliest(),
+                false), shared);
+        shared.value();
+        var leased = new Outcome<LeaseBatch>();
+        c.lease("t", "s", "holder-c", 3, leased);
+        assertEquals(3, leased.value().leases().size());
+        var settled = new Outcome<Settled>();
+        c.settle("t", "s", "holder-c", List.of(seqs.get(0)), settled);
+        assertEquals(1, settled.value().settled());
+        heardOnA.await("settled t s");
+        var released = new Outcome<Integer>();
+        c.releaseAll("t", "s", "holder-c", released);
+        assertEquals(2, released.value());
+        heardOnA.await("released t s");
+    }
+
+    @Test
+    void withoutANotificationThePollFindsClaimsDeletionsAndResets() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        var heardOnA = new Heard();
+        Store a = open(server, schema, heardOnA);
+        long last = append(a, "t", message("x"), message("y")).getLast().sequence();
+        append(a, "doomed", message("d"));
+        GroupSetup onA = claim(a, "t", "g");
+        // Another broker's writes as the database sees them, without the NOTIFY its writer would send.
+        try (Connection db = server.connectToDatabase(); Statement st = db.createStatement()) {
+            st.executeUpdate("UPDATE " + schema + ".consumer_groups SET claim_epoch = nextval('" + schema
+                    + ".sluice_epochs'), reset_epoch = nextval('" + schema + ".sluice_epochs'), cursor_seq = " + last
+                    + " WHERE name = 'g'");
+            st.executeUpdate("DELETE FROM " + schema + ".topics WHERE name = 'doomed'");
+        }
+        heardOnA.await("deleted doomed");
+        heardOnA.await("reset t g " + last);
+        Await.until("a newer claim of t/g is heard", () -> heardOnA.events.stream()
+                .filter(e -> e.startsWith("claimed t g "))
+                .anyMatch(e -> Long.parseLong(e.substring("claimed t g ".length())) > onA.claim()),
+                () -> heardOnA.events);
+    }
+}
