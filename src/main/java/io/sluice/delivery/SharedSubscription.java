@@ -1,5 +1,7 @@
 package io.sluice.delivery;
 
+import io.sluice.domain.SluiceException;
+import io.sluice.store.Completion;
 import io.sluice.store.GroupMode;
 import io.sluice.store.GroupRequest;
 import io.sluice.store.GroupSetup;
@@ -32,11 +34,12 @@ final class SharedSubscription extends StreamLoop {
 
     private boolean poke = true;                                    // guarded by lock: ask the store now
     private boolean full;                                           // guarded by lock: the group was at max in flight
+    private boolean asking;                                         // guarded by lock: a lease request is unanswered
     private long retryAtNanos = System.nanoTime();                  // guarded by lock: a lease comes due then
 
     private final SharedInbound inbound;
     private final CountedBatch carry = new CountedBatch();   // loop only: leased and counted, not sent yet
-    private Pending<LeaseBatch> nextLease;                   // loop only: the next leases, asked for already
+    private Asked nextLease;                                 // loop only: the next leases, asked for already
     private final ArrayDeque<Lease> unread = new ArrayDeque<>();   // loop only: leased, not read yet
 
     SharedSubscription(long id, String instance, SubscriptionSpec spec, Store store, Delivery owner, Downstream out,
@@ -57,7 +60,13 @@ final class SharedSubscription extends StreamLoop {
 
     @Override
     boolean hasWork(long now) {
-        if (poke || now - retryAtNanos >= 0 || carry.hasNext() || !unread.isEmpty() || nextLease != null) {
+        if (carry.hasNext() || !unread.isEmpty()) {
+            return true;
+        }
+        if (nextLease != null) {
+            return nextLease.answered();   // its answer wakes the loop; a poke meanwhile is kept for after it
+        }
+        if (poke || now - retryAtNanos >= 0) {
             poke = false;
             return true;
         }
@@ -66,7 +75,7 @@ final class SharedSubscription extends StreamLoop {
 
     @Override
     long nanosUntilWork(long now) {
-        return retryAtNanos - now;
+        return nextLease != null ? FAR : retryAtNanos - now;
     }
 
     @Override
@@ -77,33 +86,100 @@ final class SharedSubscription extends StreamLoop {
     /**
      * Sends the leased messages not sent yet; when there are none, takes the next leases (asked for
      * before, or now), and at once asks for the ones after them, so that the commit of a lease overlaps
-     * with the sending of the previous one.
+     * with the sending of the previous one. The loop never blocks on a lease request: one the store
+     * has not answered yet (it may wait for room in a full group) wakes the loop when it is answered.
      */
     private void leaseAndSend() throws InterruptedException {
         if (!carry.hasNext()) {
             if (unread.isEmpty()) {
-                LeaseBatch batch;
-                if (nextLease != null) {
-                    batch = nextLease.await();
-                    nextLease = null;
-                } else {
-                    var leased = new Pending<LeaseBatch>();
-                    store.lease(spec.topic(), spec.group(), holder, want(0), leased);
-                    batch = leased.await();
+                if (nextLease == null) {
+                    int want = want(0);
+                    if (want == 0) {
+                        return;
+                    }
+                    nextLease = ask(want);
                 }
+                LeaseBatch batch = nextLease.answer();
+                if (batch == null) {
+                    return;   // not answered yet
+                }
+                nextLease = null;
                 if (!took(batch)) {
                     return;
                 }
                 unread.addAll(batch.leases());
                 int more = want(batch.leases().size());
                 if (more > 0) {
-                    nextLease = new Pending<>();
-                    store.lease(spec.topic(), spec.group(), holder, more, nextLease);
+                    nextLease = ask(more);
                 }
             }
             load();
         }
         sendCarried(carry);
+    }
+
+    /** Asks the store for up to {@code max} leases; the answer may wait for room in a full group. */
+    private Asked ask(int max) {
+        var asked = new Asked();
+        lock.lock();
+        try {
+            asking = true;
+        } finally {
+            lock.unlock();
+        }
+        store.leaseWhenRoom(spec.topic(), spec.group(), holder, max, asked);
+        return asked;
+    }
+
+    /** A lease request's answer: the writer thread hands it in and wakes the loop, which takes it. */
+    private final class Asked implements Completion<LeaseBatch> {
+        private LeaseBatch batch;           // guarded by lock
+        private SluiceException error;      // guarded by lock
+        private boolean done;               // guarded by lock
+
+        @Override
+        public void committed(LeaseBatch result) {
+            settle(result, null);
+        }
+
+        @Override
+        public void failed(SluiceException e) {
+            settle(null, e);
+        }
+
+        private void settle(LeaseBatch result, SluiceException e) {
+            lock.lock();
+            try {
+                batch = result;
+                error = e;
+                done = true;
+                asking = false;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Under {@link #lock}: true once answered. */
+        boolean answered() {
+            return done;
+        }
+
+        /** The answer, or null while there is none; a failure is thrown on the loop's thread. */
+        LeaseBatch answer() {
+            lock.lock();
+            try {
+                if (!done) {
+                    return null;
+                }
+                if (error != null) {
+                    throw error;
+                }
+                return batch;
+            } finally {
+                lock.unlock();
+            }
+        }
     }
 
     /** How many leases to ask for: the credit beyond the {@code held} ones not sent yet, at most a batch. */
@@ -218,10 +294,16 @@ final class SharedSubscription extends StreamLoop {
     /**
      * The group's leases changed in the store (writer thread): a settle that may have made room, or a
      * release that makes a message due. {@code room}: only a stream held back by max in flight cares.
+     * A stream whose lease request is unanswered is not woken (the answer wakes it); it asks again
+     * after that answer, in case the request was decided before this change.
      */
     void groupChanged(boolean room) {
         lock.lock();
         try {
+            if (asking) {
+                poke = true;
+                return;
+            }
             if (!room || full) {
                 poke = true;
                 changed.signalAll();

@@ -172,6 +172,18 @@ public interface Store extends AutoCloseable {
     void lease(String topic, String group, String holder, int max, Completion<LeaseBatch> done);
 
     /**
+     * SHARED: as {@link #lease}, except that when the group holds its max in flight and nothing of it
+     * is due, the answer may wait (at most about a second) until a settle, release or expiry makes a
+     * lease possible, and then come with the commit that made it possible: leases given while a
+     * group is full follow its settles without another request. Requests waiting on one group are
+     * answered in the order they came. A holder's {@link #releaseAll} answers its waiting request
+     * with nothing. By default answered at once, as {@link #lease}.
+     */
+    default void leaseWhenRoom(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+        lease(topic, group, holder, max, done);
+    }
+
+    /**
      * SHARED: settles exactly the named messages held by {@code holder} (an Ack). Messages the holder
      * does not hold, or that are settled already, are left alone and counted in the answer.
      */

@@ -311,6 +311,55 @@ class SharedGroupTest {
     }
 
     @Test
+    void aStreamHeldBackByMaxInFlightGetsTheNextMessageWhenAnotherStreamsAckMakesRoom() throws Exception {
+        publish("room", "first");
+        PublishResponse second = publish("room", "second");
+        var cfg = config().setMaxInFlight(1).setAckWaitMs(600_000).build();
+        StreamClient a = shared("room", "g", cfg);
+        a.credit(1);
+        MessageDelivery first = a.delivery();
+        StreamClient b = shared("room", "g", cfg);
+        b.credit(1);   // the group is full: its request waits in the store
+        broker.awaitStreams(2);
+        assertEquals(1, stats("room", "g").getInFlight());
+
+        a.ack(first.getMessageId());
+        MessageDelivery next = b.delivery();
+        assertEquals(second.getMessageId(), next.getMessageId());
+        assertEquals(1, next.getDeliveryCount());
+        assertEquals(1, stats("room", "g").getInFlight(), "never more than max in flight");
+        b.ack(next.getMessageId());
+        Await.until("all settled", () -> stats("room", "g").getInFlight() == 0);
+        a.close();
+        b.close();
+    }
+
+    @Test
+    void aCancelledStreamsWaitingRequestTakesNothing() throws Exception {
+        publish("gone", "first");
+        PublishResponse second = publish("gone", "second");
+        var cfg = config().setMaxInFlight(1).setAckWaitMs(600_000).build();
+        StreamClient a = shared("gone", "g", cfg);
+        a.credit(1);
+        MessageDelivery first = a.delivery();
+        StreamClient waiting = shared("gone", "g", cfg);
+        waiting.credit(1);   // waits for room, then ends
+        broker.awaitStreams(2);
+        waiting.cancel();
+        broker.awaitStreams(1);
+
+        StreamClient c = shared("gone", "g", cfg);
+        c.credit(1);
+        broker.awaitStreams(2);
+        a.ack(first.getMessageId());
+        MessageDelivery next = c.delivery();   // with the ack wait of 10 minutes, only if the ended stream took nothing
+        assertEquals(second.getMessageId(), next.getMessageId());
+        assertEquals(1, next.getDeliveryCount(), "never leased to the ended stream");
+        a.close();
+        c.close();
+    }
+
+    @Test
     void leasesOfAnEndedStreamComeBackAfterTheirBackoff() throws Exception {
         for (int i = 0; i < 5; i++) {
             publish("crash", "job-" + i);

@@ -34,6 +34,7 @@ final class SharedWrites {
             e.dueAt = availableAt;
             g.scanAt = Math.min(g.scanAt, availableAt);
             tx.groups.touch(g, seq);
+            tx.waiting.dueAt(tx, g.topic.name, g.name, availableAt);
         }
     }
 
@@ -72,17 +73,38 @@ final class SharedWrites {
         abstract T onGroup(WriteTx tx, GroupTable.Group g) throws SQLException;
     }
 
-    /** Leases messages to a holder: due ones first, then new ones within max in flight. */
+    /**
+     * Leases messages to a holder: due ones first, then new ones within max in flight. One that may
+     * wait ({@code mayWait}) and finds the group full with nothing due waits in {@link WaitingLeases}
+     * instead of answering empty.
+     */
     static final class LeaseOp extends HolderWrite<LeaseBatch> {
         private final int max;
+        private final boolean mayWait;
+        long waitUntilNanos;  // while waiting: answered by then with what it finds
+        long deadlineNanos;   // while waiting: looked at again by then (an expiry or backoff may be due)
+        boolean withdrawn;    // its holder released all: answered with nothing
 
-        LeaseOp(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+        LeaseOp(String topic, String group, String holder, int max, boolean mayWait, Completion<LeaseBatch> done) {
             super(topic, group, holder, done);
             this.max = max;
+            this.mayWait = mayWait;
+        }
+
+        /** While waiting: true when running it again may lease something (or finds the group gone). */
+        boolean mayGetSome(WriteTx tx) throws SQLException {
+            TopicRow row = tx.find(topic);
+            GroupTable.Group g = row == null ? null : tx.groups.find(row, group, tx.now);
+            return g == null || !g.shared() || g.entries.size() < g.config.effectiveMaxInFlight()
+                    || tx.now >= g.scanAt;
         }
 
         @Override
         LeaseBatch onGroup(WriteTx tx, GroupTable.Group g) throws SQLException {
+            if (withdrawn) {
+                return new LeaseBatch(List.of(), Long.MAX_VALUE, false);
+            }
+            tx.waiting.serve(tx, topic, group);   // requests waiting on the group go first
             long now = tx.now;
             long ackWait = g.config.effectiveAckWaitMs();
             var out = new ArrayList<Lease>();
@@ -114,6 +136,9 @@ final class SharedWrites {
                 out.sort((a, b) -> Long.compare(a.sequence(), b.sequence()));
             }
             boolean full = g.entries.size() >= g.config.effectiveMaxInFlight();
+            if (out.isEmpty() && full && mayWait && max > 0 && tx.waiting.park(tx, this, nextDue)) {
+                return null;   // answered by a later transaction, see WaitingLeases
+            }
             return new LeaseBatch(out, nextDue, full);
         }
 
@@ -259,6 +284,7 @@ final class SharedWrites {
 
         @Override
         Integer onGroup(WriteTx tx, GroupTable.Group g) throws SQLException {
+            tx.waiting.withdraw(tx, topic, group, holder);
             var held = new ArrayList<Long>();
             g.entries.forEach((seq, e) -> {
                 if (holder.equals(e.holder)) {

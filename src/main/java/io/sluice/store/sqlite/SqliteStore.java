@@ -199,7 +199,12 @@ public final class SqliteStore implements Store {
 
     @Override
     public void lease(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
-        writer.submitPaced(new SharedWrites.LeaseOp(topic, group, holder, max, done));
+        writer.submitPaced(new SharedWrites.LeaseOp(topic, group, holder, max, false, done));
+    }
+
+    @Override
+    public void leaseWhenRoom(String topic, String group, String holder, int max, Completion<LeaseBatch> done) {
+        writer.submitPaced(new SharedWrites.LeaseOp(topic, group, holder, max, true, done));
     }
 
     @Override

@@ -24,12 +24,21 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
     private SluiceException refusal;   // this operation alone is refused; the transaction goes on
     /** True while the operation holds one of the writer queue's slots (writer-internal). */
     boolean holdsSlot;
+    /**
+     * True once the operation waited to be answered by a later transaction ({@link WaitingLeases}):
+     * then it is answered once only, by whichever path gets to it first.
+     */
+    boolean waited;
+    /** True while it waits ({@link WaitingLeases}): the transaction that ran it does not answer it. */
+    boolean parked;
+    private boolean answered;
 
     WriteOp(Completion<T> done) {
         this.done = done;
     }
 
     final void run(WriteTx tx) throws SQLException {
+        refusal = null;   // run again (after a failed transaction, or while waiting): decided anew
         result = apply(tx);
     }
 
@@ -59,6 +68,10 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
 
     /** Hands the result on; a caller's completion that throws is logged, never allowed to stop the writer. */
     final void complete() {
+        if (waited && answered) {
+            return;
+        }
+        answered = true;
         try {
             if (refusal != null) {
                 done.failed(refusal);
@@ -72,6 +85,10 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
 
     /** Hands the failure on; as {@link #complete}, a completion that throws is logged. */
     final void fail(SluiceException e) {
+        if (waited && answered) {
+            return;
+        }
+        answered = true;
         result = null;
         try {
             done.failed(e);

@@ -46,6 +46,8 @@ final class WriteTx implements AutoCloseable {
     final PreparedStatement deleteTopicRow;
     /** Consumer groups' modes, configurations, counters and delivery rows (see {@link GroupTable}). */
     final GroupTable groups;
+    /** Lease requests of full shared groups, answered by a later transaction (see {@link WaitingLeases}). */
+    final WaitingLeases waiting = new WaitingLeases();
 
     private long lastSequence;      // the highest sequence committed or allocated in this transaction
     private long lastTimestamp;     // never goes back, whatever the wall clock does
@@ -352,6 +354,7 @@ final class WriteTx implements AutoCloseable {
         var again = new WriteTx(connection, topics, nextTopicId, committedSequence, committedTimestamp, options,
                 groups.epoch);
         again.retention.pauseAfterFailure();
+        again.waiting.takeOver(waiting);
         return again;
     }
 

@@ -159,7 +159,9 @@ final class Writer implements AutoCloseable {
             queue.stopped(reason);
             listener.writerFailed(reason, t);
         } finally {
-            queue.stopped(queue.refusal() != null ? queue.refusal() : "the broker is shutting down");
+            String reason = queue.refusal() != null ? queue.refusal() : "the broker is shutting down";
+            tx.waiting.failAll(new SluiceException.Unavailable(reason));
+            queue.stopped(reason);
         }
     }
 
@@ -172,7 +174,7 @@ final class Writer implements AutoCloseable {
             return queue.take();
         }
         long now = System.nanoTime();
-        long wait = tx.retention.nanosUntilDue(now);
+        long wait = Math.min(tx.retention.nanosUntilDue(now), tx.waiting.nanosUntilDue(now));
         if (!purges.isEmpty()) {
             wait = Math.min(wait, purgesPausedUntil - now);
         }
@@ -193,7 +195,7 @@ final class Writer implements AutoCloseable {
     }
 
     private void execute(List<WriteOp<?>> batch) {
-        if (batch.isEmpty() && !tx.backgroundDue()) {
+        if (batch.isEmpty() && !tx.backgroundDue() && !tx.waiting.due(System.nanoTime())) {
             return;
         }
         String refused = queue.refusal();
@@ -201,12 +203,14 @@ final class Writer implements AutoCloseable {
             // Queued before the failure that made writes unsafe: they are no safer than later ones.
             var failure = new SluiceException.Unavailable(refused);
             batch.forEach(op -> op.fail(failure));
+            tx.waiting.failAll(failure);
             return;
         }
         int messages = 0;
         long started = System.nanoTime();
         try {
             tx.begin();
+            tx.waiting.begin();
             for (WriteOp<?> op : batch) {
                 if (!op.commutesWithPendingWrites()) {
                     tx.flush();
@@ -214,6 +218,7 @@ final class Writer implements AutoCloseable {
                 op.run(tx);
                 messages += op.messageCount();
             }
+            tx.waiting.serve(tx, null, null);   // leases for the room this transaction's settles made
             tx.flush();
             tx.retainWithinLimits();   // retention: what these appends put over a limit, and a chunk when due
             tx.saveStateIfDeleting();
@@ -223,12 +228,14 @@ final class Writer implements AutoCloseable {
             // Out of memory (a batch too large for the heap) or worse: roll back so nothing of it is
             // committed, answer its callers, and let the top frame stop the writer.
             rollback();
+            tx.waiting.rolledBack();
             var failure = new SluiceException.Unavailable("the writer failed while committing " + batch.size()
                     + " writes: " + e);
             batch.forEach(op -> op.fail(failure));
             throw e;
         } catch (SQLException | RuntimeException e) {
             rollback();
+            tx.waiting.rolledBack();
             resetAfterRollback();
             SluiceException failure = e instanceof SQLException sql
                     ? StorageErrors.map(sql, "committing " + batch.size() + " writes")
@@ -254,8 +261,11 @@ final class Writer implements AutoCloseable {
         }
         var events = tx.committed();
         for (WriteOp<?> op : batch) {
-            op.complete();
+            if (!op.parked) {
+                op.complete();
+            }
         }
+        tx.waiting.committed();
         try {
             for (var event : events) {
                 event.accept(listener);
