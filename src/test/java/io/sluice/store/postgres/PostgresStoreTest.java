@@ -300,7 +300,9 @@ class PostgresStoreTest {
         PostgresServer server = PostgresServer.shared();
         String schema = server.freshSchema();
         Store store = open(server, schema);
-        var many = new NewMessage[3_500];
+        // One chunk (1,000) goes with the deletion, the rest in background transactions of 1,000 each: with
+        // 10,000, nine of them would have to commit between the answer and the count below to empty it.
+        var many = new NewMessage[10_000];
         for (int i = 0; i < many.length; i++) {
             many[i] = message("m" + i);
         }
