@@ -312,51 +312,53 @@ class SharedGroupTest {
 
     @Test
     void aStreamHeldBackByMaxInFlightGetsTheNextMessageWhenAnotherStreamsAckMakesRoom() throws Exception {
-        publish("room", "first");
-        PublishResponse second = publish("room", "second");
-        var cfg = config().setMaxInFlight(1).setAckWaitMs(600_000).build();
-        StreamClient a = shared("room", "g", cfg);
-        a.credit(1);
-        MessageDelivery first = a.delivery();
-        StreamClient b = shared("room", "g", cfg);
-        b.credit(1);   // the group is full: its request waits in the store
-        broker.awaitStreams(2);
+        FullGroup g = fullGroup("room");
         assertEquals(1, stats("room", "g").getInFlight());
 
-        a.ack(first.getMessageId());
-        MessageDelivery next = b.delivery();
-        assertEquals(second.getMessageId(), next.getMessageId());
+        g.holder().ack(g.held().getMessageId());
+        MessageDelivery next = g.waiting().delivery();
+        assertEquals(g.next().getMessageId(), next.getMessageId());
         assertEquals(1, next.getDeliveryCount());
         assertEquals(1, stats("room", "g").getInFlight(), "never more than max in flight");
-        b.ack(next.getMessageId());
+        g.waiting().ack(next.getMessageId());
         Await.until("all settled", () -> stats("room", "g").getInFlight() == 0);
-        a.close();
-        b.close();
+        g.holder().close();
+        g.waiting().close();
     }
 
     @Test
     void aCancelledStreamsWaitingRequestTakesNothing() throws Exception {
-        publish("gone", "first");
-        PublishResponse second = publish("gone", "second");
-        var cfg = config().setMaxInFlight(1).setAckWaitMs(600_000).build();
-        StreamClient a = shared("gone", "g", cfg);
-        a.credit(1);
-        MessageDelivery first = a.delivery();
-        StreamClient waiting = shared("gone", "g", cfg);
-        waiting.credit(1);   // waits for room, then ends
-        broker.awaitStreams(2);
-        waiting.cancel();
+        FullGroup g = fullGroup("gone");
+        g.waiting().cancel();   // its request waited for room; it ends
         broker.awaitStreams(1);
 
-        StreamClient c = shared("gone", "g", cfg);
+        StreamClient c = shared("gone", "g", g.config());
         c.credit(1);
         broker.awaitStreams(2);
-        a.ack(first.getMessageId());
+        g.holder().ack(g.held().getMessageId());
         MessageDelivery next = c.delivery();   // with the ack wait of 10 minutes, only if the ended stream took nothing
-        assertEquals(second.getMessageId(), next.getMessageId());
+        assertEquals(g.next().getMessageId(), next.getMessageId());
         assertEquals(1, next.getDeliveryCount(), "never leased to the ended stream");
-        a.close();
+        g.holder().close();
         c.close();
+    }
+
+    /** A SHARED group of max in flight 1 on two messages: {@code holder} holds the first, {@code waiting} waits for room. */
+    private record FullGroup(ConsumerGroupConfig config, StreamClient holder, MessageDelivery held, PublishResponse next,
+                             StreamClient waiting) {
+    }
+
+    private FullGroup fullGroup(String topic) throws InterruptedException {
+        publish(topic, "first");
+        PublishResponse second = publish(topic, "second");
+        var cfg = config().setMaxInFlight(1).setAckWaitMs(600_000).build();
+        StreamClient holder = shared(topic, "g", cfg);
+        holder.credit(1);
+        MessageDelivery first = holder.delivery();
+        StreamClient waiting = shared(topic, "g", cfg);
+        waiting.credit(1);   // the group is full: its request waits in the store
+        broker.awaitStreams(2);
+        return new FullGroup(cfg, holder, first, second, waiting);
     }
 
     @Test
