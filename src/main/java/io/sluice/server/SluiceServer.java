@@ -195,7 +195,9 @@ public final class SluiceServer implements AutoCloseable {
 
     /**
      * The publishes run where their messages arrive (they are only checked and queued, never
-     * blocking), so no message pays a thread hop; every other call runs on a virtual thread.
+     * blocking), so no message pays a thread hop. Subscribe's listener does too, only to queue each
+     * message for its own worker and ask for the next one without waking the transport
+     * ({@link PacedInbound}). Every other call runs on a virtual thread.
      */
     private static ServerCallExecutorSupplier executors(Executor calls) {
         return new ServerCallExecutorSupplier() {
@@ -209,7 +211,8 @@ public final class SluiceServer implements AutoCloseable {
     private static final Set<String> DIRECT = Set.of(
             SluiceGrpc.getPublishMethod().getFullMethodName(),
             SluiceGrpc.getBatchPublishMethod().getFullMethodName(),
-            SluiceGrpc.getPublishStreamMethod().getFullMethodName());
+            SluiceGrpc.getPublishStreamMethod().getFullMethodName(),
+            SluiceGrpc.getSubscribeMethod().getFullMethodName());
 
     /** The broker as a whole ("") and its service. */
     private static void setHealth(HealthStatusManager health, ServingStatus status) {

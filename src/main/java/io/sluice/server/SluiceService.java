@@ -99,7 +99,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
 
     @Override
     public StreamObserver<SubscribeUpstream> subscribe(StreamObserver<SubscribeDownstream> responses) {
-        return new SubscribeHandler(delivery, responses);
+        return new SubscribeHandler(delivery, responses, senders);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.sluice.server;
 
+import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -16,6 +17,10 @@ import io.sluice.proto.SubscriptionInit;
 import io.sluice.store.GroupConfig;
 import io.sluice.store.StartPosition;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The inbound side of one Subscribe call, and the one place its upstream messages are parsed. The
@@ -23,6 +28,12 @@ import java.util.List;
  * SubscribeStream}), whose own thread then does all the writing. Later messages are handed to it
  * as {@link Command}s as they arrive; they only update its state and wake it. A client half-close keeps the stream open
  * (deliveries continue on the credit already granted) until the client cancels.
+ *
+ * <p>gRPC calls this on the connection's transport thread. Opening reads the store and an ack may
+ * wait for room in the writer's queue, so every message is handled in order on a worker thread
+ * ({@link PacedInbound}, which also bounds what is queued for it); the half-close and the
+ * cancellation are queued behind the messages that came before them, so an ack sent before a
+ * cancellation is still applied.
  */
 final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
     /** Longest consumer id accepted in init. */
@@ -30,14 +41,20 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
     /** Longest Term reason accepted (kept as the dead letter's {@code sluice.dlq.detail}). */
     static final int MAX_TERM_REASON = 4096;
 
+    private static final Logger LOG = Logger.getLogger(SubscribeHandler.class.getName());
+
     private final Delivery delivery;
     private final ServerCallStreamObserver<SubscribeDownstream> out;
+    private final PacedInbound inbound;
     private volatile SubscriptionHandle subscription;
-    private boolean failed;
+    private volatile boolean failed;
 
-    SubscribeHandler(Delivery delivery, StreamObserver<SubscribeDownstream> responses) {
+    /** {@code workers} runs the inbound worker (virtual threads); called on the transport thread. */
+    SubscribeHandler(Delivery delivery, StreamObserver<SubscribeDownstream> responses, Executor workers) {
         this.delivery = delivery;
         this.out = (ServerCallStreamObserver<SubscribeDownstream>) responses;
+        Context context = Context.current();   // the caller's grants, read when init names a dead-letter topic
+        this.inbound = new PacedInbound(out, task -> workers.execute(context.wrap(task)), this::workerFailed);
         // Both handlers must be set before the service method returns.
         out.setOnReadyHandler(() -> {
             SubscriptionHandle s = subscription;
@@ -45,12 +62,14 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 s.wake();
             }
         });
-        out.setOnCancelHandler(() -> {
+        out.setOnCancelHandler(() -> inbound.then(() -> {
             SubscriptionHandle s = subscription;
             if (s != null) {
                 s.end(End.CANCELLED);
             }
-        });
+        }));
+        out.disableAutoRequest();
+        inbound.start();
     }
 
     @Override
@@ -58,15 +77,53 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         if (failed) {
             return;
         }
+        if (message == null) {   // a message that did not parse: its status is only in this thread's context
+            Status malformed = RequestParsing.malformed();
+            inbound.message(() -> handleMalformed(malformed), 0);
+            return;
+        }
+        inbound.message(() -> handle(message), message.getSerializedSize());
+    }
+
+    /** A message that did not parse (RequestParsing): the stream ends with its status. */
+    private void handleMalformed(Status malformed) {
+        if (failed) {
+            return;
+        }
         SubscriptionHandle s = subscription;
-        if (message == null) {   // a message that did not parse (RequestParsing): the stream ends with its status
-            if (s == null) {
-                fail(RequestParsing.malformed());
+        if (s == null) {
+            fail(malformed);
+        } else {
+            s.end(End.invalid(malformed.getDescription()));
+        }
+    }
+
+    /** A task of the inbound worker failed unexpectedly, or the broker is stopping and runs no more. */
+    private void workerFailed(RuntimeException e) {
+        SubscriptionHandle s = subscription;
+        if (e instanceof RejectedExecutionException) {
+            if (s != null) {
+                s.end(End.SHUTTING_DOWN);
             } else {
-                s.end(End.invalid(RequestParsing.malformed().getDescription()));
+                fail(Status.UNAVAILABLE.withDescription("the broker is shutting down"));
             }
             return;
         }
+        LOG.log(Level.WARNING,
+                "a Subscribe stream's upstream message failed unexpectedly; the stream ends", e);
+        if (s != null) {
+            s.end(End.internal(String.valueOf(e)));
+        } else {
+            fail(Status.INTERNAL.withDescription("the stream could not be opened: " + e));
+        }
+    }
+
+    /** One well-formed upstream message, on the inbound worker. */
+    private void handle(SubscribeUpstream message) {
+        if (failed) {
+            return;
+        }
+        SubscriptionHandle s = subscription;
         if (s == null) {
             open(message);
             return;
@@ -172,19 +229,23 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
 
     @Override
     public void onError(Throwable t) {
-        SubscriptionHandle s = subscription;
-        if (s != null) {
-            s.end(End.CANCELLED);
-        }
+        inbound.then(() -> {
+            SubscriptionHandle s = subscription;
+            if (s != null) {
+                s.end(End.CANCELLED);
+            }
+        });
     }
 
     @Override
     public void onCompleted() {
         // Half-close: the client sends nothing more but may still read what its credit allows. Before
         // init it never can: the stream would stay open with nothing to do.
-        if (subscription == null && !failed) {
-            fail(Status.INVALID_ARGUMENT.withDescription("the Subscribe stream was half-closed before its init "
-                    + "message; send init first"));
-        }
+        inbound.then(() -> {
+            if (subscription == null && !failed) {
+                fail(Status.INVALID_ARGUMENT.withDescription("the Subscribe stream was half-closed before its "
+                        + "init message; send init first"));
+            }
+        });
     }
 }
