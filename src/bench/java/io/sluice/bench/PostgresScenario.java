@@ -41,7 +41,7 @@ final class PostgresScenario {
     private static final int PGBENCH_CLIENTS = 8;
     private static final int PUBLISHERS = 64;
     private static final int BATCH = 100;
-    private static final int BATCHERS = 4;
+    private static final int BATCHERS = 8;
     private static final int WINDOW = 1024;
     private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\(without initial connection time\\)");
 

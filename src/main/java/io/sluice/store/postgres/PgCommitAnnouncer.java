@@ -9,11 +9,31 @@ interface PgCommitAnnouncer {
     /** A new connection of the writer. */
     void connected(Connection c) throws SQLException;
 
+    /** A notification to send in the transaction, on {@code channel}. */
+    record Notice(String channel, String payload) {
+    }
+
     /**
      * Last in each transaction, before its commit: each topic it appended to, with its last sequence,
-     * and the other changes it made that other brokers are told of.
+     * and the other changes it made that other brokers are told of; sent as a statement of its own.
      */
-    void beforeCommit(Connection c, Map<String, Long> appended, PgEvents events) throws SQLException;
+    default void beforeCommit(Connection c, Map<String, Long> appended, PgEvents events) throws SQLException {
+        Notice notice = notice(appended, events);
+        if (notice != null) {
+            try (var st = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+                st.setString(1, notice.channel());
+                st.setString(2, notice.payload());
+                st.executeQuery().close();
+            }
+        }
+    }
+
+    /**
+     * As {@link #beforeCommit}, for a transaction that sends the notification in its last statement
+     * itself: what to send, or null when there is nothing to tell. Called once per transaction, after
+     * its last change.
+     */
+    Notice notice(Map<String, Long> appended, PgEvents events);
 
     /** The transaction committed. */
     void committed();

@@ -29,6 +29,7 @@ final class PgMessageRows implements AutoCloseable {
     private final PreparedStatement insert;
     private final PreparedStatement update;
     private final PreparedStatement insertAndUpdate;
+    private final PreparedStatement insertUpdateAndNotify;
     private long[] topicIds;
     private long[] seqs;
     private long[] positions;
@@ -43,6 +44,8 @@ final class PgMessageRows implements AutoCloseable {
         insert = c.prepareStatement(INSERT);
         update = c.prepareStatement(UPDATE_TOPICS);
         insertAndUpdate = c.prepareStatement("WITH appended AS (" + INSERT + ")\n" + UPDATE_TOPICS);
+        insertUpdateAndNotify = c.prepareStatement("WITH appended AS (" + INSERT + "),\nupdated AS ("
+                + UPDATE_TOPICS + ")\nSELECT pg_notify(?, ?)");
         allocate(INITIAL);
     }
 
@@ -99,11 +102,23 @@ final class PgMessageRows implements AutoCloseable {
         update.executeUpdate();
     }
 
-    /** {@link #insert} and {@link #update} in one statement. */
-    void insertAndUpdate(long ts, List<PgWriteTx.TopicState> topics) throws SQLException {
-        bindRows(insertAndUpdate, ts);
-        bindTopics(insertAndUpdate, 10, topics);
-        insertAndUpdate.executeUpdate();
+    /**
+     * {@link #insert} and {@link #update} in one statement; with a {@code notice}, that statement
+     * also sends it (the transaction's last round trip before its commit is this one).
+     */
+    void insertAndUpdate(long ts, List<PgWriteTx.TopicState> topics, PgCommitAnnouncer.Notice notice)
+            throws SQLException {
+        if (notice == null) {
+            bindRows(insertAndUpdate, ts);
+            bindTopics(insertAndUpdate, 10, topics);
+            insertAndUpdate.executeUpdate();
+        } else {
+            bindRows(insertUpdateAndNotify, ts);
+            bindTopics(insertUpdateAndNotify, 10, topics);
+            insertUpdateAndNotify.setString(14, notice.channel());
+            insertUpdateAndNotify.setString(15, notice.payload());
+            insertUpdateAndNotify.executeQuery().close();
+        }
         clear();
     }
 
@@ -156,5 +171,6 @@ final class PgMessageRows implements AutoCloseable {
         insert.close();
         update.close();
         insertAndUpdate.close();
+        insertUpdateAndNotify.close();
     }
 }

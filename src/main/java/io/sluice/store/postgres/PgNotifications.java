@@ -249,17 +249,13 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
      * changed recorded as told. A transaction that changed nothing others must hear of sends none.
      */
     @Override
-    public void beforeCommit(Connection c, Map<String, Long> appended, PgEvents events) throws SQLException {
+    public Notice notice(Map<String, Long> appended, PgEvents events) {
         seen.recordOwn(appended, events);
         String lines = events.lines();
         if (appended.isEmpty() && lines.isEmpty()) {
-            return;
+            return null;
         }
-        try (var st = c.prepareStatement("SELECT pg_notify(?, ?)")) {
-            st.setString(1, channel);
-            st.setString(2, payload(appended, lines));
-            st.executeQuery().close();
-        }
+        return new Notice(channel, payload(appended, lines));
     }
 
     /** On the writer thread, after a commit: what it recorded stands. */

@@ -311,7 +311,7 @@ final class PgWriteTx implements AutoCloseable {
      */
     void finish() throws SQLException {
         if (rows.size() > 0 && touched.stream().noneMatch(PgWriteTx::trimsAtAppend)) {
-            rows.insertAndUpdate(now, touched);
+            rows.insertAndUpdate(now, touched, null);
             flushAcks();
             return;
         }
@@ -320,6 +320,22 @@ final class PgWriteTx implements AutoCloseable {
         if (!touched.isEmpty()) {
             rows.update(touched);
         }
+    }
+
+    /**
+     * True when {@link #finishAndNotify} can end this transaction: its last statement would insert
+     * rows and update their topics, and nothing after it changes what other brokers are told.
+     */
+    boolean notifiesInLastStatement() {
+        return rows.size() > 0 && pendingAcks.isEmpty() && touched.stream().noneMatch(PgWriteTx::trimsAtAppend);
+    }
+
+    /**
+     * {@link #finish} when {@link #notifiesInLastStatement}: the inserts left, the topics' update and
+     * the notification {@code announce} makes of this transaction, in one statement.
+     */
+    void finishAndNotify(PgCommitAnnouncer announce) throws SQLException {
+        rows.insertAndUpdate(now, touched, announce.notice(appendedLastSequences(), events));
     }
 
     /** True when appends to the topic remove what they put over its limits in their own transaction. */

@@ -249,8 +249,12 @@ final class PgWriter implements AutoCloseable {
                 }
                 op.run(tx);
             }
-            tx.finish();
-            announce.beforeCommit(link.connection(), tx.appendedLastSequences(), tx.events);
+            if (tx.notifiesInLastStatement()) {
+                tx.finishAndNotify(announce);   // one round trip fewer, and the rows locked that much less
+            } else {
+                tx.finish();
+                announce.beforeCommit(link.connection(), tx.appendedLastSequences(), tx.events);
+            }
             runHook(batch.size());
             committing = true;
             link.connection().commit();
