@@ -27,10 +27,11 @@ import java.util.stream.Stream;
  * <li>the database's own ceiling: pgbench, {@value #PGBENCH_CLIENTS} clients, each transaction one
  * INSERT of 100 rows of 100 B into a table with a primary key, committed with synchronous_commit on;
  * rows per second;</li>
- * <li>one broker on the database: unary Publish (64 publishers), BatchPublish of 100 (4 batchers),
+ * <li>one broker on the database: unary Publish (64 publishers), BatchPublish of 100 (8 batchers, as
+ * many as the ceiling's clients, so the broker has as many rows outstanding as pgbench),
  * PublishStream (window 1,024), and the drain of a backlog (as scenario 4, its live row included);
  * the batch and stream rows note their fraction of the ceiling (the target: 0.7 or more);</li>
- * <li>the aggregate of 1, 2 and 3 brokers on one database, each with 4 batchers of BatchPublish of
+ * <li>the aggregate of 1, 2 and 3 brokers on one database, each with 8 batchers of BatchPublish of
  * 100 on one topic per broker, the brokers' commits ordered by the database.</li>
  * </ol>
  * Skipped with a row saying why where the PostgreSQL server binaries are missing.
