@@ -288,7 +288,7 @@ public final class Bench {
         return h;
     }
 
-    private static String human(java.time.Duration d) {
+    static String human(java.time.Duration d) {
         long ms = d.toMillis();
         return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
     }

@@ -18,6 +18,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -137,6 +138,9 @@ final class NatsScenario {
         List<String> notes = new ArrayList<>();
         notes.add(String.format("backlog filled with publishAsync at %,.0f msg/s (not timed); batches of %,d",
                 backlog / ((System.nanoTime() - fillStart) / 1e9), ClientScenarios.DRAIN_WINDOW));
+        String warm = warmDrain(nc, subject, backlog, s.options().warmup());
+        notes.add(warm == null ? "after a warm-up drain of the same backlog by another consumer for "
+                + Bench.human(s.options().warmup()) : "the warm-up drain " + warm);
         ConsumerContext consumer = nc.getStreamContext("BENCH").createOrUpdateConsumer(ConsumerConfiguration.builder()
                 .durable("drain").filterSubject(subject).ackPolicy(AckPolicy.Explicit).deliverPolicy(DeliverPolicy.All)
                 .build());
@@ -167,6 +171,29 @@ final class NatsScenario {
         }
         return Row.of(9, name, new Measured(received, (last - begun) / 1e9, Latency.Summary.NONE,
                 stopped == null ? 0 : 1, resources, notes));
+    }
+
+    /** As the Sluice drain's warm-up ({@link ClientScenarios}): another durable consumer, for {@code warmup}. */
+    private static String warmDrain(Connection nc, String subject, int backlog, Duration warmup) {
+        long end = System.nanoTime() + warmup.toNanos();
+        try {
+            ConsumerContext consumer = nc.getStreamContext("BENCH").createOrUpdateConsumer(ConsumerConfiguration
+                    .builder().durable("drain-warmup").filterSubject(subject).ackPolicy(AckPolicy.Explicit)
+                    .deliverPolicy(DeliverPolicy.All).build());
+            try (IterableConsumer it = consumer.iterate(ConsumeOptions.builder()
+                    .batchSize(ClientScenarios.DRAIN_WINDOW).build())) {
+                for (long received = 0; received < backlog && System.nanoTime() - end < 0; received++) {
+                    io.nats.client.Message m = it.nextMessage(ClientScenarios.STALL);
+                    if (m == null) {
+                        return "stopped: no message for " + ClientScenarios.STALL.toSeconds() + " s";
+                    }
+                    m.ack();
+                }
+            }
+            return null;
+        } catch (Exception e) {
+            return "stopped: " + e;
+        }
     }
 
     /** The nats-server binary, installing Debian's package first when it is missing and this runs as root. */
