@@ -6,6 +6,7 @@ import io.grpc.stub.ClientResponseObserver;
 import io.sluice.proto.Ack;
 import io.sluice.proto.CreditGrant;
 import io.sluice.proto.Nack;
+import io.sluice.proto.MessageDelivery;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
 import java.util.concurrent.CountDownLatch;
@@ -181,6 +182,15 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
                 carried = true;
                 if (!sink.accept(this, Message.of(value.getDelivery()))) {
                     cancel("the broker sent more messages than the credit granted");
+                }
+            }
+            case DELIVERIES -> {
+                carried = true;
+                for (MessageDelivery d : value.getDeliveries().getDeliveriesList()) {
+                    if (!sink.accept(this, Message.of(d))) {
+                        cancel("the broker sent more messages than the credit granted");
+                        return;
+                    }
                 }
             }
             case HEARTBEAT -> carried = true;

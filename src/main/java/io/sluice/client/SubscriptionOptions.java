@@ -29,6 +29,12 @@ import java.util.Objects;
 public record SubscriptionOptions(String topic, String group, Position position, long offset, boolean browse,
                                   int creditWindow, String consumerId, Duration initialBackoff,
                                   Duration maxBackoff, Duration reconnectFor, long maxMessages) {
+    /**
+     * Deliveries the broker may send in one message ({@code max_batch} of the init): fewer gRPC
+     * messages to read and parse; each still spends one credit. A broker that predates batches sends
+     * them one by one, which the stream reads just as well.
+     */
+    static final int MAX_BATCH = 256;
 
     /** Where a consumer group without a cursor (or a browse) starts. */
     public enum Position {
@@ -143,7 +149,8 @@ public record SubscriptionOptions(String topic, String group, Position position,
      * message handed out (a browse has no cursor: a new stream of one goes on from there).
      */
     SubscriptionInit init(long resumeAt) {
-        var init = SubscriptionInit.newBuilder().setTopic(topic()).setConsumerId(consumerId());
+        var init = SubscriptionInit.newBuilder().setTopic(topic()).setConsumerId(consumerId())
+                .setMaxBatch(MAX_BATCH);
         if (browse() && resumeAt > 0) {
             return init.setMode(SubscriptionMode.BROWSE).setInitialPosition(InitialPosition.OFFSET)
                     .setOffset(resumeAt).build();

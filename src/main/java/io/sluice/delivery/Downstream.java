@@ -11,8 +11,15 @@ public interface Downstream {
     /** True while the transport takes more without buffering (when it becomes ready again, the server wakes the subscription). */
     boolean isReady();
 
-    /** Sends one message, the {@code deliveryCount}-th delivery of it to the group. */
+    /**
+     * Sends one message, the {@code deliveryCount}-th delivery of it to the group; a transport that
+     * batches deliveries may hold it until {@link #flush}.
+     */
     void deliver(StoredMessage message, int deliveryCount);
+
+    /** Sends what {@link #deliver} holds, if anything; called after each run of deliveries. */
+    default void flush() {
+    }
 
     /** Tells the consumer the stream is alive and the topic's last sequence. */
     void heartbeat(long timestampMillis, long latestSequence);

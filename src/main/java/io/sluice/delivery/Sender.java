@@ -42,6 +42,11 @@ final class Sender {
         }
     }
 
+    /** Sends the deliveries the transport holds (a batching stream's last, incomplete batch). */
+    void flush() {
+        out.flush();
+    }
+
     void heartbeat(long latestSequence) {
         out.heartbeat(System.currentTimeMillis(), latestSequence);
         lastSentNanos = System.nanoTime();

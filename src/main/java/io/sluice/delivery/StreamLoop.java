@@ -190,6 +190,7 @@ abstract class StreamLoop implements Member {
             again += count > 1 ? 1 : 0;
         }
         if (sent > 0) {
+            downstream.flush();
             owner.metrics().delivered(spec.topic(), spec.group(), sent, again);
         }
     }

@@ -158,6 +158,7 @@ public final class Subscription extends StreamLoop {
         }
         if (spend(m)) {
             downstream.deliver(m, count);
+            downstream.flush();
             owner.metrics().delivered(spec.topic(), spec.group(), 1, 1);
         }
     }

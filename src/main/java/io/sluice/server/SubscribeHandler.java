@@ -164,7 +164,12 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         try {
             SubscriptionSpec spec = spec(message.getInit());
             requireOffsetWithinTopic(message.getInit(), spec.topic());
-            subscription = delivery.open(spec, new SubscribeStream(out));
+            int maxBatch = message.getInit().getMaxBatch();
+            if (maxBatch < 0 || maxBatch > SubscribeStream.MAX_BATCH) {   // unsigned: past 2^31 it reads negative
+                throw new SluiceException.InvalidArgument("max_batch " + Integer.toUnsignedString(maxBatch)
+                        + " is over the limit of " + SubscribeStream.MAX_BATCH + " deliveries per batch");
+            }
+            subscription = delivery.open(spec, new SubscribeStream(out, maxBatch));
             if (out.isCancelled()) {
                 subscription.end(End.CANCELLED);
             }

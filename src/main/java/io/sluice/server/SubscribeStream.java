@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.sluice.delivery.Downstream;
 import io.sluice.delivery.End;
+import io.sluice.proto.DeliveryBatch;
 import io.sluice.proto.Heartbeat;
 import io.sluice.proto.MessageDelivery;
 import io.sluice.proto.StreamError;
@@ -14,12 +15,27 @@ import io.sluice.store.StoredMessage;
  * The Subscribe call's response stream as delivery's {@link Downstream}: builds the protocol's
  * messages, and maps each way a stream ends to its StreamError and status (the one place that
  * does). Called only by the subscription's thread.
+ *
+ * <p>On a stream whose init asked for batches ({@code max_batch} above 1), deliveries are gathered
+ * into a {@code DeliveryBatch} of at most that many, and at most {@link #BATCH_BYTES} of messages
+ * (a larger message goes alone), sent when full and at each {@link #flush}: one gRPC message, one
+ * frame and one flush for the lot instead of one each.
  */
 final class SubscribeStream implements Downstream {
-    private final ServerCallStreamObserver<SubscribeDownstream> out;
+    /** The most deliveries a stream may ask to have sent together. */
+    static final int MAX_BATCH = 1000;
+    /** A batch is sent once its messages reach this size, so it stays well under a client's 4 MiB default. */
+    static final int BATCH_BYTES = 1 << 20;
 
-    SubscribeStream(ServerCallStreamObserver<SubscribeDownstream> out) {
+    private final ServerCallStreamObserver<SubscribeDownstream> out;
+    private final int maxBatch;
+    private DeliveryBatch.Builder batch;   // deliveries not sent yet (batching streams only)
+    private int batchBytes;
+
+    /** {@code maxBatch}: deliveries per DeliveryBatch, 1 for one MessageDelivery per message. */
+    SubscribeStream(ServerCallStreamObserver<SubscribeDownstream> out, int maxBatch) {
         this.out = out;
+        this.maxBatch = Math.max(1, maxBatch);
     }
 
     @Override
@@ -29,18 +45,46 @@ final class SubscribeStream implements Downstream {
 
     @Override
     public void deliver(StoredMessage m, int deliveryCount) {
-        out.onNext(SubscribeDownstream.newBuilder().setDelivery(MessageDelivery.newBuilder()
-                        .setMessageId(m.id().toString())
-                        .setSequence(m.sequence())
-                        .setPayload(m.payload())
-                        .putAllAttributes(m.attributes())
-                        .setTimestamp(m.timestamp())
-                        .setDeliveryCount(deliveryCount))
-                .build());
+        MessageDelivery d = MessageDelivery.newBuilder()
+                .setMessageId(m.id().toString())
+                .setSequence(m.sequence())
+                .setPayload(m.payload())
+                .putAllAttributes(m.attributes())
+                .setTimestamp(m.timestamp())
+                .setDeliveryCount(deliveryCount)
+                .build();
+        if (maxBatch == 1) {
+            out.onNext(SubscribeDownstream.newBuilder().setDelivery(d).build());
+            return;
+        }
+        int size = d.getSerializedSize();
+        if (batch != null && batchBytes + size > BATCH_BYTES) {
+            flush();
+        }
+        if (batch == null) {
+            batch = DeliveryBatch.newBuilder();
+        }
+        batch.addDeliveries(d);
+        batchBytes += size;
+        if (batch.getDeliveriesCount() >= maxBatch) {
+            flush();
+        }
+    }
+
+    @Override
+    public void flush() {
+        if (batch == null) {
+            return;
+        }
+        DeliveryBatch full = batch.build();
+        batch = null;
+        batchBytes = 0;
+        out.onNext(SubscribeDownstream.newBuilder().setDeliveries(full).build());
     }
 
     @Override
     public void heartbeat(long timestampMillis, long latestSequence) {
+        flush();
         out.onNext(SubscribeDownstream.newBuilder()
                 .setHeartbeat(Heartbeat.newBuilder().setTimestamp(timestampMillis).setLatestSeq(latestSequence))
                 .build());
@@ -49,6 +93,9 @@ final class SubscribeStream implements Downstream {
     /** Sends the StreamError the end calls for (when it has one), then closes with its status. */
     @Override
     public void end(End reason) {
+        if (reason.kind() != End.Kind.CANCELLED) {
+            flush();   // spent and counted: sent before the end, as single deliveries would have been
+        }
         Status status = statusOf(reason);
         String code = streamErrorCode(reason);
         if (code != null) {

@@ -227,6 +227,9 @@ public final class StreamClient implements AutoCloseable {
             if (m.hasDelivery()) {
                 fail("unexpected delivery of sequence " + m.getDelivery().getSequence());
             }
+            if (m.hasDeliveries()) {
+                fail("unexpected batch of " + m.getDeliveries().getDeliveriesCount() + " deliveries");
+            }
             if (m.hasError()) {
                 fail("unexpected stream error " + m.getError());
             }

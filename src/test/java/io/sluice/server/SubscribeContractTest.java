@@ -124,6 +124,46 @@ class SubscribeContractTest {
     }
 
     @Test
+    void maxBatchSendsDeliveriesTogetherInOrderEachSpendingACredit() throws InterruptedException {
+        var sent = publish("batched", 10);
+        var s = track(StreamClient.open(broker.async()));
+        s.send(SubscribeUpstream.newBuilder().setInit(SubscriptionInit.newBuilder().setTopic("batched")
+                .setConsumerGroup("g").setInitialPosition(InitialPosition.EARLIEST).setMaxBatch(4)).build());
+        s.credit(7);
+        var got = new ArrayList<MessageDelivery>();
+        while (got.size() < 7) {
+            var m = s.nextSkippingHeartbeats();
+            assertTrue(m.hasDeliveries(), "a batching stream sends DeliveryBatch messages, got " + m.getResponseCase());
+            int n = m.getDeliveries().getDeliveriesCount();
+            assertTrue(n >= 1 && n <= 4, "a batch of " + n + " with max_batch 4");
+            got.addAll(m.getDeliveries().getDeliveriesList());
+        }
+        assertEquals(7, got.size(), "no more than the credit");
+        for (int i = 0; i < 7; i++) {
+            MessageDelivery d = got.get(i);
+            assertEquals(sent.get(i).getSequence(), d.getSequence());
+            assertEquals(sent.get(i).getMessageId(), d.getMessageId());
+            assertEquals("batched-" + i, d.getPayload().toStringUtf8());
+            assertEquals("" + i, d.getAttributesMap().get("i"));
+            assertEquals(1, d.getDeliveryCount());
+        }
+        s.expectHeartbeatWithoutDelivery(sent.getLast().getSequence());
+        s.ack(got.getLast().getMessageId());
+        awaitCursor("batched", "g", got.getLast().getSequence());
+    }
+
+    @Test
+    void maxBatchOverTheLimitIsRefused() throws InterruptedException {
+        publish("batched", 1);
+        var s = track(StreamClient.open(broker.async()));
+        s.send(SubscribeUpstream.newBuilder().setInit(SubscriptionInit.newBuilder().setTopic("batched")
+                .setConsumerGroup("g").setInitialPosition(InitialPosition.EARLIEST).setMaxBatch(1001)).build());
+        Status end = s.awaitClose();
+        assertEquals(Status.Code.INVALID_ARGUMENT, end.getCode(), end.toString());
+        assertTrue(end.getDescription().contains("1000"), "names the limit: " + end);
+    }
+
+    @Test
     void creditsSaturateInsteadOfWrapping() throws InterruptedException {
         var sent = publish("t", 3);
         var s = group("t", "g", InitialPosition.EARLIEST);
