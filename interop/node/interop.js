@@ -128,6 +128,7 @@ class Stream {
       if (item.end) throw new Error(`the stream ended: ${item.end.code}`);
       const m = item.message;
       if (m.response === 'delivery') return m.delivery;
+      if (m.response === 'deliveries') return m.deliveries.deliveries[0];
       if (m.response === 'heartbeat' && BigInt(m.heartbeat.latest_seq) >= latest) return null;
     }
   }
@@ -247,6 +248,28 @@ async function main() {
   'GetTopicStats counts 4 messages from the first to the last sequence', JSON.stringify(stats));
   check(g && BigInt(g.cursor_sequence) === all[3].seq && g.pending_count === '0' && Number(g.last_ack_timestamp) > 0,
     'GetTopicStats shows the group at the last sequence with nothing pending', JSON.stringify(g));
+
+  // Batched deliveries: max_batch asks for DeliveryBatch messages; each delivery still spends one credit
+  const batched = new Stream({ topic, mode: 'BROWSE', initial_position: 'EARLIEST', max_batch: 3 });
+  batched.credit(4);
+  const got = [];
+  const sizes = [];
+  while (got.length < 4) {
+    const item = await batched.next('a DeliveryBatch');
+    if (item.end) throw new Error(`the batched stream ended: ${item.end.code} ${item.end.details}`);
+    const m = item.message;
+    if (m.response === 'delivery') throw new Error('a single MessageDelivery on a stream that asked for batches');
+    if (m.response === 'deliveries') {
+      sizes.push(m.deliveries.deliveries.length);
+      got.push(...m.deliveries.deliveries);
+    }
+  }
+  check(got.map((d) => String(d.sequence)).join(',') === all.map((e) => String(e.seq)).join(',')
+    && got.every((d, i) => d.payload.toString() === all[i].payload) && sizes.every((n) => n >= 1 && n <= 3),
+  'max_batch 3: the 4 messages arrive in order, intact, in DeliveryBatch messages of at most 3', sizes.join('+'));
+  const beyond = await batched.heartbeatWithoutDelivery(all[3].seq);
+  check(beyond === null, 'a batching stream sends no more than its credit', beyond && beyond.sequence);
+  batched.cancel();
 
   // A shared group: competing streams, individual acks, Term to the dead-letter topic
   const dlqTopic = `${topic}.dlq`;
