@@ -250,6 +250,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
     }
 
     @Override
+    public void sharedGroupsMayHaveChanged() {
+        sharedGroups.values().forEach(members -> members.forEach(s -> s.groupChanged(true)));   // wakes the full ones
+    }
+
+    @Override
     public void cursorReset(String topic, String group, long cursor) {
         var key = new SubscriptionSpec.GroupKey(topic, group);
         Set<SharedSubscription> shared = sharedGroups.get(key);

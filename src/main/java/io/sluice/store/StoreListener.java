@@ -30,9 +30,19 @@ public interface StoreListener {
     /**
      * Another broker settled ({@code released} false) or released ({@code released} true) leases of
      * the shared group: this broker's streams of the group may lease again. Told once per transaction
-     * of the other broker, never per message; a missed one costs a wait of at most the group's ack wait.
+     * of the other broker, never per message; a missed one is made up for by the next poll
+     * ({@link #sharedGroupsMayHaveChanged}).
      */
     default void sharedGroupChanged(String topic, String group, boolean released) {
+    }
+
+    /**
+     * Other brokers' settles and releases of shared groups may have gone untold (a notification was
+     * missed, or was too long to carry them): every stream waiting for room in a shared group asks
+     * again. Told by each poll of a store shared by several brokers, so a missed one costs a wait of
+     * about the poll's period rather than the group's ack wait.
+     */
+    default void sharedGroupsMayHaveChanged() {
     }
 
     /**

@@ -165,7 +165,8 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
 
     /**
      * Says this store's run is alive; reads every topic (telling the listener of those that moved or
-     * are gone) and every claimed or reset group (telling of claims and resets not told yet).
+     * are gone) and every claimed or reset group (telling of claims and resets not told yet); then
+     * has the streams waiting for room in shared groups ask again (settles are not read here).
      */
     private void poll() throws SQLException {
         lastPoll = System.nanoTime();
@@ -199,6 +200,7 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
             }
         }
         seen.retainGroups(groups);
+        tell(StoreListener::sharedGroupsMayHaveChanged);   // what a missed notification said of shared groups
     }
 
     private void moved(String topic, long lastSequence) {

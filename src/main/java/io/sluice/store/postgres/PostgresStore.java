@@ -89,6 +89,11 @@ public final class PostgresStore implements Store {
             }
 
             @Override
+            public void sharedGroupsMayHaveChanged() {
+                listeners.forEach(StoreListener::sharedGroupsMayHaveChanged);
+            }
+
+            @Override
             public void refusingWrites(String reason) {
                 listeners.forEach(l -> l.refusingWrites(reason));
             }

@@ -69,6 +69,11 @@ class PostgresClaimTest {
             events.add((released ? "released " : "settled ") + topic + " " + group);
         }
 
+        @Override
+        public void sharedGroupsMayHaveChanged() {
+            events.add("shared groups may have changed");
+        }
+
         void await(String event) {
             Await.until("the listener hears '" + event + "'", () -> events.contains(event), () -> events);
         }
@@ -189,7 +194,7 @@ class PostgresClaimTest {
     }
 
     @Test
-    void withoutANotificationThePollFindsClaimsDeletionsAndResets() throws Exception {
+    void withoutANotificationThePollFindsClaimsDeletionsAndResetsAndWakesSharedStreams() throws Exception {
         PostgresServer server = PostgresServer.shared();
         String schema = server.freshSchema();
         var heardOnA = new Heard();
@@ -206,6 +211,7 @@ class PostgresClaimTest {
         }
         heardOnA.await("deleted doomed");
         heardOnA.await("reset t g " + last);
+        heardOnA.await("shared groups may have changed");   // a settle told by no notification is asked for again
         Await.until("a newer claim of t/g is heard", () -> heardOnA.events.stream()
                 .filter(e -> e.startsWith("claimed t g "))
                 .anyMatch(e -> Long.parseLong(e.substring("claimed t g ".length())) > onA.claim()),
