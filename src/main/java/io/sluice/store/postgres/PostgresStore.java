@@ -12,6 +12,7 @@ import io.sluice.store.DeliveryCounts;
 import io.sluice.store.GroupRequest;
 import io.sluice.store.GroupSetup;
 import io.sluice.store.LeaseBatch;
+import io.sluice.store.ListenerFanOut;
 import io.sluice.store.Settled;
 import io.sluice.store.TopicConfig;
 import io.sluice.store.NewMessage;
@@ -27,7 +28,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The PostgreSQL store: the broker's state lives in one database (or one schema of it), shared by
@@ -46,7 +46,7 @@ public final class PostgresStore implements Store {
     private static final System.Logger LOG = System.getLogger(PostgresStore.class.getName());
 
     private final PgConnector connector;
-    private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
+    private final ListenerFanOut fanOut = new ListenerFanOut();
     private final PgWriter writer;
     private final PgReads reads;
     private final PgNotifications notifications;
@@ -57,52 +57,6 @@ public final class PostgresStore implements Store {
                           CommitObserver observer) {
         this.connector = connector;
         this.epoch = epoch;
-        StoreListener fanOut = new StoreListener() {
-            @Override
-            public void appended(String topic, long lastSequence) {
-                listeners.forEach(l -> l.appended(topic, lastSequence));
-            }
-
-            @Override
-            public void topicDeleted(String topic) {
-                listeners.forEach(l -> l.topicDeleted(topic));
-            }
-
-            @Override
-            public void discarded(String topic, long removed, long unconsumed) {
-                listeners.forEach(l -> l.discarded(topic, removed, unconsumed));
-            }
-
-            @Override
-            public void cursorReset(String topic, String group, long cursor) {
-                listeners.forEach(l -> l.cursorReset(topic, group, cursor));
-            }
-
-            @Override
-            public void groupClaimed(String topic, String group, long claim) {
-                listeners.forEach(l -> l.groupClaimed(topic, group, claim));
-            }
-
-            @Override
-            public void sharedGroupChanged(String topic, String group, boolean released) {
-                listeners.forEach(l -> l.sharedGroupChanged(topic, group, released));
-            }
-
-            @Override
-            public void sharedGroupsMayHaveChanged() {
-                listeners.forEach(StoreListener::sharedGroupsMayHaveChanged);
-            }
-
-            @Override
-            public void refusingWrites(String reason) {
-                listeners.forEach(l -> l.refusingWrites(reason));
-            }
-
-            @Override
-            public void writerFailed(String reason, Throwable cause) {
-                listeners.forEach(l -> l.writerFailed(reason, cause));
-            }
-        };
         this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut, epoch);
         this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.dedupWindowMillis(),
                 options.writeQueue(),
@@ -314,7 +268,7 @@ public final class PostgresStore implements Store {
 
     @Override
     public void listen(StoreListener listener) {
-        listeners.add(listener);
+        fanOut.add(listener);
     }
 
     @Override

@@ -11,6 +11,7 @@ import io.sluice.store.GroupCursor;
 import io.sluice.store.GroupMode;
 import io.sluice.store.GroupPosition;
 import io.sluice.store.GroupRequest;
+import io.sluice.store.ListenerFanOut;
 import io.sluice.store.GroupSetup;
 import io.sluice.store.LeaseBatch;
 import io.sluice.store.NewMessage;

@@ -1,13 +1,16 @@
-package io.sluice.store.sqlite;
+package io.sluice.store;
 
-import io.sluice.store.StoreListener;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-/** Tells every registered {@link StoreListener} what the writer tells this one. Listeners may be added at any time. */
-final class ListenerFanOut implements StoreListener {
+/**
+ * Tells every registered {@link StoreListener} what a backend's writer (and, on a store shared by
+ * several brokers, its notifications) tells this one: every event of the interface. Listeners may
+ * be added at any time.
+ */
+public final class ListenerFanOut implements StoreListener {
     private final CopyOnWriteArrayList<StoreListener> listeners = new CopyOnWriteArrayList<>();
 
-    void add(StoreListener listener) {
+    public void add(StoreListener listener) {
         listeners.add(listener);
     }
 
@@ -24,6 +27,21 @@ final class ListenerFanOut implements StoreListener {
     @Override
     public void cursorReset(String topic, String group, long cursor) {
         listeners.forEach(l -> l.cursorReset(topic, group, cursor));
+    }
+
+    @Override
+    public void groupClaimed(String topic, String group, long claim) {
+        listeners.forEach(l -> l.groupClaimed(topic, group, claim));
+    }
+
+    @Override
+    public void sharedGroupChanged(String topic, String group, boolean released) {
+        listeners.forEach(l -> l.sharedGroupChanged(topic, group, released));
+    }
+
+    @Override
+    public void sharedGroupsMayHaveChanged() {
+        listeners.forEach(StoreListener::sharedGroupsMayHaveChanged);
     }
 
     @Override
