@@ -681,6 +681,32 @@ public abstract class StoreContract {
                 "a group started at a time starts there");
     }
 
+    @Test
+    void cursorAtTimeAgreesWithAScanOverManyAppendsOfInterleavedTopics() throws Exception {
+        var wall = new AtomicLong(1_700_000_000_000L);
+        Store store = open(dir, StoreOptions.defaults().withClock(wall::get));
+        var random = new Random(7);
+        for (int i = 0; i < 300; i++) {
+            String topic = random.nextInt(3) == 0 ? "other" : "t";
+            int size = 1 + random.nextInt(4);
+            var batch = new NewMessage[size];
+            for (int j = 0; j < size; j++) {
+                batch[j] = message(i + "." + j);
+            }
+            append(store, topic, batch);
+            wall.addAndGet(random.nextInt(4) == 0 ? 0 : random.nextInt(50));
+        }
+        List<StoredMessage> all = store.read("t", 0, 10_000);
+        long first = all.getFirst().timestamp();
+        long last = all.getLast().timestamp();
+        for (long at = first - 10; at <= last + 10; at += 1 + random.nextInt(7)) {
+            long time = at;
+            long expected = all.stream().filter(m -> m.timestamp() >= time).findFirst()
+                    .map(m -> m.sequence() - 1).orElse(all.getLast().sequence());
+            assertEquals(expected, store.cursorAtTime("t", time), "the cursor before the first message at or after " + time);
+        }
+    }
+
     // ---- group configuration ----
 
     @Test

@@ -67,7 +67,7 @@ final class PgGroups implements AutoCloseable {
         prune = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ? AND seq <= ?");
         dropGroup = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ? AND grp = ?");
         dropTopic = c.prepareStatement("DELETE FROM group_deliveries WHERE topic_id = ?");
-        atTime = c.prepareStatement("SELECT seq FROM messages WHERE topic_id = ? AND ts >= ? ORDER BY ts, seq LIMIT 1");
+        atTime = c.prepareStatement(PgTimeSeek.FIRST_AT_OR_AFTER);
         // The epoch is taken with the group's row locked: a later claim of the group has a larger one.
         claim = c.prepareStatement("UPDATE consumer_groups SET claim_epoch = nextval('sluice_epochs') "
                 + "WHERE topic_id = ? AND name = ? RETURNING claim_epoch, cursor_seq");
@@ -211,11 +211,8 @@ final class PgGroups implements AutoCloseable {
 
     /** The cursor before the topic's first message stamped at or after {@code millis}; {@code last} when none. */
     long cursorAtTime(long topicId, long millis, long last) throws SQLException {
-        atTime.setLong(1, topicId);
-        atTime.setLong(2, millis);
-        try (ResultSet rs = atTime.executeQuery()) {
-            return rs.next() ? rs.getLong(1) - 1 : last;
-        }
+        long first = PgTimeSeek.firstAtOrAfter(atTime, topicId, last, millis);
+        return first < 0 ? last : first - 1;
     }
 
     /**

@@ -70,7 +70,9 @@ final class PgMigrations {
             new Migration(3, "shared groups' leases, dead letters, store runs", PgSchemaV3.STATEMENTS),
             new Migration(4, "retention counters, bytes before each message, deferred purges", PgSchemaV4.STATEMENTS),
             new Migration(5, "commit marks", PgSchemaV5.STATEMENTS),
-            new Migration(6, "claims of exclusive groups, cursor reset epochs", PgSchemaV6.STATEMENTS));
+            new Migration(6, "claims of exclusive groups, cursor reset epochs", PgSchemaV6.STATEMENTS),
+            new Migration(7, "no time index: times are found by a binary search over sequences",
+                    PgSchemaV7.STATEMENTS));
 
     private PgMigrations() {
     }

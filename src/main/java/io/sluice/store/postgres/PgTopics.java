@@ -111,20 +111,25 @@ final class PgTopics implements AutoCloseable {
 
     /**
      * Read side: the cursor just before the topic's first message stamped at or after {@code millis}
-     * (one seek in the (topic, ts, seq) index); its last sequence when none; 0 for an unknown topic.
+     * (a binary search over the primary key, {@link PgTimeSeek}); its last sequence when none; 0 for an
+     * unknown topic.
      */
     static long cursorAtTime(Connection c, String topic, long millis) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement("SELECT t.last_seq, (SELECT m.seq FROM messages m "
-                + "WHERE m.topic_id = t.id AND m.ts >= ? ORDER BY m.ts, m.seq LIMIT 1) FROM topics t WHERE t.name = ?")) {
-            st.setLong(1, millis);
-            st.setString(2, topic);
+        long id;
+        long last;
+        try (PreparedStatement st = c.prepareStatement("SELECT id, last_seq FROM topics WHERE name = ?")) {
+            st.setString(1, topic);
             try (ResultSet rs = st.executeQuery()) {
                 if (!rs.next()) {
                     return 0;
                 }
-                long first = rs.getLong(2);
-                return rs.wasNull() ? rs.getLong(1) : first - 1;
+                id = rs.getLong(1);
+                last = rs.getLong(2);
             }
+        }
+        try (PreparedStatement st = c.prepareStatement(PgTimeSeek.FIRST_AT_OR_AFTER)) {
+            long first = PgTimeSeek.firstAtOrAfter(st, id, last, millis);
+            return first < 0 ? last : first - 1;
         }
     }
 
