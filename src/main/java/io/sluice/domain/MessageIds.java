@@ -18,7 +18,11 @@ public final class MessageIds {
 
     /** A new id for the message stored at {@code sequence} at {@code timestampMs}. */
     public static UUID create(long timestampMs, long sequence) {
-        long randA = ThreadLocalRandom.current().nextInt(1 << 12);
+        return create(timestampMs, sequence, ThreadLocalRandom.current().nextInt(1 << 12));
+    }
+
+    /** As {@link #create(long, long)}, with the 12 random bits given ({@code randA}, 0 to 4095). */
+    public static UUID create(long timestampMs, long sequence, int randA) {
         long msb = (timestampMs & 0xFFFF_FFFF_FFFFL) << 16 | 0x7000L | randA;
         long lsb = 0x8000_0000_0000_0000L | (sequence & SEQUENCE_MASK);
         return new UUID(msb, lsb);

@@ -38,6 +38,15 @@ interface PgCommitAnnouncer {
     /** The transaction committed. */
     void committed();
 
+    /** The channel the writer's notifications go on (a statement that sends its own, {@link PgFastAppend}). */
+    String channel();
+
+    /**
+     * A transaction that sent its notification itself, naming these topics and last sequences,
+     * committed (they were not known before its commit).
+     */
+    void committedAppends(Map<String, Long> appended);
+
     /** The transaction did not commit (or may not have). */
     void rolledBack();
 }

@@ -23,19 +23,29 @@ final class PgCommitMarks {
     }
 
     /**
+     * What a mark says of one transaction: whether it committed and, for a one-statement append
+     * ({@link PgFastAppend}), the sequence before its first message and its timestamp.
+     */
+    record Outcome(boolean committed, long base, long ts) {
+    }
+
+    /**
      * Whether the run's write transaction {@code txn} committed; waits at most {@code lockTimeoutMillis}
      * for it to end (an SQLException with state 55P03 when it has not by then). Ends its own
      * transaction with a rollback. {@code c} is a writer connection (autocommit off) other than the
      * one the transaction ran on.
      */
-    static boolean committed(Connection c, long epoch, long txn, long lockTimeoutMillis) throws SQLException {
+    static Outcome committed(Connection c, long epoch, long txn, long lockTimeoutMillis) throws SQLException {
         try (Statement st = c.createStatement()) {
             st.execute("SET LOCAL lock_timeout = " + Math.max(1, lockTimeoutMillis));
             st.executeQuery("SELECT 1 FROM sluice_counter WHERE id = 1 FOR UPDATE").close();
-            try (PreparedStatement ps = c.prepareStatement("SELECT txn FROM commit_marks WHERE epoch = ?")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT txn, base, ts FROM commit_marks WHERE epoch = ?")) {
                 ps.setLong(1, epoch);
                 try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() && rs.getLong(1) == txn;
+                    if (rs.next() && rs.getLong(1) == txn) {
+                        return new Outcome(true, rs.getLong(2), rs.getLong(3));
+                    }
+                    return new Outcome(false, 0, 0);
                 }
             }
         } finally {

@@ -72,7 +72,9 @@ final class PgMigrations {
             new Migration(5, "commit marks", PgSchemaV5.STATEMENTS),
             new Migration(6, "claims of exclusive groups, cursor reset epochs", PgSchemaV6.STATEMENTS),
             new Migration(7, "no time index: times are found by a binary search over sequences",
-                    PgSchemaV7.STATEMENTS));
+                    PgSchemaV7.STATEMENTS),
+            new Migration(8, "commit marks keep their transaction's first sequence and timestamp",
+                    PgSchemaV8.STATEMENTS));
 
     private PgMigrations() {
     }

@@ -266,6 +266,17 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
         seen.ownCommitted();
     }
 
+    @Override
+    public String channel() {
+        return channel;
+    }
+
+    @Override
+    public void committedAppends(Map<String, Long> appended) {
+        seen.recordOwn(appended, new PgEvents());
+        seen.ownCommitted();
+    }
+
     /** On the writer thread, after a transaction failed: what it recorded is taken back. */
     @Override
     public void rolledBack() {

@@ -39,6 +39,11 @@ abstract class PgWriteOp<T> {
         result = apply(tx);
     }
 
+    /** Sets the result computed outside a {@link PgWriteTx} (a one-statement append, {@link PgFastAppend}). */
+    final void computed(T value) {
+        result = value;
+    }
+
     abstract T apply(PgWriteTx tx) throws SQLException;
 
     /** Refuses this operation alone (a limit): its caller hears {@code why} after the commit. */
@@ -140,6 +145,24 @@ abstract class PgWriteOp<T> {
         @Override
         String appendsTo() {
             return topic;
+        }
+
+        /** The messages, for {@link PgFastAppend}. */
+        List<NewMessage> messages() {
+            return messages;
+        }
+
+        /** True without an expected last sequence or any dedup id: nothing to look up before storing. */
+        boolean plain() {
+            if (expectedLast.isPresent()) {
+                return false;
+            }
+            for (NewMessage m : messages) {
+                if (m.dedupId() != null) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         @Override

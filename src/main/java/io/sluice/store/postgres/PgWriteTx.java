@@ -74,6 +74,8 @@ final class PgWriteTx implements AutoCloseable {
     final TopicConfig topicDefaults;
     /** The statements on shared groups' leases. */
     final PgLeases leases;
+    /** The one-statement transaction of a batch of plain appends to plain topics. */
+    final PgFastAppend fast;
     /** One message's id, payload and attributes, by topic id and sequence (for dead letters). */
     final PreparedStatement messageAt;
     /** This store run (a row of {@code store_runs}): the leases it grants carry it. */
@@ -113,6 +115,7 @@ final class PgWriteTx implements AutoCloseable {
         topicConfigs = new PgTopics(c, dedupWindowMillis);
         leases = new PgLeases(c);
         retention = new PgRetention(c);
+        fast = new PgFastAppend(c);
     }
 
     /**
@@ -364,6 +367,18 @@ final class PgWriteTx implements AutoCloseable {
         return events;
     }
 
+    /**
+     * Each topic appended to in this transaction, with whether it is plain: without a count or byte
+     * limit, so its plain appends may go by {@link PgFastAppend}. Before {@link #committed}.
+     */
+    Map<String, Boolean> appendedPlain() {
+        var out = new HashMap<String, Boolean>();
+        for (TopicState row : touched) {
+            out.put(row.name, row.config.maxMessages() == 0 && row.config.maxBytes() == 0);
+        }
+        return out;
+    }
+
     /** Each topic appended to in this transaction with its last sequence (for the commit's notification). */
     Map<String, Long> appendedLastSequences() {
         var out = new LinkedHashMap<String, Long>();
@@ -394,6 +409,7 @@ final class PgWriteTx implements AutoCloseable {
             st.close();
         }
         rows.close();
+        fast.close();
         cursors.close();
         groups.close();
         topicConfigs.close();

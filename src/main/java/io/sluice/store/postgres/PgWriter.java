@@ -10,9 +10,11 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -50,6 +52,8 @@ final class PgWriter implements AutoCloseable {
     private volatile String refusal;
     private final PgWriterLink link;
     private long transactions;   // writer thread only: the number of the last transaction begun
+    private final PgFastAppend.Plain plainTopics = new PgFastAppend.Plain();   // writer thread only
+    private volatile long oneStatement;   // transactions committed by PgFastAppend (written by the writer thread)
 
     PgWriter(PgConnector connector, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis,
              int queueCapacity, int maxBatch,
@@ -128,6 +132,11 @@ final class PgWriter implements AutoCloseable {
 
     int queueDepth() {
         return queue.size();
+    }
+
+    /** How many of this writer's transactions were one statement ({@link PgFastAppend}). */
+    long oneStatementTransactions() {
+        return oneStatement;
     }
 
     private void run() {
@@ -229,6 +238,10 @@ final class PgWriter implements AutoCloseable {
             batch.forEach(op -> op.fail(noConnection));
             return;
         }
+        List<PgWriteOp.Append> plain = plainTopics.eligible(batch);
+        if (plain != null && executeFast(batch, plain)) {
+            return;
+        }
         int messages = 0;
         var appendsTo = new LinkedHashSet<String>();
         for (PgWriteOp<?> op : batch) {
@@ -258,6 +271,7 @@ final class PgWriter implements AutoCloseable {
             runHook(batch.size());
             committing = true;
             link.connection().commit();
+            plainTopics.learn(tx.appendedPlain());
         } catch (Error e) {
             announce.rolledBack();
             link.rollback();
@@ -284,7 +298,10 @@ final class PgWriter implements AutoCloseable {
 
     /** After a commit: completes each operation, then tells the listener what changed. */
     private void answer(List<PgWriteOp<?>> batch, PgWriteTx tx, int messages, long commitNanos) {
-        var events = tx.committed();
+        tell(batch, tx.committed(), messages, commitNanos);
+    }
+
+    private void tell(List<PgWriteOp<?>> batch, List<Consumer<StoreListener>> events, int messages, long commitNanos) {
         for (PgWriteOp<?> op : batch) {
             op.complete();
         }
@@ -299,13 +316,91 @@ final class PgWriter implements AutoCloseable {
     }
 
     /**
+     * Runs a batch of plain appends to plain topics as one statement in autocommit ({@link PgFastAppend}):
+     * true when answered (stored, failed, or in doubt and resolved as after a lost COMMIT); false when
+     * the statement found a topic missing or limited and wrote nothing, so the batch goes as a transaction.
+     */
+    private boolean executeFast(List<PgWriteOp<?>> batch, List<PgWriteOp.Append> appends) {
+        long started = System.nanoTime();
+        long txn = ++transactions;
+        PgFastAppend fast = link.tx().fast;
+        var rows = new PgFastAppend.Batch(appends);
+        boolean sending = false;
+        long[] result;
+        try {
+            runHook(batch.size());
+            link.connection().setAutoCommit(true);
+            sending = true;
+            try {
+                result = fast.run(rows, epoch, txn, clock.getAsLong(), announce.channel());
+            } finally {
+                if (!link.connection().isClosed()) {
+                    link.connection().setAutoCommit(false);
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            boolean lost = e instanceof SQLException sql && link.lost(sql);
+            if (lost && sending) {
+                resolveFast(batch, rows, txn, e, started);
+                return true;
+            }
+            if (!lost && e instanceof SQLException sql && PgFastAppend.isNotPlain(sql)) {
+                plainTopics.forget(appends);
+                return false;
+            }
+            SluiceException failure = PgErrors.ofFailedWrite(e, lost, false, batch.size());
+            batch.forEach(op -> op.fail(failure));
+            return true;
+        }
+        committedFast(batch, rows, result[0], result[1], started);
+        return true;
+    }
+
+    private void committedFast(List<PgWriteOp<?>> batch, PgFastAppend.Batch rows, long base, long ts, long started) {
+        oneStatement++;
+        rows.answer(base, ts);
+        Map<String, Long> last = rows.lastSequences(base);
+        announce.committedAppends(last);
+        var events = new ArrayList<Consumer<StoreListener>>(last.size());
+        last.forEach((topic, seq) -> events.add(l -> l.appended(topic, seq)));
+        tell(batch, events, rows.messages, System.nanoTime() - started);
+    }
+
+    /** The connection broke while the statement of {@link #executeFast} ran: answered as it turned out. */
+    private void resolveFast(List<PgWriteOp<?>> batch, PgFastAppend.Batch rows, long txn, Exception e, long started) {
+        LOG.log(Level.WARNING, "lost the database connection during the statement storing " + batch.size()
+                + " writes (" + e.getMessage() + "); learning whether it took effect");
+        PgCommitMarks.Outcome outcome = link.resolve(epoch, txn);
+        if (outcome != null && outcome.committed()) {
+            LOG.log(Level.INFO, "the interrupted statement took effect: its " + batch.size() + " writes are answered");
+            committedFast(batch, rows, outcome.base(), outcome.ts(), started);
+            return;
+        }
+        SluiceException failure;
+        if (outcome == null) {
+            failure = PgErrors.ofFailedWrite(e, true, true, batch.size());
+        } else {
+            LOG.log(Level.INFO, "the interrupted statement did not take effect: its " + batch.size()
+                    + " writes are answered as not stored");
+            failure = notStored(batch.size());
+        }
+        batch.forEach(op -> op.fail(failure));
+    }
+
+    private static SluiceException notStored(int writes) {
+        return new SluiceException.Unavailable("the connection to the database was lost during the COMMIT of "
+                + writes + " writes, which did not take effect: nothing of them was stored; retry");
+    }
+
+    /**
      * The connection broke during the COMMIT of transaction {@code txn}: its outcome is learned on a
      * new connection before its writes are answered, as stored (with what {@code tx} computed) or not.
      */
     private void inDoubt(List<PgWriteOp<?>> batch, PgWriteTx tx, long txn, Exception e, int messages, long started) {
         LOG.log(Level.WARNING, "lost the database connection during the COMMIT of " + batch.size() + " writes ("
                 + e.getMessage() + "); learning whether it took effect");
-        Boolean stored = link.resolve(epoch, txn);
+        PgCommitMarks.Outcome outcome = link.resolve(epoch, txn);
+        Boolean stored = outcome == null ? null : outcome.committed();
         if (Boolean.TRUE.equals(stored)) {
             LOG.log(Level.INFO, "the interrupted COMMIT took effect: its " + batch.size() + " writes are answered");
             announce.committed();
@@ -320,8 +415,7 @@ final class PgWriter implements AutoCloseable {
         } else {
             LOG.log(Level.INFO, "the interrupted COMMIT did not take effect: its " + batch.size()
                     + " writes are answered as not stored");
-            failure = new SluiceException.Unavailable("the connection to the database was lost during the COMMIT of "
-                    + batch.size() + " writes, which did not take effect: nothing of them was stored; retry");
+            failure = notStored(batch.size());
         }
         batch.forEach(op -> op.fail(failure));
     }

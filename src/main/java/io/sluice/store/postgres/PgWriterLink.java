@@ -126,11 +126,11 @@ final class PgWriterLink {
 
     /**
      * After the connection broke during the COMMIT of the run's transaction {@code txn}: whether it
-     * committed (true) or not (false), learned on a new connection once that transaction has ended;
-     * null when that could not be learned within {@link #RESOLVE_NANOS} (the database unreachable,
-     * or the transaction not ended by then). The new connection stays open for the next batch.
+     * committed or not, learned on a new connection once that transaction has ended; null when that
+     * could not be learned within {@link #RESOLVE_NANOS} (the database unreachable, or the transaction
+     * not ended by then). The new connection stays open for the next batch.
      */
-    Boolean resolve(long epoch, long txn) {
+    PgCommitMarks.Outcome resolve(long epoch, long txn) {
         long deadline = System.nanoTime() + RESOLVE_NANOS;
         while (true) {
             connectFailed = false;   // no pause: the batch waits for this answer

@@ -127,6 +127,11 @@ public final class PostgresStore implements Store {
         writer.submit(new PgTopicOps.Configure(topic, config, done));
     }
 
+    /** How many of this store's write transactions were one statement (plain appends to plain topics). */
+    long oneStatementTransactions() {
+        return writer.oneStatementTransactions();
+    }
+
     @Override
     public long cursorAtTime(String topic, long timestampMillis) {
         return reads.query("finding a time in topic " + topic, c -> PgTopics.cursorAtTime(c, topic, timestampMillis));

@@ -22,16 +22,38 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Test;
+import io.sluice.store.ConfiguredTopic;
+import io.sluice.store.TopicConfig;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A COMMIT whose answer never arrives: the store's connections go through a TCP proxy to a real
  * PostgreSQL, and the proxy cuts them at the moment of the writer's COMMIT (from the commit hook,
  * on the writer thread, just before the COMMIT is sent). The store must learn the outcome before
  * answering: stored with its sequences when the COMMIT took effect, not stored when it did not.
+ * Each case runs twice: appends to a topic with a count limit go by a transaction ending in a COMMIT;
+ * to a topic without limits, by one statement that commits by itself ({@link PgFastAppend}), cut the same way.
  */
 class PostgresInDoubtCommitTest {
     private final AtomicReference<Runnable> atNextCommit = new AtomicReference<>();
+
+    /** A store whose topic "t" has a count limit (its appends are transactions) or none (one statement each). */
+    private Store open(TcpProxy proxy, String schema, boolean limited) throws InterruptedException {
+        Store store = open(proxy, schema);
+        if (limited) {
+            var configured = new Outcome<ConfiguredTopic>();
+            store.configureTopic("t", new TopicConfig(0, 0, 1_000_000, TopicConfig.Discard.OLD, 0), configured);
+            configured.value();
+        }
+        return store;
+    }
+
+    /** Whether the appends went the way the case is about. */
+    private static void assertPath(Store store, boolean limited) {
+        long oneStatement = ((PostgresStore) store).oneStatementTransactions();
+        assertEquals(limited, oneStatement == 0, "one-statement appends: " + oneStatement);
+    }
 
     private Store open(TcpProxy proxy, String schema) {
         String url = "postgresql://" + PostgresServer.USER + "@127.0.0.1:" + proxy.port() + "/"
@@ -46,11 +68,12 @@ class PostgresInDoubtCommitTest {
                 (ops, messages, nanos) -> { });
     }
 
-    @Test
-    void aCommitThatTookEffectButWhoseAnswerWasLostIsAnsweredAsStoredWithItsSequences() throws Exception {
+    @ParameterizedTest(name = "limited topic: {0}")
+    @ValueSource(booleans = {true, false})
+    void aCommitThatTookEffectButWhoseAnswerWasLostIsAnsweredAsStoredWithItsSequences(boolean limited) throws Exception {
         PostgresServer server = PostgresServer.shared();
         String schema = server.freshSchema();
-        try (var proxy = new TcpProxy(server.port()); Store store = open(proxy, schema);
+        try (var proxy = new TcpProxy(server.port()); Store store = open(proxy, schema, limited);
              Connection direct = server.connectToDatabase()) {
             Appended first = append(store, "t", message("first")).getFirst();
             // The server's answer to the COMMIT is held back; once the commit is visible on a
@@ -77,14 +100,17 @@ class PostgresInDoubtCommitTest {
             List<StoredMessage> stored = readAll(store);
             assertEquals(List.of("first", "second", "third", "after"), payloads(stored));
             assertEquals(second.get(1).id(), stored.get(2).id(), "the answered id is the stored one");
+            assertEquals(second.get(1).timestamp(), stored.get(2).timestamp(), "and so is the timestamp");
+            assertPath(store, limited);
         }
     }
 
-    @Test
-    void aCommitCutBeforeItReachedTheServerIsAnsweredAsNotStoredAndLeavesNoGap() throws Exception {
+    @ParameterizedTest(name = "limited topic: {0}")
+    @ValueSource(booleans = {true, false})
+    void aCommitCutBeforeItReachedTheServerIsAnsweredAsNotStoredAndLeavesNoGap(boolean limited) throws Exception {
         PostgresServer server = PostgresServer.shared();
         String schema = server.freshSchema();
-        try (var proxy = new TcpProxy(server.port()); Store store = open(proxy, schema)) {
+        try (var proxy = new TcpProxy(server.port()); Store store = open(proxy, schema, limited)) {
             Appended first = append(store, "t", message("first")).getFirst();
             atNextCommit.set(proxy::cutAll);
 
@@ -100,6 +126,7 @@ class PostgresInDoubtCommitTest {
             List<StoredMessage> stored = readAll(store);
             assertEquals(List.of("first", "after"), payloads(stored));
             assertEquals(List.of(first.sequence(), after.sequence()), sequences(stored));
+            assertPath(store, limited);
         }
     }
 
