@@ -57,7 +57,8 @@ final class PgFastAppend implements AutoCloseable {
                                 WITH ORDINALITY AS p(name, cnt, bytes, last_ord, tix)),
                  t AS (UPDATE topics SET last_seq = c.base + p.last_ord, last_pos = topics.last_pos + p.cnt,
                                          last_bytes = topics.last_bytes + p.bytes
-                       FROM c, p WHERE topics.name = p.name AND topics.max_messages = 0 AND topics.max_bytes = 0
+                       FROM c, p WHERE topics.name = ANY(?::text[]) AND topics.name = p.name
+                                   AND topics.max_messages = 0 AND topics.max_bytes = 0
                        RETURNING p.tix, p.name, topics.id, topics.last_pos - p.cnt AS pos0,
                                  topics.last_bytes - p.bytes AS bytes0, c.base + p.last_ord AS last_seq),
                  ins AS (INSERT INTO messages (topic_id, seq, pos, mid, ts, payload, attrs, crc, bstart)
@@ -129,7 +130,7 @@ final class PgFastAppend implements AutoCloseable {
     static final class Batch {
         final List<PgWriteOp.Append> appends;
         final int messages;
-        private final int[] randA;
+        private final long[] randA;
         private final Map<String, long[]> topics = new LinkedHashMap<>();   // name -> {tix, cnt, bytes, last ord}
         private final long[] tix;
         private final long[] rank;
@@ -145,7 +146,7 @@ final class PgFastAppend implements AutoCloseable {
                 n += a.messageCount();
             }
             messages = n;
-            randA = new int[n];
+            randA = new long[n];
             tix = new long[n];
             rank = new long[n];
             before = new long[n];
@@ -185,7 +186,7 @@ final class PgFastAppend implements AutoCloseable {
                 var results = new Appended[a.messageCount()];
                 for (int j = 0; j < results.length; j++, i++) {
                     long seq = base + i + 1;
-                    results[j] = new Appended(MessageIds.create(ts, seq, randA[i]), seq, ts);
+                    results[j] = new Appended(MessageIds.create(ts, seq, (int) randA[i]), seq, ts);
                 }
                 a.computed(List.of(results));
             }
@@ -210,10 +211,6 @@ final class PgFastAppend implements AutoCloseable {
             lastOrds[j] = e.getValue()[3];
             j++;
         }
-        var ra = new long[batch.messages];
-        for (int i = 0; i < ra.length; i++) {
-            ra[i] = batch.randA[i];
-        }
         PreparedStatement st = statement;
         st.setLong(1, batch.messages);
         st.setLong(2, clock);
@@ -224,14 +221,15 @@ final class PgFastAppend implements AutoCloseable {
         st.setObject(7, counts);
         st.setObject(8, bytes);
         st.setObject(9, lastOrds);
-        st.setObject(10, batch.tix);
-        st.setObject(11, batch.rank);
-        st.setObject(12, batch.before);
-        st.setObject(13, ra);
-        st.setObject(14, batch.payloads);
-        st.setObject(15, batch.attrs);
-        st.setObject(16, batch.crcs);
-        st.setString(17, channel);
+        st.setObject(10, names);   // again, for the unique index on topics' names
+        st.setObject(11, batch.tix);
+        st.setObject(12, batch.rank);
+        st.setObject(13, batch.before);
+        st.setObject(14, batch.randA);
+        st.setObject(15, batch.payloads);
+        st.setObject(16, batch.attrs);
+        st.setObject(17, batch.crcs);
+        st.setString(18, channel);
         try (ResultSet rs = st.executeQuery()) {
             rs.next();
             return new long[] {rs.getLong(1), rs.getLong(2)};
