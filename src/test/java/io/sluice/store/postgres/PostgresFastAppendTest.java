@@ -20,6 +20,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -93,6 +95,34 @@ class PostgresFastAppendTest {
                 StoredMessage m = stored.get(i);
                 before += new NewMessage(m.payload(), m.attributes()).size();
             }
+        }
+    }
+
+    @Test
+    void otherBrokersAreNotifiedOfAPlainAppendWithEachTopicsLastSequence() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        PostgresStore store = open(server, schema);
+        append(store, "t", message("known"));
+        append(store, "u", message("known"));
+        try (Connection listening = server.connectToDatabase(); Statement st = listening.createStatement()) {
+            listening.setAutoCommit(true);
+            st.execute("LISTEN \"" + PgNotifications.channelFor(schema) + "\"");
+            var pg = listening.unwrap(PGConnection.class);
+            long before = store.oneStatementTransactions();
+            long last = append(store, "t", message("a"), message("b")).getLast().sequence();
+            assertEquals(before + 1, store.oneStatementTransactions(), "one statement");
+
+            var payloads = new ArrayList<String>();
+            long deadline = System.nanoTime() + Outcome.WAIT.toNanos();
+            while (payloads.isEmpty() && System.nanoTime() < deadline) {
+                var received = pg.getNotifications(1_000);
+                for (PGNotification n : received == null ? new PGNotification[0] : received) {
+                    payloads.add(n.getParameter());
+                }
+            }
+            assertEquals(List.of(last + " t\n"), payloads, "the topic appended to, with its last sequence, as a "
+                    + "transaction's notification says it");
         }
     }
 
