@@ -42,10 +42,11 @@ interface PgCommitAnnouncer {
     String channel();
 
     /**
-     * A transaction that sent its notification itself, naming these topics and last sequences,
-     * committed (they were not known before its commit).
+     * A transaction that sent its notification itself committed these appends (each topic with its
+     * last sequence, known only after the commit): answers those the listener is still to hear of
+     * (a poll may have found one first), and records them as told.
      */
-    void committedAppends(Map<String, Long> appended);
+    Map<String, Long> committedAppends(Map<String, Long> appended);
 
     /** The transaction did not commit (or may not have). */
     void rolledBack();

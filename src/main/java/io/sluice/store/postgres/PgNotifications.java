@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
@@ -272,9 +273,14 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     }
 
     @Override
-    public void committedAppends(Map<String, Long> appended) {
-        seen.recordOwn(appended, new PgEvents());
-        seen.ownCommitted();
+    public Map<String, Long> committedAppends(Map<String, Long> appended) {
+        var untold = new LinkedHashMap<String, Long>();
+        appended.forEach((topic, last) -> {
+            if (seen.appended(topic, last)) {
+                untold.put(topic, last);
+            }
+        });
+        return untold;
     }
 
     /** On the writer thread, after a transaction failed: what it recorded is taken back. */

@@ -359,10 +359,9 @@ final class PgWriter implements AutoCloseable {
     private void committedFast(List<PgWriteOp<?>> batch, PgFastAppend.Batch rows, long base, long ts, long started) {
         oneStatement++;
         rows.answer(base, ts);
-        Map<String, Long> last = rows.lastSequences(base);
-        announce.committedAppends(last);
-        var events = new ArrayList<Consumer<StoreListener>>(last.size());
-        last.forEach((topic, seq) -> events.add(l -> l.appended(topic, seq)));
+        Map<String, Long> untold = announce.committedAppends(rows.lastSequences(base));
+        var events = new ArrayList<Consumer<StoreListener>>(untold.size());
+        untold.forEach((topic, seq) -> events.add(l -> l.appended(topic, seq)));
         tell(batch, events, rows.messages, System.nanoTime() - started);
     }
 
