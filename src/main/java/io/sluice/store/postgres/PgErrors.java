@@ -56,6 +56,12 @@ final class PgErrors {
         return e.getSQLState() == null ? text : text + " [" + e.getSQLState() + "]";
     }
 
+    /** For writes whose interrupted COMMIT (or one statement) was learned not to have taken effect. */
+    static SluiceException notStored(int writes) {
+        return new SluiceException.Unavailable("the connection to the database was lost during the COMMIT of "
+                + writes + " writes, which did not take effect: nothing of them was stored; retry");
+    }
+
     /**
      * What the writes of a failed write transaction are told (logged here); {@code lost}: the
      * connection was lost, {@code committing}: during the COMMIT, so whether it took effect is unknown.

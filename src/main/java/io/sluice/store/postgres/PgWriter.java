@@ -10,7 +10,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -52,8 +51,7 @@ final class PgWriter implements AutoCloseable {
     private volatile String refusal;
     private final PgWriterLink link;
     private long transactions;   // writer thread only: the number of the last transaction begun
-    private final PgFastAppend.Plain plainTopics = new PgFastAppend.Plain();   // writer thread only
-    private volatile long oneStatement;   // transactions committed by PgFastAppend (written by the writer thread)
+    private final PgFastWrites fast;
 
     PgWriter(PgConnector connector, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis,
              int queueCapacity, int maxBatch,
@@ -70,6 +68,7 @@ final class PgWriter implements AutoCloseable {
         this.beforeCommit = beforeCommit;
         this.announce = announce;
         this.thread = Thread.ofPlatform().name("sluice-pg-writer").daemon().unstarted(this::run);
+        this.fast = new PgFastWrites(this, link, epoch, clock, announce);
     }
 
     void start() {
@@ -136,7 +135,7 @@ final class PgWriter implements AutoCloseable {
 
     /** How many of this writer's transactions were one statement ({@link PgFastAppend}). */
     long oneStatementTransactions() {
-        return oneStatement;
+        return fast.committed();
     }
 
     private void run() {
@@ -238,8 +237,8 @@ final class PgWriter implements AutoCloseable {
             batch.forEach(op -> op.fail(noConnection));
             return;
         }
-        List<PgWriteOp.Append> plain = plainTopics.eligible(batch);
-        if (plain != null && executeFast(batch, plain)) {
+        List<PgWriteOp.Append> plain = fast.eligible(batch);
+        if (plain != null && fast.execute(batch, plain, ++transactions)) {
             return;
         }
         int messages = 0;
@@ -271,7 +270,7 @@ final class PgWriter implements AutoCloseable {
             runHook(batch.size());
             committing = true;
             link.connection().commit();
-            plainTopics.learn(tx.appendedPlain());
+            fast.learn(tx.appendedPlain());
         } catch (Error e) {
             announce.rolledBack();
             link.rollback();
@@ -301,7 +300,8 @@ final class PgWriter implements AutoCloseable {
         tell(batch, tx.committed(), messages, commitNanos);
     }
 
-    private void tell(List<PgWriteOp<?>> batch, List<Consumer<StoreListener>> events, int messages, long commitNanos) {
+    /** Completes each operation of a committed batch, then tells the listener {@code events}. */
+    void tell(List<PgWriteOp<?>> batch, List<Consumer<StoreListener>> events, int messages, long commitNanos) {
         for (PgWriteOp<?> op : batch) {
             op.complete();
         }
@@ -313,82 +313,6 @@ final class PgWriter implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "a commit listener failed", e);
         }
-    }
-
-    /**
-     * Runs a batch of plain appends to plain topics as one statement in autocommit ({@link PgFastAppend}):
-     * true when answered (stored, failed, or in doubt and resolved as after a lost COMMIT); false when
-     * the statement found a topic missing or limited and wrote nothing, so the batch goes as a transaction.
-     */
-    private boolean executeFast(List<PgWriteOp<?>> batch, List<PgWriteOp.Append> appends) {
-        long started = System.nanoTime();
-        long txn = ++transactions;
-        PgFastAppend fast = link.tx().fast;
-        var rows = new PgFastAppend.Batch(appends);
-        boolean sending = false;
-        long[] result;
-        try {
-            runHook(batch.size());
-            link.connection().setAutoCommit(true);
-            sending = true;
-            try {
-                result = fast.run(rows, epoch, txn, clock.getAsLong(), announce.channel());
-            } finally {
-                if (!link.connection().isClosed()) {
-                    link.connection().setAutoCommit(false);
-                }
-            }
-        } catch (SQLException | RuntimeException e) {
-            boolean lost = e instanceof SQLException sql && link.lost(sql);
-            if (lost && sending) {
-                resolveFast(batch, rows, txn, e, started);
-                return true;
-            }
-            if (!lost && e instanceof SQLException sql && PgFastAppend.isNotPlain(sql)) {
-                plainTopics.forget(appends);
-                return false;
-            }
-            SluiceException failure = PgErrors.ofFailedWrite(e, lost, false, batch.size());
-            batch.forEach(op -> op.fail(failure));
-            return true;
-        }
-        committedFast(batch, rows, result[0], result[1], started);
-        return true;
-    }
-
-    private void committedFast(List<PgWriteOp<?>> batch, PgFastAppend.Batch rows, long base, long ts, long started) {
-        oneStatement++;
-        rows.answer(base, ts);
-        Map<String, Long> untold = announce.committedAppends(rows.lastSequences(base));
-        var events = new ArrayList<Consumer<StoreListener>>(untold.size());
-        untold.forEach((topic, seq) -> events.add(l -> l.appended(topic, seq)));
-        tell(batch, events, rows.messages, System.nanoTime() - started);
-    }
-
-    /** The connection broke while the statement of {@link #executeFast} ran: answered as it turned out. */
-    private void resolveFast(List<PgWriteOp<?>> batch, PgFastAppend.Batch rows, long txn, Exception e, long started) {
-        LOG.log(Level.WARNING, "lost the database connection during the statement storing " + batch.size()
-                + " writes (" + e.getMessage() + "); learning whether it took effect");
-        PgCommitMarks.Outcome outcome = link.resolve(epoch, txn);
-        if (outcome != null && outcome.committed()) {
-            LOG.log(Level.INFO, "the interrupted statement took effect: its " + batch.size() + " writes are answered");
-            committedFast(batch, rows, outcome.base(), outcome.ts(), started);
-            return;
-        }
-        SluiceException failure;
-        if (outcome == null) {
-            failure = PgErrors.ofFailedWrite(e, true, true, batch.size());
-        } else {
-            LOG.log(Level.INFO, "the interrupted statement did not take effect: its " + batch.size()
-                    + " writes are answered as not stored");
-            failure = notStored(batch.size());
-        }
-        batch.forEach(op -> op.fail(failure));
-    }
-
-    private static SluiceException notStored(int writes) {
-        return new SluiceException.Unavailable("the connection to the database was lost during the COMMIT of "
-                + writes + " writes, which did not take effect: nothing of them was stored; retry");
     }
 
     /**
@@ -414,7 +338,7 @@ final class PgWriter implements AutoCloseable {
         } else {
             LOG.log(Level.INFO, "the interrupted COMMIT did not take effect: its " + batch.size()
                     + " writes are answered as not stored");
-            failure = notStored(batch.size());
+            failure = PgErrors.notStored(batch.size());
         }
         batch.forEach(op -> op.fail(failure));
     }
@@ -444,7 +368,8 @@ final class PgWriter implements AutoCloseable {
         failRemaining("the broker is shutting down");
     }
 
-    private void runHook(int writes) throws SQLException {
+    /** The test hook run just before each commit (or one-statement append), if any. */
+    void runHook(int writes) throws SQLException {
         if (beforeCommit == null) {
             return;
         }
