@@ -80,8 +80,7 @@ class PostgresClaimTest {
     }
 
     private Store open(PostgresServer server, String schema, StoreListener listener) {
-        Store s = PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null),
-                StoreOptions.defaults(), (ops, messages, nanos) -> { });
+        Store s = server.openStore(schema, StoreOptions.defaults());
         if (listener != null) {
             s.listen(listener);
         }

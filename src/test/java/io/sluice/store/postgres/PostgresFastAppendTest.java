@@ -39,8 +39,7 @@ class PostgresFastAppendTest {
     }
 
     private PostgresStore open(PostgresServer server, String schema) {
-        PostgresStore s = PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null),
-                StoreOptions.defaults(), (ops, messages, nanos) -> { });
+        PostgresStore s = server.openStore(schema, StoreOptions.defaults());
         opened.add(s);
         return s;
     }

@@ -46,8 +46,7 @@ class PostgresPortTest {
 
     private Store open(String schema) {
         PostgresServer server = PostgresServer.shared();
-        Store s = PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null),
-                StoreOptions.defaults().withClock(clock::get).withDedupWindow(60_000), (ops, messages, nanos) -> { });
+        Store s = server.openStore(schema, StoreOptions.defaults().withClock(clock::get).withDedupWindow(60_000));
         opened.add(s);
         return s;
     }

@@ -1,5 +1,7 @@
 package io.sluice.store.postgres;
 
+import io.sluice.store.StoreOptions;
+
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -213,6 +215,11 @@ public final class PostgresServer implements AutoCloseable {
     }
 
     /** A connection to the test database as the tests' role, outside any store (to inspect or damage). */
+    /** A store on {@code schema} of this server's database, with no commit observer; the caller closes it. */
+    public PostgresStore openStore(String schema, StoreOptions options) {
+        return PostgresStore.open(DatabaseUrl.parse(url(schema), PASSWORD, null), options, (ops, messages, nanos) -> { });
+    }
+
     public Connection connectToDatabase() throws SQLException {
         return connect(DATABASE);
     }

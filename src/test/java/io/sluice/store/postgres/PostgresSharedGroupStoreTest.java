@@ -15,7 +15,6 @@ class PostgresSharedGroupStoreTest extends SharedGroupStoreTest {
     protected Store openStore(Path location) {
         PostgresServer server = PostgresServer.shared();
         String schema = SCHEMAS.computeIfAbsent(location, l -> server.freshSchema());
-        return PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null),
-                StoreOptions.defaults(), (ops, messages, nanos) -> { });
+        return server.openStore(schema, StoreOptions.defaults());
     }
 }

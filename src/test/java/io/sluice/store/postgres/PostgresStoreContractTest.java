@@ -18,7 +18,6 @@ class PostgresStoreContractTest extends StoreContract {
     protected Store openStore(Path location, StoreOptions options) {
         PostgresServer server = PostgresServer.shared();
         String schema = SCHEMAS.computeIfAbsent(location, l -> server.freshSchema());
-        return PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null), options,
-                (ops, messages, nanos) -> { });
+        return server.openStore(schema, options);
     }
 }

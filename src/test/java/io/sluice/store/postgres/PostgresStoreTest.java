@@ -51,8 +51,7 @@ class PostgresStoreTest {
     }
 
     private Store open(PostgresServer server, String schema) {
-        Store s = PostgresStore.open(DatabaseUrl.parse(server.url(schema), PostgresServer.PASSWORD, null),
-                StoreOptions.defaults(), (ops, messages, nanos) -> { });
+        Store s = server.openStore(schema, StoreOptions.defaults());
         opened.add(s);
         return s;
     }
