@@ -23,14 +23,12 @@ import io.sluice.store.Settled;
 import io.sluice.store.StartPosition;
 import io.sluice.store.Store;
 import io.sluice.store.StoreListener;
-import io.sluice.store.StoreOptions;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Stores of several brokers on one database: claims of exclusive groups (a stale owner's acks and
@@ -38,12 +36,8 @@ import org.junit.jupiter.api.Test;
  * shared groups' settles), through the notification and, without one, through the poll.
  */
 class PostgresClaimTest {
-    private final List<Store> opened = new ArrayList<>();
-
-    @AfterEach
-    void closeStores() {
-        opened.forEach(Store::close);
-    }
+    @RegisterExtension
+    final OpenedStores stores = new OpenedStores();
 
     /** What a store's listener heard, one line per event. */
     private static final class Heard implements StoreListener {
@@ -80,11 +74,10 @@ class PostgresClaimTest {
     }
 
     private Store open(PostgresServer server, String schema, StoreListener listener) {
-        Store s = server.openStore(schema, StoreOptions.defaults());
+        Store s = stores.open(server, schema);
         if (listener != null) {
             s.listen(listener);
         }
-        opened.add(s);
         return s;
     }
 

@@ -11,7 +11,6 @@ import io.sluice.store.Appended;
 import io.sluice.store.ConfiguredTopic;
 import io.sluice.store.NewMessage;
 import io.sluice.store.Outcome;
-import io.sluice.store.StoreOptions;
 import io.sluice.store.StoredMessage;
 import io.sluice.store.TopicConfig;
 import io.sluice.store.TopicStats;
@@ -22,8 +21,8 @@ import java.util.List;
 import java.util.Map;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Plain appends to plain topics are one statement ({@link PgFastAppend}); what they store must be what
@@ -31,17 +30,11 @@ import org.junit.jupiter.api.Test;
  * deleted) must go the long way with nothing written twice.
  */
 class PostgresFastAppendTest {
-    private final List<PostgresStore> opened = new ArrayList<>();
-
-    @AfterEach
-    void closeStores() {
-        opened.forEach(PostgresStore::close);
-    }
+    @RegisterExtension
+    final OpenedStores stores = new OpenedStores();
 
     private PostgresStore open(PostgresServer server, String schema) {
-        PostgresStore s = server.openStore(schema, StoreOptions.defaults());
-        opened.add(s);
-        return s;
+        return stores.open(server, schema);
     }
 
     @Test

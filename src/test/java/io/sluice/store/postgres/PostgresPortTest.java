@@ -27,8 +27,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What the PostgreSQL backend keeps across a restart beyond the contract suite's reach: a topic's
@@ -36,19 +36,12 @@ import org.junit.jupiter.api.Test;
  * time, group configuration, dead letters and retention are in {@code StoreContract}.
  */
 class PostgresPortTest {
-    private final List<Store> opened = new ArrayList<>();
+    @RegisterExtension
+    final OpenedStores stores = new OpenedStores();
     private final AtomicLong clock = new AtomicLong(1_000_000);
 
-    @AfterEach
-    void closeStores() {
-        opened.forEach(Store::close);
-    }
-
     private Store open(String schema) {
-        PostgresServer server = PostgresServer.shared();
-        Store s = server.openStore(schema, StoreOptions.defaults().withClock(clock::get).withDedupWindow(60_000));
-        opened.add(s);
-        return s;
+        return stores.open(PostgresServer.shared(), schema, StoreOptions.defaults().withClock(clock::get).withDedupWindow(60_000));
     }
 
     private static Outcome<List<Appended>> append(Store store, String topic, OptionalLong expected,

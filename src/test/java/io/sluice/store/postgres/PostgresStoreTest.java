@@ -25,7 +25,6 @@ import io.sluice.store.NewMessage;
 import io.sluice.store.Outcome;
 import io.sluice.store.Store;
 import io.sluice.store.StoreListener;
-import io.sluice.store.StoreOptions;
 import io.sluice.store.TopicConfig;
 import io.sluice.store.StoredMessage;
 import io.sluice.store.WhenFull;
@@ -38,22 +37,16 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What the PostgreSQL backend does beyond the contract: several stores on one database, a server restart, damage. */
 class PostgresStoreTest {
-    private final List<Store> opened = new ArrayList<>();
-
-    @AfterEach
-    void closeStores() {
-        opened.forEach(Store::close);
-    }
+    @RegisterExtension
+    final OpenedStores stores = new OpenedStores();
 
     private Store open(PostgresServer server, String schema) {
-        Store s = server.openStore(schema, StoreOptions.defaults());
-        opened.add(s);
-        return s;
+        return stores.open(server, schema);
     }
 
     @Test
