@@ -86,13 +86,16 @@ final class PgFastAppend implements AutoCloseable {
         /** The batch's plain appends, or null when some operation of it is not one, or not to a known plain topic. */
         List<PgWriteOp.Append> eligible(List<PgWriteOp<?>> batch) {
             var appends = new ArrayList<PgWriteOp.Append>(batch.size());
+            var named = new HashSet<String>();
             int notice = 0;
             for (PgWriteOp<?> op : batch) {
                 if (!(op instanceof PgWriteOp.Append a) || !topics.contains(a.appendsTo()) || !a.plain()
                         || a.messageCount() == 0) {
                     return null;
                 }
-                notice += a.appendsTo().length() + 22;
+                if (named.add(a.appendsTo())) {
+                    notice += a.appendsTo().length() + 22;
+                }
                 appends.add(a);
             }
             // The notification names each topic once; a batch whose notice could be too long goes the long way.
