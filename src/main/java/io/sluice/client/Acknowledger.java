@@ -27,12 +27,14 @@ final class Acknowledger {
     private final PendingAcks acks;   // guarded by lock
     private volatile Stream current;  // written under lock; read without it by receivers (see current())
     private boolean closing;          // guarded by lock
+    private final boolean shared;
 
     /** {@code lock} is the subscription's; {@code shared}: a SHARED group, where an ack settles exactly its message. */
     Acknowledger(ReentrantLock lock, SubscriptionOptions options, Subscription.CursorProbe probe, boolean shared) {
         this.lock = lock;
         this.options = options;
         this.probe = probe;
+        this.shared = shared;
         // Cumulative acks: one per half window (the broker commits each); a shared group's settle each message.
         this.acks = new PendingAcks(options.creditWindow() / (shared ? 4 : 2), shared);
     }
@@ -149,10 +151,20 @@ final class Acknowledger {
     }
 
     /**
-     * Waits (up to 2 s) until the broker shows the group's cursor covering the last ack sent, since the
-     * protocol has no ack confirmation and a cancel could otherwise overtake it. Not holding the lock.
+     * Waits (up to 2 s) until the broker has applied the acks sent, since a cancel could otherwise
+     * overtake them: in a shared group until it answers an AckSync sent on {@code stream} (the stream
+     * of {@link #beginClose}, may be null); in an exclusive one until it shows the group's cursor
+     * covering the last ack sent. Not holding the lock.
      */
-    void confirm() {
+    void confirm(Stream stream) {
+        if (shared) {
+            if (stream != null && stream.sync() && !stream.awaitSynced(ACK_CONFIRM_WAIT.toNanos())) {
+                LOG.log(Level.WARNING, "the broker did not confirm the acks on " + options.topic() + " group "
+                        + options.group() + " within " + ACK_CONFIRM_WAIT.toSeconds() + " s; those not stored "
+                        + "come again after their lease");
+            }
+            return;
+        }
         long acked;
         lock.lock();
         try {

@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.sluice.proto.Ack;
+import io.sluice.proto.AckSync;
 import io.sluice.proto.CreditGrant;
 import io.sluice.proto.Nack;
 import io.sluice.proto.MessageDelivery;
@@ -17,8 +18,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One Subscribe call of a {@link Subscription}. gRPC's callback thread calls the observer methods:
  * a delivery goes to the {@link Sink} (the subscription's queue), a heartbeat only shows the stream
- * works, a {@code StreamError} is remembered for the status that follows, and the end counts down
- * {@link #ended}. Sends (init, credit, ack, nack, cancel) come from the subscription's connection
+ * works, a {@code StreamError} is remembered for the status that follows, an {@code AckSynced} answers
+ * {@link #sync}, and the end counts down {@link #ended}. Sends (init, credit, ack, nack, sync, cancel) come from the subscription's connection
  * thread and the application's threads; a call's request observer is not thread-safe, so they are
  * serialised by {@link #sendLock}, and none of them blocks.
  */
@@ -35,6 +36,8 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
     private final int chunk;
     private final long startedNanos = System.nanoTime();
     private final CountDownLatch ended = new CountDownLatch(1);
+    private final CountDownLatch syncedOrEnded = new CountDownLatch(1);
+    private volatile boolean synced;
 
     private final ReentrantLock sendLock = new ReentrantLock();
     private ClientCallStreamObserver<SubscribeUpstream> upstream;   // guarded by sendLock
@@ -163,6 +166,21 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
         }
     }
 
+    /** Asks the broker to answer once the settles sent so far are applied (one AckSync per stream); false once the stream is over. */
+    boolean sync() {
+        return send(SubscribeUpstream.newBuilder().setSync(AckSync.newBuilder().setId(1)).build());
+    }
+
+    /** Waits at most {@code nanos} for the answer to {@link #sync}: false when it did not come (the stream ended, or the wait ran out). */
+    boolean awaitSynced(long nanos) {
+        try {
+            syncedOrEnded.await(nanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return synced;
+    }
+
     // ---- gRPC callbacks ----
 
     @Override
@@ -194,6 +212,10 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
                 }
             }
             case HEARTBEAT -> carried = true;
+            case SYNCED -> {
+                synced = true;
+                syncedOrEnded.countDown();
+            }
             case ERROR -> streamError = value.getError().getCode();
             case RESPONSE_NOT_SET -> {
                 // a newer broker's message this client does not know: nothing to do
@@ -221,6 +243,7 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
             sendLock.unlock();
         }
         ended.countDown();
+        syncedOrEnded.countDown();
     }
 
     // ---- the outcome (connection thread) ----

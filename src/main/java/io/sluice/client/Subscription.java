@@ -355,9 +355,9 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     // ---- closing ----
 
     /**
-     * Closes the subscription: waits (up to 2 s) until the broker shows the last ack sent committed,
-     * since the protocol has no ack confirmation and a cancel could otherwise overtake it, then
-     * cancels the stream and stops the connection thread. Receivers waiting get
+     * Closes the subscription: waits (up to 2 s) until the broker shows the last ack sent committed
+     * (a shared group: answers an AckSync; an exclusive one: shows its cursor there), since a cancel
+     * could otherwise overtake it, then cancels the stream and stops the connection thread. Receivers waiting get
      * {@link IllegalStateException} (the iterator ends). Idempotent.
      */
     @Override
@@ -374,7 +374,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             lock.unlock();
         }
         if (s != null) {
-            acker.confirm();
+            acker.confirm(s);
             s.cancel("the subscription was closed");
         }
         try {

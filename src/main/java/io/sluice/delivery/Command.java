@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * What a consumer tells its subscription after init, parsed from the transport by the server:
- * credit grants, acknowledgements, negative acknowledgements, and (shared groups) lease extensions
- * and terminations.
+ * credit grants, acknowledgements, negative acknowledgements, (shared groups) lease extensions
+ * and terminations, and requests to be told when those are applied.
  */
 public sealed interface Command {
 
@@ -30,5 +30,9 @@ public sealed interface Command {
 
     /** The message is not to be delivered again: dead-lettered when the group has a dead-letter topic. */
     record Term(String messageId, String reason) implements Command {
+    }
+
+    /** Answer with {@code id} once the settles received before this are applied (unsigned 64-bit). */
+    record Sync(long id) implements Command {
     }
 }

@@ -24,6 +24,9 @@ public interface Downstream {
     /** Tells the consumer the stream is alive and the topic's last sequence. */
     void heartbeat(long timestampMillis, long latestSequence);
 
+    /** Tells the consumer that the settles it sent before its AckSync {@code id} (and earlier ones) are applied. */
+    void synced(long id);
+
     /** Ends the stream for {@code reason}; nothing is sent after it. Not called for {@link End#CANCELLED}. */
     void end(End reason);
 }

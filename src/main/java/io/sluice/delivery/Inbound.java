@@ -50,6 +50,7 @@ final class Inbound {
                 case Command.Ack a -> ack(a.messageIds());
                 case Command.Nack n -> nack(n.messageId(), n.delayMs());
                 case Command.Term t -> term(t.messageId(), t.reason());
+                case Command.Sync s -> subscription.sync(s.id());
                 case Command.InProgress p -> BROWSE_ACKS.warn("in_progress on a " + (spec.browse() ? "BROWSE"
                         : "CONSUMER_GROUP") + " stream of " + spec.topic() + " ignored: only SHARED groups lease");
             }

@@ -52,6 +52,11 @@ final class Sender {
         lastSentNanos = System.nanoTime();
     }
 
+    void synced(long id) {
+        out.synced(id);
+        lastSentNanos = System.nanoTime();
+    }
+
     void end(End e) {
         out.end(e);
     }

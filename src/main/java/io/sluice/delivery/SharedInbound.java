@@ -45,6 +45,7 @@ final class SharedInbound {
         }
         switch (command) {
             case Command.Grant g -> subscription.grant(g.credits());
+            case Command.Sync s -> subscription.sync(s.id());
             case Command.Ack a -> ack(a.messageIds());
             case Command.Nack n -> nack(n.messageId(), n.delayMs());
             case Command.InProgress p -> {

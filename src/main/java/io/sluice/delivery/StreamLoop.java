@@ -1,6 +1,7 @@
 package io.sluice.delivery;
 
 import io.sluice.domain.SluiceException;
+import io.sluice.store.Completion;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import java.lang.System.Logger.Level;
@@ -26,7 +27,7 @@ abstract class StreamLoop implements Member {
     /** Delivered, unacknowledged ids remembered per stream to resolve acks without a read. */
     static final int MAX_IN_FLIGHT = 65_536;
 
-    private enum Step { END, WORK, HEARTBEAT }
+    private enum Step { END, WORK, SYNCED, HEARTBEAT }
 
     final long id;
     final SubscriptionSpec spec;
@@ -39,6 +40,8 @@ abstract class StreamLoop implements Member {
     final Credit credit = new Credit();                         // guarded by lock
     final TreeMap<Long, UUID> inFlight = new TreeMap<>();       // guarded by lock: sent, not acknowledged here
     long latest;                                                // guarded by lock: the topic's last sequence seen
+    private long syncedId;                                      // guarded by lock: the last AckSync applied
+    private boolean syncedDue;                                  // guarded by lock: syncedId is still to be sent
     volatile End end;
 
     final Sender downstream;
@@ -117,6 +120,8 @@ abstract class StreamLoop implements Member {
                 }
                 if (step == Step.WORK) {
                     work();
+                } else if (step == Step.SYNCED) {
+                    sendSynced();
                 } else {
                     heartbeat();
                 }
@@ -146,6 +151,9 @@ abstract class StreamLoop implements Member {
                 beforeStep();
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
+                if (ready && syncedDue) {
+                    return Step.SYNCED;
+                }
                 if (ready && credit.available() > 0 && hasWork(now)) {
                     return Step.WORK;
                 }
@@ -222,6 +230,45 @@ abstract class StreamLoop implements Member {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Inbound thread (AckSync): answers {@code syncId} on the stream once everything this stream
+     * queued to the writer before now (its settles) is committed; blocks while the writer's queue is
+     * full. Only the latest answered id is kept: the writer commits in order, so it covers the earlier.
+     */
+    final void sync(long syncId) throws InterruptedException {
+        store.barrier(new Completion<>() {
+            @Override
+            public void committed(Void result) {
+                lock.lock();
+                try {
+                    syncedId = syncId;
+                    syncedDue = true;
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            }
+
+            @Override
+            public void failed(SluiceException error) {
+                LOG.log(Level.WARNING, "sync " + Long.toUnsignedString(syncId) + " on " + spec.topic()
+                        + " is not answered: the writes before it failed (" + error.getMessage() + ")");
+            }
+        });
+    }
+
+    private void sendSynced() {
+        long id;
+        lock.lock();
+        try {
+            id = syncedId;
+            syncedDue = false;
+        } finally {
+            lock.unlock();
+        }
+        downstream.synced(id);
     }
 
     private void heartbeat() {

@@ -145,10 +145,11 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                         s.receive(new Command.Term(message.getTerm().getMessageId(), reason));
                     }
                 }
+                case SYNC -> s.receive(new Command.Sync(message.getSync().getId()));
                 case INIT -> s.end(End.invalid(
                         "init was already sent on this stream; open a new stream to subscribe again"));
                 case REQUEST_NOT_SET -> s.end(End.invalid(
-                        "an upstream message must carry init, credit, ack, nack, batch_ack, in_progress or term"));
+                        "an upstream message must carry init, credit, ack, nack, batch_ack, in_progress, term or sync"));
             }
         } catch (InterruptedException e) {
             s.end(End.SHUTTING_DOWN);

@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.sluice.delivery.Downstream;
 import io.sluice.delivery.End;
+import io.sluice.proto.AckSynced;
 import io.sluice.proto.DeliveryBatch;
 import io.sluice.proto.Heartbeat;
 import io.sluice.proto.MessageDelivery;
@@ -88,6 +89,12 @@ final class SubscribeStream implements Downstream {
         out.onNext(SubscribeDownstream.newBuilder()
                 .setHeartbeat(Heartbeat.newBuilder().setTimestamp(timestampMillis).setLatestSeq(latestSequence))
                 .build());
+    }
+
+    @Override
+    public void synced(long id) {
+        flush();
+        out.onNext(SubscribeDownstream.newBuilder().setSynced(AckSynced.newBuilder().setId(id)).build());
     }
 
     /** Sends the StreamError the end calls for (when it has one), then closes with its status. */

@@ -203,6 +203,13 @@ public interface Store extends AutoCloseable {
             throws InterruptedException;
 
     /**
+     * Writes nothing: answers {@code done} once every write queued before it has been committed or has
+     * failed (the writer applies writes in the order queued). How a stream learns that the settles it
+     * sent are applied (AckSync). Blocks while the writer's queue is full.
+     */
+    void barrier(Completion<Void> done) throws InterruptedException;
+
+    /**
      * SHARED: the holder's stream ended: every lease it holds is released (each message back after its
      * backoff, or dead-lettered when exhausted). Never blocks; answers how many were released.
      */

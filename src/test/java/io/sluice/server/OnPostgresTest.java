@@ -31,6 +31,10 @@ class OnPostgresTest {
     }
 
     @Nested
+    class AckSync extends AckSyncTest {
+    }
+
+    @Nested
     class Retention extends RetentionTest {
     }
 

@@ -174,6 +174,17 @@ public final class StreamClient implements AutoCloseable {
                 .setReason(reason)).build());
     }
 
+    public void sync(long id) {
+        send(SubscribeUpstream.newBuilder().setSync(io.sluice.proto.AckSync.newBuilder().setId(id)).build());
+    }
+
+    /** The id of the next AckSynced, skipping heartbeats; fails when a delivery or error comes first, or none in time. */
+    public long synced() throws InterruptedException {
+        SubscribeDownstream m = nextSkippingHeartbeats();
+        assertTrue(m.hasSynced(), "expected synced, got " + m);
+        return m.getSynced().getId();
+    }
+
     /** The next downstream message if one arrives within {@code timeout}, else null. */
     public SubscribeDownstream poll(Duration timeout) throws InterruptedException {
         return received.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);

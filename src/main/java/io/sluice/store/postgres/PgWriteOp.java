@@ -372,6 +372,23 @@ abstract class PgWriteOp<T> {
         }
     }
 
+    /** Writes nothing; answered with the transaction that commits what was queued before it ({@link io.sluice.store.Store#barrier}). */
+    static final class Barrier extends PgWriteOp<Void> {
+        Barrier(Completion<Void> done) {
+            super(done);
+        }
+
+        @Override
+        Void apply(PgWriteTx tx) {
+            return null;
+        }
+
+        @Override
+        boolean commutesWithPendingWrites() {
+            return true;
+        }
+    }
+
     /** Marks the end of the queue at close: everything before it is committed, nothing after it. */
     static final class Stop extends PgWriteOp<Void> {
         Stop() {

@@ -179,6 +179,11 @@ public final class PostgresStore implements Store {
     }
 
     @Override
+    public void barrier(Completion<Void> done) throws InterruptedException {
+        writer.submit(new PgWriteOp.Barrier(done));
+    }
+
+    @Override
     public void releaseAll(String topic, String group, String holder, Completion<Integer> done) {
         writer.submitPaced(new PgSharedOps.ReleaseAll(topic, group, holder, done));
     }

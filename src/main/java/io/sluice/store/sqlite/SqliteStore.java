@@ -229,6 +229,11 @@ public final class SqliteStore implements Store {
     }
 
     @Override
+    public void barrier(Completion<Void> done) throws InterruptedException {
+        writer.submit(new WriteOp.Barrier(done));
+    }
+
+    @Override
     public void releaseAll(String topic, String group, String holder, Completion<Integer> done) {
         writer.submitPaced(new SharedWrites.ReleaseAll(topic, group, holder, done));
     }

@@ -17,7 +17,7 @@ import java.util.zip.CRC32C;
  */
 abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureTopic, WriteOp.Ack,
         WriteOp.ResetCursor, WriteOp.DeleteGroup, WriteOp.DeleteTopic, WriteOp.Purge, WriteOp.SetMaxPageCount,
-        WriteOp.GroupWrite, WriteOp.Stop {
+        WriteOp.GroupWrite, WriteOp.Barrier, WriteOp.Stop {
     private static final System.Logger LOG = System.getLogger(WriteOp.class.getName());
     private final Completion<T> done;
     private T result;
@@ -336,6 +336,23 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
     abstract static non-sealed class GroupWrite<T> extends WriteOp<T> {
         GroupWrite(Completion<T> done) {
             super(done);
+        }
+
+        @Override
+        boolean commutesWithPendingWrites() {
+            return true;
+        }
+    }
+
+    /** Writes nothing; answered with the transaction that commits what was queued before it ({@link io.sluice.store.Store#barrier}). */
+    static final class Barrier extends WriteOp<Void> {
+        Barrier(Completion<Void> done) {
+            super(done);
+        }
+
+        @Override
+        Void apply(WriteTx tx) {
+            return null;
         }
 
         @Override
