@@ -121,6 +121,17 @@ class Stream {
     }
   }
 
+  /** The id of the next AckSynced, skipping heartbeats. */
+  async synced() {
+    for (;;) {
+      const item = await this.next('an AckSynced');
+      if (item.end) throw new Error(`the stream ended instead of answering the sync: ${item.end.code}`);
+      const m = item.message;
+      if (m.response === 'synced') return m.synced.id;
+      if (m.response !== 'heartbeat') throw new Error(`${m.response} instead of synced`);
+    }
+  }
+
   /** Fails on a delivery before a heartbeat reports latest_seq >= latest: the broker holds them back. */
   async heartbeatWithoutDelivery(latest) {
     for (;;) {
@@ -288,6 +299,12 @@ async function main() {
   check(da.message_id !== db.message_id && da.delivery_count === 1 && db.delivery_count === 1,
     'two SHARED streams of one group get different messages', `${da.sequence} ${db.sequence}`);
   a.ack(da.message_id);
+  a.call.write({ sync: { id: 42 } });
+  const syncedId = await a.synced();
+  const { group: afterSync } = await groupStats(topic, 'workers');
+  check(String(syncedId) === '42' && afterSync && afterSync.in_flight === '1',
+    'AckSync is answered once the ack is stored: only the other stream\'s message is still in flight',
+    `${syncedId} ${JSON.stringify(afterSync)}`);
   b.call.write({ term: { message_id: db.message_id, reason: 'interop says no' } });
   const dlq = new Stream({ topic: dlqTopic, mode: 'BROWSE', initial_position: 'EARLIEST' });
   dlq.credit(1);
