@@ -19,9 +19,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * One Subscribe call of a {@link Subscription}. gRPC's callback thread calls the observer methods:
  * a delivery goes to the {@link Sink} (the subscription's queue), a heartbeat only shows the stream
  * works, a {@code StreamError} is remembered for the status that follows, an {@code AckSynced} answers
- * {@link #sync}, and the end counts down {@link #ended}. Sends (init, credit, ack, nack, sync, cancel) come from the subscription's connection
- * thread and the application's threads; a call's request observer is not thread-safe, so they are
- * serialised by {@link #sendLock}, and none of them blocks.
+ * {@link #sync}, and the end counts down {@link #ended}. Sends (init, credit, ack, nack, sync, cancel)
+ * come from the subscription's connection thread and the application's threads; a call's request
+ * observer is not thread-safe, so they are serialised by {@link #sendLock}, and none of them blocks.
  */
 final class Stream implements ClientResponseObserver<SubscribeUpstream, SubscribeDownstream> {
     /** A stream that stayed open this long was accepted by the broker, even if it carried nothing. */
@@ -166,12 +166,18 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
         }
     }
 
-    /** Asks the broker to answer once the settles sent so far are applied (one AckSync per stream); false once the stream is over. */
+    /**
+     * Asks the broker to answer once the settles sent so far are applied (one AckSync per stream);
+     * false once the stream is over.
+     */
     boolean sync() {
         return send(SubscribeUpstream.newBuilder().setSync(AckSync.newBuilder().setId(1)).build());
     }
 
-    /** Waits at most {@code nanos} for the answer to {@link #sync}: false when it did not come (the stream ended, or the wait ran out). */
+    /**
+     * Waits at most {@code nanos} for the answer to {@link #sync}: false when it did not come (the
+     * stream ended, or the wait ran out).
+     */
     boolean awaitSynced(long nanos) {
         try {
             syncedOrEnded.await(nanos, TimeUnit.NANOSECONDS);

@@ -357,8 +357,8 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     /**
      * Closes the subscription: waits (up to 2 s) until the broker shows the last ack sent committed
      * (a shared group: answers an AckSync; an exclusive one: shows its cursor there), since a cancel
-     * could otherwise overtake it, then cancels the stream and stops the connection thread. Receivers waiting get
-     * {@link IllegalStateException} (the iterator ends). Idempotent.
+     * could otherwise overtake it, then cancels the stream and stops the connection thread. Receivers
+     * waiting get {@link IllegalStateException} (the iterator ends). Idempotent.
      */
     @Override
     public void close() {

@@ -148,8 +148,8 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 case SYNC -> s.receive(new Command.Sync(message.getSync().getId()));
                 case INIT -> s.end(End.invalid(
                         "init was already sent on this stream; open a new stream to subscribe again"));
-                case REQUEST_NOT_SET -> s.end(End.invalid(
-                        "an upstream message must carry init, credit, ack, nack, batch_ack, in_progress, term or sync"));
+                case REQUEST_NOT_SET -> s.end(End.invalid("an upstream message must carry init, credit, ack, nack, "
+                        + "batch_ack, in_progress, term or sync"));
             }
         } catch (InterruptedException e) {
             s.end(End.SHUTTING_DOWN);

@@ -178,7 +178,7 @@ public final class StreamClient implements AutoCloseable {
         send(SubscribeUpstream.newBuilder().setSync(io.sluice.proto.AckSync.newBuilder().setId(id)).build());
     }
 
-    /** The id of the next AckSynced, skipping heartbeats; fails when a delivery or error comes first, or none in time. */
+    /** The id of the next AckSynced, skipping heartbeats; fails when anything else comes first, or none in time. */
     public long synced() throws InterruptedException {
         SubscribeDownstream m = nextSkippingHeartbeats();
         assertTrue(m.hasSynced(), "expected synced, got " + m);

@@ -372,7 +372,10 @@ abstract class PgWriteOp<T> {
         }
     }
 
-    /** Writes nothing; answered with the transaction that commits what was queued before it ({@link io.sluice.store.Store#barrier}). */
+    /**
+     * Writes nothing; answered with the transaction that commits what was queued before it
+     * ({@link io.sluice.store.Store#barrier}).
+     */
     static final class Barrier extends PgWriteOp<Void> {
         Barrier(Completion<Void> done) {
             super(done);

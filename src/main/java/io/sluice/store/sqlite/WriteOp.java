@@ -344,7 +344,10 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
         }
     }
 
-    /** Writes nothing; answered with the transaction that commits what was queued before it ({@link io.sluice.store.Store#barrier}). */
+    /**
+     * Writes nothing; answered with the transaction that commits what was queued before it
+     * ({@link io.sluice.store.Store#barrier}).
+     */
     static final class Barrier extends WriteOp<Void> {
         Barrier(Completion<Void> done) {
             super(done);
