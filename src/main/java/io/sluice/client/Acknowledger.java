@@ -18,22 +18,20 @@ import java.util.function.Predicate;
  */
 final class Acknowledger {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
-    /** How long a close waits for the broker to show the last ack committed. */
+    /** How long a close waits for the broker to confirm the acks sent. */
     private static final Duration ACK_CONFIRM_WAIT = Duration.ofSeconds(2);
 
     private final ReentrantLock lock;
     private final SubscriptionOptions options;
-    private final Subscription.CursorProbe probe;
     private final PendingAcks acks;   // guarded by lock
     private volatile Stream current;  // written under lock; read without it by receivers (see current())
     private boolean closing;          // guarded by lock
     private final boolean shared;
 
     /** {@code lock} is the subscription's; {@code shared}: a SHARED group, where an ack settles exactly its message. */
-    Acknowledger(ReentrantLock lock, SubscriptionOptions options, Subscription.CursorProbe probe, boolean shared) {
+    Acknowledger(ReentrantLock lock, SubscriptionOptions options, boolean shared) {
         this.lock = lock;
         this.options = options;
-        this.probe = probe;
         this.shared = shared;
         // Cumulative acks: one per half window (the broker commits each); a shared group's settle each message.
         this.acks = new PendingAcks(options.creditWindow() / (shared ? 4 : 2), shared);
@@ -152,28 +150,28 @@ final class Acknowledger {
 
     /**
      * Waits (up to 2 s) until the broker has applied the acks sent, since a cancel could otherwise
-     * overtake them: in a shared group until it answers an AckSync sent on {@code stream} (the stream
-     * of {@link #beginClose}, may be null); in an exclusive one until it shows the group's cursor
-     * covering the last ack sent. Not holding the lock.
+     * overtake them: until it answers an AckSync sent on {@code stream} (the stream of {@link
+     * #beginClose}, may be null), which it does once the acks that came before it are committed. An
+     * exclusive group's stream that sent no ack, and a browsing one, do not ask. Not holding the lock.
      */
     void confirm(Stream stream) {
-        if (shared) {
-            if (stream != null && stream.sync() && !stream.awaitSynced(ACK_CONFIRM_WAIT.toNanos())) {
-                LOG.log(Level.WARNING, "the broker did not confirm the acks on " + options.topic() + " group "
-                        + options.group() + " within " + ACK_CONFIRM_WAIT.toSeconds() + " s; those not stored "
-                        + "come again after their lease");
-            }
+        if (stream == null || options.browse()) {
             return;
         }
-        long acked;
-        lock.lock();
-        try {
-            acked = acks.lastSent();
-        } finally {
-            lock.unlock();
+        if (!shared) {
+            lock.lock();
+            try {
+                if (acks.lastSent() < 0) {
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
         }
-        if (!options.browse() && acked >= 0) {
-            AckConfirmation.await(probe, options.topic(), options.group(), acked, ACK_CONFIRM_WAIT);
+        if (stream.sync() && !stream.awaitSynced(ACK_CONFIRM_WAIT.toNanos())) {
+            LOG.log(Level.WARNING, "the broker did not confirm the acks on " + options.topic() + " group "
+                    + options.group() + " within " + ACK_CONFIRM_WAIT.toSeconds() + " s; those not stored come "
+                    + (shared ? "again after their lease" : "again to the group's next stream"));
         }
     }
 }

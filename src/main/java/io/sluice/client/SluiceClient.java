@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -289,8 +288,7 @@ public final class SluiceClient implements AutoCloseable {
         if (options.browse()) {
             throw new IllegalArgumentException("a shared subscription needs a group, not browsing");
         }
-        Subscription s = Subscription.open(options, target, async, channel, net.io, this::cursorOf,
-                subscriptions::remove, true);
+        Subscription s = Subscription.open(options, target, async, channel, net.io, subscriptions::remove, true);
         subscriptions.add(s);
         return s;
     }
@@ -300,20 +298,9 @@ public final class SluiceClient implements AutoCloseable {
      * on the first {@link Subscription#receive()}. Close it, or close this client.
      */
     public Subscription subscribe(SubscriptionOptions options) {
-        Subscription s = Subscription.open(options, target, async, channel, net.io, this::cursorOf,
-                subscriptions::remove, false);
+        Subscription s = Subscription.open(options, target, async, channel, net.io, subscriptions::remove, false);
         subscriptions.add(s);
         return s;
-    }
-
-    private OptionalLong cursorOf(String topic, String group) {
-        var request = GetTopicStatsRequest.newBuilder().addTopics(topic).build();
-        var response = call(() -> calls.stub(1).getTopicStats(request));
-        return response.getStatsList().stream()
-                .flatMap(s -> s.getConsumerGroupsList().stream())
-                .filter(g -> g.getGroupName().equals(group))
-                .mapToLong(ConsumerGroupStats::getCursorSequence)
-                .findFirst();
     }
 
     // ---- plumbing ----

@@ -9,7 +9,6 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
@@ -47,11 +46,6 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     /** Longest an ack waits in the client for the acks that follow it to be sent with them. */
     static final Duration ACK_DELAY = Duration.ofMillis(20);
 
-    /** Reads a group's committed cursor from the broker. */
-    interface CursorProbe {
-        OptionalLong cursor(String topic, String group);
-    }
-
     private final SubscriptionOptions options;
     private final String target;
     private final SluiceGrpc.SluiceStub stub;
@@ -69,8 +63,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     private volatile SluiceClientException failure;
 
     private Subscription(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                         ManagedChannel channel, EventExecutor io, CursorProbe probe, Consumer<Subscription> onClose,
-                         boolean shared) {
+                         ManagedChannel channel, EventExecutor io, Consumer<Subscription> onClose, boolean shared) {
         this.options = options;
         this.shared = shared;
         this.target = target;
@@ -79,15 +72,15 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
         this.onClose = onClose;
         this.backoff = new Backoff(options.initialBackoff(), options.maxBackoff());
         this.inbox = new Inbox(options.creditWindow(), io);
-        this.acker = new Acknowledger(lock, options, probe, shared);
+        this.acker = new Acknowledger(lock, options, shared);
         this.thread = Thread.ofVirtual().name("sluice-subscription-" + options.topic()).unstarted(this::run);
     }
 
     /** {@code shared}: a SHARED group (competing consumers): acks settle exactly their message. */
     static Subscription open(SubscriptionOptions options, String target, SluiceGrpc.SluiceStub stub,
-                             ManagedChannel channel, EventExecutor io, CursorProbe probe,
-                             Consumer<Subscription> onClose, boolean shared) {
-        var s = new Subscription(options, target, stub, channel, io, probe, onClose, shared);
+                             ManagedChannel channel, EventExecutor io, Consumer<Subscription> onClose,
+                             boolean shared) {
+        var s = new Subscription(options, target, stub, channel, io, onClose, shared);
         s.thread.start();
         return s;
     }

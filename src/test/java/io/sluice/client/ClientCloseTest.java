@@ -10,14 +10,15 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Closing a shared subscription right after acking: {@code close()} returns once the broker has
- * committed the acks (AckSync), on a broker whose commits are slow.
+ * Closing a subscription right after acking, in a shared and an exclusive group: {@code close()}
+ * returns once the broker has committed the acks (AckSync), on a broker whose commits are slow.
  */
-class ClientSharedCloseTest {
+class ClientCloseTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
     /** How long each commit takes while {@link #slow} is set: a slow disk. */
     private static final long SLOW_COMMIT_MILLIS = 200;
@@ -50,14 +51,15 @@ class ClientSharedCloseTest {
                 .mapToLong(TopicStats.GroupStats::pending).findFirst().orElseThrow();
     }
 
-    @Test
-    void closeReturnsOnceTheBrokerCommittedTheAcksSoNoneComesAgain() throws InterruptedException {
+    @ParameterizedTest(name = "shared: {0}")
+    @ValueSource(booleans = {true, false})
+    void closeReturnsOnceTheBrokerCommittedTheAcksSoNoneComesAgain(boolean shared) throws InterruptedException {
         for (int i = 0; i < 5; i++) {
             client.publish("jobs", ("job-" + i).getBytes());
         }
-        client.configureGroup("jobs", "workers", true, GroupSettings.defaults().withAckWait(Duration.ofMinutes(1)));
+        client.configureGroup("jobs", "workers", shared, GroupSettings.defaults().withAckWait(Duration.ofMinutes(1)));
         var options = SubscriptionOptions.of("jobs").withGroup("workers").from(Position.EARLIEST);
-        Subscription s = client.subscribeShared(options);
+        Subscription s = open(options, shared);
         for (int i = 0; i < 5; i++) {
             s.ack(s.receive(WAIT).orElseThrow(() -> new AssertionError("no message within " + WAIT)));
         }
@@ -66,9 +68,13 @@ class ClientSharedCloseTest {
         assertEquals(0, pending("jobs", "workers"), "every ack committed when close() returned");
         slow.set(false);
 
-        try (Subscription again = client.subscribeShared(options)) {
+        try (Subscription again = open(options, shared)) {
             assertEquals(java.util.Optional.empty(), again.receive(Duration.ofMillis(500)),
                     "nothing comes again (the lease of a lost ack would last a minute)");
         }
+    }
+
+    private Subscription open(SubscriptionOptions options, boolean shared) {
+        return shared ? client.subscribeShared(options) : client.subscribe(options);
     }
 }
