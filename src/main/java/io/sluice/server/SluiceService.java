@@ -314,15 +314,9 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
             };
             GroupConfig config = request.hasConfig() ? GroupConfigs.fromWire(topic, request.getConfig())
                     : GroupConfig.DEFAULTS;
-            StartPosition start = switch (request.getInitialPosition()) {
-                case LATEST -> StartPosition.latest();
-                case EARLIEST -> StartPosition.earliest();
-                case OFFSET -> StartPosition.at(request.getOffset());
-                case TIMESTAMP -> StartPosition.atTime(request.getStartTimestampMs());
-                case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("initial_position "
-                        + request.getInitialPositionValue()
-                        + " is not LATEST (0), EARLIEST (1), OFFSET (2) or TIMESTAMP (20)");
-            };
+            StartPosition start = StartPositions.fromWire(request.getInitialPosition(),
+                    request.getInitialPositionValue(), request.getOffset(), request.getStartTimestampMs(), topic,
+                    store::lastSequence);
             var pending = new Pending<GroupSetup>();
             store.openGroup(new GroupRequest(topic, group, mode, config, start, request.hasConfig()), pending);
             GroupSetup setup = pending.await();

@@ -164,7 +164,6 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         }
         try {
             SubscriptionSpec spec = spec(message.getInit());
-            requireOffsetWithinTopic(message.getInit(), spec.topic());
             int maxBatch = message.getInit().getMaxBatch();
             if (maxBatch < 0 || maxBatch > SubscribeStream.MAX_BATCH) {   // unsigned: past 2^31 it reads negative
                 throw new SluiceException.InvalidArgument("max_batch " + Integer.toUnsignedString(maxBatch)
@@ -179,34 +178,14 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         }
     }
 
-    /** As ResetCursor: a start offset past the topic's end would silence the group; refused. */
-    private void requireOffsetWithinTopic(SubscriptionInit init, String topic) {
-        if (init.getInitialPosition() != io.sluice.proto.InitialPosition.OFFSET) {
-            return;
-        }
-        long last = delivery.lastSequence(topic);
-        long offset = init.getOffset();
-        if (offset < 0 || offset > last + 1) {   // unsigned: past 2^63 it reads negative
-            throw new SluiceException.InvalidArgument("offset " + Long.toUnsignedString(offset)
-                    + " is beyond the end of topic " + topic + " (its last sequence is " + last
-                    + "; the largest start offset is " + (last + 1) + ")");
-        }
-    }
-
-    static SubscriptionSpec spec(SubscriptionInit init) {
+    private SubscriptionSpec spec(SubscriptionInit init) {
         String topic = Names.topic(init.getTopic());
         if (init.getConsumerId().length() > MAX_CONSUMER_ID) {
             throw new SluiceException.InvalidArgument("consumer_id is " + init.getConsumerId().length()
                     + " characters long; the limit is " + MAX_CONSUMER_ID);
         }
-        StartPosition start = switch (init.getInitialPosition()) {
-            case LATEST -> StartPosition.latest();
-            case EARLIEST -> StartPosition.earliest();
-            case OFFSET -> StartPosition.at(init.getOffset());
-            case TIMESTAMP -> StartPosition.atTime(init.getStartTimestampMs());
-            case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("initial_position "
-                    + init.getInitialPositionValue() + " is not LATEST (0), EARLIEST (1), OFFSET (2) or TIMESTAMP (20)");
-        };
+        StartPosition start = StartPositions.fromWire(init.getInitialPosition(), init.getInitialPositionValue(),
+                init.getOffset(), init.getStartTimestampMs(), topic, delivery::lastSequence);
         String group = switch (init.getMode()) {
             case CONSUMER_GROUP, SHARED -> Names.group(init.getConsumerGroup());
             case BROWSE -> null;

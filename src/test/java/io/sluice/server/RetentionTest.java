@@ -164,8 +164,10 @@ class RetentionTest {
         assertEquals(3, stats("aged").getDiscardedMessages());
         assertEquals(0, stats("aged").getTotalBytes());
         assertTrue(last.getSequence() < young.getSequence());
+        assertEquals(young.getSequence(), stats("aged").getLastSequence(), "the stats show the kept last sequence");
 
         broker.restart();   // the emptied topic's last sequence is kept: a conditional publish continues on it
+        assertEquals(young.getSequence(), stats("aged").getLastSequence(), "and so after a restart");
         var stale = assertThrows(StatusRuntimeException.class, () -> broker.blocking().publish(PublishRequest
                 .newBuilder().setTopic("aged").setPayload(ByteString.copyFromUtf8("x")).setExpectedLastSequence(0)
                 .build()));

@@ -106,6 +106,28 @@ class SharedGroupTest {
     }
 
     @Test
+    void configureRefusesAStartOffsetPastTheEndAndStoresNothing() {
+        long last = publish("jobs", "only").getSequence();
+        for (long offset : new long[] {last + 2, -1L}) {   // one past the largest start, and 2^64-1
+            var refused = assertThrows(StatusRuntimeException.class, () -> admin.configureConsumerGroup(
+                    ConfigureConsumerGroupRequest.newBuilder().setTopic("jobs").setConsumerGroup("far")
+                            .setMode(SubscriptionMode.SHARED).setInitialPosition(InitialPosition.OFFSET)
+                            .setOffset(offset).build()));
+            assertEquals(Status.Code.INVALID_ARGUMENT, refused.getStatus().getCode());
+            assertEquals("offset " + Long.toUnsignedString(offset) + " is beyond the end of topic jobs (its last "
+                    + "sequence is " + last + "; the largest start offset is " + (last + 1) + ")",
+                    refused.getStatus().getDescription());
+        }
+        assertTrue(admin.getTopicStats(GetTopicStatsRequest.newBuilder().addTopics("jobs").build()).getStats(0)
+                .getConsumerGroupsList().isEmpty(), "no group stored");
+        var atEnd = admin.configureConsumerGroup(ConfigureConsumerGroupRequest.newBuilder().setTopic("jobs")
+                .setConsumerGroup("next").setMode(SubscriptionMode.SHARED).setInitialPosition(InitialPosition.OFFSET)
+                .setOffset(last + 1).build());
+        assertTrue(atEnd.getCreated(), "one past the last sequence: the next message");
+        assertEquals(last, stats("jobs", "next").getCursorSequence());
+    }
+
+    @Test
     void eightStreamsShareMessagesEachSettledExactlyOnceAndNeverHeldByTwo() throws Exception {
         int total = Figures.SOAK ? 100_000 : 20_000;   // make soak: the full size (about 30 s)
         for (int from = 0; from < total; from += 1_000) {

@@ -889,6 +889,7 @@ public abstract class StoreContract {
         TopicStats emptied = store.stats(List.of("aged")).getFirst();
         assertEquals(2, emptied.discarded());
         assertEquals(young, store.lastSequence("aged"), "an emptied topic keeps its last sequence");
+        assertEquals(young, emptied.lastSequence(), "and shows it in its stats");
         long next = appendWith(store, "aged", OptionalLong.of(young), message("next")).value().getFirst().sequence();
         assertTrue(next > young, "an expectation of the kept last sequence is met");
         store.close();

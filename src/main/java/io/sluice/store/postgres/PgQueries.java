@@ -141,13 +141,16 @@ final class PgQueries {
         long id;
         long lastBytes;
         long discarded;
-        try (PreparedStatement st = c.prepareStatement("SELECT id, last_bytes, discarded FROM topics WHERE name = ?")) {
+        long lastSeq;
+        try (PreparedStatement st = c.prepareStatement(
+                "SELECT id, last_bytes, discarded, last_seq FROM topics WHERE name = ?")) {
             st.setString(1, topic.name());
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
                 id = rs.getLong(1);
                 lastBytes = rs.getLong(2);
                 discarded = rs.getLong(3);
+                lastSeq = rs.getLong(4);
             }
         }
         TopicConfig config = PgTopics.configOf(c, id);
@@ -181,8 +184,9 @@ final class PgQueries {
                 }
             }
         }
+        // A topic emptied by retention keeps its last sequence (what expected_last_sequence compares with).
         return total == 0
-                ? new TopicStats(topic.name(), 0, 0, 0, 0, 0, topic.createdAt(), groups, config, 0, discarded)
+                ? new TopicStats(topic.name(), 0, 0, lastSeq, 0, 0, topic.createdAt(), groups, config, 0, discarded)
                 : new TopicStats(topic.name(), total, first[0], last[0], first[2], last[2], topic.createdAt(), groups,
                         config, lastBytes - first[3], discarded);
     }

@@ -135,9 +135,10 @@ final class ReadConnection {
                     flight[0], flight[1], g.deadLettered(), g.redelivered()));
         }
         // The bytes are kept counters of the topic (the bytes appended before its oldest and its newest message).
+        // A topic emptied by retention keeps its last sequence (what expected_last_sequence compares with).
         return total == 0
-                ? new TopicStats(topic.name, 0, 0, 0, 0, 0, topic.createdAt, groupStats, topic.config, 0,
-                        topic.discarded)
+                ? new TopicStats(topic.name, 0, 0, topic.lastSequence, 0, 0, topic.createdAt, groupStats, topic.config,
+                        0, topic.discarded)
                 : new TopicStats(topic.name, total, first[0], last[0], first[2], last[2], topic.createdAt, groupStats,
                         topic.config, topic.retainedBytes(), topic.discarded);
     }
