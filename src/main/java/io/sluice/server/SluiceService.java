@@ -155,7 +155,8 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
     public void listTopics(ListTopicsRequest request, StreamObserver<ListTopicsResponse> out) {
         answer(out, "listing topics", () -> {
             int size = Pages.size(request.getPageSize());
-            String after = Pages.after(request.getPageToken());
+            String listing = Pages.listing("ListTopics", List.of());
+            String after = Pages.after(request.getPageToken(), listing);
             var response = ListTopicsResponse.newBuilder();
             var topics = store.topics();   // ordered by name
             int from = firstAfter(topics.stream().map(TopicInfo::name).toList(), after);
@@ -164,7 +165,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                 response.addTopics(Topic.newBuilder().setName(t.name()).setCreatedAt(t.createdAt()));
             }
             if (to < topics.size()) {
-                response.setNextPageToken(Pages.tokenAfter(topics.get(to - 1).name()));
+                response.setNextPageToken(Pages.tokenAfter(topics.get(to - 1).name(), listing));
             }
             return response.build();
         });
@@ -184,7 +185,8 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
         answer(out, "reading topic stats", () -> {
             request.getTopicsList().forEach(Names::topic);
             int size = Pages.size(request.getPageSize());
-            String after = Pages.after(request.getPageToken());
+            String listing = Pages.listing("GetTopicStats", request.getTopicsList());
+            String after = Pages.after(request.getPageToken(), listing);
             List<String> names = request.getTopicsList().isEmpty()
                     ? store.topics().stream().map(TopicInfo::name).toList()
                     : request.getTopicsList().stream().filter(store::exists).distinct().sorted().toList();
@@ -204,7 +206,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                 response.addStats(stats);
             }
             if (i < names.size()) {
-                response.setNextPageToken(Pages.tokenAfter(names.get(i - 1)));
+                response.setNextPageToken(Pages.tokenAfter(names.get(i - 1), listing));
             }
             return response.build();
         });

@@ -567,6 +567,33 @@ class PublishContractTest {
         assertContains(e, String.valueOf(Pages.MAX_SIZE));
     }
 
+    @Test
+    void aPageTokenIsTakenOnlyWithTheRequestItWasGivenFor() {
+        for (String name : List.of("tok-a", "tok-b", "tok-c", "tok-d")) {
+            publish(name, "m");
+        }
+        var first = sluice().getTopicStats(GetTopicStatsRequest.newBuilder().addTopics("tok-b").addTopics("tok-c")
+                .setPageSize(1).build());
+        assertEquals("tok-b", first.getStats(0).getTopic());
+        String token = first.getNextPageToken();
+        var next = sluice().getTopicStats(GetTopicStatsRequest.newBuilder().addTopics("tok-c").addTopics("tok-b")
+                .addTopics("tok-c").setPageSize(1).setPageToken(token).build());
+        assertEquals(List.of("tok-c"), next.getStatsList().stream().map(TopicStats::getTopic).toList(),
+                "the same topics in another order are the same request");
+
+        var e = refused(Status.Code.INVALID_ARGUMENT, () -> sluice().getTopicStats(GetTopicStatsRequest.newBuilder()
+                .addTopics("tok-a").addTopics("tok-d").setPageToken(token).build()));
+        assertContains(e, "another request");
+        e = refused(Status.Code.INVALID_ARGUMENT, () -> sluice().listTopics(ListTopicsRequest.newBuilder()
+                .setPageToken(token).build()));
+        assertContains(e, "another request");
+        String forged = java.util.Base64.getUrlEncoder().withoutPadding()
+                .encodeToString("after:tok-c".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        e = refused(Status.Code.INVALID_ARGUMENT, () -> sluice().listTopics(ListTopicsRequest.newBuilder()
+                .setPageToken(forged).build()));
+        assertContains(e, "page_token");
+    }
+
     // ---- attributes ----
 
     @Test
