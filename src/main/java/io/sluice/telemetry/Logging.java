@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
@@ -36,7 +37,7 @@ public final class Logging {
         Level jul = parse(level);
         LogManager.getLogManager().reset();
         Logger root = Logger.getLogger("");
-        Handler handler = new ConsoleHandler();
+        Handler handler = new Console(jul.intValue() <= Level.FINE.intValue());
         handler.setLevel(jul);
         handler.setFormatter(new OneLine());
         root.addHandler(handler);
@@ -75,6 +76,63 @@ public final class Logging {
             case "trace" -> Level.FINEST;
             default -> throw new IllegalArgumentException("unknown log level '" + level + "'; use one of " + LEVELS);
         };
+    }
+
+    /**
+     * The console (stderr), where the libraries' lines are bounded: a client can make gRPC warn at
+     * will (a message over the size limit, a frame it cannot parse), so each kind of line from a logger
+     * outside the broker's own (its logger and message template) is written as {@link LogBurst}
+     * allows, and a library's warning shows its cause's messages instead of a stack (kept for errors,
+     * and for everything from debug on).
+     */
+    static final class Console extends ConsoleHandler {
+        /** Kinds of library lines counted apart; beyond, they share one count. */
+        private static final int MAX_KINDS = 1_000;
+
+        private final boolean stacks;
+        private final ConcurrentHashMap<String, LogBurst> bursts = new ConcurrentHashMap<>();
+        private final LogBurst others = new LogBurst();
+
+        Console(boolean stacks) {
+            this.stacks = stacks;
+        }
+
+        @Override
+        public void publish(LogRecord r) {
+            String logger = r.getLoggerName();
+            if (logger != null && logger.startsWith("io.sluice.") || !isLoggable(r)) {
+                super.publish(r);
+                return;
+            }
+            String kind = logger + ": " + r.getMessage();
+            LogBurst burst = bursts.size() < MAX_KINDS ? bursts.computeIfAbsent(kind, k -> new LogBurst())
+                    : bursts.getOrDefault(kind, others);
+            long skipped = burst.admit();
+            if (skipped < 0) {
+                return;
+            }
+            if (skipped > 0) {
+                var summary = new LogRecord(r.getLevel(), LogBurst.summary(skipped, "lines like the next"));
+                summary.setLoggerName(logger);
+                super.publish(summary);
+            }
+            if (r.getThrown() != null && !stacks && r.getLevel().intValue() < Level.SEVERE.intValue()) {
+                var brief = new LogRecord(r.getLevel(), getFormatter().formatMessage(r) + causes(r.getThrown()));
+                brief.setLoggerName(logger);
+                brief.setMillis(r.getMillis());
+                r = brief;
+            }
+            super.publish(r);
+        }
+
+        /** ": the throwable; caused by: its cause; ..." on one line (up to five deep). */
+        private static String causes(Throwable t) {
+            var b = new StringBuilder();
+            for (int depth = 0; t != null && depth < 5; t = t.getCause(), depth++) {
+                b.append(depth == 0 ? ": " : "; caused by: ").append(t);
+            }
+            return b.toString();
+        }
     }
 
     /** {@code time LEVEL logger: message}, and a cause's stack only when the record carries one. */
