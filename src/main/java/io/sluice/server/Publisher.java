@@ -78,16 +78,21 @@ final class Publisher {
     /** The longest dedup id, in characters. */
     static final int MAX_DEDUP_ID = 256;
 
-    /** A request's dedup id: null for none (empty), else 1-256 characters. */
+    /** A request's dedup id: null for none (empty), else 1-256 characters (code points, as Unicode counts them). */
     static String dedupId(String id, int index) {
         if (id.isEmpty()) {
             return null;
         }
-        if (id.length() > MAX_DEDUP_ID) {
-            throw new SluiceException.InvalidArgument((index >= 0 ? "message " + index + " of the batch: " : "")
-                    + "dedup_id is " + id.length() + " characters long; the limit is " + MAX_DEDUP_ID);
+        if (id.length() > MAX_DEDUP_ID && id.codePointCount(0, id.length()) > MAX_DEDUP_ID) {
+            throw new SluiceException.InvalidArgument(inBatch(index) + "dedup_id is "
+                    + id.codePointCount(0, id.length()) + " characters long; the limit is " + MAX_DEDUP_ID);
         }
         return id;
+    }
+
+    /** Where a refused message is in a batch ({@code index} from 0); nothing for -1 (not a batch). */
+    private static String inBatch(int index) {
+        return index >= 0 ? "message " + index + " of the batch (counting from 0): " : "";
     }
 
     /** A message of a batch, as received ({@code dedupId} empty for none). */
@@ -113,7 +118,7 @@ final class Publisher {
             try {
                 Attributes.check(item.attributes());
             } catch (SluiceException.InvalidArgument e) {
-                throw new SluiceException.InvalidArgument("message " + i + " of the batch: " + e.getMessage());
+                throw new SluiceException.InvalidArgument(inBatch(i) + e.getMessage());
             }
             total += item.payload().size() + Attributes.size(item.attributes()) + MESSAGE_OVERHEAD;
             messages.add(new NewMessage(item.payload(), item.attributes(), dedupId(item.dedupId(), i)));
@@ -128,9 +133,8 @@ final class Publisher {
 
     private void checkPayload(ByteString payload, int index) {
         if (payload.size() > maxMessageBytes) {
-            throw new SluiceException.TooLarge((index >= 0 ? "message " + index + " of the batch: " : "")
-                    + "payload is " + payload.size() + " bytes; the limit is " + maxMessageBytes
-                    + " bytes (--max-message-bytes)");
+            throw new SluiceException.TooLarge(inBatch(index) + "payload is " + payload.size() + " bytes; the limit is "
+                    + maxMessageBytes + " bytes (--max-message-bytes)");
         }
     }
 }

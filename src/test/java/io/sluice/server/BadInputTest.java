@@ -199,7 +199,7 @@ class BadInputTest {
                 BatchPublishRequest.newBuilder().setTopic("batch").addMessages(BatchMessage.getDefaultInstance())
                         .addMessages(BatchMessage.newBuilder().setPayload(ByteString.copyFrom(
                                 new byte[4 * 1024 * 1024 + 1]))).build()),
-                Status.Code.RESOURCE_EXHAUSTED, "message 1 of the batch"));
+                Status.Code.RESOURCE_EXHAUSTED, "message 1 of the batch (counting from 0)"));
         // Admin
         cases.add(refused("GetTopicStats, empty name", () -> sluice.getTopicStats(GetTopicStatsRequest.newBuilder()
                 .addTopics("").build()), Status.Code.INVALID_ARGUMENT, "empty"));

@@ -272,8 +272,18 @@ class PublishGuaranteesTest {
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains("dedup_id"), e.getStatus().getDescription());
         var batch = assertThrows(StatusRuntimeException.class, () -> stub.batchPublish(BatchPublishRequest.newBuilder()
-                .setTopic("t").addMessages(batchMessage("x", "k".repeat(257))).build()));
+                .setTopic("t").addMessages(batchMessage("x", "k")).addMessages(batchMessage("x", "k".repeat(257)))
+                .build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, batch.getStatus().getCode());
+        assertEquals("message 1 of the batch (counting from 0): dedup_id is 257 characters long; the limit is 256",
+                batch.getStatus().getDescription());
+
+        // Characters as Unicode counts them: 256 emoji (512 UTF-16 units) are taken, 257 are not.
+        String emoji = "\uD83D\uDE00";
+        assertFalse(stub.publish(publish("t", "x", emoji.repeat(256))).getDuplicate());
+        var emojis = assertThrows(StatusRuntimeException.class, () -> stub.publish(publish("t", "x",
+                emoji.repeat(257))));
+        assertEquals("dedup_id is 257 characters long; the limit is 256", emojis.getStatus().getDescription());
     }
 
     @Test
