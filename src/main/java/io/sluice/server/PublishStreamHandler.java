@@ -29,7 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * sender, the stream's transport thread, to send the answers now complete at the head of the line,
  * in request order: the writer never builds or sends a response and goes on to its next commit at
  * once, and the answers are written where gRPC writes them anyway, with no thread between. A bad
- * request fails alone: its answer carries the status code and message.
+ * request fails alone: its answer carries the status code and message. One that does not parse has
+ * no request_id to answer: the stream reads no more, answers the requests before it, and ends with
+ * INVALID_ARGUMENT.
  *
  * <p>Flow control is manual: the stream asks gRPC for one request at a time, and asks for the next
  * as soon as one arrives, while fewer than {@link #WINDOW} messages and {@link #MAX_IN_FLIGHT_BYTES}
@@ -69,6 +71,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     private boolean awaitingRoom;                                // guarded by lock: queued in the budget
     private boolean halfClosed;                                  // guarded by lock
     private boolean stopping;                                    // guarded by lock: the broker is shutting down
+    private Status ending;                                       // guarded by lock: a request did not parse
     private boolean finished;                                    // guarded by lock
 
     /**
@@ -107,7 +110,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     @Override
     public void onNext(PublishStreamRequest request) {
         if (request == null) {   // a message that did not parse (RequestParsing): the stream ends with its status
-            refuseStream(RequestParsing.malformed());
+            endAfterAnswers(RequestParsing.malformed());
             return;
         }
         long bytes = request.getSerializedSize() + Admission.OVERHEAD_PER_MESSAGE;
@@ -162,26 +165,24 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         }
     }
 
-    /** Ends the stream with {@code status}; answers still pending are not sent (their writes may be stored). */
-    private void refuseStream(Status status) {
-        sendLock.lock();
+    /**
+     * A request did not parse, so its request_id is unknown and it cannot be answered alone: reads no
+     * more, answers every request taken before it as its commit completes, then ends the stream with
+     * {@code status}.
+     */
+    private void endAfterAnswers(Status status) {
+        lock.lock();
         try {
-            lock.lock();
-            try {
-                outstanding--;
-                if (finished) {
-                    return;
-                }
-                finished = true;
-            } finally {
-                lock.unlock();
+            outstanding--;
+            if (finished || ending != null) {
+                return;
             }
-            out.onError(status.asRuntimeException());
-        } catch (RuntimeException e) {
-            cancelled();   // the call ended under us
+            ending = status;
         } finally {
-            sendLock.unlock();
+            lock.unlock();
         }
+        dropReservation();
+        scheduleFlush();
     }
 
     /** Asks the sender to send what is complete, unless it is already asked. */
@@ -194,8 +195,8 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
     /**
      * Sends every answer now complete at the head of the line (on the sender). The line lock is
      * held only to take the answers off it; the send lock keeps passes in order where the sender is
-     * not one thread (a stream served off the transport threads) and keeps a refusal of the whole
-     * stream from interleaving with a pass.
+     * not one thread (a stream served off the transport threads). The pass that sends the last
+     * answer after a half-close, a shutdown or a request that did not parse also ends the stream.
      */
     private void flush() {
         flushScheduled.set(false);   // completions from now on schedule another pass
@@ -204,6 +205,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             var ready = new ArrayList<StreamAnswer>();
             boolean complete;
             boolean shutDown;
+            Status refusal;
             long freed = 0;
             lock.lock();
             try {
@@ -213,13 +215,14 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
                     inFlightBytes -= head.bytes;
                     freed += head.bytes;
                 }
-                complete = !finished && (halfClosed || stopping) && line.isEmpty();
+                complete = !finished && (halfClosed || stopping || ending != null) && line.isEmpty();
                 if (complete) {
                     finished = true;
                 } else {
                     requestMore();
                 }
                 shutDown = complete && stopping && !halfClosed;
+                refusal = complete ? ending : null;
             } finally {
                 lock.unlock();
             }
@@ -231,7 +234,9 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
                 }
             }
             if (complete && !cancelled) {
-                if (shutDown) {
+                if (refusal != null) {
+                    out.onError(refusal.asRuntimeException());
+                } else if (shutDown) {
                     out.onError(Statuses.shuttingDown());
                 } else {
                     out.onCompleted();
@@ -251,7 +256,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
      * budget grants room for it; when the budget is spent, {@link #granted} asks once it has room.
      */
     private void requestMore() {   // guarded by lock
-        if (finished || halfClosed || stopping || outstanding > 0 || awaitingRoom
+        if (finished || halfClosed || stopping || ending != null || outstanding > 0 || awaitingRoom
                 || line.size() >= WINDOW || inFlightBytes >= MAX_IN_FLIGHT_BYTES) {
             return;
         }
@@ -275,7 +280,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
         lock.lock();
         try {
             awaitingRoom = false;
-            unused = finished || halfClosed || stopping || outstanding > 0;
+            unused = finished || halfClosed || stopping || ending != null || outstanding > 0;
             if (!unused) {
                 ask(room);
             }
