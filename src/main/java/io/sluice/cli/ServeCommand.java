@@ -79,8 +79,9 @@ final class ServeCommand implements Callable<Integer> {
     int maxBatchMessages;
 
     @Option(names = "--max-queued-bytes", defaultValue = "${env:SLUICE_MAX_QUEUED_BYTES:-0}", paramLabel = "BYTES",
-            description = "Memory budget: most bytes of publishes held between their reading and their answer; "
-                    + "past it publishers wait. 0 = a quarter of the heap, at least 16 MiB "
+            description = "Memory budget: most bytes of publishes held between their reading and their answer "
+                    + "(past it publishers wait), and apart, of messages subscribers' streams hold between their "
+                    + "reading and the client's (past it streams wait). 0 = a quarter of the heap, at least 16 MiB "
                     + "(env SLUICE_MAX_QUEUED_BYTES, default ${DEFAULT-VALUE}).")
     long maxQueuedBytes;
 

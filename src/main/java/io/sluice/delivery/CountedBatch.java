@@ -34,6 +34,15 @@ final class CountedBatch {
         return counts == null ? 1 : counts[next];
     }
 
+    /** Bytes of the messages not sent yet, as the delivery budget counts them. */
+    long remainingBytes() {
+        long bytes = 0;
+        for (int i = next; i < messages.size(); i++) {
+            bytes += StreamLoop.bytesOf(messages.get(i));
+        }
+        return bytes;
+    }
+
     void advance() {
         if (++next >= messages.size()) {
             clear();

@@ -23,6 +23,7 @@ final class CountedReader {
     private final Store store;
     private final SubscriptionSpec spec;
     private final LongSupplier credit;   // the credit available now (read under the subscription's lock)
+    private final DeliveryBudget budget;
     /** The group's claim the counts are made under (set by the subscription's open). */
     long claim = Store.NO_CLAIM;
     /** Most batches read and being counted ahead of the one being sent. */
@@ -38,10 +39,16 @@ final class CountedReader {
     private long aheadBytes;
     private long readTo;                             // the last sequence read (carry or ahead)
 
-    CountedReader(Store store, SubscriptionSpec spec, LongSupplier credit) {
+    CountedReader(Store store, SubscriptionSpec spec, LongSupplier credit, DeliveryBudget budget) {
         this.store = store;
         this.spec = spec;
         this.credit = credit;
+        this.budget = budget;
+    }
+
+    /** Bytes of the messages read and not sent yet (the carry's rest and the batches ahead). */
+    long heldBytes() {
+        return carry.remainingBytes() + aheadBytes;
     }
 
     /** True while counted messages wait to be sent, or the next batch is being counted. */
@@ -109,7 +116,9 @@ final class CountedReader {
         }
         long bytes = 0;
         for (StoredMessage m : batch) {
-            bytes += m.payload().size();
+            long b = StreamLoop.bytesOf(m);
+            budget.noteMessage(b);
+            bytes += b;
         }
         ahead.add(new Ahead(batch, count, bytes));
         aheadMessages += batch.size();

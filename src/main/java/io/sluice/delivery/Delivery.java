@@ -35,8 +35,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
     /** Names this broker run in lease holders, so a holder is unique across brokers and restarts. */
     private final String instance = java.util.UUID.randomUUID().toString();
     private volatile boolean closing;
+    private final DeliveryBudget budget;
 
-    public Delivery(Store store, Duration heartbeat, BrokerMetrics metrics, Tracing tracing) {
+    /** {@code budgetBytes}: most bytes of messages all streams hold outside the store ({@link DeliveryBudget}). */
+    public Delivery(Store store, Duration heartbeat, BrokerMetrics metrics, Tracing tracing, long budgetBytes) {
+        this.budget = new DeliveryBudget(budgetBytes);
         this.store = store;
         this.metrics = metrics;
         this.tracing = tracing;
@@ -62,6 +65,16 @@ public final class Delivery implements StoreListener, AutoCloseable {
         all.add(sub);
         sub.start();
         return sub;
+    }
+
+    /** The budget for the bytes of messages every stream holds outside the store. */
+    DeliveryBudget budget() {
+        return budget;
+    }
+
+    /** Bytes of messages the streams hold outside the store now (read and not sent, or queued in the transport). */
+    public long heldBytes() {
+        return budget.used();
     }
 
     /** The last committed sequence of the topic (0 when it is empty or unknown). */

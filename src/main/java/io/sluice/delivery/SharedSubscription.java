@@ -113,9 +113,17 @@ final class SharedSubscription extends StreamLoop {
                     nextLease = ask(more);
                 }
             }
+            if (!reserve(1)) {
+                return;   // the budget is spent: the leases wait unread, the loop comes back
+            }
             load();
         }
         sendCarried(carry);
+    }
+
+    @Override
+    long readBytes() {
+        return carry.remainingBytes();
     }
 
     /** Asks the store for up to {@code max} leases; the answer may wait for room in a full group. */
@@ -253,6 +261,7 @@ final class SharedSubscription extends StreamLoop {
                     counts[messages.size()] = lease.deliveryCount();
                     messages.add(m);
                     bytes += m.payload().size();
+                    budget.noteMessage(bytesOf(m));
                 } else {
                     missing.add(lease.sequence());
                 }

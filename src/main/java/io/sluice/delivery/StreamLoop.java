@@ -1,5 +1,6 @@
 package io.sluice.delivery;
 
+import io.sluice.domain.Attributes;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Completion;
 import io.sluice.store.Store;
@@ -45,7 +46,10 @@ abstract class StreamLoop implements Member {
     volatile End end;
 
     final Sender downstream;
+    final DeliveryBudget budget;
     private Thread thread;
+    private long charged;     // loop only: this stream's bytes in the budget
+    private long sentBytes;   // loop only: sent since the transport was last seen ready
 
     StreamLoop(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         this.id = id;
@@ -54,6 +58,7 @@ abstract class StreamLoop implements Member {
         this.owner = owner;
         this.heartbeatNanos = heartbeatNanos;
         this.downstream = new Sender(out, spec, owner.tracing());
+        this.budget = owner.budget();
     }
 
     // ---- what each kind of stream supplies ----
@@ -85,6 +90,45 @@ abstract class StreamLoop implements Member {
 
     /** After the stream left the registries, before its end is sent: give back what it held. */
     void leave() {
+    }
+
+    /** The loop's thread: bytes of the messages read and not sent yet. */
+    abstract long readBytes();
+
+    // ---- the delivery budget (the loop's thread) ----
+
+    /** What a message holds in memory, as the budget counts it: payload, attributes and a little more. */
+    static long bytesOf(StoredMessage m) {
+        return m.payload().size() + Attributes.size(m.attributes()) + 64;
+    }
+
+    /**
+     * Before a read: takes room for {@code batches} batches of the largest size a read may return,
+     * waiting a while at most; false when the budget has none yet (the loop comes back to it).
+     */
+    final boolean reserve(int batches) throws InterruptedException {
+        long want = batches * Math.max(Subscription.BATCH_BYTES, budget.largest());
+        if (!budget.take(want, charged, DeliveryBudget.WAIT_NANOS, this::ended)) {
+            return false;
+        }
+        charged += want;
+        return true;
+    }
+
+    /** {@code m} was sent outside {@link #sendCarried}: its bytes stay charged until the transport is ready. */
+    final void sentAlone(StoredMessage m) {
+        sentBytes += bytesOf(m);
+    }
+
+    /** Makes this stream's charge what it holds now: read and not sent, and sent since it was last ready. */
+    final void recharge() {
+        long holds = readBytes() + sentBytes;
+        if (holds > charged) {
+            budget.force(holds - charged);
+        } else {
+            budget.release(charged - holds);
+        }
+        charged = holds;
     }
 
     // ---- the loop (the stream's thread) ----
@@ -151,6 +195,10 @@ abstract class StreamLoop implements Member {
                 beforeStep();
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
+                if (ready && sentBytes > 0) {
+                    sentBytes = 0;   // the transport took what was sent: the client is reading
+                    recharge();
+                }
                 if (ready && syncedDue) {
                     return Step.SYNCED;
                 }
@@ -175,6 +223,9 @@ abstract class StreamLoop implements Member {
      * time. A message counted 0 times (dead-lettered or terminated meanwhile) is passed over.
      */
     final void sendCarried(CountedBatch carry) {
+        if (downstream.isReady()) {
+            sentBytes = 0;
+        }
         int sent = 0;
         int again = 0;
         while (carry.hasNext()) {
@@ -192,6 +243,7 @@ abstract class StreamLoop implements Member {
                 break;
             }
             downstream.deliver(m, count);
+            sentBytes += bytesOf(m);
             passed(m);
             carry.advance();
             sent++;
@@ -201,6 +253,7 @@ abstract class StreamLoop implements Member {
             downstream.flush();
             owner.metrics().delivered(spec.topic(), spec.group(), sent, again);
         }
+        recharge();
     }
 
     /** Spends one credit for {@code m} and remembers it as in flight; false when it may not be sent now. */
@@ -286,6 +339,8 @@ abstract class StreamLoop implements Member {
     private void finish() {
         owner.unregister(this);
         leave();
+        budget.release(charged);
+        charged = 0;
         End e = end;
         if (e == null || !e.reachesClient()) {
             return;
@@ -311,6 +366,7 @@ abstract class StreamLoop implements Member {
         } finally {
             lock.unlock();
         }
+        budget.wake();   // a loop waiting for room looks at its end
     }
 
     /** The transport can take more, or something else changed. */

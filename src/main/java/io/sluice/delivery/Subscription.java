@@ -43,7 +43,7 @@ public final class Subscription extends StreamLoop {
     Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         super(id, spec, store, owner, out, heartbeatNanos);
         this.inbound = new Inbound(this, spec, store, owner);
-        this.reader = new CountedReader(store, spec, this::availableCredit);
+        this.reader = new CountedReader(store, spec, this::availableCredit, budget);
     }
 
     // ---- the loop (subscription thread) ----
@@ -86,7 +86,13 @@ public final class Subscription extends StreamLoop {
             repositionTo = -1;
             inFlight.clear();
             reader.clear();
+            recharge();
         }
+    }
+
+    @Override
+    long readBytes() {
+        return reader.heldBytes();
     }
 
     @Override
@@ -123,7 +129,12 @@ public final class Subscription extends StreamLoop {
      * transport is ready; what it could not send yet is sent first next time (see {@link CountedReader}).
      */
     private void sendNew() throws InterruptedException {
+        // A stream holding nothing read waits for room for two batches (the next, and some ahead).
+        if (!reader.pending() && !reserve(2)) {
+            return;   // the budget is spent: the loop comes back
+        }
         if (!reader.refill(position)) {
+            recharge();
             // Nothing readable past the position (e.g. the topic was emptied): wait for the next commit.
             lock.lock();
             try {
@@ -147,6 +158,23 @@ public final class Subscription extends StreamLoop {
     }
 
     private void redeliver(long sequence) throws InterruptedException {
+        if (!reserve(1)) {
+            lock.lock();
+            try {
+                redeliveries.schedule(sequence, System.nanoTime());   // due still: the loop comes back
+            } finally {
+                lock.unlock();
+            }
+            return;
+        }
+        try {
+            redeliverRead(sequence);
+        } finally {
+            recharge();
+        }
+    }
+
+    private void redeliverRead(long sequence) throws InterruptedException {
         List<StoredMessage> found = store.read(spec.topic(), sequence - 1, 1);
         if (found.isEmpty() || found.getFirst().sequence() != sequence) {
             return;   // deleted meanwhile: nothing to redeliver
@@ -159,6 +187,7 @@ public final class Subscription extends StreamLoop {
         if (spend(m)) {
             downstream.deliver(m, count);
             downstream.flush();
+            sentAlone(m);
             owner.metrics().delivered(spec.topic(), spec.group(), 1, 1);
         }
     }

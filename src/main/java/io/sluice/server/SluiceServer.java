@@ -125,7 +125,10 @@ public final class SluiceServer implements AutoCloseable {
                     + "(bounded by --max-queued-bytes)", "By", budget::used);
             metrics.gauge("sluice.publish.waiting", "Publishes waiting for room in the memory budget", "{call}",
                     budget::waiting);
-            var delivery = new Delivery(store, config.heartbeat(), metrics, telemetry.tracing());
+            var delivery = new Delivery(store, config.heartbeat(), metrics, telemetry.tracing(),
+                    config.maxQueuedBytes());
+            metrics.gauge("sluice.delivery.held", "Bytes of messages Subscribe streams hold from their reading "
+                    + "until the client took them (bounded by --max-queued-bytes)", "By", delivery::heldBytes);
             metrics.groupGauge("sluice.subscription.lag",
                     "Topic's last sequence minus the group's cursor, for every group", "{sequence}",
                     () -> lag(s));
