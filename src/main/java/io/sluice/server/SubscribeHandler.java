@@ -203,9 +203,14 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 ? "an empty message" : message.getRequestCase().name().toLowerCase(java.util.Locale.ROOT);
     }
 
+    /** Ends the stream with {@code status}; a denial (a dead-letter topic not granted) says so in a StreamError first. */
     private void fail(Status status) {
         failed = true;
         try {
+            if (status.getCode() == Status.Code.PERMISSION_DENIED) {
+                out.onNext(SubscribeDownstream.newBuilder().setError(io.sluice.proto.StreamError.newBuilder()
+                        .setCode("PERMISSION_DENIED").setMessage(status.getDescription())).build());
+            }
             out.onError(status.asRuntimeException());
         } catch (RuntimeException ignored) {
             // the call was cancelled meanwhile

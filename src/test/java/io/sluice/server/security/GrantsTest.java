@@ -269,6 +269,17 @@ class GrantsTest {
     }
 
     @Test
+    void aSubscribeNamingADeadLetterTopicWithoutItsPublishGrantGetsTheStreamErrorThenTheStatus() throws Exception {
+        var config = io.sluice.proto.ConsumerGroupConfig.newBuilder().setMaxDeliveries(3)
+                .setDeadLetterTopic("billing.dlq").build();
+        assertEquals(Status.Code.PERMISSION_DENIED,
+                subscribe(StreamClient.shared(async("orders"), "orders.eu", "workers", config)));
+        var granted = io.sluice.proto.ConsumerGroupConfig.newBuilder().setMaxDeliveries(3)
+                .setDeadLetterTopic("orders.dlq").build();
+        assertEquals(Status.Code.OK, subscribe(StreamClient.shared(async("orders"), "orders.eu", "workers", granted)));
+    }
+
+    @Test
     void listingsShowOnlyTopicsTheCallerHoldsAGrantOn() {
         for (String t : List.of("orders.eu", "orders.us", "billing.a", "public.news")) {
             publish("full", t);
