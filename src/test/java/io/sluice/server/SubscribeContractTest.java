@@ -347,6 +347,25 @@ class SubscribeContractTest {
     }
 
     @Test
+    void anAckCancelsTheRedeliveryOfTheNackedMessagesItCovers() throws InterruptedException {
+        publish("undo", 3);
+        var s = group("undo", "g", InitialPosition.EARLIEST);
+        s.credit(3);
+        var m0 = s.delivery();
+        var m1 = s.delivery();
+        var m2 = s.delivery();
+        s.nack(m0.getMessageId(), 200);
+        s.nack(m1.getMessageId(), 200);
+        s.ack(m1.getMessageId());   // cumulative: covers m0 too
+        s.nack(m2.getMessageId(), 400);   // due after the others would have been: it comes first only if they do not
+        s.credit(3);
+        var next = s.delivery();
+        assertEquals(m2.getSequence(), next.getSequence(), "acknowledged messages are not redelivered");
+        assertEquals(2, next.getDeliveryCount());
+        s.expectHeartbeatWithoutDelivery(m2.getSequence());
+    }
+
+    @Test
     void aNackDelayBeyondTheMaximumEndsTheStream() throws InterruptedException {
         publish("late", 1);
         var s = group("late", "g", InitialPosition.EARLIEST);
