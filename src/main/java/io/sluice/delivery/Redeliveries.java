@@ -1,6 +1,6 @@
 package io.sluice.delivery;
 
-import java.util.HashMap;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -21,7 +21,7 @@ final class Redeliveries {
 
     private final int capacity;
     private final TreeSet<Due> byTime = new TreeSet<>();
-    private final HashMap<Long, Due> bySequence = new HashMap<>();
+    private final TreeMap<Long, Due> bySequence = new TreeMap<>();
 
     Redeliveries(int capacity) {
         this.capacity = capacity;
@@ -62,6 +62,13 @@ final class Redeliveries {
         if (due != null) {
             byTime.remove(due);
         }
+    }
+
+    /** Forgets every pending message at or below {@code sequence} (a cumulative ack covers them). */
+    void removeUpTo(long sequence) {
+        var covered = bySequence.headMap(sequence, true);
+        covered.values().forEach(byTime::remove);
+        covered.clear();
     }
 
     boolean isEmpty() {

@@ -109,15 +109,19 @@ public final class Subscription extends StreamLoop {
     @Override
     void work() throws InterruptedException {
         long due;
+        boolean covered;
         lock.lock();
         try {
             due = dueSequence;
             dueSequence = -1;
+            covered = due <= acked;   // an ack since it came due covers it: nothing to redeliver
         } finally {
             lock.unlock();
         }
         if (due >= 0) {
-            redeliver(due);
+            if (!covered) {
+                redeliver(due);
+            }
         } else {
             sendNew();
         }
@@ -256,7 +260,10 @@ public final class Subscription extends StreamLoop {
         inbound.receive(command);
     }
 
-    /** The cumulative ack reached {@code highest}: false when the cursor is already there (a duplicate). */
+    /**
+     * The cumulative ack reached {@code highest}: what it covers is no longer in flight nor pending
+     * redelivery. False when the cursor is already there (a duplicate).
+     */
     boolean ackedUpTo(long highest) {
         lock.lock();
         try {
@@ -265,6 +272,7 @@ public final class Subscription extends StreamLoop {
             }
             acked = highest;
             inFlight.headMap(highest, true).clear();
+            redeliveries.removeUpTo(highest);   // a nacked message the ack covers is not due again
             return true;
         } finally {
             lock.unlock();

@@ -347,6 +347,51 @@ class SubscribeContractTest {
     }
 
     @Test
+    void anAckCancelsTheRedeliveryOfTheNackedMessagesItCovers() throws InterruptedException {
+        publish("undo", 3);
+        var s = group("undo", "g", InitialPosition.EARLIEST);
+        s.credit(3);
+        var m0 = s.delivery();
+        var m1 = s.delivery();
+        var m2 = s.delivery();
+        s.nack(m0.getMessageId(), 200);
+        s.nack(m1.getMessageId(), 200);
+        s.ack(m1.getMessageId());   // cumulative: covers m0 too
+        s.nack(m2.getMessageId(), 400);   // due after the others would have been: it comes first only if they do not
+        s.credit(3);
+        var next = s.delivery();
+        assertEquals(m2.getSequence(), next.getSequence(), "acknowledged messages are not redelivered");
+        assertEquals(2, next.getDeliveryCount());
+        s.expectHeartbeatWithoutDelivery(m2.getSequence());
+    }
+
+    @Test
+    void anAckPassesATerminatedMessageRightAfterIt() throws InterruptedException {
+        publish("tm", 2);
+        var s = group("tm", "g", InitialPosition.EARLIEST);
+        s.credit(2);
+        var m0 = s.delivery();
+        var m1 = s.delivery();
+        s.term(m1.getMessageId(), "unwanted");
+        s.sync(1);
+        assertEquals(1, s.synced());
+        assertEquals(m0.getSequence() - 1, cursorOf("tm", "g"), "m0 is not acknowledged yet");
+        s.ack(m0.getMessageId());
+        s.sync(2);
+        assertEquals(2, s.synced());
+        var g = client.getTopicStats(GetTopicStatsRequest.newBuilder().addTopics("tm").build()).getStats(0)
+                .getConsumerGroups(0);
+        assertEquals(m1.getSequence(), g.getCursorSequence(), "the cursor passes the terminated m1");
+        assertEquals(0, g.getPendingCount());
+        assertEquals(0, g.getInFlight());
+        assertEquals(0, g.getOldestUnackedAgeMs());
+        s.cancel();
+        var again = group("tm", "g", InitialPosition.EARLIEST);
+        again.credit(2);
+        again.expectHeartbeatWithoutDelivery(m1.getSequence());
+    }
+
+    @Test
     void aNackDelayBeyondTheMaximumEndsTheStream() throws InterruptedException {
         publish("late", 1);
         var s = group("late", "g", InitialPosition.EARLIEST);

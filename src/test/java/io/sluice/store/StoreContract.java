@@ -760,7 +760,7 @@ public abstract class StoreContract {
                 "delivered max_deliveries times: dead-lettered instead of delivered");
         assertEquals(seqs.get(0), cursorOf(store, "t", "g"), "the cursor passes what was settled without an ack");
         assertTrue(terminate(store, "t", "g", "", seqs.get(1), "no"));
-        assertEquals(seqs.get(1), cursorOf(store, "t", "g"));
+        assertEquals(seqs.get(2), cursorOf(store, "t", "g"), "and m2, terminated before, right after m1");
 
         List<StoredMessage> dead = store.read("t.dlq", 0, 10);
         assertEquals(List.of("m2", "m0", "m1"), payloads(dead));
@@ -791,6 +791,44 @@ public abstract class StoreContract {
         var unknown = new Outcome<Boolean>();
         store.terminate("t", "nobody", "", held, "", unknown);
         assertInstanceOf(SluiceException.NotFound.class, unknown.error());
+    }
+
+    @Test
+    void anAckPassesTheSettledMessagesRightAfterIt() throws Exception {
+        Store store = open(dir);
+        var seqs = new ArrayList<Long>();
+        for (int i = 0; i < 5; i++) {
+            seqs.add(append(store, "t", message("m" + i)).getFirst().sequence());
+            append(store, "other", message("o" + i));   // the topic's sequences have gaps
+        }
+        for (String dlq : List.of("t.dlq", "")) {   // dead-lettered, or only settled
+            String group = dlq.isEmpty() ? "settles" : "dead-letters";
+            openGroup(store, new GroupRequest("t", group, GroupMode.EXCLUSIVE, new GroupConfig(0, 0, dlq, 0, List.of()),
+                    StartPosition.earliest(), false));
+            assertArrayEquals(new int[] {1, 1, 1, 1, 1}, count(store, "t", group, seqs));
+            assertTrue(terminate(store, "t", group, "", seqs.get(1), "no"));
+            assertTrue(terminate(store, "t", group, "", seqs.get(2), "no"));
+            assertTrue(terminate(store, "t", group, "", seqs.get(4), "no"));
+            assertEquals(seqs.get(0) - 1, cursorOf(store, "t", group), "m0 is not acknowledged: nothing is passed");
+
+            assertTrue(ack(store, "t", group, seqs.get(0)));
+            assertEquals(seqs.get(2), cursorOf(store, "t", group), "the ack of m0 passes m1 and m2, up to m3");
+            TopicStats.GroupStats stats = groupStats(store, "t", group);
+            assertEquals(2, stats.pending(), "m3, and m4 which is settled but after m3");
+            assertArrayEquals(new int[] {2, 0}, count(store, "t", group, seqs.subList(3, 5)),
+                    "m3 comes again; m4 never does");
+
+            assertTrue(ack(store, "t", group, seqs.get(3)));
+            assertEquals(seqs.get(4), cursorOf(store, "t", group), "the ack of m3 passes m4, the last message");
+            stats = groupStats(store, "t", group);
+            assertEquals(0, stats.pending());
+            assertEquals(0, stats.inFlight());
+            assertEquals(0, stats.oldestUnackedAt());
+        }
+        store.close();
+        Store reopened = open(dir);
+        assertEquals(seqs.get(4), cursorOf(reopened, "t", "dead-letters"), "the moved cursor is durable");
+        assertEquals(seqs.get(4), cursorOf(reopened, "t", "settles"));
     }
 
     // ---- retention ----
@@ -991,6 +1029,13 @@ public abstract class StoreContract {
             throw new AssertionError(e);
         }
         return o.value();
+    }
+
+    private static TopicStats.GroupStats groupStats(Store store, String topic, String group) {
+        return store.stats(List.of(topic)).getFirst().groups().stream()
+                .filter(g -> g.group().equals(group))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no group " + group + " on " + topic));
     }
 
     private static long cursorOf(Store store, String topic, String group) {

@@ -64,6 +64,7 @@ final class PgWriteTx implements AutoCloseable {
     private final PgMessageRows rows;
     private final PreparedStatement deleteTopicRow;
     private final PgCursors cursors;
+    private final PgSettledRuns settledRuns;
     /** The statements on groups' modes, configurations and delivery counts. */
     final PgGroups groups;
     /** The statements on topics' configurations and dedup ids. */
@@ -107,6 +108,7 @@ final class PgWriteTx implements AutoCloseable {
                 + "discard, dedup_window_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id");
         rows = new PgMessageRows(c);
         cursors = new PgCursors(c);
+        settledRuns = new PgSettledRuns(c);
         deleteTopicRow = c.prepareStatement("DELETE FROM topics WHERE id = ?");
         reserveMore = c.prepareStatement(
                 "UPDATE sluice_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq");
@@ -299,11 +301,20 @@ final class PgWriteTx implements AutoCloseable {
         }
     }
 
-    /** Moves the cursor (unless a newer claim holds the group) and forgets the counts at or below it. */
+    /**
+     * Moves the cursor (unless a newer claim holds the group), past the messages right after {@code seq}
+     * that were settled without an ack, and forgets the counts at or below it.
+     */
     private void writeAck(TopicState row, String group, long seq, long claim) throws SQLException {
-        if (cursors.ackTo(row.id, group, seq, claim, now)) {
-            groups.prune(row.id, group, seq);
+        if (!cursors.ackTo(row.id, group, seq, claim, now)) {
+            return;
         }
+        // The group's row is locked now: a Term committed meanwhile through another broker is seen.
+        long cursor = settledRuns.cursorAfter(row.id, group, seq);
+        if (cursor > seq) {
+            cursors.ackTo(row.id, group, cursor, claim, now);
+        }
+        groups.prune(row.id, group, cursor);
     }
 
     /**
@@ -411,6 +422,7 @@ final class PgWriteTx implements AutoCloseable {
         rows.close();
         fast.close();
         cursors.close();
+        settledRuns.close();
         groups.close();
         topicConfigs.close();
         leases.close();

@@ -88,6 +88,7 @@ final class GroupTable implements AutoCloseable {
     private final Map<Key, Group> cache = new HashMap<>();
     private final Set<Group> touched = new LinkedHashSet<>();
     private final GroupReads reads;
+    final SettledRuns settledRuns;
     private final PreparedStatement insertGroup;
     private final PreparedStatement updateConfig;
     private final PreparedStatement updateHeader;
@@ -106,6 +107,7 @@ final class GroupTable implements AutoCloseable {
     GroupTable(Connection c, long epoch) throws SQLException {
         this.epoch = epoch;
         reads = new GroupReads(c, epoch);
+        settledRuns = new SettledRuns(c);
         insertGroup = c.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at, mode,
                     ack_wait_ms, max_deliveries, dead_letter_topic, max_in_flight, backoff_ms)
@@ -353,6 +355,7 @@ final class GroupTable implements AutoCloseable {
     @Override
     public void close() throws SQLException {
         reads.close();
+        settledRuns.close();
         for (var st : new PreparedStatement[] {insertGroup, updateConfig, updateHeader,
                 selectRange, upsertRow, deleteRow, deleteUpTo, deleteGroupRows, deleteTopicRows, nextMessages,
                 messageAt, messagesBetween}) {

@@ -250,7 +250,7 @@ final class WriteTx implements AutoCloseable {
     /**
      * Writes what appends and acks batched since the last flush: all message rows in one
      * executeBatch (one pass through the driver instead of a round trip per row), then one cursor
-     * upsert per group, the cursor only moving forward.
+     * upsert per group, the cursor only moving forward (and past the settled messages right after it).
      */
     void flush() throws SQLException {
         if (pendingInserts > 0) {
@@ -264,13 +264,15 @@ final class WriteTx implements AutoCloseable {
         }
         for (var byRow : pendingAcks.entrySet()) {
             for (var byGroup : byRow.getValue().entrySet()) {
+                // Past the settled messages right after the ack: nothing before them is unacknowledged now.
+                long cursor = groups.settledRuns.cursorAfter(byRow.getKey().id, byGroup.getKey(), byGroup.getValue());
                 upsertCursorMax.setLong(1, byRow.getKey().id);
                 upsertCursorMax.setString(2, byGroup.getKey());
-                upsertCursorMax.setLong(3, byGroup.getValue());
+                upsertCursorMax.setLong(3, cursor);
                 upsertCursorMax.setLong(4, now);
                 upsertCursorMax.setLong(5, now);
                 upsertCursorMax.executeUpdate();
-                groups.acked(byRow.getKey(), byGroup.getKey(), byGroup.getValue());
+                groups.acked(byRow.getKey(), byGroup.getKey(), cursor);
             }
         }
         pendingAcks.clear();
