@@ -157,7 +157,8 @@ public interface Store extends AutoCloseable {
     // was released), or a consumer terminates it, it is settled and, when the group has a dead-letter
     // topic, appended there in the same transaction with the original payload and attributes plus
     // sluice.dlq.topic, .sequence, .message_id, .group, .reason (max_deliveries | rejected),
-    // .delivery_count and .detail. Listeners hear of that append like any other.
+    // .delivery_count and .detail. Listeners hear of that append like any other. It is never refused for
+    // the dead-letter topic's limits (a DISCARD_NEW topic goes over them): what is counted is stored.
 
     /**
      * SHARED: leases up to {@code max} messages of the group to {@code holder}, in sequence order:

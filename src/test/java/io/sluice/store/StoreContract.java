@@ -831,6 +831,40 @@ public abstract class StoreContract {
         assertEquals(seqs.get(4), cursorOf(reopened, "t", "settles"));
     }
 
+    @Test
+    void aDeadLetterIsStoredEvenWhenItsDiscardNewTopicIsFullNeverDroppedWhileCounted() throws Exception {
+        Store store = open(dir);
+        configure(store, "full.dlq", new TopicConfig(0, 0, 1, TopicConfig.Discard.NEW, 0));
+        List<Long> seqs = append(store, "t", message("m0"), message("m1"), message("m2")).stream()
+                .map(Appended::sequence).toList();
+        openGroup(store, new GroupRequest("t", "s", GroupMode.SHARED, new GroupConfig(0, 1, "full.dlq", 0, List.of()),
+                StartPosition.earliest(), false));
+        var lease = new Outcome<LeaseBatch>();
+        store.lease("t", "s", "A", 3, lease);
+        assertEquals(seqs, lease.value().leases().stream().map(Lease::sequence).toList());
+        assertTrue(terminate(store, "t", "s", "A", seqs.get(0), "first"));
+        assertTrue(terminate(store, "t", "s", "A", seqs.get(1), "second"), "the topic holds its limit already");
+        var released = new Outcome<Boolean>();
+        store.release("t", "s", "A", seqs.get(2), 0, released);
+        assertTrue(released.value(), "delivered max_deliveries times: dead-lettered");
+
+        openGroup(store, new GroupRequest("t", "e", GroupMode.EXCLUSIVE, new GroupConfig(0, 1, "full.dlq", 0,
+                List.of()), StartPosition.earliest(), false));
+        assertArrayEquals(new int[] {1, 1, 1}, count(store, "t", "e", seqs));
+        assertArrayEquals(new int[] {0}, count(store, "t", "e", seqs.subList(0, 1)));
+        assertTrue(terminate(store, "t", "e", "", seqs.get(1), "third"));
+
+        assertEquals(List.of("m0", "m1", "m2", "m0", "m1"), payloads(store.read("full.dlq", 0, 10)),
+                "every dead letter counted is stored, over the topic's max_messages");
+        for (TopicStats.GroupStats g : store.stats(List.of("t")).getFirst().groups()) {
+            assertEquals(g.group().equals("s") ? 3 : 2, g.deadLettered(), g.group());
+        }
+        assertEquals(0, store.stats(List.of("full.dlq")).getFirst().discarded());
+        assertInstanceOf(SluiceException.TopicFull.class,
+                appendWith(store, "full.dlq", OptionalLong.empty(), message("direct")).error(),
+                "a publish to it is still refused");
+    }
+
     // ---- retention ----
 
     @Test

@@ -6,24 +6,28 @@ import io.sluice.domain.MessageIds;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.GroupConfig;
 import io.sluice.store.NewMessage;
+import io.sluice.telemetry.LogBurst;
 import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.OptionalLong;
 
 /**
  * Moves a message to its group's dead-letter topic inside the writer's transaction that settles it
  * (SPEC §7): the same payload, the original attributes plus {@code sluice.dlq.topic}, {@code
  * .sequence}, {@code .message_id}, {@code .group}, {@code .reason}, {@code .delivery_count} and
  * {@code .detail}. The group counts it as dead-lettered either way; a message no longer stored (removed
- * by retention meanwhile) is only counted. Writer thread only.
+ * by retention meanwhile) is only counted. The move is never refused for the dead-letter topic's limits
+ * (see {@link PgWriteOp.Append#deadLetter}): one that takes a DISCARD_NEW topic over them is logged as a
+ * warning, rate-limited. Writer thread only.
  */
 final class PgDeadLetters {
     static final String MAX_DELIVERIES = "max_deliveries";
     static final String REJECTED = "rejected";
+    private static final System.Logger LOG = System.getLogger(PgDeadLetters.class.getName());
+    /** One per process, like the logger: the warning is about the broker's topics, whichever store writes it. */
+    private static final LogBurst OVER_LIMIT = new LogBurst();
 
     private PgDeadLetters() {
     }
@@ -64,7 +68,24 @@ final class PgDeadLetters {
         attributes.put("sluice.dlq.delivery_count", Integer.toString(deliveries));
         attributes.put("sluice.dlq.detail", detail == null ? "" : detail);
         var message = new NewMessage(UnsafeByteOperations.unsafeWrap(payload), attributes);
-        new PgWriteOp.Append(config.deadLetterTopic(), List.of(message), OptionalLong.empty(), PgWriteOp.noOne())
-                .apply(tx);
+        var append = PgWriteOp.Append.deadLetter(config.deadLetterTopic(), message, PgWriteOp.noOne());
+        append.apply(tx);
+        if (append.overLimit != null) {
+            warnOverLimit(config.deadLetterTopic(), topic.name, group, append.overLimit);
+        }
+    }
+
+    /** A dead letter was stored over its topic's limit: said, at most {@link LogBurst#BURST} times a window. */
+    private static void warnOverLimit(String deadLetterTopic, String topic, String group, SluiceException limit) {
+        long skipped = OVER_LIMIT.admit();
+        if (skipped < 0) {
+            return;
+        }
+        if (skipped > 0) {
+            LOG.log(System.Logger.Level.WARNING, LogBurst.summary(skipped, "dead letters stored over a limit"));
+        }
+        LOG.log(System.Logger.Level.WARNING, "a dead letter of topic " + topic + ", group " + group
+                + " was stored in " + deadLetterTopic + " over its limits, where a publish is refused: "
+                + limit.getMessage() + "; dead letters are stored whatever the limits of their topic");
     }
 }

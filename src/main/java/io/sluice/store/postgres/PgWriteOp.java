@@ -129,12 +129,30 @@ abstract class PgWriteOp<T> {
         private final String topic;
         private final List<NewMessage> messages;
         private final OptionalLong expectedLast;
+        private final boolean deadLetter;
+        /** After {@link #apply}: the limit a dead letter went over (why a publish would have been refused), or null. */
+        SluiceException overLimit;
 
         Append(String topic, List<NewMessage> messages, OptionalLong expectedLast, Completion<List<Appended>> done) {
+            this(topic, messages, expectedLast, false, done);
+        }
+
+        private Append(String topic, List<NewMessage> messages, OptionalLong expectedLast, boolean deadLetter,
+                       Completion<List<Appended>> done) {
             super(done);
             this.topic = topic;
             this.messages = messages;
             this.expectedLast = expectedLast;
+            this.deadLetter = deadLetter;
+        }
+
+        /**
+         * The append of one dead letter, inside the transaction that settles it: stored whatever the
+         * topic's max_messages and max_bytes (the message was accepted from its publisher already;
+         * refusing it here would lose it), a limit it goes over kept in {@link #overLimit}.
+         */
+        static Append deadLetter(String topic, NewMessage message, Completion<List<Appended>> done) {
+            return new Append(topic, List.of(message), OptionalLong.empty(), true, done);
         }
 
         @Override
@@ -212,15 +230,16 @@ abstract class PgWriteOp<T> {
                     largest = Math.max(largest, m.size());
                 }
             }
-            SluiceException tooLarge = config.tooLarge(topic, largest);
-            if (tooLarge != null) {
-                return refuse(tooLarge);
+            overLimit = null;
+            SluiceException limit = config.tooLarge(topic, largest);
+            if (limit == null && config.discard() == TopicConfig.Discard.NEW
+                    && (config.maxMessages() > 0 || config.maxBytes() > 0)) {
+                limit = tx.retention.full(tx, topic, row, config, fresh, freshBytes);
             }
-            if (config.discard() == TopicConfig.Discard.NEW && (config.maxMessages() > 0 || config.maxBytes() > 0)) {
-                SluiceException full = tx.retention.full(tx, topic, row, config, fresh, freshBytes);
-                if (full != null) {
-                    return refuse(full);
-                }
+            if (limit != null && deadLetter) {
+                overLimit = limit;
+            } else if (limit != null) {
+                return refuse(limit);
             }
             row = tx.findOrCreate(topic);
             if (window == 0 && !firstInAppend.isEmpty()) {

@@ -22,18 +22,38 @@ import java.util.UUID;
  * deciding the publish guarantees inside the writer's transaction (see {@code Store.append}): each
  * dedup id is looked up in what this transaction stored and in the topic's remembered ids; then the
  * expectation of the topic's last sequence, then a DISCARD_NEW topic's limits; duplicates are
- * answered before both. A refusal writes nothing and leaves the rest of the transaction alone.
+ * answered before both. A refusal writes nothing and leaves the rest of the transaction alone. A dead
+ * letter ({@link #deadLetter}) is never refused for the topic's limits: it records the limit it goes
+ * over instead ({@link #overLimit}).
  */
 final class Append extends WriteOp<List<Appended>> {
     private final String topic;
     private final List<NewMessage> messages;
     private final OptionalLong expectedLast;
+    private final boolean deadLetter;
+    /** After {@link #apply}: the limit a dead letter went over (why a publish would have been refused), or null. */
+    SluiceException overLimit;
 
     Append(String topic, List<NewMessage> messages, OptionalLong expectedLast, Completion<List<Appended>> done) {
+        this(topic, messages, expectedLast, false, done);
+    }
+
+    private Append(String topic, List<NewMessage> messages, OptionalLong expectedLast, boolean deadLetter,
+                   Completion<List<Appended>> done) {
         super(done);
         this.topic = topic;
         this.messages = messages;
         this.expectedLast = expectedLast;
+        this.deadLetter = deadLetter;
+    }
+
+    /**
+     * The append of one dead letter, inside the transaction that settles it: stored whatever the
+     * topic's max_messages and max_bytes (the message was accepted from its publisher already; refusing
+     * it here would lose it), a limit it goes over kept in {@link #overLimit}.
+     */
+    static Append deadLetter(String topic, NewMessage message, Completion<List<Appended>> done) {
+        return new Append(topic, List.of(message), OptionalLong.empty(), true, done);
     }
 
     @Override
@@ -83,8 +103,11 @@ final class Append extends WriteOp<List<Appended>> {
         if (fresh == 0) {
             return List.of(results);
         }
+        overLimit = null;
         SluiceException refusal = refusal(tx, existing, fresh, freshBytes, largest);
-        if (refusal != null) {
+        if (refusal != null && deadLetter) {
+            overLimit = refusal;   // a dead letter has no expectation: only a limit can refuse it
+        } else if (refusal != null) {
             return refuse(refusal);
         }
         TopicRow row = tx.findOrCreate(topic);

@@ -6,17 +6,19 @@ import io.sluice.domain.MessageIds;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Completion;
 import io.sluice.store.NewMessage;
+import io.sluice.telemetry.LogBurst;
 import java.io.IOException;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.OptionalLong;
 
 /**
  * Moves a message to its group's dead-letter topic inside the writer's transaction that settles it:
  * same payload, the original attributes plus the {@code sluice.dlq.*} ones. A message no longer
- * stored (its topic was emptied meanwhile) is only settled. Writer thread only.
+ * stored (its topic was emptied meanwhile) is only settled. The move is never refused for the
+ * dead-letter topic's limits (see {@link Append#deadLetter}): one that takes a DISCARD_NEW topic over
+ * them is logged as a warning, rate-limited. Writer thread only.
  */
 final class DeadLetters {
     static final String TOPIC = "sluice.dlq.topic";
@@ -28,6 +30,10 @@ final class DeadLetters {
     static final String DETAIL = "sluice.dlq.detail";
     static final String MAX_DELIVERIES = "max_deliveries";
     static final String REJECTED = "rejected";
+
+    private static final System.Logger LOG = System.getLogger(DeadLetters.class.getName());
+    /** One per process, like the logger: the warning is about the broker's topics, whichever store writes it. */
+    private static final LogBurst OVER_LIMIT = new LogBurst();
 
     private static final Completion<List<io.sluice.store.Appended>> NO_ONE = new Completion<>() {
         @Override
@@ -83,6 +89,24 @@ final class DeadLetters {
         attributes.put(DETAIL, detail == null ? "" : detail);
         var message = new NewMessage(UnsafeByteOperations.unsafeWrap(payload == null ? new byte[0] : payload),
                 attributes);
-        new Append(g.config.deadLetterTopic(), List.of(message), OptionalLong.empty(), NO_ONE).apply(tx);
+        var append = Append.deadLetter(g.config.deadLetterTopic(), message, NO_ONE);
+        append.apply(tx);
+        if (append.overLimit != null) {
+            warnOverLimit(g.config.deadLetterTopic(), g.topic.name, g.name, append.overLimit);
+        }
+    }
+
+    /** A dead letter was stored over its topic's limit: said, at most {@link LogBurst#BURST} times a window. */
+    private static void warnOverLimit(String deadLetterTopic, String topic, String group, SluiceException limit) {
+        long skipped = OVER_LIMIT.admit();
+        if (skipped < 0) {
+            return;
+        }
+        if (skipped > 0) {
+            LOG.log(System.Logger.Level.WARNING, LogBurst.summary(skipped, "dead letters stored over a limit"));
+        }
+        LOG.log(System.Logger.Level.WARNING, "a dead letter of topic " + topic + ", group " + group
+                + " was stored in " + deadLetterTopic + " over its limits, where a publish is refused: "
+                + limit.getMessage() + "; dead letters are stored whatever the limits of their topic");
     }
 }
