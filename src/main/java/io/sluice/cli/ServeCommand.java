@@ -139,8 +139,19 @@ final class ServeCommand implements Callable<Integer> {
     @CommandLine.Mixin
     SecurityOptions security = new SecurityOptions();
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;   // usage errors go to the command line's own writers
+
     @Override
     public Integer call() throws InterruptedException {
+        if (shutdownGrace.isNegative()) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--shutdown-grace must be 0 or positive, not " + shutdownGrace);
+        }
+        if (maxQueuedBytes < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--max-queued-bytes must be 0 (a quarter of the heap) or positive, not " + maxQueuedBytes);
+        }
         Logging.configure(logLevel);
         // Netty's default leak detection captures a stack trace for one buffer in 128: a few hundred
         // a second under load, for buffers the broker never handles itself (gRPC owns them all).
@@ -188,11 +199,11 @@ final class ServeCommand implements Callable<Integer> {
         TopicConfig.Discard discard = switch (retentionDiscard.trim().toLowerCase(java.util.Locale.ROOT)) {
             case "old" -> TopicConfig.Discard.OLD;
             case "new" -> TopicConfig.Discard.NEW;
-            default -> throw new CommandLine.ParameterException(new CommandLine(this),
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "--retention-discard must be old or new, not '" + retentionDiscard + "'");
         };
         if (retentionMaxAge.isNegative() || retentionMaxBytes < 0 || retentionMaxMessages < 0) {
-            throw new CommandLine.ParameterException(new CommandLine(this),
+            throw new CommandLine.ParameterException(spec.commandLine(),
                     "--retention-max-age, --retention-max-bytes and --retention-max-messages are 0 or positive");
         }
         return new TopicConfig(retentionMaxAge.toMillis(), retentionMaxBytes, retentionMaxMessages, discard, 0);
@@ -200,7 +211,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private long positive(String flag, Duration d) {
         if (d.toMillis() < 1) {
-            throw new CommandLine.ParameterException(new CommandLine(this), flag + " must be at least 1ms, not " + d);
+            throw new CommandLine.ParameterException(spec.commandLine(), flag + " must be at least 1ms, not " + d);
         }
         return d.toMillis();
     }

@@ -144,7 +144,8 @@ public final class Telemetry implements AutoCloseable {
             while (root.getCause() != null) {
                 root = root.getCause();
             }
-            return "cannot listen for " + what + " on " + host + ":" + port + " (" + flag + "): " + root.getMessage();
+            String why = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+            return "cannot listen for " + what + " on " + host + ":" + port + " (--host, " + flag + "): " + why;
         }
         String holder = PortHolder.describe(port);
         return "cannot listen for " + what + " on " + host + ":" + port + ": port " + port + " is already in use"

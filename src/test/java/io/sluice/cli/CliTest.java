@@ -366,6 +366,16 @@ class CliTest {
     }
 
     @Test
+    void serveRefusesANegativeShutdownGraceOrMemoryBudgetAsAUsageError() {
+        Result grace = sluiceWithInput("", "serve", "--port", "0", "--metrics-port", "0", "--shutdown-grace", "-3s");
+        assertEquals(2, grace.exit(), grace.err());
+        assertTrue(grace.err().contains("--shutdown-grace must be 0 or positive, not PT-3S"), grace.err());
+        Result budget = sluiceWithInput("", "serve", "--port", "0", "--metrics-port", "0", "--max-queued-bytes", "-1");
+        assertEquals(2, budget.exit(), budget.err());
+        assertTrue(budget.err().contains("--max-queued-bytes must be 0"), budget.err());
+    }
+
+    @Test
     void topicConfigureSetsLimitsAndPublishTakesADedupIdAndAnExpectedLastSequence() {
         Result configured = sluice("topic", "configure", "capped", "--max-messages", "2", "--discard", "new");
         assertOk(configured);
