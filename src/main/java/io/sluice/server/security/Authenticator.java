@@ -65,10 +65,10 @@ final class Authenticator {
                     return new Principal(Principal.Kind.CERTIFICATE, c.name(), c.grants());
                 }
             }
-            if (f.anonymous() == null) {
-                throw new Refused("the client certificate (" + String.join(", ", names)
-                        + ") matches no client of the auth file");
-            }
+            // A credential presented and not recognised is refused, as an unknown token is, even where
+            // anonymous callers are let in: the caller meant to be someone.
+            throw new Refused("the client certificate (" + String.join(", ", names)
+                    + ") matches no client of the auth file");
         }
         if (f.anonymous() != null) {
             return new Principal(Principal.Kind.ANONYMOUS, "anonymous", f.anonymous());

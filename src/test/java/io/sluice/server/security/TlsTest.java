@@ -140,6 +140,21 @@ class TlsTest {
     }
 
     @Test
+    void aCertificateMatchingNoClientIsUnauthenticatedEvenWhereAnonymousCallersAreLetIn() throws Exception {
+        SecurityConfig config = tls(SecurityConfig.ClientAuth.OPTIONAL);
+        Files.writeString(config.authFile(), Files.readString(config.authFile())
+                + "anonymous:\n  subscribe: ['public.>']\n");
+        broker = TestBroker.start(dir.resolve("data"), config);
+        Pki.Issued nobody = pki.client("nobody", "nobody");
+        var asNobody = client(ClientOptions.defaults().tls(pki.ca()).clientCertificate(nobody.cert(), nobody.key()));
+        var refused = org.junit.jupiter.api.Assertions.assertThrows(SluiceClientException.class, asNobody::topics);
+        assertEquals(Status.Code.UNAUTHENTICATED, refused.code(), refused.toString());
+        assertTrue(refused.getMessage().contains("matches no client"), refused.getMessage());
+        var anonymous = client(ClientOptions.defaults().tls(pki.ca()));
+        assertEquals(List.of(), anonymous.topics(), "no credentials at all: anonymous");
+    }
+
+    @Test
     void requiredClientCertificatesRefuseAConnectionWithout() throws IOException {
         broker = TestBroker.start(dir.resolve("data"), tls(SecurityConfig.ClientAuth.REQUIRE));
         var without = client(ClientOptions.defaults().tls(pki.ca()).token(TOKEN));
