@@ -16,8 +16,9 @@ import java.util.concurrent.TimeoutException;
  * Reads on a small fixed pool of platform threads ({@code sluice-pg-read-N}), each with its own
  * connection: JDBC blocks in socket reads, and a virtual thread blocked there would pin its
  * carrier. Callers (often virtual threads) hand their query over and wait for the answer, with a
- * deadline; the queue of waiting queries is bounded. A connection found lost is dropped and opened
- * again by the next query on that thread, so reads come back by themselves after a failover.
+ * deadline; the queue of waiting queries is bounded. A connection found lost is dropped; when it
+ * had served earlier queries (it sat idle through a restart or failover of the database), the query
+ * runs once more on a new connection, so no read fails once the database answers again.
  */
 final class PgReads implements AutoCloseable {
     static final int MAX_WAITING = 4096;
@@ -74,6 +75,7 @@ final class PgReads implements AutoCloseable {
 
     private <T> T run(String doing, Query<T> query) {
         Connection c = connections.get();
+        boolean reused = c != null;
         try {
             if (c == null) {
                 c = connector.open(true);
@@ -86,6 +88,9 @@ final class PgReads implements AutoCloseable {
                 connections.remove();
                 all.remove(c);
                 PgConnector.closeQuietly(c);
+                if (reused) {
+                    return run(doing, query);   // on a new connection: fails as it should if the database is down
+                }
             }
             throw PgErrors.map(e, doing);
         }

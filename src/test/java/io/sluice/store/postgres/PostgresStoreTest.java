@@ -191,6 +191,7 @@ class PostgresStoreTest {
             String schema = server.freshSchema();
             Store store = open(server, schema);
             Appended before = append(store, "t", message("before")).getFirst();
+            readAtOnce(store, 16);   // every read thread holds a connection, soon stale
 
             server.stop();
             var during = new Outcome<List<Appended>>();
@@ -213,16 +214,30 @@ class PostgresStoreTest {
                 assertInstanceOf(SluiceException.Unavailable.class, o.failure());
                 return false;
             });
-            Await.until("reads come back", () -> {
-                try {
-                    return store.read("t", 0, 10).size() == 2;
-                } catch (SluiceException.Unavailable e) {
-                    return false;
-                }
-            });
+            // Every read thread's connection sat idle through the restart: none of them fails a read now.
+            assertEquals(List.of(), readAtOnce(store, 16), "reads after the database answers again");
             assertEquals(List.of("before", "after"), payloads(store.read("t", 0, 10)));
             assertTrue(after.getFirst().sequence() > before.sequence());
         }
+    }
+
+    /** Reads {@code n} times at once (so every read thread takes some); answers the failures. */
+    private static List<String> readAtOnce(Store store, int n) throws InterruptedException {
+        var failures = new java.util.concurrent.ConcurrentLinkedQueue<String>();
+        var threads = new ArrayList<Thread>();
+        for (int i = 0; i < n; i++) {
+            threads.add(Thread.ofVirtual().start(() -> {
+                try {
+                    store.read("t", 0, 10);
+                } catch (SluiceException e) {
+                    failures.add(e.getMessage());
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join(java.time.Duration.ofSeconds(60));
+        }
+        return List.copyOf(failures);
     }
 
     @Test
