@@ -121,13 +121,16 @@ public final class Delivery implements StoreListener, AutoCloseable {
         }
     }
 
-    /** Makes {@code sub} the group's active stream; a previous one stops taking acks and ends TAKEN_OVER. */
-    void takeOverGroup(Subscription sub) {
+    /**
+     * Makes {@code sub} the group's active stream; a previous one hands over: its acks received are
+     * handled, then it ends TAKEN_OVER ({@link Subscription#handOver}, waited for on {@code sub}'s thread).
+     */
+    void takeOverGroup(Subscription sub) throws InterruptedException {
         Subscription previous = activeGroups.put(sub.spec().key(), sub);
         if (previous != null && previous != sub) {
             LOG.log(Level.INFO, "group " + sub.spec().group() + " on " + sub.spec().topic()
                     + ": a new stream takes over");
-            previous.takeOver();
+            previous.handOver();
         }
     }
 

@@ -29,4 +29,15 @@ public interface Downstream {
 
     /** Ends the stream for {@code reason}; nothing is sent after it. Not called for {@link End#CANCELLED}. */
     void end(End reason);
+
+    /**
+     * Waits until every upstream message the server holds for this stream (queued, or buffered in the
+     * transport unread) has been handed to the subscription and none has come for a moment; at most
+     * {@code maxNanos}: false when that deadline passed first. A takeover waits for it ({@link
+     * Subscription#handOver}). Unlike the rest, called by another thread (the new stream's). By default
+     * true at once: a transport that holds nothing it received has nothing to wait for.
+     */
+    default boolean settleInbound(long maxNanos) throws InterruptedException {
+        return true;
+    }
 }

@@ -13,7 +13,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * resolved to sequences (from the ids in flight, else through the store's index) and
  * handed to the {@link Subscription} as state changes. Runs on the call's inbound thread, one
  * message at a time; the lock is held while a message is handled, so a takeover that stops taking
- * them sees every ack already handed on.
+ * them sees every ack already handed on. A stream being taken over is ended at once but still takes
+ * the acks and Terms the server received before the takeover ({@link #handOver}), until the takeover
+ * stops it.
  */
 final class Inbound {
     private static final System.Logger LOG = System.getLogger(Subscription.class.getName());
@@ -30,6 +32,7 @@ final class Inbound {
     private final Delivery owner;
     private final ReentrantLock lock = new ReentrantLock();
     private boolean taking = true;   // guarded by lock
+    private boolean handingOver;     // guarded by lock: ended by a takeover, settles still taken
 
     Inbound(Subscription subscription, SubscriptionSpec spec, Store store, Delivery owner) {
         this.subscription = subscription;
@@ -42,7 +45,7 @@ final class Inbound {
     void receive(Command command) throws InterruptedException {
         lock.lock();
         try {
-            if (!taking || subscription.ended()) {
+            if (!taking || (subscription.ended() && !(handingOver && settles(command)))) {
                 return;
             }
             switch (command) {
@@ -54,6 +57,21 @@ final class Inbound {
                 case Command.InProgress p -> BROWSE_ACKS.warn("in_progress on a " + (spec.browse() ? "BROWSE"
                         : "CONSUMER_GROUP") + " stream of " + spec.topic() + " ignored: only SHARED groups lease");
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Acks and Terms: what a newer stream of the group must see applied before it opens. */
+    private static boolean settles(Command command) {
+        return command instanceof Command.Ack || command instanceof Command.Term;
+    }
+
+    /** A takeover begins: acks and Terms are still taken after the stream ends, until {@link #stopTaking}. */
+    void handOver() {
+        lock.lock();
+        try {
+            handingOver = true;
         } finally {
             lock.unlock();
         }

@@ -22,6 +22,11 @@ final class Sender {
     }
 
     /** True while the transport takes more without buffering. */
+    /** See {@link Downstream#settleInbound}: another thread (a takeover's) may call it. */
+    boolean settleInbound(long maxNanos) throws InterruptedException {
+        return out.settleInbound(maxNanos);
+    }
+
     boolean isReady() {
         return out.isReady();
     }

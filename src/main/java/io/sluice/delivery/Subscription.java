@@ -26,11 +26,14 @@ public final class Subscription extends StreamLoop {
     static final int MAX_REDELIVERIES = MAX_IN_FLIGHT;
     /** Longest redelivery delay a Nack may ask for: one hour. */
     public static final long MAX_NACK_DELAY_MS = Inbound.MAX_NACK_DELAY_MS;
+    /** Longest a takeover waits for the acks the server holds for the stream it takes over. */
+    static final java.time.Duration HAND_OVER_WAIT = java.time.Duration.ofSeconds(2);
 
     private final Redeliveries redeliveries = new Redeliveries(MAX_REDELIVERIES);    // guarded by lock
     private long acked = -1;                                            // guarded by lock
     private long repositionTo = -1;                                     // guarded by lock
     private long dueSequence = -1;                                      // guarded by lock: the redelivery to do next
+    private boolean handingOver;                                        // guarded by lock: a takeover is under way
     /** The group's claim this stream holds (set once by open; {@link Store#NO_CLAIM} when none). */
     private volatile long claim = Store.NO_CLAIM;
 
@@ -97,6 +100,9 @@ public final class Subscription extends StreamLoop {
 
     @Override
     boolean hasWork(long now) {
+        if (handingOver) {
+            return false;
+        }
         dueSequence = redeliveries.takeDue(now);
         return dueSequence >= 0 || latest > position || reader.pending();
     }
@@ -239,6 +245,31 @@ public final class Subscription extends StreamLoop {
     void takeOver() {
         inbound.stopTaking();
         end(End.TAKEN_OVER);
+    }
+
+    /**
+     * A newer stream of the group on this broker takes over (called on its thread, by its open): this
+     * stream sends nothing more, the acks and Terms the server holds for it (queued, or unread in the
+     * transport) are handled, so they reach the writer before the new stream's open and it starts after
+     * them (SPEC §3), and then it ends TAKEN_OVER. Waits at most {@link #HAND_OVER_WAIT}; a client that
+     * keeps sending past it is cut off there. Acks still on their way over the network are not waited for.
+     */
+    void handOver() throws InterruptedException {
+        lock.lock();
+        try {
+            handingOver = true;   // the loop looks for no more work
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        inbound.handOver();   // acks and Terms are still taken once the stream has ended
+        boolean settled = downstream.settleInbound(HAND_OVER_WAIT.toNanos());
+        inbound.stopTaking();
+        end(End.TAKEN_OVER);
+        if (!settled) {
+            LOG.log(Level.WARNING, "group " + spec.group() + " on " + spec.topic() + ": the stream taken over "
+                    + "kept sending for " + HAND_OVER_WAIT.toSeconds() + " s; the new stream starts without the rest");
+        }
     }
 
     /** True when messages wait for this stream but it has no credit: the consumer holds delivery back. */

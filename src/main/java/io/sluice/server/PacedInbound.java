@@ -4,6 +4,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -24,6 +25,8 @@ import java.util.function.Consumer;
 final class PacedInbound {
     /** Tasks queued for the worker before the transport is asked for no more. */
     static final int MAX_TASKS = 64;
+    /** Messages asked for at once when a stream is settled before it ends (a takeover): bounded, as is its window. */
+    static final int SETTLE_REQUEST = 4096;
     /** Bytes of queued messages before the transport is asked for no more (one larger message is still taken alone). */
     static final long MAX_BYTES = 1 << 20;
 
@@ -36,6 +39,8 @@ final class PacedInbound {
     private long bytes;
     private boolean running;   // a worker is draining the queue
     private boolean paused;    // the queue was full when its last message arrived: nothing is asked for
+    private long lastArrival = System.nanoTime();
+    private final Condition idle = lock.newCondition();   // the worker emptied the queue
 
     private record Task(Runnable work, long bytes) {
     }
@@ -73,6 +78,9 @@ final class PacedInbound {
         try {
             queue.add(new Task(work, size));
             bytes += size;
+            if (message) {
+                lastArrival = System.nanoTime();
+            }
             ask = message && roomLocked();
             if (message) {
                 paused = !ask;
@@ -102,6 +110,37 @@ final class PacedInbound {
         }
     }
 
+    /**
+     * Asks the transport for up to {@link #SETTLE_REQUEST} more messages (what it holds for this stream
+     * unread), then waits until every message received is handled and none has come for {@code
+     * quietNanos}, at most {@code maxNanos}: false when the deadline came first. Any thread but the
+     * transport's.
+     */
+    boolean settle(long quietNanos, long maxNanos) throws InterruptedException {
+        try {
+            call.request(SETTLE_REQUEST);
+        } catch (RuntimeException e) {
+            // the call ended meanwhile: what it received is queued already
+        }
+        long deadline = System.nanoTime() + maxNanos;
+        lock.lock();
+        try {
+            while (true) {
+                long now = System.nanoTime();
+                long quietFor = now - lastArrival;
+                if (!running && queue.isEmpty() && quietFor >= quietNanos) {
+                    return true;
+                }
+                if (now - deadline >= 0) {
+                    return false;
+                }
+                idle.awaitNanos(Math.min(deadline - now, Math.max(quietNanos - quietFor, 100_000)));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private boolean roomLocked() {
         return queue.size() < MAX_TASKS && bytes < MAX_BYTES;
     }
@@ -115,6 +154,7 @@ final class PacedInbound {
                 task = queue.poll();
                 if (task == null) {
                     running = false;
+                    idle.signalAll();
                     return;
                 }
                 bytes -= task.bytes;

@@ -169,7 +169,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 throw new SluiceException.InvalidArgument("max_batch " + Integer.toUnsignedString(maxBatch)
                         + " is over the limit of " + SubscribeStream.MAX_BATCH + " deliveries per batch");
             }
-            subscription = delivery.open(spec, new SubscribeStream(out, maxBatch));
+            subscription = delivery.open(spec, new SubscribeStream(out, inbound, maxBatch));
             if (out.isCancelled()) {
                 subscription.end(End.CANCELLED);
             }

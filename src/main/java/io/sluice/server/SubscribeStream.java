@@ -28,15 +28,25 @@ final class SubscribeStream implements Downstream {
     /** A batch is sent once its messages reach this size, so it stays well under a client's 4 MiB default. */
     static final int BATCH_BYTES = 1 << 20;
 
+    /** How long a stream being taken over must have received nothing before its acks count as all in. */
+    static final long SETTLE_QUIET_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(20);
+
     private final ServerCallStreamObserver<SubscribeDownstream> out;
+    private final PacedInbound inbound;
     private final int maxBatch;
     private DeliveryBatch.Builder batch;   // deliveries not sent yet (batching streams only)
     private int batchBytes;
 
     /** {@code maxBatch}: deliveries per DeliveryBatch, 1 for one MessageDelivery per message. */
-    SubscribeStream(ServerCallStreamObserver<SubscribeDownstream> out, int maxBatch) {
+    SubscribeStream(ServerCallStreamObserver<SubscribeDownstream> out, PacedInbound inbound, int maxBatch) {
         this.out = out;
+        this.inbound = inbound;
         this.maxBatch = Math.max(1, maxBatch);
+    }
+
+    @Override
+    public boolean settleInbound(long maxNanos) throws InterruptedException {
+        return inbound.settle(SETTLE_QUIET_NANOS, maxNanos);
     }
 
     @Override

@@ -447,6 +447,38 @@ class SubscribeContractTest {
     }
 
     @Test
+    void aTakeoverRightAfterManyAcksStartsAfterTheLastOfThem() throws InterruptedException {
+        int messages = 300;
+        int acked = 200;   // more than the server queues per stream (PacedInbound): some wait unread in the transport
+        var request = BatchPublishRequest.newBuilder().setTopic("acks");
+        for (int i = 0; i < messages; i++) {
+            request.addMessages(BatchMessage.newBuilder().setPayload(ByteString.copyFromUtf8("m" + i)));
+        }
+        var sent = client.batchPublish(request.build()).getResultsList();
+        for (int round = 0; round < 20; round++) {
+            String group = "g" + round;
+            // Ready only once nothing it sent is left in this process: its acks are on the wire before the init.
+            var first = track(StreamClient.group(broker.async().withOnReadyThreshold(1), "acks", group,
+                    InitialPosition.EARLIEST));
+            first.credit(messages);
+            var delivered = new ArrayList<MessageDelivery>();
+            for (int i = 0; i < messages; i++) {
+                delivered.add(first.delivery());
+            }
+            for (int i = 0; i < acked; i++) {
+                first.ack(delivered.get(i).getMessageId());
+            }
+            assertTrue(first.awaitReady(StreamClient.WAIT), "the acks are sent");
+            var second = group("acks", group, InitialPosition.EARLIEST);   // at once, on the same channel
+            assertEquals("TAKEN_OVER", first.untilStreamError().error().getCode());
+            second.credit(1);
+            assertEquals(sent.get(acked).getSequence(), second.delivery().getSequence(),
+                    "round " + round + ": the new stream starts after every ack the old one sent before it");
+            assertEquals(sent.get(acked - 1).getSequence(), cursorOf("acks", group));
+        }
+    }
+
+    @Test
     void browseNeitherMovesTheCursorNorTakesOver() throws InterruptedException {
         var sent = publish("br", 3);
         var member = group("br", "g", InitialPosition.EARLIEST);
