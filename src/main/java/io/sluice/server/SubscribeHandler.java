@@ -203,7 +203,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 ? "an empty message" : message.getRequestCase().name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    /** Ends the stream with {@code status}; a denial (a dead-letter topic not granted) says so in a StreamError first. */
+    /** Ends the stream with {@code status}; a denial (a dead-letter topic not granted) sends a StreamError first. */
     private void fail(Status status) {
         failed = true;
         try {
