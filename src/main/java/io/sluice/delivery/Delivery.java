@@ -274,13 +274,20 @@ public final class Delivery implements StoreListener, AutoCloseable {
     public void cursorReset(String topic, String group, long cursor) {
         var key = new SubscriptionSpec.GroupKey(topic, group);
         Set<SharedSubscription> shared = sharedGroups.get(key);
+        Subscription active = activeGroups.get(key);
+        if (cursor < 0) {
+            // The group was deleted (here or through another broker): its streams end, as a deleted topic's do.
+            if (shared != null) {
+                shared.forEach(s -> s.end(End.GROUP_DELETED));
+            }
+            if (active != null) {
+                active.end(End.GROUP_DELETED);
+            }
+            return;
+        }
         if (shared != null) {
             shared.forEach(s -> s.groupChanged(false));   // its leases were cleared: ask the store again
         }
-        if (cursor < 0) {
-            return;   // the group was deleted; a live stream recreates it with its next ack
-        }
-        Subscription active = activeGroups.get(key);
         if (active != null) {
             active.reposition(cursor);
         }

@@ -18,6 +18,8 @@ public record End(Kind kind, SluiceException error, String detail) {
         TAKEN_OVER,
         /** The topic was deleted (StreamError TOPIC_DELETED, then NOT_FOUND). */
         TOPIC_DELETED,
+        /** The consumer group was deleted (StreamError GROUP_DELETED, then NOT_FOUND). */
+        GROUP_DELETED,
         /** The broker is stopping (StreamError SHUTTING_DOWN, then UNAVAILABLE). */
         SHUTTING_DOWN,
         /** The client cancelled or its connection broke: nothing is left to send. */
@@ -30,6 +32,7 @@ public record End(Kind kind, SluiceException error, String detail) {
 
     public static final End TAKEN_OVER = new End(Kind.TAKEN_OVER, null, null);
     public static final End TOPIC_DELETED = new End(Kind.TOPIC_DELETED, null, null);
+    public static final End GROUP_DELETED = new End(Kind.GROUP_DELETED, null, null);
     public static final End SHUTTING_DOWN = new End(Kind.SHUTTING_DOWN, null, null);
     public static final End CANCELLED = new End(Kind.CANCELLED, null, null);
 

@@ -543,6 +543,24 @@ class SubscribeContractTest {
     }
 
     @Test
+    void deletingTheGroupEndsItsStreams() throws InterruptedException {
+        publish("dg", 1);
+        var exclusive = group("dg", "g", InitialPosition.EARLIEST);
+        exclusive.expectHeartbeatWithoutDelivery(1);
+        var shared = track(StreamClient.shared(broker.async(), "dg", "workers",
+                io.sluice.proto.ConsumerGroupConfig.getDefaultInstance()));
+        shared.expectHeartbeatWithoutDelivery(1);
+        for (String g : List.of("g", "workers")) {
+            assertTrue(client.deleteConsumerGroup(io.sluice.proto.DeleteConsumerGroupRequest.newBuilder()
+                    .setTopic("dg").setConsumerGroup(g).build()).getDeleted());
+        }
+        for (StreamClient s : List.of(exclusive, shared)) {
+            assertEquals("GROUP_DELETED", s.streamError());
+            s.expectClosedWith(Status.Code.NOT_FOUND);
+        }
+    }
+
+    @Test
     void resetCursorRepositionsALiveStream() throws InterruptedException {
         var sent = publish("rc", 5);
         var s = group("rc", "g", InitialPosition.EARLIEST);
