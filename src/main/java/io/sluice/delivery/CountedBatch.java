@@ -13,12 +13,17 @@ final class CountedBatch {
     private List<StoredMessage> messages = List.of();
     private int[] counts = new int[0];
     private int next;
+    private long remainingBytes;   // of the messages from next on, as the delivery budget counts them
 
     /** Takes a new batch; {@code counts} null means every message is a first delivery (browsing). */
     void fill(List<StoredMessage> batch, int[] deliveryCounts) {
         messages = batch;
         counts = deliveryCounts;
         next = 0;
+        remainingBytes = 0;
+        for (StoredMessage m : batch) {
+            remainingBytes += StreamLoop.bytesOf(m);
+        }
     }
 
     boolean hasNext() {
@@ -36,14 +41,11 @@ final class CountedBatch {
 
     /** Bytes of the messages not sent yet, as the delivery budget counts them. */
     long remainingBytes() {
-        long bytes = 0;
-        for (int i = next; i < messages.size(); i++) {
-            bytes += StreamLoop.bytesOf(messages.get(i));
-        }
-        return bytes;
+        return remainingBytes;
     }
 
     void advance() {
+        remainingBytes -= StreamLoop.bytesOf(messages.get(next));
         if (++next >= messages.size()) {
             clear();
         }
@@ -53,5 +55,6 @@ final class CountedBatch {
         messages = List.of();
         counts = null;
         next = 0;
+        remainingBytes = 0;
     }
 }

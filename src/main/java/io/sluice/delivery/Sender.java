@@ -21,12 +21,12 @@ final class Sender {
         this.tracing = tracing;
     }
 
-    /** True while the transport takes more without buffering. */
     /** See {@link Downstream#settleInbound}: another thread (a takeover's) may call it. */
     boolean settleInbound(long maxNanos) throws InterruptedException {
         return out.settleInbound(maxNanos);
     }
 
+    /** True while the transport takes more without buffering. */
     boolean isReady() {
         return out.isReady();
     }
