@@ -60,7 +60,9 @@ final class AuthInterceptor implements ServerInterceptor {
         } catch (Authenticator.Refused e) {
             String kind = authorization != null ? "token"
                     : Authenticator.peerCertificate(tls) != null ? "certificate" : "none";
-            audit.write(new AuditLog.Entry("", kind, "", peer, rpc, "", "", "deny", "UNAUTHENTICATED"));
+            // The request's topic is not read yet: a call refused on its headers names none.
+            audit.write(new AuditLog.Entry(e.principal, kind, e.principal, peer, rpc, "", "", "deny",
+                    "UNAUTHENTICATED"));
             call.close(Status.UNAUTHENTICATED.withDescription(e.getMessage()), new Metadata());
             return new ServerCall.Listener<>() { };
         }

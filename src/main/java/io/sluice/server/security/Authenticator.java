@@ -23,8 +23,16 @@ import javax.net.ssl.SSLSession;
 final class Authenticator {
     /** A refused credential; the message names the problem and never the credential. */
     static final class Refused extends Exception {
+        /** The principal the credential names when it is known but not valid now (an expired token), else "". */
+        final String principal;
+
         Refused(String message) {
+            this(message, "");
+        }
+
+        Refused(String message, String principal) {
             super(message, null, false, false);
+            this.principal = principal;
         }
     }
 
@@ -92,7 +100,7 @@ final class Authenticator {
             throw new Refused("unknown bearer token");
         }
         if (found.expires() != null && !clock.instant().isBefore(found.expires())) {
-            throw new Refused("the bearer token '" + found.id() + "' expired at " + found.expires());
+            throw new Refused("the bearer token '" + found.id() + "' expired at " + found.expires(), found.id());
         }
         return new Principal(Principal.Kind.TOKEN, found.id(), found.grants());
     }

@@ -339,8 +339,9 @@ class GrantsTest {
         code(() -> publish("sub", "t.a"));
         code(() -> SluiceGrpc.newBlockingStub(broker.channel()).withInterceptors(bearer(Tokens.generate()))
                 .listTopics(ListTopicsRequest.getDefaultInstance()));
+        code(() -> publish("old", "t.a"));
         List<String> lines = Files.readAllLines(audit);
-        assertEquals(4, lines.size(), String.join("\n", lines));
+        assertEquals(5, lines.size(), String.join("\n", lines));
         assertTrue(lines.get(0).contains("\"principal\":\"adm\"") && lines.get(0).contains("\"rpc\":\"ResetCursor\"")
                 && lines.get(0).contains("\"topic\":\"t.a\"") && lines.get(0).contains("\"group\":\"g\"")
                 && lines.get(0).contains("\"decision\":\"allow\"") && lines.get(0).contains("\"status\":\"OK\""),
@@ -351,7 +352,11 @@ class GrantsTest {
                 && lines.get(2).contains("\"status\":\"PERMISSION_DENIED\"")
                 && lines.get(2).contains("\"peer\":\"/127.0.0.1:"),
                 lines.get(2));
-        assertTrue(lines.get(3).contains("\"status\":\"UNAUTHENTICATED\""), lines.get(3));
+        assertTrue(lines.get(3).contains("\"status\":\"UNAUTHENTICATED\"")
+                && lines.get(3).contains("\"principal\":\"\""), lines.get(3));
+        assertTrue(lines.get(4).contains("\"status\":\"UNAUTHENTICATED\"")
+                && lines.get(4).contains("\"principal\":\"old\"") && lines.get(4).contains("\"credential_id\":\"old\""),
+                "an expired token is named: " + lines.get(4));
         String everything = String.join("\n", lines) + "\n" + String.join("\n", snapshot());
         for (String token : TOKENS.values()) {
             assertFalse(everything.contains(token), "a token appears in the audit log or the logs");
