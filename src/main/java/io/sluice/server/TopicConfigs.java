@@ -16,8 +16,13 @@ final class TopicConfigs {
             case UNRECOGNIZED -> throw new SluiceException.InvalidArgument("discard " + c.getDiscardValue()
                     + " is not DISCARD_OLD (0) or DISCARD_NEW (1)");
         };
-        return new TopicConfig(limit("max_age_ms", c.getMaxAgeMs()), limit("max_bytes", c.getMaxBytes()),
-                limit("max_messages", c.getMaxMessages()), discard, limit("dedup_window_ms", c.getDedupWindowMs()));
+        long maxAge = limit("max_age_ms", c.getMaxAgeMs());
+        long dedupWindow = limit("dedup_window_ms", c.getDedupWindowMs());
+        if (maxAge > 0 && dedupWindow > maxAge) {
+            dedupWindow = maxAge;   // never longer than the max age (SPEC §7): stored and answered as it applies
+        }
+        return new TopicConfig(maxAge, limit("max_bytes", c.getMaxBytes()), limit("max_messages", c.getMaxMessages()),
+                discard, dedupWindow);
     }
 
     static io.sluice.proto.TopicConfig toProto(TopicConfig c) {

@@ -72,6 +72,9 @@ class RetentionTest {
         assertEquals(other, stats("t").getConfig());
         broker.restart();
         assertEquals(other, stats("t").getConfig(), "kept across a restart");
+        TopicConfig longWindow = TopicConfig.newBuilder().setMaxAgeMs(1_000).setDedupWindowMs(60_000).build();
+        assertEquals(longWindow.toBuilder().setDedupWindowMs(1_000).build(), configure("t", longWindow).getConfig(),
+                "a dedup window is never longer than the max age: answered as it applies");
         var bad = assertThrows(StatusRuntimeException.class, () -> broker.blocking().configureTopic(
                 ConfigureTopicRequest.newBuilder().setTopic("bad name!").setConfig(other).build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
