@@ -24,6 +24,7 @@ final class DeliveryBudget {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition room = lock.newCondition();
     private long used;                // guarded by lock
+    private int waiting;              // guarded by lock: streams waiting for room
     private volatile long largest;    // the largest message read so far (bytes), for the room a read needs
 
     DeliveryBudget(long limit) {
@@ -42,6 +43,16 @@ final class DeliveryBudget {
         lock.lock();
         try {
             return used;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** True while a stream waits for room (a stream whose client does not read may then be ended). */
+    boolean contended() {
+        lock.lock();
+        try {
+            return waiting > 0;
         } finally {
             lock.unlock();
         }
@@ -73,7 +84,12 @@ final class DeliveryBudget {
                 if (left <= 0 || gone.getAsBoolean()) {
                     return false;
                 }
-                room.awaitNanos(left);
+                waiting++;
+                try {
+                    room.awaitNanos(left);
+                } finally {
+                    waiting--;
+                }
             }
             used += bytes;
             return true;

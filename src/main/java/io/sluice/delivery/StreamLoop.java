@@ -50,6 +50,7 @@ abstract class StreamLoop implements Member {
     private Thread thread;
     private long charged;     // loop only: this stream's bytes in the budget
     private long sentBytes;   // loop only: sent since the transport was last seen ready
+    private long unreadySince;   // loop only: when the transport was first seen not ready with sentBytes held (0: not)
 
     StreamLoop(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         this.id = id;
@@ -96,6 +97,21 @@ abstract class StreamLoop implements Member {
     abstract long readBytes();
 
     // ---- the delivery budget (the loop's thread) ----
+
+    /**
+     * Under {@link #lock}: the client has read nothing of what it was sent for three heartbeat intervals
+     * while other streams wait for room in the budget: the stream ends (RESOURCE_EXHAUSTED), so a client
+     * that never reads cannot hold delivery up for the others for long; what it holds is given back.
+     */
+    private void endSlowConsumer() {
+        if (end == null) {
+            end = End.failed(new SluiceException.TooLarge("the client read none of its deliveries for "
+                    + TimeUnit.NANOSECONDS.toMillis(3 * heartbeatNanos) + " ms while other streams waited for the "
+                    + "broker's delivery memory (--max-queued-bytes); reconnect and read what is sent"));
+            LOG.log(Level.INFO, "subscription " + id + " on " + spec.topic() + " ended: its client reads nothing "
+                    + "and other streams wait for delivery memory");
+        }
+    }
 
     /** What a message holds in memory, as the budget counts it: payload, attributes and a little more. */
     static long bytesOf(StoredMessage m) {
@@ -199,6 +215,14 @@ abstract class StreamLoop implements Member {
                     sentBytes = 0;   // the transport took what was sent: the client is reading
                     recharge();
                 }
+                if (ready || sentBytes == 0) {
+                    unreadySince = 0;
+                } else if (unreadySince == 0) {
+                    unreadySince = now;
+                } else if (now - unreadySince >= 3 * heartbeatNanos && budget.contended()) {
+                    endSlowConsumer();
+                    continue;
+                }
                 if (ready && syncedDue) {
                     return Step.SYNCED;
                 }
@@ -210,6 +234,9 @@ abstract class StreamLoop implements Member {
                     return Step.HEARTBEAT;
                 }
                 long wait = Math.min(heartbeatNanos - idle, nanosUntilWork(now));
+                if (unreadySince != 0) {
+                    wait = Math.min(wait, heartbeatNanos);   // to look again whether it still holds others back
+                }
                 changed.awaitNanos(Math.max(wait, TimeUnit.MILLISECONDS.toNanos(1)));
             }
         } finally {
