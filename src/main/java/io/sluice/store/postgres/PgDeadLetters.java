@@ -4,9 +4,9 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.sluice.domain.Attributes;
 import io.sluice.domain.MessageIds;
 import io.sluice.domain.SluiceException;
+import io.sluice.store.DeadLetterWarnings;
 import io.sluice.store.GroupConfig;
 import io.sluice.store.NewMessage;
-import io.sluice.telemetry.LogBurst;
 import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -25,9 +25,7 @@ import java.util.LinkedHashMap;
 final class PgDeadLetters {
     static final String MAX_DELIVERIES = "max_deliveries";
     static final String REJECTED = "rejected";
-    private static final System.Logger LOG = System.getLogger(PgDeadLetters.class.getName());
     /** One per process, like the logger: the warning is about the broker's topics, whichever store writes it. */
-    private static final LogBurst OVER_LIMIT = new LogBurst();
 
     private PgDeadLetters() {
     }
@@ -71,21 +69,7 @@ final class PgDeadLetters {
         var append = PgWriteOp.Append.deadLetter(config.deadLetterTopic(), message, PgWriteOp.noOne());
         append.apply(tx);
         if (append.overLimit != null) {
-            warnOverLimit(config.deadLetterTopic(), topic.name, group, append.overLimit);
+            DeadLetterWarnings.overLimit(config.deadLetterTopic(), topic.name, group, append.overLimit);
         }
-    }
-
-    /** A dead letter was stored over its topic's limit: said, at most {@link LogBurst#BURST} times a window. */
-    private static void warnOverLimit(String deadLetterTopic, String topic, String group, SluiceException limit) {
-        long skipped = OVER_LIMIT.admit();
-        if (skipped < 0) {
-            return;
-        }
-        if (skipped > 0) {
-            LOG.log(System.Logger.Level.WARNING, LogBurst.summary(skipped, "dead letters stored over a limit"));
-        }
-        LOG.log(System.Logger.Level.WARNING, "a dead letter of topic " + topic + ", group " + group
-                + " was stored in " + deadLetterTopic + " over its limits, where a publish is refused: "
-                + limit.getMessage() + "; dead letters are stored whatever the limits of their topic");
     }
 }
