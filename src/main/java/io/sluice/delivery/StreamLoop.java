@@ -233,10 +233,10 @@ abstract class StreamLoop implements Member {
                 if (ready && idle >= heartbeatNanos) {
                     return Step.HEARTBEAT;
                 }
-                long wait = Math.min(heartbeatNanos - idle, nanosUntilWork(now));
-                if (unreadySince != 0) {
-                    wait = Math.min(wait, heartbeatNanos);   // to look again whether it still holds others back
-                }
+                // Not ready: nothing can be sent until the transport says so (it wakes the loop), so wait
+                // a heartbeat interval (and look again whether it holds others back), never spin on a
+                // heartbeat that is overdue.
+                long wait = ready ? Math.min(heartbeatNanos - idle, nanosUntilWork(now)) : heartbeatNanos;
                 changed.awaitNanos(Math.max(wait, TimeUnit.MILLISECONDS.toNanos(1)));
             }
         } finally {
