@@ -129,7 +129,8 @@ final class AuthInterceptor implements ServerInterceptor {
 
         @Override
         public void close(Status status, Metadata trailers) {
-            if (rule != null && rule.audited() && !denied) {
+            // A PERMISSION_DENIED the service gave (a dead-letter topic's grant) was audited where it was decided.
+            if (rule != null && rule.audited() && !denied && status.getCode() != Status.Code.PERMISSION_DENIED) {
                 audit.write(caller.entry(topic, group, "allow", status.getCode().name()));
             }
             super.close(status, trailers);
