@@ -4,6 +4,7 @@ import io.sluice.domain.SluiceException;
 import io.sluice.store.GroupPosition;
 import io.sluice.store.StoreListener;
 import io.sluice.store.TopicConfig;
+import io.sluice.store.jdbc.SettledRuns;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -64,7 +65,7 @@ final class PgWriteTx implements AutoCloseable {
     private final PgMessageRows rows;
     private final PreparedStatement deleteTopicRow;
     private final PgCursors cursors;
-    private final PgSettledRuns settledRuns;
+    private final SettledRuns settledRuns;
     /** The statements on groups' modes, configurations and delivery counts. */
     final PgGroups groups;
     /** The statements on topics' configurations and dedup ids. */
@@ -108,7 +109,7 @@ final class PgWriteTx implements AutoCloseable {
                 + "discard, dedup_window_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id");
         rows = new PgMessageRows(c);
         cursors = new PgCursors(c);
-        settledRuns = new PgSettledRuns(c);
+        settledRuns = new SettledRuns(c, "dead");
         deleteTopicRow = c.prepareStatement("DELETE FROM topics WHERE id = ?");
         reserveMore = c.prepareStatement(
                 "UPDATE sluice_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq");

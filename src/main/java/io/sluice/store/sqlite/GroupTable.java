@@ -2,6 +2,7 @@ package io.sluice.store.sqlite;
 
 import io.sluice.store.GroupConfig;
 import io.sluice.store.GroupMode;
+import io.sluice.store.jdbc.SettledRuns;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -107,7 +108,7 @@ final class GroupTable implements AutoCloseable {
     GroupTable(Connection c, long epoch) throws SQLException {
         this.epoch = epoch;
         reads = new GroupReads(c, epoch);
-        settledRuns = new SettledRuns(c);
+        settledRuns = new SettledRuns(c, "dead = 1");
         insertGroup = c.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at, mode,
                     ack_wait_ms, max_deliveries, dead_letter_topic, max_in_flight, backoff_ms)

@@ -1,4 +1,4 @@
-package io.sluice.store.sqlite;
+package io.sluice.store.jdbc;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -12,31 +12,34 @@ import java.util.List;
  * dead in {@code group_deliveries}). Such a message no longer blocks the ones after it once
  * everything before it is acknowledged, and the ack that acknowledges it is the last chance to pass
  * it: nothing else moves the cursor. Three indexed lookups, the last two only when the group has a
- * settled message after the ack. Writer thread only, inside the transaction that writes the ack.
+ * settled message after the ack. Writer thread only, inside the transaction that writes the ack (on
+ * PostgreSQL with the group's row locked by it, so a Term committed meanwhile through another broker
+ * is seen). Both backends' schemas have these tables; they differ only in how a dead row is written.
  */
-final class SettledRuns implements AutoCloseable {
+public final class SettledRuns implements AutoCloseable {
     private final PreparedStatement firstSettled;
     private final PreparedStatement firstUnsettled;
     private final PreparedStatement lastSettledBefore;
 
-    SettledRuns(Connection c) throws SQLException {
+    /** {@code dead}: the backend's condition on a {@code group_deliveries} row settled without an ack. */
+    public SettledRuns(Connection c, String dead) throws SQLException {
         firstSettled = c.prepareStatement(
-                "SELECT min(seq) FROM group_deliveries WHERE topic_id = ? AND grp = ? AND dead = 1 AND seq > ?");
+                "SELECT min(seq) FROM group_deliveries WHERE topic_id = ? AND grp = ? AND " + dead + " AND seq > ?");
         firstUnsettled = c.prepareStatement("""
                 SELECT m.seq FROM messages m WHERE m.topic_id = ? AND m.seq > ? AND NOT EXISTS (
                     SELECT 1 FROM group_deliveries d
-                    WHERE d.topic_id = m.topic_id AND d.grp = ? AND d.seq = m.seq AND d.dead = 1)
-                ORDER BY m.seq LIMIT 1""");
+                    WHERE d.topic_id = m.topic_id AND d.grp = ? AND d.seq = m.seq AND d.%s)
+                ORDER BY m.seq LIMIT 1""".formatted(dead));
         lastSettledBefore = c.prepareStatement("""
                 SELECT max(seq) FROM group_deliveries
-                WHERE topic_id = ? AND grp = ? AND dead = 1 AND seq > ? AND seq < ?""");
+                WHERE topic_id = ? AND grp = ? AND %s AND seq > ? AND seq < ?""".formatted(dead));
     }
 
     /**
      * The cursor an ack to {@code acked} leaves: the last of the settled messages that follow it with no
      * unsettled message of the topic in between, or {@code acked} when the next message is unsettled.
      */
-    long cursorAfter(long topicId, String group, long acked) throws SQLException {
+    public long cursorAfter(long topicId, String group, long acked) throws SQLException {
         firstSettled.setLong(1, topicId);
         firstSettled.setString(2, group);
         firstSettled.setLong(3, acked);
