@@ -23,18 +23,29 @@ import java.time.Instant;
  * (another process, or this one opening it twice) is refused with a message naming the directory
  * and the holder. The operating system drops the lock when the process ends, however it ends, so a
  * broker killed with SIGKILL never leaves a stale lock behind.
+ *
+ * <p>The file also says how far the holder got: {@code starting}, {@code serving} once its database
+ * is open, {@code stopping} once it has written its last commit. A broker that finds
+ * {@code serving} left by the one before it knows that one was killed with its database open, so
+ * its write-ahead log may hold acknowledged commits ({@link #lastHolderCrashedServing()}).
  */
 public final class DataDirectory implements AutoCloseable {
     public static final String LOCK_FILE = "sluice.lock";
 
+    private static final String SERVING = "serving";
+    /** Starting after one killed while serving: a start refused for a lost log must not erase the evidence. */
+    private static final String AFTER_CRASH = "starting after a broker was killed serving";
+
     private final Path path;
     private final FileChannel channel;
     private final FileLock lock;
+    private final String lastHolder;   // what the lock file said before this broker took it
 
-    private DataDirectory(Path path, FileChannel channel, FileLock lock) {
+    private DataDirectory(Path path, FileChannel channel, FileLock lock, String lastHolder) {
         this.path = path;
         this.channel = channel;
         this.lock = lock;
+        this.lastHolder = lastHolder;
     }
 
     /** Creates (when missing), checks and locks {@code dir}; throws naming the directory and the problem. */
@@ -57,8 +68,9 @@ public final class DataDirectory implements AutoCloseable {
                         + holder + "); one directory serves one broker: stop the other one or choose another "
                         + "--data-dir");
             }
-            writeHolder(channel);
-            return new DataDirectory(path, channel, lock);
+            String lastHolder = holder(channel);
+            writeHolder(channel, crashedServing(lastHolder) ? AFTER_CRASH : "starting");
+            return new DataDirectory(path, channel, lock, lastHolder);
         } catch (IOException e) {
             closeQuietly(channel);
             throw unusable(path, "cannot lock " + LOCK_FILE + ": " + reason(e), e);
@@ -119,25 +131,61 @@ public final class DataDirectory implements AutoCloseable {
         return String.valueOf(e.getMessage());
     }
 
-    /** Who wrote the lock file last: the holder while it is locked. */
+    /** Who wrote the lock file last (the holder while it is locked), and how far it got, on one line. */
     private static String holder(FileChannel channel) {
         try {
             var buffer = ByteBuffer.allocate(512);
             channel.read(buffer, 0);
             String text = new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8).strip();
-            return text.isEmpty() ? "holder unknown" : text;
+            return text.isEmpty() ? "holder unknown" : text.replace('\n', ' ');
         } catch (IOException e) {
             return "holder unknown: " + e.getMessage();
         }
     }
 
-    private static void writeHolder(FileChannel channel) throws IOException {
+    private static void writeHolder(FileChannel channel, String state) throws IOException {
         long started = ManagementFactory.getRuntimeMXBean().getStartTime();
         String text = "pid " + ProcessHandle.current().pid() + hostName() + ", started "
-                + Instant.ofEpochMilli(started) + "\n";
+                + Instant.ofEpochMilli(started) + ",\nstate: " + state + "\n";
         channel.truncate(0);
         channel.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)), 0);
         channel.force(false);
+    }
+
+    /**
+     * The broker before this one was killed (or its machine stopped) while its database was open:
+     * the lock file still said it was serving. Files written by a version without states say nothing.
+     */
+    boolean lastHolderCrashedServing() {
+        return crashedServing(lastHolder);
+    }
+
+    private static boolean crashedServing(String holder) {
+        return holder.endsWith("state: " + SERVING) || holder.endsWith("state: " + AFTER_CRASH);
+    }
+
+    /** What the lock file said before this broker took it. */
+    String lastHolder() {
+        return lastHolder;
+    }
+
+    /** The database is open (its write-ahead log exists): a crash from now on leaves {@code serving} behind. */
+    void markServing() {
+        mark(SERVING);
+    }
+
+    /** The last commit is written: the database is about to be closed, which folds its log into it. */
+    void markStopping() {
+        mark("stopping");
+    }
+
+    private void mark(String state) {
+        try {
+            writeHolder(channel, state);
+        } catch (IOException e) {   // a full disk: the broker still serves, without this record
+            System.getLogger(DataDirectory.class.getName()).log(System.Logger.Level.WARNING, "cannot record state "
+                    + state + " in " + path.resolve(LOCK_FILE) + ": " + reason(e));
+        }
     }
 
     /** " on <host>" from the kernel's name for it (no DNS lookup at start-up), or nothing. */

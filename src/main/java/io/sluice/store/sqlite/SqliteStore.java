@@ -85,7 +85,7 @@ public final class SqliteStore implements Store {
 
     private static SqliteStore open(DataDirectory directory, StoreOptions options, CommitObserver observer) {
         Path file = directory.path().resolve(FILE_NAME);
-        WalCheck.requireIntactLog(file);   // before SQLite rebuilds the wal-index from what is left of the log
+        WalCheck.requireIntactLog(file, directory);   // before SQLite rebuilds the wal-index from what is left of the log
         Connection c = null;
         try {
             c = Startup.openWriter(file, options.maxDatabaseBytes());
@@ -102,6 +102,7 @@ public final class SqliteStore implements Store {
             var tx = new WriteTx(c, topics, nextTopicId, state[0], state[1], options, epoch);
             var store = new SqliteStore(directory, file, c, topics, tx, options, observer, unfinishedPurges);
             store.writer.start();
+            directory.markServing();
             return store;
         } catch (SQLException e) {
             closeQuietly(c);
@@ -358,6 +359,7 @@ public final class SqliteStore implements Store {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            directory.markStopping();   // closing the last connection folds the log into the database, removing it
             closeQuietly(writeConnection);
             directory.close();
         }

@@ -16,9 +16,14 @@ import java.nio.file.Path;
  * copied into the database ({@code nBackfill}); SQLite rebuilds it from the log on the next open,
  * so this check runs before SQLite touches the files.
  *
+ * <p>A log lost together with its index leaves no such evidence; it is refused when the lock file
+ * shows that the broker before this one was killed while serving ({@link DataDirectory}), since a
+ * clean stop folds the log into the database and removes it, and only a crash leaves one behind.
+ *
  * <p>The check is deliberately one-sided: it refuses only when the log is shorter than the
- * committed frames need. It trusts the index only when both copies of its header agree and carry
- * a valid checksum; a log damaged inside, or lost together with its index, cannot be detected here.
+ * committed frames need, or missing after a crash. It trusts the index only when both copies of its
+ * header agree and carry a valid checksum; a log damaged inside, or cut short together with the loss
+ * of its index, cannot be detected here.
  */
 final class WalCheck {
     /** The wal-index format this check reads (SQLite 3.7.0 and later). */
@@ -31,28 +36,57 @@ final class WalCheck {
     private WalCheck() {
     }
 
-    /** Throws {@link SluiceException.Corrupted} naming the files when the log lost committed frames. */
-    static void requireIntactLog(Path database) {
+    /**
+     * Throws {@link SluiceException.Corrupted} naming the files when the log lost committed frames,
+     * or is missing, index and all, after the broker before this one was killed serving the directory.
+     */
+    static void requireIntactLog(Path database, DataDirectory directory) {
         Path wal = Path.of(database + "-wal");
         Path shm = Path.of(database + "-shm");
+        ByteBuffer index = validIndex(shm);
+        if (index != null) {
+            requireCommittedFrames(database, wal, shm, index, directory.lastHolderCrashedServing()
+                    ? " and delete " + directory.path().resolve(DataDirectory.LOCK_FILE) : "");
+        } else if (directory.lastHolderCrashedServing() && !Files.exists(wal) && size(database) > 0) {
+            throw new SluiceException.Corrupted(wal + " is missing, but the broker that last served "
+                    + directory.path() + " was stopped without closing its database (" + DataDirectory.LOCK_FILE
+                    + ": " + directory.lastHolder() + "): the log may hold acknowledged messages not yet copied into "
+                    + database + ", and starting now would silently drop them and hand their sequences out again. "
+                    + "Restore " + wal + " (and " + shm + ") from where they went; or, to accept the loss and start "
+                    + "from what " + database + " holds, delete " + directory.path().resolve(DataDirectory.LOCK_FILE));
+        }
+    }
+
+    /** The wal-index's header, when the file is there, readable and its header valid; else null. */
+    private static ByteBuffer validIndex(Path shm) {
         ByteBuffer index;
         try {
             if (!Files.isRegularFile(shm) || Files.size(shm) < CHECKPOINT_INFO + 4) {
-                return;
+                return null;
             }
             byte[] head = new byte[CHECKPOINT_INFO + 4];
             try (var in = Files.newInputStream(shm)) {
                 if (in.readNBytes(head, 0, head.length) < head.length) {
-                    return;
+                    return null;
                 }
             }
             index = ByteBuffer.wrap(head).order(ByteOrder.nativeOrder());   // the index is in host byte order
         } catch (IOException e) {
-            return;   // unreadable: SQLite will say what is wrong when it opens the files
+            return null;   // unreadable: SQLite will say what is wrong when it opens the files
         }
-        if (!validHeader(index)) {
-            return;
+        return validHeader(index) ? index : null;
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.isRegularFile(file) ? Files.size(file) : 0;
+        } catch (IOException e) {
+            return 0;
         }
+    }
+
+    private static void requireCommittedFrames(Path database, Path wal, Path shm, ByteBuffer index,
+                                               String alsoToAccept) {
         long mxFrame = Integer.toUnsignedLong(index.getInt(16));
         long backfilled = Integer.toUnsignedLong(index.getInt(CHECKPOINT_INFO));
         if (mxFrame <= backfilled) {
@@ -75,7 +109,7 @@ final class WalCheck {
                 + " committed log frames not yet copied into " + database + " (the log needs at least " + needed
                 + " bytes): starting now would silently drop acknowledged messages. Restore the write-ahead log "
                 + "from where it went; or, to accept the loss and start from what is left, move " + shm
-                + " aside");
+                + " aside" + alsoToAccept);
     }
 
     /** Both copies of the header agree, the index is initialised, and the header checksum holds. */

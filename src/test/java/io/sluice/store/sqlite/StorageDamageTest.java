@@ -166,6 +166,44 @@ class StorageDamageTest {
         Figures.row("limit: -wal cut, -shm gone (undetected)").cycles(1).lost(manifest().size() - left.size());
     }
 
+    /**
+     * The log and its index lost together after a crash: the lock file left behind by a broker killed
+     * while serving says the log mattered, so the start is refused until the loss is accepted.
+     */
+    @Test
+    void aLogLostWithItsIndexAfterACrashIsRefusedUntilTheLossIsAccepted() throws Exception {
+        Path live = Files.createDirectories(dir.resolve("live"));
+        SqliteStore store = open(live);
+        for (int i = 0; i < 4; i++) {
+            var done = new Pending<List<Appended>>();
+            store.append("orders", List.of(message(i, "a"), message(i, "b")), WhenFull.WAIT, done);
+            done.await();
+        }
+        assertTrue(Files.readString(live.resolve(DataDirectory.LOCK_FILE)).contains("state: serving"));
+        Path whole = crashCopy(live, "whole", DB, WAL, SHM, DataDirectory.LOCK_FILE);
+        Path lost = crashCopy(live, "lost", DB, DataDirectory.LOCK_FILE);
+        byte[] db = Files.readAllBytes(lost.resolve(DB));
+
+        assertEquals(8, storedIn(whole).size(), "the crash image with its log has every acknowledged message");
+        var e = assertThrows(SluiceException.Corrupted.class, () -> open(lost));
+        String m = e.getMessage();
+        assertTrue(m.contains(lost.resolve(WAL) + " is missing"), "names the missing log: " + m);
+        assertTrue(m.contains("stopped without closing"), "says why the log mattered: " + m);
+        assertTrue(m.contains("delete " + lost.resolve(DataDirectory.LOCK_FILE)), "says how to accept the loss: " + m);
+        assertArrayEquals(db, Files.readAllBytes(lost.resolve(DB)), "the refusal changes nothing");
+        assertThrows(SluiceException.Corrupted.class, () -> open(lost), "and again on the next start");
+
+        Files.delete(lost.resolve(DataDirectory.LOCK_FILE));
+        System.out.printf("StorageDamageTest -wal and -shm lost after a crash: refused; with %s deleted %d of 8 "
+                + "acknowledged messages are left%n", DataDirectory.LOCK_FILE, storedIn(lost).size());
+
+        store.close();   // a clean stop folds the log into the database and removes it: nothing to refuse
+        opened.remove(store);
+        assertFalse(Files.exists(live.resolve(WAL)));
+        assertEquals(8, storedIn(live).size());
+        Figures.row("corruption: missing/cut -wal, -shm").cycles(1).corruptions(1);
+    }
+
     @Test
     void aDamagedOverflowPagePassesTheStartupCheckAndIsReportedAsTheDamagedMessage() throws IOException {
         Path data = Files.createDirectories(dir.resolve("overflow"));
@@ -209,6 +247,20 @@ class StorageDamageTest {
             files.forEach(f -> f.toFile().setWritable(true));
         }
         return data;
+    }
+
+    /** The named files of a running store's directory, copied as a crash would leave them. */
+    private Path crashCopy(Path from, String name, String... files) throws IOException {
+        Path to = Files.createDirectories(dir.resolve(name));
+        for (String file : files) {
+            Files.copy(from.resolve(file), to.resolve(file));
+        }
+        return to;
+    }
+
+    /** A message as {@link #storedIn} reads them: transaction {@code tx} in its payload and attributes. */
+    private static NewMessage message(int tx, String part) {
+        return new NewMessage(ByteString.copyFromUtf8("tx" + tx + "-" + part), Map.of("tx", Integer.toString(tx)));
     }
 
     private static void truncate(Path file, long size) throws IOException {
