@@ -210,6 +210,33 @@ class SharedGroupTest {
     }
 
     @Test
+    void aStreamWhoseLeaseExpiredSettlesNothingWhileTheMessageWaitsOutItsBackoff() throws Exception {
+        publish("late", "job");
+        var cfg = config().setAckWaitMs(300).addBackoffMs(60_000).setMaxDeliveries(5)
+                .setDeadLetterTopic("late-dead").build();
+        StreamClient slow = shared("late", "g", cfg);
+        slow.credit(1);
+        String id = slow.delivery().getMessageId();
+        Await.until("the lease expired", () -> stats("late", "g").getOldestUnackedAgeMs() > 600);
+
+        slow.term(id, "too late");
+        slow.sync(1);
+        assertEquals(1, slow.synced());
+        assertEquals(0, stats("late", "g").getDeadLettered(), "a term after the lease expired is ignored");
+        slow.nack(id, 1);
+        slow.inProgress(id);
+        slow.ack(id);
+        slow.sync(2);
+        assertEquals(2, slow.synced());
+        assertEquals(1, stats("late", "g").getInFlight(), "an ack after the lease expired is ignored");
+
+        StreamClient next = shared("late", "g", cfg);
+        next.credit(1);
+        SubscribeDownstream m = next.poll(Duration.ofMillis(700));
+        assertTrue(m == null || m.hasHeartbeat(), "a late nack cut its backoff short: " + m);
+    }
+
+    @Test
     void inProgressKeepsTheLeasePastTheAckWait() throws Exception {
         PublishResponse p = publish("long", "long job");
         var cfg = config().setAckWaitMs(400).addBackoffMs(1).build();

@@ -27,6 +27,11 @@ final class PgLeases implements AutoCloseable {
         Entry availableAt(long at) {
             return new Entry(seq, deliveries, null, 0, at);
         }
+
+        /** Leased to {@code h} and not expired at {@code now}: an expired lease is nobody's to settle. */
+        boolean heldBy(String h, long now) {
+            return h.equals(holder) && dueAt > now;
+        }
     }
 
     /** A store run is gone when it has not said it is alive for this long (it does so every second). */

@@ -182,7 +182,7 @@ final class PgSharedOps {
                 PgLeases.Entry e = found.remove(seq);   // named twice: the second is settled already
                 if (e == null) {
                     unknown++;
-                } else if (!holder.equals(e.holder())) {
+                } else if (!e.heldBy(holder, tx.now)) {
                     notHeld++;
                 } else {
                     tx.leases.remove(h.id(), group, seq);
@@ -220,7 +220,7 @@ final class PgSharedOps {
         @Override
         Boolean onGroup(PgWriteTx tx, Held h) throws SQLException {
             PgLeases.Entry e = tx.leases.find(h.id(), group, List.of(sequence)).get(sequence);
-            if (e == null || !holder.equals(e.holder())) {
+            if (e == null || !e.heldBy(holder, tx.now)) {
                 return false;
             }
             GroupConfig config = h.config();
@@ -254,7 +254,9 @@ final class PgSharedOps {
 
         @Override
         Integer onGroup(PgWriteTx tx, Held h) throws SQLException {
-            List<PgLeases.Entry> held = tx.leases.heldBy(h.id(), group, holder);
+            // An expired lease stays as it is: it comes back after its backoff counted from the expiry.
+            List<PgLeases.Entry> held = tx.leases.heldBy(h.id(), group, holder).stream()
+                    .filter(e -> e.heldBy(holder, tx.now)).toList();
             for (PgLeases.Entry e : held) {
                 giveBack(tx, h, e, tx.now + h.config().backoffAfter(e.deliveries()));
             }

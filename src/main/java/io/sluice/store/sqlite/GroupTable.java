@@ -39,6 +39,11 @@ final class GroupTable implements AutoCloseable {
         long dueAt;       // leased: when the lease expires; else when it may be leased again (Unix ms)
         boolean stored;   // a row exists in the database (else removing it needs no write)
 
+        /** Leased to {@code h} and not expired at {@code now}: an expired lease is nobody's to settle. */
+        boolean heldBy(String h, long now) {
+            return h.equals(holder) && dueAt > now;
+        }
+
         /** Whether the entry needs a row: a first delivery is recorded by the group's row alone. */
         boolean needsRow() {
             return stored || deliveries > 1;

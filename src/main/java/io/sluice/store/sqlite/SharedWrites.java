@@ -213,7 +213,7 @@ final class SharedWrites {
                 GroupTable.Entry e = g.entries.get(seq);
                 if (e == null) {
                     unknown++;
-                } else if (!holder.equals(e.holder)) {
+                } else if (!e.heldBy(holder, tx.now)) {
                     notHeld++;
                 } else {
                     g.entries.remove(seq);
@@ -250,7 +250,7 @@ final class SharedWrites {
         @Override
         Boolean onGroup(WriteTx tx, GroupTable.Group g) throws SQLException {
             GroupTable.Entry e = g.entries.get(sequence);
-            if (e == null || !holder.equals(e.holder)) {
+            if (e == null || !e.heldBy(holder, tx.now)) {
                 return false;
             }
             switch (action) {
@@ -287,7 +287,7 @@ final class SharedWrites {
             tx.waiting.withdraw(tx, topic, group, holder);
             var held = new ArrayList<Long>();
             g.entries.forEach((seq, e) -> {
-                if (holder.equals(e.holder)) {
+                if (e.heldBy(holder, tx.now)) {   // an expired one comes back after its backoff from the expiry
                     held.add(seq);
                 }
             });
