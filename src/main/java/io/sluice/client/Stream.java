@@ -282,8 +282,8 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
      * ({@code SHUTTING_DOWN}) or reset the stream. Takeover, a deleted topic and refused requests are final.
      */
     boolean retryable() {
-        if ("SHUTTING_DOWN".equals(streamError)) {
-            return true;
+        if ("SHUTTING_DOWN".equals(streamError) || "CURSOR_RESET".equals(streamError)) {
+            return true;   // the broker is going (another may serve), or the group goes on from its new cursor
         }
         if (streamError != null) {
             return false;

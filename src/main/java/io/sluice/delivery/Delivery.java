@@ -286,7 +286,9 @@ public final class Delivery implements StoreListener, AutoCloseable {
             return;
         }
         if (shared != null) {
-            shared.forEach(s -> s.groupChanged(false));   // its leases were cleared: ask the store again
+            // Its leases were cleared: what the streams hold is no longer theirs and may go to any stream,
+            // so they end, telling their clients, who open again at the new cursor.
+            shared.forEach(s -> s.end(End.CURSOR_RESET));
         }
         if (active != null) {
             active.reposition(cursor);

@@ -20,6 +20,8 @@ public record End(Kind kind, SluiceException error, String detail) {
         TOPIC_DELETED,
         /** The consumer group was deleted (StreamError GROUP_DELETED, then NOT_FOUND). */
         GROUP_DELETED,
+        /** ResetCursor voided a shared group's leases (StreamError CURSOR_RESET, then ABORTED). */
+        CURSOR_RESET,
         /** The broker is stopping (StreamError SHUTTING_DOWN, then UNAVAILABLE). */
         SHUTTING_DOWN,
         /** The client cancelled or its connection broke: nothing is left to send. */
@@ -33,6 +35,7 @@ public record End(Kind kind, SluiceException error, String detail) {
     public static final End TAKEN_OVER = new End(Kind.TAKEN_OVER, null, null);
     public static final End TOPIC_DELETED = new End(Kind.TOPIC_DELETED, null, null);
     public static final End GROUP_DELETED = new End(Kind.GROUP_DELETED, null, null);
+    public static final End CURSOR_RESET = new End(Kind.CURSOR_RESET, null, null);
     public static final End SHUTTING_DOWN = new End(Kind.SHUTTING_DOWN, null, null);
     public static final End CANCELLED = new End(Kind.CANCELLED, null, null);
 

@@ -129,6 +129,9 @@ final class SubscribeStream implements Downstream {
             case TAKEN_OVER -> Status.ABORTED.withDescription("another stream of this consumer group took over");
             case TOPIC_DELETED -> Status.NOT_FOUND.withDescription("the topic was deleted");
             case GROUP_DELETED -> Status.NOT_FOUND.withDescription("the consumer group was deleted");
+            case CURSOR_RESET -> Status.ABORTED.withDescription("the consumer group's cursor was reset (ResetCursor): "
+                    + "the messages leased to this stream are no longer its own; subscribe again to go on from the "
+                    + "new cursor");
             case SHUTTING_DOWN -> Status.UNAVAILABLE.withDescription("the broker is shutting down");
             case CANCELLED -> Status.CANCELLED;
             case FAILED -> Status.fromCode(Statuses.codeOf(reason.error())).withDescription(reason.error().getMessage());
@@ -139,7 +142,7 @@ final class SubscribeStream implements Downstream {
     /** The StreamError code sent before the status of a deliberate end; null for the others. */
     static String streamErrorCode(End reason) {
         return switch (reason.kind()) {
-            case TAKEN_OVER, TOPIC_DELETED, GROUP_DELETED, SHUTTING_DOWN -> reason.kind().name();
+            case TAKEN_OVER, TOPIC_DELETED, GROUP_DELETED, CURSOR_RESET, SHUTTING_DOWN -> reason.kind().name();
             case CANCELLED, FAILED, INTERNAL -> null;
         };
     }

@@ -21,6 +21,7 @@ import io.sluice.proto.InitialPosition;
 import io.sluice.proto.MessageDelivery;
 import io.sluice.proto.PublishRequest;
 import io.sluice.proto.PublishResponse;
+import io.sluice.proto.ResetCursorRequest;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscriptionMode;
@@ -234,6 +235,29 @@ class SharedGroupTest {
         next.credit(1);
         SubscribeDownstream m = next.poll(Duration.ofMillis(700));
         assertTrue(m == null || m.hasHeartbeat(), "a late nack cut its backoff short: " + m);
+    }
+
+    @Test
+    void aCursorResetEndsTheSharedStreamsWhoseLeasesItVoidedAndTheGroupGoesOnFromTheNewCursor() throws Exception {
+        for (int i = 1; i <= 4; i++) {
+            publish("reset", "job " + i);
+        }
+        var cfg = config().setAckWaitMs(30_000).build();
+        StreamClient holder = shared("reset", "g", cfg);
+        holder.credit(3);
+        List<Long> held = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            held.add(holder.delivery().getSequence());
+        }
+        admin.resetCursor(ResetCursorRequest.newBuilder().setTopic("reset").setConsumerGroup("g")
+                .setSequence(held.get(1)).build());
+
+        assertEquals("CURSOR_RESET", holder.streamError(), "its leases are void: it is told");
+        holder.expectClosedWith(Status.Code.ABORTED);
+        StreamClient next = shared("reset", "g", cfg);
+        next.credit(10);
+        assertEquals(held.get(2), next.delivery().getSequence(), "delivery goes on after the new cursor");
+        assertEquals(held.get(2) + 1, next.delivery().getSequence());
     }
 
     @Test
