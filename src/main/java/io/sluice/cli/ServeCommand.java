@@ -167,10 +167,16 @@ final class ServeCommand implements Callable<Integer> {
 
         long started = System.nanoTime();
         SluiceServer server = SluiceServer.start(config, security.config());
-        if (server.security().reloadable()) {   // else SIGHUP keeps its default: the broker stops cleanly
-            Signal.handle(new Signal("HUP"), s -> server.security().reload());
-        }
-        // Any other way out (SIGHUP without TLS or an auth file, System.exit elsewhere) still closes the database.
+        // SIGHUP asks for a reload, as with any daemon; it never stops the broker, even with nothing to reload.
+        Signal.handle(new Signal("HUP"), s -> {
+            if (server.security().reloadable()) {
+                server.security().reload();
+            } else {
+                System.getLogger(ServeCommand.class.getName()).log(System.Logger.Level.WARNING,
+                        "SIGHUP: nothing to reload (no TLS certificates or auth file in use); the broker goes on");
+            }
+        });
+        // Any other way out (System.exit elsewhere, a signal not handled here) still closes the database.
         Thread hook = Thread.ofPlatform().name("sluice-shutdown").unstarted(server::close);
         Runtime.getRuntime().addShutdownHook(hook);
         System.out.println(banner(server, (System.nanoTime() - started) / 1_000_000));

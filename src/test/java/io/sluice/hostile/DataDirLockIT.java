@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Case 1, an operator mistake: a second broker started on the data directory of a running one
  * refuses to start (exit code not 0, stderr naming the directory and the holder's pid); the first
- * keeps serving and loses nothing.
+ * keeps serving and loses nothing. A SIGHUP with nothing to reload does not stop it either.
  */
 class DataDirLockIT extends HostileCase {
 
@@ -62,5 +62,17 @@ class DataDirLockIT extends HostileCase {
             }
         }
         first.finish("1 data-dir lock (second broker)", codes.size(), "second broker exit codes " + codes);
+    }
+
+    /** The same operator, sending SIGHUP to reload a broker that has no TLS files or auth file. */
+    @Test
+    void aSighupWithNothingToReloadLeavesTheBrokerServing() throws Exception {
+        HostileBroker broker = start();
+        broker.startBackground();
+        for (int i = 0; i < 3; i++) {
+            new ProcessBuilder("kill", "-HUP", Long.toString(broker.process.pid())).start().waitFor();
+        }
+        broker.process.awaitOutput("SIGHUP: nothing to reload", Duration.ofSeconds(30));
+        broker.finish("1 data-dir lock (SIGHUP, nothing to reload)", 3, "the broker goes on");
     }
 }
