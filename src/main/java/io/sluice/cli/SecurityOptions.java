@@ -56,6 +56,11 @@ final class SecurityOptions {
                     + "(env SLUICE_MAX_SUBSCRIBE_STREAMS, default ${DEFAULT-VALUE}).")
     int maxSubscribeStreams;
 
+    @Option(names = "--max-calls", defaultValue = "${env:SLUICE_MAX_CALLS:-16384}", paramLabel = "N",
+            description = "Calls of any kind open on the broker at once, Subscribe streams included; more get "
+                    + "RESOURCE_EXHAUSTED (env SLUICE_MAX_CALLS, default ${DEFAULT-VALUE}).")
+    int maxCalls;
+
     @Option(names = "--max-metadata-bytes", defaultValue = "${env:SLUICE_MAX_METADATA_BYTES:-8192}",
             paramLabel = "BYTES", description = "Largest header block of a call "
                     + "(env SLUICE_MAX_METADATA_BYTES, default ${DEFAULT-VALUE}).")
@@ -63,7 +68,8 @@ final class SecurityOptions {
 
     @Option(names = "--handshake-timeout", defaultValue = "${env:SLUICE_HANDSHAKE_TIMEOUT:-10s}",
             paramLabel = "DURATION", converter = Durations.class,
-            description = "A connection that has not completed TLS and the HTTP/2 preface by then is closed "
+            description = "A connection that has not completed TLS and the HTTP/2 preface by then is closed, "
+                    + "and a call whose first request has not arrived by then ends DEADLINE_EXCEEDED "
                     + "(env SLUICE_HANDSHAKE_TIMEOUT, default ${DEFAULT-VALUE}).")
     Duration handshakeTimeout;
 
@@ -79,6 +85,7 @@ final class SecurityOptions {
                 .withMetricsHost(metricsHost)
                 .withLimits(maxConnections, maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes,
                         handshakeTimeout)
-                .withReloadInterval(reloadInterval);
+                .withReloadInterval(reloadInterval)
+                .withMaxCalls(maxCalls);
     }
 }

@@ -37,6 +37,7 @@ public final class Security implements AutoCloseable {
     private final AuditLog audit;
     private final ConnectionGuard connections;
     private final StreamCount subscribeStreams;
+    private final CallGuard calls;
     private final Reloader reloader;
 
     private Security(SecurityConfig config, KeyMaterial keys, TrustMaterial trust, Authenticator authenticator,
@@ -47,8 +48,10 @@ public final class Security implements AutoCloseable {
         this.authenticator = authenticator;
         this.audit = audit;
         this.reloader = reloader;
-        this.connections = new ConnectionGuard(config.maxConnections(), config.handshakeTimeout());
+        this.connections = new ConnectionGuard(config.maxConnections(), config.handshakeTimeout(),
+                config.maxStreamsPerConnection(), config.maxCalls());
         this.subscribeStreams = new StreamCount(config.maxSubscribeStreams());
+        this.calls = new CallGuard(config.maxCalls(), config.handshakeTimeout());
     }
 
     /** Reads the certificates and the auth file and opens the audit log; throws naming the first problem. */
@@ -96,6 +99,7 @@ public final class Security implements AutoCloseable {
     public NettyServerBuilder configure(NettyServerBuilder builder, Class<? extends ServerChannel> channelType) {
         builder.channelFactory(connections.channels(channelType))
                 .addTransportFilter(connections.readiness())
+                .intercept(calls)   // before every service's own interceptors
                 .maxConcurrentCallsPerConnection(config.maxStreamsPerConnection())
                 .maxInboundMetadataSize(config.maxMetadataBytes());
         if (keys != null) {
@@ -187,9 +191,15 @@ public final class Security implements AutoCloseable {
         return connections.open();
     }
 
+    /** Calls open now, of every kind. */
+    public int openCalls() {
+        return calls.open();
+    }
+
     @Override
     public void close() {
         reloader.close();
         audit.close();
+        calls.close();
     }
 }

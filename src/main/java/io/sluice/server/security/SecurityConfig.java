@@ -20,15 +20,17 @@ import java.time.Duration;
  * @param maxMetadataBytes largest header block of a call
  * @param handshakeTimeout a connection that has not completed TLS and the HTTP/2 preface by then is closed
  * @param reloadInterval how often the certificate, key, CA and auth files are checked for changes
+ * @param maxCalls calls of any kind open on the broker at once; more get RESOURCE_EXHAUSTED
  */
 public record SecurityConfig(Path tlsCert, Path tlsKey, Path tlsClientCa, ClientAuth clientAuth, Path authFile,
                              Path auditLog, String metricsHost, int maxConnections, int maxStreamsPerConnection,
                              int maxSubscribeStreams, int maxMetadataBytes, Duration handshakeTimeout,
-                             Duration reloadInterval) {
+                             Duration reloadInterval, int maxCalls) {
 
     public static final int DEFAULT_MAX_CONNECTIONS = 4096;
     public static final int DEFAULT_MAX_STREAMS_PER_CONNECTION = 1000;
     public static final int DEFAULT_MAX_SUBSCRIBE_STREAMS = 10_000;
+    public static final int DEFAULT_MAX_CALLS = 16_384;
     public static final int DEFAULT_MAX_METADATA_BYTES = 8192;
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(2);
@@ -54,6 +56,7 @@ public record SecurityConfig(Path tlsCert, Path tlsKey, Path tlsClientCa, Client
         positive(maxConnections, "--max-connections");
         positive(maxStreamsPerConnection, "--max-streams-per-connection");
         positive(maxSubscribeStreams, "--max-subscribe-streams");
+        positive(maxCalls, "--max-calls");
         if (maxMetadataBytes < 1024) {
             throw new IllegalArgumentException("--max-metadata-bytes must be at least 1024, not " + maxMetadataBytes);
         }
@@ -77,34 +80,40 @@ public record SecurityConfig(Path tlsCert, Path tlsKey, Path tlsClientCa, Client
     public static SecurityConfig none() {
         return new SecurityConfig(null, null, null, null, null, null, null, DEFAULT_MAX_CONNECTIONS,
                 DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_MAX_SUBSCRIBE_STREAMS, DEFAULT_MAX_METADATA_BYTES,
-                DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_RELOAD_INTERVAL);
+                DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_RELOAD_INTERVAL, DEFAULT_MAX_CALLS);
     }
 
     public SecurityConfig withTls(Path cert, Path key, Path clientCa, ClientAuth auth) {
         return new SecurityConfig(cert, key, clientCa, auth, authFile, auditLog, metricsHost, maxConnections,
-                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval);
+                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval, maxCalls);
     }
 
     public SecurityConfig withAuth(Path file, Path audit) {
         return new SecurityConfig(tlsCert, tlsKey, tlsClientCa, clientAuth, file, audit, metricsHost, maxConnections,
-                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval);
+                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval, maxCalls);
     }
 
     public SecurityConfig withLimits(int connections, int streamsPerConnection, int subscribeStreams,
                                      int metadataBytes, Duration handshake) {
         return new SecurityConfig(tlsCert, tlsKey, tlsClientCa, clientAuth, authFile, auditLog, metricsHost,
-                connections, streamsPerConnection, subscribeStreams, metadataBytes, handshake, reloadInterval);
+                connections, streamsPerConnection, subscribeStreams, metadataBytes, handshake, reloadInterval, maxCalls);
     }
 
     public SecurityConfig withMetricsHost(String host) {
         return new SecurityConfig(tlsCert, tlsKey, tlsClientCa, clientAuth, authFile, auditLog, host, maxConnections,
-                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval);
+                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval, maxCalls);
     }
 
     public SecurityConfig withReloadInterval(Duration interval) {
         return new SecurityConfig(tlsCert, tlsKey, tlsClientCa, clientAuth, authFile, auditLog, metricsHost,
                 maxConnections, maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout,
-                interval);
+                interval, maxCalls);
+    }
+
+    public SecurityConfig withMaxCalls(int calls) {
+        return new SecurityConfig(tlsCert, tlsKey, tlsClientCa, clientAuth, authFile, auditLog, metricsHost,
+                maxConnections, maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout,
+                reloadInterval, calls);
     }
 
     public boolean tls() {

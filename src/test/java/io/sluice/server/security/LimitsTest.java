@@ -10,6 +10,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
+import io.sluice.Await;
 import io.sluice.proto.InitialPosition;
 import io.sluice.proto.ListTopicsRequest;
 import io.sluice.proto.PublishRequest;
@@ -55,15 +56,48 @@ class LimitsTest {
     }
 
     @Test
-    void connectionsPastTheLimitAreClosedAsTheyArrive() {
+    void aConnectionPastTheLimitIsClosedWhileEveryOtherHasACallAndTakesAnIdleOnesPlaceOtherwise() throws Exception {
         broker = TestBroker.start(dir, limits(1, 100, Duration.ofSeconds(10)));
-        var first = broker.blocking();
-        first.listTopics(ListTopicsRequest.getDefaultInstance());
-        var e = assertThrows(StatusRuntimeException.class,
-                () -> broker.blocking().listTopics(ListTopicsRequest.getDefaultInstance()));
-        assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
-        first.listTopics(ListTopicsRequest.getDefaultInstance());   // the one admitted is untouched
+        try (var busy = StreamClient.group(broker.async(), "orders", "g", InitialPosition.EARLIEST)) {
+            assertTrue(busy.next().hasHeartbeat());
+            var e = assertThrows(StatusRuntimeException.class,
+                    () -> broker.blocking().listTopics(ListTopicsRequest.getDefaultInstance()));
+            assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+            busy.credit(1);   // the one admitted is untouched
+            assertTrue(busy.next().hasHeartbeat());
+        }
+        Await.until("the stream's call is gone", () -> broker.server().security().openCalls() == 0);
+        // Its connection is idle now: a new one takes its place rather than being turned away.
+        broker.blocking().listTopics(ListTopicsRequest.getDefaultInstance());
         assertEquals(1, broker.server().security().openConnections());
+    }
+
+    @Test
+    void aCallWhoseFirstRequestNeverComesEndsWhenTheHandshakeTimeoutPassesAndGivesItsPlaceBack() throws Exception {
+        broker = TestBroker.start(dir, limits(100, 1, Duration.ofMillis(500)));
+        var silent = StreamClient.open(broker.async());   // headers, and never its init
+        Status ended = silent.awaitClose();
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, ended.getCode());
+        assertTrue(ended.getDescription().contains("--handshake-timeout"), ended.toString());
+        try (var next = StreamClient.group(broker.async(), "orders", "g", InitialPosition.EARLIEST)) {
+            assertTrue(next.next().hasHeartbeat(), "the only Subscribe slot is free again");
+        }
+    }
+
+    @Test
+    void callsPastTheBrokersLimitAreResourceExhausted() throws InterruptedException {
+        broker = TestBroker.start(dir, limits(100, 100, Duration.ofSeconds(10)).withMaxCalls(2));
+        try (var a = StreamClient.group(broker.async(), "orders", "a", InitialPosition.EARLIEST);
+             var b = StreamClient.group(broker.async(), "orders", "b", InitialPosition.EARLIEST)) {
+            assertTrue(a.next().hasHeartbeat());
+            assertTrue(b.next().hasHeartbeat());
+            var e = assertThrows(StatusRuntimeException.class, () -> broker.blocking()
+                    .withDeadlineAfter(20, TimeUnit.SECONDS).listTopics(ListTopicsRequest.getDefaultInstance()));
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
+            assertTrue(e.getStatus().getDescription().contains("--max-calls"), e.toString());
+        }
+        Await.until("the streams' calls are gone", () -> broker.server().security().openCalls() == 0);
+        broker.blocking().withDeadlineAfter(20, TimeUnit.SECONDS).listTopics(ListTopicsRequest.getDefaultInstance());
     }
 
     @Test

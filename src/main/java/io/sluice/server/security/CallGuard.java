@@ -1,0 +1,198 @@
+package io.sluice.server.security;
+
+import io.grpc.ForwardingServerCall;
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Bounds what a client can make the broker hold with calls that do nothing. Every call, whatever it
+ * sends, holds transport and call state (a kilobyte or two of heap): at most {@code maxCalls} are
+ * open on the broker at once, and one over that is refused RESOURCE_EXHAUSTED on its headers. A call
+ * whose first request has not arrived within {@code firstRequest} of the broker asking for it ends
+ * DEADLINE_EXCEEDED, so headers without a body hold neither a call's place, nor the publish budget a
+ * unary publish reserved for its message, nor a Subscribe stream's slot, for longer than that. The
+ * time counts from the asking: a publish waiting for room in the budget has not been asked yet.
+ * Runs before every other interceptor, for every service.
+ */
+final class CallGuard implements ServerInterceptor, AutoCloseable {
+    private final int maxCalls;
+    private final Duration firstRequest;
+    private final AtomicInteger open = new AtomicInteger();
+    private final ScheduledThreadPoolExecutor timer;
+
+    CallGuard(int maxCalls, Duration firstRequest) {
+        this.maxCalls = maxCalls;
+        this.firstRequest = firstRequest;
+        this.timer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("sluice-call-guard").daemon()
+                .factory());
+        timer.setRemoveOnCancelPolicy(true);   // a call's timer is gone once its request arrives
+    }
+
+    /** Calls open now. */
+    int open() {
+        return open.get();
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                                                      ServerCallHandler<Q, R> next) {
+        if (open.incrementAndGet() > maxCalls) {
+            open.decrementAndGet();
+            call.close(Status.RESOURCE_EXHAUSTED.withDescription(maxCalls + " calls are open on the broker, its "
+                    + "limit (--max-calls); retry later"), new Metadata());
+            return new ServerCall.Listener<>() { };
+        }
+        var guarded = new Guarded<>(call);
+        ServerCall.Listener<Q> inner;
+        try {
+            inner = next.startCall(guarded, headers);
+        } catch (RuntimeException e) {
+            guarded.finished();
+            throw e;
+        }
+        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(inner) {
+            @Override
+            public void onMessage(Q message) {
+                if (guarded.arrived()) {
+                    super.onMessage(message);
+                }
+            }
+
+            @Override
+            public void onHalfClose() {
+                if (guarded.arrived()) {
+                    super.onHalfClose();
+                }
+            }
+
+            @Override
+            public void onCancel() {
+                try {
+                    super.onCancel();
+                } finally {
+                    guarded.finished();
+                }
+            }
+
+            @Override
+            public void onComplete() {
+                try {
+                    super.onComplete();
+                } finally {
+                    guarded.finished();
+                }
+            }
+        };
+    }
+
+    /**
+     * One call. Until its first request arrives, what the handler does to the call and what the timer
+     * does are serialised here (gRPC's calls are not thread-safe); once the timer ended it, the
+     * handler's later answers go nowhere.
+     */
+    private final class Guarded<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
+        private boolean asked;               // guarded by this
+        private boolean arrived;             // guarded by this
+        private boolean timedOut;            // guarded by this
+        private boolean closed;              // guarded by this
+        private ScheduledFuture<?> deadline;  // guarded by this
+        private final AtomicInteger finished = new AtomicInteger();
+
+        Guarded(ServerCall<Q, R> call) {
+            super(call);
+        }
+
+        @Override
+        public void request(int messages) {
+            synchronized (this) {
+                if (!asked && !closed) {
+                    asked = true;
+                    try {
+                        deadline = timer.schedule(this::expire, firstRequest.toNanos(), TimeUnit.NANOSECONDS);
+                    } catch (RejectedExecutionException e) {
+                        // the broker is stopping: its shutdown ends the call
+                    }
+                }
+            }
+            super.request(messages);
+        }
+
+        /** A request (or the end of the requests) arrived: false when the call already ended for want of one. */
+        synchronized boolean arrived() {
+            if (!arrived) {
+                arrived = true;
+                if (deadline != null) {
+                    deadline.cancel(false);
+                }
+            }
+            return !timedOut;
+        }
+
+        private synchronized void expire() {
+            if (arrived || closed) {
+                return;
+            }
+            timedOut = true;
+            closed = true;
+            super.close(Status.DEADLINE_EXCEEDED.withDescription("no request arrived within "
+                    + firstRequest.toMillis() + " ms of the call's start (--handshake-timeout)"), new Metadata());
+        }
+
+        @Override
+        public synchronized void sendHeaders(Metadata headers) {
+            if (!timedOut) {
+                super.sendHeaders(headers);
+            }
+        }
+
+        @Override
+        public void sendMessage(R message) {
+            synchronized (this) {
+                if (timedOut) {
+                    return;
+                }
+            }
+            super.sendMessage(message);
+        }
+
+        @Override
+        public void close(Status status, Metadata trailers) {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                if (deadline != null) {
+                    deadline.cancel(false);
+                }
+            }
+            super.close(status, trailers);
+        }
+
+        void finished() {
+            if (finished.getAndIncrement() == 0) {
+                open.decrementAndGet();
+                synchronized (this) {
+                    if (deadline != null) {
+                        deadline.cancel(false);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}
