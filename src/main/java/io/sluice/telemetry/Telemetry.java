@@ -100,6 +100,7 @@ public final class Telemetry implements AutoCloseable {
                         .setPrometheusRegistry(registry)
                         .setOtelScopeLabelsEnabled(false)
                         .setDefaultHandler(console)
+                        .setAuthenticator(new ReadOnly())
                         .build();
             } catch (UncheckedIOException e) {
                 throw new IllegalStateException(portProblem("metrics", settings.host(), settings.metricsPort(),

@@ -54,6 +54,22 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void onlyGetAndHeadAreAnsweredOnTheMetricsPort() throws Exception {
+        var http = java.net.http.HttpClient.newHttpClient();
+        for (String path : new String[] {"/metrics", "/", "/api/overview"}) {
+            for (String method : new String[] {"POST", "PUT", "DELETE", "OPTIONS"}) {
+                var response = http.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + metricsPort + path))
+                        .method(method, java.net.http.HttpRequest.BodyPublishers.ofString("x")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertEquals(405, response.statusCode(), method + " " + path);
+                assertEquals("GET, HEAD", response.headers().firstValue("Allow").orElse(""), method + " " + path);
+            }
+        }
+        assertTrue(scrape().contains("sluice_"), "GET still answers");
+    }
+
+    @Test
     void everyMetricIsExposedWithItsValue() throws Exception {
         var client = broker.blocking();
         var sent = new ArrayList<PublishResponse>();
