@@ -11,7 +11,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.ToLongFunction;
 
 /**
- * The per-group gauges of shared groups and dead letters (labelled by topic and group): messages in
+ * The per-group gauges (labelled by topic and group): lag, and for shared groups and dead letters messages in
  * flight, age of the oldest unsettled one, dead-lettered and redelivered totals as stored, and the
  * mode. One read of every topic's stats serves all of them for a second, so a scrape reads the
  * groups once, not once per gauge. Called on the metrics collection thread.
@@ -34,6 +34,10 @@ final class GroupGauges {
 
     /** Registers the gauges. */
     void register(BrokerMetrics metrics) {
+        // Sequences are numbered across all topics, so a cursor's distance from the last sequence is not a
+        // number of messages: the lag is the group's pending count, found from positions, never a scan.
+        metrics.groupGauge("sluice.subscription.lag", "Messages after the group's cursor (its pending count), "
+                + "for every group", "{message}", () -> values(TopicStats.GroupStats::pending));
         metrics.groupGauge("sluice.group.in_flight", "Messages delivered to the group and not settled", "{message}",
                 () -> values(TopicStats.GroupStats::inFlight));
         metrics.groupGauge("sluice.group.oldest_unacked_age", "Age since publish of the group's oldest delivered, "

@@ -129,9 +129,6 @@ public final class SluiceServer implements AutoCloseable {
                     config.maxQueuedBytes());
             metrics.gauge("sluice.delivery.held", "Bytes of messages Subscribe streams hold from their reading "
                     + "until the client took them (bounded by --max-queued-bytes)", "By", delivery::heldBytes);
-            metrics.groupGauge("sluice.subscription.lag",
-                    "Topic's last sequence minus the group's cursor, for every group", "{sequence}",
-                    () -> lag(s));
             metrics.groupGauge("sluice.backpressure.active",
                     "1 when a group's stream has no credit while messages wait for it", "",
                     delivery::backpressure);
@@ -221,13 +218,6 @@ public final class SluiceServer implements AutoCloseable {
     private static void setHealth(HealthStatusManager health, ServingStatus status) {
         health.setStatus("", status);
         health.setStatus(SluiceGrpc.SERVICE_NAME, status);
-    }
-
-    private static List<BrokerMetrics.GroupValue> lag(Store store) {
-        return store.groupCursors().stream()
-                .map(g -> new BrokerMetrics.GroupValue(g.topic(), g.group(),
-                        Math.max(0, store.lastSequence(g.topic()) - g.cursor())))
-                .toList();
     }
 
     /** The (topic, group) pairs that exist: the metrics of the others are dropped. */

@@ -57,7 +57,7 @@ final class ConsoleJson {
                 deliveredTotal += c.delivered();
                 b.append(firstGroup ? "" : ",").append("{\"name\":").append(str(g.name()))
                         .append(",\"cursor\":").append(g.cursor())
-                        .append(",\"lag\":").append(Math.max(0, t.lastSequence() - g.cursor()))
+                        .append(",\"lag\":").append(g.pending())
                         .append(",\"pending\":").append(g.pending())
                         .append(",\"last_ack_at\":").append(g.lastAckAt())
                         .append(",\"live\":").append(g.live())

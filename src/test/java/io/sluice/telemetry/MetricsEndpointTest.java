@@ -72,6 +72,10 @@ class MetricsEndpointTest {
     @Test
     void everyMetricIsExposedWithItsValue() throws Exception {
         var client = broker.blocking();
+        for (int i = 0; i < 50; i++) {   // sequences are numbered across topics: orders' start past these
+            client.publish(PublishRequest.newBuilder().setTopic("elsewhere").setPayload(ByteString.copyFromUtf8("x"))
+                    .build());
+        }
         var sent = new ArrayList<PublishResponse>();
         for (int i = 0; i < 7; i++) {
             sent.add(client.publish(PublishRequest.newBuilder().setTopic("orders")
@@ -83,7 +87,7 @@ class MetricsEndpointTest {
         var s = StreamClient.group(broker.async(), "orders", "billing", InitialPosition.EARLIEST);
         s.expectHeartbeatWithoutDelivery(last);
         awaitSample("sluice_backpressure_active", v -> v == 1.0, "topic", "orders", "group", "billing");
-        awaitSample("sluice_subscription_lag", v -> v == last, "topic", "orders", "group", "billing");
+        awaitSample("sluice_subscription_lag", v -> v == 7, "topic", "orders", "group", "billing");
 
         s.credit(3);
         var d = new ArrayList<String>();
@@ -91,8 +95,7 @@ class MetricsEndpointTest {
             d.add(s.delivery().getMessageId());
         }
         s.ack(d.get(2));
-        long cursor = sent.get(2).getSequence();
-        awaitSample("sluice_subscription_lag", v -> v == last - cursor, "topic", "orders", "group", "billing");
+        awaitSample("sluice_subscription_lag", v -> v == 4, "topic", "orders", "group", "billing");
         s.credit(100);
         for (int i = 3; i < 7; i++) {
             s.delivery();
@@ -101,7 +104,7 @@ class MetricsEndpointTest {
 
         String body = scrape();
         assertEquals(7.0, sample(body, "sluice_publish_total", "topic", "orders").orElseThrow());
-        assertEquals(7.0, sample(body, "sluice_publish_latency_seconds_count").orElseThrow());
+        assertEquals(57.0, sample(body, "sluice_publish_latency_seconds_count").orElseThrow());   // all topics
         assertEquals(7.0, sample(body, "sluice_delivered_total", "topic", "orders", "group", "billing").orElseThrow());
         assertEquals(1.0, sample(body, "sluice_acked_total", "topic", "orders", "group", "billing").orElseThrow());
         assertEquals(1.0, sample(body, "sluice_streams_active").orElseThrow());
@@ -141,6 +144,6 @@ class MetricsEndpointTest {
         s.cancel();
         awaitSample("sluice_streams_active", v -> v == 0.0);
         // Lag is reported for groups without a live stream too.
-        awaitSample("sluice_subscription_lag", v -> v == last - cursor, "topic", "orders", "group", "billing");
+        awaitSample("sluice_subscription_lag", v -> v == 4, "topic", "orders", "group", "billing");
     }
 }
