@@ -63,7 +63,7 @@ public final class SqliteStore implements Store {
         this.topics = topics;
         this.writeConnection = writeConnection;
         this.writer = new Writer(writeConnection, tx, options.writeQueue(), options.maxBatch(), listeners, observer,
-                options.beforeCommit(), unfinishedPurges);
+                options.beforeCommit(), unfinishedPurges, new Reserve(directory.path()));
         this.reads = new ReadPool(options.readers(), () -> Startup.openReadOnly(file));
         this.topicReads = new TopicReads(topics, reads);
     }
@@ -360,6 +360,7 @@ public final class SqliteStore implements Store {
             Thread.currentThread().interrupt();
         } finally {
             directory.markStopping();   // closing the last connection folds the log into the database, removing it
+            writer.releaseReserve();    // room for that, on a full disk
             closeQuietly(writeConnection);
             directory.close();
         }

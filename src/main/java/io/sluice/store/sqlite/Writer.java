@@ -47,10 +47,12 @@ final class Writer implements AutoCloseable {
     private final CommitHook beforeCommit;   // test seam; null in production
     private final Thread thread;
     private boolean diskFull;          // writer thread only: a full disk was logged; no message stored since
+    private final Reserve reserve;     // writer thread only, then the closer's
 
     Writer(Connection connection, WriteTx tx, int queueCapacity, int maxBatch, StoreListener listener,
-           CommitObserver observer, CommitHook beforeCommit, List<TopicRow> unfinishedPurges) {
+           CommitObserver observer, CommitHook beforeCommit, List<TopicRow> unfinishedPurges, Reserve reserve) {
         this.connection = connection;
+        this.reserve = reserve;
         this.tx = tx;
         this.queue = new WriteQueue(queueCapacity);
         this.maxBatch = maxBatch;
@@ -194,7 +196,10 @@ final class Writer implements AutoCloseable {
         return -1;
     }
 
-    private void execute(List<WriteOp<?>> batch) {
+    private void execute(List<WriteOp<?>> queued) {
+        // A disk the broker filled keeps the reserve's room for the writes that free space.
+        List<WriteOp<?>> batch = !queued.isEmpty() && reserve.holdingBack(this::freeInDatabase)
+                ? refuseAppends(queued) : queued;
         if (batch.isEmpty() && !tx.backgroundDue() && !tx.waiting.due(System.nanoTime())) {
             return;
         }
@@ -305,8 +310,46 @@ final class Writer implements AutoCloseable {
         return true;
     }
 
+    /** The disk is full and the reserve's room is kept for the writes that free space: new messages are refused. */
+    private List<WriteOp<?>> refuseAppends(List<WriteOp<?>> batch) {
+        var others = new ArrayList<WriteOp<?>>(batch.size());
+        SluiceException full = null;
+        for (WriteOp<?> op : batch) {
+            if (op instanceof Append) {
+                if (full == null) {
+                    full = new SluiceException.DiskFull("the disk holding the data directory is full: new messages "
+                            + "are refused until it has " + (2 * Reserve.BYTES >> 20) + " MiB free (acks, deletions "
+                            + "and retention go on); free space and retry", null);
+                }
+                op.fail(full);
+            } else {
+                others.add(op);
+            }
+        }
+        return others;
+    }
+
+    /** Bytes of the database's free pages (what deletions and retention freed), which new messages fill first. */
+    private long freeInDatabase() {
+        try (var st = connection.createStatement();
+             var free = st.executeQuery("PRAGMA freelist_count")) {
+            long pages = free.next() ? free.getLong(1) : 0;
+            try (var size = st.executeQuery("PRAGMA page_size")) {
+                return size.next() ? pages * size.getLong(1) : 0;
+            }
+        } catch (java.sql.SQLException e) {
+            return 0;
+        }
+    }
+
+    /** The broker is stopping: gives the reserve's room to the last copy of the log into the database. */
+    void releaseReserve() {
+        reserve.giveBack();
+    }
+
     private void onFailure(SluiceException failure, Exception cause) {
         if (failure instanceof SluiceException.DiskFull) {
+            reserve.diskFull();
             if (!diskFull) {   // once per episode: publishers retrying into a full disk would flood the log
                 diskFull = true;
                 LOG.log(Level.WARNING, failure.getMessage() + "; refusals are not logged again until a message "
