@@ -116,7 +116,18 @@ public final class SluiceServer implements AutoCloseable {
             metrics.gauge("sluice.database.size", "Size of the database file", "By", () -> s.footprint().dataBytes());
             metrics.gauge("sluice.wal.size", "Size of the write-ahead log", "By", () -> s.footprint().logBytes());
 
-            calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0).factory());
+            // A failure no handler caught (out of direct memory writing an answer, say) is one log line, rate
+            // limited like every other, not a stack trace on stderr per call.
+            var uncaught = new io.sluice.telemetry.LogBurst();
+            calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("rpc-", 0)
+                    .uncaughtExceptionHandler((thread, e) -> {
+                        long skipped = uncaught.admit();
+                        if (skipped >= 0) {
+                            LOG.log(Level.WARNING, (skipped > 0 ? io.sluice.telemetry.LogBurst.summary(skipped,
+                                    "such failures") + "; " : "") + "a call's thread failed: " + e);
+                        }
+                    })
+                    .factory());
             transport = Transport.create();
             var publisher = new Publisher(store, metrics, telemetry.tracing(), config.maxMessageBytes(),
                     config.maxBatchBytes(), config.maxBatchMessages(), calls);
@@ -150,7 +161,8 @@ public final class SluiceServer implements AutoCloseable {
                     .addService(security.protect(ServerInterceptors.intercept(
                             RequestParsing.strict(service.bindService()),
                             new Admission(budget, publisher.largestMessage(), config.maxInboundBytes()))))
-                    .addService(RequestParsing.closing(health.getHealthService().bindService()))
+                    .addService(ServerInterceptors.intercept(
+                            RequestParsing.closing(health.getHealthService().bindService()), new HealthNames()))
                     .addService(RequestParsing.closing(ProtoReflectionServiceV1.newInstance().bindService()))
                     .addService(RequestParsing.closing(reflectionV1Alpha().bindService()));
             telemetry.instrument(builder);

@@ -1,6 +1,7 @@
 package io.sluice.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -151,6 +152,18 @@ class BadInputTest {
     }
 
     // ---- every RPC with extreme values ----
+
+    @Test
+    void aHealthCheckNamingAHugeServiceIsRefusedRatherThanEchoedIntoAHugeHeader() {
+        var health = io.grpc.health.v1.HealthGrpc.newBlockingStub(broker.channel())
+                .withDeadlineAfter(20, java.util.concurrent.TimeUnit.SECONDS);
+        var huge = assertThrows(io.grpc.StatusRuntimeException.class, () -> health.check(
+                io.grpc.health.v1.HealthCheckRequest.newBuilder().setService("s".repeat(100_000)).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, huge.getStatus().getCode(), huge.toString());
+        var unknown = assertThrows(io.grpc.StatusRuntimeException.class, () -> health.check(
+                io.grpc.health.v1.HealthCheckRequest.newBuilder().setService("s".repeat(256)).build()));
+        assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode(), unknown.toString());
+    }
 
     @Test
     void everyRpcAnswersExtremeValuesWithItsStatus() throws Exception {
