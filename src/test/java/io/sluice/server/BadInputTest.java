@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.sluice.Await;
 import io.grpc.StatusRuntimeException;
 import io.sluice.Cursors;
 import io.sluice.delivery.Subscription;
@@ -149,6 +150,57 @@ class BadInputTest {
             assertTrue(!answer.goAway() && !answer.closed(), "the connection lives on: " + answer);
             inputs++;
         }
+    }
+
+    /**
+     * A client that reads no answer (its HTTP/2 window is 0) asking for large answers over and over:
+     * they would sit in the transport's direct memory until it ran out for every client. Past the
+     * budget of unread answers, large answers are refused; small ones go; the budget comes back when
+     * that client leaves.
+     */
+    @Test
+    void largeAnswersNobodyReadsAreBoundedAndTheRestIsServed() throws Exception {
+        String padding = "t".repeat(250);
+        var created = new ArrayList<com.google.common.util.concurrent.ListenableFuture<?>>();
+        var publisher = SluiceGrpc.newFutureStub(broker.channel());
+        for (int i = 0; i < 300; i++) {   // ListTopics of these is about 80 KB
+            created.add(publisher.publish(PublishRequest.newBuilder().setTopic(padding + i)
+                    .setPayload(ByteString.copyFromUtf8("x")).build()));
+        }
+        com.google.common.util.concurrent.Futures.allAsList(created).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        byte[] request = io.sluice.proto.ListTopicsRequest.newBuilder().setPageSize(1000).build().toByteArray();
+        byte[] message = concat(new byte[] {0, 0, 0, (byte) (request.length >> 8), (byte) request.length}, request);
+        var out = new ByteArrayOutputStream();
+        out.writeBytes(PREFACE.getBytes(StandardCharsets.US_ASCII));
+        out.writeBytes(frame(4, 0, 0, new byte[] {0, 4, 0, 0, 0, 0}));   // SETTINGS: INITIAL_WINDOW_SIZE 0
+        String list = SluiceGrpc.getListTopicsMethod().getFullMethodName();
+        for (int stream = 1; stream <= 2 * 500 - 1; stream += 2) {   // 500 answers: about 40 MB
+            out.writeBytes(frame(1, 4, stream, headerBlock(list)));
+            out.writeBytes(frame(0, 1, stream, message));
+        }
+        var large = io.sluice.proto.ListTopicsRequest.newBuilder().setPageSize(1000).build();
+        try (Socket reader = new Socket("127.0.0.1", broker.port())) {
+            reader.getOutputStream().write(out.toByteArray());
+            reader.getOutputStream().flush();
+            Await.until("the unread answers fill their budget", () -> {
+                try {
+                    broker.blocking().listTopics(large);
+                    return false;
+                } catch (io.grpc.StatusRuntimeException e) {
+                    assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
+                    return true;
+                }
+            });
+            broker.blocking().listTopics(io.sluice.proto.ListTopicsRequest.newBuilder().setPageSize(10).build());
+        }
+        Await.until("the budget comes back once that client is gone", () -> {
+            try {
+                return broker.blocking().listTopics(large).getTopicsCount() == 300;
+            } catch (io.grpc.StatusRuntimeException e) {
+                return false;
+            }
+        });
+        inputs++;
     }
 
     // ---- every RPC with extreme values ----

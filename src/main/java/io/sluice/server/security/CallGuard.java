@@ -1,8 +1,10 @@
 package io.sluice.server.security;
 
+import com.google.protobuf.MessageLite;
 import io.grpc.ForwardingServerCall;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
@@ -13,6 +15,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Bounds what a client can make the broker hold with calls that do nothing. Every call, whatever it
@@ -22,9 +25,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * DEADLINE_EXCEEDED, so headers without a body hold neither a call's place, nor the publish budget a
  * unary publish reserved for its message, nor a Subscribe stream's slot, for longer than that. The
  * time counts from the asking: a publish waiting for room in the budget has not been asked yet.
- * Runs before every other interceptor, for every service.
+ *
+ * <p>A unary call's answer is held in the transport's (direct) memory until its client reads it, so
+ * a client that reads nothing (an HTTP/2 window of zero) could pin large answers until the memory
+ * ran out for everyone. Answers over {@value #LARGE} bytes count against {@link #ANSWERS} bytes from
+ * when they are sent until their call is over; one that does not fit ends its call RESOURCE_EXHAUSTED
+ * instead. Smaller answers always go. Runs before every other interceptor, for every service.
  */
 final class CallGuard implements ServerInterceptor, AutoCloseable {
+    static final int LARGE = 64 << 10;
+    static final long ANSWERS = 32L << 20;
+
+    private final AtomicLong answers = new AtomicLong();   // bytes of large unary answers not yet taken
     private final int maxCalls;
     private final Duration firstRequest;
     private final AtomicInteger open = new AtomicInteger();
@@ -107,6 +119,7 @@ final class CallGuard implements ServerInterceptor, AutoCloseable {
         private boolean closed;              // guarded by this
         private ScheduledFuture<?> deadline;  // guarded by this
         private final AtomicInteger finished = new AtomicInteger();
+        private final AtomicLong held = new AtomicLong();   // of the answers' bytes
 
         Guarded(ServerCall<Q, R> call) {
             super(call);
@@ -162,7 +175,30 @@ final class CallGuard implements ServerInterceptor, AutoCloseable {
                     return;
                 }
             }
+            if (!holdAnswer(message)) {
+                close(Status.RESOURCE_EXHAUSTED.withDescription("answers waiting for clients that do not read "
+                        + "them hold " + (ANSWERS >> 20) + " MiB, the broker's limit; retry later"), new Metadata());
+                return;
+            }
             super.sendMessage(message);
+        }
+
+        /** Counts a large unary answer until the call is over; false when it does not fit. */
+        private boolean holdAnswer(R message) {
+            if (getMethodDescriptor().getType() != MethodDescriptor.MethodType.UNARY
+                    || !(message instanceof MessageLite m)) {
+                return true;
+            }
+            int size = m.getSerializedSize();
+            if (size <= LARGE) {
+                return true;
+            }
+            if (answers.addAndGet(size) > ANSWERS) {
+                answers.addAndGet(-size);
+                return false;
+            }
+            held.addAndGet(size);
+            return true;
         }
 
         @Override
@@ -182,6 +218,7 @@ final class CallGuard implements ServerInterceptor, AutoCloseable {
         void finished() {
             if (finished.getAndIncrement() == 0) {
                 open.decrementAndGet();
+                answers.addAndGet(-held.getAndSet(0));
                 synchronized (this) {
                     if (deadline != null) {
                         deadline.cancel(false);
