@@ -24,9 +24,9 @@ import picocli.CommandLine.Parameters;
  * {@code --count} messages came, {@code --timeout} passed without one, or Ctrl-C. Before it starts it
  * says on stderr what it is about to do when that may surprise: a new group starting after the
  * messages a topic already holds, a {@code --from} ignored because the group has a cursor, a topic
- * that is new or empty. The main thread
- * blocks in {@link Subscription#receive()}; a shutdown hook closes the subscription on Ctrl-C so
- * its last acks reach the broker.
+ * that is new or empty. The main thread blocks in {@link Subscription#receive()}; on Ctrl-C the
+ * message in hand is printed and acknowledged, then the subscription is closed from the shutdown hook,
+ * which commits that last ack before the JVM exits ({@link CtrlC}).
  */
 @Command(name = "subscribe", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Print the messages of TOPIC as they arrive: the payload as text, one per line, or with "
@@ -165,14 +165,10 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
     }
 
     private int consume(SluiceClient client, PrintWriter out) throws InterruptedException {
-        try (Subscription subscription = shared ? client.subscribeShared(options()) : client.subscribe(options())) {
-            Thread hook = Thread.ofPlatform().name("sluice-subscribe-close").unstarted(subscription::close);
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                return receive(subscription, out);
-            } finally {
-                removeHook(hook);
-            }
+        // On Ctrl-C the message in hand is printed and acknowledged, then the close commits that ack.
+        try (Subscription subscription = shared ? client.subscribeShared(options()) : client.subscribe(options());
+             CtrlC ctrlC = CtrlC.install(subscription::close)) {
+            return receive(subscription, out, ctrlC);
         }
     }
 
@@ -212,7 +208,7 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
         return browse ? options.browsing() : options;
     }
 
-    private int receive(Subscription subscription, PrintWriter out) throws InterruptedException {
+    private int receive(Subscription subscription, PrintWriter out, CtrlC ctrlC) throws InterruptedException {
         int received = 0;
         try {
             while (count == 0 || received < count) {
@@ -225,21 +221,32 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
                     }
                     break;
                 }
-                Message m = next.get();
-                if (!json && m.attributes().containsKey("sluice.dlq.reason")) {
-                    out.println(deadLetter(m));
+                if (!ctrlC.begin()) {
+                    break;   // Ctrl-C: this message is neither printed nor acknowledged, so it comes again
                 }
-                out.println(json ? Json.message(m) : m.payloadText());
-                out.flush();
-                if (ack) {
-                    subscription.ack(m);
+                try {
+                    print(next.get(), subscription, out);
+                } finally {
+                    ctrlC.end();
                 }
                 received++;
             }
         } catch (IllegalStateException e) {
-            // closed by the shutdown hook (Ctrl-C): a normal end
+            // closed by Ctrl-C's last words while waiting for a message: a normal end
         }
         return 0;
+    }
+
+    /** Prints one message and, with --ack, acknowledges it: a printed message is always acknowledged. */
+    private void print(Message m, Subscription subscription, PrintWriter out) {
+        if (!json && m.attributes().containsKey("sluice.dlq.reason")) {
+            out.println(deadLetter(m));
+        }
+        out.println(json ? Json.message(m) : m.payloadText());
+        out.flush();
+        if (ack) {
+            subscription.ack(m);
+        }
     }
 
     /** The line printed before a dead letter's payload: where it came from and why (its sluice.dlq.* attributes). */
@@ -252,11 +259,4 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
                 + (detail.isEmpty() ? "" : ": " + detail);
     }
 
-    private static void removeHook(Thread hook) {
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-            // the JVM is already shutting down; the hook runs
-        }
-    }
 }
