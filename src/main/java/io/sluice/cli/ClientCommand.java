@@ -1,5 +1,6 @@
 package io.sluice.cli;
 
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
@@ -19,6 +20,8 @@ abstract class ClientCommand {
 
     PrintWriter out;   // set by QuickLine; else picocli's
     PrintWriter err;   // set by QuickLine; else picocli's
+    /** The stream beneath out(), where payloads are written byte for byte; null when out() has none. */
+    OutputStream stdout;
 
     PrintWriter out() {
         return out != null ? out : spec.commandLine().getOut();

@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -70,14 +71,16 @@ final class QuickLine {
 
     /**
      * Runs the client command {@code args} name when it can read the line itself; answers its exit
-     * code, or -1 when it left the line to picocli (it has then done nothing).
+     * code, or -1 when it left the line to picocli (it has then done nothing). {@code stdout} is the
+     * stream beneath {@code out}, or null.
      */
-    static int run(InputStream in, PrintWriter out, PrintWriter err, String... args) {
+    static int run(InputStream in, OutputStream stdout, PrintWriter out, PrintWriter err, String... args) {
         Callable<Integer> command = parse(in, args);
         if (command == null) {
             return -1;
         }
         ClientCommand c = (ClientCommand) command;
+        c.stdout = stdout;
         c.out = out;
         c.err = err;
         try {

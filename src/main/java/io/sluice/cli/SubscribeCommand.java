@@ -7,7 +7,9 @@ import io.sluice.client.Subscription;
 import io.sluice.client.SubscriptionOptions;
 import io.sluice.client.TopicStats;
 import io.sluice.client.SubscriptionOptions.Position;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -29,8 +31,8 @@ import picocli.CommandLine.Parameters;
  * which commits that last ack before the JVM exits ({@link CtrlC}).
  */
 @Command(name = "subscribe", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Print the messages of TOPIC as they arrive: the payload as text, one per line, or with "
-                + "--json one object per line.",
+        description = {"Print the messages of TOPIC as they arrive: each payload as it is (its bytes), one per "
+                + "line, or with --json one object per line.",
                 "Runs until --count messages came, --timeout passed without a message, or Ctrl-C."})
 final class SubscribeCommand extends ClientCommand implements Callable<Integer> {
 
@@ -111,7 +113,7 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
     int count;
 
     @Option(names = "--json", description = "Print one JSON object per message: id, sequence, timestamp, "
-            + "delivery_count, attributes, payload.")
+            + "delivery_count, attributes, and payload (text) or, for a payload that is not UTF-8, payload_base64.")
     boolean json;
 
     @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class,
@@ -242,7 +244,21 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
         if (!json && m.attributes().containsKey("sluice.dlq.reason")) {
             out.println(deadLetter(m));
         }
-        out.println(json ? Json.message(m) : m.payloadText());
+        if (json) {
+            out.println(Json.message(m));
+        } else if (stdout != null) {
+            // The payload as it is: text in any encoding, or binary, for a pipe or a file to take whole.
+            out.flush();
+            try {
+                stdout.write(m.payload());
+                stdout.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            out.println();
+        } else {
+            out.println(m.payloadText());   // a writer without bytes beneath it (in-process use): UTF-8 text
+        }
         out.flush();
         if (ack) {
             subscription.ack(m);
