@@ -19,7 +19,7 @@ final class GroupCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: configure");
     }
 
     /** {@code sluice group configure TOPIC GROUP [--shared] [settings]}. */
