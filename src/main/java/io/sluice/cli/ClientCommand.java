@@ -30,4 +30,17 @@ abstract class ClientCommand {
     PrintWriter err() {
         return err != null ? err : spec.commandLine().getErr();
     }
+
+    /**
+     * What is wrong with the arguments as a whole (a usage error, exit 2), or null; checked before
+     * anything is sent. QuickLine leaves a line with a problem to picocli, which reports it as such.
+     */
+    String usageProblem() {
+        return null;
+    }
+
+    /** The problem with {@code value} of {@code name} when it is negative (the broker takes them unsigned), or null. */
+    static String negative(String name, long value) {
+        return value < 0 ? name + " must be 0 or more, not " + value : null;
+    }
 }

@@ -8,15 +8,23 @@ import picocli.CommandLine;
 final class Durations implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-        Duration d = parse(value);
+        Duration d = parseSigned(value);
         if (d == null) {
             throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 500ms, 10s, 2m)");
+        }
+        if (d.isNegative()) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is negative; a duration is 0 or more");
         }
         return d;
     }
 
-    /** The duration {@code value} names, or null when it names none. */
+    /** The duration {@code value} names, or null when it names none or a negative one (no option takes one). */
     static Duration parse(String value) {
+        Duration d = parseSigned(value);
+        return d == null || d.isNegative() ? null : d;
+    }
+
+    private static Duration parseSigned(String value) {
         String v = value.trim().toLowerCase(Locale.ROOT);
         try {
             if (v.startsWith("pt") || v.startsWith("p")) {

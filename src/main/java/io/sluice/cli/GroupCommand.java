@@ -59,6 +59,12 @@ final class GroupCommand implements Runnable {
         List<Duration> backoff = new ArrayList<>();
 
         @Override
+        String usageProblem() {
+            String deliveries = negative("--max-deliveries", maxDeliveries);
+            return deliveries != null ? deliveries : negative("--max-in-flight", maxInFlight);
+        }
+
+        @Override
         String run(SluiceClient client) {
             var settings = new GroupSettings(ackWait, maxDeliveries, deadLetterTopic, maxInFlight, backoff);
             GroupSettings now = client.configureGroup(topic, group, shared, settings);

@@ -100,9 +100,13 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
     }
 
     /** What is wrong with the arguments as a whole (a usage error), or null. */
+    @Override
     String usageProblem() {
         int sources = (payload != null ? 1 : 0) + (file != null ? 1 : 0) + (batch != null ? 1 : 0);
-        return sources > 1 ? "give the payload as an argument, with --file, or with --batch: only one of them" : null;
+        if (sources > 1) {
+            return "give the payload as an argument, with --file, or with --batch: only one of them";
+        }
+        return expectLastSequence == null ? null : negative("--expect-last-seq", expectLastSequence);
     }
 
     private byte[] payload() throws IOException {

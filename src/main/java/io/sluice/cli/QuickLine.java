@@ -147,8 +147,7 @@ final class QuickLine {
             return null;
         }
         command.target = target;
-        if (command instanceof PublishCommand p && p.usageProblem() != null
-                || command instanceof SubscribeCommand s && s.usageProblem() != null) {
+        if (command.usageProblem() != null) {
             return null;   // picocli reports it as the usage error it is
         }
         @SuppressWarnings("unchecked")

@@ -19,6 +19,11 @@ final class ResetCursorCommand extends AdminCommand {
     long sequence;
 
     @Override
+    String usageProblem() {
+        return negative("SEQUENCE", sequence);
+    }
+
+    @Override
     String run(SluiceClient client) {
         client.resetCursor(topic, group, sequence);
         return "cursor of group " + group + " on topic " + topic + " set to "

@@ -144,10 +144,6 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (shutdownGrace.isNegative()) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--shutdown-grace must be 0 or positive, not " + shutdownGrace);
-        }
         if (maxQueuedBytes < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--max-queued-bytes must be 0 (a quarter of the heap) or positive, not " + maxQueuedBytes);
@@ -208,9 +204,9 @@ final class ServeCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "--retention-discard must be old or new, not '" + retentionDiscard + "'");
         };
-        if (retentionMaxAge.isNegative() || retentionMaxBytes < 0 || retentionMaxMessages < 0) {
+        if (retentionMaxBytes < 0 || retentionMaxMessages < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--retention-max-age, --retention-max-bytes and --retention-max-messages are 0 or positive");
+                    "--retention-max-bytes and --retention-max-messages are 0 or positive");
         }
         return new TopicConfig(retentionMaxAge.toMillis(), retentionMaxBytes, retentionMaxMessages, discard, 0);
     }

@@ -149,7 +149,7 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
         }
     }
 
-    /** What is wrong with the options as a whole (a usage error), or null. */
+    @Override
     String usageProblem() {
         if (browse && shared) {
             return "--shared and --browse do not go together: a browse has no group";

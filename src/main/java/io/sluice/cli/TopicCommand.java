@@ -50,16 +50,18 @@ final class TopicCommand implements Runnable {
         Duration dedupWindow;
 
         @Override
-        String run(SluiceClient client) {
-            boolean discardNew = switch (discard.trim().toLowerCase(Locale.ROOT)) {
-                case "old" -> false;
-                case "new" -> true;
-                default -> throw new CommandLine.ParameterException(spec.commandLine(),
-                        "--discard must be old or new, not '" + discard + "'");
-            };
-            if (maxAge.isNegative() || dedupWindow.isNegative() || maxBytes < 0 || maxMessages < 0) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "limits are 0 (none) or positive");
+        String usageProblem() {
+            String d = discard.trim().toLowerCase(Locale.ROOT);
+            if (!d.equals("old") && !d.equals("new")) {
+                return "--discard must be old or new, not '" + discard + "'";
             }
+            String bytes = negative("--max-bytes", maxBytes);
+            return bytes != null ? bytes : negative("--max-messages", maxMessages);
+        }
+
+        @Override
+        String run(SluiceClient client) {
+            boolean discardNew = discard.trim().toLowerCase(Locale.ROOT).equals("new");
             var settings = new TopicSettings(maxAge, maxBytes, maxMessages, discardNew, dedupWindow);
             boolean created = client.configureTopic(topic, settings);
             return (created ? "created topic " : "configured topic ") + topic + ": max age "

@@ -369,7 +369,7 @@ class CliTest {
     void serveRefusesANegativeShutdownGraceOrMemoryBudgetAsAUsageError() {
         Result grace = sluiceWithInput("", "serve", "--port", "0", "--metrics-port", "0", "--shutdown-grace", "-3s");
         assertEquals(2, grace.exit(), grace.err());
-        assertTrue(grace.err().contains("--shutdown-grace must be 0 or positive, not PT-3S"), grace.err());
+        assertTrue(grace.err().contains("--shutdown-grace': '-3s' is negative; a duration is 0 or more"), grace.err());
         Result budget = sluiceWithInput("", "serve", "--port", "0", "--metrics-port", "0", "--max-queued-bytes", "-1");
         assertEquals(2, budget.exit(), budget.err());
         assertTrue(budget.err().contains("--max-queued-bytes must be 0"), budget.err());

@@ -33,4 +33,21 @@ class UsageErrorsTest {
         assertUsageError(sluice("group"), "name a subcommand: configure");
         assertUsageError(sluice("topic"), "name a subcommand: configure");
     }
+
+    @Test
+    void negativeNumbersAreRefusedNamingTheOption() {
+        // Before: sent as unsigned, e.g. --expect-last-seq 18446744073709551615.
+        assertUsageError(sluice("publish", "orders", "x", "--expect-last-seq", "-1"),
+                "--expect-last-seq must be 0 or more, not -1");
+        assertUsageError(sluice("reset-cursor", "idle", "gi", "-1"), "SEQUENCE must be 0 or more, not -1");
+        assertUsageError(sluice("topic", "configure", "t", "--max-bytes", "-5"), "--max-bytes must be 0 or more, not -5");
+        assertUsageError(sluice("group", "configure", "t", "g", "--max-in-flight", "-2"),
+                "--max-in-flight must be 0 or more, not -2");
+        assertUsageError(sluice("group", "configure", "t", "g", "--max-deliveries=-1"),
+                "--max-deliveries must be 0 or more, not -1");
+        assertUsageError(sluice("subscribe", "t", "--timeout", "-5s"),
+                "Invalid value for option '--timeout': '-5s' is negative; a duration is 0 or more");
+        assertUsageError(sluice("group", "configure", "t", "g", "--ack-wait", "PT-1S"),
+                "Invalid value for option '--ack-wait': 'PT-1S' is negative");
+    }
 }
