@@ -33,6 +33,9 @@ final class CliProcess implements AutoCloseable {
         var command = new ArrayList<>(List.of(JAVA, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Dio.grpc.netty.shaded.io.netty.transport.noNative=true",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        if (Runtime.version().feature() >= 23) {
+            command.add(1, "--sun-misc-unsafe-memory-access=allow");   // protobuf's, as scripts/jvm-opts says
+        }
         command.addAll(List.of(args));
         Path out = Files.createTempFile(dir, "cli", ".out");
         Path err = Files.createTempFile(dir, "cli", ".err");

@@ -98,4 +98,22 @@ class CtrlCTest {
             publisher.join();
         }
     }
+
+    @Test
+    void ctrlCOnPublishBatchSaysHowMuchOfTheInputWasStored() throws Exception {
+        try (var cli = CliProcess.start(dir, null, "publish", "lines", "--batch", "-", "--target", target)) {
+            var stdin = cli.stdin();
+            for (int i = 1; i <= 2500; i++) {
+                stdin.write(("line " + i + "\n").getBytes(UTF_8));
+            }
+            stdin.flush();   // and left open: the last 500 lines wait for more input, or for its end
+            Await.until("two batches of 1,000 are stored and their ids printed", () -> lines(cli).size() == 2000,
+                    () -> lines(cli).size() + " lines so far");
+            cli.signal("INT");
+            assertEquals(130, cli.awaitExit(), cli.stderr());
+            assertEquals("sluice: stopped by a signal; 2000 messages of this input stored (its lines 1-2000, "
+                    + "ids above)\n", cli.stderr());
+            assertEquals(2000, client.stats("lines").getFirst().totalMessages());
+        }
+    }
 }
