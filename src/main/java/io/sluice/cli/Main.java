@@ -125,7 +125,7 @@ public final class Main implements Runnable {
         }
         return cl.setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    cmd.getErr().println("sluice: " + oneLine(e));
+                    cmd.getErr().println("sluice: " + Failures.line(e, cmd.getCommand()));
                     return 1;
                 });
     }

@@ -86,7 +86,7 @@ final class QuickLine {
         try {
             return command.call();
         } catch (Exception e) {
-            err.println("sluice: " + Main.oneLine(e));
+            err.println("sluice: " + Failures.line(e, c));
             return 1;
         } finally {
             out.flush();
