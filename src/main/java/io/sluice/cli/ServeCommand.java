@@ -144,6 +144,14 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (port != 0 && port == metricsPort) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--port and --metrics-port are both " + port
+                    + ": the metrics endpoint needs a port of its own (--metrics-port 0 turns it off)");
+        }
+        String file = security.fileProblem();
+        if (file != null) {
+            throw new CommandFailure(file);
+        }
         if (maxQueuedBytes < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--max-queued-bytes must be 0 (a quarter of the heap) or positive, not " + maxQueuedBytes);
@@ -227,6 +235,10 @@ final class ServeCommand implements Callable<Integer> {
             return null;
         }
         String password = null;
+        String unreadable = SecurityOptions.unreadable("--database-password-file", databasePasswordFile);
+        if (unreadable != null) {
+            throw new CommandFailure(unreadable);
+        }
         if (databasePasswordFile != null) {
             try {
                 password = Files.readString(databasePasswordFile).strip();
