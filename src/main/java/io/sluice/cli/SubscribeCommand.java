@@ -177,8 +177,10 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
     /** Says on stderr where this subscription will start when the user might expect otherwise. */
     private void explain(List<TopicStats> stats, boolean fromGiven, PrintWriter err) {
         if (stats.isEmpty()) {
-            err.println("sluice: topic " + topic + " does not exist yet; it is created now and this waits for its "
-                    + "first message");
+            // Said before the broker has answered the subscription: with an auth file, a topic that exists is
+            // also missing from the stats of a caller without a grant on it, whose subscription is refused.
+            err.println("sluice: topic " + topic + " does not exist yet, or these credentials may not see it; if the "
+                    + "broker accepts the subscription, it creates the topic and this waits for its first message");
         } else if (stats.getFirst().totalMessages() == 0) {
             err.println("sluice: topic " + topic + " is empty; waiting for its first message");
         } else if (!browse) {
