@@ -24,6 +24,28 @@ final class Durations implements CommandLine.ITypeConverter<Duration> {
         return d == null || d.isNegative() ? null : d;
     }
 
+    /**
+     * {@code d} as a user types it: in its largest whole unit ({@code 7d}, {@code 6h}, {@code 90s},
+     * {@code 250ms}), {@code 0} for none; ISO-8601 for what is finer than a millisecond.
+     */
+    static String format(Duration d) {
+        if (d.isZero()) {
+            return "0";
+        }
+        if (d.toNanosPart() % 1_000_000 != 0) {
+            return d.toString();
+        }
+        long ms = d.toMillis();
+        long[] sizes = {86_400_000L, 3_600_000L, 60_000L, 1000L};
+        String[] units = {"d", "h", "m", "s"};
+        for (int i = 0; i < sizes.length; i++) {
+            if (ms % sizes[i] == 0) {
+                return ms / sizes[i] + units[i];
+            }
+        }
+        return ms + "ms";
+    }
+
     private static Duration parseSigned(String value) {
         String v = value.trim().toLowerCase(Locale.ROOT);
         try {

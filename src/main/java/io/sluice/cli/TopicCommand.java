@@ -65,9 +65,25 @@ final class TopicCommand implements Runnable {
             var settings = new TopicSettings(maxAge, maxBytes, maxMessages, discardNew, dedupWindow);
             boolean created = client.configureTopic(topic, settings);
             return (created ? "created topic " : "configured topic ") + topic + ": max age "
-                    + (maxAge.isZero() ? "none" : maxAge.toString()) + ", max bytes "
+                    + (maxAge.isZero() ? "none" : Durations.format(maxAge)) + ", max bytes "
                     + (maxBytes == 0 ? "none" : maxBytes) + ", max messages " + (maxMessages == 0 ? "none" : maxMessages)
-                    + ", discard " + (discardNew ? "new" : "old");
+                    + ", discard " + (discardNew ? "new" : "old") + ", " + dedup();
+        }
+
+        /**
+         * The dedup window in force. The broker stores a window longer than the max age as the max age
+         * (SPEC §7) and answers the configuration it stored, but SluiceClient.configureTopic answers only
+         * whether the topic was created, so the same rule is applied here to say what the broker keeps.
+         */
+        private String dedup() {
+            if (dedupWindow.isZero()) {
+                return "dedup window: the broker's --dedup-window";
+            }
+            if (!maxAge.isZero() && dedupWindow.compareTo(maxAge) > 0) {
+                return "dedup window " + Durations.format(maxAge) + " (clamped from the " + Durations.format(dedupWindow)
+                        + " asked: a dedup window is never longer than the max age)";
+            }
+            return "dedup window " + Durations.format(dedupWindow);
         }
     }
 }

@@ -379,8 +379,8 @@ class CliTest {
     void topicConfigureSetsLimitsAndPublishTakesADedupIdAndAnExpectedLastSequence() {
         Result configured = sluice("topic", "configure", "capped", "--max-messages", "2", "--discard", "new");
         assertOk(configured);
-        assertEquals("created topic capped: max age none, max bytes none, max messages 2, discard new",
-                configured.lines().getFirst());
+        assertEquals("created topic capped: max age none, max bytes none, max messages 2, discard new, "
+                + "dedup window: the broker's --dedup-window", configured.lines().getFirst());
         assertEquals(0, client.stats("capped").getFirst().totalMessages(), "created empty");
 
         Result first = sluice("publish", "capped", "one", "--dedup-id", "k1", "--expect-last-seq", "0");
