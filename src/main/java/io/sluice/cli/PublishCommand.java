@@ -52,9 +52,22 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
     @Parameters(index = "1", arity = "0..1", paramLabel = "PAYLOAD", description = "The payload, as text.")
     String payload;
 
-    @Option(names = {"-a", "--attribute"}, paramLabel = "KEY=VALUE",
+    // A list of pairs rather than picocli's Map option: its message for a value without '=' reads
+    // "Value for option option '--attribute' ...".
+    @Option(names = {"-a", "--attribute"}, paramLabel = "KEY=VALUE", converter = KeyValue.class,
             description = "An attribute of the message (of each message with --batch); repeatable.")
-    Map<String, String> attributes = new LinkedHashMap<>();
+    List<String> attributePairs = new ArrayList<>();
+
+    /** Checks that an attribute is KEY=VALUE; the pair is kept as given. */
+    static final class KeyValue implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            if (value.indexOf('=') < 0) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not KEY=VALUE");
+            }
+            return value;
+        }
+    }
 
     @Option(names = "--file", paramLabel = "FILE", description = "Publish the contents of FILE as one message.")
     Path file;
@@ -90,12 +103,12 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
             } else if (dedupId != null || expectLastSequence != null) {
                 var guarantees = new PublishGuarantees(dedupId, expectLastSequence == null ? OptionalLong.empty()
                         : OptionalLong.of(expectLastSequence));
-                PublishOutcome outcome = client.publish(topic, payload(), attributes, guarantees);
+                PublishOutcome outcome = client.publish(topic, payload(), attributes(), guarantees);
                 Published p = outcome.published();
                 out.println("id=" + p.id() + " sequence=" + Long.toUnsignedString(p.sequence())
                         + (outcome.duplicate() ? " duplicate=true" : ""));
             } else {
-                print(out, client.publish(topic, payload(), attributes));
+                print(out, client.publish(topic, payload(), attributes()));
             }
         }
         out.flush();
@@ -113,6 +126,16 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
             return "--dedup-id and --expect-last-seq apply to one message, not to --batch";
         }
         return expectLastSequence == null ? null : negative("--expect-last-seq", expectLastSequence);
+    }
+
+    /** The attributes given, in order; a key given twice keeps its last value. */
+    private Map<String, String> attributes() {
+        var map = new LinkedHashMap<String, String>();
+        for (String pair : attributePairs) {
+            int eq = pair.indexOf('=');
+            map.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+        return map;
     }
 
     private byte[] payload() throws IOException {
@@ -136,6 +159,7 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
     }
 
     private void publishLines(SluiceClient client, PrintWriter out) throws IOException {
+        Map<String, String> attributes = attributes();
         var progress = new Progress();
         // On Ctrl-C the batch in flight is answered and printed, then it says how far the input was stored.
         try (InputStream in = batch.equals("-") ? stdin : open(Path.of(batch));

@@ -159,14 +159,7 @@ final class QuickLine {
         var c = new PublishCommand(in);
         g.positional(v -> set(() -> c.topic = v), true)
                 .positional(v -> set(() -> c.payload = v), false)
-                .option(v -> {
-                    int eq = v.indexOf('=');
-                    if (eq < 0) {
-                        return false;
-                    }
-                    c.attributes.put(v.substring(0, eq), v.substring(eq + 1));
-                    return true;
-                }, "-a", "--attribute")
+                .option(v -> v.indexOf('=') >= 0 && c.attributePairs.add(v), "-a", "--attribute")
                 .option(v -> path(v, p -> c.file = p), "--file")
                 .option(v -> set(() -> c.batch = v), "--batch");
         g.repeatable.add("-a");

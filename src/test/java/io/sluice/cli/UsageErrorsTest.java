@@ -50,4 +50,11 @@ class UsageErrorsTest {
         assertUsageError(sluice("group", "configure", "t", "g", "--ack-wait", "PT-1S"),
                 "Invalid value for option '--ack-wait': 'PT-1S' is negative");
     }
+
+    @Test
+    void anAttributeWithoutEqualsIsNamedOnce() {
+        Cli.Run r = sluice("publish", "orders", "x", "-a", "novalue");
+        assertUsageError(r, "Invalid value for option '--attribute' (KEY=VALUE): 'novalue' is not KEY=VALUE");
+        assertTrue(!r.err().contains("option option"), r.err());
+    }
 }
