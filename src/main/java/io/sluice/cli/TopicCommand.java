@@ -23,8 +23,8 @@ final class TopicCommand implements Runnable {
 
     /** {@code sluice topic configure TOPIC [--max-age D] [--max-bytes N] [--max-messages N] [--discard old|new]}. */
     @Command(name = "configure", mixinStandardHelpOptions = true, sortOptions = false,
-            description = {"Create TOPIC with these limits, or replace an existing topic's. Unset limits are none;",
-                    "at a count or byte limit, old removes the oldest messages and new refuses publishes."})
+            description = {"Create TOPIC with these limits, or replace an existing topic's. Unset limits are none.",
+                    "At a count or byte limit, old removes the oldest messages and new refuses publishes."})
     static final class Configure extends AdminCommand {
         @Parameters(index = "0", paramLabel = "TOPIC")
         String topic;
