@@ -80,8 +80,8 @@ final class TopicCommand implements Runnable {
                 return "dedup window: the broker's --dedup-window";
             }
             if (!maxAge.isZero() && dedupWindow.compareTo(maxAge) > 0) {
-                return "dedup window " + Durations.format(maxAge) + " (clamped from the " + Durations.format(dedupWindow)
-                        + " asked: a dedup window is never longer than the max age)";
+                return "dedup window " + Durations.format(maxAge) + " (clamped from the "
+                        + Durations.format(dedupWindow) + " asked: a dedup window is never longer than the max age)";
             }
             return "dedup window " + Durations.format(dedupWindow);
         }

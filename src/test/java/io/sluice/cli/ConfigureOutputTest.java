@@ -38,7 +38,8 @@ class ConfigureOutputTest {
     void topicConfigureShowsTheDedupWindowInForceAndSaysWhenItWasClamped() {
         Cli.Run clamped = cli.run("topic", "configure", "full3", "--max-age", "1s", "--dedup-window", "1h").ok();
         assertEquals("created topic full3: max age 1s, max bytes none, max messages none, discard old, dedup window 1s "
-                + "(clamped from the 1h asked: a dedup window is never longer than the max age)", clamped.out().strip());
+                + "(clamped from the 1h asked: a dedup window is never longer than the max age)",
+                clamped.out().strip());
         assertEquals(1000, storedDedupWindowMillis("full3"), "what the broker stored, as printed");
 
         Cli.Run week = cli.run("topic", "configure", "week", "--max-age", "7d", "--dedup-window", "6h").ok();

@@ -20,7 +20,8 @@ class UsageErrorsTest {
 
     @Test
     void tokenNewRefusesABadIdBeforePrintingAToken() {
-        assertUsageError(sluice("token", "new", "bad id!"), "a token id is 1 or more of [A-Za-z0-9._@-], not 'bad id!'");
+        assertUsageError(sluice("token", "new", "bad id!"),
+                "a token id is 1 or more of [A-Za-z0-9._@-], not 'bad id!'");
         Cli.Run good = sluice("token", "new", "ingest");
         assertEquals(0, good.exit(), good.err());
         assertTrue(good.out().startsWith("token: sluice_"), good.out());
@@ -40,7 +41,8 @@ class UsageErrorsTest {
         assertUsageError(sluice("publish", "orders", "x", "--expect-last-seq", "-1"),
                 "--expect-last-seq must be 0 or more, not -1");
         assertUsageError(sluice("reset-cursor", "idle", "gi", "-1"), "SEQUENCE must be 0 or more, not -1");
-        assertUsageError(sluice("topic", "configure", "t", "--max-bytes", "-5"), "--max-bytes must be 0 or more, not -5");
+        assertUsageError(sluice("topic", "configure", "t", "--max-bytes", "-5"),
+                "--max-bytes must be 0 or more, not -5");
         assertUsageError(sluice("group", "configure", "t", "g", "--max-in-flight", "-2"),
                 "--max-in-flight must be 0 or more, not -2");
         assertUsageError(sluice("group", "configure", "t", "g", "--max-deliveries=-1"),
