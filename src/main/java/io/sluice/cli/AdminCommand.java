@@ -2,6 +2,7 @@ package io.sluice.cli;
 
 import io.sluice.client.SluiceClient;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 
 /** A client command that makes one call on a connected client and prints one line about it. */
 abstract class AdminCommand extends ClientCommand implements Callable<Integer> {
@@ -10,6 +11,10 @@ abstract class AdminCommand extends ClientCommand implements Callable<Integer> {
 
     @Override
     public final Integer call() {
+        String problem = usageProblem();
+        if (problem != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), problem);
+        }
         String line;
         try (SluiceClient client = target.connect()) {
             line = run(client);

@@ -1,5 +1,6 @@
 package io.sluice.cli;
 
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
@@ -19,6 +20,8 @@ abstract class ClientCommand {
 
     PrintWriter out;   // set by QuickLine; else picocli's
     PrintWriter err;   // set by QuickLine; else picocli's
+    /** The stream beneath out(), where payloads are written byte for byte; null when out() has none. */
+    OutputStream stdout;
 
     PrintWriter out() {
         return out != null ? out : spec.commandLine().getOut();
@@ -26,5 +29,18 @@ abstract class ClientCommand {
 
     PrintWriter err() {
         return err != null ? err : spec.commandLine().getErr();
+    }
+
+    /**
+     * What is wrong with the arguments as a whole (a usage error, exit 2), or null; checked before
+     * anything is sent. QuickLine leaves a line with a problem to picocli, which reports it as such.
+     */
+    String usageProblem() {
+        return null;
+    }
+
+    /** The problem with {@code value} of {@code name} when it is negative (the broker takes them unsigned), or null. */
+    static String negative(String name, long value) {
+        return value < 0 ? name + " must be 0 or more, not " + value : null;
     }
 }

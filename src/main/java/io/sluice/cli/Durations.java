@@ -8,15 +8,45 @@ import picocli.CommandLine;
 final class Durations implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-        Duration d = parse(value);
+        Duration d = parseSigned(value);
         if (d == null) {
             throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 500ms, 10s, 2m)");
+        }
+        if (d.isNegative()) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is negative; a duration is 0 or more");
         }
         return d;
     }
 
-    /** The duration {@code value} names, or null when it names none. */
+    /** The duration {@code value} names, or null when it names none or a negative one (no option takes one). */
     static Duration parse(String value) {
+        Duration d = parseSigned(value);
+        return d == null || d.isNegative() ? null : d;
+    }
+
+    /**
+     * {@code d} as a user types it: in its largest whole unit ({@code 7d}, {@code 6h}, {@code 90s},
+     * {@code 250ms}), {@code 0} for none; ISO-8601 for what is finer than a millisecond.
+     */
+    static String format(Duration d) {
+        if (d.isZero()) {
+            return "0";
+        }
+        if (d.toNanosPart() % 1_000_000 != 0) {
+            return d.toString();
+        }
+        long ms = d.toMillis();
+        long[] sizes = {86_400_000L, 3_600_000L, 60_000L, 1000L};
+        String[] units = {"d", "h", "m", "s"};
+        for (int i = 0; i < sizes.length; i++) {
+            if (ms % sizes[i] == 0) {
+                return ms / sizes[i] + units[i];
+            }
+        }
+        return ms + "ms";
+    }
+
+    private static Duration parseSigned(String value) {
         String v = value.trim().toLowerCase(Locale.ROOT);
         try {
             if (v.startsWith("pt") || v.startsWith("p")) {

@@ -19,7 +19,7 @@ final class GroupCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: configure");
     }
 
     /** {@code sluice group configure TOPIC GROUP [--shared] [settings]}. */
@@ -59,16 +59,22 @@ final class GroupCommand implements Runnable {
         List<Duration> backoff = new ArrayList<>();
 
         @Override
+        String usageProblem() {
+            String deliveries = negative("--max-deliveries", maxDeliveries);
+            return deliveries != null ? deliveries : negative("--max-in-flight", maxInFlight);
+        }
+
+        @Override
         String run(SluiceClient client) {
             var settings = new GroupSettings(ackWait, maxDeliveries, deadLetterTopic, maxInFlight, backoff);
             GroupSettings now = client.configureGroup(topic, group, shared, settings);
             return (shared ? "shared" : "consumer") + " group " + group + " on topic " + topic + ": ack wait "
-                    + (now.ackWait().isZero() ? "30s (default)" : now.ackWait().toMillis() + "ms")
+                    + (now.ackWait().isZero() ? "30s (default)" : Durations.format(now.ackWait()))
                     + ", max deliveries " + (now.maxDeliveries() == 0 ? "unlimited" : now.maxDeliveries())
                     + (now.deadLetterTopic().isEmpty() ? "" : ", dead letters to " + now.deadLetterTopic())
                     + ", max in flight " + (now.maxInFlight() == 0 ? "1000 (default)" : now.maxInFlight())
                     + ", backoff " + (now.backoff().isEmpty() ? "1s doubling to 5m (default)"
-                    : now.backoff().stream().map(d -> d.toMillis() + "ms").toList());
+                    : now.backoff().stream().map(Durations::format).toList());
         }
     }
 }

@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine;
@@ -56,9 +57,9 @@ public final class Main implements Runnable {
 
     /** Runs the command line and answers its exit code. */
     public static int run(String... args) {
-        int quick = QuickLine.run(System.in, stdWriter(System.out, "sun.stdout.encoding"),
+        int quick = QuickLine.run(System.in, System.out, stdWriter(System.out, "sun.stdout.encoding"),
                 stdWriter(System.err, "sun.stderr.encoding"), args);
-        return quick >= 0 ? quick : commandLine(System.in, args).execute(args);
+        return quick >= 0 ? quick : commandLine(System.in, System.out, args).execute(args);
     }
 
     /**
@@ -67,9 +68,22 @@ public final class Main implements Runnable {
      * and {@code serve}) by picocli.
      */
     public static int run(InputStream in, PrintWriter out, PrintWriter err, String... args) {
+        return run(in, null, out, err, args);
+    }
+
+    /**
+     * Like {@link #run(InputStream, PrintWriter, PrintWriter, String...)}, writing to {@code out} as bytes:
+     * text in UTF-8, and payloads byte for byte.
+     */
+    public static int run(InputStream in, OutputStream out, PrintWriter err, String... args) {
+        return run(in, out, new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8)), err, args);
+    }
+
+    /** {@code stdout}: the stream beneath {@code out}, where payloads go as they are; null when there is none. */
+    private static int run(InputStream in, OutputStream stdout, PrintWriter out, PrintWriter err, String... args) {
         try {
-            int quick = QuickLine.run(in, out, err, args);
-            return quick >= 0 ? quick : commandLine(in, args).setOut(out).setErr(err).execute(args);
+            int quick = QuickLine.run(in, stdout, out, err, args);
+            return quick >= 0 ? quick : commandLine(in, stdout, args).setOut(out).setErr(err).execute(args);
         } finally {
             out.flush();
             err.flush();
@@ -90,12 +104,16 @@ public final class Main implements Runnable {
         return new PrintWriter(new BufferedWriter(new OutputStreamWriter(stream, charset)), true);
     }
 
-    static CommandLine commandLine(InputStream in, String... args) {
+    static CommandLine commandLine(InputStream in, OutputStream stdout, String... args) {
         CommandLine.IFactory defaults = CommandLine.defaultFactory();
         CommandLine.IFactory factory = new CommandLine.IFactory() {
             @Override
             public <K> K create(Class<K> type) throws Exception {
-                return type == PublishCommand.class ? type.cast(new PublishCommand(in)) : defaults.create(type);
+                K made = type == PublishCommand.class ? type.cast(new PublishCommand(in)) : defaults.create(type);
+                if (made instanceof ClientCommand c) {
+                    c.stdout = stdout;
+                }
+                return made;
             }
         };
         var cl = new CommandLine(new Main(), factory);
@@ -107,7 +125,7 @@ public final class Main implements Runnable {
         }
         return cl.setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    cmd.getErr().println("sluice: " + oneLine(e));
+                    cmd.getErr().println("sluice: " + Failures.line(e, cmd.getCommand()));
                     return 1;
                 });
     }

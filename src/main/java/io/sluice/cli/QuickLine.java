@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -70,20 +71,22 @@ final class QuickLine {
 
     /**
      * Runs the client command {@code args} name when it can read the line itself; answers its exit
-     * code, or -1 when it left the line to picocli (it has then done nothing).
+     * code, or -1 when it left the line to picocli (it has then done nothing). {@code stdout} is the
+     * stream beneath {@code out}, or null.
      */
-    static int run(InputStream in, PrintWriter out, PrintWriter err, String... args) {
+    static int run(InputStream in, OutputStream stdout, PrintWriter out, PrintWriter err, String... args) {
         Callable<Integer> command = parse(in, args);
         if (command == null) {
             return -1;
         }
         ClientCommand c = (ClientCommand) command;
+        c.stdout = stdout;
         c.out = out;
         c.err = err;
         try {
             return command.call();
         } catch (Exception e) {
-            err.println("sluice: " + Main.oneLine(e));
+            err.println("sluice: " + Failures.line(e, c));
             return 1;
         } finally {
             out.flush();
@@ -144,8 +147,7 @@ final class QuickLine {
             return null;
         }
         command.target = target;
-        if (command instanceof PublishCommand p && p.usageProblem() != null
-                || command instanceof SubscribeCommand s && s.usageProblem() != null) {
+        if (command.usageProblem() != null) {
             return null;   // picocli reports it as the usage error it is
         }
         @SuppressWarnings("unchecked")
@@ -157,14 +159,7 @@ final class QuickLine {
         var c = new PublishCommand(in);
         g.positional(v -> set(() -> c.topic = v), true)
                 .positional(v -> set(() -> c.payload = v), false)
-                .option(v -> {
-                    int eq = v.indexOf('=');
-                    if (eq < 0) {
-                        return false;
-                    }
-                    c.attributes.put(v.substring(0, eq), v.substring(eq + 1));
-                    return true;
-                }, "-a", "--attribute")
+                .option(v -> v.indexOf('=') >= 0 && c.attributePairs.add(v), "-a", "--attribute")
                 .option(v -> path(v, p -> c.file = p), "--file")
                 .option(v -> set(() -> c.batch = v), "--batch");
         g.repeatable.add("-a");

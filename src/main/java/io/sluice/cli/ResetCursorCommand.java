@@ -6,8 +6,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code sluice reset-cursor}: repositions a consumer group; delivery resumes after the sequence. */
 @Command(name = "reset-cursor", mixinStandardHelpOptions = true,
-        description = {"Set the cursor of consumer GROUP on TOPIC to SEQUENCE: delivery resumes after it,",
-                "also on an open subscription. 0 replays the whole topic."})
+        description = "Set the cursor of consumer GROUP on TOPIC to SEQUENCE: delivery resumes after it, also on an "
+                + "open subscription. 0 replays the whole topic.")
 final class ResetCursorCommand extends AdminCommand {
     @Parameters(index = "0", paramLabel = "TOPIC")
     String topic;
@@ -15,8 +15,13 @@ final class ResetCursorCommand extends AdminCommand {
     @Parameters(index = "1", paramLabel = "GROUP")
     String group;
 
-    @Parameters(index = "2", paramLabel = "SEQUENCE")
+    @Parameters(index = "2", paramLabel = "SEQUENCE", description = "The last sequence counted as read, 0 or more.")
     long sequence;
+
+    @Override
+    String usageProblem() {
+        return negative("SEQUENCE", sequence);
+    }
 
     @Override
     String run(SluiceClient client) {

@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import io.sluice.server.security.SecurityConfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Option;
@@ -77,6 +78,49 @@ final class SecurityOptions {
             converter = Durations.class, description = "How often the TLS files and the auth file are checked for "
                     + "changes; SIGHUP reloads at once (env SLUICE_RELOAD_INTERVAL, default ${DEFAULT-VALUE}).")
     Duration reloadInterval;
+
+    /**
+     * The first file these options name that the broker cannot use, as {@code --flag FILE: what is wrong},
+     * or null. Checked before anything starts: reading them later reports only the JDK's exception.
+     */
+    String fileProblem() {
+        String[] flags = {"--tls-cert", "--tls-key", "--tls-client-ca", "--auth-file"};
+        Path[] files = {tlsCert, tlsKey, tlsClientCa, authFile};
+        for (int i = 0; i < flags.length; i++) {
+            String problem = unreadable(flags[i], files[i]);
+            if (problem != null) {
+                return problem;
+            }
+        }
+        if (auditLog == null) {
+            return null;
+        }
+        Path parent = auditLog.toAbsolutePath().getParent();
+        if (Files.isDirectory(auditLog)) {
+            return "--audit-log " + auditLog + ": is a directory, not a file";
+        }
+        if (parent != null && !Files.isDirectory(parent)) {
+            return "--audit-log " + auditLog + ": no such directory " + parent;
+        }
+        return null;
+    }
+
+    /** What keeps {@code file} (given with {@code flag}) from being read, or null; null for no file. */
+    static String unreadable(String flag, Path file) {
+        if (file == null) {
+            return null;
+        }
+        if (!Files.exists(file)) {
+            return flag + " " + file + ": no such file";
+        }
+        if (Files.isDirectory(file)) {
+            return flag + " " + file + ": is a directory, not a file";
+        }
+        if (!Files.isReadable(file)) {
+            return flag + " " + file + ": not readable (permission denied)";
+        }
+        return null;
+    }
 
     SecurityConfig config() {
         return SecurityConfig.none()

@@ -18,9 +18,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * {@code sluice serve}: runs the broker until SIGTERM or SIGINT, then stops gracefully and exits 0.
@@ -144,15 +147,20 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (shutdownGrace.isNegative()) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--shutdown-grace must be 0 or positive, not " + shutdownGrace);
+        if (port != 0 && port == metricsPort) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--port and --metrics-port are both " + port
+                    + ": the metrics endpoint needs a port of its own (--metrics-port 0 turns it off)");
+        }
+        String file = security.fileProblem();
+        if (file != null) {
+            throw new CommandFailure(file);
         }
         if (maxQueuedBytes < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--max-queued-bytes must be 0 (a quarter of the heap) or positive, not " + maxQueuedBytes);
         }
         Logging.configure(logLevel);
+        quietJdkDebug(Logging.parse(logLevel));
         // Netty's default leak detection captures a stack trace for one buffer in 128: a few hundred
         // a second under load, for buffers the broker never handles itself (gRPC owns them all).
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
@@ -200,6 +208,20 @@ final class ServeCommand implements Callable<Integer> {
         return reason == null ? 0 : EXIT_FATAL;
     }
 
+    /**
+     * From debug on, the JDK logs each process it starts (sqlite-jdbc runs uname to pick its native
+     * library) and each Runtime.exit, with a stack trace ("RuntimeException: ProcessBuilder.start()
+     * debug"): noise that reads like a failure. Those two loggers stay at INFO, as the libraries do.
+     */
+    private static void quietJdkDebug(Level level) {
+        Level quiet = level.intValue() < Level.INFO.intValue() ? Level.INFO : level;
+        JDK_LOGGERS.forEach(l -> l.setLevel(quiet));
+    }
+
+    /** Held here: the LogManager keeps loggers weakly, and a logger collected forgets its level. */
+    private static final List<Logger> JDK_LOGGERS =
+            List.of(Logger.getLogger("java.lang.ProcessBuilder"), Logger.getLogger("java.lang.Runtime"));
+
     /** The configuration of topics created by a publish or a subscribe, from the --retention-* flags. */
     private TopicConfig retentionDefaults() {
         TopicConfig.Discard discard = switch (retentionDiscard.trim().toLowerCase(java.util.Locale.ROOT)) {
@@ -208,9 +230,9 @@ final class ServeCommand implements Callable<Integer> {
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "--retention-discard must be old or new, not '" + retentionDiscard + "'");
         };
-        if (retentionMaxAge.isNegative() || retentionMaxBytes < 0 || retentionMaxMessages < 0) {
+        if (retentionMaxBytes < 0 || retentionMaxMessages < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--retention-max-age, --retention-max-bytes and --retention-max-messages are 0 or positive");
+                    "--retention-max-bytes and --retention-max-messages are 0 or positive");
         }
         return new TopicConfig(retentionMaxAge.toMillis(), retentionMaxBytes, retentionMaxMessages, discard, 0);
     }
@@ -231,6 +253,10 @@ final class ServeCommand implements Callable<Integer> {
             return null;
         }
         String password = null;
+        String unreadable = SecurityOptions.unreadable("--database-password-file", databasePasswordFile);
+        if (unreadable != null) {
+            throw new CommandFailure(unreadable);
+        }
         if (databasePasswordFile != null) {
             try {
                 password = Files.readString(databasePasswordFile).strip();

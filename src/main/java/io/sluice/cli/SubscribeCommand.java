@@ -7,7 +7,9 @@ import io.sluice.client.Subscription;
 import io.sluice.client.SubscriptionOptions;
 import io.sluice.client.TopicStats;
 import io.sluice.client.SubscriptionOptions.Position;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -24,13 +26,13 @@ import picocli.CommandLine.Parameters;
  * {@code --count} messages came, {@code --timeout} passed without one, or Ctrl-C. Before it starts it
  * says on stderr what it is about to do when that may surprise: a new group starting after the
  * messages a topic already holds, a {@code --from} ignored because the group has a cursor, a topic
- * that is new or empty. The main thread
- * blocks in {@link Subscription#receive()}; a shutdown hook closes the subscription on Ctrl-C so
- * its last acks reach the broker.
+ * that is new or empty. The main thread blocks in {@link Subscription#receive()}; on Ctrl-C the
+ * message in hand is printed and acknowledged, then the subscription is closed from the shutdown hook,
+ * which commits that last ack before the JVM exits ({@link CtrlC}).
  */
 @Command(name = "subscribe", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Print the messages of TOPIC as they arrive: the payload as text, one per line, or with "
-                + "--json one object per line.",
+        description = {"Print the messages of TOPIC as they arrive: each payload as it is (its bytes), one per "
+                + "line, or with --json one object per line.",
                 "Runs until --count messages came, --timeout passed without a message, or Ctrl-C."})
 final class SubscribeCommand extends ClientCommand implements Callable<Integer> {
 
@@ -111,7 +113,7 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
     int count;
 
     @Option(names = "--json", description = "Print one JSON object per message: id, sequence, timestamp, "
-            + "delivery_count, attributes, payload.")
+            + "delivery_count, attributes, and payload (text) or, for a payload that is not UTF-8, payload_base64.")
     boolean json;
 
     @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class,
@@ -147,7 +149,7 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
         }
     }
 
-    /** What is wrong with the options as a whole (a usage error), or null. */
+    @Override
     String usageProblem() {
         if (browse && shared) {
             return "--shared and --browse do not go together: a browse has no group";
@@ -165,22 +167,20 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
     }
 
     private int consume(SluiceClient client, PrintWriter out) throws InterruptedException {
-        try (Subscription subscription = shared ? client.subscribeShared(options()) : client.subscribe(options())) {
-            Thread hook = Thread.ofPlatform().name("sluice-subscribe-close").unstarted(subscription::close);
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                return receive(subscription, out);
-            } finally {
-                removeHook(hook);
-            }
+        // On Ctrl-C the message in hand is printed and acknowledged, then the close commits that ack.
+        try (Subscription subscription = shared ? client.subscribeShared(options()) : client.subscribe(options());
+             CtrlC ctrlC = CtrlC.install(subscription::close)) {
+            return receive(subscription, out, ctrlC);
         }
     }
 
     /** Says on stderr where this subscription will start when the user might expect otherwise. */
     private void explain(List<TopicStats> stats, boolean fromGiven, PrintWriter err) {
         if (stats.isEmpty()) {
-            err.println("sluice: topic " + topic + " does not exist yet; it is created now and this waits for its "
-                    + "first message");
+            // Said before the broker has answered the subscription: with an auth file, a topic that exists is
+            // also missing from the stats of a caller without a grant on it, whose subscription is refused.
+            err.println("sluice: topic " + topic + " does not exist yet, or these credentials may not see it; if the "
+                    + "broker accepts the subscription, it creates the topic and this waits for its first message");
         } else if (stats.getFirst().totalMessages() == 0) {
             err.println("sluice: topic " + topic + " is empty; waiting for its first message");
         } else if (!browse) {
@@ -212,7 +212,7 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
         return browse ? options.browsing() : options;
     }
 
-    private int receive(Subscription subscription, PrintWriter out) throws InterruptedException {
+    private int receive(Subscription subscription, PrintWriter out, CtrlC ctrlC) throws InterruptedException {
         int received = 0;
         try {
             while (count == 0 || received < count) {
@@ -225,21 +225,46 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
                     }
                     break;
                 }
-                Message m = next.get();
-                if (!json && m.attributes().containsKey("sluice.dlq.reason")) {
-                    out.println(deadLetter(m));
+                if (!ctrlC.begin()) {
+                    break;   // Ctrl-C: this message is neither printed nor acknowledged, so it comes again
                 }
-                out.println(json ? Json.message(m) : m.payloadText());
-                out.flush();
-                if (ack) {
-                    subscription.ack(m);
+                try {
+                    print(next.get(), subscription, out);
+                } finally {
+                    ctrlC.end();
                 }
                 received++;
             }
         } catch (IllegalStateException e) {
-            // closed by the shutdown hook (Ctrl-C): a normal end
+            // closed by Ctrl-C's last words while waiting for a message: a normal end
         }
         return 0;
+    }
+
+    /** Prints one message and, with --ack, acknowledges it: a printed message is always acknowledged. */
+    private void print(Message m, Subscription subscription, PrintWriter out) {
+        if (!json && m.attributes().containsKey("sluice.dlq.reason")) {
+            out.println(deadLetter(m));
+        }
+        if (json) {
+            out.println(Json.message(m));
+        } else if (stdout != null) {
+            // The payload as it is: text in any encoding, or binary, for a pipe or a file to take whole.
+            out.flush();
+            try {
+                stdout.write(m.payload());
+                stdout.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            out.println();
+        } else {
+            out.println(m.payloadText());   // a writer without bytes beneath it (in-process use): UTF-8 text
+        }
+        out.flush();
+        if (ack) {
+            subscription.ack(m);
+        }
     }
 
     /** The line printed before a dead letter's payload: where it came from and why (its sluice.dlq.* attributes). */
@@ -252,11 +277,4 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
                 + (detail.isEmpty() ? "" : ": " + detail);
     }
 
-    private static void removeHook(Thread hook) {
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-            // the JVM is already shutting down; the hook runs
-        }
-    }
 }

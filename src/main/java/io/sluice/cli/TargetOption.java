@@ -34,9 +34,14 @@ final class TargetOption {
             description = "Unencrypted PKCS#8 PEM key of --tls-cert (env SLUICE_TLS_CLIENT_KEY).")
     Path tlsKey;
 
+    /** True when the client talks TLS: --tls, or a file that implies it. */
+    boolean usesTls() {
+        return tls || tlsCa != null || tlsCert != null;
+    }
+
     SluiceClient connect() {
         var options = ClientOptions.defaults().token(token);
-        if (tls || tlsCa != null || tlsCert != null) {
+        if (usesTls()) {
             options = options.tls(tlsCa);
         }
         if (tlsCert != null || tlsKey != null) {

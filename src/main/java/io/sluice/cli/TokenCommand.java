@@ -2,6 +2,7 @@ package io.sluice.cli;
 
 import io.sluice.server.security.Tokens;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -16,7 +17,7 @@ final class TokenCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: new");
     }
 
     @Command(name = "new", mixinStandardHelpOptions = true,
@@ -32,11 +33,17 @@ final class TokenCommand implements Runnable {
         @Override
         public Integer call() {
             String token = Tokens.generate();
+            String entry;
+            try {
+                entry = Tokens.authFileEntry(id, token);   // checks the id: nothing is printed for a bad one
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
             var out = spec.commandLine().getOut();
             out.println("token: " + token);
             out.println();
             out.println("# paste under 'tokens:' in the auth file, then grant what this principal may do:");
-            out.print(Tokens.authFileEntry(id, token));
+            out.print(entry);
             out.flush();
             return 0;
         }

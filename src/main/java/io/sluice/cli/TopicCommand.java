@@ -23,8 +23,8 @@ final class TopicCommand implements Runnable {
 
     /** {@code sluice topic configure TOPIC [--max-age D] [--max-bytes N] [--max-messages N] [--discard old|new]}. */
     @Command(name = "configure", mixinStandardHelpOptions = true, sortOptions = false,
-            description = {"Create TOPIC with these limits, or replace an existing topic's. Unset limits are none;",
-                    "at a count or byte limit, old removes the oldest messages and new refuses publishes."})
+            description = {"Create TOPIC with these limits, or replace an existing topic's. Unset limits are none.",
+                    "At a count or byte limit, old removes the oldest messages and new refuses publishes."})
     static final class Configure extends AdminCommand {
         @Parameters(index = "0", paramLabel = "TOPIC")
         String topic;
@@ -50,22 +50,40 @@ final class TopicCommand implements Runnable {
         Duration dedupWindow;
 
         @Override
-        String run(SluiceClient client) {
-            boolean discardNew = switch (discard.trim().toLowerCase(Locale.ROOT)) {
-                case "old" -> false;
-                case "new" -> true;
-                default -> throw new CommandLine.ParameterException(spec.commandLine(),
-                        "--discard must be old or new, not '" + discard + "'");
-            };
-            if (maxAge.isNegative() || dedupWindow.isNegative() || maxBytes < 0 || maxMessages < 0) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "limits are 0 (none) or positive");
+        String usageProblem() {
+            String d = discard.trim().toLowerCase(Locale.ROOT);
+            if (!d.equals("old") && !d.equals("new")) {
+                return "--discard must be old or new, not '" + discard + "'";
             }
+            String bytes = negative("--max-bytes", maxBytes);
+            return bytes != null ? bytes : negative("--max-messages", maxMessages);
+        }
+
+        @Override
+        String run(SluiceClient client) {
+            boolean discardNew = discard.trim().toLowerCase(Locale.ROOT).equals("new");
             var settings = new TopicSettings(maxAge, maxBytes, maxMessages, discardNew, dedupWindow);
             boolean created = client.configureTopic(topic, settings);
             return (created ? "created topic " : "configured topic ") + topic + ": max age "
-                    + (maxAge.isZero() ? "none" : maxAge.toString()) + ", max bytes "
+                    + (maxAge.isZero() ? "none" : Durations.format(maxAge)) + ", max bytes "
                     + (maxBytes == 0 ? "none" : maxBytes) + ", max messages " + (maxMessages == 0 ? "none" : maxMessages)
-                    + ", discard " + (discardNew ? "new" : "old");
+                    + ", discard " + (discardNew ? "new" : "old") + ", " + dedup();
+        }
+
+        /**
+         * The dedup window in force. The broker stores a window longer than the max age as the max age
+         * (SPEC §7) and answers the configuration it stored, but SluiceClient.configureTopic answers only
+         * whether the topic was created, so the same rule is applied here to say what the broker keeps.
+         */
+        private String dedup() {
+            if (dedupWindow.isZero()) {
+                return "dedup window: the broker's --dedup-window";
+            }
+            if (!maxAge.isZero() && dedupWindow.compareTo(maxAge) > 0) {
+                return "dedup window " + Durations.format(maxAge) + " (clamped from the "
+                        + Durations.format(dedupWindow) + " asked: a dedup window is never longer than the max age)";
+            }
+            return "dedup window " + Durations.format(dedupWindow);
         }
     }
 }

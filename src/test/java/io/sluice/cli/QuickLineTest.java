@@ -19,7 +19,7 @@ class QuickLineTest {
 
     /** The command picocli makes of {@code args} (parsed, not run). */
     private static Object picocli(String... args) {
-        CommandLine cl = Main.commandLine(new ByteArrayInputStream(new byte[0]), args);
+        CommandLine cl = Main.commandLine(new ByteArrayInputStream(new byte[0]), null, args);
         CommandLine.ParseResult parsed = cl.parseArgs(args);
         return parsed.subcommand().commandSpec().userObject();
     }

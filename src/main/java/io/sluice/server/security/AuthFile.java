@@ -8,8 +8,9 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HexFormat;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,6 +24,8 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * it in whole, so a file with any error is refused entirely and the old one stays.
  */
 record AuthFile(List<Token> tokens, List<Client> clients, Grants anonymous) {
+    private static final System.Logger LOG = System.getLogger(AuthFile.class.getName());
+
     /** Larger auth files are refused: nobody writes one this big by hand, and it bounds what a reload reads. */
     static final int MAX_BYTES = 4 << 20;
 
@@ -34,12 +37,26 @@ record AuthFile(List<Token> tokens, List<Client> clients, Grants anonymous) {
     record Client(String name, Grants grants) {
     }
 
-    /** Reads and checks the file; throws {@link IllegalArgumentException} naming the first problem. */
+    /**
+     * Reads and checks the file; throws {@link IllegalArgumentException} naming the first problem. A file
+     * that admits no one is taken, with a warning: emptying the file is how an operator shuts every
+     * caller out at once, and a reload that refused it would keep the old grants in force instead.
+     */
     static AuthFile read(Path file) throws IOException {
         if (Files.size(file) > MAX_BYTES) {
             throw new IllegalArgumentException(file + " is over " + MAX_BYTES + " bytes");
         }
-        return parse(Files.readString(file, StandardCharsets.UTF_8));
+        AuthFile parsed = parse(Files.readString(file, StandardCharsets.UTF_8));
+        if (parsed.admitsNoOne()) {
+            LOG.log(System.Logger.Level.WARNING, "the auth file " + file + " admits no one: it has no tokens, no "
+                    + "clients and no anonymous section, so every call is refused with UNAUTHENTICATED");
+        }
+        return parsed;
+    }
+
+    /** No token, no client certificate name and no anonymous section: every call is unauthenticated. */
+    boolean admitsNoOne() {
+        return tokens.isEmpty() && clients.isEmpty() && anonymous == null;
     }
 
     static AuthFile parse(String yaml) {
@@ -56,6 +73,7 @@ record AuthFile(List<Token> tokens, List<Client> clients, Grants anonymous) {
         onlyKeys(top, "the auth file", Set.of("tokens", "clients", "anonymous"));
         var tokens = new ArrayList<Token>();
         var ids = new HashSet<String>();
+        var idsByHash = new HashMap<String, String>();
         for (Object o : list(top.get("tokens"), "tokens")) {
             Map<String, Object> t = map(o, "a token entry");
             String id = string(t.get("id"), "a token's id");
@@ -73,6 +91,12 @@ record AuthFile(List<Token> tokens, List<Client> clients, Grants anonymous) {
                 hash = HexFormat.of().parseHex(hex.toLowerCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(where + ": sha256 is not hexadecimal");
+            }
+            String other = idsByHash.putIfAbsent(HexFormat.of().formatHex(hash), id);
+            if (other != null) {
+                // One token would authenticate as whichever entry came first: refuse rather than guess.
+                throw new IllegalArgumentException("tokens '" + other + "' and '" + id + "' have the same sha256: "
+                        + "one token cannot be two principals");
             }
             Instant expires = null;
             if (t.get("expires") != null) {

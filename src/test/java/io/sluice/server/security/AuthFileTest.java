@@ -6,9 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sluice.client.ClientOptions;
+import io.sluice.client.SluiceClient;
+import io.sluice.server.TestBroker;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The auth file's rules: patterns, parsing, and the errors that refuse a file whole. */
 class AuthFileTest {
@@ -103,5 +117,66 @@ class AuthFileTest {
         AuthFile f = AuthFile.parse("tokens:\n" + entry);
         assertEquals("ci", f.tokens().getFirst().id());
         assertEquals(Tokens.sha256Hex(token), java.util.HexFormat.of().formatHex(f.tokens().getFirst().sha256()));
+    }
+
+    @Test
+    void oneHashUnderTwoIdsIsRefusedNamingBoth() {
+        String hash = "c".repeat(64);
+        assertRefused("tokens:\n  - id: a\n    sha256: " + hash + "\n  - id: b\n    sha256: " + hash.toUpperCase()
+                + "\n", "tokens 'a' and 'b' have the same sha256");
+    }
+
+    @Test
+    void aReloadWithOneHashUnderTwoIdsKeepsTheOldFile(@TempDir Path dir) throws Exception {
+        String token = Tokens.generate();
+        String entry = Tokens.authFileEntry("ops", token).replace("publish: []", "publish: [\">\"]");
+        Path file = Files.writeString(dir.resolve("auth.yaml"), "tokens:\n" + entry);
+        try (TestBroker broker = TestBroker.start(dir.resolve("data"), SecurityConfig.none().withAuth(file, null));
+             SluiceClient client = SluiceClient.connect("127.0.0.1:" + broker.port(),
+                     ClientOptions.defaults().token(token))) {
+            client.publish("t", "before".getBytes(StandardCharsets.UTF_8));
+            Files.writeString(file, "tokens:\n" + entry.replace("publish: [\">\"]", "publish: []")
+                    + entry.replace("id: ops", "id: intruder"));
+            assertTrue(broker.server().security().reloadAndWait(Duration.ofSeconds(20)));
+            client.publish("t", "after".getBytes(StandardCharsets.UTF_8));   // still ops, with ops' old grants
+            assertEquals(2, client.stats("t").getFirst().totalMessages());
+        }
+    }
+
+    @Test
+    void aFileThatAdmitsNoOneIsTakenWithAWarning(@TempDir Path dir) throws IOException {
+        Logger logger = Logger.getLogger(AuthFile.class.getName());
+        var warnings = new CopyOnWriteArrayList<String>();
+        Handler recorder = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
+                    warnings.add(r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(recorder);
+        try {
+            Path empty = Files.writeString(dir.resolve("empty.yaml"), "");
+            assertTrue(AuthFile.read(empty).admitsNoOne());
+            AuthFile.read(Files.writeString(dir.resolve("lists.yaml"), "tokens: []\nclients: []\n"));
+            assertEquals(2, warnings.size(), warnings.toString());
+            assertEquals("the auth file " + empty + " admits no one: it has no tokens, no clients and no anonymous "
+                    + "section, so every call is refused with UNAUTHENTICATED", warnings.getFirst());
+            AuthFile anonymous = AuthFile.read(Files.writeString(dir.resolve("anonymous.yaml"),
+                    "anonymous:\n  subscribe: [\"public.>\"]\n"));
+            assertFalse(anonymous.admitsNoOne());
+            assertEquals(2, warnings.size(), warnings.toString());
+        } finally {
+            logger.removeHandler(recorder);
+        }
     }
 }

@@ -1,0 +1,62 @@
+package io.sluice.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * serve refuses what cannot work before it opens anything, naming the flag and what is wrong. Each run
+ * is in-process and must end in a refusal; the timeout only keeps a regression from hanging the build.
+ */
+@Timeout(60)
+class ServeOptionsTest {
+    @TempDir
+    Path dir;
+
+    private Cli.Run serve(String... args) {
+        return Cli.bare(new ByteArrayInputStream(new byte[0]), Stream.concat(
+                Stream.of("serve", "--host", "127.0.0.1", "--data-dir", dir.resolve("data").toString()),
+                Stream.of(args)).toArray(String[]::new));
+    }
+
+    @Test
+    void theSamePortForGrpcAndMetricsIsAUsageError() {
+        Cli.Run r = serve("--port", "45871", "--metrics-port", "45871");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().startsWith("--port and --metrics-port are both 45871: the metrics endpoint needs a port of "
+                + "its own (--metrics-port 0 turns it off)"), r.err());
+        assertFalse(Files.exists(dir.resolve("data")), "nothing was opened");
+    }
+
+    @Test
+    void aSecurityFileThatCannotBeReadIsNamedWithItsFlagAndWhy() throws IOException {
+        Path missing = dir.resolve("af").resolve("missing.yaml");
+        Path key = Files.writeString(dir.resolve("key.pem"), "not a key");
+        assertRefused(serve("--port", "0", "--metrics-port", "0", "--auth-file", missing.toString()),
+                "--auth-file " + missing + ": no such file");
+        assertRefused(serve("--port", "0", "--metrics-port", "0", "--tls-cert", dir.toString(), "--tls-key",
+                key.toString()), "--tls-cert " + dir + ": is a directory, not a file");
+        assertRefused(serve("--port", "0", "--metrics-port", "0", "--tls-client-ca", missing.toString()),
+                "--tls-client-ca " + missing + ": no such file");
+        assertRefused(serve("--port", "0", "--metrics-port", "0", "--audit-log", missing.toString()),
+                "--audit-log " + missing + ": no such directory " + missing.getParent());
+        assertRefused(serve("--port", "0", "--metrics-port", "0", "--database-url", "postgresql://u@h:5432/db",
+                "--database-password-file", missing.toString()), "--database-password-file " + missing + ": no such "
+                + "file");
+        assertFalse(Files.exists(dir.resolve("data")), "nothing was opened");
+    }
+
+    private static void assertRefused(Cli.Run r, String message) {
+        assertEquals(1, r.exit(), r.err());
+        assertEquals("sluice: " + message + "\n", r.err());
+    }
+}
