@@ -29,7 +29,8 @@ public final class Attributes {
             total += utf8Length(e.getKey()) + utf8Length(e.getValue());
             if (total > MAX_TOTAL_BYTES) {
                 throw new SluiceException.InvalidArgument("attributes take more than " + MAX_TOTAL_BYTES
-                        + " bytes (keys and values together, UTF-8); " + attributes.size() + " attributes sent");
+                        + " bytes (keys and values together, UTF-8); " + attributes.size()
+                        + (attributes.size() == 1 ? " attribute sent" : " attributes sent"));
             }
         }
     }
