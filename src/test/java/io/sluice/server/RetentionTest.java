@@ -247,6 +247,29 @@ class RetentionTest {
                 "m0..m6 were removed before the group read them");
     }
 
+    /** Stats read while publishes commit: every figure from one moment, so never a topic over its limits. */
+    @Test
+    void statsReadWhilePublishesCommitNeverShowATopicOverItsLimit() throws Exception {
+        start(StoreOptions.defaults());
+        configure("busy", TopicConfig.newBuilder().setMaxMessages(20).build());
+        var stop = new java.util.concurrent.atomic.AtomicBoolean();
+        var publisher = Thread.ofPlatform().start(() -> {
+            while (!stop.get()) {
+                publish("busy", "x");
+            }
+        });
+        try {
+            for (int i = 0; i < 400; i++) {
+                var s = stats("busy");
+                assertTrue(s.getTotalMessages() <= 20, "over the limit: " + s);
+                assertEquals(s.getTotalMessages(), s.getTotalBytes(), "one byte each, read together: " + s);
+            }
+        } finally {
+            stop.set(true);
+            publisher.join();
+        }
+    }
+
     private StreamClient track(StreamClient s) {
         streams.add(s);
         return s;

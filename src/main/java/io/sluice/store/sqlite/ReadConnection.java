@@ -35,10 +35,10 @@ final class ReadConnection {
                     SELECT seq, mid, ts, payload, attrs, crc FROM messages
                     WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?""");
             bySequence = connection.prepareStatement("SELECT topic_id, mid FROM messages WHERE seq = ?");
-            oldest = connection.prepareStatement(
-                    "SELECT seq, pos, ts FROM messages WHERE topic_id = ? ORDER BY seq LIMIT 1");
-            newest = connection.prepareStatement(
-                    "SELECT seq, pos, ts FROM messages WHERE topic_id = ? ORDER BY seq DESC LIMIT 1");
+            oldest = connection.prepareStatement("SELECT seq, pos, ts, bstart, length(payload), attrs FROM messages "
+                    + "WHERE topic_id = ? ORDER BY seq LIMIT 1");
+            newest = connection.prepareStatement("SELECT seq, pos, ts, bstart, length(payload), attrs FROM messages "
+                    + "WHERE topic_id = ? ORDER BY seq DESC LIMIT 1");
             positionAtOrBefore = connection.prepareStatement(
                     "SELECT pos FROM messages WHERE topic_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1");
             groups = connection.prepareStatement("""
@@ -103,6 +103,17 @@ final class ReadConnection {
      * cursor's position and the last. One indexed lookup per group, never a count over rows.
      */
     TopicStats stats(TopicRow topic) throws SQLException {
+        // One read transaction, so every figure comes from one snapshot: read one by one, a commit between
+        // the oldest and the newest message showed a topic one batch over its retention limit.
+        connection.setAutoCommit(false);
+        try {
+            return statsInSnapshot(topic);
+        } finally {
+            connection.setAutoCommit(true);
+        }
+    }
+
+    private TopicStats statsInSnapshot(TopicRow topic) throws SQLException {
         long[] first = edge(oldest, topic);
         long[] last = edge(newest, topic);
         long total = last == null ? 0 : last[1] - first[1] + 1;
@@ -134,13 +145,14 @@ final class ReadConnection {
             groupStats.set(i, new TopicStats.GroupStats(g.group(), cursor, pendingCount, g.lastAckAt(), g.mode(),
                     flight[0], flight[1], g.deadLettered(), g.redelivered()));
         }
-        // The bytes are kept counters of the topic (the bytes appended before its oldest and its newest message).
+        // The bytes are kept counters of the topic (the bytes appended before its oldest and through its newest
+        // message), read in the same snapshot as the counts.
         // A topic emptied by retention keeps its last sequence (what expected_last_sequence compares with).
         return total == 0
                 ? new TopicStats(topic.name, 0, 0, topic.lastSequence, 0, 0, topic.createdAt, groupStats, topic.config,
                         0, topic.discarded)
                 : new TopicStats(topic.name, total, first[0], last[0], first[2], last[2], topic.createdAt, groupStats,
-                        topic.config, topic.retainedBytes(), topic.discarded);
+                        topic.config, last[4] - first[3], topic.discarded);
     }
 
     /**
@@ -175,10 +187,16 @@ final class ReadConnection {
     }
 
     /** Sequence, position and timestamp of the topic's oldest or newest message; null when it has none. */
+    /** The oldest or newest message: sequence, position, timestamp, bytes appended before it and through it. */
     private static long[] edge(PreparedStatement query, TopicRow topic) throws SQLException {
         query.setLong(1, topic.id);
         try (ResultSet rs = query.executeQuery()) {
-            return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)} : null;
+            if (!rs.next()) {
+                return null;
+            }
+            long before = rs.getLong(4);
+            return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), before,
+                before + rs.getLong(5) + Startup.attributeBytes(rs.getBytes(6))};
         }
     }
 

@@ -151,7 +151,7 @@ final class Startup {
     }
 
     /** The bytes a message's stored attributes count against its topic's byte limit. */
-    private static long attributeBytes(byte[] stored) {
+    static long attributeBytes(byte[] stored) {
         try {
             return Attributes.size(Attributes.decode(stored == null ? new byte[0] : stored));
         } catch (java.io.IOException e) {
