@@ -36,16 +36,87 @@ public final class DataDirectory implements AutoCloseable {
     /** Starting after one killed while serving: a start refused for a lost log must not erase the evidence. */
     private static final String AFTER_CRASH = "starting after a broker was killed serving";
 
+    /** How often the lock file is looked at: one removed while the broker runs is made again. */
+    static final long WATCH_MILLIS = 2_000;
+    private static final System.Logger LOG = System.getLogger(DataDirectory.class.getName());
+
     private final Path path;
-    private final FileChannel channel;
-    private final FileLock lock;
+    private FileChannel channel;       // guarded by this
+    private FileLock lock;             // guarded by this
+    private Object lockedKey;          // guarded by this: the file system's key of the file locked
+    private String state = "starting"; // guarded by this
+    private boolean closed;            // guarded by this
     private final String lastHolder;   // what the lock file said before this broker took it
+    private final Thread watcher;
 
     private DataDirectory(Path path, FileChannel channel, FileLock lock, String lastHolder) {
         this.path = path;
         this.channel = channel;
         this.lock = lock;
         this.lastHolder = lastHolder;
+        this.lockedKey = fileKey(path.resolve(LOCK_FILE));
+        this.watcher = Thread.ofPlatform().daemon().name("sluice-data-dir-lock").start(this::watch);
+    }
+
+    /**
+     * The lock is on the file: one deleted (or replaced) while the broker runs would let a second
+     * broker lock a new one and write the same database. Such a file is made and locked again.
+     */
+    private void watch() {
+        while (true) {
+            try {
+                Thread.sleep(WATCH_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                Path file = path.resolve(LOCK_FILE);
+                Object key = fileKey(file);
+                if (key != null && key.equals(lockedKey)) {
+                    continue;
+                }
+                relock(file);
+            }
+        }
+    }
+
+    private void relock(Path file) {
+        FileChannel fresh = null;
+        try {
+            fresh = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            FileLock taken = fresh.tryLock();
+            if (taken == null) {
+                LOG.log(System.Logger.Level.ERROR, file + " was removed while this broker serves " + path
+                        + ", and another broker holds the new one (" + holder(fresh) + "): two brokers write one "
+                        + "database; stop the other one");
+                closeQuietly(fresh);
+                return;
+            }
+            closeQuietly(channel);   // releases the lock on the removed file
+            channel = fresh;
+            lock = taken;
+            lockedKey = fileKey(file);
+            writeHolder(channel, state);
+            LOG.log(System.Logger.Level.WARNING, file + " was removed while this broker serves " + path
+                    + ": made and locked again, so no second broker starts on the directory");
+        } catch (IOException | OverlappingFileLockException e) {
+            if (fresh != null && fresh != channel) {
+                closeQuietly(fresh);
+            }
+            LOG.log(System.Logger.Level.WARNING, "cannot make " + file + " again: " + e);
+        }
+    }
+
+    private static Object fileKey(Path file) {
+        try {
+            return Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Creates (when missing), checks and locks {@code dir}; throws naming the directory and the problem. */
@@ -179,7 +250,8 @@ public final class DataDirectory implements AutoCloseable {
         mark("stopping");
     }
 
-    private void mark(String state) {
+    private synchronized void mark(String state) {
+        this.state = state;
         try {
             writeHolder(channel, state);
         } catch (IOException e) {   // a full disk: the broker still serves, without this record
@@ -204,7 +276,9 @@ public final class DataDirectory implements AutoCloseable {
 
     /** Releases the lock (the file stays, naming the last holder). Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
+        watcher.interrupt();
         try {
             if (lock.isValid()) {
                 lock.release();
