@@ -89,9 +89,7 @@ final class RequestParsing {
                 try {
                     return parser.parse(stream);
                 } catch (RuntimeException e) {
-                    Throwable cause = e.getCause() != null ? e.getCause() : e;
-                    return new Malformed(Status.INVALID_ARGUMENT.withDescription("a request to " + type
-                            + " is not a valid protobuf message of its type: " + cause.getMessage()));
+                    return new Malformed(unparsable(type, e));
                 }
             }
         };
@@ -101,6 +99,32 @@ final class RequestParsing {
             var listener = handler.startCall(new Unwrapped<>(call, original), headers);
             return new Listener<>(call, listener, closeOnAny);
         });
+    }
+
+    /**
+     * Why a request did not parse: a size limit met while decompressing it keeps its own status
+     * (RESOURCE_EXHAUSTED); a compressed request cut short or not in its encoding says so; anything
+     * else is not a valid message of its type.
+     */
+    static Status unparsable(String method, RuntimeException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof io.grpc.StatusRuntimeException s
+                    && s.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+                return s.getStatus().withDescription("a request to " + method + ": " + s.getStatus().getDescription());
+            }
+            if (t instanceof java.io.EOFException) {
+                return Status.INVALID_ARGUMENT.withDescription("a request to " + method + " ends before it is whole "
+                        + "(a compressed request cut short?)");
+            }
+            if (t instanceof java.util.zip.ZipException z) {
+                return Status.INVALID_ARGUMENT.withDescription("a request to " + method + " could not be "
+                        + "decompressed: " + z.getMessage());
+            }
+        }
+        Throwable cause = e.getCause() != null ? e.getCause() : e;
+        String why = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+        return Status.INVALID_ARGUMENT.withDescription("a request to " + method
+                + " is not a valid protobuf message of its type: " + why);
     }
 
     /** Hands parsed messages on; refuses a malformed one. Runs on the call's serialized listener thread. */
