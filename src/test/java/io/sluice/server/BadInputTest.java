@@ -153,6 +153,32 @@ class BadInputTest {
     }
 
     /**
+     * A client that never acknowledges the broker's SETTINGS (so HTTP/2 would never apply its stream
+     * limit) opening more streams than a connection may have, and one that never ends a stream the
+     * broker has answered: the streams past the limit are refused, the answered one is reset, before
+     * gRPC holds a call for them.
+     */
+    @Test
+    void streamsPastTheConnectionsLimitAreRefusedAndAnsweredOnesAreResetWithoutTheClientsHelp() throws Exception {
+        var out = new ByteArrayOutputStream();
+        out.writeBytes(PREFACE.getBytes(StandardCharsets.US_ASCII));
+        out.writeBytes(settings());   // never an ACK of the broker's
+        out.writeBytes(frame(1, 4, 1, headerBlock("sluice.v1.Sluice/NoSuchMethod")));   // answered at once
+        int limit = io.sluice.server.security.SecurityConfig.DEFAULT_MAX_STREAMS_PER_CONNECTION;
+        String list = SluiceGrpc.getListTopicsMethod().getFullMethodName();
+        for (int i = 1; i <= limit + 50; i++) {
+            out.writeBytes(frame(1, 4, 1 + 2 * i, headerBlock(list)));   // headers, no body
+        }
+        Frames answer = exchange(out.toByteArray(), false);
+        assertTrue(answer.endedStream(1) && answer.frames().stream().anyMatch(f -> f[0] == 3 && f[2] == 1),
+                "the answered stream is reset: " + answer);
+        long refused = answer.frames().stream().filter(f -> f[0] == 3 && f[2] > 1 + 2 * (limit - 1)).count();
+        assertTrue(refused >= 50, "the streams past the limit are refused, " + refused + " were: " + answer);
+        assertTrue(!answer.goAway() && !answer.closed(), "the connection lives on: " + answer);
+        inputs++;
+    }
+
+    /**
      * A client that reads no answer (its HTTP/2 window is 0) asking for large answers over and over:
      * they would sit in the transport's direct memory until it ran out for every client. Past the
      * budget of unread answers, large answers are refused; small ones go; the budget comes back when
