@@ -4,30 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sluice.proto.GetTopicStatsRequest;
-import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** topic configure and group configure print the settings in force, durations as a user types them. */
-class ConfigureOutputTest {
-    @TempDir
-    Path dir;
-
-    private Cli cli;
-
-    @BeforeEach
-    void start() {
-        cli = Cli.start(dir.resolve("data"));
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cli.close();
-    }
-
+class ConfigureOutputTest extends CliCase {
     /** The dedup window the broker stored for {@code topic}, read from its stats over raw gRPC. */
     private long storedDedupWindowMillis(String topic) {
         return cli.broker.blocking().getTopicStats(GetTopicStatsRequest.newBuilder().addTopics(topic).build())

@@ -6,29 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Payloads go through publish and subscribe byte for byte; --json never loses a byte. */
-class PayloadBytesTest {
-    @TempDir
-    Path dir;
-
-    private Cli cli;
-
-    @BeforeEach
-    void start() {
-        cli = Cli.start(dir.resolve("data"));
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cli.close();
-    }
-
+class PayloadBytesTest extends CliCase {
     @Test
     void subscribeWritesABinaryPayloadAsItIsAndJsonCarriesItAsBase64() {
         byte[] binary = {(byte) 0xff, (byte) 0xfe, 0, 'b', 'i', 'n'};

@@ -15,29 +15,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** publish reads a bounded amount of its input per message, and --batch lines byte for byte. */
-class PublishInputTest {
+class PublishInputTest extends CliCase {
     private static final int LIMIT = PublishCommand.MAX_PAYLOAD_BYTES;
 
-    @TempDir
-    Path dir;
-
-    private Cli cli;
-
-    @BeforeEach
-    void start() {
-        cli = Cli.start(dir.resolve("data"));
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        cli.close();
-    }
 
     /** Twice the limit in 'x' bytes, counting what was read: without the limit, all of it would be read. */
     private static final class Endless extends InputStream {
