@@ -1,12 +1,25 @@
 package io.sluice.server.security;
 
+import io.grpc.MethodDescriptor;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
 import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Error;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Exception;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameListener;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameListenerDecorator;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Stream;
-import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.sluice.proto.SluiceGrpc;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -43,6 +56,8 @@ final class Streams {
                       long sweepNanos) {
         var remote = http2.connection().remote();
         remote.maxActiveStreams(maxStreams);
+        var bodiless = new Bodiless(http2.decoder().frameListener());
+        http2.decoder().frameListener(bodiless);
         http2.connection().addListener(new Http2ConnectionAdapter() {
             private int mine;
 
@@ -58,6 +73,7 @@ final class Streams {
 
             @Override
             public void onStreamClosed(Http2Stream stream) {
+                bodiless.since.remove(stream.id());
                 if (mine > 0 && (stream.id() & 1) == 1) {
                     mine--;
                     if (budget.open().decrementAndGet() < budget.limit()) {
@@ -68,7 +84,8 @@ final class Streams {
         });
         ChannelHandlerContext ctx = channel.pipeline().context(http2);   // its place: resets go out from there
         var sweep = channel.eventLoop().scheduleAtFixedRate(() -> {
-            resetAnswered(ctx, http2);
+            resetAnswered(ctx, http2, bodiless);
+            bodiless.resetLate(ctx, http2);
             if (budget.open().get() < budget.limit()) {
                 remote.maxActiveStreams(maxStreams);   // room again, made by other connections' streams too
             }
@@ -76,7 +93,104 @@ final class Streams {
         channel.closeFuture().addListener(f -> sweep.cancel(false));
     }
 
-    private static void resetAnswered(ChannelHandlerContext ctx, Http2ConnectionHandler http2) {
+    /**
+     * Unary calls whose request does not follow their headers. A client sends a unary call's request
+     * right after its headers (gRPC clients hold the headers until they can), so headers and no DATA
+     * for {@link #BODY_NANOS} is a call that holds its place (and, for a publish, the memory budget
+     * it reserved for its message) and will never send anything: it is reset (CANCEL), whether the
+     * broker has asked for its request yet or not.
+     */
+    static final class Bodiless extends Http2FrameListenerDecorator {
+        static final long BODY_NANOS = TimeUnit.SECONDS.toNanos(2);
+        private static final Set<String> UNARY = unaryPaths();
+        final Map<Integer, Long> since = new HashMap<>();   // stream id: when its headers came (transport thread)
+
+        Bodiless(Http2FrameListener listener) {
+            super(listener);
+        }
+
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+                                  boolean endOfStream) throws Http2Exception {
+            noteHeaders(streamId, headers, endOfStream);
+            super.onHeadersRead(ctx, streamId, headers, padding, endOfStream);
+        }
+
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int dependency,
+                                  short weight, boolean exclusive, int padding, boolean endOfStream)
+                throws Http2Exception {
+            noteHeaders(streamId, headers, endOfStream);
+            super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, endOfStream);
+        }
+
+        @Override
+        public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
+                              boolean endOfStream) throws Http2Exception {
+            since.remove(streamId);
+            return super.onDataRead(ctx, streamId, data, padding, endOfStream);
+        }
+
+        private void noteHeaders(int streamId, Http2Headers headers, boolean endOfStream) {
+            CharSequence path = headers.path();
+            if (!endOfStream && path != null && UNARY.contains(path.toString()) && since.size() < 1 << 16) {
+                since.putIfAbsent(streamId, System.nanoTime());
+            }
+        }
+
+        void resetLate(ChannelHandlerContext ctx, Http2ConnectionHandler http2) {
+            if (since.isEmpty()) {
+                return;
+            }
+            long now = System.nanoTime();
+            var late = new ArrayList<Integer>();
+            since.forEach((id, at) -> {
+                if (now - at >= BODY_NANOS) {
+                    late.add(id);
+                }
+            });
+            for (int id : late) {
+                since.remove(id);
+                reset(ctx, http2, id, Http2Error.CANCEL);
+            }
+            if (!late.isEmpty()) {
+                ctx.flush();
+            }
+        }
+
+        /**
+         * Resets a stream as if the client had (gRPC ends its call: the call's listeners hear onCancel and give
+         * back what it held; a reset of the HTTP/2 stream alone would leave the call open for ever), and tells
+         * the client.
+         */
+        void reset(ChannelHandlerContext ctx, Http2ConnectionHandler http2, int id, Http2Error code) {
+            if (http2.connection().stream(id) == null) {
+                return;
+            }
+            try {
+                listener.onRstStreamRead(ctx, id, code.code());
+            } catch (Http2Exception e) {
+                // the stream is gone already
+            }
+            if (http2.connection().stream(id) != null) {
+                http2.resetStream(ctx, id, code.code(), ctx.newPromise());
+            }
+        }
+
+        private static Set<String> unaryPaths() {
+            var paths = new HashSet<String>();
+            for (var service : List.of(SluiceGrpc.getServiceDescriptor(), HealthGrpc.getServiceDescriptor())) {
+                for (MethodDescriptor<?, ?> m : service.getMethods()) {
+                    if (m.getType() == MethodDescriptor.MethodType.UNARY) {
+                        paths.add("/" + m.getFullMethodName());
+                    }
+                }
+            }
+            return Set.copyOf(paths);
+        }
+    }
+
+    private static void resetAnswered(ChannelHandlerContext ctx, Http2ConnectionHandler http2, Bodiless bodiless) {
         var answered = new ArrayList<Http2Stream>();
         try {
             http2.connection().forEachActiveStream(stream -> {
@@ -85,11 +199,11 @@ final class Streams {
                 }
                 return true;
             });
-        } catch (io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Exception e) {
+        } catch (Http2Exception e) {
             return;   // a visitor that does not throw: nothing to do
         }
         for (Http2Stream stream : answered) {
-            http2.resetStream(ctx, stream.id(), Http2Error.NO_ERROR.code(), ctx.newPromise());
+            bodiless.reset(ctx, http2, stream.id(), Http2Error.NO_ERROR);
         }
         if (!answered.isEmpty()) {
             ctx.flush();

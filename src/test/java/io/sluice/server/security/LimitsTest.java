@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
@@ -115,6 +118,53 @@ class LimitsTest {
             broker.blocking().publish(PublishRequest.newBuilder().setTopic("orders")
                     .setPayload(ByteString.copyFromUtf8("still here")).build());
             assertEquals("still here", stream.delivery().getPayload().toStringUtf8());
+        }
+    }
+
+    /**
+     * Publish calls that send their headers and never their request (declared as streams, so a client
+     * sends the headers alone) would hold the publish budget in turn; each is cancelled within seconds,
+     * waiting for room or not, so another client's publish goes through.
+     */
+    @Test
+    void unaryCallsWhoseRequestNeverFollowsTheirHeadersAreCancelledAndPublishesGoOn() throws Exception {
+        broker = TestBroker.start(dir, SecurityConfig.none());
+        MethodDescriptor.Marshaller<byte[]> bytes = new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(byte[] value) {
+                return new java.io.ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(InputStream stream) {
+                try {
+                    return stream.readAllBytes();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        var headersOnly = MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                .setFullMethodName(SluiceGrpc.getPublishMethod().getFullMethodName())
+                .setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
+        var ended = new java.util.concurrent.LinkedBlockingQueue<Status>();
+        for (int i = 0; i < 30; i++) {   // the budget holds 7 of them at once
+            ClientCall<byte[], byte[]> call = broker.channel().newCall(headersOnly, CallOptions.DEFAULT);
+            call.start(new ClientCall.Listener<>() {
+                @Override
+                public void onClose(Status status, Metadata trailers) {
+                    ended.add(status);
+                }
+            }, new Metadata());
+            call.request(1);
+        }
+        broker.blocking().withDeadlineAfter(20, TimeUnit.SECONDS).publish(PublishRequest.newBuilder()
+                .setTopic("orders").setPayload(ByteString.copyFromUtf8("goes through")).build());
+        for (int i = 0; i < 30; i++) {
+            Status s = ended.poll(20, TimeUnit.SECONDS);
+            assertTrue(s != null, "every call without its request ends, " + i + " did");
+            assertEquals(Status.Code.CANCELLED, s.getCode(), s.toString());
         }
     }
 
