@@ -51,8 +51,8 @@ class CtrlCTest extends CliCase {
         try {
             long lastPrinted = -1;
             for (int round = 0; round < 3; round++) {
-                try (var process = CliProcess.start(dir, null, "subscribe", "bulk", "--group", "g1", "--from", "earliest",
-                        "--ack", "--json", "--target", cli.target)) {
+                try (var process = CliProcess.start(dir, null, "subscribe", "bulk", "--group", "g1", "--from",
+                        "earliest", "--ack", "--json", "--target", cli.target)) {
                     Await.until("the subscriber prints messages", () -> lines(process).size() >= 300,
                             () -> lines(process).size() + " lines so far");
                     process.signal("INT");

@@ -32,7 +32,8 @@ class RequestParsingTest {
                 .withDescription("Invalid protobuf byte sequence").withCause(new EOFException()).asRuntimeException()));
         assertEquals(Status.Code.INVALID_ARGUMENT, cut.getCode());
         assertTrue(cut.getDescription().contains("ends before it is whole"), cut.toString());
-        Status notGzip = RequestParsing.unparsable(METHOD, new RuntimeException(new ZipException("Not in GZIP format")));
+        Status notGzip = RequestParsing.unparsable(METHOD,
+                new RuntimeException(new ZipException("Not in GZIP format")));
         assertEquals(Status.Code.INVALID_ARGUMENT, notGzip.getCode());
         assertTrue(notGzip.getDescription().contains("Not in GZIP format"), notGzip.toString());
     }

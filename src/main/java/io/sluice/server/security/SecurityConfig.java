@@ -85,23 +85,27 @@ public record SecurityConfig(Path tlsCert, Path tlsKey, Path tlsClientCa, Client
 
     public SecurityConfig withTls(Path cert, Path key, Path clientCa, ClientAuth auth) {
         return new SecurityConfig(cert, key, clientCa, auth, authFile, auditLog, metricsHost, maxConnections,
-                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval, maxCalls);
+                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval,
+                maxCalls);
     }
 
     public SecurityConfig withAuth(Path file, Path audit) {
         return new SecurityConfig(tlsCert, tlsKey, tlsClientCa, clientAuth, file, audit, metricsHost, maxConnections,
-                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval, maxCalls);
+                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval,
+                maxCalls);
     }
 
     public SecurityConfig withLimits(int connections, int streamsPerConnection, int subscribeStreams,
                                      int metadataBytes, Duration handshake) {
         return new SecurityConfig(tlsCert, tlsKey, tlsClientCa, clientAuth, authFile, auditLog, metricsHost,
-                connections, streamsPerConnection, subscribeStreams, metadataBytes, handshake, reloadInterval, maxCalls);
+                connections, streamsPerConnection, subscribeStreams, metadataBytes, handshake, reloadInterval,
+                maxCalls);
     }
 
     public SecurityConfig withMetricsHost(String host) {
         return new SecurityConfig(tlsCert, tlsKey, tlsClientCa, clientAuth, authFile, auditLog, host, maxConnections,
-                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval, maxCalls);
+                maxStreamsPerConnection, maxSubscribeStreams, maxMetadataBytes, handshakeTimeout, reloadInterval,
+                maxCalls);
     }
 
     public SecurityConfig withReloadInterval(Duration interval) {

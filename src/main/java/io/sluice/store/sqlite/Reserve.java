@@ -20,8 +20,9 @@ import java.util.function.LongSupplier;
  * less free room than twice the reserve, and every other write (acks, group opens, deletions,
  * retention, the log's copy into the database) goes on in the room it left. Once the disk has that
  * room again, the reserve is written anew and messages are stored again; meanwhile they are stored in
- * the room deletions and retention freed inside the database, as long as that is twice the reserve. A full database under
- * {@code --max-database-bytes} is no full disk: the reserve stays. Writer thread only.
+ * the room deletions and retention freed inside the database, as long as that is twice the reserve.
+ * A full database under {@code --max-database-bytes} is no full disk: the reserve stays. Writer
+ * thread only.
  */
 final class Reserve {
     static final String FILE = "sluice.reserve";
@@ -83,7 +84,7 @@ final class Reserve {
         return holding;
     }
 
-    /** A commit failed for a full disk: gives the reserve's room to the writes that free space (once a real disk is full). */
+    /** A commit failed for a full disk: gives the reserve's room to the writes that free space (a real disk only). */
     void diskFull() {
         if (released || usable() >= 2L * BYTES) {
             return;   // already given, or the file system has room: the database's own size limit was reached

@@ -85,7 +85,7 @@ public final class SqliteStore implements Store {
 
     private static SqliteStore open(DataDirectory directory, StoreOptions options, CommitObserver observer) {
         Path file = directory.path().resolve(FILE_NAME);
-        WalCheck.requireIntactLog(file, directory);   // before SQLite rebuilds the wal-index from what is left of the log
+        WalCheck.requireIntactLog(file, directory);   // before SQLite rebuilds the wal-index from what is left
         Connection c = null;
         try {
             c = Startup.openWriter(file, options.maxDatabaseBytes());
