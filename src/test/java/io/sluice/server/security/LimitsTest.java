@@ -72,7 +72,7 @@ class LimitsTest {
         Await.until("the stream's call is gone", () -> broker.server().security().openCalls() == 0);
         // Its connection is idle now: a new one takes its place rather than being turned away.
         broker.blocking().listTopics(ListTopicsRequest.getDefaultInstance());
-        assertEquals(1, broker.server().security().openConnections());
+        Await.until("the idle connection is closed", () -> broker.server().security().openConnections() == 1);
     }
 
     @Test
