@@ -127,7 +127,9 @@ final class Streams {
         @Override
         public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
                               boolean endOfStream) throws Http2Exception {
-            since.remove(streamId);
+            if (!since.isEmpty()) {   // every DATA frame passes here: no boxed lookup when no call waits
+                since.remove(streamId);
+            }
             return super.onDataRead(ctx, streamId, data, padding, endOfStream);
         }
 
