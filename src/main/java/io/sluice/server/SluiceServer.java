@@ -156,6 +156,7 @@ public final class SluiceServer implements AutoCloseable {
                     .directExecutor()   // finding a call's method and handler: on its transport thread
                     .callExecutor(executors(calls))
                     .maxInboundMessageSize(config.maxInboundBytes())
+                    .decompressorRegistry(GzipRequests.registry())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
                     .addService(security.protect(ServerInterceptors.intercept(
