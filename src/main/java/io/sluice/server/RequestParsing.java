@@ -11,6 +11,7 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
+import io.sluice.server.security.Oversize;
 import java.io.InputStream;
 import java.util.ArrayList;
 
@@ -86,6 +87,10 @@ final class RequestParsing {
 
             @Override
             public Object parse(InputStream stream) {
+                Status over = Oversize.status(stream, type);
+                if (over != null) {
+                    return new Malformed(over);
+                }
                 try {
                     return parser.parse(stream);
                 } catch (RuntimeException e) {

@@ -152,10 +152,9 @@ public final class SluiceServer implements AutoCloseable {
             var service = new SluiceService(store, budget, publisher, delivery, calls, transport);
             NettyServerBuilder builder = security.configure(transport.configure(
                             NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))),
-                            transport.channelType())
+                            transport.channelType(), config.maxInboundBytes())
                     .directExecutor()   // finding a call's method and handler: on its transport thread
                     .callExecutor(executors(calls))
-                    .maxInboundMessageSize(config.maxInboundBytes())
                     .decompressorRegistry(GzipRequests.registry())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)

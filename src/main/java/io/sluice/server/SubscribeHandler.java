@@ -94,7 +94,9 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         if (s == null) {
             fail(malformed);
         } else {
-            s.end(End.invalid(malformed.getDescription()));
+            s.end(End.failed(malformed.getCode() == Status.Code.RESOURCE_EXHAUSTED
+                    ? new SluiceException.TooLarge(malformed.getDescription())
+                    : new SluiceException.InvalidArgument(malformed.getDescription())));
         }
     }
 

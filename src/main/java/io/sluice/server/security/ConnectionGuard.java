@@ -39,6 +39,7 @@ final class ConnectionGuard {
     private final long handshakeNanos;
     private final int maxStreams;
     private final Streams.Budget streams;
+    private volatile long maxRequestBytes = Integer.MAX_VALUE;
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - LOG_EVERY_NANOS);
@@ -52,8 +53,12 @@ final class ConnectionGuard {
         this.streams = new Streams.Budget(maxAllStreams);
     }
 
-    /** Makes listening channels of {@code type} that pass each accepted connection through this guard. */
-    ChannelFactory<ServerChannel> channels(Class<? extends ServerChannel> type) {
+    /**
+     * Makes listening channels of {@code type} that pass each accepted connection through this guard;
+     * their requests over {@code maxRequestBytes} are replaced by a marker ({@link Oversize}).
+     */
+    ChannelFactory<ServerChannel> channels(Class<? extends ServerChannel> type, int maxRequestBytes) {
+        this.maxRequestBytes = maxRequestBytes;
         return () -> {
             ServerChannel channel;
             try {
@@ -152,7 +157,7 @@ final class ConnectionGuard {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             Http2ConnectionHandler http2 = ctx.pipeline().get(Http2ConnectionHandler.class);
             if (http2 != null) {
-                Streams.watch(ctx.channel(), http2, maxStreams, streams, SWEEP_NANOS);
+                Streams.watch(ctx.channel(), http2, maxStreams, streams, SWEEP_NANOS, maxRequestBytes);
                 ctx.pipeline().remove(this);
             }
             ctx.fireChannelRead(msg);

@@ -95,9 +95,14 @@ public final class Security implements AutoCloseable {
         }
     }
 
-    /** Applies TLS and the limits to the gRPC server; {@code channelType} is the listening channel's class. */
-    public NettyServerBuilder configure(NettyServerBuilder builder, Class<? extends ServerChannel> channelType) {
-        builder.channelFactory(connections.channels(channelType))
+    /**
+     * Applies TLS and the limits to the gRPC server; {@code channelType} is the listening channel's class,
+     * {@code maxRequestBytes} the size of the largest request (message) it takes.
+     */
+    public NettyServerBuilder configure(NettyServerBuilder builder, Class<? extends ServerChannel> channelType,
+                                        int maxRequestBytes) {
+        builder.channelFactory(connections.channels(channelType, maxRequestBytes))
+                .maxInboundMessageSize(maxRequestBytes)
                 .addTransportFilter(connections.readiness())
                 .intercept(calls)   // before every service's own interceptors
                 .maxConcurrentCallsPerConnection(config.maxStreamsPerConnection())

@@ -53,10 +53,11 @@ final class Streams {
     }
 
     static void watch(Channel channel, Http2ConnectionHandler http2, int maxStreams, Budget budget,
-                      long sweepNanos) {
+                      long sweepNanos, long maxRequestBytes) {
         var remote = http2.connection().remote();
         remote.maxActiveStreams(maxStreams);
-        var bodiless = new Bodiless(http2.decoder().frameListener());
+        var oversize = new Oversize(http2.decoder().frameListener(), maxRequestBytes);
+        var bodiless = new Bodiless(oversize);
         http2.decoder().frameListener(bodiless);
         http2.connection().addListener(new Http2ConnectionAdapter() {
             private int mine;
@@ -74,6 +75,7 @@ final class Streams {
             @Override
             public void onStreamClosed(Http2Stream stream) {
                 bodiless.since.remove(stream.id());
+                oversize.closed(stream.id());
                 if (mine > 0 && (stream.id() & 1) == 1) {
                     mine--;
                     if (budget.open().decrementAndGet() < budget.limit()) {
