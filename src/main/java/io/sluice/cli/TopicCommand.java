@@ -62,25 +62,23 @@ final class TopicCommand implements Runnable {
         @Override
         String run(SluiceClient client) {
             boolean discardNew = discard.trim().toLowerCase(Locale.ROOT).equals("new");
-            var settings = new TopicSettings(maxAge, maxBytes, maxMessages, discardNew, dedupWindow);
-            boolean created = client.configureTopic(topic, settings);
-            return (created ? "created topic " : "configured topic ") + topic + ": max age "
-                    + (maxAge.isZero() ? "none" : Durations.format(maxAge)) + ", max bytes "
-                    + (maxBytes == 0 ? "none" : maxBytes) + ", max messages " + (maxMessages == 0 ? "none" : maxMessages)
-                    + ", discard " + (discardNew ? "new" : "old") + ", " + dedup();
+            var answer = client.setTopicSettings(topic,
+                    new TopicSettings(maxAge, maxBytes, maxMessages, discardNew, dedupWindow));
+            TopicSettings stored = answer.settings();
+            return (answer.created() ? "created topic " : "configured topic ") + topic + ": max age "
+                    + (stored.maxAge().isZero() ? "none" : Durations.format(stored.maxAge())) + ", max bytes "
+                    + (stored.maxBytes() == 0 ? "none" : stored.maxBytes()) + ", max messages "
+                    + (stored.maxMessages() == 0 ? "none" : stored.maxMessages())
+                    + ", discard " + (stored.discardNew() ? "new" : "old") + ", " + dedup(stored.dedupWindow());
         }
 
-        /**
-         * The dedup window in force. The broker stores a window longer than the max age as the max age
-         * (SPEC §7) and answers the configuration it stored, but SluiceClient.configureTopic answers only
-         * whether the topic was created, so the same rule is applied here to say what the broker keeps.
-         */
-        private String dedup() {
-            if (dedupWindow.isZero()) {
+        /** The dedup window the broker stored, and why when it is not the one asked. */
+        private String dedup(Duration stored) {
+            if (stored.isZero()) {
                 return "dedup window: the broker's --dedup-window";
             }
-            if (!maxAge.isZero() && dedupWindow.compareTo(maxAge) > 0) {
-                return "dedup window " + Durations.format(maxAge) + " (clamped from the "
+            if (!stored.equals(dedupWindow)) {
+                return "dedup window " + Durations.format(stored) + " (clamped from the "
                         + Durations.format(dedupWindow) + " asked: a dedup window is never longer than the max age)";
             }
             return "dedup window " + Durations.format(dedupWindow);

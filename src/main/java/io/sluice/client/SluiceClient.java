@@ -151,8 +151,18 @@ public final class SluiceClient implements AutoCloseable {
 
     /** Creates the topic with these settings, or replaces an existing topic's; true when it was created. */
     public boolean configureTopic(String topic, TopicSettings settings) {
-        return call(() -> stub().configureTopic(io.sluice.proto.ConfigureTopicRequest.newBuilder().setTopic(topic)
-                .setConfig(settings.toProto()).build())).getCreated();
+        return setTopicSettings(topic, settings).created();
+    }
+
+    /**
+     * Creates the topic with these settings, or replaces an existing topic's; answers the settings
+     * the broker stored (a dedup window longer than the max age is stored as the max age) and whether
+     * the topic was created.
+     */
+    public ConfiguredTopic setTopicSettings(String topic, TopicSettings settings) {
+        var answer = call(() -> stub().configureTopic(io.sluice.proto.ConfigureTopicRequest.newBuilder()
+                .setTopic(topic).setConfig(settings.toProto()).build()));
+        return new ConfiguredTopic(TopicSettings.fromProto(answer.getConfig()), answer.getCreated());
     }
 
     /** Stores one message without attributes. */

@@ -129,4 +129,18 @@ class ClientPipelineGuaranteesTest {
         assertEquals(Status.Code.FAILED_PRECONDITION, streamed.code());
         assertEquals(3, client.stats("cond").getFirst().totalMessages());
     }
+
+    @Test
+    void topicSettingsAnswerWhatTheBrokerStoredAndWhetherItCreatedTheTopic() {
+        SluiceClient client = client(broker.port(), PublishOptions.defaults());
+        var asked = TopicSettings.unlimited().withMaxAge(Duration.ofMinutes(1)).withDedupWindow(Duration.ofHours(1));
+        ConfiguredTopic first = client.setTopicSettings("clamped", asked);
+        assertTrue(first.created());
+        assertEquals(asked.withDedupWindow(Duration.ofMinutes(1)), first.settings(),
+                "a dedup window is never longer than the max age: stored as the max age");
+        ConfiguredTopic again = client.setTopicSettings("clamped", asked.withMaxMessages(10));
+        assertFalse(again.created());
+        assertEquals(10, again.settings().maxMessages());
+        assertFalse(client.configureTopic("clamped", asked), "the boolean form still answers created");
+    }
 }
