@@ -34,7 +34,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * stays open on the connection, holding its call's state, until the client ends it; gRPC does not
  * reset it. A client that never ends its requests (headers of calls refused at once, or ended for
  * sending nothing) would pile them up, so once a second such streams are reset (RST_STREAM NO_ERROR,
- * which HTTP/2 allows after a complete response).
+ * which HTTP/2 allows after a complete response). A unary answer the client lets none of go for 10 s
+ * is reset too ({@link UnreadAnswers}), and a request over the size limit is never buffered
+ * ({@link Oversize}).
  *
  * <p>The broker's streams, on all connections, are bounded too ({@code open} against {@code limit}):
  * each connection counts its streams in and out, and while the broker is at the limit a connection
@@ -57,7 +59,8 @@ final class Streams {
         var remote = http2.connection().remote();
         remote.maxActiveStreams(maxStreams);
         var oversize = new Oversize(http2.decoder().frameListener(), maxRequestBytes);
-        var bodiless = new Bodiless(oversize);
+        var unread = new UnreadAnswers(oversize, http2);
+        var bodiless = new Bodiless(unread);
         http2.decoder().frameListener(bodiless);
         http2.connection().addListener(new Http2ConnectionAdapter() {
             private int mine;
@@ -76,6 +79,7 @@ final class Streams {
             public void onStreamClosed(Http2Stream stream) {
                 bodiless.since.remove(stream.id());
                 oversize.closed(stream.id());
+                unread.closed(stream.id());
                 if (mine > 0 && (stream.id() & 1) == 1) {
                     mine--;
                     if (budget.open().decrementAndGet() < budget.limit()) {
@@ -88,6 +92,7 @@ final class Streams {
         var sweep = channel.eventLoop().scheduleAtFixedRate(() -> {
             resetAnswered(ctx, http2, bodiless);
             bodiless.resetLate(ctx, http2);
+            unread.sweep(ctx, bodiless);
             if (budget.open().get() < budget.limit()) {
                 remote.maxActiveStreams(maxStreams);   // room again, made by other connections' streams too
             }
@@ -106,9 +111,11 @@ final class Streams {
         static final long BODY_NANOS = TimeUnit.SECONDS.toNanos(2);
         private static final Set<String> UNARY = unaryPaths();
         final Map<Integer, Long> since = new HashMap<>();   // stream id: when its headers came (transport thread)
+        private final UnreadAnswers unread;
 
-        Bodiless(Http2FrameListener listener) {
+        Bodiless(UnreadAnswers listener) {
             super(listener);
+            this.unread = listener;
         }
 
         @Override
@@ -137,7 +144,11 @@ final class Streams {
 
         private void noteHeaders(int streamId, Http2Headers headers, boolean endOfStream) {
             CharSequence path = headers.path();
-            if (!endOfStream && path != null && UNARY.contains(path.toString()) && since.size() < 1 << 16) {
+            if (path == null || !UNARY.contains(path.toString())) {
+                return;
+            }
+            unread.unary(streamId);
+            if (!endOfStream && since.size() < 1 << 16) {
                 since.putIfAbsent(streamId, System.nanoTime());
             }
         }
