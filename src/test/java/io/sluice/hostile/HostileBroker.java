@@ -141,6 +141,11 @@ final class HostileBroker implements AutoCloseable {
         return List.copyOf(options);
     }
 
+    /** The broker's gRPC port. */
+    int port() {
+        return process.port();
+    }
+
     /** A channel with a default client's limits (4 MiB inbound), closed with the broker. Thread-safe. */
     ManagedChannel defaultChannel() {
         return track(NettyChannelBuilder.forAddress("127.0.0.1", process.port()).usePlaintext().build());

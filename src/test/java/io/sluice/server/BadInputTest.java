@@ -1,5 +1,11 @@
 package io.sluice.server;
 
+import static io.sluice.RawHttp2.concat;
+import static io.sluice.RawHttp2.frame;
+import static io.sluice.RawHttp2.header;
+import static io.sluice.RawHttp2.headerBlock;
+import static io.sluice.RawHttp2.parse;
+import static io.sluice.RawHttp2.settings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -62,7 +68,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(Figures.class)
 class BadInputTest {
-    private static final String PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    private static final String PREFACE = io.sluice.RawHttp2.PREFACE;
     private static final String PUBLISH = SluiceGrpc.getPublishMethod().getFullMethodName();
     private static final String SUBSCRIBE = SluiceGrpc.getSubscribeMethod().getFullMethodName();
     private static final String PUBLISH_STREAM = SluiceGrpc.getPublishStreamMethod().getFullMethodName();
@@ -665,56 +671,5 @@ class BadInputTest {
             }
             return new Frames(parse(received.toByteArray()), closed);
         }
-    }
-
-    private static List<int[]> parse(byte[] data) {
-        var frames = new ArrayList<int[]>();
-        var b = ByteBuffer.wrap(data);
-        while (b.remaining() >= 9) {
-            int length = (b.get() & 0xFF) << 16 | (b.get() & 0xFF) << 8 | (b.get() & 0xFF);
-            int type = b.get() & 0xFF;
-            int flags = b.get() & 0xFF;
-            int stream = b.getInt() & 0x7FFFFFFF;
-            frames.add(new int[] {type, flags, stream});
-            b.position(Math.min(b.limit(), b.position() + length));
-        }
-        return frames;
-    }
-
-    private static byte[] header(int type, int flags, int stream, int length) {
-        return ByteBuffer.allocate(9).put((byte) (length >>> 16)).put((byte) (length >>> 8)).put((byte) length)
-                .put((byte) type).put((byte) flags).putInt(stream).array();
-    }
-
-    private static byte[] frame(int type, int flags, int stream, byte[] payload) {
-        return concat(header(type, flags, stream, payload.length), payload);
-    }
-
-    private static byte[] settings() {
-        return frame(4, 0, 0, new byte[0]);
-    }
-
-    /** A request's header block in HPACK literals (no indexing, no Huffman). */
-    private static byte[] headerBlock(String method) {
-        var out = new ByteArrayOutputStream();
-        String[][] fields = {{":method", "POST"}, {":scheme", "http"}, {":path", "/" + method},
-                {":authority", "localhost"}, {"content-type", "application/grpc"}, {"te", "trailers"}};
-        for (String[] f : fields) {
-            out.write(0);
-            for (String s : f) {
-                byte[] b = s.getBytes(StandardCharsets.US_ASCII);
-                out.write(b.length);
-                out.writeBytes(b);
-            }
-        }
-        return out.toByteArray();
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        var out = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
     }
 }

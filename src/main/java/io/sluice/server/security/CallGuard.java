@@ -20,7 +20,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Bounds what a client can make the broker hold with calls that do nothing. Every call, whatever it
  * sends, holds transport and call state (a kilobyte or two of heap): at most {@code maxCalls} are
- * open on the broker at once, and one over that is refused RESOURCE_EXHAUSTED on its headers. A call
+ * open on the broker at once. HTTP/2 enforces that ({@link Streams}) while letting every connection
+ * have one stream, so a client calling one at a time is served whatever others hold; one call a
+ * connection over the limit ({@code connections}) is so counted in, and one over that is refused
+ * RESOURCE_EXHAUSTED on its headers. A call
  * whose first request has not arrived within {@code firstRequest} of the broker asking for it ends
  * DEADLINE_EXCEEDED, so headers without a body hold neither a call's place, nor the publish budget a
  * unary publish reserved for its message, nor a Subscribe stream's slot, for longer than that. The
@@ -38,12 +41,14 @@ final class CallGuard implements ServerInterceptor, AutoCloseable {
 
     private final AtomicLong answers = new AtomicLong();   // bytes of large unary answers not yet taken
     private final int maxCalls;
+    private final int hardLimit;
     private final Duration firstRequest;
     private final AtomicInteger open = new AtomicInteger();
     private final ScheduledThreadPoolExecutor timer;
 
-    CallGuard(int maxCalls, Duration firstRequest) {
+    CallGuard(int maxCalls, int connections, Duration firstRequest) {
         this.maxCalls = maxCalls;
+        this.hardLimit = (int) Math.min(Integer.MAX_VALUE, (long) maxCalls + connections);
         this.firstRequest = firstRequest;
         this.timer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("sluice-call-guard").daemon()
                 .factory());
@@ -58,7 +63,7 @@ final class CallGuard implements ServerInterceptor, AutoCloseable {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                                                       ServerCallHandler<Q, R> next) {
-        if (open.incrementAndGet() > maxCalls) {
+        if (open.incrementAndGet() > hardLimit) {
             open.decrementAndGet();
             call.close(Status.RESOURCE_EXHAUSTED.withDescription(maxCalls + " calls are open on the broker, its "
                     + "limit (--max-calls); retry later"), new Metadata());

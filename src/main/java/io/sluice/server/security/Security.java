@@ -51,7 +51,7 @@ public final class Security implements AutoCloseable {
         this.connections = new ConnectionGuard(config.maxConnections(), config.handshakeTimeout(),
                 config.maxStreamsPerConnection(), config.maxCalls());
         this.subscribeStreams = new StreamCount(config.maxSubscribeStreams());
-        this.calls = new CallGuard(config.maxCalls(), config.handshakeTimeout());
+        this.calls = new CallGuard(config.maxCalls(), config.maxConnections(), config.handshakeTimeout());
     }
 
     /** Reads the certificates and the auth file and opens the audit log; throws naming the first problem. */

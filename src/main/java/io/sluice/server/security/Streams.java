@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The limit of concurrent streams is applied at once rather than when the client acknowledges the
  * broker's SETTINGS (when HTTP/2 would apply it): a client that never acknowledges would otherwise
- * open streams without limit.
+ * open streams without limit. A stream past it is reset (REFUSED_STREAM) as its headers arrive.
  *
  * <p>A stream the broker has answered in full (status sent) while the client has not ended its side
  * stays open on the connection, holding its call's state, until the client ends it; gRPC does not
@@ -39,9 +39,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link Oversize}).
  *
  * <p>The broker's streams, on all connections, are bounded too ({@code open} against {@code limit}):
- * each connection counts its streams in and out, and while the broker is at the limit a connection
- * takes no new stream beyond those it has (at least one), so HTTP/2 refuses more (RST_STREAM
- * REFUSED_STREAM) before gRPC makes a call of them. Runs on the connection's transport thread.
+ * each connection counts its streams in and out, and while the broker is over the limit a new stream
+ * is refused the same way, unless it is its connection's only one, before gRPC makes a call of it.
+ * Runs on the connection's transport thread.
  */
 final class Streams {
     private Streams() {
@@ -56,22 +56,16 @@ final class Streams {
 
     static void watch(Channel channel, Http2ConnectionHandler http2, int maxStreams, Budget budget,
                       long sweepNanos, long maxRequestBytes) {
-        var remote = http2.connection().remote();
-        remote.maxActiveStreams(maxStreams);
         var oversize = new Oversize(http2.decoder().frameListener(), maxRequestBytes);
         var unread = new UnreadAnswers(oversize, http2);
-        var bodiless = new Bodiless(unread);
+        var bodiless = new Bodiless(unread, http2, budget, maxStreams);
         http2.decoder().frameListener(bodiless);
         http2.connection().addListener(new Http2ConnectionAdapter() {
-            private int mine;
-
             @Override
             public void onStreamActive(Http2Stream stream) {
                 if ((stream.id() & 1) == 1) {   // a client's stream (odd ids)
-                    mine++;
-                    if (budget.open().incrementAndGet() >= budget.limit()) {
-                        remote.maxActiveStreams(Math.max(1, remote.numActiveStreams()));
-                    }
+                    bodiless.mine++;
+                    budget.open().incrementAndGet();
                 }
             }
 
@@ -80,11 +74,9 @@ final class Streams {
                 bodiless.since.remove(stream.id());
                 oversize.closed(stream.id());
                 unread.closed(stream.id());
-                if (mine > 0 && (stream.id() & 1) == 1) {
-                    mine--;
-                    if (budget.open().decrementAndGet() < budget.limit()) {
-                        remote.maxActiveStreams(maxStreams);
-                    }
+                if (bodiless.mine > 0 && (stream.id() & 1) == 1) {
+                    bodiless.mine--;
+                    budget.open().decrementAndGet();
                 }
             }
         });
@@ -93,9 +85,6 @@ final class Streams {
             resetAnswered(ctx, http2, bodiless);
             bodiless.resetLate(ctx, http2);
             unread.sweep(ctx, bodiless);
-            if (budget.open().get() < budget.limit()) {
-                remote.maxActiveStreams(maxStreams);   // room again, made by other connections' streams too
-            }
         }, sweepNanos, sweepNanos, TimeUnit.NANOSECONDS);
         channel.closeFuture().addListener(f -> sweep.cancel(false));
     }
@@ -111,16 +100,47 @@ final class Streams {
         static final long BODY_NANOS = TimeUnit.SECONDS.toNanos(2);
         private static final Set<String> UNARY = unaryPaths();
         final Map<Integer, Long> since = new HashMap<>();   // stream id: when its headers came (transport thread)
+        int mine;                                            // this connection's client streams open
         private final UnreadAnswers unread;
+        private final Http2ConnectionHandler http2;
+        private final Budget budget;
+        private final int maxStreams;
+        private int lastStream;                              // the highest client stream id seen
 
-        Bodiless(UnreadAnswers listener) {
+        Bodiless(UnreadAnswers listener, Http2ConnectionHandler http2, Budget budget, int maxStreams) {
             super(listener);
             this.unread = listener;
+            this.http2 = http2;
+            this.budget = budget;
+            this.maxStreams = maxStreams;
+        }
+
+        /**
+         * Refuses (RST_STREAM REFUSED_STREAM, which gRPC clients retry) a new stream past its
+         * connection's limit, or that puts the broker over its budget of streams unless it is its
+         * connection's only one: a client calling one at a time is served whatever other connections
+         * hold. The stream exists for HTTP/2, so the DATA its client may already have sent is dropped
+         * as a reset stream's, not taken as a protocol error that would close the connection (as a
+         * MAX_CONCURRENT_STREAMS the client has not acknowledged, or a lowered one, would).
+         */
+        private boolean refused(ChannelHandlerContext ctx, int streamId) {
+            if (streamId <= lastStream || (streamId & 1) == 0) {
+                return false;   // trailers of a stream already taken
+            }
+            lastStream = streamId;
+            if (mine <= maxStreams && (budget.open().get() <= budget.limit() || mine <= 1)) {
+                return false;
+            }
+            http2.resetStream(ctx, streamId, Http2Error.REFUSED_STREAM.code(), ctx.newPromise());
+            return true;
         }
 
         @Override
         public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
                                   boolean endOfStream) throws Http2Exception {
+            if (refused(ctx, streamId)) {
+                return;
+            }
             noteHeaders(streamId, headers, endOfStream);
             super.onHeadersRead(ctx, streamId, headers, padding, endOfStream);
         }
@@ -129,6 +149,9 @@ final class Streams {
         public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int dependency,
                                   short weight, boolean exclusive, int padding, boolean endOfStream)
                 throws Http2Exception {
+            if (refused(ctx, streamId)) {
+                return;
+            }
             noteHeaders(streamId, headers, endOfStream);
             super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, endOfStream);
         }

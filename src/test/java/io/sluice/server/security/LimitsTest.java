@@ -88,19 +88,23 @@ class LimitsTest {
     }
 
     @Test
-    void callsPastTheBrokersLimitAreResourceExhausted() throws InterruptedException {
+    void callsPastTheBrokersLimitAreRefusedWhileAConnectionWithoutOneIsServed() throws InterruptedException {
         broker = TestBroker.start(dir, limits(100, 100, Duration.ofSeconds(10)).withMaxCalls(2));
-        try (var a = StreamClient.group(broker.async(), "orders", "a", InitialPosition.EARLIEST);
-             var b = StreamClient.group(broker.async(), "orders", "b", InitialPosition.EARLIEST)) {
+        var busy = broker.async();   // one connection holding both calls of the limit
+        try (var a = StreamClient.group(busy, "orders", "a", InitialPosition.EARLIEST);
+             var b = StreamClient.group(busy, "orders", "b", InitialPosition.EARLIEST)) {
             assertTrue(a.next().hasHeartbeat());
             assertTrue(b.next().hasHeartbeat());
-            var e = assertThrows(StatusRuntimeException.class, () -> broker.blocking()
+            var e = assertThrows(StatusRuntimeException.class, () -> SluiceGrpc.newBlockingStub(busy.getChannel())
                     .withDeadlineAfter(20, TimeUnit.SECONDS).listTopics(ListTopicsRequest.getDefaultInstance()));
-            assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
-            assertTrue(e.getStatus().getDescription().contains("--max-calls"), e.toString());
+            assertTrue(e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED
+                    || e.getStatus().getCode() == Status.Code.UNAVAILABLE, e.toString());
+            // Another client, on a connection of its own, is served: every connection may have one call.
+            broker.blocking().withDeadlineAfter(20, TimeUnit.SECONDS).listTopics(ListTopicsRequest.getDefaultInstance());
         }
         Await.until("the streams' calls are gone", () -> broker.server().security().openCalls() == 0);
-        broker.blocking().withDeadlineAfter(20, TimeUnit.SECONDS).listTopics(ListTopicsRequest.getDefaultInstance());
+        SluiceGrpc.newBlockingStub(busy.getChannel()).withDeadlineAfter(20, TimeUnit.SECONDS)
+                .listTopics(ListTopicsRequest.getDefaultInstance());
     }
 
     @Test
