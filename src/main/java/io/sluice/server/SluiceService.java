@@ -29,6 +29,7 @@ import io.sluice.proto.PublishStreamResponse;
 import io.sluice.proto.ResetCursorRequest;
 import io.sluice.proto.ResetCursorResponse;
 import io.sluice.proto.SluiceGrpc;
+import io.sluice.server.security.Access;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.Topic;
@@ -158,7 +159,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
             String listing = Pages.listing("ListTopics", List.of());
             String after = Pages.after(request.getPageToken(), listing);
             var response = ListTopicsResponse.newBuilder();
-            var topics = store.topics();   // ordered by name
+            var topics = store.topics().stream().filter(t -> Access.sees(t.name())).toList();   // ordered by name
             int from = firstAfter(topics.stream().map(TopicInfo::name).toList(), after);
             int to = Math.min(topics.size(), from + size);
             for (var t : topics.subList(from, to)) {
@@ -187,9 +188,10 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
             int size = Pages.size(request.getPageSize());
             String listing = Pages.listing("GetTopicStats", request.getTopicsList());
             String after = Pages.after(request.getPageToken(), listing);
-            List<String> names = request.getTopicsList().isEmpty()
-                    ? store.topics().stream().map(TopicInfo::name).toList()
-                    : request.getTopicsList().stream().filter(store::exists).distinct().sorted().toList();
+            List<String> names = (request.getTopicsList().isEmpty()
+                    ? store.topics().stream().map(TopicInfo::name)
+                    : request.getTopicsList().stream().distinct().sorted().filter(store::exists))
+                    .filter(Access::sees).toList();
             var response = GetTopicStatsResponse.newBuilder();
             int bytes = 0;
             int i = firstAfter(names, after);

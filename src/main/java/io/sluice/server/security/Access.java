@@ -4,8 +4,8 @@ import io.sluice.domain.SluiceException;
 
 /**
  * The checks the service makes itself where a topic is known only inside a call: each request of a
- * PublishStream, and a dead-letter topic named in a consumer group's configuration. Both need the
- * {@code publish} grant on the topic. They read the caller from the call's gRPC context (set by
+ * PublishStream, and a dead-letter topic named in a consumer group's configuration, both needing
+ * the {@code publish} grant on the topic; and which topics a listing may show. They read the caller from the call's gRPC context (set by
  * {@link AuthInterceptor}); without one (no auth file) everything is allowed. Cheap and non-blocking
  * apart from the audit line of a denial: safe on a transport thread.
  */
@@ -24,6 +24,15 @@ public final class Access {
      */
     public static void requireDeadLetter(String topic) {
         require(Action.PUBLISH, topic);
+    }
+
+    /**
+     * Whether the caller holds some grant on {@code topic}: ListTopics and GetTopicStats show only
+     * those, and page over only those, so neither a page nor its token shows a hidden topic.
+     */
+    public static boolean sees(String topic) {
+        Caller caller = Caller.current();
+        return caller == null || caller.principal().seesTopic(topic);
     }
 
     private static void require(Action action, String topic) {

@@ -122,12 +122,6 @@ final class AuthInterceptor implements ServerInterceptor {
         }
 
         @Override
-        public void sendMessage(R message) {
-            super.sendMessage(rule != null && rule.check() == Rpcs.Check.FILTERED
-                    ? TopicFilter.apply(message, caller.principal()) : message);
-        }
-
-        @Override
         public void close(Status status, Metadata trailers) {
             // A PERMISSION_DENIED the service gave (a dead-letter topic's grant) was audited where it was decided.
             if (rule != null && rule.audited() && !denied && status.getCode() != Status.Code.PERMISSION_DENIED) {

@@ -25,7 +25,10 @@ final class Rpcs {
         FIRST_REQUEST,
         /** Each request names its topic; the handler checks each one through {@link Access}. */
         EACH_REQUEST,
-        /** Any authenticated caller; the answer is cut down to the topics the caller may see. */
+        /**
+         * Any authenticated caller; the service lists only the topics the caller may see (before it
+         * pages them, so a page token never passes a hidden topic): {@link Access#sees}.
+         */
         FILTERED
     }
 

@@ -31,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -296,6 +297,44 @@ class GrantsTest {
         assertEquals(List.of("public.news"), anonymous.listTopics(ListTopicsRequest.getDefaultInstance())
                 .getTopicsList().stream().map(Topic::getName).toList());
         assertEquals(5, blocking("full").listTopics(ListTopicsRequest.getDefaultInstance()).getTopicsCount());
+    }
+
+    @Test
+    void pagesAndTheirTokensPassOverHiddenTopicsWithoutATrace() {
+        for (String t : List.of("aaa.hidden", "orders.eu", "billing.a", "orders.us", "public.news", "zzz.hidden")) {
+            publish("full", t);
+        }
+        var anonymous = SluiceGrpc.newBlockingStub(broker.channel()).withDeadlineAfter(30, TimeUnit.SECONDS);
+        for (var caller : List.of(blocking("orders"), anonymous)) {
+            var seen = new ArrayList<String>();
+            var tokens = new ArrayList<String>();
+            String token = "";
+            do {
+                var page = caller.listTopics(ListTopicsRequest.newBuilder().setPageSize(1).setPageToken(token).build());
+                assertEquals(1, page.getTopicsCount(), "no empty page counts hidden topics");
+                seen.add(page.getTopics(0).getName());
+                token = page.getNextPageToken();
+                tokens.add(token);
+            } while (!token.isEmpty());
+            token = "";
+            do {
+                var page = caller.getTopicStats(GetTopicStatsRequest.newBuilder().setPageSize(1).setPageToken(token)
+                        .build());
+                assertEquals(1, page.getStatsCount());
+                token = page.getNextPageToken();
+                tokens.add(token);
+            } while (!token.isEmpty());
+            assertTrue(seen.equals(List.of("orders.eu", "orders.us")) || seen.equals(List.of("public.news")),
+                    seen.toString());
+            for (String t : tokens) {
+                String decoded = new String(java.util.Base64.getUrlDecoder().decode(t), StandardCharsets.UTF_8);
+                assertFalse(decoded.contains("hidden") || decoded.contains("billing"), decoded);
+            }
+        }
+        // Whether a named hidden topic exists does not show: the same answer as for one that does not.
+        var named = GetTopicStatsRequest.newBuilder().setPageSize(1).addTopics("public.news");
+        assertEquals(anonymous.getTopicStats(named.clone().addTopics("zzz.none").build()),
+                anonymous.getTopicStats(named.clone().addTopics("zzz.hidden").build()));
     }
 
     @Test
