@@ -1,5 +1,6 @@
 package io.sluice.server.security;
 
+import io.sluice.domain.Names;
 import io.sluice.domain.SluiceException;
 
 /**
@@ -36,6 +37,7 @@ public final class Access {
     }
 
     private static void require(Action action, String topic) {
+        Names.topic(topic);   // a name refused anyway is INVALID_ARGUMENT, never echoed into a denial
         Caller caller = Caller.current();
         if (caller == null || caller.principal().allows(action, topic)) {
             return;

@@ -10,6 +10,8 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.sluice.domain.Names;
+import io.sluice.domain.SluiceException;
 import io.sluice.proto.SluiceGrpc;
 import io.sluice.proto.StreamError;
 import io.sluice.proto.SubscribeDownstream;
@@ -144,7 +146,12 @@ final class AuthInterceptor implements ServerInterceptor {
                         checked = true;
                         topic = rule.topic().apply(message);
                         group = rule.group().apply(message);
-                        if (topic != null && !caller.principal().allows(rule.action(), topic)) {
+                        // A name the broker refuses anyway is left to the handler (INVALID_ARGUMENT naming the
+                        // rule), so a denial never echoes a name of any size into its status and the audit log.
+                        if (topic != null && !valid(topic, group)) {
+                            topic = clipped(topic);   // as the audit line shows it
+                            group = clipped(group);
+                        } else if (topic != null && !caller.principal().allows(rule.action(), topic)) {
                             deny(rule.action());
                             return;
                         }
@@ -184,6 +191,22 @@ final class AuthInterceptor implements ServerInterceptor {
                     }
                 }
             };
+        }
+
+        private static boolean valid(String topic, String group) {
+            try {
+                Names.topic(topic);
+                Names.group(group);
+                return true;
+            } catch (SluiceException.InvalidArgument e) {
+                return false;
+            }
+        }
+
+        /** A name the broker refuses, cut to its first 64 characters and its length. */
+        private static String clipped(String name) {
+            return name == null || name.length() <= 64 ? name
+                    : name.substring(0, 64) + "... (" + name.length() + " characters)";
         }
 
         @SuppressWarnings("unchecked")

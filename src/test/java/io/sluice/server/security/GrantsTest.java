@@ -27,11 +27,11 @@ import io.sluice.proto.Topic;
 import io.sluice.server.StreamClient;
 import io.sluice.server.TestBroker;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -335,6 +335,45 @@ class GrantsTest {
         var named = GetTopicStatsRequest.newBuilder().setPageSize(1).addTopics("public.news");
         assertEquals(anonymous.getTopicStats(named.clone().addTopics("zzz.none").build()),
                 anonymous.getTopicStats(named.clone().addTopics("zzz.hidden").build()));
+    }
+
+    @Test
+    void aNameTheBrokerRefusesIsInvalidArgumentForEveryCallerAndNeverEchoedWhole() throws Exception {
+        String huge = "orders." + "x".repeat(30_000);
+        var anonymous = SluiceGrpc.newBlockingStub(broker.channel()).withDeadlineAfter(30, TimeUnit.SECONDS);
+        for (var caller : List.of(blocking("orders"), blocking("adm"), anonymous)) {
+            assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> caller.publish(PublishRequest.newBuilder()
+                    .setTopic(huge).build())));
+            assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> caller.deleteTopic(DeleteTopicRequest.newBuilder()
+                    .setTopic(huge).build())));
+        }
+        var answers = new LinkedBlockingQueue<PublishStreamResponse>();
+        var ended = new java.util.concurrent.CompletableFuture<Status>();
+        var stream = async("orders").publishStream(new StreamObserver<>() {
+            @Override
+            public void onNext(PublishStreamResponse r) {
+                answers.add(r);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                ended.complete(Status.fromThrowable(t));
+            }
+
+            @Override
+            public void onCompleted() {
+                ended.complete(Status.OK);
+            }
+        });
+        stream.onNext(PublishStreamRequest.newBuilder().setRequestId(1).setTopic(huge).build());
+        stream.onCompleted();
+        assertEquals(Status.Code.OK, ended.get(30, TimeUnit.SECONDS).getCode());
+        PublishStreamResponse answer = answers.poll();
+        assertEquals(Status.Code.INVALID_ARGUMENT.value(), answer.getErrorCode(), answer.toString());
+        assertTrue(answer.getErrorMessage().length() < 200, answer.getErrorMessage());
+        for (String line : Files.readAllLines(audit)) {
+            assertTrue(line.length() < 1_000, "an audit line of " + line.length() + " characters");
+        }
     }
 
     @Test
