@@ -136,9 +136,16 @@ public final class Security implements AutoCloseable {
         return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator, audit, subscribeStreams));
     }
 
-    /** Where the metrics endpoint listens: {@code --metrics-host}, else the gRPC host. */
+    /**
+     * Where the metrics endpoint listens: {@code --metrics-host}; else, with an auth file, the loopback
+     * address (the endpoint and its console, which shows topic names and payloads, are not covered by
+     * the auth file, so they are not exposed unless asked); else the gRPC host.
+     */
     public String metricsHost(String grpcHost) {
-        return config.metricsHost() != null ? config.metricsHost() : grpcHost;
+        if (config.metricsHost() != null) {
+            return config.metricsHost();
+        }
+        return config.authFile() != null ? "127.0.0.1" : grpcHost;
     }
 
     public SecurityConfig config() {

@@ -377,6 +377,17 @@ class GrantsTest {
     }
 
     @Test
+    void withAnAuthFileTheMetricsAndConsoleStayOnLoopbackUnlessAnAddressIsGiven() {
+        assertEquals("127.0.0.1", broker.server().security().metricsHost("0.0.0.0"),
+                "the console's peek shows payloads the auth file would not let a caller read");
+        try (var given = Security.start(SecurityConfig.none().withAuth(authFile, null).withMetricsHost("10.1.2.3"));
+             var open = Security.start(SecurityConfig.none())) {
+            assertEquals("10.1.2.3", given.metricsHost("0.0.0.0"));
+            assertEquals("0.0.0.0", open.metricsHost("0.0.0.0"), "without an auth file: the gRPC host");
+        }
+    }
+
+    @Test
     void missingUnknownExpiredAndRevokedTokensAreUnauthenticated() throws Exception {
         var anonymous = SluiceGrpc.newBlockingStub(broker.channel()).withDeadlineAfter(30, TimeUnit.SECONDS);
         assertEquals(Status.Code.PERMISSION_DENIED, code(() -> anonymous.publish(PublishRequest.newBuilder()
