@@ -63,7 +63,9 @@ final class AuthInterceptor implements ServerInterceptor {
             String kind = authorization != null ? "token"
                     : Authenticator.peerCertificate(tls) != null ? "certificate" : "none";
             // The request's topic is not read yet: a call refused on its headers names none.
-            audit.write(new AuditLog.Entry(e.principal, kind, e.principal, peer, rpc, "", "", "deny",
+            // A certificate matching no client is known by its serial number, as an accepted one is.
+            String credentialId = kind.equals("certificate") ? serial(tls) : e.principal;
+            audit.write(new AuditLog.Entry(e.principal, kind, credentialId, peer, rpc, "", "", "deny",
                     "UNAUTHENTICATED"));
             call.close(Status.UNAUTHENTICATED.withDescription(e.getMessage()), new Metadata());
             return new ServerCall.Listener<>() { };

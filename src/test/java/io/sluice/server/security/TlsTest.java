@@ -150,6 +150,8 @@ class TlsTest {
         var refused = org.junit.jupiter.api.Assertions.assertThrows(SluiceClientException.class, asNobody::topics);
         assertEquals(Status.Code.UNAUTHENTICATED, refused.code(), refused.toString());
         assertTrue(refused.getMessage().contains("matches no client"), refused.getMessage());
+        String audit = Files.readString(dir.resolve("audit.log"));
+        assertTrue(audit.contains("\"credential\":\"certificate\",\"credential_id\":\"serial:"), audit);
         var anonymous = client(ClientOptions.defaults().tls(pki.ca()));
         assertEquals(List.of(), anonymous.topics(), "no credentials at all: anonymous");
     }
