@@ -148,6 +148,18 @@ final class Reloader implements AutoCloseable {
         }
     }
 
+    /** Why a file was not taken: a missing or unreadable file says so rather than naming only the path. */
+    private static String why(Exception e) {
+        Throwable t = e instanceof java.io.UncheckedIOException u ? u.getCause() : e;
+        if (t instanceof java.nio.file.NoSuchFileException n) {
+            return n.getFile() + " is missing";
+        }
+        if (t instanceof java.nio.file.AccessDeniedException a) {
+            return a.getFile() + " cannot be read (permission denied)";
+        }
+        return e.getMessage();
+    }
+
     private void check(Watched w, boolean always) {
         byte[] now = fingerprint(w.files());
         if (!always && Arrays.equals(now, w.seen()[0])) {
@@ -165,7 +177,7 @@ final class Reloader implements AutoCloseable {
             }
             LOG.log(Level.INFO, "reloaded " + w.what() + (always ? " (SIGHUP)" : " (file changed)"));
         } catch (IOException | RuntimeException e) {
-            LOG.log(Level.WARNING, "kept the previous " + w.what() + ": the new one is refused: " + e.getMessage());
+            LOG.log(Level.WARNING, "kept the previous " + w.what() + ": the new one is refused: " + why(e));
         }
     }
 

@@ -417,6 +417,13 @@ class GrantsTest {
         Files.writeString(authFile, "tokens:\n  - id: broken\n    sha256: nothex\n");
         assertTrue(broker.server().security().reloadAndWait(WAIT));
         assertEquals(Status.Code.OK, code(() -> publish("pub", "t.a")));
+        Files.delete(authFile);
+        assertTrue(broker.server().security().reloadAndWait(WAIT));
+        assertEquals(Status.Code.OK, code(() -> publish("pub", "t.a")));
+        synchronized (logged) {
+            assertTrue(logged.stream().anyMatch(l -> l.contains("kept the previous auth file")
+                    && l.contains(authFile + " is missing")), logged.toString());
+        }
     }
 
     @Test
