@@ -41,6 +41,15 @@ final class Failures {
                     + (t.tlsCa != null ? "the authority in " + t.tlsCa : "an authority this system trusts; give its "
                     + "authority's certificate with --tls-ca FILE (SLUICE_TLS_CA)");
         }
+        if (t.usesTls() && line.contains("CERTIFICATE_REQUIRED")) {
+            return line.replaceFirst(PIPELINE, "") + ": the broker requires a client certificate; give yours with "
+                    + "--tls-cert FILE and --tls-key FILE (SLUICE_TLS_CLIENT_CERT, SLUICE_TLS_CLIENT_KEY)";
+        }
+        if (t.usesTls() && line.contains("handshake timed out")) {
+            return line.replaceFirst(PIPELINE, "") + ": " + t.target + " did not answer the TLS handshake (is it the "
+                    + "broker's metrics port, or a port without TLS? --target takes the port its banner names after "
+                    + "'serving gRPC on')";
+        }
         if (!t.usesTls() && (line.contains("Network closed for unknown reason") || line.contains("Connection reset"))) {
             return line + "; the broker at " + t.target + " closed the connection: if it serves TLS, add --tls "
                     + "(and --tls-ca FILE when its certificate is not from an authority this system trusts)";

@@ -67,4 +67,16 @@ class WrongPortTest {
             assertTrue(!tlsToPlain.err().contains("Channel Pipeline"), tlsToPlain.err());
         }
     }
+
+    @Test
+    void aBrokerRequiringAClientCertificateNamesTheFlagsThatGiveOne() throws Exception {
+        Pki pki = Pki.create(dir, "cert-required");
+        Pki.Issued server = pki.server("broker");
+        try (TestBroker tls = TestBroker.start(dir.resolve("require"), SecurityConfig.none()
+                .withTls(server.cert(), server.key(), pki.ca(), SecurityConfig.ClientAuth.REQUIRE))) {
+            String target = "127.0.0.1:" + tls.port();
+            assertFails(sluice("topics", "--target", target, "--tls-ca", pki.ca().toString()), "UNAVAILABLE: ",
+                    "the broker requires a client certificate; give yours with --tls-cert FILE and --tls-key FILE");
+        }
+    }
 }
