@@ -52,6 +52,13 @@ public abstract sealed class SluiceException extends RuntimeException {
         }
     }
 
+    /** The caller's credentials are missing, unknown or expired (see {@code --auth-file}). */
+    public static final class Unauthenticated extends SluiceException {
+        public Unauthenticated(String message) {
+            super(message, null);
+        }
+    }
+
     /** The caller holds no grant for this action on this topic (see {@code --auth-file}). */
     public static final class PermissionDenied extends SluiceException {
         public PermissionDenied(String message) {

@@ -23,6 +23,7 @@ public final class Statuses {
             case SluiceException.NotFound x -> Status.Code.NOT_FOUND;
             case SluiceException.FailedPrecondition x -> Status.Code.FAILED_PRECONDITION;
             case SluiceException.PermissionDenied x -> Status.Code.PERMISSION_DENIED;
+            case SluiceException.Unauthenticated x -> Status.Code.UNAUTHENTICATED;
             case SluiceException.TopicFull x -> Status.Code.RESOURCE_EXHAUSTED;
             case SluiceException.TakenOver x -> Status.Code.ABORTED;
         };

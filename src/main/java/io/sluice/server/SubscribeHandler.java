@@ -14,6 +14,7 @@ import io.sluice.domain.SluiceException;
 import io.sluice.proto.SubscribeDownstream;
 import io.sluice.proto.SubscribeUpstream;
 import io.sluice.proto.SubscriptionInit;
+import io.sluice.server.security.Access;
 import io.sluice.store.GroupConfig;
 import io.sluice.store.StartPosition;
 import java.util.List;
@@ -171,10 +172,12 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 throw new SluiceException.InvalidArgument("max_batch " + Integer.toUnsignedString(maxBatch)
                         + " is over the limit of " + SubscribeStream.MAX_BATCH + " deliveries per batch");
             }
-            subscription = delivery.open(spec, new SubscribeStream(out, inbound, maxBatch));
+            SubscriptionHandle opened = delivery.open(spec, new SubscribeStream(out, inbound, maxBatch));
+            subscription = opened;
             if (out.isCancelled()) {
-                subscription.end(End.CANCELLED);
+                opened.end(End.CANCELLED);
             }
+            Access.onRevoked(why -> opened.end(End.failed(why)));   // its grant withdrawn, or its token gone
         } catch (SluiceException e) {
             fail(Status.fromCode(Statuses.codeOf(e)).withDescription(e.getMessage()));
         }

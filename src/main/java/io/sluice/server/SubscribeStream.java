@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.sluice.delivery.Downstream;
 import io.sluice.delivery.End;
+import io.sluice.domain.SluiceException;
 import io.sluice.proto.AckSynced;
 import io.sluice.proto.DeliveryBatch;
 import io.sluice.proto.Heartbeat;
@@ -139,11 +140,19 @@ final class SubscribeStream implements Downstream {
         };
     }
 
-    /** The StreamError code sent before the status of a deliberate end; null for the others. */
+    /**
+     * The StreamError code sent before the status of a deliberate end, and of a stream whose grant
+     * was withdrawn (as for one refused at its start); null for the others.
+     */
     static String streamErrorCode(End reason) {
         return switch (reason.kind()) {
             case TAKEN_OVER, TOPIC_DELETED, GROUP_DELETED, CURSOR_RESET, SHUTTING_DOWN -> reason.kind().name();
-            case CANCELLED, FAILED, INTERNAL -> null;
+            case FAILED -> switch (reason.error()) {
+                case SluiceException.PermissionDenied x -> "PERMISSION_DENIED";
+                case SluiceException.Unauthenticated x -> "UNAUTHENTICATED";
+                default -> null;
+            };
+            case CANCELLED, INTERNAL -> null;
         };
     }
 }

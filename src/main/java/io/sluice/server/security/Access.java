@@ -2,6 +2,7 @@ package io.sluice.server.security;
 
 import io.sluice.domain.Names;
 import io.sluice.domain.SluiceException;
+import java.util.function.Consumer;
 
 /**
  * The checks the service makes itself where a topic is known only inside a call: each request of a
@@ -36,10 +37,29 @@ public final class Access {
         return caller == null || caller.principal().seesTopic(topic);
     }
 
+    /**
+     * Runs {@code end} with the reason when the grants of the caller of the stream running now are
+     * withdrawn (its token removed or expired, or its subscribe grant on the stream's topic taken
+     * away: {@link OpenStreams}); at once when they already are. Without an auth file, never.
+     */
+    public static void onRevoked(Consumer<SluiceException> end) {
+        Caller caller = Caller.current();
+        if (caller != null) {
+            caller.onRevoked(end);
+        }
+    }
+
     private static void require(Action action, String topic) {
         Names.topic(topic);   // a name refused anyway is INVALID_ARGUMENT, never echoed into a denial
         Caller caller = Caller.current();
-        if (caller == null || caller.principal().allows(action, topic)) {
+        if (caller == null) {
+            return;
+        }
+        SluiceException revoked = caller.revoked();
+        if (revoked instanceof SluiceException.Unauthenticated) {
+            throw revoked;
+        }
+        if (caller.principal().allows(action, topic)) {
             return;
         }
         throw new SluiceException.PermissionDenied(caller.deny(action, topic, null, "PERMISSION_DENIED"));

@@ -24,8 +24,9 @@ import javax.net.ssl.SSLSession;
  * Guards the {@code sluice.v1.Sluice} service (health and reflection are not bound through it):
  * authenticates each call from its headers or client certificate (UNAUTHENTICATED otherwise),
  * checks the grant where the first request names the topic (PERMISSION_DENIED; a Subscribe stream
- * first gets {@code StreamError{code:"PERMISSION_DENIED"}}), cuts ListTopics and GetTopicStats down to
- * the caller's topics, writes the audit lines of admin calls and denials, and bounds the Subscribe
+ * first gets {@code StreamError{code:"PERMISSION_DENIED"}}), hands the callers of streams to
+ * {@link OpenStreams} to be checked again as the auth file changes and tokens expire, writes the
+ * audit lines of admin calls and denials, and bounds the Subscribe
  * streams open on the broker (RESOURCE_EXHAUSTED past the limit). Runs on the thread gRPC calls it on
  * (the transport thread for the publishes); it never blocks but for an audit line's write.
  */
@@ -33,15 +34,18 @@ final class AuthInterceptor implements ServerInterceptor {
     static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
     private static final String SUBSCRIBE = SluiceGrpc.getSubscribeMethod().getFullMethodName();
+    private static final String PUBLISH_STREAM = SluiceGrpc.getPublishStreamMethod().getFullMethodName();
 
     private final Authenticator authenticator;
     private final AuditLog audit;
     private final StreamCount subscribeStreams;
+    private final OpenStreams streams;
 
-    AuthInterceptor(Authenticator authenticator, AuditLog audit, StreamCount subscribeStreams) {
+    AuthInterceptor(Authenticator authenticator, AuditLog audit, StreamCount subscribeStreams, OpenStreams streams) {
         this.authenticator = authenticator;
         this.audit = audit;
         this.subscribeStreams = subscribeStreams;
+        this.streams = streams;
     }
 
     @Override
@@ -72,7 +76,7 @@ final class AuthInterceptor implements ServerInterceptor {
         }
         String credentialId = principal.kind() == Principal.Kind.TOKEN ? principal.id()
                 : principal.kind() == Principal.Kind.CERTIFICATE ? serial(tls) : "";
-        var caller = new Caller(principal, credentialId, peer, rpc, audit);
+        var caller = new Caller(principal, authorization, tls, credentialId, peer, rpc, audit);
         Rpcs.Rule rule = Rpcs.of(method);
         if (rule == null && principal.grants() != null) {
             String message = caller.deny(Action.ADMIN, "", null, "PERMISSION_DENIED");
@@ -87,6 +91,9 @@ final class AuthInterceptor implements ServerInterceptor {
             return new ServerCall.Listener<>() { };
         }
         var guarded = new Guarded<>(call, caller, rule, subscribe);
+        if (authenticator.enabled() && (subscribe || method.equals(PUBLISH_STREAM))) {
+            streams.opened(caller);
+        }
         try {
             ServerCall.Listener<Q> inner = Contexts.interceptCall(Context.current().withValue(Caller.KEY, caller),
                     guarded, headers, next);
@@ -156,6 +163,8 @@ final class AuthInterceptor implements ServerInterceptor {
                         } else if (topic != null && !caller.principal().allows(rule.action(), topic)) {
                             deny(rule.action());
                             return;
+                        } else if (topic != null && subscribe) {
+                            caller.subscribed(topic, group);
                         }
                     }
                     super.onMessage(message);
@@ -226,6 +235,7 @@ final class AuthInterceptor implements ServerInterceptor {
         }
 
         void finished() {
+            streams.closed(caller);
             if (subscribe && released.compareAndSet(false, true)) {
                 subscribeStreams.closed();
             }

@@ -36,6 +36,7 @@ final class Reloader implements AutoCloseable {
 
     private final List<Watched> watched = new ArrayList<>();
     private final long intervalNanos;
+    private volatile Runnable afterEachPass = () -> { };
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private boolean requested;   // guarded by lock
@@ -43,6 +44,11 @@ final class Reloader implements AutoCloseable {
     private long reloads;        // guarded by lock: completed passes that were requested
     private long loads;          // guarded by lock: groups loaded since start, by either way
     private Thread thread;
+
+    /** Runs {@code check} after every pass over the files (on the reloader's thread); set before start. */
+    void afterEachPass(Runnable check) {
+        this.afterEachPass = check;
+    }
 
     Reloader(Duration interval) {
         this.intervalNanos = interval.toNanos();
@@ -136,6 +142,11 @@ final class Reloader implements AutoCloseable {
                 lock.unlock();
             }
             watched.forEach(w -> check(w, all));
+            try {
+                afterEachPass.run();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "checking the open streams against the auth file failed: " + e);
+            }
             if (all) {
                 lock.lock();
                 try {

@@ -39,6 +39,7 @@ public final class Security implements AutoCloseable {
     private final StreamCount subscribeStreams;
     private final CallGuard calls;
     private final Reloader reloader;
+    private final OpenStreams openStreams;
 
     private Security(SecurityConfig config, KeyMaterial keys, TrustMaterial trust, Authenticator authenticator,
                      AuditLog audit, Reloader reloader) {
@@ -51,6 +52,8 @@ public final class Security implements AutoCloseable {
         this.connections = new ConnectionGuard(config.maxConnections(), config.handshakeTimeout(),
                 config.maxStreamsPerConnection(), config.maxCalls());
         this.subscribeStreams = new StreamCount(config.maxSubscribeStreams());
+        this.openStreams = new OpenStreams(authenticator);
+        reloader.afterEachPass(openStreams::recheck);
         this.calls = new CallGuard(config.maxCalls(), config.maxConnections(), config.handshakeTimeout());
     }
 
@@ -133,7 +136,8 @@ public final class Security implements AutoCloseable {
 
     /** The service with authentication, grants, the audit log and the Subscribe stream limit in front. */
     public ServerServiceDefinition protect(ServerServiceDefinition service) {
-        return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator, audit, subscribeStreams));
+        return ServerInterceptors.intercept(service, new AuthInterceptor(authenticator, audit, subscribeStreams,
+                openStreams));
     }
 
     /**
