@@ -159,7 +159,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
             String listing = Pages.listing("ListTopics", List.of());
             String after = Pages.after(request.getPageToken(), listing);
             var response = ListTopicsResponse.newBuilder();
-            var topics = store.topics().stream().filter(t -> Access.sees(t.name())).toList();   // ordered by name
+            var topics = store.topics().stream().filter(t -> Access.sees(t.name())).toList();   // by name
             int from = firstAfter(topics.stream().map(TopicInfo::name).toList(), after);
             int to = Math.min(topics.size(), from + size);
             for (var t : topics.subList(from, to)) {

@@ -7,7 +7,8 @@ import java.util.function.Consumer;
 /**
  * The checks the service makes itself where a topic is known only inside a call: each request of a
  * PublishStream, and a dead-letter topic named in a consumer group's configuration, both needing
- * the {@code publish} grant on the topic; and which topics a listing may show. They read the caller from the call's gRPC context (set by
+ * the {@code publish} grant on the topic; which topics a listing may show; and the end of a stream
+ * whose grants are withdrawn. They read the caller from the call's gRPC context (set by
  * {@link AuthInterceptor}); without one (no auth file) everything is allowed. Cheap and non-blocking
  * apart from the audit line of a denial: safe on a transport thread.
  */

@@ -67,7 +67,8 @@ class RevocationTest {
     private SluiceGrpc.SluiceStub as(String secret) {
         var headers = new Metadata();
         headers.put(AuthInterceptor.AUTHORIZATION, "Bearer " + secret);
-        return SluiceGrpc.newStub(broker.channel()).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+        return SluiceGrpc.newStub(broker.channel())
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
     }
 
     @Test
