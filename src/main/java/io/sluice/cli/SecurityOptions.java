@@ -9,9 +9,9 @@ import picocli.CommandLine.Option;
 /** The {@code serve} options for TLS, authentication, the audit log, the metrics address and the limits. */
 final class SecurityOptions {
     @Option(names = "--metrics-host", defaultValue = "${env:SLUICE_METRICS_HOST}", paramLabel = "ADDR",
-            description = "Address of the metrics endpoint and web console, e.g. an internal interface "
-                    + "(env SLUICE_METRICS_HOST; default the gRPC host, or 127.0.0.1 with --auth-file, which "
-                    + "does not cover them).")
+            description = "Address of the metrics endpoint and web console, e.g. an internal interface; the "
+                    + "auth file does not cover them, so with --auth-file it is 127.0.0.1 unless given "
+                    + "(env SLUICE_METRICS_HOST, default the gRPC host).")
     String metricsHost;
 
     @Option(names = "--tls-cert", defaultValue = "${env:SLUICE_TLS_CERT}", paramLabel = "FILE",

@@ -169,6 +169,11 @@ final class ServeCommand implements Callable<Integer> {
                 StoreOptions.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic).withTopicDefaults(retentionDefaults())
                         .withDedupWindow(positive("--dedup-window", dedupWindow)), otlpEndpoint, maxBatchMessages,
                 maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes(), database());
+        if (config.database() != null && (spec.commandLine().getParseResult().hasMatchedOption("--data-dir")
+                || System.getenv("SLUICE_DATA_DIR") != null)) {
+            System.getLogger(ServeCommand.class.getName()).log(System.Logger.Level.WARNING, "--data-dir "
+                    + dataDir + " is not used: the data is in the PostgreSQL database of --database-url");
+        }
         var stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -246,7 +251,13 @@ final class ServeCommand implements Callable<Integer> {
 
     /** The PostgreSQL database asked for, or null for SQLite; a bad URL or unreadable password file fails here. */
     private DatabaseTarget database() {
-        if (databaseUrl == null || databaseUrl.isBlank()) {
+        if (databaseUrl != null && databaseUrl.isBlank()) {
+            // An empty value is a mistake (an unset secret, an empty variable): never a silent SQLite broker
+            // whose acknowledged messages other brokers on the database would never see.
+            throw new CommandFailure("--database-url is empty (is SLUICE_DATABASE_URL set to an empty value?): give "
+                    + "a PostgreSQL URL, or leave both out to keep the data in SQLite in --data-dir");
+        }
+        if (databaseUrl == null) {
             if (databasePasswordFile != null) {
                 throw new CommandFailure("--database-password-file needs --database-url (or SLUICE_DATABASE_URL)");
             }

@@ -55,6 +55,14 @@ class ServeOptionsTest {
         assertFalse(Files.exists(dir.resolve("data")), "nothing was opened");
     }
 
+    @Test
+    void anEmptyDatabaseUrlIsRefusedRatherThanTakenForSqlite() {
+        assertRefused(serve("--port", "0", "--metrics-port", "0", "--database-url", ""), "--database-url is empty "
+                + "(is SLUICE_DATABASE_URL set to an empty value?): give a PostgreSQL URL, or leave both out to keep "
+                + "the data in SQLite in --data-dir");
+        assertFalse(Files.exists(dir.resolve("data")), "no SQLite database was made");
+    }
+
     private static void assertRefused(Cli.Run r, String message) {
         assertEquals(1, r.exit(), r.err());
         assertEquals("sluice: " + message + "\n", r.err());

@@ -62,6 +62,9 @@ final class AuthInterceptor implements ServerInterceptor {
         String authorization = headers.get(AUTHORIZATION);
         Principal principal;
         try {
+            if (authenticator.enabled() && more(headers.getAll(AUTHORIZATION))) {
+                throw new Authenticator.Refused("more than one authorization header: send one");
+            }
             principal = authenticator.authenticate(authorization, tls);
         } catch (Authenticator.Refused e) {
             String kind = authorization != null ? "token"
@@ -102,6 +105,16 @@ final class AuthInterceptor implements ServerInterceptor {
             guarded.finished();
             throw e;
         }
+    }
+
+    /** Whether {@code values} holds more than one value. */
+    private static boolean more(Iterable<String> values) {
+        if (values == null) {
+            return false;
+        }
+        var i = values.iterator();
+        i.next();
+        return i.hasNext();
     }
 
     private static String peer(ServerCall<?, ?> call) {

@@ -87,6 +87,10 @@ public record DatabaseUrl(String jdbcUrl, Properties properties, String display)
         props.putIfAbsent("socketTimeout", "120");
         props.putIfAbsent("tcpKeepAlive", "true");
         props.putIfAbsent("ApplicationName", "sluice");
+        // A lock another session holds (an operator's LOCK TABLE, a paused broker's open transaction)
+        // fails a statement after this long, as UNAVAILABLE naming it, rather than holding the writer
+        // until the socket timeout.
+        props.putIfAbsent("options", "-c lock_timeout=" + PgErrors.LOCK_WAIT);
         // The writer's batches of inserts go to the server as multi-row INSERTs.
         props.putIfAbsent("reWriteBatchedInserts", "true");
         String jdbc = "jdbc:postgresql://" + hosts + "/" + database;

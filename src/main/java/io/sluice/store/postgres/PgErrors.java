@@ -11,6 +11,8 @@ import java.sql.SQLException;
  */
 final class PgErrors {
     private static final System.Logger LOG = System.getLogger(PgWriter.class.getName());
+    /** How long a statement waits for a lock other sessions hold (lock_timeout, set on every connection). */
+    static final String LOCK_WAIT = "10s";
     private PgErrors() {
     }
 
@@ -31,9 +33,26 @@ final class PgErrors {
     /** The broker failure for a storage error met while {@code doing} something (e.g. "committing 12 writes"). */
     static SluiceException map(SQLException e, String doing) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (state.equals("25006")) {
+            return new SluiceException.Unavailable("the database is read-only: a standby (after a failover the broker "
+                    + "finds the new primary by itself) or default_transaction_read_only (" + doing + ": "
+                    + describe(e) + "); retry");
+        }
+        if (state.equals("53300")) {
+            return new SluiceException.Unavailable("the database refuses more connections (max_connections) ("
+                    + doing + ": " + describe(e) + "); the broker connects again by itself, retry");
+        }
         if (connectionLost(e)) {
             return new SluiceException.Unavailable("the database is unreachable or failing over (" + doing + ": "
                     + describe(e) + "); the broker reconnects by itself, retry");
+        }
+        if (state.equals("55P03")) {
+            return new SluiceException.Unavailable("waited " + LOCK_WAIT + " for a lock another database session "
+                    + "holds on the broker's tables (" + doing + ": " + describe(e) + "); retry");
+        }
+        if (state.equals("57014")) {
+            return new SluiceException.Unavailable("the database cancelled the statement (pg_cancel_backend or "
+                    + "statement_timeout) (" + doing + ": " + describe(e) + "); retry");
         }
         if (state.equals("53100")) {
             return new SluiceException.DiskFull("the database server's disk is full (" + doing + "); free space and retry",

@@ -101,11 +101,11 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
                     try (Statement st = connection.createStatement()) {
                         st.execute("LISTEN \"" + channel.replace("\"", "\"\"") + "\"");
                     }
-                    if (unreachable) {
+                    poll();   // whatever was committed while nobody listened
+                    if (unreachable) {   // said once the poll worked too: a read-only database fails it each time
                         unreachable = false;
                         LOG.log(Level.INFO, "listening for other brokers' commits again");
                     }
-                    poll();   // whatever was committed while nobody listened
                 }
                 PGNotification[] notes = connection.unwrap(PGConnection.class).getNotifications(WAIT_SLICE_MILLIS);
                 if (notes != null) {

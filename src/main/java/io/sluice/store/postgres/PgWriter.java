@@ -322,6 +322,10 @@ final class PgWriter implements AutoCloseable {
     private void inDoubt(List<PgWriteOp<?>> batch, PgWriteTx tx, long txn, Exception e, int messages, long started) {
         LOG.log(Level.WARNING, "lost the database connection during the COMMIT of " + batch.size() + " writes ("
                 + e.getMessage() + "); learning whether it took effect");
+        // Learning it may take until the database answers again (up to 10 s): the writes queued behind
+        // were never sent, so they are answered at once rather than kept waiting for that.
+        failRemaining("the connection to the database was lost (" + e.getMessage() + "); this write was not "
+                + "sent, nothing of it is stored; the broker reconnects by itself, retry");
         PgCommitMarks.Outcome outcome = link.resolve(epoch, txn);
         Boolean stored = outcome == null ? null : outcome.committed();
         if (Boolean.TRUE.equals(stored)) {

@@ -397,6 +397,13 @@ class GrantsTest {
         var malformed = SluiceGrpc.newBlockingStub(broker.channel()).withInterceptors(malformedHeader());
         assertEquals(Status.Code.UNAUTHENTICATED,
                 code(() -> malformed.listTopics(ListTopicsRequest.getDefaultInstance())));
+        var two = new Metadata();   // a weak token and a strong one: neither is taken
+        two.put(AuthInterceptor.AUTHORIZATION, "Bearer " + TOKENS.get("sub"));
+        two.put(AuthInterceptor.AUTHORIZATION, "Bearer " + TOKENS.get("full"));
+        var doubled = SluiceGrpc.newBlockingStub(broker.channel())
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(two));
+        assertEquals(Status.Code.UNAUTHENTICATED,
+                code(() -> doubled.listTopics(ListTopicsRequest.getDefaultInstance())));
         assertEquals(Status.Code.UNAUTHENTICATED, code(() -> publish("old", "t.a")));
 
         assertEquals(Status.Code.OK, code(() -> publish("gone", "t.a")));
