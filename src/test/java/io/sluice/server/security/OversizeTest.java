@@ -101,6 +101,42 @@ class OversizeTest {
     }
 
     @Test
+    void randomStreamsCutAnywhereKeepEveryRule() throws Exception {
+        var random = new Random(13);
+        for (int round = 0; round < 2_000; round++) {
+            var wire = new ByteArrayOutputStream();
+            var expected = new ByteArrayOutputStream();
+            boolean over = false;
+            int messages = random.nextInt(6);
+            for (int i = 0; i < messages; i++) {
+                int length = random.nextInt(4) == 0 ? (int) LIMIT + 1 + random.nextInt(300)
+                        : random.nextInt((int) LIMIT + 1);
+                byte[] m = message(length, (byte) i);
+                wire.writeBytes(m);
+                if (!over && length > LIMIT) {
+                    over = true;
+                    expected.writeBytes(Oversize.marker(length, LIMIT));
+                } else if (!over) {
+                    expected.writeBytes(m);
+                }
+            }
+            byte[] all = wire.toByteArray();
+            int end = all.length == 0 ? 0 : random.nextInt(all.length + 1);   // the client may stop anywhere
+            byte[] sent = java.util.Arrays.copyOf(all, end);
+            var behind = new Behind();
+            long given = sent.length == 0 ? 0 : feed(behind, sent, 1 + random.nextInt(40), random);
+            byte[] got = behind.bytes.toByteArray();
+            assertEquals(sent.length, given + got.length, "each byte given back once, round " + round);
+            byte[] whole = expected.toByteArray();
+            if (end == all.length) {
+                assertArrayEquals(whole, got, "round " + round);
+            } else {   // cut: what passed on is what would have passed, up to where a marker would start
+                assertArrayEquals(java.util.Arrays.copyOf(whole, got.length), got, "a prefix, round " + round);
+            }
+        }
+    }
+
+    @Test
     void theMarkerParsesToResourceExhaustedNamingBothSizesAndNothingElseDoes() {
         byte[] marker = Oversize.marker(20_000_000, 18_874_368);
         var body = new ByteArrayInputStream(marker, 5, marker.length - 5);
