@@ -70,7 +70,7 @@ class DurabilityIT {
         long seed = Long.getLong("sluice.seed", System.nanoTime());
         var random = new Random(seed);
         var ledger = new Ledger();
-        int kills = Figures.scaled(20, 200);
+        int kills = Figures.scaled(12, 200);
         var recovery = new ArrayList<Long>();
         var started = new ArrayList<Long>();
         int served = 0;

@@ -50,7 +50,7 @@ class SilentSubscribersIT extends HostileCase {
             calls.add(silent(b.defaultChannel()));
         }
         // Publishes go on while the streams read and send what the budget lets them, for a while.
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(Figures.scaled(5, 30));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(Figures.scaled(3, 30));
         int published = 0;
         while (System.nanoTime() < end) {
             int n = published++;

@@ -45,7 +45,7 @@ class StreamFloodIT extends HostileCase {
                     // the broker closed or refused this connection: that bounds it too
                 }
             }
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(Figures.scaled(5, 30));
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(Figures.scaled(3, 30));
             var publish = SluiceGrpc.newBlockingStub(b.channel);
             int n = 0;
             while (System.nanoTime() < end) {

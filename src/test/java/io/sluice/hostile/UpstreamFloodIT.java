@@ -37,7 +37,7 @@ class UpstreamFloodIT extends HostileCase {
             ids.add(MessageIds.create(System.currentTimeMillis(), published.getSequence() + 1_000_000 + i).toString());
         }
         var ack = SubscribeUpstream.newBuilder().setBatchAck(BatchAck.newBuilder().addAllMessageIds(ids)).build();
-        Duration flood = Duration.ofSeconds(Figures.scaled(5, 60));
+        Duration flood = Duration.ofSeconds(Figures.scaled(3, 60));
         long sent = 0;
         double seconds;
         try (var s = StreamClient.group(SluiceGrpc.newStub(b.channel), TOPIC, "flood", InitialPosition.EARLIEST)) {
