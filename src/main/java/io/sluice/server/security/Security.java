@@ -30,6 +30,10 @@ import javax.net.ssl.SSLException;
 public final class Security implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Security.class.getName());
 
+    /** RST_STREAM frames a connection may send in {@link #RESET_WINDOW_SECONDS} before it is closed. */
+    static final int MAX_RESETS = 2000;
+    static final int RESET_WINDOW_SECONDS = 10;
+
     private final SecurityConfig config;
     private final KeyMaterial keys;
     private final TrustMaterial trust;
@@ -106,6 +110,9 @@ public final class Security implements AutoCloseable {
                                         int maxRequestBytes) {
         builder.channelFactory(connections.channels(channelType, maxRequestBytes))
                 .maxInboundMessageSize(maxRequestBytes)
+                // Streams a client opens and resets at once (HTTP/2 rapid reset, CVE-2023-44487) cost the
+                // broker a call each while holding no stream: past this rate the connection is closed.
+                .maxRstFramesPerWindow(MAX_RESETS, RESET_WINDOW_SECONDS)
                 .addTransportFilter(connections.readiness())
                 .intercept(calls)   // before every service's own interceptors
                 .maxConcurrentCallsPerConnection(config.maxStreamsPerConnection())

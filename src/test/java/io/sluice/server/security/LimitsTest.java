@@ -14,6 +14,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 import io.sluice.Await;
+import io.sluice.RawHttp2;
 import io.sluice.proto.InitialPosition;
 import io.sluice.proto.ListTopicsRequest;
 import io.sluice.proto.PublishRequest;
@@ -184,5 +185,35 @@ class LimitsTest {
                 () -> padded.listTopics(ListTopicsRequest.getDefaultInstance()));
         assertNotEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode(), e.toString());
         broker.blocking().listTopics(ListTopicsRequest.getDefaultInstance());
+    }
+
+    @Test
+    void aConnectionResettingStreamsAsFastAsItOpensThemIsClosedAndOthersAreServed() throws Exception {
+        broker = TestBroker.start(dir);
+        var out = new java.io.ByteArrayOutputStream();
+        out.writeBytes(RawHttp2.PREFACE.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        out.writeBytes(RawHttp2.settings());
+        byte[] block = RawHttp2.headerBlock(SluiceGrpc.getListTopicsMethod().getFullMethodName());
+        byte[] cancel = {0, 0, 0, 8};   // RST_STREAM CANCEL
+        for (int stream = 1; stream < 2 * 3 * Security.MAX_RESETS; stream += 2) {   // rapid reset
+            out.writeBytes(RawHttp2.frame(1, 4, stream, block));
+            out.writeBytes(RawHttp2.frame(3, 0, stream, cancel));
+        }
+        try (var attacker = new Socket("127.0.0.1", broker.port())) {
+            attacker.setSoTimeout(20_000);
+            try {
+                attacker.getOutputStream().write(out.toByteArray());
+            } catch (java.io.IOException e) {
+                // closed while still writing: what the limit does
+            }
+            try {
+                attacker.getInputStream().readAllBytes();   // until the broker closes it
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("the connection is still open after its resets", e);
+            } catch (java.io.IOException e) {
+                // reset by the broker: closed too
+            }
+        }
+        broker.blocking().withDeadlineAfter(20, TimeUnit.SECONDS).listTopics(ListTopicsRequest.getDefaultInstance());
     }
 }
