@@ -22,6 +22,8 @@ final class MemoryBudget {
     private record Waiter(long bytes, Runnable granted) {
     }
 
+    /** The grants this thread is running now (see {@link #run}), or null. */
+    private static final ThreadLocal<ArrayDeque<Runnable>> GRANTING = new ThreadLocal<>();
     private final long limit;
     private final ReentrantLock lock = new ReentrantLock();
     private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();   // guarded by lock
@@ -107,7 +109,42 @@ final class MemoryBudget {
         } finally {
             lock.unlock();
         }
-        granted.forEach(Runnable::run);
+        run(granted);
+    }
+
+    /**
+     * Runs the grants of a release. A grant may release in turn on the same thread (it asks gRPC for
+     * its message, which may be in already and be delivered at once, giving back the room it took
+     * beyond its size), so grants met while this thread is already running some are queued for that
+     * outer loop: one frame deep whatever the number of waiters, where running them nested overflowed
+     * the stack of a transport thread with a thousand publishes waiting.
+     */
+    private static void run(ArrayList<Runnable> granted) {
+        if (granted.isEmpty()) {
+            return;
+        }
+        ArrayDeque<Runnable> pending = GRANTING.get();
+        if (pending != null) {
+            pending.addAll(granted);
+            return;
+        }
+        pending = new ArrayDeque<>(granted);
+        GRANTING.set(pending);
+        RuntimeException failed = null;
+        try {
+            for (Runnable r; (r = pending.poll()) != null; ) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {   // one waiter's failure never strands the others
+                    failed = failed == null ? e : failed;
+                }
+            }
+        } finally {
+            GRANTING.remove();
+        }
+        if (failed != null) {
+            throw failed;
+        }
     }
 
     private boolean fits(long bytes) {   // guarded by lock

@@ -52,6 +52,29 @@ class MemoryBudgetTest {
     }
 
     @Test
+    void grantsThatReleaseInTurnRunOneAfterAnotherNotNested() {
+        // Each waiter, let in, gives its room straight back (its message was in already), which lets in
+        // the next: 200,000 of them on one thread, where nested calls overflowed the stack.
+        var budget = new MemoryBudget(100);
+        assertTrue(budget.takeOrWait(100, () -> { }));
+        int waiters = 200_000;
+        var order = new ArrayList<Integer>();
+        for (int i = 0; i < waiters; i++) {
+            int n = i;
+            assertTrue(!budget.takeOrWait(100, () -> {
+                order.add(n);
+                budget.release(100);
+            }));
+        }
+        budget.release(100);
+        assertEquals(waiters, order.size(), "every waiter let in");
+        for (int i = 0; i < waiters; i++) {
+            assertEquals(i, order.get(i), "in order");
+        }
+        assertEquals(0, budget.used());
+    }
+
+    @Test
     void largeUnaryPublishesBeyondTheBudgetWaitUnreadAndAreAllAnswered() throws Exception {
         startBroker();
         MemoryBudget budget = broker.server().budget();
