@@ -117,11 +117,16 @@ final class Pipeline implements AutoCloseable {
             return p;
         }
         queue.add(p);
+        scheduleDrain();
+        scheduleSweep();
+        return p;
+    }
+
+    /** Has the I/O thread send what is queued, unless it is about to already. */
+    private void scheduleDrain() {
         if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true)) {
             ioThread.execute(drainOnIoThread);
         }
-        scheduleSweep();
-        return p;
     }
 
     /** Sends what is queued, on the I/O thread: one write and one flush for all of it. */
@@ -133,8 +138,9 @@ final class Pipeline implements AutoCloseable {
     // ---- sending (the I/O thread, or whichever thread gets the send lock) ----
 
     /**
-     * Sends what is queued unless another thread is at it; that one sends ours too before it lets go.
-     * Futures are never completed under the send lock: a callback chained to one may publish again.
+     * Sends what is queued unless another thread is at it; that one sends ours too before it lets go
+     * (a holder that does not send, the sweep, has the queue drained after it lets go). Futures are
+     * never completed under the send lock: a callback chained to one may publish again.
      */
     private void drain() {
         List<Pending> late = null;
@@ -294,6 +300,9 @@ final class Pipeline implements AutoCloseable {
         } finally {
             sendLock.unlock();
         }
+        if (!queue.isEmpty()) {
+            scheduleDrain();
+        }
     }
 
     /** True while a publish a broken stream left unanswered is still to be sent again. */
@@ -337,6 +346,9 @@ final class Pipeline implements AutoCloseable {
             call = current;
         } finally {
             sendLock.unlock();
+        }
+        if (!queue.isEmpty()) {
+            scheduleDrain();   // a drain that found the lock held meanwhile left its publishes to the holder
         }
         if (call != null) {
             Pending oldest = call.oldest();

@@ -333,4 +333,30 @@ class ClientPipelineTest {
         assertEquals(8 * 150, readAll(client, "cut", (int) total).values().stream().map(Message::payloadText)
                 .distinct().count(), "every message stored at least once");
     }
+
+    @Test
+    void aPublishQueuedWhileAnotherThreadHeldTheSendLockIsSentWhenItLetsGo() throws Exception {
+        SluiceClient client = client(PublishOptions.defaults());
+        client.publish("held", "warm".getBytes(UTF_8));   // the stream is open
+        Object pipeline = field(field(client, "publishes"), "pipeline");
+        var sendLock = (java.util.concurrent.locks.ReentrantLock) field(pipeline, "sendLock");
+        var ioThread = (java.util.concurrent.Executor) field(pipeline, "ioThread");
+        CompletableFuture<Published> queued;
+        sendLock.lock();   // as the deadline sweep holds it for a moment, sending nothing
+        try {
+            queued = client.publishAsync("held", "while held".getBytes(UTF_8));
+            // The I/O thread ran its drain (queued before this marker) and found the lock taken.
+            CompletableFuture.runAsync(() -> { }, ioThread).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } finally {
+            sendLock.unlock();
+        }
+        // Sent within a sweep or two, not left in the queue until its call timeout (30 s).
+        assertTrue(queued.get(5, TimeUnit.SECONDS).sequence() > 0);
+    }
+
+    private static Object field(Object owner, String name) throws ReflectiveOperationException {
+        var f = owner.getClass().getDeclaredField(name);
+        f.setAccessible(true);
+        return f.get(owner);
+    }
 }
