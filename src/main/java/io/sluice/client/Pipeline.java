@@ -105,6 +105,10 @@ final class Pipeline implements AutoCloseable {
         }
         try {
             if (!window.acquire(p.bytes, deadline, onAnswerThread())) {
+                if (closed) {
+                    p.fail(outcomes.closed());   // woken by close while waiting for room
+                    return p;
+                }
                 p.fail(outcomes.failure(Status.DEADLINE_EXCEEDED.withDescription(
                         "no room in the publish window within the call timeout of "
                                 + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
@@ -370,6 +374,7 @@ final class Pipeline implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        window.close();   // callers waiting for room fail as closed now, not at their call timeout
         drain();
         try {
             window.awaitEmpty(CLOSE_WAIT.toNanos(), TimeUnit.NANOSECONDS);

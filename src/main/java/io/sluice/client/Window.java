@@ -29,6 +29,7 @@ final class Window {
     private final Condition room = lock.newCondition();
     private final Condition empty = lock.newCondition();
     private volatile int waiters;   // written under lock: threads waiting for room or for the window to empty
+    private volatile boolean closed;
 
     Window(int maxCount, long maxBytes) {
         this.maxCount = maxCount;
@@ -50,7 +51,7 @@ final class Window {
             try {
                 while (!tryTake(size, false)) {
                     long left = deadlineNanos - System.nanoTime();
-                    if (left <= 0) {
+                    if (left <= 0 || closed) {
                         return false;
                     }
                     room.awaitNanos(left);
@@ -98,6 +99,17 @@ final class Window {
             } finally {
                 lock.unlock();
             }
+        }
+    }
+
+    /** Wakes every caller waiting for room: they take none (the client is closing). */
+    void close() {
+        closed = true;
+        lock.lock();
+        try {
+            room.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 

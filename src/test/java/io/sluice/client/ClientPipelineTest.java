@@ -354,6 +354,33 @@ class ClientPipelineTest {
         assertTrue(queued.get(5, TimeUnit.SECONDS).sequence() > 0);
     }
 
+    @Test
+    void closeFailsTheCallersWaitingForRoomInTheWindowAtOnce() throws Exception {
+        var proxy = closeLater(new TcpProxy(broker.port()));
+        var client = SluiceClient.connect("127.0.0.1:" + proxy.port(), WAIT, PublishOptions.defaults().withWindow(1));
+        client.publish("full", "warm".getBytes(UTF_8));
+        proxy.holdAnswers();
+        client.publishAsync("full", "holds the window".getBytes(UTF_8));
+        var failure = new AtomicReference<Throwable>();
+        Thread waiting = Thread.ofPlatform().start(() -> {
+            try {
+                client.publish("full", "waits for room".getBytes(UTF_8));
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        });
+        Await.until("the caller waits for room", () -> waiting.getState() == Thread.State.TIMED_WAITING);
+        Thread closing = Thread.ofPlatform().start(client::close);
+        try {
+            assertTrue(waiting.join(Duration.ofSeconds(3)), "woken by close, not at its 30 s call timeout");
+            assertInstanceOf(SluiceClientException.Unavailable.class, failure.get());
+            assertTrue(failure.get().getMessage().contains("closed"), failure.get().getMessage());
+        } finally {
+            proxy.release();
+            closing.join();
+        }
+    }
+
     private static Object field(Object owner, String name) throws ReflectiveOperationException {
         var f = owner.getClass().getDeclaredField(name);
         f.setAccessible(true);
