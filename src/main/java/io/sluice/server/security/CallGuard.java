@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * instead. Smaller answers always go. Runs before every other interceptor, for every service.
  */
 final class CallGuard implements ServerInterceptor, AutoCloseable {
-    static final int LARGE = 64 << 10;
+    static final int LARGE = 2 << 10;   // so the answers not counted, one a call, stay within 32 MiB at --max-calls
     static final long ANSWERS = 32L << 20;
 
     private final AtomicLong answers = new AtomicLong();   // bytes of large unary answers not yet taken

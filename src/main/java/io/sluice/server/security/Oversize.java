@@ -5,6 +5,7 @@ import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
 import io.grpc.netty.shaded.io.netty.buffer.CompositeByteBuf;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
+import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Error;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Exception;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameListener;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameListenerDecorator;
@@ -35,8 +36,14 @@ public final class Oversize extends Http2FrameListenerDecorator {
     private static final int MARKER_BODY = 10;
     private static final int MARKER = HEADER + MARKER_BODY;
 
+    /** DATA frames under this size that leave a message unfinished count against {@link #MAX_SMALL}. */
+    private static final int SMALL = 1024;
+    /** Small frames of unfinished messages a connection may have: each costs gRPC a buffer of its own. */
+    static final int MAX_SMALL = 4096;
+
     private final long limit;
     private final IntObjectHashMap<Framing> streams = new IntObjectHashMap<>();
+    private int smallPending;   // small frames passed on of messages not yet whole, across the streams
 
     /** Where a stream's DATA is in its gRPC framing. */
     private static final class Framing {
@@ -46,6 +53,7 @@ public final class Oversize extends Http2FrameListenerDecorator {
         long announced;    // the length of a message over the limit, while its first bytes are counted
         int counted;       // bytes of that message counted so far (the marker replaces them)
         boolean dropping;  // the marker is passed on: the rest of the stream is dropped
+        int smallFrames;   // small frames passed on of the message not yet whole
     }
 
     Oversize(Http2FrameListener listener, long limit) {
@@ -55,12 +63,28 @@ public final class Oversize extends Http2FrameListenerDecorator {
 
     /** Forgets a closed stream. */
     void closed(int streamId) {
-        streams.remove(streamId);
+        forget(streams.remove(streamId));
     }
 
+    private void forget(Framing f) {
+        if (f != null) {
+            smallPending -= f.smallFrames;
+            f.smallFrames = 0;
+        }
+    }
+
+    /**
+     * Empty DATA frames carry nothing and are dropped here (each would cost gRPC a buffer until the
+     * stream ends: a flood of them ran the heap out in a second). A connection whose unfinished
+     * messages arrive in more than {@link #MAX_SMALL} small frames (a byte at a time, within flow
+     * control) is closed (ENHANCE_YOUR_CALM) for the same reason; clients send frames of kilobytes.
+     */
     @Override
     public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream)
             throws Http2Exception {
+        if (!data.isReadable() && !endOfStream) {
+            return padding;
+        }
         Framing f = streams.get(streamId);
         if (f == null) {
             f = new Framing();
@@ -92,6 +116,9 @@ public final class Oversize extends Http2FrameListenerDecorator {
                 long skip = Math.min(f.body, end - pos);
                 pos += (int) skip;
                 f.body -= skip;
+                if (f.body == 0) {
+                    forget(f);   // the message is whole: gRPC takes its buffers
+                }
             } else if (f.held == 0 && end - pos >= HEADER) {
                 long length = data.getUnsignedInt(pos + 1);
                 if (length > limit) {
@@ -124,12 +151,19 @@ public final class Oversize extends Http2FrameListenerDecorator {
                 }
             }
         }
+        if (!f.dropping && f.counted == 0 && (f.body > 0 || f.held > 0) && end - start < SMALL && !endOfStream) {
+            f.smallFrames++;
+            if (++smallPending > MAX_SMALL) {
+                throw Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM, "over " + MAX_SMALL
+                        + " DATA frames of under " + SMALL + " bytes carry messages not yet whole");
+            }
+        }
         if (endOfStream) {   // what is held or counted will never be whole: gRPC sees the stream cut there
             if (f.held > 0) {
                 out = add(ctx, out, Unpooled.wrappedBuffer(f.header, 0, f.held));
             }
             given += f.dropping ? 0 : f.counted;
-            streams.remove(streamId);
+            forget(streams.remove(streamId));
         }
         if (out == null) {
             if (from == start && given == 0) {

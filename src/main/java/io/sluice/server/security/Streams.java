@@ -156,6 +156,17 @@ final class Streams {
             super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, endOfStream);
         }
 
+        /**
+         * Once the client acknowledges the broker's SETTINGS, HTTP/2 would enforce MAX_CONCURRENT_STREAMS
+         * itself by refusing a stream before it exists, and take the DATA behind it for a protocol error
+         * that closes the connection with all its calls: the limit stays with {@link #refused} instead.
+         */
+        @Override
+        public void onSettingsAckRead(ChannelHandlerContext ctx) throws Http2Exception {
+            super.onSettingsAckRead(ctx);
+            http2.connection().remote().maxActiveStreams(Integer.MAX_VALUE);
+        }
+
         @Override
         public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
                               boolean endOfStream) throws Http2Exception {

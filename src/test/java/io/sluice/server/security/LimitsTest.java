@@ -216,4 +216,41 @@ class LimitsTest {
         }
         broker.blocking().withDeadlineAfter(20, TimeUnit.SECONDS).listTopics(ListTopicsRequest.getDefaultInstance());
     }
+
+    @Test
+    void streamsPastTheLimitAreRefusedAloneAfterTheClientAcknowledgesSettings() throws Exception {
+        broker = TestBroker.start(dir, SecurityConfig.none().withLimits(100, 5, 100,
+                SecurityConfig.DEFAULT_MAX_METADATA_BYTES, Duration.ofSeconds(10)));
+        var out = new java.io.ByteArrayOutputStream();
+        out.writeBytes(RawHttp2.PREFACE.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        out.writeBytes(RawHttp2.settings());
+        out.writeBytes(RawHttp2.frame(4, 1, 0, new byte[0]));   // SETTINGS ACK: the broker's limit is known
+        byte[] block = RawHttp2.headerBlock(SluiceGrpc.getPublishStreamMethod().getFullMethodName());
+        byte[] body = io.sluice.proto.PublishStreamRequest.newBuilder().setRequestId(1).setTopic("acked")
+                .setPayload(ByteString.copyFromUtf8("x")).build().toByteArray();
+        byte[] request = java.nio.ByteBuffer.allocate(5 + body.length).put((byte) 0).putInt(body.length).put(body)
+                .array();
+        for (int stream = 1; stream <= 19; stream += 2) {   // ten streams, each with its first request
+            out.writeBytes(RawHttp2.frame(1, 4, stream, block));
+            out.writeBytes(RawHttp2.frame(0, 0, stream, request));
+        }
+        var received = new java.io.ByteArrayOutputStream();
+        try (var socket = new Socket("127.0.0.1", broker.port())) {
+            socket.getOutputStream().write(out.toByteArray());
+            socket.setSoTimeout(1_500);
+            byte[] buffer = new byte[8192];
+            try {
+                for (int n; (n = socket.getInputStream().read(buffer)) >= 0; ) {
+                    received.write(buffer, 0, n);
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                // still open: what is asked
+            }
+        }
+        var frames = RawHttp2.parse(received.toByteArray());
+        assertTrue(frames.stream().noneMatch(f -> f[0] == 7), "no GOAWAY: the connection lives on");
+        assertEquals(5, frames.stream().filter(f -> f[0] == 3).count(), "the five streams past the limit refused");
+        assertEquals(5, frames.stream().filter(f -> f[0] == 0).map(f -> f[2]).distinct().count(),
+                "the five taken are answered");
+    }
 }

@@ -137,6 +137,34 @@ class OversizeTest {
     }
 
     @Test
+    void emptyDataFramesAreDroppedAndAMessageInTinyFramesClosesTheConnection() throws Exception {
+        var behind = new Behind();
+        var oversize = new Oversize(behind, 1 << 20);
+        for (int i = 0; i < 100_000; i++) {
+            assertEquals(3, oversize.onDataRead(ctx, 1, Unpooled.EMPTY_BUFFER, 3, false), "its padding given back");
+        }
+        assertEquals(0, behind.bytes.size(), "nothing passed on");
+        byte[] header = message(1 << 19, (byte) 0);   // a message of 512 KiB, sent a byte a frame
+        int frames = 0;
+        try {
+            for (int i = 0; i < 5 + (1 << 19); i++) {
+                ByteBuf one = Unpooled.wrappedBuffer(header, i, 1);
+                oversize.onDataRead(ctx, 3, one, 0, false);
+                frames++;
+            }
+            throw new AssertionError("every frame taken");
+        } catch (io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Exception e) {
+            assertEquals(io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Error.ENHANCE_YOUR_CALM, e.error());
+            assertTrue(frames <= Oversize.MAX_SMALL, "closed after " + frames + " frames");
+        }
+        // Messages that finish free their frames: the same bytes as whole small messages never close it.
+        var calm = new Oversize(new Behind(), 1 << 20);
+        for (int i = 0; i < 3 * Oversize.MAX_SMALL; i++) {
+            calm.onDataRead(ctx, 5, Unpooled.wrappedBuffer(message(10, (byte) i)), 0, false);
+        }
+    }
+
+    @Test
     void theMarkerParsesToResourceExhaustedNamingBothSizesAndNothingElseDoes() {
         byte[] marker = Oversize.marker(20_000_000, 18_874_368);
         var body = new ByteArrayInputStream(marker, 5, marker.length - 5);
