@@ -101,7 +101,8 @@ class LimitsTest {
             assertTrue(e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED
                     || e.getStatus().getCode() == Status.Code.UNAVAILABLE, e.toString());
             // Another client, on a connection of its own, is served: every connection may have one call.
-            broker.blocking().withDeadlineAfter(20, TimeUnit.SECONDS).listTopics(ListTopicsRequest.getDefaultInstance());
+            broker.blocking().withDeadlineAfter(20, TimeUnit.SECONDS)
+                    .listTopics(ListTopicsRequest.getDefaultInstance());
         }
         Await.until("the streams' calls are gone", () -> broker.server().security().openCalls() == 0);
         SluiceGrpc.newBlockingStub(busy.getChannel()).withDeadlineAfter(20, TimeUnit.SECONDS)
