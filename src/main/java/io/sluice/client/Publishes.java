@@ -44,8 +44,16 @@ final class Publishes implements AutoCloseable {
                 calls.timeout, options);
     }
 
+    /** Throws NullPointerException naming the argument that is null (a null attribute map included). */
+    private static void requireArguments(String topic, byte[] payload, Map<String, String> attributes) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(payload, "payload");
+        Objects.requireNonNull(attributes, "attributes (Map.of() for none)");
+    }
+
     /** See {@link SluiceClient#publish(String, byte[], Map)}. */
     Published publish(String topic, byte[] payload, Map<String, String> attributes) {
+        requireArguments(topic, payload, attributes);
         if (options.unary() || !pipeline.streaming() || pipeline.onAnswerThread()) {
             // On the thread that delivers the stream's answers, waiting for one would wait for itself.
             return published(calls.call(() -> calls.stub().publish(request(topic, payload, attributes))));
@@ -77,6 +85,7 @@ final class Publishes implements AutoCloseable {
     /** See {@link SluiceClient#publish(String, byte[], Map, PublishGuarantees)}. */
     PublishOutcome publish(String topic, byte[] payload, Map<String, String> attributes,
                            PublishGuarantees guarantees) {
+        requireArguments(topic, payload, attributes);
         Objects.requireNonNull(guarantees, "guarantees");
         if (options.unary() || !pipeline.streaming() || pipeline.onAnswerThread()) {
             PublishResponse r = calls.call(() -> calls.stub().publish(request(topic, payload, attributes, guarantees)));
@@ -87,6 +96,7 @@ final class Publishes implements AutoCloseable {
 
     /** See {@link SluiceClient#publishAsync(String, byte[], Map)}. */
     CompletableFuture<Published> publishAsync(String topic, byte[] payload, Map<String, String> attributes) {
+        requireArguments(topic, payload, attributes);
         if (options.unary() || !pipeline.streaming()) {
             return unaryAsync(request(topic, payload, attributes), Publishes::published);
         }
@@ -96,6 +106,7 @@ final class Publishes implements AutoCloseable {
     /** See {@link SluiceClient#publishAsync(String, byte[], Map, PublishGuarantees)}. */
     CompletableFuture<PublishOutcome> publishAsync(String topic, byte[] payload, Map<String, String> attributes,
                                                    PublishGuarantees guarantees) {
+        requireArguments(topic, payload, attributes);
         Objects.requireNonNull(guarantees, "guarantees");
         if (options.unary() || !pipeline.streaming()) {
             return unaryAsync(request(topic, payload, attributes, guarantees), Publishes::outcome);

@@ -46,6 +46,17 @@ class ClientPublishTest {
     }
 
     @Test
+    void aNullArgumentIsNamed() {
+        byte[] payload = "x".getBytes(UTF_8);
+        assertEquals("topic", assertThrows(NullPointerException.class,
+                () -> client.publish(null, payload)).getMessage());
+        assertEquals("payload", assertThrows(NullPointerException.class,
+                () -> client.publishAsync("t", null)).getMessage());
+        assertTrue(assertThrows(NullPointerException.class,
+                () -> client.publish("t", payload, null)).getMessage().startsWith("attributes"));
+    }
+
+    @Test
     void publishAnswersIdSequenceAndTimestampAndKeepsPayloadAndAttributes() throws InterruptedException {
         long before = System.currentTimeMillis();
         Published first = client.publish("orders", "one".getBytes(UTF_8), Map.of("kind", "test", "n", "1"));
