@@ -230,21 +230,9 @@ class GrantsTest {
 
     @Test
     void aPublishStreamRequestWithoutItsGrantFailsAloneInOrder() throws InterruptedException {
-        var answers = new LinkedBlockingQueue<PublishStreamResponse>();
-        var requests = async("orders").publishStream(new StreamObserver<>() {
-            @Override
-            public void onNext(PublishStreamResponse r) {
-                answers.add(r);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        });
+        var observed = new PublishStreamAnswers();
+        var answers = observed.answers;
+        var requests = async("orders").publishStream(observed);
         for (int i = 1; i <= 3; i++) {
             requests.onNext(PublishStreamRequest.newBuilder().setRequestId(i)
                     .setTopic(i == 2 ? "billing.x" : "orders.eu")
@@ -347,24 +335,10 @@ class GrantsTest {
             assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> caller.deleteTopic(DeleteTopicRequest.newBuilder()
                     .setTopic(huge).build())));
         }
-        var answers = new LinkedBlockingQueue<PublishStreamResponse>();
-        var ended = new java.util.concurrent.CompletableFuture<Status>();
-        var stream = async("orders").publishStream(new StreamObserver<>() {
-            @Override
-            public void onNext(PublishStreamResponse r) {
-                answers.add(r);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                ended.complete(Status.fromThrowable(t));
-            }
-
-            @Override
-            public void onCompleted() {
-                ended.complete(Status.OK);
-            }
-        });
+        var observed = new PublishStreamAnswers();
+        var answers = observed.answers;
+        var ended = observed.ended;
+        var stream = async("orders").publishStream(observed);
         stream.onNext(PublishStreamRequest.newBuilder().setRequestId(1).setTopic(huge).build());
         stream.onCompleted();
         assertEquals(Status.Code.OK, ended.get(30, TimeUnit.SECONDS).getCode());

@@ -7,7 +7,6 @@ import com.google.protobuf.ByteString;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.MetadataUtils;
-import io.grpc.stub.StreamObserver;
 import io.sluice.Await;
 import io.sluice.proto.InitialPosition;
 import io.sluice.proto.PublishStreamRequest;
@@ -20,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -121,21 +119,9 @@ class RevocationTest {
     @Test
     void aPublishStreamsLaterRequestsMeetTheGrantsInForce() throws Exception {
         start("tokens:\n" + token("writer", WRITER, "publish: ['orders.>', 'audit']"));
-        var answers = new LinkedBlockingQueue<PublishStreamResponse>();
-        var requests = as(WRITER).publishStream(new StreamObserver<>() {
-            @Override
-            public void onNext(PublishStreamResponse r) {
-                answers.add(r);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        });
+        var observed = new PublishStreamAnswers();
+        var answers = observed.answers;
+        var requests = as(WRITER).publishStream(observed);
         requests.onNext(request(1, "orders.eu"));
         assertEquals(0, answers.poll(WAIT.toSeconds(), TimeUnit.SECONDS).getErrorCode());
         rewrite("tokens:\n" + token("writer", WRITER, "publish: ['audit']"));
