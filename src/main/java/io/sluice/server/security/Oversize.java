@@ -204,7 +204,7 @@ public final class Oversize extends Http2FrameListenerDecorator {
      */
     public static Status status(InputStream request, String method) {
         try {
-            if (!request.markSupported() || request.available() != MARKER_BODY) {
+            if (request.available() != MARKER_BODY || !request.markSupported()) {   // the cheap test first
                 return null;
             }
             request.mark(MARKER_BODY);
