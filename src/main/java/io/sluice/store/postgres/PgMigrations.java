@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -79,6 +80,11 @@ final class PgMigrations {
     private PgMigrations() {
     }
 
+    /** The names of the tables and sequences the migrations create, the ledger included. */
+    private static final List<String> OWN_NAMES = List.of("schema_migrations", "sluice_counter", "topics",
+            "messages", "consumer_groups", "group_deliveries", "dedup_ids", "store_runs", "purges", "commit_marks",
+            "sluice_epochs");
+
     static int latest() {
         return ALL.getLast().version();
     }
@@ -99,6 +105,7 @@ final class PgMigrations {
     /** Brings the schema to the latest version; refuses a database written by a newer Sluice. */
     static void apply(Connection c, String where) throws SQLException {
         try (Statement st = c.createStatement()) {
+            refuseForeignSchema(c, st, where);
             createLedger(c, st);
             st.execute("LOCK TABLE schema_migrations IN SHARE ROW EXCLUSIVE MODE");
             int current;
@@ -130,6 +137,45 @@ final class PgMigrations {
         } catch (SQLException | RuntimeException e) {
             c.rollback();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses, before creating anything, a schema that does not exist or that holds a table or
+     * sequence of one of Sluice's names without Sluice's ledger: some other application's tables,
+     * which the first migration would fail on after leaving its ledger behind.
+     */
+    private static void refuseForeignSchema(Connection c, Statement st, String where) throws SQLException {
+        String schema;
+        String searchPath;
+        try (var rs = st.executeQuery("SELECT current_schema(), current_setting('search_path')")) {
+            rs.next();
+            schema = rs.getString(1);
+            searchPath = rs.getString(2);
+        }
+        if (schema == null) {
+            throw new SluiceException.StorageFailure("the database at " + where + " has no schema to create "
+                    + "Sluice's tables in (search_path " + searchPath + "): create the schema, or name an "
+                    + "existing one with currentSchema in --database-url", null);
+        }
+        var taken = new ArrayList<String>();
+        try (var q = c.prepareStatement("SELECT c.relname FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname = ? AND c.relname = ANY (?) ORDER BY c.relname")) {
+            q.setString(1, schema);
+            q.setArray(2, c.createArrayOf("text", OWN_NAMES.toArray()));
+            try (var rs = q.executeQuery()) {
+                while (rs.next()) {
+                    taken.add(rs.getString(1));
+                }
+            }
+        }
+        c.commit();
+        if (!taken.isEmpty() && !taken.contains("schema_migrations")) {
+            throw new SluiceException.StorageFailure("the schema " + schema + " of the database at " + where
+                    + " already holds " + String.join(", ", taken)
+                    + ", not made by Sluice (it has no schema_migrations): give Sluice a schema of its own, "
+                    + "e.g. ?currentSchema=sluice in --database-url", null);
         }
     }
 

@@ -214,12 +214,12 @@ public final class PostgresServer implements AutoCloseable {
         return schema;
     }
 
-    /** A connection to the test database as the tests' role, outside any store (to inspect or damage). */
     /** A store on {@code schema} of this server's database, with no commit observer; the caller closes it. */
     public PostgresStore openStore(String schema, StoreOptions options) {
         return PostgresStore.open(DatabaseUrl.parse(url(schema), PASSWORD, null), options, (ops, messages, nanos) -> { });
     }
 
+    /** A connection to the test database as the tests' role, outside any store (to inspect or damage). */
     public Connection connectToDatabase() throws SQLException {
         return connect(DATABASE);
     }

@@ -272,6 +272,30 @@ class PostgresStoreTest {
     }
 
     @Test
+    void aSchemaHoldingAnotherApplicationsTablesIsRefusedAndLeftAsItWas() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        try (Connection c = server.connectToDatabase(); Statement st = c.createStatement()) {
+            st.executeUpdate("CREATE TABLE " + schema + ".topics (title text)");
+            st.executeUpdate("INSERT INTO " + schema + ".topics VALUES ('theirs')");
+        }
+        var e = assertThrows(SluiceException.class, () -> open(server, schema));
+        assertTrue(e.getMessage().contains("already holds topics") && e.getMessage().contains("currentSchema"),
+                e.getMessage());
+        try (Connection c = server.connectToDatabase(); Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT string_agg(table_name, ',') FROM information_schema.tables "
+                     + "WHERE table_schema = '" + schema + "'")) {
+            rs.next();
+            assertEquals("topics", rs.getString(1), "nothing created beside their table");
+        }
+        assertEquals(1, rows(server, schema, "topics"));
+
+        var missing = assertThrows(SluiceException.class, () -> open(server, schema + "_nowhere"));
+        assertTrue(missing.getMessage().contains("no schema") && missing.getMessage().contains("currentSchema"),
+                missing.getMessage());
+    }
+
+    @Test
     void retentionOfStoresOnOneDatabaseRemovesAndCountsEachMessageOnce() throws Exception {
         PostgresServer server = PostgresServer.shared();
         String schema = server.freshSchema();
