@@ -575,6 +575,24 @@ class SubscribeContractTest {
     }
 
     @Test
+    void aResetCursorStartsTheDeliveryCountsOver() throws InterruptedException {
+        var sent = publish("rcc", 2);
+        var s = group("rcc", "g", InitialPosition.EARLIEST);
+        s.credit(2);
+        s.delivery();
+        s.delivery();
+        s.cancel();
+        var again = group("rcc", "g", InitialPosition.EARLIEST);
+        again.credit(1);
+        assertEquals(2, again.delivery().getDeliveryCount());
+        client.resetCursor(ResetCursorRequest.newBuilder().setTopic("rcc").setConsumerGroup("g").setSequence(0).build());
+        again.credit(1);
+        var replayed = again.delivery();
+        assertEquals(sent.get(0).getSequence(), replayed.getSequence());
+        assertEquals(1, replayed.getDeliveryCount(), "a reset is a replay: each message is counted from 1 again");
+    }
+
+    @Test
     void statsShowEachGroupsCursorAndPending() throws InterruptedException {
         var sent = publish("st", 5);
         var s = group("st", "g", InitialPosition.EARLIEST);
