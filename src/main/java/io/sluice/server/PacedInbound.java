@@ -2,8 +2,10 @@ package io.sluice.server;
 
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -31,6 +33,7 @@ final class PacedInbound {
     static final long MAX_BYTES = 1 << 20;
 
     private final ServerCallStreamObserver<?> call;
+    private final Executor transport;
     private final Executor workers;
     private final Consumer<RuntimeException> failed;
     private final ReentrantLock lock = new ReentrantLock();
@@ -46,12 +49,15 @@ final class PacedInbound {
     }
 
     /**
+     * {@code transport} is the call's transport thread as an executor (null when unknown);
      * {@code workers} starts a worker (it runs in the call's context); {@code failed} hears a task's
      * unexpected exception (on the worker, which goes on with the next task) or the workers' refusal
      * to start (on the transport thread, when the broker is stopping; the queue is then dropped).
      */
-    PacedInbound(ServerCallStreamObserver<?> call, Executor workers, Consumer<RuntimeException> failed) {
+    PacedInbound(ServerCallStreamObserver<?> call, Executor transport, Executor workers,
+                 Consumer<RuntimeException> failed) {
         this.call = call;
+        this.transport = transport;
         this.workers = workers;
         this.failed = failed;
     }
@@ -112,23 +118,40 @@ final class PacedInbound {
 
     /**
      * Asks the transport for up to {@link #SETTLE_REQUEST} more messages (what it holds for this stream
-     * unread), then waits until every message received is handled and none has come for {@code
-     * quietNanos}, at most {@code maxNanos}: false when the deadline came first. Any thread but the
-     * transport's.
+     * unread), then waits until every message received is handled, at most {@code maxNanos}: false
+     * when the deadline came first. Any thread but the transport's.
+     *
+     * <p>The request runs as a task on the transport thread, which hands this listener every message
+     * it has read for the stream; a task queued there after it runs once they are all queued here,
+     * however long that thread is held up. Without the transport thread (unknown), the messages count
+     * as all in once none has come for {@code quietNanos}.
      */
     boolean settle(long quietNanos, long maxNanos) throws InterruptedException {
+        long deadline = System.nanoTime() + maxNanos;
         try {
             call.request(SETTLE_REQUEST);
         } catch (RuntimeException e) {
             // the call ended meanwhile: what it received is queued already
         }
-        long deadline = System.nanoTime() + maxNanos;
+        boolean allIn = false;
+        if (transport != null) {
+            var reached = new CountDownLatch(1);
+            try {
+                transport.execute(reached::countDown);
+            } catch (RejectedExecutionException e) {
+                reached.countDown();   // the transport is stopping: it delivers nothing more
+            }
+            if (!reached.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                return false;
+            }
+            allIn = true;
+        }
         lock.lock();
         try {
             while (true) {
                 long now = System.nanoTime();
                 long quietFor = now - lastArrival;
-                if (!running && queue.isEmpty() && quietFor >= quietNanos) {
+                if (!running && queue.isEmpty() && (allIn || quietFor >= quietNanos)) {
                     return true;
                 }
                 if (now - deadline >= 0) {

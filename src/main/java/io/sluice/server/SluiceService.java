@@ -100,7 +100,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
 
     @Override
     public StreamObserver<SubscribeUpstream> subscribe(StreamObserver<SubscribeDownstream> responses) {
-        return new SubscribeHandler(delivery, responses, senders);
+        return new SubscribeHandler(delivery, responses, transport.current(null), senders);
     }
 
     @Override

@@ -50,12 +50,17 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
     private volatile SubscriptionHandle subscription;
     private volatile boolean failed;
 
-    /** {@code workers} runs the inbound worker (virtual threads); called on the transport thread. */
-    SubscribeHandler(Delivery delivery, StreamObserver<SubscribeDownstream> responses, Executor workers) {
+    /**
+     * {@code transport}: the call's transport thread (null when unknown); {@code workers} runs the
+     * inbound worker (virtual threads). Called on the transport thread.
+     */
+    SubscribeHandler(Delivery delivery, StreamObserver<SubscribeDownstream> responses, Executor transport,
+                     Executor workers) {
         this.delivery = delivery;
         this.out = (ServerCallStreamObserver<SubscribeDownstream>) responses;
         Context context = Context.current();   // the caller's grants, read when init names a dead-letter topic
-        this.inbound = new PacedInbound(out, task -> workers.execute(context.wrap(task)), this::workerFailed);
+        this.inbound = new PacedInbound(out, transport, task -> workers.execute(context.wrap(task)),
+                this::workerFailed);
         // Both handlers must be set before the service method returns.
         out.setOnReadyHandler(() -> {
             SubscriptionHandle s = subscription;

@@ -29,7 +29,10 @@ final class SubscribeStream implements Downstream {
     /** A batch is sent once its messages reach this size, so it stays well under a client's 4 MiB default. */
     static final int BATCH_BYTES = 1 << 20;
 
-    /** How long a stream being taken over must have received nothing before its acks count as all in. */
+    /**
+     * How long a stream being taken over must have received nothing before its acks count as all in,
+     * where its transport thread is unknown ({@link PacedInbound#settle}).
+     */
     static final long SETTLE_QUIET_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(20);
 
     private final ServerCallStreamObserver<SubscribeDownstream> out;
