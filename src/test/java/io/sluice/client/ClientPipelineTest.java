@@ -183,18 +183,40 @@ class ClientPipelineTest {
         var proxy = closeLater(new TcpProxy(broker.port()));
         var client = closeLater(SluiceClient.connect("127.0.0.1:" + proxy.port(), Duration.ofSeconds(1),
                 PublishOptions.defaults().withWindow(2)));
-        client.publish("held", "warm".getBytes(UTF_8));
-        proxy.holdAnswers();
-        client.publishAsync("held", "a".getBytes(UTF_8), Map.of());
-        client.publishAsync("held", "b".getBytes(UTF_8), Map.of());
+        // The stream is open before the answers are held. A first publish to a fresh broker may take
+        // longer than the 1 s call timeout on a loaded machine: it is made again until answered.
+        Await.until("the client's stream is open", () -> {
+            try {
+                client.publish("held", "warm".getBytes(UTF_8));
+                return true;
+            } catch (SluiceClientException e) {
+                if (e.code() != io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+                    throw e;
+                }
+                return false;
+            }
+        });
+        // The deadline sweep (every 250 ms) would fail a and b once their deadline passed, and that comes
+        // before the third's (made after them): a sweep in between frees their slots and the third is sent.
+        // Scheduled by nobody while this holds it, it fails neither, and the window stays full.
+        var sweepScheduled = (java.util.concurrent.atomic.AtomicBoolean) field(field(field(client, "publishes"),
+                "pipeline"), "sweepScheduled");
+        Await.until("the sweep of the warm publish has run", () -> sweepScheduled.compareAndSet(false, true));
+        try {
+            proxy.holdAnswers();
+            client.publishAsync("held", "a".getBytes(UTF_8), Map.of());
+            client.publishAsync("held", "b".getBytes(UTF_8), Map.of());
 
-        var third = client.publishAsync("held", "c".getBytes(UTF_8), Map.of());
-        assertTrue(third.isDone(), "the caller waited for room until its timeout");
-        var e = assertThrows(ExecutionException.class, third::get);
-        var cause = assertInstanceOf(SluiceClientException.class, e.getCause());
-        assertEquals(io.grpc.Status.Code.DEADLINE_EXCEEDED, cause.code());
-        assertTrue(cause.getMessage().contains("publish window"), cause.getMessage());
-        proxy.release();
+            var third = client.publishAsync("held", "c".getBytes(UTF_8), Map.of());
+            assertTrue(third.isDone(), "the caller waited for room until its timeout");
+            var e = assertThrows(ExecutionException.class, third::get);
+            var cause = assertInstanceOf(SluiceClientException.class, e.getCause());
+            assertEquals(io.grpc.Status.Code.DEADLINE_EXCEEDED, cause.code());
+            assertTrue(cause.getMessage().contains("publish window"), cause.getMessage());
+        } finally {
+            sweepScheduled.set(false);
+            proxy.release();
+        }
     }
 
     /** Waits (with a deadline) until {@code t} is parked: blocked on the window, not running or done. */

@@ -101,6 +101,10 @@ class MetricsEndpointTest {
             s.delivery();
         }
         awaitSample("sluice_backpressure_active", v -> v == 0.0, "topic", "orders", "group", "billing");
+        // The broker counts a delivery after it has sent it, and an ack after handing it to the writer: the
+        // client may have both before the counters do.
+        awaitSample("sluice_delivered_total", v -> v == 7.0, "topic", "orders", "group", "billing");
+        awaitSample("sluice_acked_total", v -> v == 1.0, "topic", "orders", "group", "billing");
 
         String body = scrape();
         assertEquals(7.0, sample(body, "sluice_publish_total", "topic", "orders").orElseThrow());
