@@ -104,6 +104,7 @@ public final class Logging {
                 super.publish(r);
                 return;
             }
+            r = outOfMemoryAsWarning(r);
             String kind = logger + ": " + r.getMessage();
             LogBurst burst = bursts.size() < MAX_KINDS ? bursts.computeIfAbsent(kind, k -> new LogBurst())
                     : bursts.getOrDefault(kind, others);
@@ -123,6 +124,27 @@ public final class Logging {
                 r = brief;
             }
             super.publish(r);
+        }
+
+        /**
+         * A library's line below WARNING whose cause is an OutOfMemoryError (gRPC logs a connection it
+         * closed for want of direct memory at INFO), as a WARNING.
+         */
+        private static LogRecord outOfMemoryAsWarning(LogRecord r) {
+            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
+                return r;
+            }
+            for (Throwable t = r.getThrown(); t != null; t = t.getCause()) {
+                if (t instanceof OutOfMemoryError) {
+                    var warning = new LogRecord(Level.WARNING, r.getMessage());
+                    warning.setParameters(r.getParameters());
+                    warning.setThrown(r.getThrown());
+                    warning.setLoggerName(r.getLoggerName());
+                    warning.setInstant(r.getInstant());
+                    return warning;
+                }
+            }
+            return r;
         }
 
         /** ": the throwable; caused by: its cause; ..." on one line (up to five deep). */

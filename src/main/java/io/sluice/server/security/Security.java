@@ -33,6 +33,12 @@ public final class Security implements AutoCloseable {
     /** RST_STREAM frames a connection may send in {@link #RESET_WINDOW_SECONDS} before it is closed. */
     static final int MAX_RESETS = 2000;
     static final int RESET_WINDOW_SECONDS = 10;
+    /**
+     * Each stream's and each connection's HTTP/2 receive window, fixed: gRPC's automatic tuning would
+     * grow it on a fast link until whole messages that wait for the publish budget sit unread in
+     * direct memory, 4 MiB each.
+     */
+    static final int FLOW_CONTROL_WINDOW = 256 << 10;
 
     private final SecurityConfig config;
     private final KeyMaterial keys;
@@ -110,6 +116,7 @@ public final class Security implements AutoCloseable {
                                         int maxRequestBytes) {
         builder.channelFactory(connections.channels(channelType, maxRequestBytes))
                 .maxInboundMessageSize(maxRequestBytes)
+                .flowControlWindow(FLOW_CONTROL_WINDOW)
                 // Streams a client opens and resets at once (HTTP/2 rapid reset, CVE-2023-44487) cost the
                 // broker a call each while holding no stream: past this rate the connection is closed.
                 .maxRstFramesPerWindow(MAX_RESETS, RESET_WINDOW_SECONDS)
