@@ -15,6 +15,7 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * The data directory, held by one broker at a time. Opening it creates it when missing, checks that
@@ -177,6 +178,15 @@ public final class DataDirectory implements AutoCloseable {
         if (!Files.isWritable(path)) {
             throw unusable(path, readOnlyFileSystem(path) ? "its file system is mounted read-only"
                     : "permission denied: the broker's user cannot write to it", null);
+        }
+        // SQLite opens a file it cannot write read-only, without a word: every write would fail later.
+        for (String name : List.of(SqliteStore.FILE_NAME, SqliteStore.FILE_NAME + "-wal",
+                SqliteStore.FILE_NAME + "-shm")) {
+            Path file = path.resolve(name);
+            if (Files.exists(file) && !Files.isWritable(file)) {
+                throw unusable(path, "the broker's user cannot write its " + name
+                        + " (permission denied: another user's file, or one made immutable)", null);
+            }
         }
     }
 

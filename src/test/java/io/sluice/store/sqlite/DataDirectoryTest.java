@@ -7,10 +7,11 @@ import io.sluice.Await;
 import io.sluice.domain.SluiceException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The data directory's lock, against an operator who deletes its file while the broker runs. */
+/** The data directory's checks and lock, against an operator who deletes its file while the broker runs. */
 class DataDirectoryTest {
     @TempDir
     Path dir;
@@ -26,6 +27,35 @@ class DataDirectoryTest {
             assertTrue(refused.getMessage().contains("in use by another broker"), refused.getMessage());
         }
         DataDirectory.open(dir).close();   // released when the broker stops
+    }
+
+    @Test
+    void aDatabaseFileTheBrokerCannotWriteRefusesTheStartNamingIt() throws Exception {
+        Path db = dir.resolve(SqliteStore.FILE_NAME);
+        Files.writeString(db, "");
+        Assumptions.assumeTrue(unwritable(db), "cannot make a file unwritable here (root without chattr)");
+        try {
+            var refused = assertThrows(SluiceException.class, () -> DataDirectory.open(dir).close());
+            assertTrue(refused.getMessage().contains("cannot write its sluice.db"), refused.getMessage());
+        } finally {
+            writable(db);
+        }
+    }
+
+    /** Makes {@code file} unwritable for this process: by its mode, or (as root) the immutable flag. */
+    private static boolean unwritable(Path file) throws Exception {
+        if (!file.toFile().setWritable(false, false) || Files.isWritable(file)) {
+            var chattr = new ProcessBuilder("chattr", "+i", file.toString()).redirectErrorStream(true).start();
+            chattr.getInputStream().readAllBytes();
+            chattr.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        return !Files.isWritable(file);
+    }
+
+    private static void writable(Path file) throws Exception {
+        new ProcessBuilder("chattr", "-i", file.toString()).redirectErrorStream(true).start()
+                .waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        file.toFile().setWritable(true, false);
     }
 
     private static boolean held(Path lockFile) {
