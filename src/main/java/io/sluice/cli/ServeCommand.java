@@ -159,6 +159,10 @@ final class ServeCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--max-queued-bytes must be 0 (a quarter of the heap) or positive, not " + maxQueuedBytes);
         }
+        String heap = heapProblem(maxBatchBytes, maxQueuedBytes, Runtime.getRuntime().maxMemory());
+        if (heap != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), heap);
+        }
         Logging.configure(logLevel);
         quietJdkDebug(Logging.parse(logLevel));
         // Netty's default leak detection captures a stack trace for one buffer in 128: a few hundred
@@ -218,6 +222,26 @@ final class ServeCommand implements Callable<Integer> {
      * library) and each Runtime.exit, with a stack trace ("RuntimeException: ProcessBuilder.start()
      * debug"): noise that reads like a failure. Those two loggers stay at INFO, as the libraries do.
      */
+    /**
+     * Why limits this heap cannot hold are refused, or null when they fit: a batch is held several
+     * times over while it is parsed and stored (a third of the heap at most), and the publish and
+     * delivery budgets each up to {@code --max-queued-bytes} (half of it at most; 0 = the default).
+     */
+    static String heapProblem(long maxBatchBytes, long maxQueuedBytes, long heapBytes) {
+        long framing = 2L << 20;
+        if (maxBatchBytes + framing > heapBytes / 3) {
+            return "--max-batch-bytes " + maxBatchBytes + " is too large for this heap (" + heapBytes / (1 << 20)
+                    + " MiB): a batch is held several times over while it is stored, so the heap allows at most "
+                    + Math.max(0, heapBytes / 3 - framing) + "; lower it, or give the JVM more heap (-Xmx)";
+        }
+        if (maxQueuedBytes > heapBytes / 2) {
+            return "--max-queued-bytes " + maxQueuedBytes + " is more than half of this heap (" + heapBytes / (1 << 20)
+                    + " MiB): publishes and deliveries may each hold that much; lower it, or give the JVM more heap "
+                    + "(-Xmx)";
+        }
+        return null;
+    }
+
     private static void quietJdkDebug(Level level) {
         Level quiet = level.intValue() < Level.INFO.intValue() ? Level.INFO : level;
         JDK_LOGGERS.forEach(l -> l.setLevel(quiet));

@@ -2,6 +2,7 @@ package io.sluice.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -61,6 +62,23 @@ class ServeOptionsTest {
                 + "(is SLUICE_DATABASE_URL set to an empty value?): give a PostgreSQL URL, or leave both out to keep "
                 + "the data in SQLite in --data-dir");
         assertFalse(Files.exists(dir.resolve("data")), "no SQLite database was made");
+    }
+
+    @Test
+    void limitsTheHeapCannotHoldAreRefused() {
+        long mib = 1 << 20;
+        assertNull(ServeCommand.heapProblem(16 * mib, 0, 128 * mib), "the defaults fit -Xmx128m");
+        assertNull(ServeCommand.heapProblem(16 * mib, 0, 64 * mib), "and -Xmx64m");
+        assertNull(ServeCommand.heapProblem(16 * mib, 64 * mib, 128 * mib));
+        String batch = ServeCommand.heapProblem(100 * mib, 0, 256 * mib);
+        assertTrue(batch != null && batch.startsWith("--max-batch-bytes 104857600 is too large for this heap (256 "
+                + "MiB)") && batch.contains("at most 87381333"), batch);
+        String budget = ServeCommand.heapProblem(16 * mib, 99_999_999_999L, 256 * mib);
+        assertTrue(budget != null && budget.startsWith("--max-queued-bytes 99999999999 is more than half"), budget);
+        Cli.Run r = serve("--port", "0", "--metrics-port", "0", "--max-queued-bytes", Long.toString(Long.MAX_VALUE));
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().startsWith("--max-queued-bytes " + Long.MAX_VALUE + " is more than half"), r.err());
+        assertFalse(Files.exists(dir.resolve("data")), "nothing was opened");
     }
 
     private static void assertRefused(Cli.Run r, String message) {
