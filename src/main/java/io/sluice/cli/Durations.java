@@ -15,6 +15,12 @@ final class Durations implements CommandLine.ITypeConverter<Duration> {
         if (d.isNegative()) {
             throw new CommandLine.TypeConversionException("'" + value + "' is negative; a duration is 0 or more");
         }
+        try {
+            d.toNanos();
+        } catch (ArithmeticException e) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is too long; a duration is at most "
+                    + "106751d (292 years)");
+        }
         return d;
     }
 

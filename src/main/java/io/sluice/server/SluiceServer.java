@@ -197,8 +197,8 @@ public final class SluiceServer implements AutoCloseable {
                     fatal, budget, security);
         } catch (IOException e) {
             closeAll(store, telemetry, calls, transport, security);
-            throw new UncheckedIOException(Telemetry.portProblem("gRPC", config.host(), config.port(), "--port",
-                    "SLUICE_PORT", "0 picks a free one", e), e);
+            throw new UncheckedIOException(Telemetry.portProblem("gRPC", config.host(), "--host", config.port(),
+                    "--port", "SLUICE_PORT", "0 picks a free one", e), e);
         } catch (RuntimeException e) {
             closeAll(store, telemetry, calls, transport, security);
             throw e;

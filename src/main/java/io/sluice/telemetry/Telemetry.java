@@ -103,8 +103,9 @@ public final class Telemetry implements AutoCloseable {
                         .setAuthenticator(new ReadOnly())
                         .build();
             } catch (UncheckedIOException e) {
-                throw new IllegalStateException(portProblem("metrics", settings.host(), settings.metricsPort(),
-                        "--metrics-port", "SLUICE_METRICS_PORT", "0 turns the metrics endpoint off", e), e);
+                throw new IllegalStateException(portProblem("metrics", settings.host(), "--metrics-host or --host",
+                        settings.metricsPort(), "--metrics-port", "SLUICE_METRICS_PORT",
+                        "0 turns the metrics endpoint off", e), e);
             }
             meters.registerMetricReader(prometheus, instrument -> SERIES_LIMIT);
         }
@@ -132,8 +133,8 @@ public final class Telemetry implements AutoCloseable {
      * The message for a port that cannot be listened on: which listener, which flag and variable
      * choose another, and which process holds the port when this one can see it.
      */
-    public static String portProblem(String what, String host, int port, String flag, String env, String zero,
-                                     Exception e) {
+    public static String portProblem(String what, String host, String hostFlag, int port, String flag, String env,
+                                     String zero, Exception e) {
         boolean inUse = false;
         for (Throwable t = e; t != null; t = t.getCause()) {
             // the JDK's BindException, or Netty's native one: "bind(..) failed with error(-98): Address already in use"
@@ -146,7 +147,8 @@ public final class Telemetry implements AutoCloseable {
                 root = root.getCause();
             }
             String why = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
-            return "cannot listen for " + what + " on " + host + ":" + port + " (--host, " + flag + "): " + why;
+            return "cannot listen for " + what + " on " + host + ":" + port + " (" + hostFlag + ", " + flag + "): "
+                    + why;
         }
         String holder = PortHolder.describe(port);
         return "cannot listen for " + what + " on " + host + ":" + port + ": port " + port + " is already in use"

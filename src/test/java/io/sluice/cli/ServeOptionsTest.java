@@ -81,6 +81,19 @@ class ServeOptionsTest {
         assertFalse(Files.exists(dir.resolve("data")), "nothing was opened");
     }
 
+    @Test
+    void aMetricsHostThatCannotBeListenedOnNamesItsFlag() throws IOException {
+        int port;
+        try (var free = new java.net.ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        // 192.0.2.1 is a documentation address: no interface here has it.
+        Cli.Run r = serve("--port", "0", "--metrics-host", "192.0.2.1", "--metrics-port", Integer.toString(port));
+        assertEquals(1, r.exit(), r.err());
+        assertTrue(r.err().contains("cannot listen for metrics on 192.0.2.1:" + port + " (--metrics-host or --host, "
+                + "--metrics-port)"), r.err());
+    }
+
     private static void assertRefused(Cli.Run r, String message) {
         assertEquals(1, r.exit(), r.err());
         assertEquals("sluice: " + message + "\n", r.err());
