@@ -168,11 +168,17 @@ final class ServeCommand implements Callable<Integer> {
         // Netty's default leak detection captures a stack trace for one buffer in 128: a few hundred
         // a second under load, for buffers the broker never handles itself (gRPC owns them all).
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
-        var config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
-                writerQueue, heartbeat, shutdownGrace,
-                StoreOptions.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic).withTopicDefaults(retentionDefaults())
-                        .withDedupWindow(positive("--dedup-window", dedupWindow)), otlpEndpoint, maxBatchMessages,
-                maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes(), database());
+        ServerConfig config;
+        try {
+            config = new ServerConfig(host, port, metricsPort, dataDir, maxMessageBytes, maxBatchBytes,
+                    writerQueue, heartbeat, shutdownGrace,
+                    StoreOptions.defaults().withMaxGroupsPerTopic(maxGroupsPerTopic)
+                            .withTopicDefaults(retentionDefaults())
+                            .withDedupWindow(positive("--dedup-window", dedupWindow)), otlpEndpoint, maxBatchMessages,
+                    maxQueuedBytes > 0 ? maxQueuedBytes : ServerConfig.defaultMaxQueuedBytes(), database());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         if (config.database() != null && (spec.commandLine().getParseResult().hasMatchedOption("--data-dir")
                 || System.getenv("SLUICE_DATA_DIR") != null)) {
             System.getLogger(ServeCommand.class.getName()).log(System.Logger.Level.WARNING, "--data-dir "

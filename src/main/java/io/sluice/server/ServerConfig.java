@@ -32,30 +32,30 @@ public record ServerConfig(String host, int port, int metricsPort, Path dataDir,
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("port must be 0-65535, not " + port);
+            throw new IllegalArgumentException("--port must be 0-65535, not " + port);
         }
         if (metricsPort < 0 || metricsPort > 65535) {
-            throw new IllegalArgumentException("metrics port must be 0-65535 (0 = off), not " + metricsPort);
+            throw new IllegalArgumentException("--metrics-port must be 0-65535 (0 = off), not " + metricsPort);
         }
         if (maxMessageBytes < 1) {
-            throw new IllegalArgumentException("max message bytes must be positive, not " + maxMessageBytes);
+            throw new IllegalArgumentException("--max-message-bytes must be positive, not " + maxMessageBytes);
         }
         if (maxBatchBytes < maxMessageBytes) {
-            throw new IllegalArgumentException("max batch bytes (" + maxBatchBytes
-                    + ") must be at least max message bytes (" + maxMessageBytes + ")");
+            throw new IllegalArgumentException("--max-batch-bytes (" + maxBatchBytes
+                    + ") must be at least --max-message-bytes (" + maxMessageBytes + ")");
         }
         if (writerQueue < 1) {
-            throw new IllegalArgumentException("writer queue must hold at least 1 operation, not " + writerQueue);
+            throw new IllegalArgumentException("--writer-queue must hold at least 1 operation, not " + writerQueue);
         }
         if (maxBatchMessages < 1 || maxBatchMessages > MAX_BATCH_MESSAGES) {
-            throw new IllegalArgumentException("max batch messages must be 1-" + MAX_BATCH_MESSAGES
+            throw new IllegalArgumentException("--max-batch-messages must be 1-" + MAX_BATCH_MESSAGES
                     + " (a larger batch's answer would not fit a default client's 4 MiB), not " + maxBatchMessages);
         }
         if (maxQueuedBytes < 1) {
-            throw new IllegalArgumentException("max queued bytes must be positive, not " + maxQueuedBytes);
+            throw new IllegalArgumentException("--max-queued-bytes must be positive, not " + maxQueuedBytes);
         }
         if (heartbeat.isNegative() || heartbeat.isZero()) {
-            throw new IllegalArgumentException("heartbeat interval must be positive, not " + heartbeat);
+            throw new IllegalArgumentException("--heartbeat must be positive, not " + heartbeat);
         }
     }
 

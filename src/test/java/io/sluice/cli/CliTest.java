@@ -373,6 +373,10 @@ class CliTest {
         Result budget = sluiceWithInput("", "serve", "--port", "0", "--metrics-port", "0", "--max-queued-bytes", "-1");
         assertEquals(2, budget.exit(), budget.err());
         assertTrue(budget.err().contains("--max-queued-bytes must be 0"), budget.err());
+        Result message = sluiceWithInput("", "serve", "--port", "0", "--metrics-port", "0",
+                "--max-message-bytes", "-1");
+        assertEquals(2, message.exit(), message.err());
+        assertTrue(message.err().contains("--max-message-bytes must be positive, not -1"), message.err());
         Result tooLong = sluiceWithInput("", "serve", "--port", "0", "--metrics-port", "0", "--heartbeat", "99999999d");
         assertEquals(2, tooLong.exit(), tooLong.err());
         assertTrue(tooLong.err().contains("--heartbeat': '99999999d' is too long; a duration is at most 106751d"),
