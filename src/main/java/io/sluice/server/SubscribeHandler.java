@@ -146,8 +146,8 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 case IN_PROGRESS -> s.receive(new Command.InProgress(message.getInProgress().getMessageId()));
                 case TERM -> {
                     String reason = message.getTerm().getReason();
-                    if (reason.length() > MAX_TERM_REASON) {
-                        s.end(End.invalid("term reason is " + reason.length() + " characters long; the limit is "
+                    if (characters(reason) > MAX_TERM_REASON) {
+                        s.end(End.invalid("term reason is " + characters(reason) + " characters long; the limit is "
                                 + MAX_TERM_REASON + " (it is kept as the dead letter's sluice.dlq.detail)"));
                     } else {
                         s.receive(new Command.Term(message.getTerm().getMessageId(), reason));
@@ -188,10 +188,15 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
         }
     }
 
+    /** Characters (code points, as a limit in characters counts them), not UTF-16 units. */
+    private static int characters(String s) {
+        return s.codePointCount(0, s.length());
+    }
+
     private SubscriptionSpec spec(SubscriptionInit init) {
         String topic = Names.topic(init.getTopic());
-        if (init.getConsumerId().length() > MAX_CONSUMER_ID) {
-            throw new SluiceException.InvalidArgument("consumer_id is " + init.getConsumerId().length()
+        if (characters(init.getConsumerId()) > MAX_CONSUMER_ID) {
+            throw new SluiceException.InvalidArgument("consumer_id is " + characters(init.getConsumerId())
                     + " characters long; the limit is " + MAX_CONSUMER_ID);
         }
         StartPosition start = StartPositions.fromWire(init.getInitialPosition(), init.getInitialPositionValue(),

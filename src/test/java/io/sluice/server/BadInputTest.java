@@ -411,6 +411,9 @@ class BadInputTest {
         cases.add(stream("init with a 256-character consumer id", List.of(SubscribeUpstream.newBuilder()
                 .setInit(SubscriptionInit.newBuilder().setTopic("subs").setConsumerId("c".repeat(256))).build()),
                 "255"));
+        cases.add(stream("init with a consumer id of 256 emoji (512 UTF-16 units)", List.of(SubscribeUpstream
+                .newBuilder().setInit(SubscriptionInit.newBuilder().setTopic("subs")
+                        .setConsumerId("\uD83D\uDE00".repeat(256))).build()), "consumer_id is 256 characters long"));
         cases.add(stream("init with mode 7", List.of(SubscribeUpstream.newBuilder().setInit(SubscriptionInit
                 .newBuilder().setTopic("subs").setModeValue(7)).build()), "mode 7"));
         cases.add(stream("init with initial_position 9", List.of(SubscribeUpstream.newBuilder().setInit(
