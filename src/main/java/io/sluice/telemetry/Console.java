@@ -86,6 +86,12 @@ public final class Console implements HttpHandler {
             send(exchange, 400, "application/json", "{\"error\":\"peek needs ?topic=NAME\"}");
             return;
         }
+        try {
+            io.sluice.domain.Names.topic(topic);
+        } catch (io.sluice.domain.SluiceException e) {
+            send(exchange, 400, "application/json", "{\"error\":" + ConsoleJson.str(e.getMessage()) + "}");
+            return;
+        }
         int count;
         try {
             count = Integer.parseInt(q.getOrDefault("count", "10"));

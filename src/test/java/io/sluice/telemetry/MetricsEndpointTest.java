@@ -70,6 +70,15 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void aPeekAtATopicNameTheBrokerRefusesIsABadRequestNamingTheRule() throws Exception {
+        var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + metricsPort + "/api/peek?topic=a%20b&count=1"))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("a b") && response.body().contains("error"), response.body());
+    }
+
+    @Test
     void everyMetricIsExposedWithItsValue() throws Exception {
         var client = broker.blocking();
         for (int i = 0; i < 50; i++) {   // sequences are numbered across topics: orders' start past these
