@@ -123,8 +123,9 @@ final class PacedInbound {
      *
      * <p>The request runs as a task on the transport thread, which hands this listener every message
      * it has read for the stream; a task queued there after it runs once they are all queued here,
-     * however long that thread is held up. Without the transport thread (unknown), the messages count
-     * as all in once none has come for {@code quietNanos}.
+     * however long that thread is held up. That is waited for first (when the transport thread is
+     * known), then for no message to have come for {@code quietNanos}: acks read after the task
+     * (still in the socket when it ran) count too.
      */
     boolean settle(long quietNanos, long maxNanos) throws InterruptedException {
         long deadline = System.nanoTime() + maxNanos;
@@ -133,7 +134,6 @@ final class PacedInbound {
         } catch (RuntimeException e) {
             // the call ended meanwhile: what it received is queued already
         }
-        boolean allIn = false;
         if (transport != null) {
             var reached = new CountDownLatch(1);
             try {
@@ -144,14 +144,13 @@ final class PacedInbound {
             if (!reached.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 return false;
             }
-            allIn = true;
         }
         lock.lock();
         try {
             while (true) {
                 long now = System.nanoTime();
                 long quietFor = now - lastArrival;
-                if (!running && queue.isEmpty() && (allIn || quietFor >= quietNanos)) {
+                if (!running && queue.isEmpty() && quietFor >= quietNanos) {
                     return true;
                 }
                 if (now - deadline >= 0) {

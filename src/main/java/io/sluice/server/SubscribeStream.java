@@ -30,8 +30,8 @@ final class SubscribeStream implements Downstream {
     static final int BATCH_BYTES = 1 << 20;
 
     /**
-     * How long a stream being taken over must have received nothing before its acks count as all in,
-     * where its transport thread is unknown ({@link PacedInbound#settle}).
+     * How long a stream being taken over must have received nothing, once its transport thread has
+     * handed over what it held, before its acks count as all in ({@link PacedInbound#settle}).
      */
     static final long SETTLE_QUIET_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(20);
 
