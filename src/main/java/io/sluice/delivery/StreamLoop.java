@@ -89,6 +89,11 @@ abstract class StreamLoop implements Member {
     void passed(StoredMessage m) {
     }
 
+    /** True when {@code m}, read to be sent, needs no delivery: an ack already covers it (the loop's thread). */
+    boolean covered(StoredMessage m) {
+        return false;
+    }
+
     /** After the stream left the registries, before its end is sent: give back what it held. */
     void leave() {
     }
@@ -247,7 +252,8 @@ abstract class StreamLoop implements Member {
     /**
      * Sends what {@code carry} holds, in order, with the counts the store gave, while the stream lasts,
      * the transport is ready and credit remains; what it could not send stays in {@code carry} for next
-     * time. A message counted 0 times (dead-lettered or terminated meanwhile) is passed over.
+     * time. A message counted 0 times (dead-lettered or terminated meanwhile), or one an ack already
+     * covers, is passed over.
      */
     final void sendCarried(CountedBatch carry) {
         if (downstream.isReady()) {
@@ -258,7 +264,7 @@ abstract class StreamLoop implements Member {
         while (carry.hasNext()) {
             StoredMessage m = carry.peek();
             int count = carry.count();
-            if (count == 0) {
+            if (count == 0 || covered(m)) {
                 passed(m);   // it no longer blocks the ones after it
                 carry.advance();
                 continue;

@@ -30,7 +30,7 @@ public final class Subscription extends StreamLoop {
     static final java.time.Duration HAND_OVER_WAIT = java.time.Duration.ofSeconds(2);
 
     private final Redeliveries redeliveries = new Redeliveries(MAX_REDELIVERIES);    // guarded by lock
-    private long acked = -1;                                            // guarded by lock
+    private volatile long acked = -1;                                   // written under lock
     private long repositionTo = -1;                                     // guarded by lock
     private long dueSequence = -1;                                      // guarded by lock: the redelivery to do next
     private boolean handingOver;                                        // guarded by lock: a takeover is under way
@@ -143,6 +143,9 @@ public final class Subscription extends StreamLoop {
         if (!reader.pending() && !reserve(2)) {
             return;   // the budget is spent: the loop comes back
         }
+        if (!reader.pending() && acked > position) {
+            position = acked;   // the consumer acked messages not sent yet: they are not sent
+        }
         if (!reader.refill(position)) {
             recharge();
             // Nothing readable past the position (e.g. the topic was emptied): wait for the next commit.
@@ -160,6 +163,11 @@ public final class Subscription extends StreamLoop {
     @Override
     void passed(StoredMessage m) {
         position = m.sequence();
+    }
+
+    @Override
+    boolean covered(StoredMessage m) {
+        return m.sequence() <= acked;
     }
 
     @Override

@@ -291,6 +291,21 @@ class SubscribeContractTest {
     }
 
     @Test
+    void anAckForMessagesNotDeliveredYetSkipsThem() throws InterruptedException {
+        var sent = publish("ahead", 10);
+        var s = group("ahead", "g", InitialPosition.EARLIEST);
+        s.ack(sent.get(3).getMessageId());   // before any credit: the cursor moves, nothing is sent up to it
+        s.credit(1);
+        assertEquals(sent.get(4).getSequence(), s.delivery().getSequence());
+        s.ack(sent.get(7).getMessageId());
+        s.credit(10);
+        assertEquals(sent.get(8).getSequence(), s.delivery().getSequence());
+        assertEquals(sent.get(9).getSequence(), s.delivery().getSequence());
+        s.expectHeartbeatWithoutDelivery(sent.getLast().getSequence());
+        awaitCursor("ahead", "g", sent.get(7).getSequence());
+    }
+
+    @Test
     void batchAckMovesTheCursorToTheHighestId() throws InterruptedException {
         publish("b", 5);
         var s = group("b", "g", InitialPosition.EARLIEST);
@@ -583,7 +598,8 @@ class SubscribeContractTest {
         s.delivery();
         s.cancel();
         var again = group("rcc", "g", InitialPosition.EARLIEST);
-        again.credit(1);
+        again.credit(2);   // both: the stream has nothing to read until it learns of the reset
+        assertEquals(2, again.delivery().getDeliveryCount());
         assertEquals(2, again.delivery().getDeliveryCount());
         client.resetCursor(ResetCursorRequest.newBuilder().setTopic("rcc").setConsumerGroup("g").setSequence(0).build());
         again.credit(1);
