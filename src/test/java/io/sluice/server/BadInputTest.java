@@ -212,10 +212,26 @@ class BadInputTest {
             out.writeBytes(frame(0, 1, stream, message));
         }
         var large = io.sluice.proto.ListTopicsRequest.newBuilder().setPageSize(1000).build();
+        // Until the budget is seen full, a byte of window for each answer every 2 s: they move, so none
+        // is reset as stuck however long a loaded machine takes to make them all.
+        var moveEach = new ByteArrayOutputStream();
+        for (int stream = 1; stream <= 2 * 500 - 1; stream += 2) {
+            moveEach.writeBytes(frame(8, 0, stream, new byte[] {0, 0, 0, 1}));   // WINDOW_UPDATE 1
+        }
         try (Socket reader = new Socket("127.0.0.1", broker.port())) {
             reader.getOutputStream().write(out.toByteArray());
             reader.getOutputStream().flush();
+            long[] moved = {System.nanoTime()};
             Await.until("the unread answers fill their budget", () -> {
+                if (System.nanoTime() - moved[0] > TimeUnit.SECONDS.toNanos(2)) {
+                    try {
+                        reader.getOutputStream().write(moveEach.toByteArray());
+                        reader.getOutputStream().flush();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    moved[0] = System.nanoTime();
+                }
                 try {
                     broker.blocking().listTopics(large);
                     return false;
