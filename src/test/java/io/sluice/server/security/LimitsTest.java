@@ -78,7 +78,7 @@ class LimitsTest {
 
     @Test
     void aCallWhoseFirstRequestNeverComesEndsWhenTheHandshakeTimeoutPassesAndGivesItsPlaceBack() throws Exception {
-        broker = TestBroker.start(dir, limits(100, 1, Duration.ofMillis(500)));
+        broker = TestBroker.start(dir, limits(100, 1, Duration.ofMillis(1500)));
         var silent = StreamClient.open(broker.async());   // headers, and never its init
         Status ended = silent.awaitClose();
         assertEquals(Status.Code.DEADLINE_EXCEEDED, ended.getCode());
@@ -111,7 +111,7 @@ class LimitsTest {
 
     @Test
     void aConnectionThatNeverCompletesItsHandshakeIsClosedAndOthersAreNot() throws Exception {
-        broker = TestBroker.start(dir, limits(100, 100, Duration.ofMillis(300)));
+        broker = TestBroker.start(dir, limits(100, 100, Duration.ofMillis(1000)));
         try (var stream = StreamClient.group(broker.async(), "orders", "g", InitialPosition.EARLIEST);
              var silent = new Socket()) {
             assertTrue(stream.next().hasHeartbeat());
