@@ -35,6 +35,14 @@ public final class BrokerProcess {
     public static final Pattern BANNER =
             Pattern.compile("^sluice (\\S+) serving gRPC on (\\S+):(\\d+), (.*)$");
     static final Duration START = Duration.ofSeconds(30);
+    /**
+     * What a child's command starts with so that it gets SIGINT, SIGHUP and SIGTERM as a user's shell
+     * would give them: an ignored signal stays ignored across exec, and the JVM installs no handler for
+     * one ignored at its start, so a test run under {@code nohup} (or with SIGINT ignored) would test
+     * something else. {@code env --default-signal} (GNU coreutils 8.31+) resets them and then execs the
+     * command (the same pid); empty where that option is missing.
+     */
+    public static final List<String> DEFAULT_SIGNALS = defaultSignals();
 
     final Process process;
     private final String command;
@@ -59,7 +67,7 @@ public final class BrokerProcess {
      */
     public static BrokerProcess start(Path workDir, List<String> jvmArgs, List<String> args, Map<String, String> env)
             throws IOException {
-        var command = new ArrayList<String>();
+        var command = new ArrayList<>(DEFAULT_SIGNALS);
         command.add(JAVA);
         command.addAll(jvmArgs);
         command.addAll(List.of("-jar", JAR));
@@ -68,6 +76,22 @@ public final class BrokerProcess {
         builder.environment().keySet().removeIf(k -> k.startsWith("SLUICE_") || k.startsWith("OTEL_"));
         builder.environment().putAll(env);
         return new BrokerProcess(builder.start(), String.join(" ", command));
+    }
+
+    private static List<String> defaultSignals() {
+        List<String> prefix = List.of("env", "--default-signal=HUP,INT,TERM");
+        try {
+            var probe = new ArrayList<>(prefix);
+            probe.add("true");
+            Process p = new ProcessBuilder(probe).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 ? prefix : List.of();
+        } catch (IOException e) {
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
     }
 
     /**

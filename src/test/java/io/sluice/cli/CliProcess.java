@@ -1,5 +1,6 @@
 package io.sluice.cli;
 
+import io.sluice.BrokerProcess;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -36,6 +37,7 @@ final class CliProcess implements AutoCloseable {
         if (Runtime.version().feature() >= 23) {
             command.add(1, "--sun-misc-unsafe-memory-access=allow");   // protobuf's, as scripts/jvm-opts says
         }
+        command.addAll(0, BrokerProcess.DEFAULT_SIGNALS);
         command.addAll(List.of(args));
         Path out = Files.createTempFile(dir, "cli", ".out");
         Path err = Files.createTempFile(dir, "cli", ".err");
