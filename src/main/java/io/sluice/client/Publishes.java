@@ -157,7 +157,9 @@ final class Publishes implements AutoCloseable {
         BatchPublishResponse r = calls.call(() -> calls.stub().batchPublish(request.build()));
         var out = new ArrayList<Published>(r.getResultsCount());
         for (PublishResult p : r.getResultsList()) {
-            out.add(new Published(p.getMessageId(), p.getSequence(), r.getTimestamp()));
+            // A broker older than PublishResult.timestamp gives the batch's alone.
+            out.add(new Published(p.getMessageId(), p.getSequence(), p.getTimestamp() != 0 ? p.getTimestamp()
+                    : r.getTimestamp()));
         }
         return out;
     }

@@ -143,7 +143,8 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                             response.addResults(PublishResult.newBuilder()
                                     .setMessageId(a.id().toString())
                                     .setSequence(a.sequence())
-                                    .setDuplicate(a.duplicate()));
+                                    .setDuplicate(a.duplicate())
+                                    .setTimestamp(a.timestamp()));
                         }
                         return response.build();
                     }).start();

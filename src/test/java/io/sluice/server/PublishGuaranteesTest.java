@@ -110,6 +110,7 @@ class PublishGuaranteesTest {
         start();
         var stub = broker.blocking();
         PublishResponse earlier = stub.publish(publish("t", "earlier", "a"));
+        clock.addAndGet(1000);
         BatchPublishResponse r = stub.batchPublish(BatchPublishRequest.newBuilder().setTopic("t")
                 .addMessages(batchMessage("a again", "a"))
                 .addMessages(batchMessage("b", "b"))
@@ -126,6 +127,11 @@ class PublishGuaranteesTest {
         assertFalse(r.getResults(3).getDuplicate());
         assertEquals(3, stats("t").getTotalMessages(), "earlier, b, no id");
         assertEquals(r.getResults(1).getSequence() + 1, r.getResults(3).getSequence(), "stored messages stay contiguous");
+        assertEquals(earlier.getTimestamp(), r.getResults(0).getTimestamp(), "a duplicate keeps its original's time");
+        assertEquals(earlier.getTimestamp() + 1000, r.getTimestamp());
+        for (int i = 1; i < 4; i++) {
+            assertEquals(r.getTimestamp(), r.getResults(i).getTimestamp());
+        }
     }
 
     @Test
