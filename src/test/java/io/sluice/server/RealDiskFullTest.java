@@ -1,6 +1,7 @@
 package io.sluice.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -57,7 +58,8 @@ class RealDiskFullTest {
         for (int i = 0; i < 500; i++) {   // 10 MB that DeleteTopic frees: over twice the 4 MiB reserve
             publish(client, "old");
         }
-        publish(client, "orders");
+        var original = client.publish(PublishRequest.newBuilder().setTopic("orders").setPayload(KB20)
+                .setDedupId("order-1").build());
         try (var reader = StreamClient.group(broker.async(), "orders", "billing", InitialPosition.EARLIEST)) {
             reader.credit(1);
             reader.ack(reader.delivery().getMessageId());
@@ -73,6 +75,18 @@ class RealDiskFullTest {
         assertTrue(full != null, "24 MiB filled");
         assertEquals(Status.Code.UNAVAILABLE, full.getStatus().getCode(), full.toString());
         assertTrue(full.getStatus().getDescription().contains("full"), full.toString());
+        // What needs no room is still answered: a retried publish its original, a stale expectation its refusal.
+        var again = client.publish(PublishRequest.newBuilder().setTopic("orders").setPayload(KB20)
+                .setDedupId("order-1").build());
+        assertTrue(again.getDuplicate());
+        assertEquals(original.getSequence(), again.getSequence());
+        assertEquals(original.getTimestamp(), again.getTimestamp());
+        var stale = assertThrows(StatusRuntimeException.class, () -> client.publish(PublishRequest.newBuilder()
+                .setTopic("orders").setPayload(KB20).setExpectedLastSequence(original.getSequence()).build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, stale.getStatus().getCode(), stale.toString());
+        var fresh = assertThrows(StatusRuntimeException.class, () -> client.publish(PublishRequest.newBuilder()
+                .setTopic("orders").setPayload(KB20).setDedupId("order-2").build()));
+        assertEquals(Status.Code.UNAVAILABLE, fresh.getStatus().getCode(), fresh.toString());
 
         try (var reader = StreamClient.group(broker.async(), "orders", "billing", InitialPosition.EARLIEST)) {
             reader.credit(2);

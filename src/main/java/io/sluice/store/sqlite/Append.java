@@ -33,6 +33,9 @@ final class Append extends WriteOp<List<Appended>> {
     private final boolean deadLetter;
     /** After {@link #apply}: the limit a dead letter went over (why a publish would have been refused), or null. */
     SluiceException overLimit;
+    /** Why this append may store no message (the disk is full), or null: it is answered only what needs no room. */
+    private SluiceException noRoom;
+    private int stored;
 
     Append(String topic, List<NewMessage> messages, OptionalLong expectedLast, Completion<List<Appended>> done) {
         this(topic, messages, expectedLast, false, done);
@@ -56,9 +59,15 @@ final class Append extends WriteOp<List<Appended>> {
         return new Append(topic, List.of(message), OptionalLong.empty(), true, done);
     }
 
+    /** This append stores no message: refused with {@code why} unless every message is a duplicate or it is refused. */
+    void storesNothing(SluiceException why) {
+        noRoom = why;
+    }
+
+    /** After {@link #apply}: the messages it stored (none when refused or only duplicates). */
     @Override
     int messageCount() {
-        return messages.size();
+        return stored;
     }
 
     @Override
@@ -68,6 +77,7 @@ final class Append extends WriteOp<List<Appended>> {
 
     @Override
     List<Appended> apply(WriteTx tx) throws SQLException {
+        stored = 0;
         TopicRow existing = tx.find(topic);
         int n = messages.size();
         var results = new Appended[n];
@@ -110,6 +120,10 @@ final class Append extends WriteOp<List<Appended>> {
         } else if (refusal != null) {
             return refuse(refusal);
         }
+        if (noRoom != null) {
+            return refuse(noRoom);
+        }
+        stored = fresh;
         TopicRow row = tx.findOrCreate(topic);
         var insert = tx.insertMessage;
         long seq = 0;

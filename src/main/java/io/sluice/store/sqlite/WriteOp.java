@@ -61,7 +61,7 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
         return false;
     }
 
-    /** How many messages this operation adds, for the batch figures. */
+    /** How many messages this operation added when it ran, for the batch figures. */
     int messageCount() {
         return 0;
     }

@@ -310,23 +310,24 @@ final class Writer implements AutoCloseable {
         return true;
     }
 
-    /** The disk is full and the reserve's room is kept for the writes that free space: new messages are refused. */
+    /**
+     * The disk is full and the reserve's room is kept for the writes that free space: new messages are
+     * refused. Appends still run, to be answered what needs no room: a duplicate its original, a stale
+     * expectation or a full topic its refusal; one that would store a message is refused for the disk.
+     */
     private List<WriteOp<?>> refuseAppends(List<WriteOp<?>> batch) {
-        var others = new ArrayList<WriteOp<?>>(batch.size());
         SluiceException full = null;
         for (WriteOp<?> op : batch) {
-            if (op instanceof Append) {
+            if (op instanceof Append append) {
                 if (full == null) {
                     full = new SluiceException.DiskFull("the disk holding the data directory is full: new messages "
                             + "are refused until it has " + (2 * Reserve.BYTES >> 20) + " MiB free (acks, deletions "
                             + "and retention go on); free space and retry", null);
                 }
-                op.fail(full);
-            } else {
-                others.add(op);
+                append.storesNothing(full);
             }
         }
-        return others;
+        return batch;
     }
 
     /** Bytes of the database's free pages (what deletions and retention freed), which new messages fill first. */
