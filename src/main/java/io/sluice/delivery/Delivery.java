@@ -169,14 +169,17 @@ public final class Delivery implements StoreListener, AutoCloseable {
     /**
      * Queues a Term to the writer (inbound thread; blocks while the writer queue is full); wakes the group.
      * A shared stream names its {@code holder}; an exclusive one passes null and its {@code claim}.
+     * {@code notDone} runs when the store did not terminate it (a shared stream no longer held it).
      */
-    void terminate(SubscriptionSpec spec, String holder, long claim, long sequence, String reason)
+    void terminate(SubscriptionSpec spec, String holder, long claim, long sequence, String reason, Runnable notDone)
             throws InterruptedException {
         Completion<Boolean> told = new Completion<>() {
             @Override
             public void committed(Boolean done) {
                 if (done) {
                     groupChanged(spec, false);
+                } else {
+                    notDone.run();
                 }
             }
 

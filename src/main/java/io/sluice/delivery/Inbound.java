@@ -153,7 +153,7 @@ final class Inbound {
             return;
         }
         subscription.terminated(seq.getAsLong());
-        owner.terminate(spec, null, subscription.claim(), seq.getAsLong(), reason);
+        owner.terminate(spec, null, subscription.claim(), seq.getAsLong(), reason, () -> { });
     }
 
     /** The sequence of a message id of this topic: from the ids in flight, else from the store. */

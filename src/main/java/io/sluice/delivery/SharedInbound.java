@@ -52,14 +52,15 @@ final class SharedInbound {
                 OptionalLong seq = resolve(p.messageId(), "in_progress");
                 if (seq.isPresent()) {
                     store.extend(spec.topic(), spec.group(), subscription.holder, seq.getAsLong(),
-                            heldOrIgnored(1));
+                            heldOrIgnored(() -> { }));
                 }
             }
             case Command.Term t -> {
                 OptionalLong seq = resolve(t.messageId(), "term");
                 if (seq.isPresent()) {
                     subscription.settled(List.of(seq.getAsLong()));
-                    owner.terminate(spec, subscription.holder, Store.NO_CLAIM, seq.getAsLong(), t.reason());
+                    owner.terminate(spec, subscription.holder, Store.NO_CLAIM, seq.getAsLong(), t.reason(),
+                            () -> ignore(1));
                 }
             }
         }
@@ -106,19 +107,23 @@ final class SharedInbound {
             return;
         }
         subscription.settled(List.of(seq.getAsLong()));
-        store.release(spec.topic(), spec.group(), subscription.holder, seq.getAsLong(), delay, heldOrIgnored(1));
-        owner.metrics().nacked(spec.topic(), spec.group());
+        store.release(spec.topic(), spec.group(), subscription.holder, seq.getAsLong(), delay,
+                heldOrIgnored(() -> owner.metrics().nacked(spec.topic(), spec.group())));
     }
 
-    /** A completion that counts the command as ignored when the stream no longer held the message, and wakes the group. */
-    private Completion<Boolean> heldOrIgnored(int n) {
+    /**
+     * A completion that, when the stream still held the message, runs {@code ifHeld} and wakes the
+     * group, else counts the command as ignored.
+     */
+    private Completion<Boolean> heldOrIgnored(Runnable ifHeld) {
         return new Completion<>() {
             @Override
             public void committed(Boolean held) {
                 if (held) {
+                    ifHeld.run();
                     owner.groupChanged(spec, false);
                 } else {
-                    ignore(n);
+                    ignore(1);
                 }
             }
 

@@ -54,6 +54,28 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void settlesFromAStreamWhoseLeaseExpiredAreCountedIgnoredAndNotAsNacks() throws Exception {
+        String id = broker.blocking().publish(PublishRequest.newBuilder().setTopic("late")
+                .setPayload(ByteString.copyFromUtf8("job")).build()).getMessageId();
+        var cfg = io.sluice.proto.ConsumerGroupConfig.newBuilder().setAckWaitMs(200).addBackoffMs(60_000).build();
+        try (var slow = StreamClient.shared(broker.async(), "late", "g", cfg)) {
+            slow.credit(1);
+            assertEquals(id, slow.delivery().getMessageId());
+            long leased = System.nanoTime();
+            io.sluice.Await.until("the lease expired", () -> System.nanoTime() - leased > 400_000_000L);
+            slow.term(id, "too late");
+            slow.nack(id, 0);
+            slow.inProgress(id);
+            slow.ack(id);
+            slow.sync(1);
+            assertEquals(1, slow.synced());
+        }
+        awaitSample("sluice_acks_ignored_total", v -> v == 4.0, "topic", "late", "group", "g");
+        assertTrue(sample(scrape(), "sluice_nacked_total", "topic", "late", "group", "g").orElse(0) == 0,
+                "a nack the stream could not make is not counted as one");
+    }
+
+    @Test
     void onlyGetAndHeadAreAnsweredOnTheMetricsPort() throws Exception {
         var http = java.net.http.HttpClient.newHttpClient();
         for (String path : new String[] {"/metrics", "/", "/api/overview"}) {
