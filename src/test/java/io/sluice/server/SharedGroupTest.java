@@ -396,6 +396,29 @@ class SharedGroupTest {
     }
 
     @Test
+    void anExclusiveGroupsTerminatedMessagesAreNotInFlight() throws Exception {
+        var sent = List.of(publish("terms", "a"), publish("terms", "b"), publish("terms", "c"));
+        var cfg = ConsumerGroupConfig.newBuilder().setDeadLetterTopic("terms.dlq").build();
+        var c = StreamClient.open(broker.async());
+        c.send(io.sluice.proto.SubscribeUpstream.newBuilder().setInit(io.sluice.proto.SubscriptionInit.newBuilder()
+                .setTopic("terms").setConsumerGroup("reader").setInitialPosition(InitialPosition.EARLIEST)
+                .setGroupConfig(cfg)).build());
+        c.credit(3);
+        for (PublishResponse p : sent) {
+            assertEquals(p.getMessageId(), c.delivery().getMessageId());
+        }
+        c.term(sent.get(2).getMessageId(), "bad");
+        c.term(sent.get(1).getMessageId(), "bad");
+        Await.until("both dead-lettered", () -> stats("terms", "reader").getDeadLettered() == 2);
+        ConsumerGroupStats g = stats("terms", "reader");
+        assertEquals(1, g.getInFlight(), "delivered, not settled: the first only; " + g);
+        c.term(sent.get(0).getMessageId(), "bad");
+        Await.until("all settled", () -> stats("terms", "reader").getInFlight() == 0);
+        assertEquals(0, stats("terms", "reader").getOldestUnackedAgeMs());
+        c.close();
+    }
+
+    @Test
     void aStreamHeldBackByMaxInFlightGetsTheNextMessageWhenAnotherStreamsAckMakesRoom() throws Exception {
         FullGroup g = fullGroup("room");
         assertEquals(1, stats("room", "g").getInFlight());

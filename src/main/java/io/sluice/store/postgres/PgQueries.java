@@ -193,7 +193,8 @@ final class PgQueries {
 
     /**
      * The group's delivered, unsettled messages and the publish time of the oldest (0 when none): a
-     * shared group's rows; in an exclusive group the messages between its cursor and its delivered mark.
+     * shared group's rows; in an exclusive group the messages between its cursor and its delivered mark
+     * that were not terminated or dead-lettered.
      */
     private static long[] inFlight(Connection c, long topicId, String group, GroupMode mode, long cursor,
                                    long delivered, long[] first) throws SQLException {
@@ -211,20 +212,33 @@ final class PgQueries {
         if (first == null || delivered <= cursor) {
             return new long[] {0, 0};
         }
+        // Terminated and dead-lettered messages (rows marked dead) are settled: neither counted nor the oldest.
+        long after = Math.max(cursor, first[0] - 1);
         try (PreparedStatement st = c.prepareStatement("""
                 SELECT (SELECT m.pos FROM messages m WHERE m.topic_id = ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT 1),
                        (SELECT m.pos FROM messages m WHERE m.topic_id = ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT 1),
-                       (SELECT m.ts FROM messages m WHERE m.topic_id = ? AND m.seq > ? ORDER BY m.seq LIMIT 1)""")) {
+                       (SELECT m.ts FROM messages m WHERE m.topic_id = ? AND m.seq > ? AND m.seq <= ?
+                          AND NOT EXISTS (SELECT 1 FROM group_deliveries d WHERE d.topic_id = m.topic_id
+                                          AND d.grp = ? AND d.seq = m.seq AND d.dead)
+                        ORDER BY m.seq LIMIT 1),
+                       (SELECT count(*) FROM group_deliveries d WHERE d.topic_id = ? AND d.grp = ? AND d.seq > ?
+                          AND d.seq <= ? AND d.dead)""")) {
             st.setLong(1, topicId);
             st.setLong(2, delivered);
             st.setLong(3, topicId);
             st.setLong(4, cursor);
             st.setLong(5, topicId);
             st.setLong(6, cursor);
+            st.setLong(7, delivered);
+            st.setString(8, group);
+            st.setLong(9, topicId);
+            st.setString(10, group);
+            st.setLong(11, after);
+            st.setLong(12, delivered);
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
                 long from = cursor < first[0] ? first[1] - 1 : rs.getLong(2);
-                long count = Math.max(0, rs.getLong(1) - from);
+                long count = Math.max(0, rs.getLong(1) - from - rs.getLong(4));
                 return count == 0 ? new long[] {0, 0} : new long[] {count, rs.getLong(3)};
             }
         }

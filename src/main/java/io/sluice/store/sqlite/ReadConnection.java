@@ -27,6 +27,8 @@ final class ReadConnection {
     private final PreparedStatement groups;
     private final TimeIndex timeIndex;
     private final PreparedStatement firstAfter;
+    private final PreparedStatement firstLive;     // exclusive: the first delivered message not settled by a Term
+    private final PreparedStatement deadBetween;   // exclusive: terminated or dead-lettered messages in a range
 
     ReadConnection(Connection connection) {
         this.connection = connection;
@@ -46,6 +48,14 @@ final class ReadConnection {
                     FROM consumer_groups WHERE topic_id = ? ORDER BY name""");
             firstAfter = connection.prepareStatement(
                     "SELECT ts FROM messages WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT 1");
+            firstLive = connection.prepareStatement("""
+                    SELECT ts FROM messages m WHERE topic_id = ? AND seq > ? AND seq <= ? AND NOT EXISTS (
+                        SELECT 1 FROM group_deliveries d WHERE d.topic_id = m.topic_id AND d.grp = ? AND d.seq = m.seq
+                        AND d.dead = 1)
+                    ORDER BY seq LIMIT 1""");
+            deadBetween = connection.prepareStatement(
+                    "SELECT count(*) FROM group_deliveries WHERE topic_id = ? AND grp = ? AND seq > ? AND seq <= ? "
+                            + "AND dead = 1");
             timeIndex = new TimeIndex(connection);
         } catch (SQLException e) {
             throw StorageErrors.map(e, "preparing reads");
@@ -174,14 +184,25 @@ final class ReadConnection {
         if (first == null || delivered <= g.cursor()) {
             return new long[] {0, 0};
         }
+        // Terminated and dead-lettered messages (rows marked dead) are settled: neither counted nor the oldest.
         long from = g.cursor() < first[0] ? first[1] - 1 : positionAtOrBefore(topic, g.cursor());
-        long count = Math.max(0, positionAtOrBefore(topic, delivered) - from);
+        deadBetween.setLong(1, topic.id);
+        deadBetween.setString(2, g.group());
+        deadBetween.setLong(3, Math.max(g.cursor(), first[0] - 1));
+        deadBetween.setLong(4, delivered);
+        long dead;
+        try (ResultSet rs = deadBetween.executeQuery()) {
+            dead = rs.next() ? rs.getLong(1) : 0;
+        }
+        long count = Math.max(0, positionAtOrBefore(topic, delivered) - from - dead);
         if (count == 0) {
             return new long[] {0, 0};
         }
-        firstAfter.setLong(1, topic.id);
-        firstAfter.setLong(2, g.cursor());
-        try (ResultSet rs = firstAfter.executeQuery()) {
+        firstLive.setLong(1, topic.id);
+        firstLive.setLong(2, g.cursor());
+        firstLive.setLong(3, delivered);
+        firstLive.setString(4, g.group());
+        try (ResultSet rs = firstLive.executeQuery()) {
             return new long[] {count, rs.next() ? rs.getLong(1) : 0};
         }
     }
