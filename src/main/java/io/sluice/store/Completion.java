@@ -11,4 +11,17 @@ public interface Completion<T> {
     void committed(T result);
 
     void failed(SluiceException error);
+
+    /** A completion nobody waits on: for a write done inside another, whose outcome is the other's. */
+    static <T> Completion<T> none() {
+        return new Completion<>() {
+            @Override
+            public void committed(T result) {
+            }
+
+            @Override
+            public void failed(SluiceException error) {
+            }
+        };
+    }
 }

@@ -396,6 +396,48 @@ class SharedGroupTest {
     }
 
     @Test
+    void anExhaustedMessageIsDeadLetteredWhenItsLeaseExpiresThoughNoStreamAsksForMore() throws Exception {
+        publish("quiet", "poison");
+        publish("quiet", "next");
+        var cfg = config().setAckWaitMs(300).addBackoffMs(50).setMaxDeliveries(1).setDeadLetterTopic("quiet.dlq")
+                .build();
+        StreamClient s = shared("quiet", "g", cfg);
+        s.credit(1);
+        assertEquals("poison", s.delivery().getPayload().toStringUtf8());
+        // The stream stays open with no credit: nobody asks the group for anything.
+        Await.until("dead-lettered at its lease's expiry", () -> stats("quiet", "g").getDeadLettered() == 1,
+                () -> stats("quiet", "g"));
+        assertEquals(0, stats("quiet", "g").getInFlight());
+        StreamClient dlq = StreamClient.group(broker.async(), "quiet.dlq", "ops", InitialPosition.EARLIEST);
+        dlq.credit(1);
+        assertEquals("poison", dlq.delivery().getPayload().toStringUtf8());
+        s.credit(1);
+        assertEquals("next", s.delivery().getPayload().toStringUtf8());
+        s.close();
+        dlq.close();
+    }
+
+    @Test
+    void leasesOfMessagesRetentionRemovedAreSettled() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            publish("shrink", "job " + i);
+        }
+        StreamClient s = shared("shrink", "g", config().setAckWaitMs(60_000).build());
+        s.credit(2);
+        s.delivery();
+        s.delivery();
+        assertEquals(2, stats("shrink", "g").getInFlight());
+        admin.configureTopic(io.sluice.proto.ConfigureTopicRequest.newBuilder().setTopic("shrink")
+                .setConfig(io.sluice.proto.TopicConfig.newBuilder().setMaxMessages(1)).build());
+        Await.until("the leases of the removed messages are settled", () -> stats("shrink", "g").getInFlight() == 0,
+                () -> stats("shrink", "g"));
+        assertEquals(0, stats("shrink", "g").getOldestUnackedAgeMs());
+        s.credit(1);
+        assertEquals("job 2", s.delivery().getPayload().toStringUtf8());
+        s.close();
+    }
+
+    @Test
     void anExclusiveGroupsTerminatedMessagesAreNotInFlight() throws Exception {
         var sent = List.of(publish("terms", "a"), publish("terms", "b"), publish("terms", "c"));
         var cfg = ConsumerGroupConfig.newBuilder().setDeadLetterTopic("terms.dlq").build();

@@ -1,5 +1,6 @@
 package io.sluice.store.postgres;
 
+import io.sluice.store.Completion;
 import com.google.protobuf.UnsafeByteOperations;
 import io.sluice.domain.Attributes;
 import io.sluice.domain.MessageIds;
@@ -66,7 +67,7 @@ final class PgDeadLetters {
         attributes.put("sluice.dlq.delivery_count", Integer.toString(deliveries));
         attributes.put("sluice.dlq.detail", detail == null ? "" : detail);
         var message = new NewMessage(UnsafeByteOperations.unsafeWrap(payload), attributes);
-        var append = PgWriteOp.Append.deadLetter(config.deadLetterTopic(), message, PgWriteOp.noOne());
+        var append = PgWriteOp.Append.deadLetter(config.deadLetterTopic(), message, Completion.none());
         append.apply(tx);
         if (append.overLimit != null) {
             DeadLetterWarnings.overLimit(config.deadLetterTopic(), topic.name, group, append.overLimit);

@@ -212,7 +212,7 @@ final class PgGroupOps {
             }
             if (g.mode() == GroupMode.SHARED) {
                 var onLease = new PgSharedOps.OnLease(topic, group, holder == null ? "" : holder, sequence,
-                        PgSharedOps.Action.TERMINATE, 0, detail, PgWriteOp.noOne());
+                        PgSharedOps.Action.TERMINATE, 0, detail, Completion.none());
                 return onLease.apply(tx);
             }
             if (claim != Store.NO_CLAIM && g.claim() > claim) {

@@ -7,8 +7,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The writer's statements on a shared group's unsettled messages ({@code group_deliveries}): one row
@@ -48,6 +50,8 @@ final class PgLeases implements AutoCloseable {
     private final PreparedStatement nextDue;
     private final PreparedStatement save;
     private final PreparedStatement nextMessages;
+    private final PreparedStatement expired;
+    private final PreparedStatement settleRemoved;
 
     PgLeases(Connection c) throws SQLException {
         connection = c;
@@ -78,6 +82,13 @@ final class PgLeases implements AutoCloseable {
                 WHERE topic_id = ? AND name = ?""");
         nextMessages = c.prepareStatement(
                 "SELECT seq FROM messages WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+        expired = c.prepareStatement("""
+                SELECT DISTINCT t.name, d.grp FROM group_deliveries d JOIN topics t ON t.id = d.topic_id
+                WHERE NOT d.dead AND d.holder IS NOT NULL AND d.due_at <= ? LIMIT 100""");
+        settleRemoved = c.prepareStatement("""
+                DELETE FROM group_deliveries WHERE topic_id = ? AND seq <= ? AND NOT dead
+                    AND grp IN (SELECT name FROM consumer_groups WHERE topic_id = ? AND mode = 'SHARED')
+                RETURNING grp""");
     }
 
     /** The store runs alive now (each said so within {@link #RUN_GONE_SECONDS}), {@code own} always among them. */
@@ -216,10 +227,40 @@ final class PgLeases implements AutoCloseable {
         save.executeUpdate();
     }
 
+    /**
+     * The shared groups (topic and group names, at most 100) holding a lease that expired by {@code now}:
+     * no stream of theirs may be asking, so the writer's background gives the messages back or
+     * dead-letters them ({@link PgSharedOps#sweep}).
+     */
+    List<String[]> withExpiredLeases(long now) throws SQLException {
+        expired.setLong(1, now);
+        var out = new ArrayList<String[]>();
+        try (ResultSet rs = expired.executeQuery()) {
+            while (rs.next()) {
+                out.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        return out;
+    }
+
+    /** Settles the shared groups' entries of messages retention removed (through {@code seq}); answers the groups. */
+    Set<String> settleRemoved(long topicId, long seq) throws SQLException {
+        settleRemoved.setLong(1, topicId);
+        settleRemoved.setLong(2, seq);
+        settleRemoved.setLong(3, topicId);
+        var groups = new LinkedHashSet<String>();
+        try (ResultSet rs = settleRemoved.executeQuery()) {
+            while (rs.next()) {
+                groups.add(rs.getString(1));
+            }
+        }
+        return groups;
+    }
+
     @Override
     public void close() throws SQLException {
         for (var st : List.of(liveRuns, actionable, byHolder, bySequences, upsert, delete, unsettled, nextDue, save,
-                nextMessages)) {
+                nextMessages, expired, settleRemoved)) {
             st.close();
         }
     }

@@ -1,5 +1,6 @@
 package io.sluice.store.postgres;
 
+import io.sluice.store.Completion;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.StoreListener;
 import io.sluice.store.TopicConfig;
@@ -70,9 +71,10 @@ final class PgRetention implements AutoCloseable {
 
     /**
      * Outside any transaction of its own (the writer's connection between transactions): true when
-     * some topic is over a limit at {@code now} or a deleted topic's messages are left. Ends the read.
+     * some topic is over a limit at {@code now}, a deleted topic's messages are left, or a shared group
+     * holds an expired lease (see {@link Background}). Ends the read.
      */
-    boolean workDue(Connection c, long now) throws SQLException {
+    boolean workDue(Connection c, PgLeases leases, long now) throws SQLException {
         try {
             over.setLong(1, now);
             try (ResultSet rs = over.executeQuery()) {
@@ -81,8 +83,11 @@ final class PgRetention implements AutoCloseable {
                 }
             }
             try (ResultSet rs = purges.executeQuery()) {
-                return rs.next();
+                if (rs.next()) {
+                    return true;
+                }
             }
+            return !leases.withExpiredLeases(now).isEmpty();
         } finally {
             c.rollback();
         }
@@ -206,6 +211,9 @@ final class PgRetention implements AutoCloseable {
         remove.setLong(1, row.id);
         remove.setLong(2, removed.getLast());
         remove.executeUpdate();
+        for (String group : tx.leases.settleRemoved(row.id, removed.getLast())) {
+            tx.sharedChanged(row.name, group);   // nothing is left of those messages to deliver: settled
+        }
         countDiscarded.setLong(1, removed.size());
         countDiscarded.setLong(2, row.id);
         countDiscarded.executeUpdate();
@@ -253,12 +261,15 @@ final class PgRetention implements AutoCloseable {
         boolean more;
 
         Background() {
-            super(PgWriteOp.noOne());
+            super(Completion.none());
         }
 
         @Override
         Boolean apply(PgWriteTx tx) throws SQLException {
             more = tx.retention.background(tx);
+            for (String[] g : tx.leases.withExpiredLeases(tx.now)) {
+                PgSharedOps.sweep(tx, g[0], g[1]);
+            }
             return more;
         }
     }

@@ -66,6 +66,22 @@ final class PgSharedOps {
     }
 
     /**
+     * Looks at a shared group no stream may be asking of (the writer's background): its expired leases
+     * are given back after their backoff or dead-lettered, as a lease request of nothing would; its
+     * streams are told.
+     */
+    static void sweep(PgWriteTx tx, String topic, String group) throws SQLException {
+        Held h;
+        try {
+            h = require(tx, topic, group, GroupMode.SHARED);
+        } catch (SluiceException gone) {
+            return;   // deleted or changed meanwhile
+        }
+        new LeaseOp(topic, group, "", 0, Completion.none()).onGroup(tx, h);
+        tx.sharedChanged(topic, group);
+    }
+
+    /**
      * A write of one holder of a shared group: it finds and locks the group (which must be SHARED),
      * then {@link #onGroup} decides.
      */

@@ -99,19 +99,6 @@ abstract class PgWriteOp<T> {
         }
     }
 
-    /** A completion for a write done inside another (its outcome is the other's). */
-    static <T> Completion<T> noOne() {
-        return new Completion<>() {
-            @Override
-            public void committed(T result) {
-            }
-
-            @Override
-            public void failed(SluiceException error) {
-            }
-        };
-    }
-
     /** The checksum stored with each row: CRC32C over payload and stored attributes. */
     static long checksum(byte[] payload, byte[] attrs) {
         CRC32C crc = new CRC32C();

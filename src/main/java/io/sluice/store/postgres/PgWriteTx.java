@@ -84,6 +84,8 @@ final class PgWriteTx implements AutoCloseable {
     final long epoch;
     /** What this transaction tells other brokers besides its appends (claims, deletions, resets, settles). */
     final PgEvents events = new PgEvents();
+    /** Shared groups whose leases the writer's background changed: their streams here and elsewhere are told. */
+    private final java.util.Set<List<String>> sharedChanged = new java.util.LinkedHashSet<>();
 
     /** Topics this transaction looked up, created (a state) or found absent or deleted (null), by name. */
     private final Map<String, TopicState> topics = new HashMap<>();
@@ -375,8 +377,21 @@ final class PgWriteTx implements AutoCloseable {
         resetCursors.forEach((topic, groups) -> groups.forEach(
                 (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
         retention.committed(events);
+        for (List<String> g : sharedChanged) {
+            events.add(l -> l.sharedGroupChanged(g.get(0), g.get(1), false));
+        }
         clear();
         return events;
+    }
+
+    /**
+     * The writer's background settled, gave back or dead-lettered leases of a shared group no stream
+     * asked about: its streams on this broker (after the commit) and on the others are told.
+     */
+    void sharedChanged(String topic, String group) {
+        if (sharedChanged.add(List.of(topic, group))) {
+            this.events.shared(topic, group, false);
+        }
     }
 
     /**
@@ -411,6 +426,7 @@ final class PgWriteTx implements AutoCloseable {
         events.clear();
         leases.clear();
         retention.clear();
+        sharedChanged.clear();
     }
 
     @Override

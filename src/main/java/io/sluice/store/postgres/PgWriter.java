@@ -188,8 +188,8 @@ final class PgWriter implements AutoCloseable {
     }
 
     /**
-     * Once a second: a background transaction of retention and purges ({@link PgRetention}) when some
-     * topic needs one. With other writes to commit it joins their transaction; alone, it runs only
+     * Once a second: a background transaction of retention, purges ({@link PgRetention}) and expired
+     * leases no stream asked about when there is such work. With other writes to commit it joins their transaction; alone, it runs only
      * when a read on the writer's connection finds work, so an idle writer commits nothing.
      */
     private PgRetention.Background backgroundDue(boolean busy) {
@@ -205,7 +205,7 @@ final class PgWriter implements AutoCloseable {
             return null;
         }
         try {
-            return link.tx().retention.workDue(link.connection(), clock.getAsLong()) ? new PgRetention.Background()
+            return link.tx().retention.workDue(link.connection(), link.tx().leases, clock.getAsLong()) ? new PgRetention.Background()
                     : null;
         } catch (SQLException e) {
             link.lost(e);

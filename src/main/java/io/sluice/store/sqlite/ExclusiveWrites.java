@@ -132,7 +132,7 @@ final class ExclusiveWrites {
             }
             if (g.shared()) {
                 return new SharedWrites.OnLease(topic, group, holder == null ? "" : holder, sequence,
-                        SharedWrites.Action.TERMINATE, 0, detail, noOne()).apply(tx);
+                        SharedWrites.Action.TERMINATE, 0, detail, Completion.none()).apply(tx);
             }
             if (sequence <= g.cursor || sequence > g.delivered) {
                 return false;   // acknowledged already, or never delivered
@@ -146,18 +146,6 @@ final class ExclusiveWrites {
             tx.groups.writeRow(g, sequence, deliveries, true);
             passSettled(tx, g, sequence);
             return true;
-        }
-
-        private static Completion<Boolean> noOne() {
-            return new Completion<>() {
-                @Override
-                public void committed(Boolean result) {
-                }
-
-                @Override
-                public void failed(SluiceException error) {
-                }
-            };
         }
     }
 }

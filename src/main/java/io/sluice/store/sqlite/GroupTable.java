@@ -7,8 +7,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -158,6 +160,11 @@ final class GroupTable implements AutoCloseable {
         return g;
     }
 
+    /** True when {@code g} is the group this table holds for its key (not one forgotten since). */
+    boolean cached(Group g) {
+        return cache.get(new Key(g.topic.id, g.name)) == g;
+    }
+
     /** Stores a new group and keeps it. */
     Group create(TopicRow topic, String name, GroupMode mode, GroupConfig config, long cursor, long now)
             throws SQLException {
@@ -198,6 +205,43 @@ final class GroupTable implements AutoCloseable {
     void touch(Group g) {
         g.headerDirty = true;
         touched.add(g);
+    }
+
+    /**
+     * The cached shared groups the writer must look at although no stream asks: one of their leases
+     * expired (so the message is given back after its backoff, or dead-lettered once exhausted), or
+     * retention removed the message of one of their entries (settled: nothing is left to deliver).
+     */
+    List<Group> needingSweep(long nowMillis) {
+        var out = new ArrayList<Group>();
+        for (Group g : cache.values()) {
+            if (!g.shared() || g.entries.isEmpty()) {
+                continue;
+            }
+            if (gone(g, g.entries.firstKey())) {
+                out.add(g);
+                continue;
+            }
+            if (nowMillis < g.scanAt) {
+                continue;
+            }
+            for (Entry e : g.entries.values()) {
+                if (e.holder != null && e.dueAt <= nowMillis) {
+                    out.add(g);
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * True when the message at {@code seq} of the group's topic was removed (retention), as of the last
+     * commit (a message appended by the transaction under way is after the topic's last sequence).
+     */
+    static boolean gone(Group g, long seq) {
+        TopicRow t = g.topic;
+        return seq <= t.lastSequence && (seq < t.firstSequence || t.firstPosition > t.lastPosition);
     }
 
     /** A shared entry at {@code seq} was added, changed or removed. */

@@ -38,6 +38,22 @@ final class SharedWrites {
         }
     }
 
+    /** Entries whose message retention removed are settled: nothing is left to deliver or dead-letter. */
+    private static void settleRemoved(WriteTx tx, GroupTable.Group g) {
+        while (!g.entries.isEmpty() && GroupTable.gone(g, g.entries.firstKey())) {
+            var first = g.entries.pollFirstEntry();
+            tx.groups.removed(g, first.getKey(), first.getValue());
+        }
+    }
+
+    /**
+     * Looks at a shared group no stream asks of (writer's background): its expired leases are given
+     * back or dead-lettered, and entries whose message retention removed are settled.
+     */
+    static void sweep(WriteTx tx, GroupTable.Group g) throws SQLException {
+        new LeaseOp(g.topic.name, g.name, "", 0, false, Completion.none()).onGroup(tx, g);
+    }
+
     /**
      * A write of one holder of a shared group: it finds the group (which must be SHARED) in the
      * writer's table, then {@link #onGroup} decides.
@@ -104,6 +120,7 @@ final class SharedWrites {
             if (withdrawn) {
                 return new LeaseBatch(List.of(), Long.MAX_VALUE, false);
             }
+            settleRemoved(tx, g);
             tx.waiting.serve(tx, topic, group);   // requests waiting on the group go first
             long now = tx.now;
             long ackWait = g.config.effectiveAckWaitMs();

@@ -176,7 +176,8 @@ final class Writer implements AutoCloseable {
             return queue.take();
         }
         long now = System.nanoTime();
-        long wait = Math.min(tx.retention.nanosUntilDue(now), tx.waiting.nanosUntilDue(now));
+        long wait = Math.min(Math.min(tx.retention.nanosUntilDue(now), tx.waiting.nanosUntilDue(now)),
+                tx.nanosUntilSweepLook(now));
         if (!purges.isEmpty()) {
             wait = Math.min(wait, purgesPausedUntil - now);
         }
@@ -200,7 +201,8 @@ final class Writer implements AutoCloseable {
         // A disk the broker filled keeps the reserve's room for the writes that free space.
         List<WriteOp<?>> batch = !queued.isEmpty() && reserve.holdingBack(this::freeInDatabase)
                 ? refuseAppends(queued) : queued;
-        if (batch.isEmpty() && !tx.backgroundDue() && !tx.waiting.due(System.nanoTime())) {
+        boolean sweep = tx.leaseSweepDue();
+        if (batch.isEmpty() && !sweep && !tx.backgroundDue() && !tx.waiting.due(System.nanoTime())) {
             return;
         }
         String refused = queue.refusal();
@@ -223,6 +225,7 @@ final class Writer implements AutoCloseable {
                 op.run(tx);
                 messages += op.messageCount();
             }
+            tx.sweepLeases();   // expired leases no stream asks about
             tx.waiting.serve(tx, null, null);   // leases for the room this transaction's settles made
             tx.flush();
             tx.retainWithinLimits();   // retention: what these appends put over a limit, and a chunk when due
