@@ -189,8 +189,9 @@ final class PgWriter implements AutoCloseable {
 
     /**
      * Once a second: a background transaction of retention, purges ({@link PgRetention}) and expired
-     * leases no stream asked about when there is such work. With other writes to commit it joins their transaction; alone, it runs only
-     * when a read on the writer's connection finds work, so an idle writer commits nothing.
+     * leases no stream asked about, when there is such work. With other writes to commit it joins their
+     * transaction; alone, it runs only when a read on the writer's connection finds work, so an idle
+     * writer commits nothing.
      */
     private PgRetention.Background backgroundDue(boolean busy) {
         long now = System.nanoTime();
@@ -205,8 +206,9 @@ final class PgWriter implements AutoCloseable {
             return null;
         }
         try {
-            return link.tx().retention.workDue(link.connection(), link.tx().leases, clock.getAsLong()) ? new PgRetention.Background()
-                    : null;
+            PgWriteTx tx = link.tx();
+            return tx.retention.workDue(link.connection(), tx.leases, clock.getAsLong())
+                    ? new PgRetention.Background() : null;
         } catch (SQLException e) {
             link.lost(e);
             return null;
