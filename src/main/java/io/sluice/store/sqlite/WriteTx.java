@@ -71,12 +71,8 @@ final class WriteTx implements AutoCloseable {
     private int pendingInserts;
     final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
     long now;
-    /** How often the writer looks for shared groups whose expired leases no stream asks about. */
-    static final long SWEEP_EVERY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(250);
-    private long sweepCheckedAt = System.nanoTime() - SWEEP_EVERY_NANOS;
-    private boolean sweptAtStart;                                        // the groups an earlier run left leases in
-    private final List<GroupTable.Group> sweepDue = new ArrayList<>();   // found by the last look, for the next tx
-    private final List<GroupTable.Group> swept = new ArrayList<>();      // in this transaction
+    /** Shared groups that need the writer although no stream asks (see {@link LeaseSweep}). */
+    final LeaseSweep leaseSweep = new LeaseSweep();
 
     WriteTx(Connection connection, ConcurrentMap<String, TopicRow> topics, long nextTopicId, long lastSequence,
             long lastTimestamp, StoreOptions options, long epoch) throws SQLException {
@@ -242,64 +238,14 @@ final class WriteTx implements AutoCloseable {
         retention.background(this, topics.values(), options.dedupWindowMillis());
     }
 
-    /**
-     * Between transactions, looking at most every {@link #SWEEP_EVERY_NANOS}: true when shared groups
-     * need the writer although no stream asks (see {@link GroupTable#needingSweep}); the next
-     * transaction sweeps them ({@link #sweepLeases}).
-     */
+    /** Between transactions: true when the next transaction sweeps shared groups (see {@link LeaseSweep}). */
     boolean leaseSweepDue() {
-        long nanos = System.nanoTime();
-        if (sweepDue.isEmpty() && nanos - sweepCheckedAt >= SWEEP_EVERY_NANOS) {
-            sweepCheckedAt = nanos;
-            if (!sweptAtStart) {
-                return true;
-            }
-            sweepDue.addAll(groups.needingSweep(Math.max(options.clock().getAsLong(), lastTimestamp)));
-        }
-        return !sweepDue.isEmpty();
+        return leaseSweep.due(groups, Math.max(options.clock().getAsLong(), lastTimestamp));
     }
 
-    /** Nanoseconds until {@link #leaseSweepDue} looks again. */
-    long nanosUntilSweepLook(long nanos) {
-        return Math.max(0, SWEEP_EVERY_NANOS - (nanos - sweepCheckedAt));
-    }
-
-    /**
-     * In a transaction: gives back or dead-letters the expired leases of the groups {@link #leaseSweepDue}
-     * found, and settles entries whose message retention removed; the first time, of every shared group
-     * an earlier run left leases in. Their streams are told after the commit.
-     */
+    /** In a transaction: sweeps the shared groups {@link #leaseSweepDue} found. */
     void sweepLeases() throws SQLException {
-        if (!sweptAtStart) {
-            sweptAtStart = true;
-            loadSharedGroupsWithLeases();
-            sweepDue.addAll(groups.needingSweep(now));
-        }
-        for (GroupTable.Group g : sweepDue) {
-            if (groups.cached(g)) {
-                SharedWrites.sweep(this, g);
-                swept.add(g);
-            }
-        }
-        sweepDue.clear();
-    }
-
-    private void loadSharedGroupsWithLeases() throws SQLException {
-        var byId = new HashMap<Long, TopicRow>();
-        topics.values().forEach(row -> byId.put(row.id, row));
-        var names = new ArrayList<Map.Entry<TopicRow, String>>();
-        try (var st = connection.createStatement();
-             var rs = st.executeQuery("SELECT topic_id, name FROM consumer_groups WHERE mode = 1 AND in_flight > 0")) {
-            while (rs.next()) {
-                TopicRow row = byId.get(rs.getLong(1));
-                if (row != null) {
-                    names.add(Map.entry(row, rs.getString(2)));
-                }
-            }
-        }
-        for (var e : names) {
-            groups.find(e.getKey(), e.getValue(), now);
-        }
+        leaseSweep.run(this, connection, topics.values());
     }
 
     /** Between transactions: true when retention has background work to do now (see {@link Retention#backgroundDue}). */
@@ -392,9 +338,7 @@ final class WriteTx implements AutoCloseable {
         resetCursors.forEach((topic, groups) -> groups.forEach(
                 (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
         retention.committed(events);
-        for (GroupTable.Group g : swept) {
-            events.add(l -> l.sharedGroupChanged(g.topic.name, g.name, false));
-        }
+        leaseSweep.committed(events);
         dedup.committed();
         committedSequence = lastSequence;
         committedTimestamp = lastTimestamp;
@@ -407,7 +351,7 @@ final class WriteTx implements AutoCloseable {
         lastSequence = committedSequence;
         lastTimestamp = committedTimestamp;
         groups.forgetAll();
-        sweepDue.clear();
+        leaseSweep.rolledBack();
         clear();
     }
 
@@ -441,7 +385,6 @@ final class WriteTx implements AutoCloseable {
         deletedTopics.clear();
         purgesStarted.clear();
         resetCursors.clear();
-        swept.clear();
     }
 
     @Override

@@ -177,7 +177,7 @@ final class Writer implements AutoCloseable {
         }
         long now = System.nanoTime();
         long wait = Math.min(Math.min(tx.retention.nanosUntilDue(now), tx.waiting.nanosUntilDue(now)),
-                tx.nanosUntilSweepLook(now));
+                tx.leaseSweep.nanosUntilLook(now));
         if (!purges.isEmpty()) {
             wait = Math.min(wait, purgesPausedUntil - now);
         }
