@@ -17,9 +17,12 @@ public final class Message {
     private final int deliveryCount;
     private final ByteString payload;   // immutable: no copy until the application asks for the bytes
     private final Map<String, String> attributes;
+    /** The subscription that received it: only that one may acknowledge it. */
+    final Object receivedBy;
 
     private Message(String id, long sequence, long timestamp, int deliveryCount, ByteString payload,
-                    Map<String, String> attributes) {
+                    Map<String, String> attributes, Object receivedBy) {
+        this.receivedBy = receivedBy;
         this.id = id;
         this.sequence = sequence;
         this.timestamp = timestamp;
@@ -28,9 +31,9 @@ public final class Message {
         this.attributes = attributes;
     }
 
-    static Message of(MessageDelivery d) {
+    static Message of(MessageDelivery d, Object receivedBy) {
         return new Message(d.getMessageId(), d.getSequence(), d.getTimestamp(), d.getDeliveryCount(),
-                d.getPayload(), d.getAttributesCount() == 0 ? Map.of() : Map.copyOf(d.getAttributesMap()));
+                d.getPayload(), d.getAttributesCount() == 0 ? Map.of() : Map.copyOf(d.getAttributesMap()), receivedBy);
     }
 
     /** The message id (a UUIDv7 chosen by the broker); acks and nacks name it. */

@@ -1,6 +1,7 @@
 package io.sluice.client;
 
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.sluice.proto.ConsumerGroupStats;
 import io.sluice.proto.DeleteConsumerGroupRequest;
 import io.sluice.proto.DeleteTopicRequest;
@@ -298,6 +299,7 @@ public final class SluiceClient implements AutoCloseable {
         if (options.browse()) {
             throw new IllegalArgumentException("a shared subscription needs a group, not browsing");
         }
+        requireOpen();
         Subscription s = Subscription.open(options, target, async, channel, net.io, subscriptions::remove, true);
         subscriptions.add(s);
         return s;
@@ -308,12 +310,20 @@ public final class SluiceClient implements AutoCloseable {
      * on the first {@link Subscription#receive()}. Close it, or close this client.
      */
     public Subscription subscribe(SubscriptionOptions options) {
+        requireOpen();
         Subscription s = Subscription.open(options, target, async, channel, net.io, subscriptions::remove, false);
         subscriptions.add(s);
         return s;
     }
 
     // ---- plumbing ----
+
+    /** A subscription of a closed client would retry a shut-down channel until it gives up: it fails now. */
+    private void requireOpen() {
+        if (channel.isShutdown()) {
+            throw SluiceClientException.of(Status.UNAVAILABLE.withDescription("the client is closed"), null, target);
+        }
+    }
 
     private SluiceGrpc.SluiceBlockingStub stub() {
         return calls.stub();
@@ -323,11 +333,26 @@ public final class SluiceClient implements AutoCloseable {
         return calls.call(rpc);
     }
 
-    /** Closes the open subscriptions, then the channel (waiting up to 5 s for calls in flight). Idempotent. */
+    /**
+     * Closes the open subscriptions (all at once: each waits up to 2 s for the broker to confirm its last
+     * acks), then the channel (waiting up to 5 s for calls in flight). Idempotent.
+     */
     @Override
     public void close() {
+        var closing = new ArrayList<Thread>();
         for (Subscription s : List.copyOf(subscriptions)) {
-            s.close();
+            closing.add(Thread.ofVirtual().name("sluice-client-close").start(s::close));
+        }
+        boolean interrupted = false;
+        for (Thread t : closing) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;   // the subscriptions still end; the channel below is shut down at once
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         publishes.close();
         callbacks.shutdown();   // the futures already answered still complete

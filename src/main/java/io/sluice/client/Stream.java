@@ -33,6 +33,7 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
     }
 
     private final Sink sink;
+    private final Object owner;   // the subscription its messages are received by
     private final int chunk;
     private final long startedNanos = System.nanoTime();
     private final CountDownLatch ended = new CountDownLatch(1);
@@ -56,7 +57,8 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
      * the broker and its next deliveries travel back, the broker still holds the credit of three
      * quarters of the window, so a consumer that keeps up does not find it waiting for credit.
      */
-    Stream(Sink sink, int window, long budget) {
+    Stream(Object owner, Sink sink, int window, long budget) {
+        this.owner = owner;
         this.sink = sink;
         this.chunk = Math.max(1, window / 4);
         this.budget = budget;
@@ -204,14 +206,14 @@ final class Stream implements ClientResponseObserver<SubscribeUpstream, Subscrib
         switch (value.getResponseCase()) {
             case DELIVERY -> {
                 carried = true;
-                if (!sink.accept(this, Message.of(value.getDelivery()))) {
+                if (!sink.accept(this, Message.of(value.getDelivery(), owner))) {
                     cancel("the broker sent more messages than the credit granted");
                 }
             }
             case DELIVERIES -> {
                 carried = true;
                 for (MessageDelivery d : value.getDeliveries().getDeliveriesList()) {
-                    if (!sink.accept(this, Message.of(d))) {
+                    if (!sink.accept(this, Message.of(d, owner))) {
                         cancel("the broker sent more messages than the credit granted");
                         return;
                     }

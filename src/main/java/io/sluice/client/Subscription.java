@@ -180,9 +180,19 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * the same way and sent as one BatchAck.
      *
      * @throws IllegalStateException on a browse subscription, or once closed
+     * @throws IllegalArgumentException for a message another subscription received
      */
     public void ack(Message message) {
-        acker.ack(message);
+        acker.ack(own(message));
+    }
+
+    /** {@code message}, when this subscription received it; else IllegalArgumentException. */
+    private Message own(Message message) {
+        if (message.receivedBy != this) {
+            throw new IllegalArgumentException("message " + message.id() + " was not received by this subscription"
+                    + " (topic " + options.topic() + "): only the subscription that received it can settle it");
+        }
+        return message;
     }
 
     /**
@@ -191,7 +201,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * message comes again on the next stream anyway.
      */
     public void nack(Message message, Duration delay) {
-        acker.nack(message, delay);
+        acker.nack(own(message), delay);
     }
 
     /**
@@ -199,7 +209,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * blocks; does nothing while reconnecting (the lease went with the old stream).
      */
     public void inProgress(Message message) {
-        acker.inProgress(message);
+        acker.inProgress(own(message));
     }
 
     /**
@@ -207,7 +217,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * topic with {@code reason} as {@code sluice.dlq.detail}, or only settles it when the group has none.
      */
     public void term(Message message, String reason) {
-        acker.term(message, reason);
+        acker.term(own(message), reason);
     }
 
     /** True for a subscription to a SHARED group. */
@@ -288,7 +298,7 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
             }
             long budget = options.maxMessages() == 0 ? Long.MAX_VALUE
                     : Math.max(0, options.maxMessages() - inbox.handedOut());
-            var s = new Stream(this::accept, options.creditWindow(), budget);
+            var s = new Stream(this, this::accept, options.creditWindow(), budget);
             // Its callbacks only queue (never block, never run application code), so they run where
             // gRPC reads the stream instead of costing a hop to another thread per batch of messages.
             stub.withExecutor(Runnable::run).subscribe(s);

@@ -161,6 +161,29 @@ class ClientSubscribeTest {
     }
 
     @Test
+    void aMessageOfAnotherSubscriptionIsRefusedAndTheOwnAcksGoOn() throws InterruptedException {
+        List<Published> mine = publish("own", 3);
+        publish("other", 5);
+        try (Subscription s = client.subscribe(earliest("own", "g"));
+             Subscription other = client.subscribe(SubscriptionOptions.of("other").browsing().from(Position.EARLIEST))) {
+            next(s);
+            s.ack(next(s));
+            Message foreign = next(other);
+            var refused = assertThrows(IllegalArgumentException.class, () -> s.ack(foreign));
+            assertTrue(refused.getMessage().contains("not received by this subscription"), refused.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> s.nack(foreign, Duration.ZERO));
+        }
+        assertEquals(mine.get(1).sequence(), cursorOf("own", "g"), "the batched own ack was sent");
+    }
+
+    @Test
+    void aClosedClientRefusesNewSubscriptionsAtOnce() {
+        client.close();
+        var e = assertThrows(SluiceClientException.Unavailable.class, () -> client.subscribe(earliest("late", "g")));
+        assertTrue(e.getMessage().contains("the client is closed"), e.getMessage());
+    }
+
+    @Test
     void nackRedeliversOnTheSameStreamWithAHigherCount() throws InterruptedException {
         List<Published> sent = publish("nacks", 3);
         try (Subscription s = client.subscribe(earliest("nacks", "g").withCreditWindow(8))) {
