@@ -62,7 +62,7 @@ final class Pipeline implements AutoCloseable {
     private long reopenAtNanos;        // guarded by sendLock: no new stream before (retry backoff)
     private int failedStreams;         // guarded by sendLock: streams in a row that ended without an answer
     private boolean reopenScheduled;   // guarded by sendLock
-    private volatile boolean streaming = true;
+    private volatile boolean streaming;
     private volatile boolean closed;
 
     Pipeline(SluiceGrpc.SluiceStub stub, EventExecutor ioThread, Executor callbacks, Runnable resetConnectBackoff,
@@ -77,6 +77,7 @@ final class Pipeline implements AutoCloseable {
         this.retryNanos = options.retryFor().toNanos();
         this.window = new Window(options.window(), options.windowBytes());
         this.outcomes = new Outcomes(window, completer, ioThread, target);
+        this.streaming = !options.unary();
     }
 
     /** False once the broker showed it has no PublishStream: publish by unary calls then. */
@@ -314,8 +315,12 @@ final class Pipeline implements AutoCloseable {
         return retryNanos > 0 && !closed && now - p.firstSentNanos < retryNanos;
     }
 
+    /**
+     * Sends {@code p} as a unary call; its answer is handled on the I/O thread, as a stream's is, so its
+     * future completes on the callback thread, after the ones answered before it.
+     */
     private void viaUnary(Pending p) {
-        unary.apply(p.request).whenComplete((answer, error) -> {
+        unary.apply(p.request).whenCompleteAsync((answer, error) -> {
             if (error == null) {
                 p.duplicate = answer.duplicate();
                 outcomes.stored(p, answer.published());
@@ -323,7 +328,7 @@ final class Pipeline implements AutoCloseable {
                 outcomes.fail(p, error instanceof SluiceClientException e ? e
                         : outcomes.failure(Status.fromThrowable(error)));
             }
-        });
+        }, ioThread);
     }
 
     // ---- deadlines ----

@@ -97,9 +97,7 @@ final class Publishes implements AutoCloseable {
     /** See {@link SluiceClient#publishAsync(String, byte[], Map)}. */
     CompletableFuture<Published> publishAsync(String topic, byte[] payload, Map<String, String> attributes) {
         requireArguments(topic, payload, attributes);
-        if (options.unary() || !pipeline.streaming()) {
-            return unaryAsync(request(topic, payload, attributes), Publishes::published);
-        }
+        // Unary calls too go through the pipeline: its window bounds them, its callback thread completes them.
         return pipeline.submit(topic, payload, attributes, null, false).future;
     }
 
@@ -108,9 +106,6 @@ final class Publishes implements AutoCloseable {
                                                    PublishGuarantees guarantees) {
         requireArguments(topic, payload, attributes);
         Objects.requireNonNull(guarantees, "guarantees");
-        if (options.unary() || !pipeline.streaming()) {
-            return unaryAsync(request(topic, payload, attributes, guarantees), Publishes::outcome);
-        }
         return pipeline.submit(topic, payload, attributes, guarantees, false).outcome;
     }
 

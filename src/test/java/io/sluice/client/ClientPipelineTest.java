@@ -149,9 +149,17 @@ class ClientPipelineTest {
 
     @Test
     void aFullWindowBlocksThePublisherUntilAnswersMakeRoom() throws Exception {
+        fullWindowBlocks(PublishOptions.defaults().withWindow(4));
+    }
+
+    @Test
+    void aFullWindowBlocksUnaryPublishesToo() throws Exception {
+        fullWindowBlocks(PublishOptions.defaults().withUnary().withWindow(4));
+    }
+
+    private void fullWindowBlocks(PublishOptions options) throws Exception {
         var proxy = closeLater(new TcpProxy(broker.port()));
-        var client = closeLater(SluiceClient.connect("127.0.0.1:" + proxy.port(), WAIT,
-                PublishOptions.defaults().withWindow(4)));
+        var client = closeLater(SluiceClient.connect("127.0.0.1:" + proxy.port(), WAIT, options));
         client.publish("held", "warm".getBytes(UTF_8));   // the stream is open before the answers are held
 
         proxy.holdAnswers();
@@ -168,8 +176,13 @@ class ClientPipelineTest {
         awaitWaiting(publisher);
         assertEquals(1, returned.getCount(), "the fifth publish waits for room instead of queueing");
         assertFalse(first.getFirst().isDone());
+        var completedOn = first.stream().map(f -> f.thenApply(x -> Thread.currentThread().getName())).toList();
 
         proxy.release();
+        for (var name : completedOn) {
+            assertEquals("sluice-client-callbacks", name.get(WAIT.toSeconds(), TimeUnit.SECONDS),
+                    "completed one after the other on the client's callback thread");
+        }
         assertTrue(returned.await(WAIT.toSeconds(), TimeUnit.SECONDS));
         for (var f : first) {
             f.get(WAIT.toSeconds(), TimeUnit.SECONDS);
