@@ -55,15 +55,30 @@ final class Outcomes {
         var again = new ArrayList<Pending>();
         for (Pending p : unanswered) {
             if (p.expired(now)) {
-                fail(p, failure(Status.DEADLINE_EXCEEDED.withDescription(
-                        "no answer within the call timeout; the message may have been stored")));
+                fail(p, timedOut(p));
             } else if (retryable(status) && retrying.test(p, now)) {
                 again.add(p);
             } else {
-                fail(p, failure(status));
+                fail(p, retryable(status) ? inDoubt(status) : failure(status));
             }
         }
         return again;
+    }
+
+    /**
+     * A publish a stream took and ended without answering (it broke, or was given up for an answer
+     * overdue): UNAVAILABLE, saying it may have been stored, whatever the broker's reconnects say since.
+     */
+    private SluiceClientException inDoubt(Status status) {
+        return failure(Status.UNAVAILABLE.withDescription("the stream ended before the broker answered ("
+                + SluiceClientException.detail(status, null) + "); the message may have been stored"));
+    }
+
+    /** A publish whose call timeout passed: sent before (then in doubt) or never sent. */
+    SluiceClientException timedOut(Pending p) {
+        return failure(Status.DEADLINE_EXCEEDED.withDescription(p.firstSentNanos != 0
+                ? "no answer within the call timeout; the message may have been stored"
+                : "not sent within the call timeout"));
     }
 
     private static boolean retryable(Status status) {
@@ -72,9 +87,7 @@ final class Outcomes {
 
     /** Why a publish that was never sent failed: its deadline passed, or the client closed. */
     SluiceClientException late(Pending p) {
-        return p.expired(System.nanoTime())
-                ? failure(Status.DEADLINE_EXCEEDED.withDescription("not sent within the call timeout"))
-                : closed();
+        return p.expired(System.nanoTime()) ? timedOut(p) : closed();
     }
 
     SluiceClientException failure(Status status) {

@@ -345,8 +345,7 @@ final class Pipeline implements AutoCloseable {
         long now = System.nanoTime();
         for (Pending p : queue) {
             if (p.expired(now) && queue.remove(p)) {
-                outcomes.fail(p, outcomes.failure(Status.DEADLINE_EXCEEDED.withDescription(
-                        "not sent within the call timeout")));
+                outcomes.fail(p, outcomes.timedOut(p));
             }
         }
         PublishCall call;

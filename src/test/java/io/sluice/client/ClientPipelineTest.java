@@ -232,6 +232,45 @@ class ClientPipelineTest {
         }
     }
 
+    @Test
+    void publishesOfAStreamGivenUpForAnOverdueAnswerFailAsInDoubt() throws Exception {
+        var proxy = closeLater(new TcpProxy(broker.port()));
+        var client = closeLater(SluiceClient.connect("127.0.0.1:" + proxy.port(), Duration.ofSeconds(1),
+                PublishOptions.defaults()));
+        Await.until("the client's stream is open", () -> {
+            try {
+                client.publish("held", "warm".getBytes(UTF_8));
+                return true;
+            } catch (SluiceClientException e) {
+                return false;
+            }
+        });
+        Object pipeline = field(field(client, "publishes"), "pipeline");
+        var sweepScheduled = (java.util.concurrent.atomic.AtomicBoolean) field(pipeline, "sweepScheduled");
+        Await.until("the sweep of the warm publish has run", () -> sweepScheduled.compareAndSet(false, true));
+        try {
+            proxy.holdAnswers();
+            long sent = System.nanoTime();
+            var overdue = client.publishAsync("held", "a".getBytes(UTF_8), Map.of());
+            Await.until("a's call timeout passed", () -> System.nanoTime() - sent > 1_100_000_000L);
+            var later = client.publishAsync("held", "b".getBytes(UTF_8), Map.of());
+            sweepScheduled.set(false);
+            var sweep = pipeline.getClass().getDeclaredMethod("sweep");
+            sweep.setAccessible(true);
+            sweep.invoke(pipeline);   // a is overdue: the stream is given up, b with it
+            var a = assertInstanceOf(SluiceClientException.class,
+                    assertThrows(ExecutionException.class, () -> overdue.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                            .getCause());
+            assertEquals(io.grpc.Status.Code.DEADLINE_EXCEEDED, a.code(), a.getMessage());
+            var b = assertInstanceOf(SluiceClientException.Unavailable.class,
+                    assertThrows(ExecutionException.class, () -> later.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                            .getCause());
+            assertTrue(b.getMessage().contains("may have been stored"), b.getMessage());
+        } finally {
+            proxy.release();
+        }
+    }
+
     /** Waits (with a deadline) until {@code t} is parked: blocked on the window, not running or done. */
     private static void awaitWaiting(Thread t) {
         long deadline = System.nanoTime() + WAIT.toNanos();
