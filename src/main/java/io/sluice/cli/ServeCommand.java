@@ -163,6 +163,12 @@ final class ServeCommand implements Callable<Integer> {
         if (heap != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), heap);
         }
+        try {
+            Logging.parse(logLevel);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--log-level (env SLUICE_LOG_LEVEL): "
+                    + e.getMessage());
+        }
         Logging.configure(logLevel);
         quietJdkDebug(Logging.parse(logLevel));
         // Netty's default leak detection captures a stack trace for one buffer in 128: a few hundred

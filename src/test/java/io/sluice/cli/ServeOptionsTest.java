@@ -39,6 +39,14 @@ class ServeOptionsTest {
     }
 
     @Test
+    void anUnknownLogLevelIsAUsageError() {
+        Cli.Run r = serve("--log-level", "verbose");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().startsWith("--log-level (env SLUICE_LOG_LEVEL): unknown log level 'verbose'"), r.err());
+        assertFalse(Files.exists(dir.resolve("data")), "nothing was opened");
+    }
+
+    @Test
     void aSecurityFileThatCannotBeReadIsNamedWithItsFlagAndWhy() throws IOException {
         Path missing = dir.resolve("af").resolve("missing.yaml");
         Path key = Files.writeString(dir.resolve("key.pem"), "not a key");
