@@ -59,7 +59,7 @@ final class Outcomes {
             } else if (retryable(status) && retrying.test(p, now)) {
                 again.add(p);
             } else {
-                fail(p, retryable(status) ? inDoubt(status) : failure(status));
+                fail(p, retryable(status) && !neverConnected(status) ? inDoubt(status) : failure(status));
             }
         }
         return again;
@@ -72,6 +72,16 @@ final class Outcomes {
     private SluiceClientException inDoubt(Status status) {
         return failure(Status.UNAVAILABLE.withDescription("the stream ended before the broker answered ("
                 + SluiceClientException.detail(status, null) + "); the message may have been stored"));
+    }
+
+    /** True when the stream failed to connect at all (refused, unreachable): what it took never left. */
+    private static boolean neverConnected(Status status) {
+        for (Throwable t = status.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A publish whose call timeout passed: sent before (then in doubt) or never sent. */

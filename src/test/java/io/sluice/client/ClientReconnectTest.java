@@ -43,6 +43,17 @@ class ClientReconnectTest {
         broker.close();
     }
 
+    @Test
+    void aCallRightAfterTheBrokerIsBackReachesIt() {
+        client.topics();
+        broker.restartOnSamePort(() -> {
+            for (int i = 0; i < 3; i++) {   // each failure leaves the channel waiting out a backoff
+                assertThrows(SluiceClientException.Unavailable.class, client::topics);
+            }
+        });
+        client.topics();   // not the last failure again: the channel tries the broker at once
+    }
+
     private List<Published> publish(SluiceClient via, String topic, int n, String prefix) {
         var batch = new ArrayList<OutboundMessage>();
         for (int i = 0; i < n; i++) {

@@ -117,8 +117,14 @@ public final class TestBroker implements AutoCloseable {
 
     /** Stops the server and starts it again on the same data and the same port, as an operator would. */
     public void restartOnSamePort() {
+        restartOnSamePort(() -> { });
+    }
+
+    /** As {@link #restartOnSamePort()}, running {@code whileDown} between the stop and the start. */
+    public void restartOnSamePort(Runnable whileDown) {
         int port = server.port();
         stop();
+        whileDown.run();
         start(port);
     }
 
