@@ -43,9 +43,10 @@ import java.util.function.Supplier;
  * keeping the gRPC status. A publish that failed with UNAVAILABLE or DEADLINE_EXCEEDED may or may not
  * have been stored; with {@link PublishOptions#retryFor()} the client sends such a publish again on a
  * new stream itself, so it may be stored twice (at-least-once). After UNAVAILABLE the next call tries
- * to connect at once (waiting up to 500 ms for the connection). Each client has one network thread of its own ({@code sluice-client-io}) and one
- * that completes {@code publishAsync}'s futures ({@code sluice-client-callbacks}, one at a time), so
- * do not block long inside callbacks chained to them. Each {@link Subscription} has its own thread.
+ * to connect at once (waiting up to 500 ms for the connection). Each client has one network thread of
+ * its own ({@code sluice-client-io}) and one that completes {@code publishAsync}'s futures
+ * ({@code sluice-client-callbacks}, one at a time), so do not block long inside callbacks chained to
+ * them. Each {@link Subscription} has its own thread.
  * {@link #close()} closes the open subscriptions, lets outstanding publishes finish, then closes the
  * channel.
  */
