@@ -11,12 +11,12 @@ abstract class AdminCommand extends ClientCommand implements Callable<Integer> {
 
     @Override
     public final Integer call() {
-        String problem = usageProblem();
+        String problem = problem();
         if (problem != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), problem);
         }
         String line;
-        try (SluiceClient client = target.connect()) {
+        try (SluiceClient client = connect()) {
             line = run(client);
         }
         out().println(line);

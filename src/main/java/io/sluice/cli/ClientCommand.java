@@ -1,5 +1,6 @@
 package io.sluice.cli;
 
+import io.sluice.client.SluiceClient;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -37,6 +38,26 @@ abstract class ClientCommand {
      */
     String usageProblem() {
         return null;
+    }
+
+    /** The target's problem (a usage error too), else {@link #usageProblem}. */
+    final String problem() {
+        String bad = targetProblem();
+        return bad != null ? bad : usageProblem();
+    }
+
+    private String targetProblem() {
+        String bad = SluiceClient.targetProblem(target.target);
+        return bad == null ? null : "--target (env SLUICE_TARGET): " + bad;
+    }
+
+    /** A client of the target; a malformed target is a usage error (exit 2), as picocli reports it. */
+    SluiceClient connect() {
+        String bad = targetProblem();
+        if (bad != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), bad);
+        }
+        return target.connect();
     }
 
     /** The problem with {@code value} of {@code name} when it is negative (the broker takes them unsigned), or null. */

@@ -92,12 +92,12 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        String problem = usageProblem();
+        String problem = problem();
         if (problem != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), problem);
         }
         PrintWriter out = out();
-        try (SluiceClient client = target.connect()) {
+        try (SluiceClient client = connect()) {
             if (batch != null) {
                 publishLines(client, out);
             } else if (dedupId != null || expectLastSequence != null) {

@@ -147,7 +147,7 @@ final class QuickLine {
             return null;
         }
         command.target = target;
-        if (command.usageProblem() != null) {
+        if (command.problem() != null) {
             return null;   // picocli reports it as the usage error it is
         }
         @SuppressWarnings("unchecked")

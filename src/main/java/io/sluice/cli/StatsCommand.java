@@ -29,7 +29,7 @@ final class StatsCommand extends ClientCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = out();
         List<TopicStats> stats;
-        try (SluiceClient client = target.connect()) {
+        try (SluiceClient client = connect()) {
             stats = client.stats(topics.toArray(String[]::new));
         }
         Set<String> missing = new LinkedHashSet<>(topics);

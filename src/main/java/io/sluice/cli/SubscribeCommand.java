@@ -129,12 +129,12 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
 
     @Override
     public Integer call() throws InterruptedException {
-        String problem = usageProblem();
+        String problem = problem();
         if (problem != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), problem);
         }
         PrintWriter out = out();
-        try (SluiceClient client = target.connect()) {
+        try (SluiceClient client = connect()) {
             List<TopicStats> stats = null;
             try {
                 stats = client.stats(topic);

@@ -12,7 +12,7 @@ final class TopicsCommand extends ClientCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = out();
-        try (SluiceClient client = target.connect()) {
+        try (SluiceClient client = connect()) {
             for (TopicInfo t : client.topics()) {
                 out.println(t.name());
             }

@@ -317,6 +317,16 @@ public final class SluiceClient implements AutoCloseable {
         return s;
     }
 
+    /** Why {@code target} is not a broker address ({@code HOST:PORT} or {@code [IPv6]:PORT}), or null. */
+    public static String targetProblem(String target) {
+        try {
+            Target.parse(target);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
     // ---- plumbing ----
 
     /** A subscription of a closed client would retry a shut-down channel until it gives up: it fails now. */

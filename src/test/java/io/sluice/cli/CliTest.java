@@ -352,7 +352,12 @@ class CliTest {
                 "UNAVAILABLE: cannot reach the broker at " + nowhere + ": ");
         assertFails(sluiceWithInput("", "subscribe", "orders", "--reconnect-for", "300ms", "--target", nowhere),
                 "UNAVAILABLE: gave up reconnecting after 300 ms: cannot reach the broker at " + nowhere);
-        assertFails(sluiceWithInput("", "topics", "--target", "nowhere"), "target 'nowhere' is not HOST:PORT");
+        for (String command : List.of("topics", "stats")) {
+            Result bad = sluiceWithInput("", command, "--target", "nowhere");
+            assertEquals(2, bad.exit(), "a usage error: " + bad.err());
+            assertTrue(bad.err().startsWith("--target (env SLUICE_TARGET): target 'nowhere' is not HOST:PORT"),
+                    bad.err());
+        }
     }
 
     @Test
