@@ -7,12 +7,14 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.lang.reflect.Field;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The {@code sluice} command: {@code serve} runs the broker; the other subcommands are clients of a
@@ -124,10 +126,63 @@ public final class Main implements Runnable {
             COMMANDS.forEach(cl::addSubcommand);
         }
         return cl.setCaseInsensitiveEnumValuesAllowed(true)
+                .setParameterExceptionHandler(Main::usageError)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     cmd.getErr().println("sluice: " + Failures.line(e, cmd.getCommand()));
                     return 1;
                 });
+    }
+
+    /**
+     * A usage error: picocli's message and the command's usage, except for a bad value that came from an
+     * environment variable, which is named (the flag was not typed, so the usage would not point at it).
+     */
+    private static int usageError(CommandLine.ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        CommandLine.Model.OptionSpec option = e.getArgSpec() instanceof CommandLine.Model.OptionSpec o ? o : null;
+        if (option == null) {   // a check of the command's own: its message starts with the option's name
+            option = cmd.getCommandSpec().options().stream()
+                    .filter(o -> e.getMessage().startsWith(o.longestName() + " ")).findFirst().orElse(null);
+        }
+        String variable = option != null ? environmentSource(option, args) : null;
+        if (variable != null) {
+            String message = e.getMessage().replaceFirst("^Invalid value for option '([^']+)'", "Invalid value for $1");
+            err.println("sluice: " + message
+                    + (message.contains(variable) ? "" : " (from the environment variable " + variable + ")"));
+            err.println("See '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
+        } else {
+            err.println(e.getMessage());
+            if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) {
+                cmd.usage(err);
+            }
+        }
+        return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /**
+     * The environment variable {@code option}'s value came from: null when it was typed on the command line, or
+     * its default names none ({@code ${env:NAME...}} in its annotation; picocli answers the value it stands for).
+     */
+    private static String environmentSource(CommandLine.Model.OptionSpec option, String[] args) {
+        if (!(option.userObject() instanceof Field field) || field.getAnnotation(Option.class) == null) {
+            return null;
+        }
+        String given = field.getAnnotation(Option.class).defaultValue();
+        if (!given.startsWith("${env:")) {
+            return null;
+        }
+        for (String arg : args) {
+            for (String name : option.names()) {
+                if (arg.equals(name) || arg.startsWith(name + "=")) {
+                    return null;
+                }
+            }
+        }
+        String rest = given.substring("${env:".length());
+        int end = rest.indexOf(':');
+        String variable = rest.substring(0, end >= 0 ? end : rest.indexOf('}'));
+        return System.getenv(variable) != null ? variable : null;
     }
 
     static String oneLine(Throwable e) {
@@ -135,9 +190,10 @@ public final class Main implements Runnable {
         return (m == null || m.isBlank() ? e.toString() : m).replace('\n', ' ');
     }
 
+    /** {@code sluice} alone: a usage error, so a script that forgot its command does not carry on as if it ran. */
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: sluice COMMAND (see below)");
     }
 
     static final class VersionProvider implements CommandLine.IVersionProvider {

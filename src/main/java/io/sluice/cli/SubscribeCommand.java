@@ -140,6 +140,11 @@ final class SubscribeCommand extends ClientCommand implements Callable<Integer> 
                 stats = client.stats(topic);
             } catch (SluiceClientException.Unavailable e) {
                 // the subscription keeps trying for --reconnect-for, and says so if it gives up
+                if (!reconnectFor.isZero()) {
+                    err().println("sluice: " + Failures.line(e, this) + "; trying again for up to "
+                            + Durations.format(reconnectFor) + " (--reconnect-for)");
+                    err().flush();
+                }
             }
             if (stats != null && (browse || VALID_NAME.matcher(group).matches())) {
                 boolean given = fromGiven != null ? fromGiven : spec.commandLine().getParseResult().hasMatchedOption("--from");

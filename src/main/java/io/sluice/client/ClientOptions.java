@@ -9,7 +9,10 @@ import io.grpc.Status;
 import io.grpc.TlsChannelCredentials;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.concurrent.Executor;
 
@@ -90,9 +93,11 @@ public final class ClientOptions {
             var builder = TlsChannelCredentials.newBuilder();
             try {
                 if (caFile != null) {
+                    requireCertificates(caFile, "certificate authority");
                     builder.trustManager(caFile.toFile());
                 }
                 if (certFile != null) {
+                    requireCertificates(certFile, "client certificate");
                     builder.keyManager(certFile.toFile(), keyFile.toFile());
                 }
             } catch (IOException e) {
@@ -105,6 +110,20 @@ public final class ClientOptions {
             channel = InsecureChannelCredentials.create();
         }
         return token == null ? channel : CompositeChannelCredentials.create(channel, new Bearer(token));
+    }
+
+    /**
+     * Fails at once, naming the file, when {@code file} holds no X.509 certificate in PEM: the transport would
+     * only say, on the first call, that it found "no certificate data".
+     */
+    private static void requireCertificates(Path file, String what) throws IOException {
+        try (var in = Files.newInputStream(file)) {
+            if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+                throw new IllegalArgumentException(file + " holds no " + what + " (PEM, -----BEGIN CERTIFICATE-----)");
+            }
+        } catch (CertificateException e) {
+            throw new IllegalArgumentException(file + " is not a " + what + " in PEM: " + e.getMessage(), e);
+        }
     }
 
     /** Adds the token to each call's headers; the token is never logged or shown. */

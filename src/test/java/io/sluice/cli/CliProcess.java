@@ -31,6 +31,12 @@ final class CliProcess implements AutoCloseable {
 
     /** Starts {@code sluice args...}, with the client JVM options bin/sluice uses; no SLUICE_ variables. */
     static CliProcess start(Path dir, Path input, String... args) throws IOException {
+        return start(dir, input, java.util.Map.of(), args);
+    }
+
+    /** Like {@link #start(Path, Path, String...)} with the variables {@code env} set. */
+    static CliProcess start(Path dir, Path input, java.util.Map<String, String> env, String... args)
+            throws IOException {
         var command = new ArrayList<>(List.of(JAVA, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Dio.grpc.netty.shaded.io.netty.transport.noNative=true",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
@@ -43,6 +49,7 @@ final class CliProcess implements AutoCloseable {
         Path err = Files.createTempFile(dir, "cli", ".err");
         var builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
         builder.environment().keySet().removeIf(k -> k.startsWith("SLUICE_"));
+        builder.environment().putAll(env);
         if (input != null) {
             builder.redirectInput(input.toFile());
         }

@@ -350,8 +350,15 @@ class CliTest {
                 "UNAVAILABLE: cannot reach the broker at " + nowhere + ": ");
         assertFails(sluiceWithInput("", "topics", "--target", nowhere),
                 "UNAVAILABLE: cannot reach the broker at " + nowhere + ": ");
-        assertFails(sluiceWithInput("", "subscribe", "orders", "--reconnect-for", "300ms", "--target", nowhere),
-                "UNAVAILABLE: gave up reconnecting after 300 ms: cannot reach the broker at " + nowhere);
+        // subscribe says at once that it keeps trying, then gives up
+        Result subscribe = sluiceWithInput("", "subscribe", "orders", "--reconnect-for", "300ms", "--target", nowhere);
+        assertEquals(1, subscribe.exit(), subscribe.err());
+        List<String> lines = subscribe.err().lines().toList();
+        assertEquals(2, lines.size(), subscribe.err());
+        assertTrue(lines.get(0).startsWith("sluice: UNAVAILABLE: cannot reach the broker at " + nowhere + ": ")
+                && lines.get(0).endsWith("; trying again for up to 300ms (--reconnect-for)"), lines.get(0));
+        assertTrue(lines.get(1).startsWith("sluice: UNAVAILABLE: gave up reconnecting after 300 ms: cannot reach the "
+                + "broker at " + nowhere), lines.get(1));
         for (String command : List.of("topics", "stats")) {
             Result bad = sluiceWithInput("", command, "--target", "nowhere");
             assertEquals(2, bad.exit(), "a usage error: " + bad.err());
@@ -362,6 +369,10 @@ class CliTest {
 
     @Test
     void usageErrorsExitWithTwo() {
+        Result none = sluiceWithInput("");
+        assertEquals(2, none.exit(), "sluice without a command is a usage error");
+        assertTrue(none.err().startsWith("Missing command: sluice COMMAND") && none.err().contains("subscribe"),
+                none.err());
         assertEquals(2, sluice("publish").exit());
         assertEquals(2, sluice("subscribe", "t", "--credits", "0").exit());
         assertEquals(2, sluice("frobnicate").exit());

@@ -106,6 +106,18 @@ class TlsTest {
     }
 
     @Test
+    void aCertificateFileWithoutACertificateIsNamedWhenTheClientIsMade() throws IOException {
+        Path notPem = Files.writeString(dir.resolve("ca.txt"), "hello\n");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SluiceClient.connect("127.0.0.1:1", ClientOptions.defaults().tls(notPem)));
+        assertTrue(e.getMessage().contains(notPem + " is not a certificate authority in PEM"), e.getMessage());
+        var asKey = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SluiceClient.connect("127.0.0.1:1",
+                        ClientOptions.defaults().clientCertificate(billing.key(), billing.key())));
+        assertTrue(asKey.getMessage().contains(billing.key() + " is not a client certificate in PEM"), asKey.getMessage());
+    }
+
+    @Test
     void aPlaintextClientAgainstTheTlsPortFailsCleanly() throws IOException {
         broker = TestBroker.start(dir.resolve("data"), tls(null));
         var plain = client(ClientOptions.defaults().token(TOKEN));
