@@ -61,6 +61,11 @@ abstract class ClientCommand {
     }
 
     /** The problem with {@code value} of {@code name} when it is negative (the broker takes them unsigned), or null. */
+    /** A group's name as the broker knows it: the empty name is the group {@code default} (SPEC §3). */
+    static String shown(String group) {
+        return group.isEmpty() ? "default" : group;
+    }
+
     static String negative(String name, long value) {
         return value < 0 ? name + " must be 0 or more, not " + value : null;
     }

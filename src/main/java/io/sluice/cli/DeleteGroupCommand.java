@@ -17,8 +17,8 @@ final class DeleteGroupCommand extends AdminCommand {
     @Override
     String run(SluiceClient client) {
         if (!client.deleteGroup(topic, group)) {
-            throw new CommandFailure("group " + group + " of topic " + topic + " does not exist");
+            throw new CommandFailure("group " + shown(group) + " of topic " + topic + " does not exist");
         }
-        return "deleted group " + group + " of topic " + topic;
+        return "deleted group " + shown(group) + " of topic " + topic;
     }
 }

@@ -61,14 +61,22 @@ final class GroupCommand implements Runnable {
         @Override
         String usageProblem() {
             String deliveries = negative("--max-deliveries", maxDeliveries);
-            return deliveries != null ? deliveries : negative("--max-in-flight", maxInFlight);
+            if (deliveries != null) {
+                return deliveries;
+            }
+            if (ackWait.compareTo(GroupSettings.MAX_DURATION) > 0
+                    || backoff.stream().anyMatch(d -> d.compareTo(GroupSettings.MAX_DURATION) > 0)) {
+                return (ackWait.compareTo(GroupSettings.MAX_DURATION) > 0 ? "--ack-wait" : "--backoff")
+                        + " must be at most " + GroupSettings.MAX_DURATION.toMillis() + "ms (about 49.7 days)";
+            }
+            return negative("--max-in-flight", maxInFlight);
         }
 
         @Override
         String run(SluiceClient client) {
             var settings = new GroupSettings(ackWait, maxDeliveries, deadLetterTopic, maxInFlight, backoff);
             GroupSettings now = client.configureGroup(topic, group, shared, settings);
-            return (shared ? "shared" : "consumer") + " group " + group + " on topic " + topic + ": ack wait "
+            return (shared ? "shared" : "consumer") + " group " + shown(group) + " on topic " + topic + ": ack wait "
                     + (now.ackWait().isZero() ? "30s (default)" : Durations.format(now.ackWait()))
                     + ", max deliveries " + (now.maxDeliveries() == 0 ? "unlimited" : now.maxDeliveries())
                     + (now.deadLetterTopic().isEmpty() ? "" : ", dead letters to " + now.deadLetterTopic())

@@ -77,6 +77,11 @@ final class Lines {
         }
     }
 
+    /** True when every byte read is answered and the input has none ready: the next {@link #next()} would wait. */
+    boolean caughtUp() throws IOException {
+        return position == limit && in.available() == 0;
+    }
+
     /** How many lines {@link #next()} has answered, empty ones included: the number of the last one. */
     long number() {
         return number;

@@ -80,7 +80,7 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
             + "ID within the topic's dedup window stores nothing and prints the original message (duplicate=true).")
     String dedupId;
 
-    @Option(names = "--expect-last-seq", paramLabel = "SEQUENCE", description = "Store only if the topic's last "
+    @Option(names = "--expect-last-seq", paramLabel = "SEQUENCE", converter = Sequences.class, description = "Store only if the topic's last "
             + "sequence is SEQUENCE (0 for a topic that never held a message); else the publish is refused.")
     Long expectLastSequence;
 
@@ -125,7 +125,7 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
         if (batch != null && (dedupId != null || expectLastSequence != null)) {
             return "--dedup-id and --expect-last-seq apply to one message, not to --batch";
         }
-        return expectLastSequence == null ? null : negative("--expect-last-seq", expectLastSequence);
+        return null;
     }
 
     /** The attributes given, in order; a key given twice keeps its last value. */
@@ -168,7 +168,18 @@ final class PublishCommand extends ClientCommand implements Callable<Integer> {
             List<OutboundMessage> pending = new ArrayList<>();
             long bytes = 0;
             byte[] line;
-            while ((line = next(lines, client, pending, out, progress, ctrlC)) != null) {
+            while (true) {
+                if (!pending.isEmpty() && lines.caughtUp()) {
+                    // Nothing more to read now (a pipe whose writer is slower, `tail -f`): what was read is
+                    // stored now, not once 1,000 lines or the end have come.
+                    if (!send(client, pending, lines.number(), out, progress, ctrlC)) {
+                        return;
+                    }
+                    bytes = 0;
+                }
+                if ((line = next(lines, client, pending, out, progress, ctrlC)) == null) {
+                    break;
+                }
                 if (line.length == 0) {
                     continue;
                 }

@@ -130,12 +130,11 @@ final class QuickLine {
                 var c = new ResetCursorCommand();
                 g.positional(v -> set(() -> c.topic = v), true).positional(v -> set(() -> c.group = v), true)
                         .positional(v -> {
-                            try {
-                                c.sequence = Long.valueOf(v);
-                                return true;
-                            } catch (NumberFormatException e) {
-                                return false;
+                            Long sequence = Sequences.parse(v);
+                            if (sequence != null) {
+                                c.sequence = sequence;
                             }
+                            return sequence != null;
                         }, true);
                 command = c;
             }

@@ -15,18 +15,14 @@ final class ResetCursorCommand extends AdminCommand {
     @Parameters(index = "1", paramLabel = "GROUP")
     String group;
 
-    @Parameters(index = "2", paramLabel = "SEQUENCE", description = "The last sequence counted as read, 0 or more.")
+    @Parameters(index = "2", paramLabel = "SEQUENCE", converter = Sequences.class,
+            description = "The last sequence counted as read, 0 or more.")
     long sequence;
-
-    @Override
-    String usageProblem() {
-        return negative("SEQUENCE", sequence);
-    }
 
     @Override
     String run(SluiceClient client) {
         client.resetCursor(topic, group, sequence);
-        return "cursor of group " + group + " on topic " + topic + " set to "
+        return "cursor of group " + shown(group) + " on topic " + topic + " set to "
                 + Long.toUnsignedString(sequence) + "; delivery resumes after it";
     }
 }

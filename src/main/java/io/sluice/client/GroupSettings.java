@@ -21,9 +21,22 @@ import java.util.List;
 public record GroupSettings(Duration ackWait, int maxDeliveries, String deadLetterTopic, int maxInFlight,
                             List<Duration> backoff) {
 
+    /** The longest ack wait or backoff delay the protocol carries: 2^32 - 1 ms, about 49.7 days. */
+    public static final Duration MAX_DURATION = Duration.ofMillis(0xFFFF_FFFFL);
+
+    /** @throws IllegalArgumentException for a duration that is negative or over {@link #MAX_DURATION} */
     public GroupSettings {
         deadLetterTopic = deadLetterTopic == null ? "" : deadLetterTopic;
         backoff = List.copyOf(backoff);
+        check("ack wait", ackWait);
+        backoff.forEach(d -> check("backoff", d));
+    }
+
+    private static void check(String what, Duration d) {
+        if (d.isNegative() || d.compareTo(MAX_DURATION) > 0) {
+            throw new IllegalArgumentException("the " + what + " must be 0 to " + MAX_DURATION.toMillis()
+                    + " ms (about 49.7 days), not " + d.toMillis() + " ms");
+        }
     }
 
     public static GroupSettings defaults() {
@@ -48,11 +61,11 @@ public record GroupSettings(Duration ackWait, int maxDeliveries, String deadLett
 
     ConsumerGroupConfig toWire() {
         var b = ConsumerGroupConfig.newBuilder()
-                .setAckWaitMs((int) Math.min(ackWait.toMillis(), 0xFFFF_FFFFL))
+                .setAckWaitMs((int) ackWait.toMillis())
                 .setMaxDeliveries(maxDeliveries)
                 .setDeadLetterTopic(deadLetterTopic)
                 .setMaxInFlight(maxInFlight);
-        backoff.forEach(d -> b.addBackoffMs((int) Math.min(d.toMillis(), 0xFFFF_FFFFL)));
+        backoff.forEach(d -> b.addBackoffMs((int) d.toMillis()));
         return b.build();
     }
 

@@ -103,11 +103,12 @@ final class Inbound {
             }
             highest = Math.max(highest, seq.getAsLong());
         }
-        if (highest < 0 || !subscription.ackedUpTo(highest)) {
+        int settled = highest < 0 ? 0 : subscription.ackedUpTo(highest);
+        if (settled == 0) {
             return;   // nothing known, or a duplicate or older ack: the cursor is already past it
         }
         owner.ack(spec, subscription.claim(), highest);
-        owner.metrics().acked(spec.topic(), spec.group());
+        owner.metrics().acked(spec.topic(), spec.group(), settled);
     }
 
     /**

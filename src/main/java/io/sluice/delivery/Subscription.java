@@ -301,18 +301,21 @@ public final class Subscription extends StreamLoop {
 
     /**
      * The cumulative ack reached {@code highest}: what it covers is no longer in flight nor pending
-     * redelivery. False when the cursor is already there (a duplicate).
+     * redelivery. Answers how many messages it settled: those this stream delivered up to {@code highest},
+     * at least 1 (a message delivered to an earlier stream); 0 when the cursor is already there (a duplicate).
      */
-    boolean ackedUpTo(long highest) {
+    int ackedUpTo(long highest) {
         lock.lock();
         try {
             if (highest <= acked) {
-                return false;
+                return 0;
             }
             acked = highest;
-            inFlight.headMap(highest, true).clear();
+            var covered = inFlight.headMap(highest, true);
+            int settled = Math.max(1, covered.size());
+            covered.clear();
             redeliveries.removeUpTo(highest);   // a nacked message the ack covers is not due again
-            return true;
+            return settled;
         } finally {
             lock.unlock();
         }

@@ -102,6 +102,7 @@ public final class SluiceServer implements AutoCloseable {
         Security security = null;
         try {
             long t0 = System.nanoTime();
+            requireFreePort(config);
             security = Security.start(securityConfig);
             telemetry = Telemetry.start(new Telemetry.Settings(security.metricsHost(config.host()),
                     config.metricsPort(),
@@ -248,6 +249,19 @@ public final class SluiceServer implements AutoCloseable {
     }
 
     /** Closes what a start that failed half way had opened, in the same order as {@link #close()}. */
+    /**
+     * A gRPC port some process holds is refused before the storage is opened (and logs its closing): the
+     * one line naming the port is all the operator reads. gRPC binds the port again when it starts.
+     */
+    private static void requireFreePort(ServerConfig config) throws IOException {
+        if (config.port() != 0) {
+            try (var probe = new java.net.ServerSocket()) {
+                probe.setReuseAddress(true);   // as the transport binds: a port left in TIME_WAIT is free
+                probe.bind(new InetSocketAddress(config.host(), config.port()));
+            }
+        }
+    }
+
     private static void closeAll(Store store, Telemetry telemetry, ExecutorService calls, Transport transport,
                                  Security security) {
         new Shutdown()

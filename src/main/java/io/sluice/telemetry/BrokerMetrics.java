@@ -170,11 +170,6 @@ public final class BrokerMetrics implements AutoCloseable {
         }
     }
 
-    /** An ack moved the group's cursor. */
-    public void acked(String topic, String group) {
-        group(topic, group).acked.increment();
-    }
-
     /** Retention removed {@code removed} messages of the topic, {@code skipped} of them unread by some group. */
     public void discarded(String topic, long removed, long skipped) {
         TopicCounters t = topic(topic);
@@ -188,7 +183,7 @@ public final class BrokerMetrics implements AutoCloseable {
         return t == null ? 0 : t.skipped.sum();
     }
 
-    /** {@code count} messages of a shared group were settled by acks. */
+    /** Acks settled {@code count} messages of the group (moved its cursor over them, in an exclusive group). */
     public void acked(String topic, String group, int count) {
         group(topic, group).acked.add(count);
     }

@@ -141,6 +141,51 @@ class CliTest {
     }
 
     @Test
+    void publishBatchStoresWhatAPipeHasGivenWithoutWaitingForMore() throws Exception {
+        var pipe = new java.io.PipedOutputStream();
+        var in = new java.io.PipedInputStream(pipe);
+        var out = new StringWriter();
+        var err = new StringWriter();
+        var run = java.util.concurrent.CompletableFuture.supplyAsync(() -> Main.run(in, new PrintWriter(out, true),
+                new PrintWriter(err, true), "publish", "tailed", "--batch", "-", "--target", target));
+        pipe.write("a\nb\nc\n".getBytes(UTF_8));
+        pipe.flush();
+        // the writer is still there: the three lines are stored all the same
+        Await.until("the three lines stored while the pipe stays open",
+                () -> client.stats().stream().anyMatch(t -> t.topic().equals("tailed") && t.totalMessages() == 3));
+        pipe.write("d\n".getBytes(UTF_8));
+        pipe.close();
+        assertEquals(0, run.get(30, java.util.concurrent.TimeUnit.SECONDS), err.toString());
+        assertEquals(4, out.toString().lines().count(), out.toString());
+        assertEquals(4, client.stats("tailed").getFirst().totalMessages());
+    }
+
+    @Test
+    void adminCommandsTakeTheProtocolsWholeRangesAndNameTheDefaultGroup() {
+        assertOk(sluice("publish", "ranges", "x"));
+        String top = Long.toUnsignedString(-1L);
+        assertFails(sluice("reset-cursor", "ranges", "g", top), "INVALID_ARGUMENT: sequence " + top + " is beyond");
+        assertFails(sluice("publish", "ranges", "y", "--expect-last-seq", top), "FAILED_PRECONDITION");
+        assertEquals(2, sluice("reset-cursor", "ranges", "g", "-1").exit());
+        assertEquals(2, sluice("reset-cursor", "ranges", "g", "18446744073709551616").exit());
+
+        Result reset = sluice("reset-cursor", "ranges", "", "0");
+        assertOk(reset);
+        assertTrue(reset.out().startsWith("cursor of group default on topic ranges"), reset.out());
+        Result configured = sluice("group", "configure", "ranges", "", "--ack-wait", "49d");
+        assertOk(configured);
+        assertTrue(configured.out().startsWith("consumer group default on topic ranges: ack wait 49d"),
+                configured.out());
+        Result tooLong = sluice("group", "configure", "ranges", "g", "--ack-wait", "50d");
+        assertEquals(2, tooLong.exit(), tooLong.err());
+        assertTrue(tooLong.err().startsWith("--ack-wait must be at most 4294967295ms"), tooLong.err());
+        assertEquals(2, sluice("group", "configure", "ranges", "g", "--backoff", "1s,50d").exit());
+        Result deleted = sluice("delete-group", "ranges", "");
+        assertOk(deleted);
+        assertEquals("deleted group default of topic ranges\n", deleted.out());
+    }
+
+    @Test
     void publishRefusesTwoPayloadsAsAUsageError() {
         Result r = sluice("publish", "orders", "text", "--file", "x");
         assertEquals(2, r.exit());

@@ -336,6 +336,12 @@ class ClientSubscribeTest {
         var refused = assertThrows(SluiceClientException.class, () -> client.configureGroup("mail", "senders", false,
                 GroupSettings.defaults()));
         assertTrue(refused.getMessage().contains("SHARED"), refused.getMessage());
+        // a duration the protocol cannot carry is refused, not cut to what it can
+        var tooLong = assertThrows(IllegalArgumentException.class,
+                () -> GroupSettings.defaults().withAckWait(Duration.ofDays(50)));
+        assertTrue(tooLong.getMessage().contains("4294967295 ms"), tooLong.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> GroupSettings.defaults().withBackoff(java.util.List.of(Duration.ofSeconds(-1))));
 
         client.publish("mail", "bounce".getBytes());
         // The dead letter is read while the shared subscription is open: a term still in the client when its

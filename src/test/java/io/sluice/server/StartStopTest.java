@@ -1,6 +1,7 @@
 package io.sluice.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -87,8 +88,10 @@ class StartStopTest {
             String m = e.getMessage();
             assertTrue(m.contains("gRPC") && m.contains("127.0.0.1:" + port) && m.contains("already in use")
                     && m.contains("--port") && m.contains("SLUICE_PORT"), m);
+            // found before the storage was opened: no data directory made for a broker that never served
+            assertFalse(java.nio.file.Files.exists(dir.resolve("sluice.db")), "the storage was opened");
         }
-        // The store it had opened was closed again: a broker starts on the same data at once.
+        // Nothing it had opened is left held: a broker starts on the same data at once.
         try (var b = TestBroker.start(dir)) {
             assertTrue(b.port() > 0);
         }
