@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * All subscription streams: opens them, routes each commit to the streams of its topic, enforces one
@@ -22,6 +23,13 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Delivery implements StoreListener, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Delivery.class.getName());
+    private static final Warnings RELEASES = new Warnings(LOG, "leases not released");
+    /** How often, and how long, the leases of an ended stream are tried again when the store failed. */
+    static final Duration RELEASE_RETRY = Duration.ofSeconds(1);
+    static final Duration RELEASE_RETRY_FOR = Duration.ofMinutes(10);
+    /** Runs a retry after {@link #RELEASE_RETRY}, on a virtual thread: queueing to the writer may wait. */
+    private static final java.util.concurrent.Executor RETRIES = java.util.concurrent.CompletableFuture
+            .delayedExecutor(RELEASE_RETRY.toMillis(), TimeUnit.MILLISECONDS, r -> Thread.ofVirtual().start(r));
 
     private final Store store;
     private final BrokerMetrics metrics;
@@ -161,18 +169,30 @@ public final class Delivery implements StoreListener, AutoCloseable {
      * Queues a cumulative ack under the stream's claim to the writer (inbound thread; blocks while the
      * writer queue is full); the store leaves the cursor alone when a newer stream claimed the group.
      */
-    void ack(SubscriptionSpec spec, long claim, long sequence) throws InterruptedException {
-        store.ack(spec.topic(), spec.group(), claim, sequence,
-                logFailure("ack of " + spec.topic() + "/" + spec.group() + " up to " + sequence));
+    void ack(SubscriptionSpec spec, long claim, long sequence, Consumer<SluiceException> notStored)
+            throws InterruptedException {
+        store.ack(spec.topic(), spec.group(), claim, sequence, new Completion<>() {
+            @Override
+            public void committed(Boolean moved) {
+            }
+
+            @Override
+            public void failed(SluiceException error) {
+                LOG.log(Level.WARNING, "ack of " + spec.topic() + "/" + spec.group() + " up to " + sequence
+                        + " was not stored: " + error.getMessage());
+                notStored.accept(error);
+            }
+        });
     }
 
     /**
      * Queues a Term to the writer (inbound thread; blocks while the writer queue is full); wakes the group.
      * A shared stream names its {@code holder}; an exclusive one passes null and its {@code claim}.
-     * {@code notDone} runs when the store did not terminate it (a shared stream no longer held it).
+     * {@code notDone} runs when the store did not terminate it (a shared stream no longer held it), {@code
+     * notStored} when the store failed.
      */
-    void terminate(SubscriptionSpec spec, String holder, long claim, long sequence, String reason, Runnable notDone)
-            throws InterruptedException {
+    void terminate(SubscriptionSpec spec, String holder, long claim, long sequence, String reason, Runnable notDone,
+                   Consumer<SluiceException> notStored) throws InterruptedException {
         Completion<Boolean> told = new Completion<>() {
             @Override
             public void committed(Boolean done) {
@@ -187,6 +207,7 @@ public final class Delivery implements StoreListener, AutoCloseable {
             public void failed(SluiceException error) {
                 LOG.log(Level.WARNING, "term of message " + sequence + " on " + spec.topic() + " group "
                         + spec.group() + " was not stored: " + error.getMessage());
+                notStored.accept(error);
             }
         };
         if (holder != null) {
@@ -207,9 +228,17 @@ public final class Delivery implements StoreListener, AutoCloseable {
         }
     }
 
-    /** What a shared stream's end tells when its leases are released: the group's other streams may take them. */
-    Completion<Integer> released(SubscriptionSpec spec) {
-        return new Completion<>() {
+    /**
+     * Releases every lease of an ended shared stream, so the group's other streams may take them. Leases the
+     * store could not release (the database unreachable) are tried again every {@link #RELEASE_RETRY} for up
+     * to {@link #RELEASE_RETRY_FOR}, instead of being held until the group's ack wait has passed.
+     */
+    void release(SubscriptionSpec spec, String holder) {
+        release(spec, holder, System.nanoTime() + RELEASE_RETRY_FOR.toNanos(), true);
+    }
+
+    private void release(SubscriptionSpec spec, String holder, long giveUpAt, boolean first) {
+        store.releaseAll(spec.topic(), spec.group(), holder, new Completion<>() {
             @Override
             public void committed(Integer count) {
                 if (count > 0) {
@@ -219,10 +248,18 @@ public final class Delivery implements StoreListener, AutoCloseable {
 
             @Override
             public void failed(SluiceException error) {
-                LOG.log(Level.DEBUG, () -> "leases of an ended stream on " + spec.topic() + " were not released: "
-                        + error.getMessage() + "; they expire after the group's ack wait");
+                String what = "leases of an ended stream on " + spec.topic() + " group " + spec.group()
+                        + " were not released (" + error.getMessage() + ")";
+                if (closing || System.nanoTime() - giveUpAt >= 0) {
+                    LOG.log(Level.WARNING, what + "; they come back after the group's ack wait");
+                    return;
+                }
+                if (first) {
+                    RELEASES.warn(what + "; trying again every " + RELEASE_RETRY.toMillis() + " ms");
+                }
+                RETRIES.execute(() -> release(spec, holder, giveUpAt, false));
             }
-        };
+        });
     }
 
     @Override

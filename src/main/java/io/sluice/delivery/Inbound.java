@@ -1,5 +1,7 @@
 package io.sluice.delivery;
 
+import io.sluice.domain.SluiceException;
+
 import io.sluice.domain.MessageIds;
 import io.sluice.store.Store;
 import java.util.List;
@@ -107,7 +109,7 @@ final class Inbound {
         if (settled == 0) {
             return;   // nothing known, or a duplicate or older ack: the cursor is already past it
         }
-        owner.ack(spec, subscription.claim(), highest);
+        owner.ack(spec, subscription.claim(), highest, this::notStored);
         owner.metrics().acked(spec.topic(), spec.group(), settled);
     }
 
@@ -154,7 +156,22 @@ final class Inbound {
             return;
         }
         subscription.terminated(seq.getAsLong());
-        owner.terminate(spec, null, subscription.claim(), seq.getAsLong(), reason, () -> { });
+        owner.terminate(spec, null, subscription.claim(), seq.getAsLong(), reason, () -> { }, this::notStored);
+    }
+
+    /**
+     * An ack or Term of this stream failed in the store (the database unreachable, the disk full): the
+     * stream counts it as done, so acks sent again would be taken as duplicates and an AckSync after them
+     * answered. The stream ends instead; its client subscribes again and the group resumes after its
+     * stored cursor, delivering again what the lost ack covered (at least once).
+     */
+    private void notStored(SluiceException error) {
+        if (error instanceof SluiceException.TakenOver) {
+            return;   // a newer stream holds the group: this one ends as taken over
+        }
+        subscription.end(End.failed(new SluiceException.Unavailable("an ack or term of this stream was not "
+                + "stored (" + error.getMessage() + "); subscribe again: the group resumes after its stored "
+                + "cursor")));
     }
 
     /** The sequence of a message id of this topic: from the ids in flight, else from the store. */

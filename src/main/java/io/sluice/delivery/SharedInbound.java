@@ -60,7 +60,7 @@ final class SharedInbound {
                 if (seq.isPresent()) {
                     subscription.settled(List.of(seq.getAsLong()));
                     owner.terminate(spec, subscription.holder, Store.NO_CLAIM, seq.getAsLong(), t.reason(),
-                            () -> ignore(1));
+                            () -> ignore(1), error -> { });   // the lease still held: the client may send it again
                 }
             }
         }

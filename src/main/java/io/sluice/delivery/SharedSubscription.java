@@ -277,7 +277,7 @@ final class SharedSubscription extends StreamLoop {
     /** Releases every lease this stream holds. */
     @Override
     void leave() {
-        store.releaseAll(spec.topic(), spec.group(), holder, owner.released(spec));
+        owner.release(spec, holder);
     }
 
     // ---- signals (any thread) ----
