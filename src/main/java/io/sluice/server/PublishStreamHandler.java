@@ -38,7 +38,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * bytes are waiting for their commit and the broker's {@link MemoryBudget} has room for it (as much
  * as the largest request this stream has sent, at least {@link #MIN_ROOM}): a full writer or a spent
  * budget stops the reading of this stream and transport flow control pushes back on the producer.
- * Each request holds its bytes of the budget until its answer is sent. Nothing here blocks.
+ * Each request holds its bytes of the budget until its answer is sent, and answers are sent only
+ * while the transport is ready for them: a client that reads no answers stops this stream's reading
+ * once {@link #WINDOW} of them wait. Nothing here blocks.
  */
 final class PublishStreamHandler implements StreamObserver<PublishStreamRequest> {
     private static final System.Logger LOG = System.getLogger(PublishStreamHandler.class.getName());
@@ -98,6 +100,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             open.remove(this);
             dropReservation();
         });
+        out.setOnReadyHandler(this::scheduleFlush);   // answers held for a client that was not reading go now
         open.add(this);
         lock.lock();
         try {
@@ -207,10 +210,14 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             boolean shutDown;
             Status refusal;
             long freed = 0;
+            // Answers go only while the transport takes them: for a client that reads none, they wait in the
+            // line, which stops this stream's reading once it is full, and the onReady handler sends them
+            // once the client reads again (or the stream is reset, see UnreadAnswers).
+            boolean writable = cancelled || out.isReady();
             lock.lock();
             try {
                 StreamAnswer head;
-                while ((head = line.peek()) != null && head.done) {
+                while (writable && (head = line.peek()) != null && head.done) {
                     ready.add(line.poll());
                     inFlightBytes -= head.bytes;
                     freed += head.bytes;
@@ -325,6 +332,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             lock.unlock();
         }
         dropReservation();
+        scheduleFlush();   // answers held for the client give their room back
     }
 
     /** Gives back the room taken for a request that will not come now (the stream ended or was half-closed). */

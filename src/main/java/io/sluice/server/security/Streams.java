@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * reset it. A client that never ends its requests (headers of calls refused at once, or ended for
  * sending nothing) would pile them up, so once a second such streams are reset (RST_STREAM NO_ERROR,
  * which HTTP/2 allows after a complete response). A unary answer the client lets none of go for 10 s
- * is reset too ({@link UnreadAnswers}), and a request over the size limit is never buffered
+ * is reset too, and so is a PublishStream whose answers the client lets none of go ({@link UnreadAnswers}), and a request over the size limit is never buffered
  * ({@link Oversize}).
  *
  * <p>The broker's streams, on all connections, are bounded too ({@code open} against {@code limit}):
@@ -99,6 +99,7 @@ final class Streams {
     static final class Bodiless extends Http2FrameListenerDecorator {
         static final long BODY_NANOS = TimeUnit.SECONDS.toNanos(2);
         private static final Set<String> UNARY = unaryPaths();
+        private static final String PUBLISH_STREAM = "/" + SluiceGrpc.getPublishStreamMethod().getFullMethodName();
         final Map<Integer, Long> since = new HashMap<>();   // stream id: when its headers came (transport thread)
         int mine;                                            // this connection's client streams open
         private final UnreadAnswers unread;
@@ -178,10 +179,13 @@ final class Streams {
 
         private void noteHeaders(int streamId, Http2Headers headers, boolean endOfStream) {
             CharSequence path = headers.path();
+            if (path != null && PUBLISH_STREAM.contentEquals(path)) {
+                unread.watch(streamId);   // its answers, like a unary call's, are taken at once by any client that reads
+            }
             if (path == null || !UNARY.contains(path.toString())) {
                 return;
             }
-            unread.unary(streamId);
+            unread.watch(streamId);
             if (!endOfStream && since.size() < 1 << 16) {
                 since.putIfAbsent(streamId, System.nanoTime());
             }
