@@ -8,6 +8,7 @@ import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.exporter.prometheus.PrometheusHttpServer;
 import io.opentelemetry.instrumentation.runtimemetrics.java17.RuntimeMetrics;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.common.export.MemoryMode;
 import io.opentelemetry.sdk.metrics.SdkMeterProvider;
 import io.opentelemetry.sdk.metrics.SdkMeterProviderBuilder;
 import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
@@ -25,6 +26,7 @@ import java.net.BindException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
 
 /**
  * The OpenTelemetry SDK as the broker uses it. Meters are read by the Prometheus HTTP exporter on
@@ -95,8 +97,12 @@ public final class Telemetry implements AutoCloseable {
                             .labels(Labels.of("version", version, "java_version", System.getProperty("java.version")))
                             .build())
                     .build());
+            httpServerLimits();
             try {
                 prometheus = PrometheusHttpServer.builder().setHost(settings.host()).setPort(settings.metricsPort())
+                        .setExecutor(Executors.newThreadPerTaskExecutor(
+                                Thread.ofVirtual().name("metrics-http-", 0).factory()))
+                        .setMemoryMode(MemoryMode.IMMUTABLE_DATA)   // scrapes may now run at once
                         .setPrometheusRegistry(registry)
                         .setOtelScopeLabelsEnabled(false)
                         .setDefaultHandler(console)
@@ -163,6 +169,27 @@ public final class Telemetry implements AutoCloseable {
                 .enableMetrics(java.util.List.of("grpc.server.call.started", "grpc.server.call.duration"))
                 .build()
                 .configureServerBuilder(server);
+    }
+
+    /** Seconds a connection of the metrics port may take to send its request, and to take its answer. */
+    static final int HTTP_REQUEST_SECONDS = 10;
+    static final int HTTP_ANSWER_SECONDS = 60;
+    /** Connections the metrics port keeps open at once; more are closed as they arrive. */
+    static final int HTTP_CONNECTIONS = 128;
+
+    /**
+     * The JDK's HTTP server under the metrics port reads a request on the thread of its exchange, for as
+     * long as the client takes: a client that trickles its headers, or sends none, held the only thread
+     * and no scrape was answered. Each exchange has a virtual thread of its own (see the executor above),
+     * a connection that has not sent its request within {@link #HTTP_REQUEST_SECONDS} is closed, and at
+     * most {@link #HTTP_CONNECTIONS} are open at once. These are the server's own settings, read when its
+     * first instance is made, in the process (so whatever else makes one first calls this before); one the
+     * operator set with {@code -D} is kept.
+     */
+    public static void httpServerLimits() {
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxReqTime", Integer.toString(HTTP_REQUEST_SECONDS));
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxRspTime", Integer.toString(HTTP_ANSWER_SECONDS));
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxConnections", Integer.toString(HTTP_CONNECTIONS));
     }
 
     /** The web console on the metrics port: answers 503 until the broker gives it its figures. */

@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.sluice.server.TestBroker;
 import io.sluice.server.security.Pki;
 import io.sluice.server.security.SecurityConfig;
+import io.sluice.telemetry.Telemetry;
 import java.io.ByteArrayInputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -33,6 +34,7 @@ class WrongPortTest {
     @Test
     void aPortThatSpeaksHttpOneIsNamedAsNotGrpc() throws Exception {
         // Stands in for the broker's metrics port: an HTTP/1.1 server.
+        Telemetry.httpServerLimits();   // read once per process: the broker's settings, whoever is first
         HttpServer http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         http.start();
         try {

@@ -33,6 +33,7 @@ class OtlpExportTest {
 
     @Test
     void metricsAndTracesReachTheCollector() throws IOException, InterruptedException {
+        Telemetry.httpServerLimits();   // read once per process: the broker's settings, whoever is first
         collector = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         collector.createContext("/", exchange -> {
             byte[] body = exchange.getRequestBody().readAllBytes();
