@@ -106,7 +106,7 @@ public final class Telemetry implements AutoCloseable {
                         .setPrometheusRegistry(registry)
                         .setOtelScopeLabelsEnabled(false)
                         .setDefaultHandler(console)
-                        .setAuthenticator(new ReadOnly())
+                        .setAuthenticator(new ReadOnly(settings.host()))
                         .build();
             } catch (UncheckedIOException e) {
                 throw new IllegalStateException(portProblem("metrics", settings.host(), "--metrics-host or --host",

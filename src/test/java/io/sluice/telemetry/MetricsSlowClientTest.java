@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Clients of the metrics port that never finish their request (a slowloris, or a port scanner that
- * connects and waits) do not keep scrapes from being answered, and are closed after the request time.
+ * connects and waits) do not keep scrapes from being answered, and are closed after the request time;
+ * on a loopback address, requests addressed to other names (DNS rebinding) are refused.
  */
 class MetricsSlowClientTest {
     @TempDir
@@ -49,6 +50,29 @@ class MetricsSlowClientTest {
                     s.close();
                 }
             }
+        }
+    }
+
+    @Test
+    void onALoopbackAddressOnlyRequestsAddressedToLoopbackAreAnswered() throws Exception {
+        int port = MetricsScrape.freePort();
+        try (var broker = TestBroker.start(dir, c -> c.withPorts(0, port))) {
+            for (String host : new String[] {"localhost", "127.0.0.1", "[::1]"}) {
+                assertTrue(statusLine(port, host + ":" + port, "/api/overview").contains(" 200 "), host);
+            }
+            // a page of another name that its owner made resolve to 127.0.0.1 (DNS rebinding)
+            assertTrue(statusLine(port, "evil.example:" + port, "/api/peek?topic=t").contains(" 403 "));
+            assertTrue(statusLine(port, "evil.example:" + port, "/metrics").contains(" 403 "));
+        }
+    }
+
+    private static String statusLine(int port, String host, String path) throws IOException {
+        try (var s = new Socket("127.0.0.1", port)) {
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            s.setSoTimeout(10_000);
+            return new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                    StandardCharsets.US_ASCII)).readLine();
         }
     }
 
