@@ -1,5 +1,6 @@
 package io.sluice.cli;
 
+import io.sluice.client.ClientOptions;
 import io.sluice.client.SluiceClient;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -48,7 +49,11 @@ abstract class ClientCommand {
 
     private String targetProblem() {
         String bad = SluiceClient.targetProblem(target.target);
-        return bad == null ? null : "--target (env SLUICE_TARGET): " + bad;
+        if (bad != null) {
+            return "--target (env SLUICE_TARGET): " + bad;
+        }
+        bad = ClientOptions.tokenProblem(target.token);
+        return bad == null ? null : "--token (env SLUICE_TOKEN): " + bad;
     }
 
     /** A client of the target; a malformed target is a usage error (exit 2), as picocli reports it. */
@@ -60,12 +65,12 @@ abstract class ClientCommand {
         return target.connect();
     }
 
-    /** The problem with {@code value} of {@code name} when it is negative (the broker takes them unsigned), or null. */
     /** A group's name as the broker knows it: the empty name is the group {@code default} (SPEC §3). */
     static String shown(String group) {
         return group.isEmpty() ? "default" : group;
     }
 
+    /** The problem with {@code value} of {@code name} when it is negative (the broker takes them unsigned), or null. */
     static String negative(String name, long value) {
         return value < 0 ? name + " must be 0 or more, not " + value : null;
     }

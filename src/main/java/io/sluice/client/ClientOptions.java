@@ -74,8 +74,32 @@ public final class ClientOptions {
 
     /** A bearer token sent with every call (null or empty: none). */
     public ClientOptions token(String bearerToken) {
+        String bad = tokenProblem(bearerToken);
+        if (bad != null) {
+            throw new IllegalArgumentException(bad);
+        }
         String t = bearerToken == null || bearerToken.isBlank() ? null : bearerToken.strip();
         return new ClientOptions(callTimeout, tls, caFile, certFile, keyFile, t);
+    }
+
+    /**
+     * Why {@code bearerToken} cannot go in an {@code authorization} header, or null when it can (or is
+     * empty: no token). gRPC drops a header with a control character without a word, so such a token
+     * would make every call anonymous. The message never shows the token.
+     */
+    public static String tokenProblem(String bearerToken) {
+        if (bearerToken == null) {
+            return null;
+        }
+        String t = bearerToken.strip();
+        for (int i = 0; i < t.length(); i++) {
+            char c = t.charAt(i);
+            if (c <= ' ' || c > '~') {
+                return "a bearer token is printable ASCII without spaces; character " + (i + 1) + " of this one "
+                        + "is not";
+            }
+        }
+        return null;
     }
 
     public Duration callTimeout() {

@@ -419,6 +419,13 @@ class CliTest {
         assertTrue(none.err().startsWith("Missing command: sluice COMMAND") && none.err().contains("subscribe"),
                 none.err());
         assertEquals(2, sluice("publish").exit());
+        // a token gRPC would drop from the headers (every call then anonymous) is refused, never shown
+        Result token = sluice("topics", "--token", "sluice_secret\nx");
+        assertEquals(2, token.exit(), token.err());
+        assertTrue(token.err().startsWith("--token (env SLUICE_TOKEN): a bearer token is printable ASCII")
+                && !token.err().contains("secret"), token.err());
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> io.sluice.client.ClientOptions.defaults().token("a\tb")).getMessage().contains("character 2"));
         assertEquals(2, sluice("subscribe", "t", "--credits", "0").exit());
         assertEquals(2, sluice("frobnicate").exit());
         Result help = sluice("subscribe", "--help");

@@ -58,6 +58,7 @@ public final class Access {
         Names.topic(topic);   // a name refused anyway is INVALID_ARGUMENT, never echoed into a denial
         SluiceException revoked = caller.revoked();
         if (revoked instanceof SluiceException.Unauthenticated) {
+            caller.refused(topic, "UNAUTHENTICATED");   // each request refused is a denial, audited as such
             throw revoked;
         }
         if (caller.principal().allows(action, topic)) {

@@ -114,6 +114,11 @@ final class Caller {
         return principalText() + " holds no " + action.key() + " grant on topic " + topic;
     }
 
+    /** Writes the audit line of a request on {@code topic} refused with {@code status}. */
+    void refused(String topic, String status) {
+        audit.write(entry(topic, null, "deny", status));
+    }
+
     /** Writes the audit line of a decision on the caller's stream. */
     void audit(String decision, String status) {
         audit.write(entry(streamTopic, streamGroup, decision, status));

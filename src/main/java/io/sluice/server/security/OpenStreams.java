@@ -42,7 +42,8 @@ final class OpenStreams {
                 now = authenticator.authenticate(caller.authorization(), caller.tls());
             } catch (Authenticator.Refused e) {
                 caller.audit("deny", "UNAUTHENTICATED");
-                caller.revoke(new SluiceException.Unauthenticated(e.getMessage() + "; this stream is ended"));
+                caller.revoke(new SluiceException.Unauthenticated(e.getMessage() + " (the auth file was checked again "
+                        + "for this open stream)"));
                 continue;
             }
             caller.principal(now);
@@ -50,7 +51,7 @@ final class OpenStreams {
             if (topic != null && !now.allows(Action.SUBSCRIBE, topic)) {
                 String message = caller.deny(Action.SUBSCRIBE, topic, caller.group(), "PERMISSION_DENIED");
                 caller.revoke(new SluiceException.PermissionDenied(message + " now (the auth file changed); this "
-                        + "stream is ended"));
+                        + "stream is ended"));   // only Subscribe streams hold a topic: they end
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.sluice.server.security;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -19,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -132,8 +134,18 @@ class RevocationTest {
         assertEquals(0, answers.poll(WAIT.toSeconds(), TimeUnit.SECONDS).getErrorCode(), "the granted one goes on");
         rewrite("tokens: []\n");
         requests.onNext(request(4, "audit"));
-        PublishStreamResponse gone = answers.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertEquals(Status.Code.UNAUTHENTICATED.value(), gone.getErrorCode(), gone.toString());
+        requests.onNext(request(5, "orders.eu"));
+        for (int i = 0; i < 2; i++) {
+            PublishStreamResponse gone = answers.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertEquals(Status.Code.UNAUTHENTICATED.value(), gone.getErrorCode(), gone.toString());
+            assertFalse(gone.getErrorMessage().contains("ended"), "the stream goes on: " + gone.getErrorMessage());
+        }
+        // every request refused is a denial in the audit log, each with its topic
+        List<String> denied = Files.readAllLines(dir.resolve("audit")).stream()
+                .filter(l -> l.contains("\"rpc\":\"PublishStream\"") && l.contains("\"status\":\"UNAUTHENTICATED\""))
+                .toList();
+        assertTrue(denied.stream().anyMatch(l -> l.contains("\"topic\":\"audit\"")), denied.toString());
+        assertTrue(denied.stream().anyMatch(l -> l.contains("\"topic\":\"orders.eu\"")), denied.toString());
         requests.onCompleted();
     }
 
