@@ -22,7 +22,7 @@ final class CountedBatch {
         next = 0;
         remainingBytes = 0;
         for (StoredMessage m : batch) {
-            remainingBytes += StreamLoop.bytesOf(m);
+            remainingBytes += DeliveryBudget.bytesOf(m);
         }
     }
 
@@ -45,7 +45,7 @@ final class CountedBatch {
     }
 
     void advance() {
-        remainingBytes -= StreamLoop.bytesOf(messages.get(next));
+        remainingBytes -= DeliveryBudget.bytesOf(messages.get(next));
         if (++next >= messages.size()) {
             clear();
         }

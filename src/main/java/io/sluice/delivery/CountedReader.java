@@ -116,7 +116,7 @@ final class CountedReader {
         }
         long bytes = 0;
         for (StoredMessage m : batch) {
-            long b = StreamLoop.bytesOf(m);
+            long b = DeliveryBudget.bytesOf(m);
             budget.noteMessage(b);
             bytes += b;
         }

@@ -85,6 +85,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
         return budget.used();
     }
 
+    /** Of {@link #heldBytes}: what ended streams hold in the transport until their calls are over there. */
+    public long heldByEndedStreams() {
+        return budget.ended.get();
+    }
+
     /** The last committed sequence of the topic (0 when it is empty or unknown). */
     public long lastSequence(String topic) {
         return store.lastSequence(topic);

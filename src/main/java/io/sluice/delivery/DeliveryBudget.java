@@ -1,5 +1,7 @@
 package io.sluice.delivery;
 
+import io.sluice.domain.Attributes;
+import io.sluice.store.StoredMessage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -24,6 +26,8 @@ final class DeliveryBudget {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition room = lock.newCondition();
     private long used;                // guarded by lock
+    /** Of {@link #used}: what ended streams' transports hold for clients that read nothing ({@link TransportHold}). */
+    final java.util.concurrent.atomic.AtomicLong ended = new java.util.concurrent.atomic.AtomicLong();
     private int waiting;              // guarded by lock: streams waiting for room
     private volatile long largest;    // the largest message read so far (bytes), for the room a read needs
 
@@ -56,6 +60,11 @@ final class DeliveryBudget {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** What a message holds in memory, as the budget counts it: payload, attributes and a little more. */
+    static long bytesOf(StoredMessage m) {
+        return m.payload().size() + Attributes.size(m.attributes()) + 64;
     }
 
     /** The largest message read so far, in bytes (0 before the first). */

@@ -261,7 +261,7 @@ final class SharedSubscription extends StreamLoop {
                     counts[messages.size()] = lease.deliveryCount();
                     messages.add(m);
                     bytes += m.payload().size();
-                    budget.noteMessage(bytesOf(m));
+                    budget.noteMessage(DeliveryBudget.bytesOf(m));
                 } else {
                     missing.add(lease.sequence());
                 }

@@ -1,6 +1,5 @@
 package io.sluice.delivery;
 
-import io.sluice.domain.Attributes;
 import io.sluice.domain.SluiceException;
 import io.sluice.store.Completion;
 import io.sluice.store.Store;
@@ -51,6 +50,7 @@ abstract class StreamLoop implements Member {
     private long charged;     // loop only: this stream's bytes in the budget
     private long sentBytes;   // loop only: sent since the transport was last seen ready
     private long unreadySince;   // loop only: when the transport was first seen not ready with sentBytes held (0: not)
+    private final TransportHold transportHold;
 
     StreamLoop(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         this.id = id;
@@ -60,6 +60,7 @@ abstract class StreamLoop implements Member {
         this.heartbeatNanos = heartbeatNanos;
         this.downstream = new Sender(out, spec, owner.tracing());
         this.budget = owner.budget();
+        this.transportHold = new TransportHold(budget);
     }
 
     // ---- what each kind of stream supplies ----
@@ -118,11 +119,6 @@ abstract class StreamLoop implements Member {
         }
     }
 
-    /** What a message holds in memory, as the budget counts it: payload, attributes and a little more. */
-    static long bytesOf(StoredMessage m) {
-        return m.payload().size() + Attributes.size(m.attributes()) + 64;
-    }
-
     /**
      * Before a read: takes room for {@code batches} batches of the largest size a read may return,
      * waiting a while at most; false when the budget has none yet (the loop comes back to it).
@@ -138,7 +134,7 @@ abstract class StreamLoop implements Member {
 
     /** {@code m} was sent outside {@link #sendCarried}: its bytes stay charged until the transport is ready. */
     final void sentAlone(StoredMessage m) {
-        sentBytes += bytesOf(m);
+        sentBytes += DeliveryBudget.bytesOf(m);
     }
 
     /** Makes this stream's charge what it holds now: read and not sent, and sent since it was last ready. */
@@ -276,7 +272,7 @@ abstract class StreamLoop implements Member {
                 break;
             }
             downstream.deliver(m, count);
-            sentBytes += bytesOf(m);
+            sentBytes += DeliveryBudget.bytesOf(m);
             passed(m);
             carry.advance();
             sent++;
@@ -372,8 +368,10 @@ abstract class StreamLoop implements Member {
     private void finish() {
         owner.unregister(this);
         leave();
-        budget.release(charged);
+        long kept = Math.min(sentBytes, charged);
+        budget.release(charged - kept);
         charged = 0;
+        transportHold.keep(kept);
         End e = end;
         if (e == null || !e.reachesClient()) {
             return;
@@ -400,6 +398,12 @@ abstract class StreamLoop implements Member {
             lock.unlock();
         }
         budget.wake();   // a loop waiting for room looks at its end
+    }
+
+    /** The call is over in the transport (closed, or reset): what it held of this stream is given back. */
+    @Override
+    public final void transportClosed() {
+        transportHold.closed();
     }
 
     /** The transport can take more, or something else changed. */

@@ -15,4 +15,7 @@ public interface SubscriptionHandle {
 
     /** Ends the stream for {@code reason} (the first reason wins) and wakes its thread. */
     void end(End reason);
+
+    /** The call is over in the transport (its status sent, or the stream reset): nothing of it is held there. */
+    void transportClosed();
 }

@@ -167,6 +167,7 @@ public final class SluiceServer implements AutoCloseable {
                     .addService(RequestParsing.closing(ProtoReflectionServiceV1.newInstance().bindService()))
                     .addService(RequestParsing.closing(reflectionV1Alpha().bindService()));
             telemetry.instrument(builder);
+            builder.intercept(new CallResets());   // added last, it runs first: the call's own context
             Server grpc = builder.build();
             // A broker that refuses every write until it restarts says so to probes: restarting is its
             // recovery (reads are still served meanwhile, to whoever still asks).

@@ -49,6 +49,9 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
     private final PacedInbound inbound;
     private volatile SubscriptionHandle subscription;
     private volatile boolean failed;
+    private volatile boolean closed;      // the call is over in the transport (closed or cancelled)
+    /** Resets the call's stream unless it closes meanwhile: for an end its client does not read. */
+    private final Runnable resetIfStuck;
 
     /**
      * {@code transport}: the call's transport thread (null when unknown); {@code workers} runs the
@@ -68,12 +71,27 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 s.wake();
             }
         });
-        out.setOnCancelHandler(() -> inbound.then(() -> {
+        this.resetIfStuck = CallResets.resetLater(() -> closed);
+        out.setOnCancelHandler(() -> {
+            closed = true;
+            SubscriptionHandle held = subscription;
+            if (held != null) {
+                held.transportClosed();
+            }
+            inbound.then(() -> {
+                SubscriptionHandle s = subscription;
+                if (s != null) {
+                    s.end(End.CANCELLED);
+                }
+            });
+        });
+        out.setOnCloseHandler(() -> {
+            closed = true;
             SubscriptionHandle s = subscription;
             if (s != null) {
-                s.end(End.CANCELLED);
+                s.transportClosed();
             }
-        }));
+        });
         out.disableAutoRequest();
         inbound.start();
     }
@@ -177,7 +195,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                 throw new SluiceException.InvalidArgument("max_batch " + Integer.toUnsignedString(maxBatch)
                         + " is over the limit of " + SubscribeStream.MAX_BATCH + " deliveries per batch");
             }
-            SubscriptionHandle opened = delivery.open(spec, new SubscribeStream(out, inbound, maxBatch));
+            SubscriptionHandle opened = delivery.open(spec, new SubscribeStream(out, inbound, maxBatch, resetIfStuck));
             subscription = opened;
             if (out.isCancelled()) {
                 opened.end(End.CANCELLED);

@@ -38,11 +38,14 @@ final class SubscribeStream implements Downstream {
     private final ServerCallStreamObserver<SubscribeDownstream> out;
     private final PacedInbound inbound;
     private final int maxBatch;
+    private final Runnable resetIfStuck;
     private DeliveryBatch.Builder batch;   // deliveries not sent yet (batching streams only)
     private int batchBytes;
 
     /** {@code maxBatch}: deliveries per DeliveryBatch, 1 for one MessageDelivery per message. */
-    SubscribeStream(ServerCallStreamObserver<SubscribeDownstream> out, PacedInbound inbound, int maxBatch) {
+    SubscribeStream(ServerCallStreamObserver<SubscribeDownstream> out, PacedInbound inbound, int maxBatch,
+                    Runnable resetIfStuck) {
+        this.resetIfStuck = resetIfStuck;
         this.out = out;
         this.inbound = inbound;
         this.maxBatch = Math.max(1, maxBatch);
@@ -125,6 +128,12 @@ final class SubscribeStream implements Downstream {
                     .setMessage(status.getDescription())).build());
         }
         out.onError(status.asRuntimeException());
+        if (reason.kind() != End.Kind.CANCELLED) {
+            // The status goes after what was sent before it: a client that reads none of that would keep it
+            // all in the transport for as long as its connection lives. Unless the call closes meanwhile,
+            // its stream is reset (CallResets.GRACE_SECONDS).
+            resetIfStuck.run();
+        }
     }
 
     /** The status a stream ends with. */

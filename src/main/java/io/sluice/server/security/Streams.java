@@ -13,6 +13,7 @@ import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameListener;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Headers;
 import io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Stream;
+import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import io.sluice.proto.SluiceGrpc;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The HTTP/2 streams of one ready connection, kept within bounds whatever the client does with them.
@@ -54,11 +56,14 @@ final class Streams {
         }
     }
 
+    /** Numbers each connection, for the references to its streams ({@link StreamResets}). */
+    private static final AtomicLong CONNECTIONS = new AtomicLong();
+
     static void watch(Channel channel, Http2ConnectionHandler http2, int maxStreams, Budget budget,
                       long sweepNanos, long maxRequestBytes) {
         var oversize = new Oversize(http2.decoder().frameListener(), maxRequestBytes);
         var unread = new UnreadAnswers(oversize, http2);
-        var bodiless = new Bodiless(unread, http2, budget, maxStreams);
+        var bodiless = new Bodiless(unread, http2, budget, maxStreams, CONNECTIONS.incrementAndGet());
         http2.decoder().frameListener(bodiless);
         http2.connection().addListener(new Http2ConnectionAdapter() {
             @Override
@@ -71,6 +76,9 @@ final class Streams {
 
             @Override
             public void onStreamClosed(Http2Stream stream) {
+                if (bodiless.resettable.remove(stream.id())) {
+                    StreamResets.closed(bodiless.ref(stream.id()));
+                }
                 bodiless.since.remove(stream.id());
                 oversize.closed(stream.id());
                 unread.closed(stream.id());
@@ -99,6 +107,8 @@ final class Streams {
     static final class Bodiless extends Http2FrameListenerDecorator {
         static final long BODY_NANOS = TimeUnit.SECONDS.toNanos(2);
         private static final Set<String> UNARY = unaryPaths();
+        private static final AsciiString REF_HEADER = AsciiString.of(StreamResets.HEADER);
+        private static final String SUBSCRIBE = "/" + SluiceGrpc.getSubscribeMethod().getFullMethodName();
         private static final String PUBLISH_STREAM = "/" + SluiceGrpc.getPublishStreamMethod().getFullMethodName();
         final Map<Integer, Long> since = new HashMap<>();   // stream id: when its headers came (transport thread)
         int mine;                                            // this connection's client streams open
@@ -107,9 +117,13 @@ final class Streams {
         private final Budget budget;
         private final int maxStreams;
         private int lastStream;                              // the highest client stream id seen
+        private final long connection;
+        final Set<Integer> resettable = new HashSet<>();     // Subscribe streams in StreamResets (transport thread)
 
-        Bodiless(UnreadAnswers listener, Http2ConnectionHandler http2, Budget budget, int maxStreams) {
+        Bodiless(UnreadAnswers listener, Http2ConnectionHandler http2, Budget budget, int maxStreams,
+                 long connection) {
             super(listener);
+            this.connection = connection;
             this.unread = listener;
             this.http2 = http2;
             this.budget = budget;
@@ -142,7 +156,7 @@ final class Streams {
             if (refused(ctx, streamId)) {
                 return;
             }
-            noteHeaders(streamId, headers, endOfStream);
+            noteHeaders(ctx, streamId, headers, endOfStream);
             super.onHeadersRead(ctx, streamId, headers, padding, endOfStream);
         }
 
@@ -153,7 +167,7 @@ final class Streams {
             if (refused(ctx, streamId)) {
                 return;
             }
-            noteHeaders(streamId, headers, endOfStream);
+            noteHeaders(ctx, streamId, headers, endOfStream);
             super.onHeadersRead(ctx, streamId, headers, dependency, weight, exclusive, padding, endOfStream);
         }
 
@@ -177,8 +191,22 @@ final class Streams {
             return super.onDataRead(ctx, streamId, data, padding, endOfStream);
         }
 
-        private void noteHeaders(int streamId, Http2Headers headers, boolean endOfStream) {
+        String ref(int streamId) {
+            return connection + "/" + streamId;
+        }
+
+        private void noteHeaders(ChannelHandlerContext ctx, int streamId, Http2Headers headers, boolean endOfStream) {
             CharSequence path = headers.path();
+            if (path != null && SUBSCRIBE.contentEquals(path)) {
+                // over whatever the client sent (gRPC's headers take AsciiStrings only)
+                headers.set(REF_HEADER, AsciiString.of(ref(streamId)));
+                if (resettable.add(streamId)) {
+                    StreamResets.open(ref(streamId), () -> ctx.executor().execute(() -> {
+                        reset(ctx, http2, streamId, Http2Error.CANCEL);
+                        ctx.flush();
+                    }));
+                }
+            }
             if (path != null && PUBLISH_STREAM.contentEquals(path)) {
                 unread.watch(streamId);   // its answers, like a unary call's, are taken at once by any client that reads
             }
