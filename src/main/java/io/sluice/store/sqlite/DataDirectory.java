@@ -190,9 +190,24 @@ public final class DataDirectory implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@code path} is on a read-only file system. The JDK reads the mount's options, which for a
+     * read-only bind mount of a writable file system it takes from the writable one; so a file is also
+     * tried, and its error (EROFS) asked.
+     */
     private static boolean readOnlyFileSystem(Path path) {
         try {
-            return Files.getFileStore(path).isReadOnly();
+            if (Files.getFileStore(path).isReadOnly()) {
+                return true;
+            }
+        } catch (IOException e) {
+            // the file below says
+        }
+        try {
+            Files.delete(Files.createTempFile(path, ".sluice-probe", null));
+            return false;
+        } catch (java.nio.file.FileSystemException e) {
+            return String.valueOf(e.getReason()).contains("Read-only file system");
         } catch (IOException e) {
             return false;
         }

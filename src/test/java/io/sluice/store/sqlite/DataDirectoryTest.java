@@ -42,6 +42,27 @@ class DataDirectoryTest {
         }
     }
 
+    @Test
+    void aReadOnlyBindMountIsNamedAsAReadOnlyFileSystem() throws Exception {
+        Path source = Files.createDirectories(dir.resolve("source"));
+        Path mounted = Files.createDirectories(dir.resolve("mounted"));
+        Assumptions.assumeTrue(run("mount", "--bind", source.toString(), mounted.toString()),
+                "cannot bind-mount here (not root)");
+        try {
+            Assumptions.assumeTrue(run("mount", "-o", "remount,bind,ro", mounted.toString()), "cannot remount");
+            var refused = assertThrows(SluiceException.class, () -> DataDirectory.open(mounted).close());
+            assertTrue(refused.getMessage().contains("its file system is mounted read-only"), refused.getMessage());
+        } finally {
+            run("umount", mounted.toString());
+        }
+    }
+
+    private static boolean run(String... command) throws Exception {
+        var p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
+    }
+
     /** Makes {@code file} unwritable for this process: by its mode, or (as root) the immutable flag. */
     private static boolean unwritable(Path file) throws Exception {
         if (!file.toFile().setWritable(false, false) || Files.isWritable(file)) {
