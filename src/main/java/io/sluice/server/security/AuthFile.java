@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 
 /**
@@ -54,6 +55,10 @@ record AuthFile(List<Token> tokens, List<Client> clients, Grants anonymous) {
         return parsed;
     }
 
+    private static String where(java.util.Optional<org.snakeyaml.engine.v2.exceptions.Mark> mark) {
+        return mark.map(m -> "at line " + (m.getLine() + 1) + ", column " + (m.getColumn() + 1)).orElse("");
+    }
+
     /** No token, no client certificate name and no anonymous section: every call is unauthenticated. */
     boolean admitsNoOne() {
         return tokens.isEmpty() && clients.isEmpty() && anonymous == null;
@@ -63,6 +68,11 @@ record AuthFile(List<Token> tokens, List<Client> clients, Grants anonymous) {
         Object root;
         try {
             root = new Load(LoadSettings.builder().setAllowDuplicateKeys(false).build()).loadFromString(yaml);
+        } catch (MarkedYamlEngineException e) {
+            // Where and what, never the text of the line: it may hold a hash, or a token pasted by mistake.
+            String context = e.getContext() == null ? "" : e.getContext() + " " + where(e.getContextMark()) + ": ";
+            throw new IllegalArgumentException("not valid YAML: " + context + e.getProblem() + " "
+                    + where(e.getProblemMark()));
         } catch (YamlEngineException e) {
             throw new IllegalArgumentException("not valid YAML: " + e.getMessage().replace('\n', ' '));
         }

@@ -100,6 +100,11 @@ class AuthFileTest {
         assertRefused("tokens:\n  - id: a\n    sha256: " + hash + "\n    expires: next week\n", "not a UTC time");
         assertRefused("tokens:\n  - id: a\n    sha256: " + hash + "\n    publish: ['a..b']\n", "token 'a'");
         assertRefused("tokens: [\n", "not valid YAML");
+        // where the YAML breaks, never the line itself: it may hold a hash, or a token pasted by mistake
+        var broken = assertThrows(IllegalArgumentException.class, () -> AuthFile.parse(
+                "tokens:\n  - id: a\n    sha256: \"" + hash + "\n    publish: []\n"));
+        assertTrue(broken.getMessage().startsWith("not valid YAML: while scanning a quoted scalar at line 3")
+                && !broken.getMessage().contains("bbbb"), broken.getMessage());
         assertRefused("users: []\n", "unknown key 'users'");
     }
 
