@@ -72,6 +72,12 @@ final class PgErrors {
     static String describe(SQLException e) {
         String m = e.getMessage();
         String text = m == null ? "no message" : m.replaceAll("\\s+", " ").trim();
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof java.net.UnknownHostException unknown) {   // the driver's words do not say which
+                text += " (no address found for the host " + unknown.getMessage() + ")";
+                break;
+            }
+        }
         return e.getSQLState() == null ? text : text + " [" + e.getSQLState() + "]";
     }
 

@@ -49,4 +49,12 @@ class DatabaseUrlTest {
         assertThrows(IllegalArgumentException.class, () -> DatabaseUrl.parse("postgresql:///db", null, null));
         assertThrows(IllegalArgumentException.class, () -> DatabaseUrl.parse(" ", null, null));
     }
+
+    @Test
+    void aHostWithoutAnAddressIsNamedInTheFailure() {
+        var failed = new java.sql.SQLException("The connection attempt failed.", "08001",
+                new java.net.UnknownHostException("no-such-host.invalid"));
+        org.junit.jupiter.api.Assertions.assertEquals("The connection attempt failed. (no address found for the host "
+                + "no-such-host.invalid) [08001]", PgErrors.describe(failed));
+    }
 }
