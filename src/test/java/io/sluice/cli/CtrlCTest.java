@@ -80,14 +80,14 @@ class CtrlCTest extends CliCase {
             for (int i = 1; i <= 2500; i++) {
                 stdin.write(("line " + i + "\n").getBytes(UTF_8));
             }
-            stdin.flush();   // and left open: the last 500 lines wait for more input, or for its end
-            Await.until("two batches of 1,000 are stored and their ids printed", () -> lines(process).size() == 2000,
+            stdin.flush();   // and left open: what came is stored without waiting for more input, or for its end
+            Await.until("the 2,500 lines are stored and their ids printed", () -> lines(process).size() == 2500,
                     () -> lines(process).size() + " lines so far");
             process.signal("INT");
             assertEquals(130, process.awaitExit(), process.stderr());
-            assertEquals("sluice: stopped by a signal; 2000 messages of this input stored (its lines 1-2000, "
+            assertEquals("sluice: stopped by a signal; 2500 messages of this input stored (its lines 1-2500, "
                     + "ids above)\n", process.stderr());
-            assertEquals(2000, cli.client.stats("lines").getFirst().totalMessages());
+            assertEquals(2500, cli.client.stats("lines").getFirst().totalMessages());
         }
     }
 }

@@ -39,8 +39,9 @@ class UsageErrorsTest {
     void negativeNumbersAreRefusedNamingTheOption() {
         // Before: sent as unsigned, e.g. --expect-last-seq 18446744073709551615.
         assertUsageError(sluice("publish", "orders", "x", "--expect-last-seq", "-1"),
-                "--expect-last-seq must be 0 or more, not -1");
-        assertUsageError(sluice("reset-cursor", "idle", "gi", "-1"), "SEQUENCE must be 0 or more, not -1");
+                "Invalid value for option '--expect-last-seq': '-1' is not a sequence (0 to 18446744073709551615)");
+        assertUsageError(sluice("reset-cursor", "idle", "gi", "-1"),
+                "Invalid value for positional parameter at index 2 (SEQUENCE): '-1' is not a sequence");
         assertUsageError(sluice("topic", "configure", "t", "--max-bytes", "-5"),
                 "--max-bytes must be 0 or more, not -5");
         assertUsageError(sluice("group", "configure", "t", "g", "--max-in-flight", "-2"),
