@@ -23,7 +23,7 @@ final class CallResets implements ServerInterceptor {
     private static final Metadata.Key<String> REF = Metadata.Key.of(StreamResets.HEADER, Metadata.ASCII_STRING_MARSHALLER);
     private static final Context.Key<Runnable> RESET = Context.key("sluice-stream-reset");
     /** How long an ended call's status may wait behind what its client has not read before it is reset. */
-    static final long GRACE_SECONDS = 10;
+    static final long GRACE_SECONDS = 5;
     private static final Executor LATER = CompletableFuture.delayedExecutor(GRACE_SECONDS, TimeUnit.SECONDS);
 
     @Override

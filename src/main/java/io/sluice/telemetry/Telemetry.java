@@ -172,7 +172,7 @@ public final class Telemetry implements AutoCloseable {
     }
 
     /** Seconds a connection of the metrics port may take to send its request, and to take its answer. */
-    static final int HTTP_REQUEST_SECONDS = 10;
+    static final int HTTP_REQUEST_SECONDS = 5;
     static final int HTTP_ANSWER_SECONDS = 60;
     /** Connections the metrics port keeps open at once; more are closed as they arrive. */
     static final int HTTP_CONNECTIONS = 128;
