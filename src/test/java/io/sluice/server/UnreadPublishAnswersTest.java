@@ -17,8 +17,6 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,23 +30,15 @@ class UnreadPublishAnswersTest {
     @TempDir
     Path dir;
 
-    private TestBroker broker;
-    private SluiceClient client;
-
-    @BeforeEach
-    void start() {
-        broker = TestBroker.start(dir.resolve("data"));
-        client = SluiceClient.connect("127.0.0.1:" + broker.port());
-    }
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        client.close();
-        broker.close();
-    }
-
     @Test
     void aStreamWhoseAnswersAreNeverReadIsBoundedAndResetWhileOthersAreServed() throws Exception {
+        try (var broker = TestBroker.start(dir.resolve("data"));
+             var client = SluiceClient.connect("127.0.0.1:" + broker.port())) {
+            neverRead(broker, client);
+        }
+    }
+
+    private static void neverRead(TestBroker broker, SluiceClient client) throws Exception {
         client.publish("others", new byte[] {0});
         MemoryBudget budget = broker.server().budget();
         long idle = budget.used();   // the room the client's own publish stream keeps for its next request
