@@ -20,7 +20,8 @@ import java.util.function.BooleanSupplier;
  * puts that stream's reset in the call's context, for {@link #resetLater}.
  */
 final class CallResets implements ServerInterceptor {
-    private static final Metadata.Key<String> REF = Metadata.Key.of(StreamResets.HEADER, Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> REF =
+            Metadata.Key.of(StreamResets.HEADER, Metadata.ASCII_STRING_MARSHALLER);
     private static final Context.Key<Runnable> RESET = Context.key("sluice-stream-reset");
     /** How long an ended call's status may wait behind what its client has not read before it is reset. */
     static final long GRACE_SECONDS = 5;

@@ -33,7 +33,8 @@ class MetricsSlowClientTest {
             try {
                 for (int i = 0; i < 10; i++) {
                     var s = new Socket("127.0.0.1", port);
-                    s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
+                    byte[] unfinished = "GET /metrics HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII);
+                    s.getOutputStream().write(unfinished);
                     s.getOutputStream().flush();
                     slow.add(s);
                 }

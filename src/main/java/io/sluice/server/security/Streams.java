@@ -37,8 +37,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * reset it. A client that never ends its requests (headers of calls refused at once, or ended for
  * sending nothing) would pile them up, so once a second such streams are reset (RST_STREAM NO_ERROR,
  * which HTTP/2 allows after a complete response). A unary answer the client lets none of go for 10 s
- * is reset too, and so is a PublishStream whose answers the client lets none of go ({@link UnreadAnswers}), and a request over the size limit is never buffered
- * ({@link Oversize}).
+ * is reset too, and so is a PublishStream whose answers the client lets none of go ({@link UnreadAnswers}),
+ * and a request over the size limit is never buffered ({@link Oversize}). Each Subscribe call is told its
+ * stream's reference ({@link StreamResets}), so the broker can reset a stream whose end cannot reach its client.
  *
  * <p>The broker's streams, on all connections, are bounded too ({@code open} against {@code limit}):
  * each connection counts its streams in and out, and while the broker is over the limit a new stream
@@ -208,7 +209,7 @@ final class Streams {
                 }
             }
             if (path != null && PUBLISH_STREAM.contentEquals(path)) {
-                unread.watch(streamId);   // its answers, like a unary call's, are taken at once by any client that reads
+                unread.watch(streamId);   // its answers, like a unary call's, are taken at once by a client that reads
             }
             if (path == null || !UNARY.contains(path.toString())) {
                 return;

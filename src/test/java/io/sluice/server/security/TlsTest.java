@@ -114,7 +114,8 @@ class TlsTest {
         var asKey = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> SluiceClient.connect("127.0.0.1:1",
                         ClientOptions.defaults().clientCertificate(billing.key(), billing.key())));
-        assertTrue(asKey.getMessage().contains(billing.key() + " is not a client certificate in PEM"), asKey.getMessage());
+        assertTrue(asKey.getMessage().contains(billing.key() + " is not a client certificate in PEM"),
+                asKey.getMessage());
     }
 
     @Test
