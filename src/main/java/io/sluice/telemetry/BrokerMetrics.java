@@ -115,7 +115,8 @@ public final class BrokerMetrics implements AutoCloseable {
                 "{message}", c -> c.delivered);
         groupCounter("sluice.redelivered", "Deliveries of messages delivered before (after a reconnect or a nack)",
                 "{message}", c -> c.redelivered);
-        groupCounter("sluice.acked", "Acks that moved a group's cursor", "{ack}", c -> c.acked);
+        groupCounter("sluice.acked", "Messages settled by acks (the delivered messages a cumulative ack moved the "
+                + "cursor over)", "{message}", c -> c.acked);
         groupCounter("sluice.nacked", "Nacks accepted (each schedules one redelivery)", "{nack}", c -> c.nacked);
         groupCounter("sluice.acks.ignored", "Settles (ack, nack, in_progress, term) of a shared group's messages "
                 + "from a stream that no longer held their lease", "{ack}", c -> c.ignored);
