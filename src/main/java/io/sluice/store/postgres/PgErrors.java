@@ -42,6 +42,11 @@ final class PgErrors {
             return new SluiceException.Unavailable("the database refuses more connections (max_connections) ("
                     + doing + ": " + describe(e) + "); the broker connects again by itself, retry");
         }
+        if (state.equals("57P01")) {   // the same state for pg_terminate_backend and a server shutting down
+            return new SluiceException.Unavailable("the database ended the broker's connection (pg_terminate_backend, "
+                    + "or the server shutting down) (" + doing + ": " + describe(e) + "); the broker reconnects by "
+                    + "itself, retry");
+        }
         if (connectionLost(e)) {
             return new SluiceException.Unavailable("the database is unreachable or failing over (" + doing + ": "
                     + describe(e) + "); the broker reconnects by itself, retry");
@@ -82,9 +87,11 @@ final class PgErrors {
     }
 
     /** For writes whose interrupted COMMIT (or one statement) was learned not to have taken effect. */
-    static SluiceException notStored(int writes) {
-        return new SluiceException.Unavailable("the connection to the database was lost during the COMMIT of "
-                + writes + " writes, which did not take effect: nothing of them was stored; retry");
+    static SluiceException notStored(int writes, Exception cause) {
+        String why = cause instanceof SQLException sql ? describe(sql) : String.valueOf(cause.getMessage());
+        return new SluiceException.Unavailable("the connection to the database was lost while storing " + writes
+                + " writes (" + why + "), which did not take effect: nothing of them was stored; the broker "
+                + "reconnects by itself, retry");
     }
 
     /**

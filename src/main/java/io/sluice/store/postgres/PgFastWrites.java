@@ -114,7 +114,7 @@ final class PgFastWrites {
         } else {
             LOG.log(Level.INFO, "the interrupted statement did not take effect: its " + batch.size()
                     + " writes are answered as not stored");
-            failure = PgErrors.notStored(batch.size());
+            failure = PgErrors.notStored(batch.size(), e);
         }
         batch.forEach(op -> op.fail(failure));
     }

@@ -344,7 +344,7 @@ final class PgWriter implements AutoCloseable {
         } else {
             LOG.log(Level.INFO, "the interrupted COMMIT did not take effect: its " + batch.size()
                     + " writes are answered as not stored");
-            failure = PgErrors.notStored(batch.size());
+            failure = PgErrors.notStored(batch.size(), e);
         }
         batch.forEach(op -> op.fail(failure));
     }

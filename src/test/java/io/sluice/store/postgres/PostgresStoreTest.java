@@ -221,6 +221,32 @@ class PostgresStoreTest {
         }
     }
 
+    @Test
+    void aConnectionTheDatabaseEndsIsNamedAsSuchAndTheStoreConnectsAgain() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        Store store = open(server, server.freshSchema());
+        append(store, "t", message("before"));
+        try (Connection admin = server.connectToDatabase(); Statement st = admin.createStatement()) {
+            st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sluice'");
+        }
+        try {
+            store.read("t", 0, 10);   // a read thread's connection was ended too
+        } catch (SluiceException.Unavailable e) {
+            assertTrue(e.getMessage().contains("the database ended the broker's connection"), e.getMessage());
+        }
+        var during = new Outcome<List<Appended>>();
+        store.append("t", List.of(message("during")), WhenFull.WAIT, during);
+        assertTrue(during.await(Outcome.WAIT), "answered");
+        if (during.failure() != null) {   // the writer's connection was ended: said so, not "unreachable"
+            var failure = assertInstanceOf(SluiceException.Unavailable.class, during.failure());
+            assertTrue(failure.getMessage().contains("terminating connection due to administrator command [57P01]"),
+                    failure.getMessage());
+            append(store, "t", message("after"));
+        }
+        assertEquals(during.failure() == null ? List.of("before", "during") : List.of("before", "after"),
+                payloads(store.read("t", 0, 10)));
+    }
+
     /** Reads {@code n} times at once (so every read thread takes some); answers the failures. */
     private static List<String> readAtOnce(Store store, int n) throws InterruptedException {
         var failures = new java.util.concurrent.ConcurrentLinkedQueue<String>();
