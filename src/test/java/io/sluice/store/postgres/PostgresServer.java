@@ -22,8 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
- * A real PostgreSQL server for tests: the binaries of the installed PostgreSQL package, a cluster
- * made by initdb in a temporary directory, a postmaster on a free loopback port with fsync and
+ * A real PostgreSQL server for tests: the binaries of the installed PostgreSQL package, a copy in a
+ * temporary directory of a cluster initdb made once per JVM, a postmaster on a free loopback port with fsync and
  * synchronous_commit on. initdb refuses to run as root, so as root the cluster belongs to the
  * {@code postgres} user the package creates, and the server runs as that user. The server is a
  * child of the test JVM that dies with it ({@code setpriv --pdeathsig}), and is stopped at JVM exit.
@@ -40,6 +40,7 @@ public final class PostgresServer implements AutoCloseable {
     private static final long START_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(60);
     private static final AtomicInteger SCHEMAS = new AtomicInteger();
     private static PostgresServer shared;
+    private static Path template;
 
     private final Path bin;
     private final Path home;
@@ -70,9 +71,11 @@ public final class PostgresServer implements AutoCloseable {
         Path bin = findBinaries();
         boolean root = "root".equals(System.getProperty("user.name"));
         try {
+            Path cluster = template(bin, root);
             Path home = Files.createTempDirectory("sluice-pg-");
             var server = new PostgresServer(bin, home, root);
-            server.initdb();
+            server.own(home);
+            run(List.of("cp", "-a", cluster.toString(), server.data.toString()));   // as it was made, owner included
             server.start(freePort());
             return server;
         } catch (IOException e) {
@@ -123,14 +126,34 @@ public final class PostgresServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The cluster initdb made once for this JVM, which every server copies (a copy takes a tenth of
+     * initdb's time); removed at JVM exit.
+     */
+    private static synchronized Path template(Path bin, boolean root) throws IOException {
+        if (template == null) {
+            Path home = Files.createTempDirectory("sluice-pg-template-");
+            var maker = new PostgresServer(bin, home, root);
+            maker.initdb();
+            Runtime.getRuntime().addShutdownHook(new Thread(maker::close, "postgres-template-remove"));
+            template = maker.data;
+        }
+        return template;
+    }
+
+    /** Makes {@code dir} the server's own: the postgres user's when run as root, else private to this user. */
+    private void own(Path dir) throws IOException {
+        if (asPostgresUser) {
+            run(List.of("chown", "-R", "postgres:postgres", dir.toString()));
+        } else {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        }
+    }
+
     private void initdb() throws IOException {
         Path pwfile = home.resolve("pwfile");
         Files.writeString(pwfile, PASSWORD + "\n");
-        if (asPostgresUser) {
-            run(List.of("chown", "-R", "postgres:postgres", home.toString()));
-        } else {
-            Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
-        }
+        own(home);
         run(command(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", USER, "--pwfile", pwfile.toString(),
                 "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-instructions"));
     }
@@ -232,11 +255,7 @@ public final class PostgresServer implements AutoCloseable {
         try {
             Path standbyHome = Files.createTempDirectory("sluice-pg-standby-");
             var standby = new PostgresServer(bin, standbyHome, asPostgresUser);
-            if (asPostgresUser) {
-                run(List.of("chown", "-R", "postgres:postgres", standbyHome.toString()));
-            } else {
-                Files.setPosixFilePermissions(standbyHome, PosixFilePermissions.fromString("rwx------"));
-            }
+            standby.own(standbyHome);
             run(command(bin.resolve("pg_basebackup").toString(), "-D", standby.data.toString(), "-R", "-X", "stream",
                     "-c", "fast", "-d", "host=127.0.0.1 port=" + port + " user=" + USER + " password=" + PASSWORD
                             + " application_name=standby"));
