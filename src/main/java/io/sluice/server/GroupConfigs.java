@@ -23,7 +23,7 @@ final class GroupConfigs {
      * in flight or backoff beyond their limits; PERMISSION_DENIED without the publish grant on the
      * dead-letter topic.
      */
-    static GroupConfig fromWire(String topic, ConsumerGroupConfig c) {
+    static GroupConfig fromWire(String topic, String group, ConsumerGroupConfig c) {
         String dlq = c.getDeadLetterTopic();
         if (c.getMaxDeliveries() > 0 && dlq.isEmpty()) {
             throw new SluiceException.InvalidArgument("max_deliveries " + Integer.toUnsignedString(c.getMaxDeliveries())
@@ -36,7 +36,7 @@ final class GroupConfigs {
                 throw new SluiceException.InvalidArgument("dead_letter_topic " + dlq
                         + " is the group's own topic; name another topic");
             }
-            Access.requireDeadLetter(dlq);
+            Access.requireDeadLetter(topic, group, dlq);
         }
         long maxInFlight = Integer.toUnsignedLong(c.getMaxInFlight());
         if (maxInFlight > GroupConfig.MAX_IN_FLIGHT_LIMIT) {

@@ -317,7 +317,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                 case BROWSE, UNRECOGNIZED -> throw new SluiceException.InvalidArgument("mode "
                         + request.getModeValue() + " is not a consumer group's mode: CONSUMER_GROUP (0) or SHARED (20)");
             };
-            GroupConfig config = request.hasConfig() ? GroupConfigs.fromWire(topic, request.getConfig())
+            GroupConfig config = request.hasConfig() ? GroupConfigs.fromWire(topic, group, request.getConfig())
                     : GroupConfig.DEFAULTS;
             StartPosition start = StartPositions.fromWire(request.getInitialPosition(),
                     request.getInitialPositionValue(), request.getOffset(), request.getStartTimestampMs(), topic,

@@ -226,7 +226,7 @@ final class SubscribeHandler implements StreamObserver<SubscribeUpstream> {
                     + " is not CONSUMER_GROUP (0), BROWSE (1) or SHARED (20)");
         };
         GroupConfig config = group == null || !init.hasGroupConfig() ? GroupConfig.DEFAULTS
-                : GroupConfigs.fromWire(topic, init.getGroupConfig());
+                : GroupConfigs.fromWire(topic, group, init.getGroupConfig());
         return new SubscriptionSpec(topic, group, start, init.getConsumerId(),
                 init.getMode() == io.sluice.proto.SubscriptionMode.SHARED, config);
     }

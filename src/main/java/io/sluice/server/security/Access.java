@@ -22,11 +22,16 @@ public final class Access {
     }
 
     /**
-     * Throws {@link SluiceException.PermissionDenied} unless the caller may name {@code topic} as a
-     * dead-letter topic (the {@code publish} grant: dead letters are published there in its name).
+     * Throws {@link SluiceException.PermissionDenied} unless the caller may name {@code deadLetter} as
+     * the dead-letter topic of {@code group} on {@code topic} (the {@code publish} grant: dead letters
+     * are published there in its name). A denial is audited under the call's own topic and group.
      */
-    public static void requireDeadLetter(String topic) {
-        require(Action.PUBLISH, topic);
+    public static void requireDeadLetter(String topic, String group, String deadLetter) {
+        Caller caller = Caller.current();
+        if (caller == null || caller.principal().allows(Action.PUBLISH, deadLetter)) {
+            return;
+        }
+        throw new SluiceException.PermissionDenied(caller.denyDeadLetter(topic, group, deadLetter));
     }
 
     /**

@@ -114,6 +114,14 @@ final class Caller {
         return principalText() + " holds no " + action.key() + " grant on topic " + topic;
     }
 
+    /** Writes the denial of naming {@code deadLetter} as the dead-letter topic of {@code group} on {@code topic}. */
+    String denyDeadLetter(String topic, String group, String deadLetter) {
+        audit.write(entry(topic, group, "deny", "PERMISSION_DENIED"));
+        return principalText() + " holds no " + Action.PUBLISH.key() + " grant on topic " + deadLetter + ", named as "
+                + "the dead_letter_topic of group " + group
+                + " on topic " + topic;
+    }
+
     /** Writes the audit line of a request on {@code topic} refused with {@code status}. */
     void refused(String topic, String status) {
         audit.write(entry(topic, null, "deny", status));

@@ -417,15 +417,18 @@ class GrantsTest {
         code(() -> SluiceGrpc.newBlockingStub(broker.channel()).withInterceptors(bearer(Tokens.generate()))
                 .listTopics(ListTopicsRequest.getDefaultInstance()));
         code(() -> publish("old", "t.a"));
-        assertEquals(Status.Code.PERMISSION_DENIED, code(() -> blocking("adm").configureConsumerGroup(
+        var denied = assertThrows(StatusRuntimeException.class, () -> blocking("adm").configureConsumerGroup(
                 io.sluice.proto.ConfigureConsumerGroupRequest.newBuilder().setTopic("t.a").setConsumerGroup("w")
                         .setMode(io.sluice.proto.SubscriptionMode.SHARED).setConfig(io.sluice.proto.ConsumerGroupConfig
-                                .newBuilder().setMaxDeliveries(3).setDeadLetterTopic("t.dlq")).build())));
+                                .newBuilder().setMaxDeliveries(3).setDeadLetterTopic("t.dlq")).build()));
+        assertEquals(Status.Code.PERMISSION_DENIED, denied.getStatus().getCode());
+        assertEquals("token 'adm' holds no publish grant on topic t.dlq, named as the dead_letter_topic of group w "
+                + "on topic t.a", denied.getStatus().getDescription());
         List<String> lines = Files.readAllLines(audit);
         assertEquals(6, lines.size(), String.join("\n", lines));
-        assertTrue(lines.get(5).contains("\"rpc\":\"ConfigureConsumerGroup\"")
-                && lines.get(5).contains("\"topic\":\"t.dlq\"") && lines.get(5).contains("\"decision\":\"deny\""),
-                "one line, the denial: " + lines.get(5));
+        assertTrue(lines.get(5).contains("\"rpc\":\"ConfigureConsumerGroup\"")   // the call's own topic and group
+                && lines.get(5).contains("\"topic\":\"t.a\"") && lines.get(5).contains("\"group\":\"w\"")
+                && lines.get(5).contains("\"decision\":\"deny\""), "one line, the denial: " + lines.get(5));
         assertTrue(lines.get(0).contains("\"principal\":\"adm\"") && lines.get(0).contains("\"rpc\":\"ResetCursor\"")
                 && lines.get(0).contains("\"topic\":\"t.a\"") && lines.get(0).contains("\"group\":\"g\"")
                 && lines.get(0).contains("\"decision\":\"allow\"") && lines.get(0).contains("\"status\":\"OK\""),
