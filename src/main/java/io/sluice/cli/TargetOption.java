@@ -50,6 +50,8 @@ final class TargetOption {
             }
             options = options.clientCertificate(tlsCert, tlsKey);
         }
-        return SluiceClient.connect(target, options);
+        // One publish per command: a unary call, which fails at once when the broker cannot be reached
+        // (a pipelined publish would wait for it, up to the call timeout).
+        return SluiceClient.connect(target, options, io.sluice.client.PublishOptions.defaults().withUnary());
     }
 }

@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
+import java.util.Objects;
 
 /**
  * The acknowledging side of a {@link Subscription}: acks (held back for a batch, see {@link PendingAcks}),
@@ -41,9 +42,7 @@ final class Acknowledger {
 
     /** See {@link Subscription#ack}. */
     void ack(Message message) {
-        if (options.browse()) {
-            throw new IllegalStateException("a browse subscription has no cursor to acknowledge");
-        }
+        requireGroup("acknowledge");
         lock.lock();
         try {
             if (closing) {
@@ -59,17 +58,29 @@ final class Acknowledger {
 
     /** See {@link Subscription#nack}. */
     void nack(Message message, Duration delay) {
+        Objects.requireNonNull(delay, "delay (Duration.ZERO for at once)");
+        requireGroup("nack");
         onCurrent(s -> s.nack(message.id(), Math.max(0, delay.toMillis())));
     }
 
     /** See {@link Subscription#inProgress}. */
     void inProgress(Message message) {
+        requireGroup("extend the lease of");
         onCurrent(s -> s.inProgress(message.id()));
     }
 
     /** See {@link Subscription#term}. */
     void term(Message message, String reason) {
+        requireGroup("terminate");
         onCurrent(s -> s.term(message.id(), reason == null ? "" : reason));
+    }
+
+    /** A browse reads without a group: nothing it receives can be settled. */
+    private void requireGroup(String what) {
+        if (options.browse()) {
+            throw new IllegalStateException("a browse subscription has no consumer group: it cannot " + what
+                    + " a message");
+        }
     }
 
     /** Sends on the current stream, after the acks made before (nothing while reconnecting). */

@@ -20,6 +20,8 @@ final class Outcomes {
     private final Completer completer;
     private final EventExecutor ioThread;
     private final String target;
+    /** Why the last stream never reached the broker, until one does; null while it answers. */
+    private volatile Status unreached;
 
     Outcomes(Window window, Completer completer, EventExecutor ioThread, String target) {
         this.window = window;
@@ -36,6 +38,7 @@ final class Outcomes {
 
     /** Like {@link #stored(Pending, PublishStreamResponse)}, {@link Pending#duplicate} set before. */
     void stored(Pending p, Published answer) {
+        unreached = null;
         window.release(p.bytes);
         completer.complete(p, answer, ioThread.inEventLoop());
     }
@@ -48,18 +51,34 @@ final class Outcomes {
 
     /**
      * Ends the publishes a stream that ended with {@code status} left unanswered: past their deadline they
-     * fail with DEADLINE_EXCEEDED, the ones {@code retrying} keeps are answered (in order) to be sent
-     * again, and the others fail with the stream's status.
+     * fail with DEADLINE_EXCEEDED; the ones that never left because the broker could not be reached
+     * (refused, no route: it may be back soon) or because the stream was given up before it {@code reached}
+     * one, and the ones {@code retrying} keeps, are answered (in order) to be sent again; the others fail
+     * with the stream's status (a broker reached but not spoken to, e.g. TLS to a plaintext port, at
+     * once), saying they may have been stored when they were sent on a stream that reached the broker
+     * (this one or one before).
      */
-    List<Pending> unanswered(Status status, List<Pending> unanswered, long now, BiPredicate<Pending, Long> retrying) {
+    List<Pending> unanswered(Status status, boolean reached, List<Pending> unanswered, long now,
+                             BiPredicate<Pending, Long> retrying) {
+        boolean refused = neverConnected(status);
+        boolean neverLeft = !reached || refused;
+        if (refused) {
+            unreached = status;
+        }
         var again = new ArrayList<Pending>();
         for (Pending p : unanswered) {
+            if (!neverLeft) {
+                p.maybeStored = true;
+            } else if (!p.maybeStored) {
+                p.firstSentNanos = 0;   // as if still queued: it goes on the next stream, within its call timeout
+            }
             if (p.expired(now)) {
                 fail(p, timedOut(p));
-            } else if (retryable(status) && retrying.test(p, now)) {
-                again.add(p);
+            } else if (neverLeft && !p.maybeStored && (refused || status.getCode() == Status.Code.CANCELLED)
+                    || retryable(status) && retrying.test(p, now)) {
+                again.add(p);   // never sent while the broker was unreachable (or the stream was given up): sent now
             } else {
-                fail(p, retryable(status) && !neverConnected(status) ? inDoubt(status) : failure(status));
+                fail(p, retryable(status) && p.maybeStored ? inDoubt(status) : failure(status));
             }
         }
         return again;
@@ -74,10 +93,11 @@ final class Outcomes {
                 + SluiceClientException.detail(status, null) + "); the message may have been stored"));
     }
 
-    /** True when the stream failed to connect at all (refused, unreachable): what it took never left. */
+    /** True when the stream failed to connect at all (refused, unreachable, no address): what it took never left. */
     private static boolean neverConnected(Status status) {
         for (Throwable t = status.getCause(); t != null; t = t.getCause()) {
-            if (t instanceof java.net.ConnectException) {
+            if (t instanceof java.net.ConnectException || t instanceof java.net.NoRouteToHostException
+                    || t instanceof java.net.UnknownHostException) {
                 return true;
             }
         }
@@ -86,9 +106,11 @@ final class Outcomes {
 
     /** A publish whose call timeout passed: sent before (then in doubt) or never sent. */
     SluiceClientException timedOut(Pending p) {
-        return failure(Status.DEADLINE_EXCEEDED.withDescription(p.firstSentNanos != 0
+        Status why = unreached;
+        return failure(Status.DEADLINE_EXCEEDED.withDescription(p.firstSentNanos != 0 || p.maybeStored
                 ? "no answer within the call timeout; the message may have been stored"
-                : "not sent within the call timeout"));
+                : "not sent within the call timeout" + (why == null ? ""
+                        : ": " + SluiceClientException.detail(why, target))));
     }
 
     private static boolean retryable(Status status) {

@@ -201,7 +201,7 @@ final class Pipeline implements AutoCloseable {
             call = new PublishCall(listener);
             // Its callbacks run on the I/O thread, as tasks of their own (never inside a send): they match
             // answers and hand the futures to the Completer, never running application code there.
-            stub.withExecutor(ioThread).publishStream(call);
+            stub.withExecutor(ioThread).withInterceptors(call.binding()).publishStream(call);
             current = call;
         }
         long now = System.nanoTime();
@@ -267,7 +267,8 @@ final class Pipeline implements AutoCloseable {
                 return;
             }
             long now = System.nanoTime();
-            List<Pending> again = outcomes.unanswered(status, unanswered, now, Pipeline.this::retrying);
+            List<Pending> again = outcomes.unanswered(status, call.reachedBroker(), unanswered, now,
+                    Pipeline.this::retrying);
             for (int i = again.size() - 1; i >= 0; i--) {
                 queue.addFirst(again.get(i));
             }

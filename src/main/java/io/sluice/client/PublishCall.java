@@ -1,6 +1,12 @@
 package io.sluice.client;
 
 import com.google.protobuf.ByteString;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.Grpc;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -38,6 +44,8 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
         /** A blocking publish waits on the future and nothing is chained to it: it may complete on the I/O thread. */
         final boolean waiting;
         long firstSentNanos;   // written under the pipeline's send lock before the request is sent
+        /** Sent on a stream that reached the broker and ended without its answer: it may have been stored. */
+        boolean maybeStored;   // the I/O thread
         boolean duplicate;               // set before the future completes (or the Completer queues it)
         Published answer;                // set before the Completer queues it, read after
         SluiceClientException error;     // set before the Completer queues it, read after
@@ -99,9 +107,33 @@ final class PublishCall implements ClientResponseObserver<PublishStreamRequest, 
     private volatile boolean ended;
     private ClientCallStreamObserver<PublishStreamRequest> upstream;   // set before start; used by the sender
     private volatile long answered;
+    private volatile ClientCall<?, ?> grpcCall;   // the call under the stream, to see whether it reached a broker
 
     PublishCall(Listener listener) {
         this.listener = listener;
+    }
+
+    /** For the stub that starts this call: notes the gRPC call under it ({@link #reachedBroker}). */
+    ClientInterceptor binding() {
+        return new ClientInterceptor() {
+            @Override
+            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options,
+                                                         Channel next) {
+                ClientCall<Q, R> c = next.newCall(method, options);
+                grpcCall = c;
+                return c;
+            }
+        };
+    }
+
+    /**
+     * True once the call was given a connection to a broker (only then can a request have left): gRPC
+     * gives a call a connection only once it is ready, with the connection's address among the call's
+     * attributes; a call that waited for one and failed has none.
+     */
+    boolean reachedBroker() {
+        ClientCall<?, ?> c = grpcCall;
+        return c == null || c.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR) != null;
     }
 
     // ---- sends (the holder of the pipeline's send lock) ----

@@ -49,6 +49,10 @@ final class Publishes implements AutoCloseable {
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(payload, "payload");
         Objects.requireNonNull(attributes, "attributes (Map.of() for none)");
+        attributes.forEach((key, value) -> {
+            Objects.requireNonNull(key, "an attribute's key");
+            Objects.requireNonNull(value, () -> "the value of attribute " + key + " (\"\" for an empty one)");
+        });
     }
 
     /** See {@link SluiceClient#publish(String, byte[], Map)}. */

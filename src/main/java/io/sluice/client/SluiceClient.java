@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -60,6 +61,7 @@ public final class SluiceClient implements AutoCloseable {
     private final ManagedChannel channel;
     private final ClientChannel net;
     private final ExecutorService callbacks;   // completes publishAsync futures (see Completer)
+    private volatile Thread callbackThread;    // its one thread, once started
     private final Calls calls;
     private final SluiceGrpc.SluiceStub async;
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -72,8 +74,8 @@ public final class SluiceClient implements AutoCloseable {
         this.channel = net.channel;
         this.calls = new Calls(channel, this.target, options.callTimeout());
         this.async = SluiceGrpc.newStub(channel);
-        this.callbacks = Executors.newSingleThreadExecutor(
-                Thread.ofPlatform().daemon().name("sluice-client-callbacks").factory());
+        ThreadFactory callbackThreads = Thread.ofPlatform().daemon().name("sluice-client-callbacks").factory();
+        this.callbacks = Executors.newSingleThreadExecutor(r -> callbackThread = callbackThreads.newThread(r));
         this.publishes = new Publishes(calls, async, net.io, callbacks, channel::resetConnectBackoff, this.target,
                 publishOptions);
     }
@@ -111,6 +113,7 @@ public final class SluiceClient implements AutoCloseable {
 
     /** Like {@link #connect(String, Duration)}, publishing single messages as {@code publishOptions} say. */
     public static SluiceClient connect(String target, Duration callTimeout, PublishOptions publishOptions) {
+        Objects.requireNonNull(callTimeout, "callTimeout");
         if (callTimeout.isNegative() || callTimeout.isZero()) {
             throw new IllegalArgumentException("the call timeout must be positive, not " + callTimeout);
         }
@@ -346,7 +349,8 @@ public final class SluiceClient implements AutoCloseable {
 
     /**
      * Closes the open subscriptions (all at once: each waits up to 2 s for the broker to confirm its last
-     * acks), then the channel (waiting up to 5 s for calls in flight). Idempotent.
+     * acks), then the channel (waiting up to 5 s for calls in flight), and returns once the futures of the
+     * publishes answered are completed (up to 5 s more). Idempotent.
      */
     @Override
     public void close() {
@@ -377,6 +381,22 @@ public final class SluiceClient implements AutoCloseable {
             channel.shutdownNow();
             Thread.currentThread().interrupt();
         }
+        awaitCallbacks();
         net.stopThread();
+    }
+
+    /**
+     * Waits (up to 5 s) until the futures already answered are completed, so none is pending once close
+     * returns; not on the callback thread itself (a callback that closes the client).
+     */
+    private void awaitCallbacks() {
+        if (Thread.currentThread() == callbackThread) {
+            return;
+        }
+        try {
+            callbacks.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

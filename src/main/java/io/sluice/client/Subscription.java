@@ -199,6 +199,8 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
      * Asks the broker to deliver {@code message} again on this stream after {@code delay}, with its
      * delivery count one higher. Never blocks. While reconnecting it does nothing: an unacknowledged
      * message comes again on the next stream anyway.
+     *
+     * @throws IllegalStateException on a browse subscription, or once closed
      */
     public void nack(Message message, Duration delay) {
         acker.nack(own(message), delay);
@@ -207,6 +209,8 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     /**
      * Shared groups: the message is still being worked on; its lease starts again (InProgress). Never
      * blocks; does nothing while reconnecting (the lease went with the old stream).
+     *
+     * @throws IllegalStateException on a browse subscription, or once closed
      */
     public void inProgress(Message message) {
         acker.inProgress(own(message));
@@ -215,6 +219,8 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     /**
      * The message is not to be delivered again (Term): the broker moves it to the group's dead-letter
      * topic with {@code reason} as {@code sluice.dlq.detail}, or only settles it when the group has none.
+     *
+     * @throws IllegalStateException on a browse subscription, or once closed
      */
     public void term(Message message, String reason) {
         acker.term(own(message), reason);

@@ -7,16 +7,24 @@ import io.sluice.server.TestBroker;
 import io.sluice.store.StoreOptions;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Closing a subscription right after acking, in a shared and an exclusive group: {@code close()}
- * returns once the broker has committed the acks (AckSync), on a broker whose commits are slow.
+ * returns once the broker has committed the acks (AckSync), on a broker whose commits are slow; and
+ * closing a client returns once every answered publish's future is completed.
  */
 class ClientCloseTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -76,5 +84,25 @@ class ClientCloseTest {
 
     private Subscription open(SubscriptionOptions options, boolean shared) {
         return shared ? client.subscribeShared(options) : client.subscribe(options);
+    }
+
+    @Test
+    void closeReturnsOnceTheFuturesOfAnsweredPublishesAreCompletedBehindASlowCallback() throws Exception {
+        var closing = SluiceClient.connect("127.0.0.1:" + broker.port());
+        var slowCallback = new CountDownLatch(1);   // never counted down: the callback waits its 300 ms
+        var futures = new ArrayList<CompletableFuture<Published>>();
+        futures.add(closing.publishAsync("futures", new byte[1], Map.of()));
+        futures.getFirst().thenRun(() -> {
+            try {
+                slowCallback.await(300, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        for (int i = 0; i < 200; i++) {
+            futures.add(closing.publishAsync("futures", new byte[1], Map.of()));
+        }
+        closing.close();
+        assertEquals(List.of(), futures.stream().filter(f -> !f.isDone()).toList(), "futures pending after close()");
     }
 }

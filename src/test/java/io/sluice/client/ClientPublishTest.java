@@ -54,6 +54,12 @@ class ClientPublishTest {
                 () -> client.publishAsync("t", null)).getMessage());
         assertTrue(assertThrows(NullPointerException.class,
                 () -> client.publish("t", payload, null)).getMessage().startsWith("attributes"));
+        var nullValue = new java.util.HashMap<String, String>();
+        nullValue.put("kind", null);
+        assertTrue(assertThrows(NullPointerException.class, () -> client.publish("t", payload, nullValue))
+                .getMessage().startsWith("the value of attribute kind"));
+        assertEquals("callTimeout", assertThrows(NullPointerException.class,
+                () -> SluiceClient.connect("127.0.0.1:1", (Duration) null)).getMessage());
     }
 
     @Test

@@ -230,4 +230,71 @@ class ClientReconnectTest {
             assertTrue(s.reconnects() >= 1, "it tried again before giving up");
         }
     }
+
+    @Test
+    void publishesMadeWhileTheBrokerIsDownWaitForItAndAreStoredInOrder() throws Exception {
+        client.publish("down", "before".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        // A subscription on the same client keeps the channel's last connect failure in view.
+        try (Subscription s = client.subscribe(SubscriptionOptions.of("elsewhere").withGroup("g"))) {
+            var during = new ArrayList<java.util.concurrent.CompletableFuture<Published>>();
+            broker.restartOnSamePort(() -> {
+                for (int i = 0; i < 20; i++) {
+                    during.add(client.publishAsync("down", ("during " + i).getBytes(), Map.of()));
+                }
+                Await.until("the client finds the broker down", () -> {
+                    try {
+                        client.topics();
+                        return false;
+                    } catch (SluiceClientException.Unavailable e) {
+                        return true;
+                    }
+                });
+                for (int i = 20; i < 40; i++) {
+                    during.add(client.publishAsync("down", ("during " + i).getBytes(), Map.of()));
+                }
+            });
+            Published after = client.publish("down", "after".getBytes());   // not the refusal seen while down
+            long last = 1;
+            for (var f : during) {   // never sent while the broker was down: sent on the next stream, in order
+                long sequence = f.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).sequence();
+                assertTrue(sequence > last, sequence + " after " + last);
+                last = sequence;
+            }
+            assertTrue(after.sequence() > last);
+        }
+    }
+
+    @Test
+    void aPublishThatNoBrokerEverAnswersFailsAtItsCallTimeoutAsNotSent() throws IOException {
+        int port;
+        try (var socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        try (var nowhere = SluiceClient.connect("127.0.0.1:" + port, Duration.ofMillis(1500))) {
+            long start = System.nanoTime();
+            var e = assertThrows(SluiceClientException.class, () -> nowhere.publish("orders", new byte[1]));
+            assertEquals(io.grpc.Status.Code.DEADLINE_EXCEEDED, e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("not sent within the call timeout: cannot reach the broker at 127.0.0.1:"
+                    + port), e.getMessage());
+            assertTrue(System.nanoTime() - start >= Duration.ofMillis(1400).toNanos(), "it waited for a broker");
+        }
+    }
+
+    @Test
+    void aPublishWhoseRetriesNeverReachedABrokerAfterItsStreamBrokeSaysItMayHaveBeenStored() throws Exception {
+        try (var proxy = new TcpProxy(broker.port());
+             var viaProxy = SluiceClient.connect("127.0.0.1:" + proxy.port(), WAIT,
+                     PublishOptions.defaults().withRetryFor(Duration.ofMillis(300)))) {
+            viaProxy.publish("doubt", new byte[1]);
+            proxy.holdAnswers();
+            var answer = viaProxy.publishAsync("doubt", new byte[1], Map.of());
+            Await.until("the broker stored it", () -> client.stats("doubt").getFirst().totalMessages() == 2);
+            proxy.refuseNew();
+            proxy.cutAll();   // its answer is lost; every retry finds the port closed
+            var e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> answer.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof SluiceClientException.Unavailable, e.getCause().toString());
+            assertTrue(e.getCause().getMessage().contains("the message may have been stored"), e.getCause().getMessage());
+        }
+    }
 }

@@ -244,6 +244,8 @@ class ClientSubscribeTest {
             Message m = next(s);
             assertEquals(sent.get(2).sequence(), m.sequence());
             assertThrows(IllegalStateException.class, () -> s.ack(m));
+            assertThrows(IllegalStateException.class, () -> s.nack(m, Duration.ZERO));   // no group to settle in
+            assertThrows(IllegalStateException.class, () -> s.term(m, "no"));
             assertEquals(sent.get(3).sequence(), next(s).sequence());
         }
         assertEquals(sent.get(0).sequence(), cursorOf("browse", "g"));

@@ -102,6 +102,11 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
+    /** Refuses new connections from now on (the port is closed); open ones go on. */
+    public void refuseNew() throws IOException {
+        listener.close();
+    }
+
     /** Resets every open connection; new connections are still accepted. */
     public void cutAll() {
         for (Socket s : Set.copyOf(sockets)) {
@@ -126,7 +131,7 @@ public final class TcpProxy implements AutoCloseable {
     @Override
     public void close() throws IOException {
         release();
-        listener.close();
+        refuseNew();
         cutAll();
     }
 }
