@@ -64,6 +64,15 @@ final class Append extends WriteOp<List<Appended>> {
         noRoom = why;
     }
 
+    /** What its messages would take at most in the database, rows and index entries (the disk's check). */
+    long roomNeeded() {
+        long bytes = 0;
+        for (NewMessage m : messages) {
+            bytes += m.size() + 256;   // the row's other columns, the index entries, a page's slack
+        }
+        return 2 * bytes;
+    }
+
     /** After {@link #apply}: the messages it stored (none when refused or only duplicates). */
     @Override
     int messageCount() {

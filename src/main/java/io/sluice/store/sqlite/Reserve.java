@@ -20,7 +20,9 @@ import java.util.function.LongSupplier;
  * less free room than twice the reserve, and every other write (acks, group opens, deletions,
  * retention, the log's copy into the database) goes on in the room it left. Once the disk has that
  * room again, the reserve is written anew and messages are stored again; meanwhile they are stored in
- * the room deletions and retention freed inside the database, as long as that is twice the reserve.
+ * the room deletions and retention freed inside the database, as long as twice the reserve of it is
+ * left after each batch: looked at for every batch, since a database that grew the file now would take
+ * the disk's last bytes with no reserve left to give (and no deletion could commit any more).
  * A full database under {@code --max-database-bytes} is no full disk: the reserve stays. Writer
  * thread only.
  */
@@ -48,40 +50,48 @@ final class Reserve {
     }
 
     /**
-     * True while new messages are refused to keep the reserve's room for the writes that free space.
-     * Once given back, they are stored again when the disk has twice the reserve free (the reserve is
-     * then set aside anew), or while the database has that much room of its own ({@code freeInDatabase}:
-     * pages deletions and retention freed, which new messages fill without growing the file). Looked
-     * at once a second.
+     * True while new messages, {@code batchRoom} bytes of them at most in the database, are refused to
+     * keep the reserve's room for the writes that free space. Once given back, they are stored again
+     * when the disk has twice the reserve free (the reserve is then set aside anew: looked at once a
+     * second), or while the database keeps that much room of its own after them ({@code freeInDatabase}:
+     * pages deletions and retention freed, which new messages fill without growing the file; looked at
+     * for every batch).
      */
-    boolean holdingBack(LongSupplier freeInDatabase) {
+    boolean holdingBack(LongSupplier freeInDatabase, long batchRoom) {
         if (!released) {
             return false;
         }
         long now = System.nanoTime();
-        if (now - checkedAt < CHECK_EVERY_NANOS) {
-            return holding;
-        }
-        checkedAt = now;
-        if (usable() >= 2L * BYTES) {
-            try {
-                write();
-                released = false;
-                holding = false;
-                LOG.log(Level.INFO, "the data directory's disk has room again: the reserve is set aside anew and "
-                        + "new messages are stored");
+        if (now - checkedAt >= CHECK_EVERY_NANOS) {
+            checkedAt = now;
+            if (usable() >= 2L * BYTES && setAsideAgain()) {
                 return false;
-            } catch (IOException e) {
-                deleteQuietly();
             }
         }
+        if (batchRoom == 0) {
+            return false;   // no new message: nothing to refuse
+        }
         boolean before = holding;
-        holding = freeInDatabase.getAsLong() < 2L * BYTES;
+        holding = freeInDatabase.getAsLong() - batchRoom < 2L * BYTES;
         if (before && !holding) {
             LOG.log(Level.INFO, "deletions or retention freed room in the database: new messages are stored in it "
                     + "(the disk itself is still short of room for the reserve)");
         }
         return holding;
+    }
+
+    /** The disk has room again: writes the reserve anew; false when that failed after all. */
+    private boolean setAsideAgain() {
+        try {
+            write();
+        } catch (IOException e) {
+            return false;   // write() removed what it began
+        }
+        released = false;
+        holding = false;
+        LOG.log(Level.INFO, "the data directory's disk has room again: the reserve is set aside anew and new messages "
+                + "are stored");
+        return true;
     }
 
     /** A commit failed for a full disk: gives the reserve's room to the writes that free space (a real disk only). */

@@ -199,7 +199,7 @@ final class Writer implements AutoCloseable {
 
     private void execute(List<WriteOp<?>> queued) {
         // A disk the broker filled keeps the reserve's room for the writes that free space.
-        List<WriteOp<?>> batch = !queued.isEmpty() && reserve.holdingBack(this::freeInDatabase)
+        List<WriteOp<?>> batch = !queued.isEmpty() && reserve.holdingBack(this::freeInDatabase, roomNeeded(queued))
                 ? refuseAppends(queued) : queued;
         boolean sweep = tx.leaseSweepDue();
         if (batch.isEmpty() && !sweep && !tx.backgroundDue() && !tx.waiting.due(System.nanoTime())) {
@@ -323,14 +323,26 @@ final class Writer implements AutoCloseable {
         for (WriteOp<?> op : batch) {
             if (op instanceof Append append) {
                 if (full == null) {
-                    full = new SluiceException.DiskFull("the disk holding the data directory is full: new messages "
-                            + "are refused until it has " + (2 * Reserve.BYTES >> 20) + " MiB free (acks, deletions "
-                            + "and retention go on); free space and retry", null);
+                    full = new SluiceException.DiskFull("the disk holding the data directory is full (or smaller "
+                            + "than the room the broker keeps for the writes that free space): new messages are refused "
+                            + "until it has " + (2 * Reserve.BYTES >> 20) + " MiB free (acks, deletions and retention "
+                            + "go on); free space and retry", null);
                 }
                 append.storesNothing(full);
             }
         }
         return batch;
+    }
+
+    /** What the appends of {@code batch} would take at most in the database. */
+    private static long roomNeeded(List<WriteOp<?>> batch) {
+        long bytes = 0;
+        for (WriteOp<?> op : batch) {
+            if (op instanceof Append append) {
+                bytes += append.roomNeeded();
+            }
+        }
+        return bytes;
     }
 
     /** Bytes of the database's free pages (what deletions and retention freed), which new messages fill first. */
