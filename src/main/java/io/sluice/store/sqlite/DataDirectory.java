@@ -36,6 +36,8 @@ public final class DataDirectory implements AutoCloseable {
     private static final String SERVING = "serving";
     /** Starting after one killed while serving: a start refused for a lost log must not erase the evidence. */
     private static final String AFTER_CRASH = "starting after a broker was killed serving";
+    /** Stopped, but its log could not be folded into the database: the log holds commits the database has not. */
+    private static final String UNFOLDED = "stopped with its log not folded into the database";
 
     /** How often the lock file is looked at: one removed while the broker runs is made again. */
     static final long WATCH_MILLIS = 2_000;
@@ -249,15 +251,17 @@ public final class DataDirectory implements AutoCloseable {
     }
 
     /**
-     * The broker before this one was killed (or its machine stopped) while its database was open:
-     * the lock file still said it was serving. Files written by a version without states say nothing.
+     * The broker before this one was killed (or its machine stopped) while its database was open, or
+     * stopped without folding its log into the database: the lock file says so. Files written by a
+     * version without states say nothing.
      */
     boolean lastHolderCrashedServing() {
         return crashedServing(lastHolder);
     }
 
     private static boolean crashedServing(String holder) {
-        return holder.endsWith("state: " + SERVING) || holder.endsWith("state: " + AFTER_CRASH);
+        return holder.endsWith("state: " + SERVING) || holder.endsWith("state: " + AFTER_CRASH)
+                || holder.endsWith("state: " + UNFOLDED);
     }
 
     /** What the lock file said before this broker took it. */
@@ -268,6 +272,11 @@ public final class DataDirectory implements AutoCloseable {
     /** The database is open (its write-ahead log exists): a crash from now on leaves {@code serving} behind. */
     void markServing() {
         mark(SERVING);
+    }
+
+    /** Closed, but the log is still there: the next start insists on it as after a crash. */
+    void markLogUnfolded() {
+        mark(UNFOLDED);
     }
 
     /** The last commit is written: the database is about to be closed, which folds its log into it. */

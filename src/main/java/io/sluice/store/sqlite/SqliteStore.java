@@ -362,9 +362,33 @@ public final class SqliteStore implements Store {
             directory.markStopping();   // closing the last connection folds the log into the database, removing it
             writer.releaseReserve();    // room for that, on a full disk
             closeQuietly(writeConnection);
+            keepLogIfUnfolded();
             directory.close();
         }
         LOG.log(Level.INFO, "storage closed: " + file);
+    }
+
+    /**
+     * After the last connection closed: a log still there was not folded into the database (a full disk,
+     * or another process holding the file open), so the database alone is not the whole state. The lock
+     * file says so (the next start insists on the log, as after a crash) and a warning tells the
+     * operator, whose stopped backup must then copy the log too.
+     */
+    private void keepLogIfUnfolded() {
+        Path wal = Path.of(file + "-wal");
+        long size;
+        try {
+            size = Files.size(wal);
+        } catch (IOException e) {
+            return;   // no log: the database is the whole state
+        }
+        if (size == 0) {
+            return;
+        }
+        directory.markLogUnfolded();
+        LOG.log(Level.WARNING, "the write-ahead log " + wal + " (" + size + " bytes) could not be folded into " + file
+                + " at stop (a full disk, or another process holding the database open): " + file + " alone is not "
+                + "the whole state; keep the log beside it (a backup copies both); the next start folds it");
     }
 
     private static void closeQuietly(Connection c) {

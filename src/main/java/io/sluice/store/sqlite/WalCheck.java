@@ -49,7 +49,8 @@ final class WalCheck {
                     ? " and delete " + directory.path().resolve(DataDirectory.LOCK_FILE) : "");
         } else if (directory.lastHolderCrashedServing() && !Files.exists(wal) && size(database) > 0) {
             throw new SluiceException.Corrupted(wal + " is missing, but the broker that last served "
-                    + directory.path() + " was stopped without closing its database (" + DataDirectory.LOCK_FILE
+                    + directory.path() + " did not fold it into the database (killed with the database open, or "
+                    + "stopped on a full disk or while another process held it open) (" + DataDirectory.LOCK_FILE
                     + ": " + directory.lastHolder() + "): the log may hold acknowledged messages not yet copied into "
                     + database + ", and starting now would silently drop them and hand their sequences out again. "
                     + "Restore " + wal + " (and " + shm + ") from where they went; or, to accept the loss and start "

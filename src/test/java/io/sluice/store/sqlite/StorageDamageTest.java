@@ -188,7 +188,7 @@ class StorageDamageTest {
         var e = assertThrows(SluiceException.Corrupted.class, () -> open(lost));
         String m = e.getMessage();
         assertTrue(m.contains(lost.resolve(WAL) + " is missing"), "names the missing log: " + m);
-        assertTrue(m.contains("stopped without closing"), "says why the log mattered: " + m);
+        assertTrue(m.contains("did not fold it into the database"), "says why the log mattered: " + m);
         assertTrue(m.contains("delete " + lost.resolve(DataDirectory.LOCK_FILE)), "says how to accept the loss: " + m);
         assertArrayEquals(db, Files.readAllBytes(lost.resolve(DB)), "the refusal changes nothing");
         assertThrows(SluiceException.Corrupted.class, () -> open(lost), "and again on the next start");
@@ -202,6 +202,36 @@ class StorageDamageTest {
         assertFalse(Files.exists(live.resolve(WAL)));
         assertEquals(8, storedIn(live).size());
         Figures.row("corruption: missing/cut -wal, -shm").cycles(1).corruptions(1);
+    }
+
+    /**
+     * A stop that could not fold the log into the database (here another process holds it open; a full
+     * disk does the same) does not say {@code stopping}: the database alone is not the whole state, and
+     * the next start insists on the log.
+     */
+    @Test
+    void aStopThatCouldNotFoldTheLogLeavesTheLockFileSayingTheLogMatters() throws Exception {
+        Path live = Files.createDirectories(dir.resolve("unfolded"));
+        SqliteStore store = open(live);
+        var done = new Pending<List<Appended>>();
+        store.append("orders", List.of(message(0, "a"), message(0, "b")), WhenFull.WAIT, done);
+        done.await();
+        try (var other = java.sql.DriverManager.getConnection("jdbc:sqlite:" + live.resolve(DB));
+             var st = other.createStatement()) {
+            st.execute("BEGIN");
+            st.executeQuery("SELECT count(*) FROM messages").close();   // a reader: the log cannot be folded
+            store.close();
+            opened.remove(store);
+            assertTrue(Files.size(live.resolve(WAL)) > 0, "the log is still there");
+            assertTrue(Files.readString(live.resolve(DataDirectory.LOCK_FILE))
+                    .contains("state: stopped with its log not folded into the database"),
+                    Files.readString(live.resolve(DataDirectory.LOCK_FILE)));
+            Path dbOnly = crashCopy(live, "db-only-after-stop", DB, DataDirectory.LOCK_FILE);
+            assertThrows(SluiceException.Corrupted.class, () -> open(dbOnly), "sluice.db alone is refused");
+            Path both = crashCopy(live, "with-log-after-stop", DB, WAL, SHM, DataDirectory.LOCK_FILE);
+            assertEquals(2, storedIn(both).size(), "with its log, everything is there");
+            st.execute("COMMIT");
+        }
     }
 
     @Test
