@@ -27,6 +27,7 @@ final class Inbound {
     private static final Warnings UNKNOWN_ACKS = new Warnings(LOG, "acks for unknown message ids");
     private static final Warnings REFUSED_NACKS = new Warnings(LOG, "nacks that were not applied");
     private static final Warnings BROWSE_ACKS = new Warnings(LOG, "acks on BROWSE streams");
+    private static final Warnings STALE_ACKS = new Warnings(LOG, "acks of deliveries made before a cursor reset");
 
     private final Subscription subscription;
     private final SubscriptionSpec spec;
@@ -106,6 +107,13 @@ final class Inbound {
             highest = Math.max(highest, seq.getAsLong());
         }
         int settled = highest < 0 ? 0 : subscription.ackedUpTo(highest);
+        if (settled < 0) {
+            STALE_ACKS.warn("ack of message " + highest + " on topic " + spec.topic() + " group " + spec.group()
+                    + " ignored: it was delivered before the group's cursor was reset, and the replay has not "
+                    + "delivered it again");
+            owner.metrics().ignoredAcks(spec.topic(), spec.group(), 1);
+            return;
+        }
         if (settled == 0) {
             return;   // nothing known, or a duplicate or older ack: the cursor is already past it
         }

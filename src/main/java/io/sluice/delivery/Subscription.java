@@ -32,6 +32,8 @@ public final class Subscription extends StreamLoop {
     private final Redeliveries redeliveries = new Redeliveries(MAX_REDELIVERIES);    // guarded by lock
     private volatile long acked = -1;                                   // written under lock
     private long repositionTo = -1;                                     // guarded by lock
+    /** After a cursor reset: the highest sequence delivered before it (acks up to it may be stale), else -1. */
+    private long staleUpTo = -1;                                        // guarded by lock
     private long dueSequence = -1;                                      // guarded by lock: the redelivery to do next
     private boolean handingOver;                                        // guarded by lock: a takeover is under way
     /** The group's claim this stream holds (set once by open; {@link Store#NO_CLAIM} when none). */
@@ -237,6 +239,11 @@ public final class Subscription extends StreamLoop {
         try {
             repositionTo = cursor;
             acked = cursor;
+            // Acks of what was delivered before the reset may still be on their way: they must not move
+            // the cursor past messages the replay has not sent again.
+            long delivered = inFlight.isEmpty() ? -1 : inFlight.lastKey();
+            staleUpTo = delivered > cursor ? Math.max(staleUpTo, delivered) : staleUpTo;
+            inFlight.clear();
             redeliveries.clear();
             changed.signalAll();
         } finally {
@@ -302,13 +309,20 @@ public final class Subscription extends StreamLoop {
     /**
      * The cumulative ack reached {@code highest}: what it covers is no longer in flight nor pending
      * redelivery. Answers how many messages it settled: those this stream delivered up to {@code highest},
-     * at least 1 (a message delivered to an earlier stream); 0 when the cursor is already there (a duplicate).
+     * at least 1 (a message delivered to an earlier stream); 0 when the cursor is already there (a duplicate);
+     * -1 when it acknowledges a delivery made before a cursor reset that the replay has not made again.
      */
     int ackedUpTo(long highest) {
         lock.lock();
         try {
             if (highest <= acked) {
                 return 0;
+            }
+            if (highest <= staleUpTo && !inFlight.containsKey(highest)) {
+                return -1;
+            }
+            if (highest >= staleUpTo) {
+                staleUpTo = -1;   // the replay is past what was delivered before the reset
             }
             acked = highest;
             var covered = inFlight.headMap(highest, true);

@@ -590,6 +590,25 @@ class SubscribeContractTest {
     }
 
     @Test
+    void acksOfDeliveriesMadeBeforeAResetDoNotMoveTheCursorPastIt() throws InterruptedException {
+        var sent = publish("rca", 5);
+        var s = group("rca", "g", InitialPosition.EARLIEST);
+        s.credit(5);
+        String last = null;
+        for (int i = 0; i < 5; i++) {
+            last = s.delivery().getMessageId();
+        }
+        client.resetCursor(ResetCursorRequest.newBuilder().setTopic("rca").setConsumerGroup("g")
+                .setSequence(sent.get(1).getSequence()).build());
+        s.ack(last);   // on its way when the reset came: the replay has not sent that message again
+        s.credit(1);
+        var replayed = s.delivery();
+        assertEquals(sent.get(2).getSequence(), replayed.getSequence());
+        s.ack(replayed.getMessageId());
+        awaitCursor("rca", "g", sent.get(2).getSequence());
+    }
+
+    @Test
     void aResetCursorStartsTheDeliveryCountsOver() throws InterruptedException {
         var sent = publish("rcc", 2);
         var s = group("rcc", "g", InitialPosition.EARLIEST);
