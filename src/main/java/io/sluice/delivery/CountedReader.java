@@ -8,13 +8,14 @@ import io.sluice.store.StoredMessage;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 /**
  * Where an exclusive (or browsing) subscription gets the messages it sends: read from the topic and
  * counted delivered by the store (durably) before they are handed out. While one batch is being
- * sent, the next ones (as many as the credit allows, up to {@link #AHEAD_BATCHES} batches and
- * {@link Subscription#BATCH_BYTES} of payload) are read and their counts requested, so the counts'
+ * sent, the next ones (as many as the credit allows, up to {@link #AHEAD_BATCHES} batches and a
+ * batch's bytes of payload, {@link StreamLoop#batchBytes}) are read and their counts requested, so the counts'
  * commits overlap with the sending and one commit's latency is paid for several batches.
  * A count of 0 means the message is not to be sent (dead-lettered or terminated). Used only by its
  * subscription's thread.
@@ -24,6 +25,8 @@ final class CountedReader {
     private final SubscriptionSpec spec;
     private final LongSupplier credit;   // the credit available now (read under the subscription's lock)
     private final DeliveryBudget budget;
+    private final LongSupplier batchBytes;   // what one read may hold (the stream's, see StreamLoop#batchBytes)
+    private final BooleanSupplier readAhead; // false while the client has not shown that it reads
     /** The group's claim the counts are made under (set by the subscription's open). */
     long claim = Store.NO_CLAIM;
     /** Most batches read and being counted ahead of the one being sent. */
@@ -39,11 +42,14 @@ final class CountedReader {
     private long aheadBytes;
     private long readTo;                             // the last sequence read (carry or ahead)
 
-    CountedReader(Store store, SubscriptionSpec spec, LongSupplier credit, DeliveryBudget budget) {
+    CountedReader(Store store, SubscriptionSpec spec, LongSupplier credit, DeliveryBudget budget,
+                  LongSupplier batchBytes, BooleanSupplier readAhead) {
         this.store = store;
         this.spec = spec;
         this.credit = credit;
         this.budget = budget;
+        this.batchBytes = batchBytes;
+        this.readAhead = readAhead;
     }
 
     /** Bytes of the messages read and not sent yet (the carry's rest and the batches ahead). */
@@ -84,7 +90,7 @@ final class CountedReader {
         carry.fill(next.batch(), next.count() == null ? null : next.count().await().counts());
         int held = next.batch().size();
         try {
-            while (ahead.size() < AHEAD_BATCHES && aheadBytes < Subscription.BATCH_BYTES
+            while (readAhead.getAsBoolean() && ahead.size() < AHEAD_BATCHES && aheadBytes < batchBytes.getAsLong()
                     && readAhead(held + aheadMessages)) {
                 // each batch read is counted in the store meanwhile
             }
@@ -105,7 +111,7 @@ final class CountedReader {
             return false;
         }
         List<StoredMessage> batch = store.read(spec.topic(), readTo, (int) Math.min(allowed, Subscription.BATCH),
-                Subscription.BATCH_BYTES);
+                batchBytes.getAsLong());
         if (batch.isEmpty()) {
             return false;
         }

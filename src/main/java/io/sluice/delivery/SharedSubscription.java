@@ -219,7 +219,7 @@ final class SharedSubscription extends StreamLoop {
     }
 
     /**
-     * Reads leased messages not read yet, in lease order, until about {@link Subscription#BATCH_BYTES}
+     * Reads leased messages not read yet, in lease order, until about a batch's bytes ({@link #batchBytes})
      * of payload are held (always at least one message): a run of first deliveries is one range of the
      * topic, a redelivery one read. The rest stays leased and unread until what was read is sent, so a
      * stream of large messages holds a batch's bytes, not its credit's worth of them.
@@ -229,7 +229,8 @@ final class SharedSubscription extends StreamLoop {
         int[] counts = new int[unread.size()];
         var missing = new ArrayList<Long>();
         long bytes = 0;
-        while (!unread.isEmpty() && bytes < Subscription.BATCH_BYTES) {
+        long limit = batchBytes();
+        while (!unread.isEmpty() && bytes < limit) {
             Lease first = unread.peekFirst();
             int run = 1;   // a redelivery alone; first deliveries: the run of them at the head
             if (first.deliveryCount() == 1) {
@@ -241,8 +242,7 @@ final class SharedSubscription extends StreamLoop {
                     run++;
                 }
             }
-            List<StoredMessage> read = store.read(spec.topic(), first.sequence() - 1, run,
-                    Subscription.BATCH_BYTES - bytes);
+            List<StoredMessage> read = store.read(spec.topic(), first.sequence() - 1, run, limit - bytes);
             // Fewer than asked with a byte limit reached: the leases past the last message read stay unread.
             boolean cut = !read.isEmpty() && read.size() < run;
             long lastRead = read.isEmpty() ? Long.MAX_VALUE : read.getLast().sequence();

@@ -49,6 +49,7 @@ abstract class StreamLoop implements Member {
     private Thread thread;
     private long charged;     // loop only: this stream's bytes in the budget
     private long sentBytes;   // loop only: sent since the transport was last seen ready
+    private long takenBytes;  // loop only: what the transport took from this stream so far (up to PROVEN_BYTES)
     private long unreadySince;   // loop only: when the transport was first seen not ready with sentBytes held (0: not)
     private final TransportHold transportHold;
 
@@ -120,11 +121,38 @@ abstract class StreamLoop implements Member {
     }
 
     /**
+     * What one read of this stream may hold: {@link Subscription#BATCH_BYTES}, once the client has shown
+     * that it reads (the transport took more than {@link #PROVEN_BYTES} from the stream, more than a
+     * client's flow-control window holds unread); until then {@link #FIRST_BATCH_BYTES}. So a client that
+     * never reads holds about one message's room of the delivery budget, not two batches', and many such
+     * streams leave room for the subscribers that read.
+     */
+    final long batchBytes() {
+        return reads() ? Subscription.BATCH_BYTES : FIRST_BATCH_BYTES;
+    }
+
+    /** True once the client has shown that it reads (see {@link #batchBytes}); until then nothing is read ahead. */
+    final boolean reads() {
+        return takenBytes >= PROVEN_BYTES;
+    }
+
+    static final long FIRST_BATCH_BYTES = 64 << 10;
+    static final long PROVEN_BYTES = 2L << 20;
+
+    /** The transport took what was sent since it was last seen ready: the client, or its window, has it. */
+    private void taken() {
+        if (takenBytes < PROVEN_BYTES) {
+            takenBytes += sentBytes;
+        }
+        sentBytes = 0;
+    }
+
+    /**
      * Before a read: takes room for {@code batches} batches of the largest size a read may return,
      * waiting a while at most; false when the budget has none yet (the loop comes back to it).
      */
     final boolean reserve(int batches) throws InterruptedException {
-        long want = batches * Math.max(Subscription.BATCH_BYTES, budget.largest());
+        long want = (reads() ? batches : 1) * Math.max(batchBytes(), budget.largest());
         if (!budget.take(want, charged, DeliveryBudget.WAIT_NANOS, this::ended)) {
             return false;
         }
@@ -213,7 +241,7 @@ abstract class StreamLoop implements Member {
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
                 if (ready && sentBytes > 0) {
-                    sentBytes = 0;   // the transport took what was sent: the client is reading
+                    taken();   // the transport took what was sent: the client is reading
                     recharge();
                 }
                 if (ready || sentBytes == 0) {
@@ -253,7 +281,7 @@ abstract class StreamLoop implements Member {
      */
     final void sendCarried(CountedBatch carry) {
         if (downstream.isReady()) {
-            sentBytes = 0;
+            taken();
         }
         int sent = 0;
         int again = 0;

@@ -48,7 +48,7 @@ public final class Subscription extends StreamLoop {
     Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         super(id, spec, store, owner, out, heartbeatNanos);
         this.inbound = new Inbound(this, spec, store, owner);
-        this.reader = new CountedReader(store, spec, this::availableCredit, budget);
+        this.reader = new CountedReader(store, spec, this::availableCredit, budget, this::batchBytes, this::reads);
     }
 
     // ---- the loop (subscription thread) ----

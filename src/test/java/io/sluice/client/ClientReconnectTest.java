@@ -294,7 +294,8 @@ class ClientReconnectTest {
             var e = assertThrows(java.util.concurrent.ExecutionException.class,
                     () -> answer.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
             assertTrue(e.getCause() instanceof SluiceClientException.Unavailable, e.getCause().toString());
-            assertTrue(e.getCause().getMessage().contains("the message may have been stored"), e.getCause().getMessage());
+            String message = e.getCause().getMessage();
+            assertTrue(message.contains("the message may have been stored"), message);
         }
     }
 }
