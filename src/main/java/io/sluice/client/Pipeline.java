@@ -185,8 +185,12 @@ final class Pipeline implements AutoCloseable {
             return true;
         }
         PublishCall call = current;
-        if (call == null || call.isEnded()) {
-            current = null;
+        if (call != null && call.isEnded()) {
+            // Its end is being handled: what it left unanswered goes back to the head of the queue first,
+            // then the handler drains; a stream opened now would send later publishes before them.
+            return false;
+        }
+        if (call == null) {
             if (closed) {
                 for (Pending p; (p = queue.poll()) != null; ) {
                     late.add(p);
@@ -215,9 +219,8 @@ final class Pipeline implements AutoCloseable {
                 p.firstSentNanos = now;
             }
             if (!call.send(p)) {
-                queue.addFirst(p);   // the call ended meanwhile: the next pass opens another
-                current = null;
-                return true;
+                queue.addFirst(p);   // the call ended meanwhile: its end's handler puts its own before p and drains
+                return false;
             }
         }
         return true;

@@ -315,6 +315,15 @@ public final class Delivery implements StoreListener, AutoCloseable {
         sharedGroups.values().forEach(members -> members.forEach(s -> s.groupChanged(true)));   // wakes the full ones
     }
 
+    /**
+     * Before an operator's cursor reset of {@code group} is stored: the group's live exclusive stream here
+     * ignores acks until it learns of it ({@link #cursorReset}); the answer undoes that when the reset failed.
+     */
+    public Runnable holdAcksForReset(String topic, String group) {
+        Subscription active = activeGroups.get(new SubscriptionSpec.GroupKey(topic, group));
+        return active == null ? () -> { } : active.holdAcksForReset();
+    }
+
     @Override
     public void cursorReset(String topic, String group, long cursor) {
         var key = new SubscriptionSpec.GroupKey(topic, group);

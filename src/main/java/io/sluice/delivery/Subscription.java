@@ -34,6 +34,8 @@ public final class Subscription extends StreamLoop {
     private long repositionTo = -1;                                     // guarded by lock
     /** After a cursor reset: the highest sequence delivered before it (acks up to it may be stale), else -1. */
     private long staleUpTo = -1;                                        // guarded by lock
+    /** While an operator's cursor reset is being stored: acks are ignored until then (nanoTime; 0: none). */
+    private long resettingUntil;                                        // guarded by lock
     private long dueSequence = -1;                                      // guarded by lock: the redelivery to do next
     private boolean handingOver;                                        // guarded by lock: a takeover is under way
     /** The group's claim this stream holds (set once by open; {@link Store#NO_CLAIM} when none). */
@@ -233,12 +235,37 @@ public final class Subscription extends StreamLoop {
         }
     }
 
+    /**
+     * An operator's cursor reset is about to be stored: until it is ({@link #reposition}) or {@code done}
+     * runs (it failed), acks are ignored, so none stored after the reset can move the cursor past it.
+     * At most {@link #RESET_HOLD}.
+     */
+    Runnable holdAcksForReset() {
+        lock.lock();
+        try {
+            resettingUntil = System.nanoTime() + RESET_HOLD.toNanos();
+        } finally {
+            lock.unlock();
+        }
+        return () -> {
+            lock.lock();
+            try {
+                resettingUntil = 0;
+            } finally {
+                lock.unlock();
+            }
+        };
+    }
+
+    static final java.time.Duration RESET_HOLD = java.time.Duration.ofSeconds(10);
+
     /** An operator moved the group's cursor: delivery continues after it. */
     void reposition(long cursor) {
         lock.lock();
         try {
             repositionTo = cursor;
             acked = cursor;
+            resettingUntil = 0;
             // Acks of what was delivered before the reset may still be on their way: they must not move
             // the cursor past messages the replay has not sent again.
             long delivered = inFlight.isEmpty() ? -1 : inFlight.lastKey();
@@ -315,6 +342,9 @@ public final class Subscription extends StreamLoop {
     int ackedUpTo(long highest) {
         lock.lock();
         try {
+            if (resettingUntil != 0 && System.nanoTime() - resettingUntil < 0) {
+                return -1;   // an ack of a delivery made before the reset being stored: it must not follow it
+            }
             if (highest <= acked) {
                 return 0;
             }

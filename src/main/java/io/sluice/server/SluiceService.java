@@ -283,9 +283,16 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                         + " is beyond the last sequence of topic " + topic + " (" + last + ")");
             }
             var pending = new Pending<Boolean>();
-            store.resetCursor(topic, group, sequence, pending);
-            if (!pending.await()) {
-                throw new SluiceException.NotFound("topic " + topic + " does not exist");
+            Runnable failed = delivery.holdAcksForReset(topic, group);
+            try {
+                store.resetCursor(topic, group, sequence, pending);
+                if (!pending.await()) {
+                    failed.run();
+                    throw new SluiceException.NotFound("topic " + topic + " does not exist");
+                }
+            } catch (RuntimeException | InterruptedException e) {
+                failed.run();
+                throw e;
             }
             return ResetCursorResponse.newBuilder().setUpdated(true).build();
         });
