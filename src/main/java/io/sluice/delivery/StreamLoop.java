@@ -47,11 +47,8 @@ abstract class StreamLoop implements Member {
     final Sender downstream;
     final DeliveryBudget budget;
     private Thread thread;
-    private long charged;     // loop only: this stream's bytes in the budget
-    private long sentBytes;   // loop only: sent since the transport was last seen ready
-    private long takenBytes;  // loop only: what the transport took from this stream so far (up to PROVEN_BYTES)
-    private long unreadySince;   // loop only: when the transport was first seen not ready with sentBytes held (0: not)
-    private final TransportHold transportHold;
+    private final StreamHolding holding;   // loop only (but transportClosed)
+    private long unreadySince;   // loop only: when the transport was first seen not ready with sent bytes held (0: not)
 
     StreamLoop(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         this.id = id;
@@ -61,7 +58,7 @@ abstract class StreamLoop implements Member {
         this.heartbeatNanos = heartbeatNanos;
         this.downstream = new Sender(out, spec, owner.tracing());
         this.budget = owner.budget();
-        this.transportHold = new TransportHold(budget);
+        this.holding = new StreamHolding(budget);
     }
 
     // ---- what each kind of stream supplies ----
@@ -120,31 +117,14 @@ abstract class StreamLoop implements Member {
         }
     }
 
-    /**
-     * What one read of this stream may hold: {@link Subscription#BATCH_BYTES}, once the client has shown
-     * that it reads (the transport took more than {@link #PROVEN_BYTES} from the stream, more than a
-     * client's flow-control window holds unread); until then {@link #FIRST_BATCH_BYTES}. So a client that
-     * never reads holds about one message's room of the delivery budget, not two batches', and many such
-     * streams leave room for the subscribers that read.
-     */
+    /** What one read of this stream may hold (see {@link StreamHolding}). */
     final long batchBytes() {
-        return reads() ? Subscription.BATCH_BYTES : FIRST_BATCH_BYTES;
+        return holding.batchBytes();
     }
 
-    /** True once the client has shown that it reads (see {@link #batchBytes}); until then nothing is read ahead. */
+    /** True once the client has shown that it reads; until then nothing is read ahead. */
     final boolean reads() {
-        return takenBytes >= PROVEN_BYTES;
-    }
-
-    static final long FIRST_BATCH_BYTES = 64 << 10;
-    static final long PROVEN_BYTES = 2L << 20;
-
-    /** The transport took what was sent since it was last seen ready: the client, or its window, has it. */
-    private void taken() {
-        if (takenBytes < PROVEN_BYTES) {
-            takenBytes += sentBytes;
-        }
-        sentBytes = 0;
+        return holding.reads();
     }
 
     /**
@@ -152,28 +132,17 @@ abstract class StreamLoop implements Member {
      * waiting a while at most; false when the budget has none yet (the loop comes back to it).
      */
     final boolean reserve(int batches) throws InterruptedException {
-        long want = (reads() ? batches : 1) * Math.max(batchBytes(), budget.largest());
-        if (!budget.take(want, charged, DeliveryBudget.WAIT_NANOS, this::ended)) {
-            return false;
-        }
-        charged += want;
-        return true;
+        return holding.reserve(batches, this::ended);
     }
 
     /** {@code m} was sent outside {@link #sendCarried}: its bytes stay charged until the transport is ready. */
     final void sentAlone(StoredMessage m) {
-        sentBytes += DeliveryBudget.bytesOf(m);
+        holding.sent(DeliveryBudget.bytesOf(m));
     }
 
     /** Makes this stream's charge what it holds now: read and not sent, and sent since it was last ready. */
     final void recharge() {
-        long holds = readBytes() + sentBytes;
-        if (holds > charged) {
-            budget.force(holds - charged);
-        } else {
-            budget.release(charged - holds);
-        }
-        charged = holds;
+        holding.recharge(readBytes());
     }
 
     // ---- the loop (the stream's thread) ----
@@ -240,11 +209,11 @@ abstract class StreamLoop implements Member {
                 beforeStep();
                 long now = System.nanoTime();
                 boolean ready = downstream.isReady();
-                if (ready && sentBytes > 0) {
-                    taken();   // the transport took what was sent: the client is reading
+                if (ready && holding.holdsSent()) {
+                    holding.taken();   // the transport took what was sent: the client is reading
                     recharge();
                 }
-                if (ready || sentBytes == 0) {
+                if (ready || !holding.holdsSent()) {
                     unreadySince = 0;
                 } else if (unreadySince == 0) {
                     unreadySince = now;
@@ -281,7 +250,7 @@ abstract class StreamLoop implements Member {
      */
     final void sendCarried(CountedBatch carry) {
         if (downstream.isReady()) {
-            taken();
+            holding.taken();
         }
         int sent = 0;
         int again = 0;
@@ -300,7 +269,7 @@ abstract class StreamLoop implements Member {
                 break;
             }
             downstream.deliver(m, count);
-            sentBytes += DeliveryBudget.bytesOf(m);
+            holding.sent(DeliveryBudget.bytesOf(m));
             passed(m);
             carry.advance();
             sent++;
@@ -396,10 +365,7 @@ abstract class StreamLoop implements Member {
     private void finish() {
         owner.unregister(this);
         leave();
-        long kept = Math.min(sentBytes, charged);
-        budget.release(charged - kept);
-        charged = 0;
-        transportHold.keep(kept);
+        holding.end();
         End e = end;
         if (e == null || !e.reachesClient()) {
             return;
@@ -431,7 +397,7 @@ abstract class StreamLoop implements Member {
     /** The call is over in the transport (closed, or reset): what it held of this stream is given back. */
     @Override
     public final void transportClosed() {
-        transportHold.closed();
+        holding.transportClosed();
     }
 
     /** The transport can take more, or something else changed. */

@@ -236,9 +236,9 @@ public final class Subscription extends StreamLoop {
     }
 
     /**
-     * An operator's cursor reset is about to be stored: until it is ({@link #reposition}) or {@code done}
-     * runs (it failed), acks are ignored, so none stored after the reset can move the cursor past it.
-     * At most {@link #RESET_HOLD}.
+     * An operator's cursor reset is about to be stored: until it is ({@link #reposition}) or the answer
+     * runs (the reset failed), acks are ignored, so none stored after the reset can move the cursor past
+     * it. At most {@link #RESET_HOLD}.
      */
     Runnable holdAcksForReset() {
         lock.lock();

@@ -64,11 +64,15 @@ final class Append extends WriteOp<List<Appended>> {
         noRoom = why;
     }
 
-    /** What its messages would take at most in the database, rows and index entries (the disk's check). */
-    long roomNeeded() {
+    /** What the messages of the appends in {@code batch} would take at most in the database (the disk's check). */
+    static long roomNeeded(List<WriteOp<?>> batch) {
         long bytes = 0;
-        for (NewMessage m : messages) {
-            bytes += m.size() + 256;   // the row's other columns, the index entries, a page's slack
+        for (WriteOp<?> op : batch) {
+            if (op instanceof Append append) {
+                for (NewMessage m : append.messages) {
+                    bytes += m.size() + 256;   // the row's other columns, the index entries, a page's slack
+                }
+            }
         }
         return 2 * bytes;
     }

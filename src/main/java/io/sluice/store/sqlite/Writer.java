@@ -199,7 +199,7 @@ final class Writer implements AutoCloseable {
 
     private void execute(List<WriteOp<?>> queued) {
         // A disk the broker filled keeps the reserve's room for the writes that free space.
-        List<WriteOp<?>> batch = !queued.isEmpty() && reserve.holdingBack(this::freeInDatabase, roomNeeded(queued))
+        List<WriteOp<?>> batch = !queued.isEmpty() && reserve.holdingBack(this::freeInDatabase, Append.roomNeeded(queued))
                 ? refuseAppends(queued) : queued;
         boolean sweep = tx.leaseSweepDue();
         if (batch.isEmpty() && !sweep && !tx.backgroundDue() && !tx.waiting.due(System.nanoTime())) {
@@ -332,17 +332,6 @@ final class Writer implements AutoCloseable {
             }
         }
         return batch;
-    }
-
-    /** What the appends of {@code batch} would take at most in the database. */
-    private static long roomNeeded(List<WriteOp<?>> batch) {
-        long bytes = 0;
-        for (WriteOp<?> op : batch) {
-            if (op instanceof Append append) {
-                bytes += append.roomNeeded();
-            }
-        }
-        return bytes;
     }
 
     /** Bytes of the database's free pages (what deletions and retention freed), which new messages fill first. */
