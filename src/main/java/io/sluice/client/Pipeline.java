@@ -215,10 +215,14 @@ final class Pipeline implements AutoCloseable {
                 late.add(p);
                 continue;
             }
-            if (p.firstSentNanos == 0) {
-                p.firstSentNanos = now;
+            boolean first = p.firstSentNanos == 0;
+            if (first) {
+                p.firstSentNanos = now;   // before it can leave: the retry window counts from here
             }
             if (!call.send(p)) {
+                if (first) {
+                    p.firstSentNanos = 0;   // it did not leave: never sent, should its call timeout pass
+                }
                 queue.addFirst(p);   // the call ended meanwhile: its end's handler puts its own before p and drains
                 return false;
             }
