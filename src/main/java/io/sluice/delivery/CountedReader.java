@@ -26,7 +26,7 @@ final class CountedReader {
     private final LongSupplier credit;   // the credit available now (read under the subscription's lock)
     private final DeliveryBudget budget;
     private final LongSupplier batchBytes;   // what one read may hold (the stream's, see StreamLoop#batchBytes)
-    private final BooleanSupplier readAhead; // false while the client has not shown that it reads
+    private final BooleanSupplier readAhead; // false while the client has not shown that it reads, or a reset is stored
     /** The group's claim the counts are made under (set by the subscription's open). */
     long claim = Store.NO_CLAIM;
     /** Most batches read and being counted ahead of the one being sent. */

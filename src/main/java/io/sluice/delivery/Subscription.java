@@ -50,7 +50,8 @@ public final class Subscription extends StreamLoop {
     Subscription(long id, SubscriptionSpec spec, Store store, Delivery owner, Downstream out, long heartbeatNanos) {
         super(id, spec, store, owner, out, heartbeatNanos);
         this.inbound = new Inbound(this, spec, store, owner);
-        this.reader = new CountedReader(store, spec, this::availableCredit, budget, this::batchBytes, this::reads);
+        this.reader = new CountedReader(store, spec, this::availableCredit, budget, this::batchBytes,
+                () -> reads() && !resettingNow());
     }
 
     // ---- the loop (subscription thread) ----
@@ -104,8 +105,8 @@ public final class Subscription extends StreamLoop {
 
     @Override
     boolean hasWork(long now) {
-        if (handingOver) {
-            return false;
+        if (handingOver || resetting(now)) {
+            return false;   // a cursor reset being stored: reads now would count deliveries it has just cleared
         }
         dueSequence = redeliveries.takeDue(now);
         return dueSequence >= 0 || latest > position || reader.pending();
@@ -113,7 +114,23 @@ public final class Subscription extends StreamLoop {
 
     @Override
     long nanosUntilWork(long now) {
-        return redeliveries.nanosUntilNext(now);
+        long next = redeliveries.nanosUntilNext(now);
+        return resetting(now) ? Math.min(next, resettingUntil - now) : next;
+    }
+
+    /** Under {@link #lock}: an operator's cursor reset is being stored ({@link #holdAcksForReset}). */
+    private boolean resetting(long now) {
+        return resettingUntil != 0 && now - resettingUntil < 0;
+    }
+
+    /** True while an operator's cursor reset is being stored: the reader reads nothing ahead meanwhile. */
+    private boolean resettingNow() {
+        lock.lock();
+        try {
+            return resetting(System.nanoTime());
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
@@ -342,7 +359,7 @@ public final class Subscription extends StreamLoop {
     int ackedUpTo(long highest) {
         lock.lock();
         try {
-            if (resettingUntil != 0 && System.nanoTime() - resettingUntil < 0) {
+            if (resetting(System.nanoTime())) {
                 return -1;   // an ack of a delivery made before the reset being stored: it must not follow it
             }
             if (highest <= acked) {

@@ -72,4 +72,44 @@ class ResetCursorRaceTest {
             }
         }
     }
+
+    @Test
+    void aStreamGivenCreditWhileAResetIsCommittedCountsItsReplayFromOne() throws Exception {
+        var holding = new AtomicBoolean();
+        var committing = new CountDownLatch(1);
+        var release = new CountDownLatch(1);
+        try (var broker = TestBroker.start(dir, c -> c.withStoreOptions(StoreOptions.defaults().withBeforeCommit(w -> {
+            if (holding.compareAndSet(true, false)) {
+                committing.countDown();
+                release.await(20, TimeUnit.SECONDS);
+            }
+        })))) {
+            long first = 0;
+            for (int i = 0; i < 10; i++) {
+                long seq = broker.blocking().publish(PublishRequest.newBuilder().setTopic("rc")
+                        .setPayload(ByteString.copyFromUtf8("m" + i)).build()).getSequence();
+                first = i == 0 ? seq : first;
+            }
+            try (var s = StreamClient.group(broker.async(), "rc", "g", InitialPosition.EARLIEST)) {
+                s.credit(5);
+                for (int i = 0; i < 5; i++) {
+                    s.delivery();
+                }
+                holding.set(true);
+                var reset = io.sluice.proto.SluiceGrpc.newFutureStub(broker.channel()).resetCursor(
+                        ResetCursorRequest.newBuilder().setTopic("rc").setConsumerGroup("g").setSequence(first).build());
+                assertTrue(committing.await(20, TimeUnit.SECONDS), "the reset is being committed");
+                s.credit(9);   // the stream could read on now; what it counted would be counted again in the replay
+                s.sync(1);     // the credit was handled
+                Await.until("the stream handled the credit", () -> broker.server().store().pendingWrites() > 0);
+                release.countDown();
+                assertTrue(reset.get(20, TimeUnit.SECONDS).getUpdated());
+                for (int i = 1; i < 10; i++) {
+                    var d = s.delivery();
+                    assertEquals(first + i, d.getSequence());
+                    assertEquals(1, d.getDeliveryCount(), "a reset is a replay: message " + d.getSequence());
+                }
+            }
+        }
+    }
 }
