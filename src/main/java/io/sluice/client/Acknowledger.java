@@ -2,9 +2,9 @@ package io.sluice.client;
 
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
-import java.util.Objects;
 
 /**
  * The acknowledging side of a {@link Subscription}: acks (held back for a batch, see {@link PendingAcks}),
