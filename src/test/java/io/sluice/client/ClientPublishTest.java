@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.Status;
 import io.sluice.client.SubscriptionOptions.Position;
 import io.sluice.server.TestBroker;
+import io.sluice.telemetry.MetricsScrape;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -183,10 +183,7 @@ class ClientPublishTest {
 
     @Test
     void anUnreachableBrokerIsUnavailableNamingTheTarget() throws IOException {
-        int port;
-        try (var socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = MetricsScrape.freePort();   // nothing listens there
         try (var nowhere = SluiceClient.connect("127.0.0.1:" + port, Duration.ofSeconds(5))) {
             var e = assertThrows(SluiceClientException.Unavailable.class, nowhere::topics);
             assertTrue(e.getMessage().startsWith("UNAVAILABLE: "), e.getMessage());

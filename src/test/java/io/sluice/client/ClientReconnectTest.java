@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sluice.Await;
 import io.sluice.client.SubscriptionOptions.Position;
 import io.sluice.server.TestBroker;
+import io.sluice.telemetry.MetricsScrape;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -217,10 +217,7 @@ class ClientReconnectTest {
 
     @Test
     void aSubscriptionGivesUpWithUnavailableWhenNoBrokerComesBack() throws IOException, InterruptedException {
-        int port;
-        try (var socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = MetricsScrape.freePort();   // nothing listens there
         try (var nowhere = SluiceClient.connect("127.0.0.1:" + port);
              Subscription s = nowhere.subscribe(SubscriptionOptions.of("orders")
                      .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
@@ -266,10 +263,7 @@ class ClientReconnectTest {
 
     @Test
     void aPublishThatNoBrokerEverAnswersFailsAtItsCallTimeoutAsNotSent() throws IOException {
-        int port;
-        try (var socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = MetricsScrape.freePort();   // nothing listens there
         try (var nowhere = SluiceClient.connect("127.0.0.1:" + port, Duration.ofMillis(1500))) {
             long start = System.nanoTime();
             var e = assertThrows(SluiceClientException.class, () -> nowhere.publish("orders", new byte[1]));

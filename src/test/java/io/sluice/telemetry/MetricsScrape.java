@@ -26,7 +26,7 @@ public final class MetricsScrape {
         this.port = port;
     }
 
-    /** A port free now, for a broker's metrics endpoint. */
+    /** A port nothing listens on now: for a broker to bind, or a client to find no broker at. */
     public static int freePort() throws IOException {
         try (var socket = new ServerSocket(0)) {
             return socket.getLocalPort();
