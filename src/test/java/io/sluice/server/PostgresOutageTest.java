@@ -2,7 +2,9 @@ package io.sluice.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.sluice.Await;
 import io.sluice.client.OutboundMessage;
 import io.sluice.client.Published;
@@ -10,11 +12,13 @@ import io.sluice.client.SluiceClient;
 import io.sluice.proto.ConsumerGroupConfig;
 import io.sluice.proto.InitialPosition;
 import io.sluice.proto.MessageDelivery;
+import io.sluice.proto.PublishRequest;
 import io.sluice.store.DatabaseTarget;
 import io.sluice.store.postgres.PostgresServer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -73,6 +77,19 @@ class PostgresOutageTest {
         }
     }
 
+    /** Until the broker has reconnected to the database started again (a publish is stored). */
+    private static void awaitDatabaseBack(TestBroker b) {
+        var probe = PublishRequest.newBuilder().setTopic("reachable").setPayload(ByteString.copyFromUtf8("p")).build();
+        Await.until("the broker reaches the database again", () -> {
+            try {
+                b.blocking().withDeadlineAfter(5, TimeUnit.SECONDS).publish(probe);
+                return true;
+            } catch (StatusRuntimeException e) {
+                return false;
+            }
+        });
+    }
+
     @Test
     void anExclusiveStreamWhoseAckWasNotStoredEndsAndTheGroupResumesAfterItsStoredCursor() throws Exception {
         TestBroker b = broker();
@@ -96,6 +113,7 @@ class PostgresOutageTest {
         } finally {
             server.startAgain();
         }
+        awaitDatabaseBack(b);
 
         var again = track(StreamClient.group(b.async(), "acks", "g", InitialPosition.EARLIEST));
         again.credit(1);
@@ -120,6 +138,7 @@ class PostgresOutageTest {
         } finally {
             server.startAgain();
         }
+        awaitDatabaseBack(b);
 
         var next = track(StreamClient.shared(b.async(), "work", "w", config));
         next.credit(3);

@@ -24,7 +24,8 @@ final class PgCursors implements AutoCloseable {
         select = c.prepareStatement(
                 "SELECT cursor_seq, delivered_seq FROM consumer_groups WHERE topic_id = ? AND name = ?");
         count = c.prepareStatement("SELECT count(*) FROM consumer_groups WHERE topic_id = ?");
-        // An ack under a claim older than the group's leaves the row alone (no row is answered).
+        // An ack under a claim older than the group's, or made before its stream was told of the group's
+        // latest reset (its fence is older: PgResetFences), leaves the row alone (no row is answered).
         ackTo = c.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, created_at, last_ack_at, claim_epoch)
                 VALUES (?, ?, ?, ?, ?, ?)
@@ -32,7 +33,8 @@ final class PgCursors implements AutoCloseable {
                 SET cursor_seq = greatest(consumer_groups.cursor_seq, excluded.cursor_seq),
                     last_ack_at = excluded.last_ack_at,
                     claim_epoch = greatest(consumer_groups.claim_epoch, excluded.claim_epoch)
-                WHERE excluded.claim_epoch = 0 OR consumer_groups.claim_epoch <= excluded.claim_epoch""");
+                WHERE excluded.claim_epoch = 0
+                   OR (consumer_groups.claim_epoch <= excluded.claim_epoch AND consumer_groups.reset_epoch <= ?)""");
         set = c.prepareStatement("""
                 INSERT INTO consumer_groups (topic_id, name, cursor_seq, delivered_seq, created_at, last_ack_at,
                                              reset_epoch)
@@ -65,16 +67,18 @@ final class PgCursors implements AutoCloseable {
 
     /**
      * Moves the group's cursor forward to {@code seq} (never back), creating the group when absent;
-     * under a claim ({@code claim} not 0) only while no newer claim holds the group. False when the
-     * cursor was left alone because one does.
+     * under a claim ({@code claim} not 0) only while no newer claim holds the group and its latest reset
+     * is not newer than {@code fence} ({@link PgResetFences}). False when the cursor was left alone
+     * because of either.
      */
-    boolean ackTo(long topicId, String group, long seq, long claim, long now) throws SQLException {
+    boolean ackTo(long topicId, String group, long seq, long claim, long fence, long now) throws SQLException {
         ackTo.setLong(1, topicId);
         ackTo.setString(2, group);
         ackTo.setLong(3, seq);
         ackTo.setLong(4, now);
         ackTo.setLong(5, now);
         ackTo.setLong(6, claim);
+        ackTo.setLong(7, fence);
         return ackTo.executeUpdate() > 0;
     }
 

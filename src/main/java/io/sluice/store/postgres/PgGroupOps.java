@@ -79,6 +79,7 @@ final class PgGroupOps {
             }
             long[] claim = tx.groups.claim(row.id, request.group());
             tx.events.claimed(row.name, request.group(), claim[0]);
+            tx.resetFences.granted(row.name, request.group(), claim[0], claim[2]);
             var position = new GroupPosition(claim[1], Math.max(claim[1], setup.position().delivered()));
             return new GroupSetup(setup.created(), setup.mode(), setup.config(), position, claim[0]);
         }
@@ -103,7 +104,7 @@ final class PgGroupOps {
         if (tx.groups.anyBetween(row.id, cursor, seq)) {
             return cursor;
         }
-        tx.ack(row, group, seq, Store.NO_CLAIM);
+        tx.ack(row, group, seq, Store.NO_CLAIM, PgResetFences.NONE);
         return seq;
     }
 

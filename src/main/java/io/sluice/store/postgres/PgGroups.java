@@ -70,7 +70,7 @@ final class PgGroups implements AutoCloseable {
         atTime = c.prepareStatement(PgTimeSeek.FIRST_AT_OR_AFTER);
         // The epoch is taken with the group's row locked: a later claim of the group has a larger one.
         claim = c.prepareStatement("UPDATE consumer_groups SET claim_epoch = nextval('sluice_epochs') "
-                + "WHERE topic_id = ? AND name = ? RETURNING claim_epoch, cursor_seq");
+                + "WHERE topic_id = ? AND name = ? RETURNING claim_epoch, cursor_seq, reset_epoch");
     }
 
     /** The group as stored, locked until the transaction ends; null when it does not exist. */
@@ -216,15 +216,16 @@ final class PgGroups implements AutoCloseable {
     }
 
     /**
-     * Exclusive: a new claim of the group, {epoch, cursor}: the epoch is larger than every earlier
-     * claim's, and the cursor is the one in force at the claim (later writes of older claims are refused).
+     * Exclusive: a new claim of the group, {epoch, cursor, reset epoch}: the epoch is larger than every
+     * earlier claim's, the cursor is the one in force at the claim (later writes of older claims are
+     * refused), and the reset epoch is that of the group's latest reset.
      */
     long[] claim(long topicId, String group) throws SQLException {
         claim.setLong(1, topicId);
         claim.setString(2, group);
         try (ResultSet rs = claim.executeQuery()) {
             rs.next();
-            return new long[] {rs.getLong(1), rs.getLong(2)};
+            return new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)};
         }
     }
 

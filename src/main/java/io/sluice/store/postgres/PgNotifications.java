@@ -49,6 +49,8 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     private final long epoch;
     /** What has been told: by this thread, or recorded by the writer before its commit. */
     private final PgSeen seen = new PgSeen();
+    /** Moved once the listener has been told of another broker's reset. */
+    private final PgResetFences resetFences;
     /** The backend process of the writer's session: its notifications are its own commits. */
     private volatile int writerPid;
     private volatile boolean closed;
@@ -56,7 +58,9 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     private long lastPoll;
     private boolean unreachable;
 
-    PgNotifications(PgConnector connector, String channel, StoreListener listener, long epoch) {
+    PgNotifications(PgConnector connector, String channel, StoreListener listener, long epoch,
+                    PgResetFences resetFences) {
+        this.resetFences = resetFences;
         this.connector = connector;
         this.epoch = epoch;
         this.channel = channel;
@@ -194,9 +198,11 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
                 String group = rs.getString(2);
                 groups.add(PgSeen.groupKey(topic, group));
                 claimed(topic, group, rs.getLong(3));
-                if (seen.reset(topic, group, rs.getLong(4))) {
+                long resetEpoch = rs.getLong(4);
+                if (seen.reset(topic, group, resetEpoch)) {
                     long cursor = rs.getLong(5);
                     tell(l -> l.cursorReset(topic, group, cursor));
+                    resetFences.told(topic, group, resetEpoch);
                 }
             }
         }
@@ -229,6 +235,7 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
             tell(l -> l.cursorReset(topic, group, -1));
         } else if (seen.reset(topic, group, resetEpoch)) {
             tell(l -> l.cursorReset(topic, group, cursor));
+            resetFences.told(topic, group, resetEpoch);
         }
     }
 

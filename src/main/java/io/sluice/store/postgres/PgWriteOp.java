@@ -284,13 +284,16 @@ abstract class PgWriteOp<T> {
         private final String topic;
         private final String group;
         private final long claim;
+        private final long fence;
         private final long sequence;
 
-        Ack(String topic, String group, long claim, long sequence, Completion<Boolean> done) {
+        /** {@code fence}: the reset the claim's stream had been told of when it acked ({@link PgResetFences}). */
+        Ack(String topic, String group, long claim, long fence, long sequence, Completion<Boolean> done) {
             super(done);
             this.topic = topic;
             this.group = group;
             this.claim = claim;
+            this.fence = fence;
             this.sequence = sequence;
         }
 
@@ -300,7 +303,7 @@ abstract class PgWriteOp<T> {
             if (row == null) {
                 return false;
             }
-            tx.ack(row, group, sequence, claim);
+            tx.ack(row, group, sequence, claim, fence);
             return true;
         }
 

@@ -84,23 +84,27 @@ final class PgWriteTx implements AutoCloseable {
     final long epoch;
     /** What this transaction tells other brokers besides its appends (claims, deletions, resets, settles). */
     final PgEvents events = new PgEvents();
+    /** The claims this broker granted and the resets their streams were told of. */
+    final PgResetFences resetFences;
     /** Shared groups whose leases the writer's background changed: their streams here and elsewhere are told. */
     private final java.util.Set<List<String>> sharedChanged = new java.util.LinkedHashSet<>();
 
     /** Topics this transaction looked up, created (a state) or found absent or deleted (null), by name. */
     private final Map<String, TopicState> topics = new HashMap<>();
     private final List<TopicState> touched = new ArrayList<>();
-    /** The highest ack per group not written yet, with the claim it was made under: {sequence, claim}. */
+    /** The highest ack per group not written yet, with the claim and fence it was made under: {sequence, claim, fence}. */
     private final Map<TopicState, Map<String, long[]>> pendingAcks = new HashMap<>();
     private final List<String> deletedTopics = new ArrayList<>();
-    private final Map<String, Map<String, Long>> resetCursors = new LinkedHashMap<>();
+    /** Groups reset (or deleted: cursor -1), by topic and group: {cursor, reset epoch}. */
+    private final Map<String, Map<String, long[]>> resetCursors = new LinkedHashMap<>();
     private long nextSequence;
     private long reservedLast;
     long now;
 
     PgWriteTx(Connection c, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis, long epoch,
-              TopicConfig topicDefaults) throws SQLException {
+              TopicConfig topicDefaults, PgResetFences resetFences) throws SQLException {
         this.clock = clock;
+        this.resetFences = resetFences;
         this.topicDefaults = topicDefaults;
         this.epoch = epoch;
         this.maxGroupsPerTopic = maxGroupsPerTopic;
@@ -227,26 +231,27 @@ final class PgWriteTx implements AutoCloseable {
     }
 
     /**
-     * Records a cumulative ack under {@code claim}; only the highest per group and claim is written, once
-     * per commit (an ack of another claim writes the one pending first).
+     * Records a cumulative ack under {@code claim} and {@code fence} ({@link PgResetFences}); only the
+     * highest per group, claim and fence is written, once per commit (an ack of another claim or fence
+     * writes the one pending first).
      */
-    void ack(TopicState row, String group, long sequence, long claim) throws SQLException {
+    void ack(TopicState row, String group, long sequence, long claim, long fence) throws SQLException {
         Map<String, long[]> acks = pendingAcks.computeIfAbsent(row, r -> new HashMap<>());
         long[] pending = acks.get(group);
-        if (pending != null && pending[1] == claim) {
+        if (pending != null && pending[1] == claim && pending[2] == fence) {
             pending[0] = Math.max(pending[0], sequence);
             return;
         }
         if (pending != null) {
-            writeAck(row, group, pending[0], pending[1]);
+            writeAck(row, group, pending);
         }
-        acks.put(group, new long[] {sequence, claim});
+        acks.put(group, new long[] {sequence, claim, fence});
     }
 
     void setCursor(TopicState row, String group, long cursor) throws SQLException {
         long resetEpoch = cursors.set(row.id, group, cursor, now);
         groups.dropGroup(row.id, group);
-        resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, cursor);
+        resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, new long[] {cursor, resetEpoch});
         events.reset(row.name, group, cursor, resetEpoch);
     }
 
@@ -254,7 +259,7 @@ final class PgWriteTx implements AutoCloseable {
         boolean deleted = cursors.delete(row.id, group);
         groups.dropGroup(row.id, group);
         if (deleted) {
-            resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, -1L);
+            resetCursors.computeIfAbsent(row.name, t -> new LinkedHashMap<>()).put(group, new long[] {-1, 0});
             events.reset(row.name, group, -1, 0);
         }
         return deleted;
@@ -290,7 +295,7 @@ final class PgWriteTx implements AutoCloseable {
     private void flushAcks() throws SQLException {
         for (var byRow : pendingAcks.entrySet()) {
             for (var byGroup : byRow.getValue().entrySet()) {
-                writeAck(byRow.getKey(), byGroup.getKey(), byGroup.getValue()[0], byGroup.getValue()[1]);
+                writeAck(byRow.getKey(), byGroup.getKey(), byGroup.getValue());
             }
         }
         pendingAcks.clear();
@@ -300,22 +305,24 @@ final class PgWriteTx implements AutoCloseable {
         var acks = pendingAcks.get(row);
         long[] pending = acks == null ? null : acks.remove(group);
         if (pending != null) {
-            writeAck(row, group, pending[0], pending[1]);
+            writeAck(row, group, pending);
         }
     }
 
     /**
-     * Moves the cursor (unless a newer claim holds the group), past the messages right after {@code seq}
-     * that were settled without an ack, and forgets the counts at or below it.
+     * Writes an ack {sequence, claim, fence}: moves the cursor (unless a newer claim holds the group, or a
+     * reset newer than the fence), past the messages right after the sequence that were settled without
+     * an ack, and forgets the counts at or below it.
      */
-    private void writeAck(TopicState row, String group, long seq, long claim) throws SQLException {
-        if (!cursors.ackTo(row.id, group, seq, claim, now)) {
+    private void writeAck(TopicState row, String group, long[] ack) throws SQLException {
+        long seq = ack[0];
+        if (!cursors.ackTo(row.id, group, seq, ack[1], ack[2], now)) {
             return;
         }
         // The group's row is locked now: a Term committed meanwhile through another broker is seen.
         long cursor = settledRuns.cursorAfter(row.id, group, seq);
         if (cursor > seq) {
-            cursors.ackTo(row.id, group, cursor, claim, now);
+            cursors.ackTo(row.id, group, cursor, ack[1], ack[2], now);
         }
         groups.prune(row.id, group, cursor);
     }
@@ -374,8 +381,13 @@ final class PgWriteTx implements AutoCloseable {
             long last = row.lastSeq;
             events.add(l -> l.appended(row.name, last));
         }
-        resetCursors.forEach((topic, groups) -> groups.forEach(
-                (group, cursor) -> events.add(l -> l.cursorReset(topic, group, cursor))));
+        // A reset's fence moves once the streams here have been told of it (PgResetFences).
+        resetCursors.forEach((topic, groups) -> groups.forEach((group, reset) -> events.add(l -> {
+            l.cursorReset(topic, group, reset[0]);
+            if (reset[0] >= 0) {
+                resetFences.told(topic, group, reset[1]);
+            }
+        })));
         retention.committed(events);
         for (List<String> g : sharedChanged) {
             events.add(l -> l.sharedGroupChanged(g.get(0), g.get(1), false));

@@ -47,6 +47,7 @@ public final class PostgresStore implements Store {
 
     private final PgConnector connector;
     private final ListenerFanOut fanOut = new ListenerFanOut();
+    private final PgResetFences resetFences = new PgResetFences();
     private final PgWriter writer;
     private final PgReads reads;
     private final PgNotifications notifications;
@@ -57,11 +58,25 @@ public final class PostgresStore implements Store {
                           CommitObserver observer) {
         this.connector = connector;
         this.epoch = epoch;
-        this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut, epoch);
+        this.notifications = new PgNotifications(connector, PgNotifications.channelFor(schema), fanOut, epoch,
+                resetFences);
         this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.dedupWindowMillis(),
                 options.writeQueue(),
                 options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications, epoch,
-                options.topicDefaults());
+                options.topicDefaults(), resetFences);
+        fanOut.add(new StoreListener() {   // deleted groups' fences go with them
+            @Override
+            public void topicDeleted(String topic) {
+                resetFences.topicDeleted(topic);
+            }
+
+            @Override
+            public void cursorReset(String topic, String group, long cursor) {
+                if (cursor < 0) {
+                    resetFences.groupDeleted(topic, group);
+                }
+            }
+        });
         this.reads = new PgReads(options.readers(), connector);
     }
 
@@ -208,7 +223,8 @@ public final class PostgresStore implements Store {
     @Override
     public void ack(String topic, String group, long claim, long sequence, Completion<Boolean> done)
             throws InterruptedException {
-        writer.submit(new PgWriteOp.Ack(topic, group, claim, sequence, done));
+        long fence = claim == NO_CLAIM ? PgResetFences.NONE : resetFences.fence(topic, group, claim);
+        writer.submit(new PgWriteOp.Ack(topic, group, claim, fence, sequence, done));
     }
 
     @Override

@@ -145,6 +145,47 @@ class PostgresClaimTest {
     }
 
     @Test
+    void anAckMadeBeforeTheOwnerHearsOfAnotherStoresResetCannotUndoIt() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        var told = new java.util.concurrent.CountDownLatch(1);
+        var release = new java.util.concurrent.CountDownLatch(1);
+        Store a = open(server, schema, new StoreListener() {   // the owner's stream hears of the reset late
+            @Override
+            public void cursorReset(String topic, String group, long cursor) {
+                told.countDown();
+                try {
+                    release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        Store c = open(server, schema, null);
+        List<Long> seqs = append(a, "t", message("m0"), message("m1"), message("m2"), message("m3"))
+                .stream().map(Appended::sequence).toList();
+        GroupSetup onA = claim(a, "t", "g");
+        ack(a, onA.claim(), seqs.get(1));
+
+        var reset = new Outcome<Boolean>();
+        c.resetCursor("t", "g", seqs.get(0), reset);
+        assertTrue(reset.value());
+        assertTrue(told.await(30, java.util.concurrent.TimeUnit.SECONDS), "the owner's store hears of the reset");
+        ack(a, onA.claim(), seqs.get(3));   // delivered before the reset, acknowledged before the stream heard
+        assertEquals(seqs.get(0), cursor(c, "t", "g"), "an ack made before the owner was told leaves the reset alone");
+
+        release.countDown();
+        Await.until("the owner's acks move the cursor again once it was told", () -> {
+            try {
+                ack(a, onA.claim(), seqs.get(2));   // the replay delivered it again
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return cursor(c, "t", "g") == seqs.get(2);
+        }, () -> cursor(c, "t", "g"));
+    }
+
+    @Test
     void deletionsResetsAndSharedSettlesOfOneStoreAreHeardByTheOther() throws Exception {
         PostgresServer server = PostgresServer.shared();
         String schema = server.freshSchema();
