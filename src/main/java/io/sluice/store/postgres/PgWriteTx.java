@@ -92,7 +92,7 @@ final class PgWriteTx implements AutoCloseable {
     /** Topics this transaction looked up, created (a state) or found absent or deleted (null), by name. */
     private final Map<String, TopicState> topics = new HashMap<>();
     private final List<TopicState> touched = new ArrayList<>();
-    /** The highest ack per group not written yet, with the claim and fence it was made under: {sequence, claim, fence}. */
+    /** The highest ack per group not written yet, with the claim and fence it was made under: {seq, claim, fence}. */
     private final Map<TopicState, Map<String, long[]>> pendingAcks = new HashMap<>();
     private final List<String> deletedTopics = new ArrayList<>();
     /** Groups reset (or deleted: cursor -1), by topic and group: {cursor, reset epoch}. */
