@@ -286,6 +286,7 @@ final class SharedSubscription extends StreamLoop {
     public void committed(long lastSequence) {
         lock.lock();
         try {
+            topicLast = Math.max(topicLast, lastSequence);
             if (lastSequence > latest) {
                 latest = lastSequence;
                 if (!full) {

@@ -40,6 +40,8 @@ abstract class StreamLoop implements Member {
     final Credit credit = new Credit();                         // guarded by lock
     final TreeMap<Long, UUID> inFlight = new TreeMap<>();       // guarded by lock: sent, not acknowledged here
     long latest;                                                // guarded by lock: the topic's last sequence seen
+    /** Guarded by lock: the topic's last sequence, for heartbeats; never lowered (retention may empty the topic). */
+    long topicLast;
     private long syncedId;                                      // guarded by lock: the last AckSync applied
     private boolean syncedDue;                                  // guarded by lock: syncedId is still to be sent
     volatile End end;
@@ -168,6 +170,7 @@ abstract class StreamLoop implements Member {
             lock.lock();
             try {
                 latest = Math.max(latest, last);
+                topicLast = Math.max(topicLast, last);
             } finally {
                 lock.unlock();
             }
@@ -354,7 +357,7 @@ abstract class StreamLoop implements Member {
         long last;
         lock.lock();
         try {
-            last = latest;
+            last = topicLast;
         } finally {
             lock.unlock();
         }

@@ -238,6 +238,7 @@ public final class Subscription extends StreamLoop {
     public void committed(long lastSequence) {
         lock.lock();
         try {
+            topicLast = Math.max(topicLast, lastSequence);
             if (lastSequence > latest) {
                 latest = lastSequence;
                 if (credit.available() > 0) {
