@@ -315,6 +315,12 @@ public final class Delivery implements StoreListener, AutoCloseable {
         sharedGroups.values().forEach(members -> members.forEach(s -> s.groupChanged(true)));   // wakes the full ones
     }
 
+    /** Another broker's leases count as released now: every shared stream here asks again. */
+    @Override
+    public void otherRunGone() {
+        sharedGroups.values().forEach(members -> members.forEach(s -> s.groupChanged(false)));
+    }
+
     /**
      * Before an operator's cursor reset of {@code group} is stored: the group's live exclusive stream here
      * ignores acks until it learns of it ({@link #cursorReset}); the answer undoes that when the reset failed.

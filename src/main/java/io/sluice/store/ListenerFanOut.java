@@ -45,6 +45,11 @@ public final class ListenerFanOut implements StoreListener {
     }
 
     @Override
+    public void otherRunGone() {
+        listeners.forEach(StoreListener::otherRunGone);
+    }
+
+    @Override
     public void discarded(String topic, long removed, long unconsumed) {
         listeners.forEach(l -> l.discarded(topic, removed, unconsumed));
     }

@@ -46,6 +46,15 @@ public interface StoreListener {
     }
 
     /**
+     * A store run of another broker on the same database went away (stopped, or silent long enough to
+     * count as gone: killed or cut off): the leases it held in shared groups count as released, so
+     * every shared stream here asks again, not only those waiting for room. Told by the poll that
+     * finds it.
+     */
+    default void otherRunGone() {
+    }
+
+    /**
      * Retention removed {@code removed} of the topic's oldest messages; {@code unconsumed} of them
      * were still after some group's cursor (counted once per group that skips them).
      */

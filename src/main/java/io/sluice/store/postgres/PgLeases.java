@@ -38,6 +38,9 @@ final class PgLeases implements AutoCloseable {
 
     /** A store run is gone when it has not said it is alive for this long (it does so every second). */
     static final int RUN_GONE_SECONDS = 15;
+    /** The epochs of the store runs alive now. */
+    static final String LIVE_RUNS = "SELECT epoch FROM store_runs WHERE alive_at > now() - make_interval(secs => "
+            + RUN_GONE_SECONDS + ")";
 
     private final Connection connection;
     private final PreparedStatement liveRuns;
@@ -55,8 +58,7 @@ final class PgLeases implements AutoCloseable {
 
     PgLeases(Connection c) throws SQLException {
         connection = c;
-        liveRuns = c.prepareStatement("SELECT epoch FROM store_runs WHERE alive_at > now() - make_interval(secs => "
-                + RUN_GONE_SECONDS + ")");
+        liveRuns = c.prepareStatement(LIVE_RUNS);
         String columns = "SELECT seq, deliveries, holder, epoch, due_at FROM group_deliveries ";
         actionable = c.prepareStatement(columns + "WHERE topic_id = ? AND grp = ? AND NOT dead "
                 + "AND (due_at <= ? OR (holder IS NOT NULL AND epoch <> ALL (?))) ORDER BY seq");

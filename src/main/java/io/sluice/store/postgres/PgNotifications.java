@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -57,6 +58,8 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
     private Connection connection;
     private long lastPoll;
     private boolean unreachable;
+    /** The store runs alive at the last poll (notification thread only). */
+    private Set<Long> liveRuns = Set.of();
 
     PgNotifications(PgConnector connector, String channel, StoreListener listener, long epoch,
                     PgResetFences resetFences) {
@@ -208,6 +211,27 @@ final class PgNotifications implements PgCommitAnnouncer, AutoCloseable {
         }
         seen.retainGroups(groups);
         tell(StoreListener::sharedGroupsMayHaveChanged);   // what a missed notification said of shared groups
+        if (someRunGone()) {
+            tell(StoreListener::otherRunGone);
+        }
+    }
+
+    /**
+     * True when a store run alive at the last poll no longer is: its leases in shared groups now count
+     * as released ({@link PgLeases#liveRuns}), and shared streams that are not waiting for room would
+     * otherwise ask again only when their own leases come due.
+     */
+    private boolean someRunGone() throws SQLException {
+        var live = new HashSet<Long>();
+        try (Statement st = connection.createStatement();
+             ResultSet rs = st.executeQuery(PgLeases.LIVE_RUNS)) {
+            while (rs.next()) {
+                live.add(rs.getLong(1));
+            }
+        }
+        boolean gone = !live.containsAll(liveRuns);
+        liveRuns = live;
+        return gone;
     }
 
     private void moved(String topic, long lastSequence) {

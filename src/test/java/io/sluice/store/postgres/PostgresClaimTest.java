@@ -68,6 +68,11 @@ class PostgresClaimTest {
             events.add("shared groups may have changed");
         }
 
+        @Override
+        public void otherRunGone() {
+            events.add("another run is gone");
+        }
+
         void await(String event) {
             Await.until("the listener hears '" + event + "'", () -> events.contains(event), () -> events);
         }
@@ -249,5 +254,19 @@ class PostgresClaimTest {
                 .filter(e -> e.startsWith("claimed t g "))
                 .anyMatch(e -> Long.parseLong(e.substring("claimed t g ".length())) > onA.claim()),
                 () -> heardOnA.events);
+    }
+
+    @Test
+    void aRunThatFallsSilentIsToldAsGoneSoEverySharedStreamAsksAgain() throws Exception {
+        PostgresServer server = PostgresServer.shared();
+        String schema = server.freshSchema();
+        var heardOnA = new Heard();
+        open(server, schema, heardOnA);
+        // Another broker killed with -9: its run said it was alive 10 s ago and says nothing more.
+        try (Connection db = server.connectToDatabase(); Statement st = db.createStatement()) {
+            st.executeUpdate("INSERT INTO " + schema + ".store_runs (started_at, alive_at) "
+                    + "VALUES (0, now() - make_interval(secs => " + (PgLeases.RUN_GONE_SECONDS - 5) + "))");
+        }
+        heardOnA.await("another run is gone");   // within a poll of its 15 s: its leases count as released
     }
 }
