@@ -99,7 +99,15 @@ final class SharedSubscription extends StreamLoop {
                     }
                     nextLease = ask(want);
                 }
-                LeaseBatch batch = nextLease.answer();
+                LeaseBatch batch;
+                try {
+                    batch = nextLease.answer();
+                } catch (SluiceException.NotFound e) {
+                    // The group, or its topic, was deleted since the stream opened it; the store answers its
+                    // callers before it tells listeners, so this may come first.
+                    end(store.exists(spec.topic()) ? End.GROUP_DELETED : End.TOPIC_DELETED);
+                    return;
+                }
                 if (batch == null) {
                     return;   // not answered yet
                 }

@@ -576,6 +576,22 @@ class SubscribeContractTest {
     }
 
     @Test
+    void aSharedStreamWaitingForRoomEndsGroupDeletedWhenItsGroupIsDeleted() throws InterruptedException {
+        var oneAtATime = io.sluice.proto.ConsumerGroupConfig.newBuilder().setMaxInFlight(1).build();
+        for (int round = 0; round < 5; round++) {   // the stream's lease request races the deletion's news
+            String topic = "dgw" + round;
+            publish(topic, 3);
+            var s = track(StreamClient.shared(broker.async(), topic, "workers", oneAtATime));
+            s.credit(5);
+            s.delivery();   // then waits for room: the group holds its one message in flight
+            assertTrue(client.deleteConsumerGroup(io.sluice.proto.DeleteConsumerGroupRequest.newBuilder()
+                    .setTopic(topic).setConsumerGroup("workers").build()).getDeleted());
+            assertEquals("GROUP_DELETED", s.streamError(), "round " + round);
+            s.expectClosedWith(Status.Code.NOT_FOUND);
+        }
+    }
+
+    @Test
     void resetCursorRepositionsALiveStream() throws InterruptedException {
         var sent = publish("rc", 5);
         var s = group("rc", "g", InitialPosition.EARLIEST);
