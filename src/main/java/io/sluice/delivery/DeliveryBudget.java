@@ -64,7 +64,8 @@ final class DeliveryBudget {
 
     /** What a message holds in memory, as the budget counts it: payload, attributes and a little more. */
     static long bytesOf(StoredMessage m) {
-        return m.payload().size() + Attributes.size(m.attributes()) + 64;
+        return m.payload().size() + Attributes.size(m.attributes())
+                + (long) Attributes.HEAP_PER_ATTRIBUTE * m.attributes().size() + 64;
     }
 
     /** The largest message read so far, in bytes (0 before the first). */

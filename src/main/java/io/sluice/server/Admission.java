@@ -8,7 +8,11 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.sluice.domain.Attributes;
+import io.sluice.proto.BatchMessage;
 import io.sluice.proto.BatchPublishRequest;
+import io.sluice.proto.PublishRequest;
+import io.sluice.proto.PublishStreamRequest;
 import io.sluice.proto.SluiceGrpc;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -82,7 +86,7 @@ final class Admission implements ServerInterceptor {
             @Override
             public void onMessage(Q message) {
                 if (message instanceof MessageLite m) {
-                    held.shrinkTo(m.getSerializedSize() + OVERHEAD_PER_MESSAGE * messages(m), budget);
+                    held.shrinkTo(heldBytes(m), budget);
                 }
                 super.onMessage(message);
             }
@@ -107,8 +111,20 @@ final class Admission implements ServerInterceptor {
         };
     }
 
-    private static int messages(MessageLite m) {
-        return m instanceof BatchPublishRequest batch ? Math.max(1, batch.getMessagesCount()) : 1;
+    /**
+     * What a parsed publish request holds of the budget: its encoded size, {@link #OVERHEAD_PER_MESSAGE}
+     * a message, and {@link Attributes#HEAP_PER_ATTRIBUTE} an attribute (many small attributes take
+     * far more heap parsed than encoded).
+     */
+    static long heldBytes(MessageLite m) {
+        long attributes = switch (m) {
+            case PublishRequest p -> p.getAttributesCount();
+            case PublishStreamRequest p -> p.getAttributesCount();
+            case BatchPublishRequest b -> b.getMessagesList().stream().mapToLong(BatchMessage::getAttributesCount).sum();
+            default -> 0;
+        };
+        int messages = m instanceof BatchPublishRequest batch ? Math.max(1, batch.getMessagesCount()) : 1;
+        return m.getSerializedSize() + OVERHEAD_PER_MESSAGE * messages + Attributes.HEAP_PER_ATTRIBUTE * attributes;
     }
 
     /** What one call holds of the budget; given back once, whichever end comes first. */

@@ -116,7 +116,7 @@ final class PublishStreamHandler implements StreamObserver<PublishStreamRequest>
             endAfterAnswers(RequestParsing.malformed());
             return;
         }
-        long bytes = request.getSerializedSize() + Admission.OVERHEAD_PER_MESSAGE;
+        long bytes = Admission.heldBytes(request);
         var entry = new StreamAnswer(request.getRequestId(), request.getTopic(), bytes, metrics, this::scheduleFlush);
         boolean taken;
         boolean refused;

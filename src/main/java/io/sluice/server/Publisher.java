@@ -105,10 +105,9 @@ final class Publisher {
         if (items.isEmpty()) {
             throw new SluiceException.InvalidArgument("the batch has no messages");
         }
-        if (items.size() > maxBatchMessages) {
-            // Also keeps the answer (about 50 bytes a message) far below a default client's 4 MiB limit.
-            throw new SluiceException.InvalidArgument("the batch holds " + items.size() + " messages; the limit is "
-                    + maxBatchMessages + " messages a batch (--max-batch-messages): split it");
+        SluiceException tooMany = overCount(items.size());
+        if (tooMany != null) {
+            throw tooMany;
         }
         long total = 0;
         var messages = new ArrayList<NewMessage>(items.size());
@@ -129,6 +128,16 @@ final class Publisher {
                     + " bytes (--max-batch-bytes)");
         }
         return messages;
+    }
+
+    /** The refusal of a batch of {@code messages}, when that is more than a batch may hold; else null. */
+    SluiceException overCount(long messages) {
+        if (messages <= maxBatchMessages) {
+            return null;
+        }
+        // Also keeps the answer (about 50 bytes a message) far below a default client's 4 MiB limit.
+        return new SluiceException.InvalidArgument("the batch holds " + messages + " messages; the limit is "
+                + maxBatchMessages + " messages a batch (--max-batch-messages): split it");
     }
 
     private void checkPayload(ByteString payload, int index) {

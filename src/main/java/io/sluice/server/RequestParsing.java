@@ -12,8 +12,13 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import io.sluice.server.security.Oversize;
+import io.sluice.proto.SluiceGrpc;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.function.Function;
 
 /**
  * Binds a service so that a request which is not a valid protobuf message of its type (bytes that
@@ -49,22 +54,27 @@ final class RequestParsing {
         return s != null ? s : Status.INVALID_ARGUMENT.withDescription("a request message is missing");
     }
 
-    /** Our own services: a malformed later message of a stream is handed to the handler as null (above). */
-    static ServerServiceDefinition strict(ServerServiceDefinition service) {
-        return rebind(service, false);
+    /**
+     * Our own services: a malformed later message of a stream is handed to the handler as null (above),
+     * and a BatchPublish is weighed before it is parsed: {@code weigh} answers the status that refuses
+     * it unparsed, or null ({@link BatchWeight}).
+     */
+    static ServerServiceDefinition strict(ServerServiceDefinition service, Function<BatchWeight, Status> weigh) {
+        return rebind(service, false, weigh);
     }
 
     /** Services that cannot take a null message: any malformed message closes the call here. */
     static ServerServiceDefinition closing(ServerServiceDefinition service) {
-        return rebind(service, true);
+        return rebind(service, true, null);
     }
 
-    private static ServerServiceDefinition rebind(ServerServiceDefinition service, boolean closeOnAny) {
+    private static ServerServiceDefinition rebind(ServerServiceDefinition service, boolean closeOnAny,
+                                                  Function<BatchWeight, Status> weigh) {
         var methods = new ArrayList<ServerMethodDefinition<?, ?>>();
         var descriptor = ServiceDescriptor.newBuilder(service.getServiceDescriptor().getName())
                 .setSchemaDescriptor(service.getServiceDescriptor().getSchemaDescriptor());
         for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
-            ServerMethodDefinition<?, ?> strict = rebind(method, closeOnAny);
+            ServerMethodDefinition<?, ?> strict = rebind(method, closeOnAny, weigh);
             methods.add(strict);
             descriptor.addMethod(strict.getMethodDescriptor());
         }
@@ -74,10 +84,12 @@ final class RequestParsing {
     }
 
     private static <Q, R> ServerMethodDefinition<Object, R> rebind(ServerMethodDefinition<Q, R> definition,
-                                                                   boolean closeOnAny) {
+                                                                   boolean closeOnAny,
+                                                                   Function<BatchWeight, Status> weigh) {
         MethodDescriptor<Q, R> original = definition.getMethodDescriptor();
         MethodDescriptor.Marshaller<Q> parser = original.getRequestMarshaller();
         String type = original.getFullMethodName();
+        boolean weighed = weigh != null && type.equals(SluiceGrpc.getBatchPublishMethod().getFullMethodName());
         var lenient = new MethodDescriptor.Marshaller<Object>() {
             @Override
             @SuppressWarnings("unchecked")
@@ -92,7 +104,15 @@ final class RequestParsing {
                     return new Malformed(over);
                 }
                 try {
-                    return parser.parse(stream);
+                    if (!weighed) {
+                        return parser.parse(stream);
+                    }
+                    byte[] encoded = stream.readAllBytes();
+                    BatchWeight weight = BatchWeight.of(encoded);
+                    Status heavy = weight == null ? null : weigh.apply(weight);
+                    return heavy != null ? new Malformed(heavy) : parser.parse(new ByteArrayInputStream(encoded));
+                } catch (IOException e) {
+                    return new Malformed(unparsable(type, new UncheckedIOException(e)));
                 } catch (RuntimeException e) {
                     return new Malformed(unparsable(type, e));
                 }

@@ -172,7 +172,8 @@ public final class SluiceServer implements AutoCloseable {
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
                     .addService(security.protect(ServerInterceptors.intercept(
-                            RequestParsing.strict(service.bindService()),
+                            RequestParsing.strict(service.bindService(), batch -> batch.refusal(publisher,
+                                    config.maxInboundBytes() + Admission.OVERHEAD_PER_MESSAGE)),
                             new Admission(budget, publisher.largestMessage(), config.maxInboundBytes()))))
                     .addService(ServerInterceptors.intercept(
                             RequestParsing.closing(health.getHealthService().bindService()), new HealthNames()))

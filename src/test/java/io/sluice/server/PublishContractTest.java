@@ -503,6 +503,27 @@ class PublishContractTest {
     }
 
     @Test
+    void aBatchOfSmallAttributesThatWouldTakeMoreMemoryParsedThanABatchMayHoldIsRefusedUnparsed() {
+        startBroker(c -> c.withLimits(64 * 1024, 256 * 1024));   // a batch may hold 2.25 MiB
+        var heavy = BatchPublishRequest.newBuilder().setTopic("t");
+        for (int m = 0; m < 3; m++) {
+            var message = BatchMessage.newBuilder().setPayload(ByteString.copyFromUtf8("p"));
+            for (int i = 0; i < 10_000; i++) {
+                message.putAttributes(Integer.toString(i, 36), "");   // under 64 KiB of attributes a message
+            }
+            heavy.addMessages(message);
+        }
+        var e = refused(Status.Code.RESOURCE_EXHAUSTED, () -> sluice.batchPublish(heavy.build()));
+        assertContains(e, "3 messages with 30000 attributes");
+        assertContains(e, "--max-batch-bytes");
+        assertEquals(List.of(), topicNames(), "nothing stored");
+
+        heavy.removeMessages(2).removeMessages(1);   // 10,000 attributes: about 1 MiB parsed
+        assertEquals(1, sluice.batchPublish(heavy.build()).getResultsCount());
+        assertEquals(10_000, broker.server().store().read("t", 0, 1).getFirst().attributes().size());
+    }
+
+    @Test
     void batchOverTheMessageCountLimitIsRefusedAndTheWriterGoesOn() {
         // 300,000 empty messages are a 600 KB request that no byte limit catches; stored, their answer
         // alone would be over 15 MB.
