@@ -195,6 +195,7 @@ final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
 
         long started = System.nanoTime();
+        Thread.setDefaultUncaughtExceptionHandler(ServeCommand::uncaught);
         SluiceServer server = SluiceServer.start(config, security.config());
         // SIGHUP asks for a reload, as with any daemon; it never stops the broker, even with nothing to reload.
         Signal.handle(new Signal("HUP"), s -> {
@@ -322,6 +323,26 @@ final class ServeCommand implements Callable<Integer> {
 
     /** Exit code of a broker that stopped because it could not go on (EX_SOFTWARE). */
     static final int EXIT_FATAL = 70;
+
+    /**
+     * A thread that ran out of heap and let the error go (the metrics server's, the transport's) would
+     * leave a broker half alive, its heap full, answering nothing; it stops at once instead, as one
+     * whose writer stopped (what was acknowledged is on disk already). Other errors are printed as the
+     * JVM prints them.
+     */
+    private static void uncaught(Thread thread, Throwable error) {
+        if (error instanceof OutOfMemoryError) {
+            try {
+                System.err.println("sluice: stopping with exit code " + EXIT_FATAL + ": out of memory in thread "
+                        + thread.getName() + " (" + error.getMessage() + ")");
+            } catch (Throwable alsoOutOfMemory) {
+                // nothing more can be said
+            }
+            Runtime.getRuntime().halt(EXIT_FATAL);
+        }
+        System.err.print("Exception in thread \"" + thread.getName() + "\" ");
+        error.printStackTrace(System.err);
+    }
 
     /** After a fatal error the JVM may be short of memory: if closing takes longer than {@code limit}, halt. */
     private static void haltIfStuck(Duration limit) {

@@ -16,6 +16,12 @@ final class ConsoleJson {
     private ConsoleJson() {
     }
 
+    /** Topics the overview lists (in name order), and groups of each: the totals count the rest. */
+    static final int MAX_TOPICS = 1_000;
+    static final int MAX_GROUPS = 100;
+    /** Attributes a peeked message shows. */
+    static final int MAX_ATTRIBUTES = 32;
+
     static String overview(String version, long startedAt, ConsoleSource source, BrokerMetrics metrics) {
         var b = new StringBuilder(4096);
         long[] commits = metrics.commitTotals();
@@ -35,10 +41,15 @@ final class ConsoleJson {
         }
         b.append("},\"topics\":[");
         first = true;
+        int topics = 0;
         for (ConsoleSource.Topic t : source.topics()) {
             long pub = published.getOrDefault(t.name(), 0L);
             publishedTotal += pub;
             Map<String, BrokerMetrics.GroupCounts> counts = metrics.groupCounts(t.name());
+            if (++topics > MAX_TOPICS) {   // counted in the totals, not listed
+                deliveredTotal += counts.values().stream().mapToLong(BrokerMetrics.GroupCounts::delivered).sum();
+                continue;
+            }
             b.append(first ? "" : ",").append("{\"name\":").append(str(t.name()))
                     .append(",\"messages\":").append(t.messages())
                     .append(",\"first_sequence\":").append(t.firstSequence())
@@ -52,9 +63,13 @@ final class ConsoleJson {
                     .append(",\"groups\":[");
             first = false;
             boolean firstGroup = true;
+            int groups = 0;
             for (ConsoleSource.Group g : t.groups()) {
                 var c = counts.getOrDefault(g.name(), new BrokerMetrics.GroupCounts(0, 0, 0, 0));
                 deliveredTotal += c.delivered();
+                if (++groups > MAX_GROUPS) {
+                    continue;
+                }
                 b.append(firstGroup ? "" : ",").append("{\"name\":").append(str(g.name()))
                         .append(",\"cursor\":").append(g.cursor())
                         .append(",\"lag\":").append(g.pending())
@@ -76,9 +91,11 @@ final class ConsoleJson {
             if (browse != null) {
                 deliveredTotal += browse.delivered();
             }
-            b.append("],\"browsed\":").append(browse == null ? 0 : browse.delivered()).append('}');
+            b.append("],\"groups_total\":").append(groups)
+                    .append(",\"browsed\":").append(browse == null ? 0 : browse.delivered()).append('}');
         }
-        b.append("],\"published\":").append(publishedTotal)
+        b.append("],\"topics_total\":").append(topics)
+                .append(",\"published\":").append(publishedTotal)
                 .append(",\"delivered\":").append(deliveredTotal)
                 .append(",\"absent\":[");
         for (int i = 0; i < ABSENT.size(); i++) {
@@ -99,11 +116,15 @@ final class ConsoleJson {
                     .append(",\"payload\":").append(str(m.payload()))
                     .append(",\"attributes\":{");
             boolean firstAttribute = true;
+            int shown = 0;
             for (var e : m.attributes().entrySet()) {
+                if (++shown > MAX_ATTRIBUTES) {
+                    break;
+                }
                 b.append(firstAttribute ? "" : ",").append(str(e.getKey())).append(':').append(str(e.getValue()));
                 firstAttribute = false;
             }
-            b.append("}}");
+            b.append("},\"attributes_total\":").append(m.attributes().size()).append('}');
             first = false;
         }
         return b.append("]}").toString();

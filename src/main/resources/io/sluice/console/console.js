@@ -69,8 +69,9 @@ function render(o) {
     d.append(el("b", value), el("span", label));
     cards.append(d);
   };
-  card("topics", o.topics.length);
-  card("consumer groups", o.topics.reduce((n, t) => n + t.groups.length, 0));
+  card("topics", o.topics_total);
+  card("consumer groups", o.topics.reduce((n, t) => n + t.groups_total, 0)
+    + (o.topics_total > o.topics.length ? "+" : ""));
   card("open streams", o.broker.streams);
   card("database", bytes(o.broker.database_bytes));
   card("write-ahead log", bytes(o.broker.wal_bytes));
@@ -188,7 +189,9 @@ async function peek() {
     if (!r.ok) { body.append(rowOf([p.error || r.statusText], 5)); return; }
     if (p.messages.length === 0) { body.append(rowOf(["no messages"], 5)); return; }
     for (const m of p.messages) {
-      const attrs = Object.entries(m.attributes).map(([k, v]) => k + "=" + v).join(" ");
+      const shown = Object.entries(m.attributes);
+      const attrs = shown.map(([k, v]) => k + "=" + v).join(" ")
+        + (m.attributes_total > shown.length ? " (" + (m.attributes_total - shown.length) + " more)" : "");
       const tr = el("tr");
       tr.append(el("td", m.sequence, "num"), el("td", new Date(m.timestamp).toISOString()), el("td", m.id),
         el("td", attrs), el("td", (m.text ? m.payload : "hex " + m.payload) +
