@@ -28,6 +28,7 @@ final class Inbound {
     private static final Warnings REFUSED_NACKS = new Warnings(LOG, "nacks that were not applied");
     private static final Warnings BROWSE_ACKS = new Warnings(LOG, "acks on BROWSE streams");
     private static final Warnings STALE_ACKS = new Warnings(LOG, "acks of deliveries made before a cursor reset");
+    private static final Warnings REFUSED_TERMS = new Warnings(LOG, "terms that were not applied");
 
     private final Subscription subscription;
     private final SubscriptionSpec spec;
@@ -163,8 +164,12 @@ final class Inbound {
                     + spec.topic() + " group " + spec.group() + " ignored");
             return;
         }
-        subscription.terminated(seq.getAsLong());
-        owner.terminate(spec, null, subscription.claim(), seq.getAsLong(), reason, () -> { }, this::notStored);
+        long sequence = seq.getAsLong();
+        subscription.terminated(sequence);
+        owner.terminate(spec, null, subscription.claim(), sequence, reason, () -> REFUSED_TERMS.warn("term of message "
+                + sequence + " on topic " + spec.topic() + " group " + spec.group() + " ignored: the group has no "
+                + "such delivered, unacknowledged message (acknowledged already, or not delivered yet)"),
+                this::notStored);
     }
 
     /**

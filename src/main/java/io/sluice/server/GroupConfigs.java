@@ -31,7 +31,11 @@ final class GroupConfigs {
                     + "dropped silently");
         }
         if (!dlq.isEmpty()) {
-            Names.topic(dlq);
+            try {
+                Names.topic(dlq);
+            } catch (SluiceException.InvalidArgument e) {
+                throw new SluiceException.InvalidArgument("dead_letter_topic: " + e.getMessage());
+            }
             if (dlq.equals(topic)) {
                 throw new SluiceException.InvalidArgument("dead_letter_topic " + dlq
                         + " is the group's own topic; name another topic");

@@ -101,6 +101,11 @@ class SharedGroupTest {
                         .setConfig(config().setMaxDeliveries(3)).build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, noDlq.getStatus().getCode());
         assertTrue(noDlq.getStatus().getDescription().contains("dead_letter_topic"), noDlq.getStatus().getDescription());
+        var badDlq = assertThrows(StatusRuntimeException.class, () -> admin.configureConsumerGroup(
+                request.setConsumerGroup("other").setConfig(config().setDeadLetterTopic("x y")).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, badDlq.getStatus().getCode());
+        assertTrue(badDlq.getStatus().getDescription().startsWith("dead_letter_topic: topic name \"x y\""),
+                badDlq.getStatus().getDescription());
         var noDlqStream = shared("jobs", "third", config().setMaxDeliveries(3).build());
         noDlqStream.expectClosedWith(Status.Code.INVALID_ARGUMENT);
         assertEquals(SubscriptionMode.SHARED, stats("jobs", "workers").getMode());

@@ -592,6 +592,28 @@ class SubscribeContractTest {
     }
 
     @Test
+    void aTermOfAnAcknowledgedMessageIsIgnoredAndSaysSo() throws InterruptedException {
+        var sent = publish("tn", 2);
+        var s = group("tn", "g", InitialPosition.EARLIEST);
+        s.credit(1);
+        String first = s.delivery().getMessageId();
+        s.ack(first);
+        Cursors.await(broker.blocking(), "tn", "g", sent.get(0).getSequence());
+        var logger = java.util.logging.Logger.getLogger("io.sluice.delivery.Subscription");
+        var quiet = logger.getLevel();   // the tests' logging lets only its errors through
+        logger.setLevel(java.util.logging.Level.WARNING);
+        try (var log = LogRecorder.install()) {
+            s.term(first, "too late");
+            io.sluice.Await.until("the term is said to be ignored", () -> log.warnings(logger.getName(),
+                    "term of message " + sent.get(0).getSequence() + " on topic tn group g ignored") == 1);
+        } finally {
+            logger.setLevel(quiet);
+        }
+        s.credit(1);
+        assertEquals(sent.get(1).getSequence(), s.delivery().getSequence());
+    }
+
+    @Test
     void resetCursorRepositionsALiveStream() throws InterruptedException {
         var sent = publish("rc", 5);
         var s = group("rc", "g", InitialPosition.EARLIEST);
