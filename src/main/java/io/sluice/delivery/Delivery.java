@@ -8,6 +8,7 @@ import io.sluice.telemetry.BrokerMetrics;
 import io.sluice.telemetry.Tracing;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -323,11 +324,21 @@ public final class Delivery implements StoreListener, AutoCloseable {
 
     /**
      * Before an operator's cursor reset of {@code group} is stored: the group's live exclusive stream here
-     * ignores acks until it learns of it ({@link #cursorReset}); the answer undoes that when the reset failed.
+     * ignores acks, and its shared streams here ask for no leases, until they learn of it ({@link
+     * #cursorReset}); the answer undoes that when the reset failed.
      */
-    public Runnable holdAcksForReset(String topic, String group) {
-        Subscription active = activeGroups.get(new SubscriptionSpec.GroupKey(topic, group));
-        return active == null ? () -> { } : active.holdAcksForReset();
+    public Runnable holdForReset(String topic, String group) {
+        var key = new SubscriptionSpec.GroupKey(topic, group);
+        var undo = new ArrayList<Runnable>();
+        Subscription active = activeGroups.get(key);
+        if (active != null) {
+            undo.add(active.holdAcksForReset());
+        }
+        Set<SharedSubscription> shared = sharedGroups.get(key);
+        if (shared != null) {
+            shared.forEach(s -> undo.add(s.holdLeasesForReset()));
+        }
+        return () -> undo.forEach(Runnable::run);
     }
 
     @Override

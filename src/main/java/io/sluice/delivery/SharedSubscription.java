@@ -34,6 +34,7 @@ final class SharedSubscription extends StreamLoop {
 
     private boolean poke = true;                                    // guarded by lock: ask the store now
     private boolean full;                                           // guarded by lock: the group was at max in flight
+    private long resettingUntil;                                    // guarded by lock: see holdLeasesForReset
     private boolean asking;                                         // guarded by lock: a lease request is unanswered
     private long retryAtNanos = System.nanoTime();                  // guarded by lock: a lease comes due then
 
@@ -106,6 +107,9 @@ final class SharedSubscription extends StreamLoop {
                     // The group, or its topic, was deleted since the stream opened it; the store answers its
                     // callers before it tells listeners, so this may come first.
                     end(store.exists(spec.topic()) ? End.GROUP_DELETED : End.TOPIC_DELETED);
+                    return;
+                } catch (SluiceException.LeasesVoided e) {
+                    end(End.CURSOR_RESET);   // a reset voided the group's leases while the request waited for room
                     return;
                 }
                 if (batch == null) {
@@ -198,10 +202,37 @@ final class SharedSubscription extends StreamLoop {
         }
     }
 
+    /**
+     * An operator's cursor reset of the group is about to be stored, voiding its leases: until the
+     * stream ends (CURSOR_RESET, once the reset is stored) or the answer runs (the reset failed), it asks
+     * for no leases, at most {@link Subscription#RESET_HOLD}; one it asked for after the reset would
+     * take a message the reset made due, for a stream about to end, and count a delivery never made.
+     */
+    Runnable holdLeasesForReset() {
+        lock.lock();
+        try {
+            resettingUntil = System.nanoTime() + Subscription.RESET_HOLD.toNanos();
+        } finally {
+            lock.unlock();
+        }
+        return () -> {
+            lock.lock();
+            try {
+                resettingUntil = 0;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        };
+    }
+
     /** How many leases to ask for: the credit beyond the {@code held} ones not sent yet, at most a batch. */
     private int want(int held) {
         lock.lock();
         try {
+            if (resettingUntil != 0 && System.nanoTime() - resettingUntil < 0) {
+                return 0;   // a reset of the group is being stored
+            }
             return (int) Math.max(0, Math.min(credit.available() - held, Subscription.BATCH));
         } finally {
             lock.unlock();

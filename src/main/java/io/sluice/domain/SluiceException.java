@@ -99,4 +99,14 @@ public abstract sealed class SluiceException extends RuntimeException {
             super(message, null);
         }
     }
+
+    /**
+     * An operator's cursor reset voided a shared group's leases while a stream's request for leases
+     * waited for room: the request gets none, and the stream ends CURSOR_RESET.
+     */
+    public static final class LeasesVoided extends SluiceException {
+        public LeasesVoided(String message) {
+            super(message, null);
+        }
+    }
 }

@@ -283,7 +283,7 @@ final class SluiceService extends SluiceGrpc.SluiceImplBase {
                         + " is beyond the last sequence of topic " + topic + " (" + last + ")");
             }
             var pending = new Pending<Boolean>();
-            Runnable failed = delivery.holdAcksForReset(topic, group);
+            Runnable failed = delivery.holdForReset(topic, group);
             try {
                 store.resetCursor(topic, group, sequence, pending);
                 if (!pending.await()) {

@@ -26,6 +26,7 @@ public final class Statuses {
             case SluiceException.Unauthenticated x -> Status.Code.UNAUTHENTICATED;
             case SluiceException.TopicFull x -> Status.Code.RESOURCE_EXHAUSTED;
             case SluiceException.TakenOver x -> Status.Code.ABORTED;
+            case SluiceException.LeasesVoided x -> Status.Code.ABORTED;
         };
     }
 

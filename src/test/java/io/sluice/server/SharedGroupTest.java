@@ -255,6 +255,36 @@ class SharedGroupTest {
     }
 
     @Test
+    void aStreamWaitingForRoomWhenTheCursorIsResetTakesNothingSoTheReplayIsCountedFromOne() throws Exception {
+        long last = 0;
+        for (int i = 0; i < 3; i++) {
+            last = publish("room", "q" + i).getSequence();
+        }
+        var cfg = config().setMaxInFlight(1).setAckWaitMs(600_000).build();
+        StreamClient first = shared("room", "g", cfg);
+        first.credit(1);
+        first.ack(first.delivery().getMessageId());
+        first.sync(1);
+        assertEquals(1, first.synced());
+        StreamClient second = shared("room", "g", cfg);
+        second.credit(5);
+        second.delivery();   // the group's one message in flight
+        first.credit(5);
+        first.expectHeartbeatWithoutDelivery(last);   // its request for leases waits for room
+        admin.resetCursor(ResetCursorRequest.newBuilder().setTopic("room").setConsumerGroup("g").setSequence(0).build());
+
+        for (StreamClient s : List.of(first, second)) {
+            assertEquals("CURSOR_RESET", s.streamError());
+            s.expectClosedWith(Status.Code.ABORTED);
+        }
+        StreamClient next = shared("room", "g", cfg);
+        next.credit(1);
+        MessageDelivery replayed = next.delivery();
+        assertEquals("q0", replayed.getPayload().toStringUtf8());
+        assertEquals(1, replayed.getDeliveryCount(), "the waiting request leased nothing after the reset");
+    }
+
+    @Test
     void aCursorResetEndsTheSharedStreamsWhoseLeasesItVoidedAndTheGroupGoesOnFromTheNewCursor() throws Exception {
         for (int i = 1; i <= 4; i++) {
             publish("reset", "job " + i);

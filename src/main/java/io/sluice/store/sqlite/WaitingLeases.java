@@ -28,6 +28,7 @@ final class WaitingLeases {
     private List<SharedWrites.LeaseOp> waiting = new ArrayList<>();
     private List<SharedWrites.LeaseOp> before = List.of();        // as it was when the transaction began
     private final List<SharedWrites.LeaseOp> answered = new ArrayList<>();   // run in this transaction
+    private final List<SharedWrites.LeaseOp> voided = new ArrayList<>();     // of groups reset in this transaction
     private boolean serving;
 
     /** A transaction begins: remembers the list, so that a rollback can restore it. */
@@ -106,6 +107,24 @@ final class WaitingLeases {
         }
     }
 
+    /**
+     * The group's cursor was reset, voiding its leases: its waiting requests get nothing (they would
+     * take the messages the reset made due, for streams that end CURSOR_RESET after the commit, and
+     * count a delivery of each that never happened); they fail after the commit.
+     */
+    void voided(String topic, String group) {
+        var kept = new ArrayList<SharedWrites.LeaseOp>(waiting.size());
+        for (SharedWrites.LeaseOp op : waiting) {
+            if (op.group.equals(group) && op.topic.equals(topic)) {
+                op.parked = false;
+                voided.add(op);
+            } else {
+                kept.add(op);
+            }
+        }
+        waiting = kept;
+    }
+
     /** The holder's stream ended: its waiting request on the group is answered with nothing. */
     void withdraw(WriteTx tx, String topic, String group, String holder) throws SQLException {
         for (SharedWrites.LeaseOp op : waiting) {
@@ -146,6 +165,11 @@ final class WaitingLeases {
             op.complete();
         }
         answered.clear();
+        for (SharedWrites.LeaseOp op : voided) {
+            op.fail(new SluiceException.LeasesVoided("consumer group " + op.group + " of topic " + op.topic
+                    + ": its cursor was reset, voiding its leases"));
+        }
+        voided.clear();
         before = List.of();
     }
 
@@ -155,6 +179,7 @@ final class WaitingLeases {
      */
     void rolledBack() {
         answered.clear();
+        voided.clear();
         waiting.forEach(op -> op.parked = false);
         waiting = new ArrayList<>(before);
         waiting.forEach(op -> op.parked = true);
@@ -165,8 +190,10 @@ final class WaitingLeases {
     void failAll(SluiceException e) {
         var all = new ArrayList<>(waiting);
         all.addAll(answered);
+        all.addAll(voided);
         waiting.clear();
         answered.clear();
+        voided.clear();
         all.forEach(op -> {
             op.parked = false;
             op.fail(e);

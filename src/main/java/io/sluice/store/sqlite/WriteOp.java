@@ -191,6 +191,7 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
             set.setLong(4, tx.now);
             set.executeUpdate();
             tx.groups.reset(row, group);
+            tx.waiting.voided(topic, group);
             tx.cursorReset(topic, group, cursor);
             return true;
         }
