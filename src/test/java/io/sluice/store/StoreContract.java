@@ -509,6 +509,33 @@ public abstract class StoreContract {
         openGroup(store, "u", "d", StartPosition.earliest());
     }
 
+    @Test
+    void aStoreTakesNewTopicsUpToItsLimitAndTheRefusalFailsNothingElse() throws Exception {
+        Store store = open(dir, StoreOptions.defaults().withMaxTopics(2));
+        append(store, "a", message("one"));
+        openGroup(store, "b", "g", StartPosition.earliest());   // a subscriber creates its topic too
+        var refused = new Outcome<List<Appended>>();
+        var alongside = new Outcome<List<Appended>>();
+        store.append("c", List.of(message("x")), WhenFull.WAIT, refused);
+        store.append("a", List.of(message("two")), WhenFull.WAIT, alongside);
+        var e = assertInstanceOf(SluiceException.TooLarge.class, refused.error());
+        assertTrue(e.getMessage().startsWith("cannot create topic c: the broker holds 2 topics")
+                && e.getMessage().contains("--max-topics"), e.getMessage());
+        assertEquals(1, alongside.value().size(), "the rest of its commit went on");
+        var group = new Outcome<GroupPosition>();
+        store.openGroup("d", "g", StartPosition.earliest(), group);
+        assertInstanceOf(SluiceException.TooLarge.class, group.error(), "nor created by a subscriber");
+        var configured = new Outcome<io.sluice.store.ConfiguredTopic>();
+        store.configureTopic("e", TopicConfig.unlimited(), configured);
+        assertInstanceOf(SluiceException.TooLarge.class, configured.error(), "nor by ConfigureTopic");
+        assertEquals(List.of("a", "b"), store.topics().stream().map(TopicInfo::name).toList());
+
+        var deleted = new Outcome<Boolean>();
+        store.deleteTopic("a", deleted);
+        assertTrue(deleted.value());
+        append(store, "c", message("x"));   // a deleted topic makes room
+    }
+
     // ---- topics ----
 
     @Test

@@ -44,6 +44,10 @@ final class PgGroupOps {
 
         @Override
         GroupSetup apply(PgWriteTx tx) throws SQLException {
+            SluiceException tooMany = tx.tooManyTopics(request.topic());
+            if (tooMany != null) {
+                return refuse(tooMany);
+            }
             var row = tx.findOrCreate(request.topic());
             GroupPosition position = tx.position(row, request.group());   // writes the acks batched before it
             if (position != null) {

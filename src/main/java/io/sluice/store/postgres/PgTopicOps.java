@@ -1,5 +1,6 @@
 package io.sluice.store.postgres;
 
+import io.sluice.domain.SluiceException;
 import io.sluice.store.Completion;
 import io.sluice.store.ConfiguredTopic;
 import io.sluice.store.TopicConfig;
@@ -27,6 +28,10 @@ final class PgTopicOps {
         @Override
         ConfiguredTopic apply(PgWriteTx tx) throws SQLException {
             boolean created = tx.find(topic) == null;
+            SluiceException tooMany = tx.tooManyTopics(topic);
+            if (tooMany != null) {
+                return refuse(tooMany);
+            }
             var row = tx.findOrCreate(topic);
             tx.topicConfigs.configure(row.id, config);
             row.config = config;

@@ -228,6 +228,10 @@ abstract class PgWriteOp<T> {
             } else if (limit != null) {
                 return refuse(limit);
             }
+            SluiceException tooMany = deadLetter ? null : tx.tooManyTopics(topic);
+            if (tooMany != null) {
+                return refuse(tooMany);
+            }
             row = tx.findOrCreate(topic);
             if (window == 0 && !firstInAppend.isEmpty()) {
                 window = tx.topicConfigs.dedupWindow(row.id);
@@ -271,6 +275,10 @@ abstract class PgWriteOp<T> {
 
         @Override
         TopicInfo apply(PgWriteTx tx) throws SQLException {
+            SluiceException tooMany = tx.tooManyTopics(topic);
+            if (tooMany != null) {
+                return refuse(tooMany);
+            }
             var row = tx.findOrCreate(topic);
             return new TopicInfo(row.name, row.createdAt);
         }

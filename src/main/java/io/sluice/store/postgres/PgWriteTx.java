@@ -2,6 +2,7 @@ package io.sluice.store.postgres;
 
 import io.sluice.domain.SluiceException;
 import io.sluice.store.GroupPosition;
+import io.sluice.store.StoreLimits;
 import io.sluice.store.StoreListener;
 import io.sluice.store.TopicConfig;
 import io.sluice.store.jdbc.SettledRuns;
@@ -98,12 +99,17 @@ final class PgWriteTx implements AutoCloseable {
     /** Groups reset (or deleted: cursor -1), by topic and group: {cursor, reset epoch}. */
     private final Map<String, Map<String, long[]>> resetCursors = new LinkedHashMap<>();
     private long nextSequence;
+    /** The topics in the database as this transaction counted them, -1 before it needed to. */
+    private long topicCount = -1;
+    private final int maxTopics;
+    private final PreparedStatement countTopics;
     private long reservedLast;
     long now;
 
     PgWriteTx(Connection c, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis, long epoch,
-              TopicConfig topicDefaults, PgResetFences resetFences) throws SQLException {
+              TopicConfig topicDefaults, PgResetFences resetFences, int maxTopics) throws SQLException {
         this.clock = clock;
+        this.maxTopics = maxTopics;
         this.resetFences = resetFences;
         this.topicDefaults = topicDefaults;
         this.epoch = epoch;
@@ -117,6 +123,7 @@ final class PgWriteTx implements AutoCloseable {
         cursors = new PgCursors(c);
         settledRuns = new SettledRuns(c, "dead");
         deleteTopicRow = c.prepareStatement("DELETE FROM topics WHERE id = ?");
+        countTopics = c.prepareStatement("SELECT count(*) FROM topics");
         reserveMore = c.prepareStatement(
                 "UPDATE sluice_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq");
         messageAt = c.prepareStatement("SELECT mid, payload, attrs FROM messages WHERE topic_id = ? AND seq = ?");
@@ -174,6 +181,24 @@ final class PgWriteTx implements AutoCloseable {
         return row;
     }
 
+    /**
+     * A refusal when {@code name} does not exist and the database holds its limit of topics already
+     * (--max-topics), else null. The count is read once per transaction that creates a topic.
+     * Dead-letter topics are not asked about: a dead letter is stored.
+     */
+    SluiceException tooManyTopics(String name) throws SQLException {
+        if (find(name) != null) {
+            return null;
+        }
+        if (topicCount < 0) {
+            try (var st = countTopics.executeQuery()) {
+                st.next();
+                topicCount = st.getLong(1);
+            }
+        }
+        return topicCount < maxTopics ? null : StoreLimits.tooManyTopics(name, topicCount);
+    }
+
     /** The topic, created in this transaction when it does not exist. */
     TopicState findOrCreate(String name) throws SQLException {
         TopicState row = find(name);
@@ -193,6 +218,9 @@ final class PgWriteTx implements AutoCloseable {
         }
         events.created(row.id, name);
         topics.put(name, row);
+        if (topicCount >= 0) {
+            topicCount++;
+        }
         return row;
     }
 
@@ -429,6 +457,7 @@ final class PgWriteTx implements AutoCloseable {
 
     /** After a rollback: forget everything this transaction did. */
     void clear() {
+        topicCount = -1;
         topics.clear();
         touched.clear();
         pendingAcks.clear();
@@ -445,7 +474,7 @@ final class PgWriteTx implements AutoCloseable {
     public void close() throws SQLException {
         reserve.close();
         for (var st : new PreparedStatement[] {reserveMore, messageAt, selectTopic, insertTopic,
-                deleteTopicRow}) {
+                deleteTopicRow, countTopics}) {
             st.close();
         }
         rows.close();

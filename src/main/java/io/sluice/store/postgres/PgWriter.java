@@ -56,9 +56,9 @@ final class PgWriter implements AutoCloseable {
     PgWriter(PgConnector connector, LongSupplier clock, int maxGroupsPerTopic, long dedupWindowMillis,
              int queueCapacity, int maxBatch,
              StoreListener listener, CommitObserver observer, CommitHook beforeCommit, PgCommitAnnouncer announce,
-             long epoch, TopicConfig topicDefaults, PgResetFences resetFences) {
+             long epoch, TopicConfig topicDefaults, PgResetFences resetFences, int maxTopics) {
         this.link = new PgWriterLink(connector, c -> new PgWriteTx(c, clock, maxGroupsPerTopic, dedupWindowMillis,
-                epoch, topicDefaults, resetFences), announce);
+                epoch, topicDefaults, resetFences, maxTopics), announce);
         this.epoch = epoch;
         this.clock = clock;
         this.slots = new Semaphore(queueCapacity);

@@ -63,7 +63,7 @@ public final class PostgresStore implements Store {
         this.writer = new PgWriter(connector, options.clock(), options.maxGroupsPerTopic(), options.dedupWindowMillis(),
                 options.writeQueue(),
                 options.maxBatch(), fanOut, observer, options.beforeCommit(), notifications, epoch,
-                options.topicDefaults(), resetFences);
+                options.topicDefaults(), resetFences, options.maxTopics());
         fanOut.add(new StoreListener() {   // deleted groups' fences go with them
             @Override
             public void topicDeleted(String topic) {

@@ -136,6 +136,10 @@ final class Append extends WriteOp<List<Appended>> {
         if (noRoom != null) {
             return refuse(noRoom);
         }
+        SluiceException tooMany = deadLetter ? null : tx.tooManyTopics(topic);
+        if (tooMany != null) {
+            return refuse(tooMany);
+        }
         stored = fresh;
         TopicRow row = tx.findOrCreate(topic);
         var insert = tx.insertMessage;

@@ -1,5 +1,6 @@
 package io.sluice.store.sqlite;
 
+import io.sluice.domain.SluiceException;
 import io.sluice.store.Completion;
 import io.sluice.store.ConfiguredTopic;
 import io.sluice.store.TopicConfig;
@@ -23,6 +24,10 @@ final class ConfigureTopic extends WriteOp<ConfiguredTopic> {
     ConfiguredTopic apply(WriteTx tx) throws SQLException {
         TopicRow row = tx.find(topic);
         if (row == null) {
+            SluiceException tooMany = tx.tooManyTopics(topic);
+            if (tooMany != null) {
+                return refuse(tooMany);
+            }
             tx.findOrCreate(topic, config);
             return new ConfiguredTopic(config, true);
         }

@@ -60,6 +60,10 @@ final class GroupWrites {
 
         @Override
         GroupSetup apply(WriteTx tx) throws SQLException {
+            SluiceException tooMany = tx.tooManyTopics(request.topic());
+            if (tooMany != null) {
+                return refuse(tooMany);
+            }
             TopicRow row = tx.findOrCreate(request.topic());
             GroupTable.Group g = tx.groups.find(row, request.group(), tx.now);
             if (g != null) {

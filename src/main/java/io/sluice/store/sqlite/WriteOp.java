@@ -126,7 +126,8 @@ abstract sealed class WriteOp<T> permits Append, ConfigureTopic, WriteOp.EnsureT
 
         @Override
         TopicInfo apply(WriteTx tx) throws SQLException {
-            return tx.findOrCreate(topic).info();
+            SluiceException tooMany = tx.tooManyTopics(topic);
+            return tooMany != null ? refuse(tooMany) : tx.findOrCreate(topic).info();
         }
     }
 

@@ -1,6 +1,7 @@
 package io.sluice.store.sqlite;
 
 import io.sluice.domain.SluiceException;
+import io.sluice.store.StoreLimits;
 import io.sluice.store.StoreListener;
 import io.sluice.store.StoreOptions;
 import io.sluice.store.TopicConfig;
@@ -212,6 +213,23 @@ final class WriteTx implements AutoCloseable {
      * Refuses a new group on a topic that has its limit of groups already (an existing group is
      * never refused); counts the topic's groups through its primary key, only when one is created.
      */
+    /**
+     * A refusal when {@code name} does not exist and the broker holds its limit of topics already
+     * (--max-topics), else null. Dead-letter topics are not asked about: a dead letter is stored.
+     */
+    SluiceException tooManyTopics(String name) {
+        if (find(name) != null) {
+            return null;
+        }
+        long held = topics.size();
+        for (String changed : changedTopics.keySet()) {
+            if (!topics.containsKey(changed) && changedTopics.get(changed) != null) {
+                held++;   // created in this transaction
+            }
+        }
+        return held < options.maxTopics() ? null : StoreLimits.tooManyTopics(name, held);
+    }
+
     SluiceException tooManyGroups(TopicRow row) throws SQLException {
         countGroups.setLong(1, row.id);
         try (ResultSet rs = countGroups.executeQuery()) {
