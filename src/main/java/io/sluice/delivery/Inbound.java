@@ -165,7 +165,13 @@ final class Inbound {
             return;
         }
         long sequence = seq.getAsLong();
-        subscription.terminated(sequence);
+        if (!subscription.terminated(sequence)) {
+            STALE_ACKS.warn("term of message " + sequence + " on topic " + spec.topic() + " group " + spec.group()
+                    + " ignored: it was delivered before the group's cursor was reset, and the replay has not "
+                    + "delivered it again");
+            owner.metrics().ignoredAcks(spec.topic(), spec.group(), 1);
+            return;
+        }
         owner.terminate(spec, null, subscription.claim(), sequence, reason, () -> REFUSED_TERMS.warn("term of message "
                 + sequence + " on topic " + spec.topic() + " group " + spec.group() + " ignored: the group has no "
                 + "such delivered, unacknowledged message (acknowledged already, or not delivered yet)"),

@@ -406,12 +406,21 @@ public final class Subscription extends StreamLoop {
         }
     }
 
-    /** A message was terminated: it is no longer redelivered on this stream. */
-    void terminated(long sequence) {
+    /**
+     * The consumer terminates a message: it is no longer redelivered on this stream. False (nothing
+     * changes, the Term is ignored) for a delivery made before a cursor reset, while the reset is being
+     * stored or until the replay delivers it again: stored after the reset, it would settle a message
+     * the replay has not sent, and the cursor would pass it, as such an ack would.
+     */
+    boolean terminated(long sequence) {
         lock.lock();
         try {
+            if (resetting(System.nanoTime()) || (sequence <= staleUpTo && !inFlight.containsKey(sequence))) {
+                return false;
+            }
             redeliveries.remove(sequence);
             inFlight.remove(sequence);
+            return true;
         } finally {
             lock.unlock();
         }

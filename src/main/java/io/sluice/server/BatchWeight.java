@@ -29,6 +29,14 @@ final class BatchWeight {
         this.bytes = bytes;
     }
 
+    /** The heap a field the parser does not know takes once parsed (kept, a boxed value or a ByteString each). */
+    static final int HEAP_PER_UNKNOWN_FIELD = 48;
+
+    private static boolean known(int tag, int field, int other) {
+        int number = tag >>> 3;
+        return number == field || number == other;
+    }
+
     private static int lengthDelimited(int field) {
         return field << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED;
     }
@@ -38,9 +46,12 @@ final class BatchWeight {
         var in = CodedInputStream.newInstance(encoded);
         long messages = 0;
         long attributes = 0;
+        long others = 0;   // fields of no known number: kept by the parser, one object each
         try {
             for (int tag; (tag = in.readTag()) != 0; ) {
                 if (tag != MESSAGES) {
+                    others += known(tag, BatchPublishRequest.TOPIC_FIELD_NUMBER,
+                            BatchPublishRequest.EXPECTED_LAST_SEQUENCE_FIELD_NUMBER) ? 0 : 1;
                     in.skipField(tag);
                     continue;
                 }
@@ -49,6 +60,8 @@ final class BatchWeight {
                 for (int field; (field = in.readTag()) != 0; ) {
                     if (field == ATTRIBUTES) {
                         attributes++;
+                    } else if (!known(field, BatchMessage.PAYLOAD_FIELD_NUMBER, BatchMessage.DEDUP_ID_FIELD_NUMBER)) {
+                        others++;
                     }
                     in.skipField(field);
                 }
@@ -58,7 +71,7 @@ final class BatchWeight {
             return null;
         }
         long held = encoded.length + Admission.OVERHEAD_PER_MESSAGE * Math.max(1, messages)
-                + Attributes.HEAP_PER_ATTRIBUTE * attributes;
+                + Attributes.HEAP_PER_ATTRIBUTE * attributes + HEAP_PER_UNKNOWN_FIELD * others;
         return new BatchWeight(messages, attributes, held);
     }
 
@@ -77,8 +90,9 @@ final class BatchWeight {
         }
         return Status.RESOURCE_EXHAUSTED.withDescription("a BatchPublish of " + messages + " messages with "
                 + attributes + " attributes in all would hold about " + mib(bytes) + " MiB of memory once parsed ("
-                + Admission.OVERHEAD_PER_MESSAGE + " bytes a message and " + Attributes.HEAP_PER_ATTRIBUTE
-                + " an attribute beyond its encoded size), over the " + mib(room) + " MiB one batch may hold "
+                + Admission.OVERHEAD_PER_MESSAGE + " bytes a message, " + Attributes.HEAP_PER_ATTRIBUTE
+                + " an attribute and " + HEAP_PER_UNKNOWN_FIELD + " a field of no known number beyond its encoded "
+                + "size), over the " + mib(room) + " MiB one batch may hold "
                 + "(--max-batch-bytes plus 2 MiB); send fewer messages or attributes in each batch");
     }
 

@@ -518,6 +518,15 @@ class PublishContractTest {
         assertContains(e, "--max-batch-bytes");
         assertEquals(List.of(), topicNames(), "nothing stored");
 
+        var padded = BatchPublishRequest.newBuilder().setTopic("t").addMessages(batchMessage(10));
+        var fields = com.google.protobuf.UnknownFieldSet.Field.newBuilder();
+        for (int i = 0; i < 200_000; i++) {
+            fields.addVarint(200 + i % 10_000);   // 600 KB encoded, each kept as an object once parsed
+        }
+        padded.setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder().addField(15, fields.build()).build());
+        var unknown = refused(Status.Code.RESOURCE_EXHAUSTED, () -> sluice.batchPublish(padded.build()));
+        assertContains(unknown, "a field of no known number");
+
         heavy.removeMessages(2).removeMessages(1);   // 10,000 attributes: about 1 MiB parsed
         assertEquals(1, sluice.batchPublish(heavy.build()).getResultsCount());
         assertEquals(10_000, broker.server().store().read("t", 0, 1).getFirst().attributes().size());

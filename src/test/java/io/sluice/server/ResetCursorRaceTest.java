@@ -96,6 +96,27 @@ class ResetCursorRaceTest {
         }
     }
 
+    @Test
+    void aTermOfADeliveryMadeBeforeTheResetDoesNotTakeAMessageFromTheReplay() throws Exception {
+        long first = publish("rt", 5);
+        try (var s = StreamClient.group(broker.async(), "rt", "g", InitialPosition.EARLIEST)) {
+            s.credit(5);
+            var before = new java.util.ArrayList<String>();
+            for (int i = 0; i < 5; i++) {
+                before.add(s.delivery().getMessageId());
+            }
+            broker.blocking().resetCursor(ResetCursorRequest.newBuilder().setTopic("rt").setConsumerGroup("g")
+                    .setSequence(first).build());
+            s.credit(1);
+            assertEquals(first + 1, s.delivery().getSequence(), "the replay begins");
+            s.term(before.get(3), "sent before the client heard of the reset");
+            s.credit(3);
+            for (int i = 2; i < 5; i++) {
+                assertEquals(first + i, s.delivery().getSequence(), "the replay skips nothing");
+            }
+        }
+    }
+
     /** Publishes {@code n} messages to {@code topic}; answers the first one's sequence. */
     private long publish(String topic, int n) {
         long first = 0;
