@@ -332,11 +332,11 @@ public final class Delivery implements StoreListener, AutoCloseable {
         var undo = new ArrayList<Runnable>();
         Subscription active = activeGroups.get(key);
         if (active != null) {
-            undo.add(active.holdAcksForReset());
+            undo.add(active.holdForReset());
         }
         Set<SharedSubscription> shared = sharedGroups.get(key);
         if (shared != null) {
-            shared.forEach(s -> undo.add(s.holdLeasesForReset()));
+            shared.forEach(s -> undo.add(s.holdForReset()));
         }
         return () -> undo.forEach(Runnable::run);
     }

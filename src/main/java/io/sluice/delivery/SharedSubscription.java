@@ -34,7 +34,6 @@ final class SharedSubscription extends StreamLoop {
 
     private boolean poke = true;                                    // guarded by lock: ask the store now
     private boolean full;                                           // guarded by lock: the group was at max in flight
-    private long resettingUntil;                                    // guarded by lock: see holdLeasesForReset
     private boolean asking;                                         // guarded by lock: a lease request is unanswered
     private long retryAtNanos = System.nanoTime();                  // guarded by lock: a lease comes due then
 
@@ -202,36 +201,14 @@ final class SharedSubscription extends StreamLoop {
         }
     }
 
-    /**
-     * An operator's cursor reset of the group is about to be stored, voiding its leases: until the
-     * stream ends (CURSOR_RESET, once the reset is stored) or the answer runs (the reset failed), it asks
-     * for no leases, at most {@link Subscription#RESET_HOLD}; one it asked for after the reset would
-     * take a message the reset made due, for a stream about to end, and count a delivery never made.
-     */
-    Runnable holdLeasesForReset() {
-        lock.lock();
-        try {
-            resettingUntil = System.nanoTime() + Subscription.RESET_HOLD.toNanos();
-        } finally {
-            lock.unlock();
-        }
-        return () -> {
-            lock.lock();
-            try {
-                resettingUntil = 0;
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
-        };
-    }
-
     /** How many leases to ask for: the credit beyond the {@code held} ones not sent yet, at most a batch. */
     private int want(int held) {
         lock.lock();
         try {
-            if (resettingUntil != 0 && System.nanoTime() - resettingUntil < 0) {
-                return 0;   // a reset of the group is being stored
+            if (resetting(System.nanoTime())) {
+                // A reset of the group is being stored (holdForReset): a lease taken now would take a
+                // message the reset makes due, for a stream about to end, and count a delivery never made.
+                return 0;
             }
             return (int) Math.max(0, Math.min(credit.available() - held, Subscription.BATCH));
         } finally {

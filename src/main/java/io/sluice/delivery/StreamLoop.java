@@ -42,6 +42,10 @@ abstract class StreamLoop implements Member {
     long latest;                                                // guarded by lock: the topic's last sequence seen
     /** Guarded by lock: the topic's last sequence, for heartbeats; never lowered (retention may empty the topic). */
     long topicLast;
+    /** Guarded by lock: until when an operator's cursor reset is being stored (0: none), see holdForReset. */
+    long resettingUntil;
+
+    static final java.time.Duration RESET_HOLD = java.time.Duration.ofSeconds(10);
     private long syncedId;                                      // guarded by lock: the last AckSync applied
     private boolean syncedDue;                                  // guarded by lock: syncedId is still to be sent
     volatile End end;
@@ -381,6 +385,35 @@ abstract class StreamLoop implements Member {
     }
 
     // ---- signals (any thread) ----
+
+    /**
+     * An operator's cursor reset of the group is about to be stored: until the stream hears of it (an
+     * exclusive stream repositions, a shared one ends CURSOR_RESET) or the answer runs (the reset
+     * failed), an exclusive stream ignores acks and Terms and a shared one asks for no leases, so
+     * nothing it does is stored after the reset as if before it. At most {@link #RESET_HOLD}.
+     */
+    final Runnable holdForReset() {
+        lock.lock();
+        try {
+            resettingUntil = System.nanoTime() + RESET_HOLD.toNanos();
+        } finally {
+            lock.unlock();
+        }
+        return () -> {
+            lock.lock();
+            try {
+                resettingUntil = 0;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        };
+    }
+
+    /** Under {@link #lock}: an operator's cursor reset is being stored ({@link #holdForReset}). */
+    final boolean resetting(long now) {
+        return resettingUntil != 0 && now - resettingUntil < 0;
+    }
 
     /** Ends the stream for {@code reason} (the first reason wins) and wakes the loop. */
     @Override

@@ -35,7 +35,6 @@ public final class Subscription extends StreamLoop {
     /** After a cursor reset: the highest sequence delivered before it (acks up to it may be stale), else -1. */
     private long staleUpTo = -1;                                        // guarded by lock
     /** While an operator's cursor reset is being stored: acks are ignored until then (nanoTime; 0: none). */
-    private long resettingUntil;                                        // guarded by lock
     private long dueSequence = -1;                                      // guarded by lock: the redelivery to do next
     private boolean handingOver;                                        // guarded by lock: a takeover is under way
     /** The group's claim this stream holds (set once by open; {@link Store#NO_CLAIM} when none). */
@@ -116,11 +115,6 @@ public final class Subscription extends StreamLoop {
     long nanosUntilWork(long now) {
         long next = redeliveries.nanosUntilNext(now);
         return resetting(now) ? Math.min(next, resettingUntil - now) : next;
-    }
-
-    /** Under {@link #lock}: an operator's cursor reset is being stored ({@link #holdAcksForReset}). */
-    private boolean resetting(long now) {
-        return resettingUntil != 0 && now - resettingUntil < 0;
     }
 
     /** True while an operator's cursor reset is being stored: the reader reads nothing ahead meanwhile. */
@@ -252,30 +246,6 @@ public final class Subscription extends StreamLoop {
             lock.unlock();
         }
     }
-
-    /**
-     * An operator's cursor reset is about to be stored: until it is ({@link #reposition}) or the answer
-     * runs (the reset failed), acks are ignored, so none stored after the reset can move the cursor past
-     * it. At most {@link #RESET_HOLD}.
-     */
-    Runnable holdAcksForReset() {
-        lock.lock();
-        try {
-            resettingUntil = System.nanoTime() + RESET_HOLD.toNanos();
-        } finally {
-            lock.unlock();
-        }
-        return () -> {
-            lock.lock();
-            try {
-                resettingUntil = 0;
-            } finally {
-                lock.unlock();
-            }
-        };
-    }
-
-    static final java.time.Duration RESET_HOLD = java.time.Duration.ofSeconds(10);
 
     /** An operator moved the group's cursor: delivery continues after it. */
     void reposition(long cursor) {

@@ -93,8 +93,8 @@ final class PgWriteTx implements AutoCloseable {
     /** Topics this transaction looked up, created (a state) or found absent or deleted (null), by name. */
     private final Map<String, TopicState> topics = new HashMap<>();
     private final List<TopicState> touched = new ArrayList<>();
-    /** The highest ack per group not written yet, with the claim and fence it was made under: {seq, claim, fence}. */
-    private final Map<TopicState, Map<String, long[]>> pendingAcks = new HashMap<>();
+    /** The acks not written yet. */
+    private final PgPendingAcks acks;
     private final List<String> deletedTopics = new ArrayList<>();
     /** Groups reset (or deleted: cursor -1), by topic and group: {cursor, reset epoch}. */
     private final Map<String, Map<String, long[]>> resetCursors = new LinkedHashMap<>();
@@ -128,6 +128,7 @@ final class PgWriteTx implements AutoCloseable {
                 "UPDATE sluice_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq");
         messageAt = c.prepareStatement("SELECT mid, payload, attrs FROM messages WHERE topic_id = ? AND seq = ?");
         groups = new PgGroups(c);
+        acks = new PgPendingAcks(cursors, settledRuns, groups);
         topicConfigs = new PgTopics(c, dedupWindowMillis);
         leases = new PgLeases(c);
         retention = new PgRetention(c);
@@ -246,7 +247,7 @@ final class PgWriteTx implements AutoCloseable {
 
     /** The group's persisted position, or null when it does not exist. */
     GroupPosition position(TopicState row, String group) throws SQLException {
-        flushAcksOf(row, group);
+        acks.flush(row, group, now);
         return cursors.position(row.id, group);
     }
 
@@ -258,22 +259,9 @@ final class PgWriteTx implements AutoCloseable {
                 + "DeleteConsumerGroup");
     }
 
-    /**
-     * Records a cumulative ack under {@code claim} and {@code fence} ({@link PgResetFences}); only the
-     * highest per group, claim and fence is written, once per commit (an ack of another claim or fence
-     * writes the one pending first).
-     */
+    /** Records a cumulative ack under {@code claim} and {@code fence}, written at the flush ({@link PgPendingAcks}). */
     void ack(TopicState row, String group, long sequence, long claim, long fence) throws SQLException {
-        Map<String, long[]> acks = pendingAcks.computeIfAbsent(row, r -> new HashMap<>());
-        long[] pending = acks.get(group);
-        if (pending != null && pending[1] == claim && pending[2] == fence) {
-            pending[0] = Math.max(pending[0], sequence);
-            return;
-        }
-        if (pending != null) {
-            writeAck(row, group, pending);
-        }
-        acks.put(group, new long[] {sequence, claim, fence});
+        acks.add(row, group, sequence, claim, fence, now);
     }
 
     void setCursor(TopicState row, String group, long cursor) throws SQLException {
@@ -317,42 +305,7 @@ final class PgWriteTx implements AutoCloseable {
         if (rows.size() > 0) {
             rows.insert(now);
         }
-        flushAcks();
-    }
-
-    private void flushAcks() throws SQLException {
-        for (var byRow : pendingAcks.entrySet()) {
-            for (var byGroup : byRow.getValue().entrySet()) {
-                writeAck(byRow.getKey(), byGroup.getKey(), byGroup.getValue());
-            }
-        }
-        pendingAcks.clear();
-    }
-
-    private void flushAcksOf(TopicState row, String group) throws SQLException {
-        var acks = pendingAcks.get(row);
-        long[] pending = acks == null ? null : acks.remove(group);
-        if (pending != null) {
-            writeAck(row, group, pending);
-        }
-    }
-
-    /**
-     * Writes an ack {sequence, claim, fence}: moves the cursor (unless a newer claim holds the group, or a
-     * reset newer than the fence), past the messages right after the sequence that were settled without
-     * an ack, and forgets the counts at or below it.
-     */
-    private void writeAck(TopicState row, String group, long[] ack) throws SQLException {
-        long seq = ack[0];
-        if (!cursors.ackTo(row.id, group, seq, ack[1], ack[2], now)) {
-            return;
-        }
-        // The group's row is locked now: a Term committed meanwhile through another broker is seen.
-        long cursor = settledRuns.cursorAfter(row.id, group, seq);
-        if (cursor > seq) {
-            cursors.ackTo(row.id, group, cursor, ack[1], ack[2], now);
-        }
-        groups.prune(row.id, group, cursor);
+        acks.flush(now);
     }
 
     /**
@@ -364,7 +317,7 @@ final class PgWriteTx implements AutoCloseable {
     void finish() throws SQLException {
         if (rows.size() > 0 && touched.stream().noneMatch(PgWriteTx::trimsAtAppend)) {
             rows.insertAndUpdate(now, touched, null);
-            flushAcks();
+            acks.flush(now);
             return;
         }
         flush();
@@ -379,7 +332,7 @@ final class PgWriteTx implements AutoCloseable {
      * rows and update their topics, and nothing after it changes what other brokers are told.
      */
     boolean notifiesInLastStatement() {
-        return rows.size() > 0 && pendingAcks.isEmpty() && touched.stream().noneMatch(PgWriteTx::trimsAtAppend);
+        return rows.size() > 0 && acks.isEmpty() && touched.stream().noneMatch(PgWriteTx::trimsAtAppend);
     }
 
     /**
@@ -460,7 +413,7 @@ final class PgWriteTx implements AutoCloseable {
         topicCount = -1;
         topics.clear();
         touched.clear();
-        pendingAcks.clear();
+        acks.clear();
         deletedTopics.clear();
         resetCursors.clear();
         rows.clear();
