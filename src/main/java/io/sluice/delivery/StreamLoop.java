@@ -1,7 +1,6 @@
 package io.sluice.delivery;
 
 import io.sluice.domain.SluiceException;
-import io.sluice.store.Completion;
 import io.sluice.store.Store;
 import io.sluice.store.StoredMessage;
 import java.lang.System.Logger.Level;
@@ -46,8 +45,7 @@ abstract class StreamLoop implements Member {
     long resettingUntil;
 
     static final java.time.Duration RESET_HOLD = java.time.Duration.ofSeconds(10);
-    private long syncedId;                                      // guarded by lock: the last AckSync applied
-    private boolean syncedDue;                                  // guarded by lock: syncedId is still to be sent
+    private final AckSyncs syncs = new AckSyncs(lock, changed);
     volatile End end;
 
     final Sender downstream;
@@ -228,7 +226,7 @@ abstract class StreamLoop implements Member {
                     endSlowConsumer();
                     continue;
                 }
-                if (ready && syncedDue) {
+                if (ready && syncs.due()) {
                     return Step.SYNCED;
                 }
                 if (ready && credit.available() > 0 && hasWork(now)) {
@@ -320,41 +318,14 @@ abstract class StreamLoop implements Member {
 
     /**
      * Inbound thread (AckSync): answers {@code syncId} on the stream once everything this stream
-     * queued to the writer before now (its settles) is committed; blocks while the writer's queue is
-     * full. Only the latest answered id is kept: the writer commits in order, so it covers the earlier.
+     * queued to the writer before now (its settles) is committed; blocks while the writer's queue is full.
      */
     final void sync(long syncId) throws InterruptedException {
-        store.barrier(new Completion<>() {
-            @Override
-            public void committed(Void result) {
-                lock.lock();
-                try {
-                    syncedId = syncId;
-                    syncedDue = true;
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
-            }
-
-            @Override
-            public void failed(SluiceException error) {
-                LOG.log(Level.WARNING, "sync " + Long.toUnsignedString(syncId) + " on " + spec.topic()
-                        + " is not answered: the writes before it failed (" + error.getMessage() + ")");
-            }
-        });
+        syncs.sync(store, spec.topic(), syncId);
     }
 
     private void sendSynced() {
-        long id;
-        lock.lock();
-        try {
-            id = syncedId;
-            syncedDue = false;
-        } finally {
-            lock.unlock();
-        }
-        downstream.synced(id);
+        downstream.synced(syncs.take());
     }
 
     private void heartbeat() {
