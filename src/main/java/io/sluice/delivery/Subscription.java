@@ -34,7 +34,6 @@ public final class Subscription extends StreamLoop {
     private long repositionTo = -1;                                     // guarded by lock
     /** After a cursor reset: the highest sequence delivered before it (acks up to it may be stale), else -1. */
     private long staleUpTo = -1;                                        // guarded by lock
-    /** While an operator's cursor reset is being stored: acks are ignored until then (nanoTime; 0: none). */
     private long dueSequence = -1;                                      // guarded by lock: the redelivery to do next
     private boolean handingOver;                                        // guarded by lock: a takeover is under way
     /** The group's claim this stream holds (set once by open; {@link Store#NO_CLAIM} when none). */

@@ -57,6 +57,7 @@ final class WriteTx implements AutoCloseable {
     private long nextTopicId;       // ids are given here, never one a deleted topic's messages still hold
     /** Topics created (a row) or deleted (null) in this transaction, by name. */
     private final Map<String, TopicRow> changedTopics = new HashMap<>();
+    private int topicsCreated;   // in this transaction, not yet in topics
     /** What this transaction appended to each topic, published to the rows after the commit. */
     final TopicAppends appends = new TopicAppends();
     /** Configurations replaced in this transaction. */
@@ -161,6 +162,7 @@ final class WriteTx implements AutoCloseable {
         row = new TopicRow(id, name, now, 0, 0);
         row.config = config;   // the row is this transaction's alone until the commit
         changedTopics.put(name, row);
+        topicsCreated++;
         return row;
     }
 
@@ -210,10 +212,6 @@ final class WriteTx implements AutoCloseable {
     }
 
     /**
-     * Refuses a new group on a topic that has its limit of groups already (an existing group is
-     * never refused); counts the topic's groups through its primary key, only when one is created.
-     */
-    /**
      * A refusal when {@code name} does not exist and the broker holds its limit of topics already
      * (--max-topics), else null. Dead-letter topics are not asked about: a dead letter is stored.
      */
@@ -221,15 +219,14 @@ final class WriteTx implements AutoCloseable {
         if (find(name) != null) {
             return null;
         }
-        long held = topics.size();
-        for (String changed : changedTopics.keySet()) {
-            if (!topics.containsKey(changed) && changedTopics.get(changed) != null) {
-                held++;   // created in this transaction
-            }
-        }
+        long held = topics.size() + topicsCreated;
         return held < options.maxTopics() ? null : StoreLimits.tooManyTopics(name, held);
     }
 
+    /**
+     * Refuses a new group on a topic that has its limit of groups already (an existing group is
+     * never refused); counts the topic's groups through its primary key, only when one is created.
+     */
     SluiceException tooManyGroups(TopicRow row) throws SQLException {
         countGroups.setLong(1, row.id);
         try (ResultSet rs = countGroups.executeQuery()) {
@@ -396,6 +393,7 @@ final class WriteTx implements AutoCloseable {
         pendingAcks.clear();
         pendingInserts = 0;
         changedTopics.clear();
+        topicsCreated = 0;
         appends.clear();
         configs.clear();
         dedup.clear();
